@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package flscan needs to build, test and run its demo.
+# Idempotent: installs only what is missing, and runs `apt-get update` only when it must.
+set -euo pipefail
+
+packages=(
+  cmake ninja-build g++ make pkg-config        # build
+  libboost-filesystem-dev libssl-dev libtbb-dev  # base: walk, hashing, parallelism
+  catch2                                       # unit tests (2.13)
+  libexpected-dev                              # tl::expected for parse results
+  nlohmann-json3-dev                           # JSON report
+  libcli11-dev                                 # command line
+  gcc-mingw-w64-i686 binutils-mingw-w64-i686   # corpus: benign Windows programs
+  python3                                      # corpus builder
+  clamav                                       # differential test against clamscan
+)
+if [[ -n "${FLSCAN_EXTRA_PACKAGES:-}" ]]; then
+  read -r -a extra <<<"$FLSCAN_EXTRA_PACKAGES"
+  packages+=("${extra[@]}")
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then
+  sudo="sudo"
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

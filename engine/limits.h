@@ -1,0 +1,48 @@
+// Every cap on a loop or allocation that a field of scanned input can drive lives here.
+// Style guide habit 2: a crafted file must not be able to make flscan loop or allocate
+// without bound. Each constant says what it caps and why its value is enough.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace flscan::limits {
+
+// PE parser -----------------------------------------------------------------------------
+// The PE format allows 65535 sections; the Windows loader refuses more than 96.
+inline constexpr std::size_t kMaxPeSections = 96;
+// e_lfanew beyond this is not a PE any loader accepts (Windows caps the header near 256 MiB,
+// real files keep it under 4 KiB); we stop looking for a PE header past 16 MiB.
+inline constexpr std::uint32_t kMaxLfanew = 16u * 1024 * 1024;
+// Anomalies recorded per file: beyond this the parser notes "more anomalies" and stops listing.
+inline constexpr std::size_t kMaxAnomalies = 32;
+
+// Signature matching ---------------------------------------------------------------------
+// Backtracking steps one pattern may spend on one start position before the match is abandoned
+// (and recorded as a cap hit). Bounds `*` and `{n-m}` jumps against crafted input.
+inline constexpr std::uint64_t kMaxMatchStepsPerStart = 1u << 16;
+// Start positions one unanchored (`*`) pattern may try in one file.
+inline constexpr std::uint64_t kMaxMatchStartsPerPattern = 1u << 26;
+// Signature text: longest line and most lines accepted from one database file.
+inline constexpr std::size_t kMaxSignatureLineLength = 64 * 1024;
+inline constexpr std::size_t kMaxSignaturesPerFile = 4'000'000;
+// Largest `{n}` jump and largest alternation a pattern may use.
+inline constexpr std::uint32_t kMaxPatternJump = 64u * 1024 * 1024;
+inline constexpr std::size_t kMaxAlternatives = 256;
+
+// FunLove detector -------------------------------------------------------------------------
+// How far past the model's padding bound the detector looks for a displaced body: none. The body
+// position is fixed by geometry (infection-model section 2), so the detector reads at most a few
+// fixed windows and never loops over file contents except the kernel/loader byte searches below.
+// Largest file searched byte-by-byte for the NTLDR/ntoskrnl patch patterns (real files: < 6 MiB).
+inline constexpr std::size_t kMaxKernelSearchBytes = 64u * 1024 * 1024;
+
+// Scanner ----------------------------------------------------------------------------------
+// Bytes read first from every regular file to recognise it by content.
+inline constexpr std::size_t kSniffBytes = 64 * 1024;
+// Default --max-filesize: larger files are reported as not scanned (never as clean).
+inline constexpr std::uint64_t kDefaultMaxFileSize = 256ull * 1024 * 1024;
+// Directory depth the walker descends before reporting the directory as not scanned.
+inline constexpr std::size_t kMaxDirectoryDepth = 4096;
+
+}  // namespace flscan::limits

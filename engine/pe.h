@@ -1,0 +1,102 @@
+// A bounded PE (Portable Executable) parser. It reads only headers and the section table through
+// a ByteView; a malformed header is a returned error with reason and offset, never a crash.
+// Recoverable oddities (a section pointing past the end of file, say) are recorded as anomalies
+// and parsing goes on (LIEF's model).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <tl/expected.hpp>
+
+#include "engine/byte_view.h"
+
+namespace flscan::pe {
+
+struct Section {
+  std::string name;  // up to 8 bytes, NUL-trimmed, non-printable bytes escaped as \xNN
+  std::uint32_t virtual_size = 0;
+  std::uint32_t virtual_address = 0;
+  std::uint32_t size_of_raw_data = 0;
+  std::uint32_t pointer_to_raw_data = 0;
+  std::uint32_t characteristics = 0;
+  std::uint64_t header_offset = 0;  // file offset of this section's 40-byte header
+};
+
+// Section characteristics the FunLove model talks about (infection-model section 2).
+inline constexpr std::uint32_t kScnCntUninitializedData = 0x00000080;
+inline constexpr std::uint32_t kScnMemDiscardable = 0x02000000;
+inline constexpr std::uint32_t kScnMemNotCached = 0x04000000;
+inline constexpr std::uint32_t kScnMemNotPaged = 0x08000000;
+inline constexpr std::uint32_t kScnMemShared = 0x10000000;
+inline constexpr std::uint32_t kScnMemExecute = 0x20000000;
+inline constexpr std::uint32_t kScnMemRead = 0x40000000;
+inline constexpr std::uint32_t kScnMemWrite = 0x80000000;
+
+struct Anomaly {
+  std::uint64_t offset = 0;
+  std::string what;
+};
+
+struct Image {
+  // DOS header
+  std::uint16_t e_lfarlc = 0;
+  std::uint32_t e_lfanew = 0;
+  // COFF header
+  std::uint16_t machine = 0;
+  std::uint16_t number_of_sections = 0;  // as declared (may exceed sections.size())
+  std::uint32_t time_date_stamp = 0;
+  std::uint16_t size_of_optional_header = 0;
+  std::uint16_t characteristics = 0;
+  // Optional header
+  bool pe32_plus = false;
+  std::uint32_t address_of_entry_point = 0;
+  std::uint64_t image_base = 0;
+  std::uint32_t section_alignment = 0;
+  std::uint32_t file_alignment = 0;
+  std::uint32_t size_of_image = 0;
+  std::uint32_t size_of_headers = 0;
+  std::uint32_t checksum = 0;
+  std::uint64_t checksum_offset = 0;  // file offset of OptionalHeader.CheckSum
+  std::uint16_t subsystem = 0;
+  std::uint32_t number_of_rva_and_sizes = 0;
+
+  std::vector<Section> sections;  // in section-table order, at most limits::kMaxPeSections
+  std::vector<Anomaly> anomalies;
+  std::uint64_t file_size = 0;
+
+  // Index of the section whose [VA, VA + max(VirtualSize, SizeOfRawData)) holds `rva`.
+  [[nodiscard]] std::optional<std::size_t> section_index_for_rva(std::uint64_t rva) const;
+  // File offset of `rva` (headers map 1:1 below SizeOfHeaders), or nothing when unmapped.
+  [[nodiscard]] std::optional<std::uint64_t> rva_to_offset(std::uint64_t rva) const;
+  // The section holding the entry point, if any.
+  [[nodiscard]] const Section* entry_section() const;
+  // File offset of the entry point, if it maps into the file.
+  [[nodiscard]] std::optional<std::uint64_t> entry_offset() const { return rva_to_offset(address_of_entry_point); }
+  // The last section header of the table (the one FunLove extends), if any.
+  [[nodiscard]] const Section* last_section() const { return sections.empty() ? nullptr : &sections.back(); }
+  // End of the section data furthest into the file; bytes after it are the overlay.
+  [[nodiscard]] std::uint64_t end_of_section_data() const;
+  [[nodiscard]] std::uint64_t overlay_size() const;
+};
+
+struct ParseError {
+  std::uint64_t offset = 0;
+  std::string reason;
+};
+
+// Parses the headers of a PE file held entirely in `file`.
+tl::expected<Image, ParseError> parse(ByteView file);
+
+// True when `file` starts with "MZ" (a DOS/PE candidate worth parsing).
+[[nodiscard]] inline bool looks_like_mz(ByteView file) {
+  return file.size() >= 2 && file.data()[0] == 'M' && file.data()[1] == 'Z';
+}
+
+// The PE checksum algorithm (imagehlp CheckSumMappedFile): 16-bit one's-complement sum of the
+// file as little-endian words, skipping the 4-byte CheckSum field, plus the file length.
+[[nodiscard]] std::uint32_t compute_checksum(ByteView file, std::uint64_t checksum_offset);
+
+}  // namespace flscan::pe
