@@ -13,6 +13,8 @@ packages=(
   gcc-mingw-w64-i686 binutils-mingw-w64-i686   # corpus: benign Windows programs
   python3                                      # corpus builder
   clamav                                       # differential test against clamscan
+  libhivex-dev libevt-dev libbfio-dev          # host evidence: SYSTEM hive (hivex), SysEvent.Evt (libevt.h includes libbfio.h)
+  libhivex-bin libwin-hivex-perl libevt-utils  # tests: hivexsh/hivexregedit, evtexport/evtinfo read the fixtures
 )
 if [[ -n "${FLSCAN_EXTRA_PACKAGES:-}" ]]; then
   read -r -a extra <<<"$FLSCAN_EXTRA_PACKAGES"

@@ -1,5 +1,118 @@
-// Compiled .ndb hex pattern (owned by the signatures work; placeholder until it lands).
+// A compiled ClamAV body-signature hex pattern (the HexSignature field of an .ndb line) and its
+// matcher. The accepted syntax is the subset signatures/README.md lists; everything else is
+// rejected at compile time with the column and the reason, never silently ignored.
+//
+// Matching is a small backtracking machine over compiled instructions, with an explicit stack
+// (no recursion, so a long pattern cannot overflow a worker's stack) and a step budget per start
+// position (limits::kMaxMatchStepsPerStart). Unanchored searches use a literal prefilter: the
+// matcher looks for the pattern's best fixed byte run with a linear substring search (memmem) and
+// only verifies around its occurrences; after a jump, only where the next fixed run occurs.
 #pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <tl/expected.hpp>
+
+#include "engine/byte_view.h"
+
 namespace flscan::sig {
-class Pattern {};
+
+struct PatternError {
+  std::size_t column = 0;  // 1-based column in the hex text
+  std::string reason;
+};
+
+enum class MatchOutcome {
+  no_match,
+  match,
+  cap_hit,  // a limit stopped the search before it could decide: the result is unknown
+};
+
+struct SearchResult {
+  MatchOutcome outcome = MatchOutcome::no_match;
+  std::uint64_t start = 0;  // file offset where the match starts (outcome == match)
+  std::uint64_t end = 0;    // one past its last byte
+};
+
+class Pattern {
+ public:
+  // Sentinel for an unbounded jump (`*`, `{n-}`).
+  static constexpr std::uint32_t kUnbounded = 0xFFFFFFFFu;
+
+  // A default-constructed pattern is empty and matches nothing.
+  Pattern() = default;
+
+  // Compiles ClamAV hex syntax: byte pairs, `??`, nibbles `a?` / `?a`, `*`, `{n}`, `{n-m}`,
+  // `{-n}`, `{n-}` and alternations `(aa|bbcc|…)` whose members are byte sequences (of any
+  // lengths) that may use `??` and nibbles. ClamAV's loading rules are enforced too: each part
+  // between `*` / ranged jumps / jumps of 128 bytes or more must hold two consecutive fixed bytes,
+  // and the pattern may not begin or end with such a jump. Jumps whose maximum is 0 are refused
+  // (ClamAV reads that maximum as "unbounded"), as are jumps inside alternations.
+  [[nodiscard]] static tl::expected<Pattern, PatternError> compile(std::string_view hex);
+
+  // The leftmost start s with first <= s <= last at which the pattern matches `data`.
+  [[nodiscard]] SearchResult search(ByteView data, std::uint64_t first, std::uint64_t last) const;
+  // A match starting exactly at `start`.
+  [[nodiscard]] SearchResult match_at(ByteView data, std::uint64_t start) const {
+    return search(data, start, start);
+  }
+
+  [[nodiscard]] bool empty() const { return program_.empty(); }
+  [[nodiscard]] const std::string& text() const { return text_; }
+  // Fewest bytes any match spans, and the most (nothing when a jump is unbounded).
+  [[nodiscard]] std::uint64_t min_length() const { return min_length_; }
+  [[nodiscard]] std::optional<std::uint64_t> max_length() const { return max_length_; }
+
+ private:
+  enum class Op : std::uint8_t {
+    literal,  // bytes_[a, a+b) must follow exactly
+    masked,   // one byte: (byte & mask) == value
+    jump,     // skip between a and b bytes (b == kUnbounded: any number)
+    alt,      // alternatives alt_starts_[a, a+b): one of them must follow
+    resume,   // end of an alternative: continue at instruction a
+    accept,   // end of the main sequence: the pattern matched
+  };
+  struct Instr {
+    Op op = Op::literal;
+    std::uint8_t value = 0;
+    std::uint8_t mask = 0;
+    std::uint32_t a = 0;
+    std::uint32_t b = 0;
+  };
+  // The literal a search looks for first, and how far from the start of a match it can lie.
+  struct Anchor {
+    std::uint32_t pc = 0;  // the literal instruction
+    std::uint64_t min_distance = 0;
+    std::uint64_t max_distance = 0;
+  };
+  struct Frame;
+  class Compiler;
+
+  [[nodiscard]] MatchOutcome run(ByteView data, std::uint64_t start, std::vector<Frame>& stack,
+                                 std::vector<std::uint64_t>& fail_from, std::uint64_t& end) const;
+  [[nodiscard]] bool next_jump_candidate(ByteView data, Frame& frame, std::uint64_t& steps) const;
+
+  std::string text_;
+  std::vector<Instr> program_;  // main sequence [0, main_end_), accept, then alternative bodies
+  std::uint32_t main_end_ = 0;  // index of the accept instruction
+  std::vector<std::uint32_t> alt_starts_;  // first instruction of each alternative
+  std::vector<std::uint8_t> bytes_;        // literal bytes
+  std::vector<std::uint64_t> min_rest_;    // per instruction: fewest bytes needed from it to the end
+  std::vector<std::uint32_t> memo_slot_;   // per instruction: slot in fail_from for unbounded jumps
+  std::uint32_t memo_slots_ = 0;
+  // The first unbounded jump: its memo slot (0: none) and the fewest bytes from the start of a
+  // match to its first candidate. Once the rest after it failed from position F, no start at or
+  // beyond F - entry can match, which ends a search early.
+  std::uint32_t first_unbounded_slot_ = 0;
+  std::uint64_t first_unbounded_entry_ = 0;
+  std::optional<Anchor> anchor_;
+  std::uint64_t min_length_ = 0;
+  std::optional<std::uint64_t> max_length_;
+};
+
 }  // namespace flscan::sig

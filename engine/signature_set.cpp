@@ -1,1 +1,229 @@
-// placeholder
+#include "engine/signature_set.h"
+
+#include <algorithm>
+#include <array>
+#include <limits>
+
+#include "engine/limits.h"
+
+namespace flscan::sig {
+namespace {
+
+struct Window {
+  std::uint64_t first = 0;
+  std::uint64_t last = 0;
+};
+
+std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) {
+  return b > std::numeric_limits<std::uint64_t>::max() - a ? std::numeric_limits<std::uint64_t>::max() : a + b;
+}
+
+// PEALIGN / PESALIGN of libclamav pe.h, in its 32-bit arithmetic.
+std::uint32_t align_down(std::uint32_t value, std::uint32_t alignment) {
+  return alignment == 0 ? value : value / alignment * alignment;
+}
+std::uint32_t align_up(std::uint32_t value, std::uint32_t alignment) {
+  return alignment == 0 ? value : static_cast<std::uint32_t>((value / alignment + (value % alignment != 0)) * alignment);
+}
+
+// Where ClamAV puts an executable's entry point and sections for .ndb offsets. It does not use the
+// raw header values: cli_peheader (libclamav pe.c) rounds PointerToRawData down to FileAlignment
+// (0x200 when a section is misaligned to FileAlignment but not to 0x200), clips raw sizes to the
+// file, and maps the entry point through those rounded sections (cli_rawaddr). It also gives up on
+// some headers (its "broken PE" cases, checked below); then no offset but `*` and absolute ones
+// exists for the file.
+struct ExeLayout {
+  std::uint64_t entry = 0;
+  std::size_t sections = 0;
+  std::array<std::uint32_t, limits::kMaxPeSections> section_raw{};
+};
+
+std::optional<ExeLayout> clamav_layout(const pe::Image& image, std::uint64_t file_size) {
+  const std::size_t count = image.sections.size();
+  if (count == 0 || count > limits::kMaxPeSections || count != image.number_of_sections) return std::nullopt;
+  // The optional header must hold its fixed part and every data directory it declares.
+  const std::uint32_t fixed_part = image.pe32_plus ? 112 : 96;
+  const std::uint32_t directories = std::min<std::uint32_t>(image.number_of_rva_and_sizes, 16);
+  if (image.size_of_optional_header < fixed_part + 8 * directories) return std::nullopt;
+
+  const std::uint32_t salign = image.section_alignment;
+  std::uint32_t falign = image.file_alignment;
+  for (const pe::Section& s : image.sections) {
+    if (falign != 0x200 && falign != 0 && s.size_of_raw_data != 0 && s.pointer_to_raw_data % falign != 0 &&
+        s.pointer_to_raw_data % 0x200 == 0) {
+      falign = 0x200;
+    }
+  }
+  struct Mapped {
+    std::uint32_t rva, raw, rsz;
+  };
+  std::array<Mapped, limits::kMaxPeSections> mapped{};
+  ExeLayout layout;
+  layout.sections = count;
+  for (std::size_t i = 0; i < count; ++i) {
+    const pe::Section& s = image.sections[i];
+    Mapped m{align_down(s.virtual_address, salign), align_down(s.pointer_to_raw_data, falign),
+             align_up(s.size_of_raw_data, falign)};
+    std::uint64_t raw_size = s.size_of_raw_data;
+    if (m.rsz != 0) {
+      if (m.raw >= file_size || s.pointer_to_raw_data >= file_size) {
+        m.rsz = 0;
+        raw_size = 0;
+      } else {
+        if (std::uint64_t{m.raw} + m.rsz > file_size) m.rsz = static_cast<std::uint32_t>(file_size - m.raw);
+        if (std::uint64_t{s.pointer_to_raw_data} + raw_size > file_size) raw_size = file_size - s.pointer_to_raw_data;
+      }
+    }
+    // "Found PE values with sign bit set".
+    if ((s.virtual_address >> 31) != 0 || (s.virtual_size >> 31) != 0 || (m.rsz != 0 && (s.pointer_to_raw_data >> 31) != 0) ||
+        (raw_size >> 31) != 0) {
+      return std::nullopt;
+    }
+    mapped[i] = m;
+    layout.section_raw[i] = m.raw;
+  }
+  // cli_rawaddr: below the (section-aligned) headers an RVA is its own offset; otherwise the last
+  // section holding it maps it. An entry point that maps nowhere breaks the whole header.
+  const std::uint32_t rva = image.address_of_entry_point;
+  const std::uint32_t header_size = align_up(image.size_of_headers, salign);
+  if (rva < header_size) {
+    if (rva >= file_size) return std::nullopt;
+    layout.entry = rva;
+    return layout;
+  }
+  for (std::size_t i = count; i-- > 0;) {
+    const Mapped& m = mapped[i];
+    if (m.rsz != 0 && m.rva <= rva && m.rsz > rva - m.rva) {
+      layout.entry = std::uint64_t{rva - m.rva} + m.raw;
+      return layout;
+    }
+  }
+  return std::nullopt;
+}
+
+// The base offset of a relative .ndb offset (ClamAV matcher.c cli_caloff, "calculate relative
+// offsets"), or nothing when it does not exist in this file. `layout` is nothing for a file that
+// is not an executable to ClamAV, or whose headers ClamAV could not use.
+std::optional<std::uint64_t> base_offset(const Offset& offset, ByteView file, bool headers_failed,
+                                         const std::optional<ExeLayout>& layout) {
+  const std::uint64_t size = file.size();
+  switch (offset.kind) {
+    case Offset::Kind::anywhere:
+      return 0;
+    case Offset::Kind::absolute:
+      return static_cast<std::uint64_t>(offset.value);
+    case Offset::Kind::from_eof: {
+      // ClamAV computes no relative offset at all, EOF-n included, for an executable whose headers
+      // it cannot parse (cli_fmap_scandesc: info.status == -1).
+      const auto n = static_cast<std::uint64_t>(offset.value);
+      if (headers_failed || n > size) return std::nullopt;
+      return size - n;
+    }
+    case Offset::Kind::from_entry_point: {
+      if (!layout) return std::nullopt;
+      if (offset.value < 0) {
+        const std::uint64_t back = static_cast<std::uint64_t>(-(offset.value + 1)) + 1;
+        if (back > layout->entry) return std::nullopt;
+        return layout->entry - back;
+      }
+      return saturating_add(layout->entry, static_cast<std::uint64_t>(offset.value));
+    }
+    case Offset::Kind::from_section:
+      if (!layout || offset.section >= layout->sections) return std::nullopt;
+      return saturating_add(layout->section_raw[offset.section], static_cast<std::uint64_t>(offset.value));
+    case Offset::Kind::from_last_section:
+      if (!layout) return std::nullopt;
+      return saturating_add(layout->section_raw[layout->sections - 1], static_cast<std::uint64_t>(offset.value));
+  }
+  return std::nullopt;
+}
+
+// Start positions a signature may match at: [base, base + maxshift], or the whole file for `*`.
+std::optional<Window> start_window(const Offset& offset, ByteView file, bool headers_failed,
+                                   const std::optional<ExeLayout>& layout) {
+  if (offset.kind == Offset::Kind::anywhere) return Window{0, file.size()};
+  const auto base = base_offset(offset, file, headers_failed, layout);
+  if (!base || *base > file.size()) return std::nullopt;
+  return Window{*base, saturating_add(*base, offset.max_shift)};
+}
+
+std::string digest_key(const std::uint8_t* bytes, std::size_t size) {
+  return std::string(reinterpret_cast<const char*>(bytes), size);
+}
+
+// ClamAV keeps one name per digest and size (or `*`): a later signature for the same pair replaces
+// the earlier one, so only the last loaded is ever reported (libclamav hashtab/matcher-hash).
+void add_hash(std::unordered_multimap<std::string, HashSignature>& table, std::string key, HashSignature signature) {
+  const auto [first, last] = table.equal_range(key);
+  for (auto it = first; it != last; ++it) {
+    if (it->second.size == signature.size) {
+      it->second = std::move(signature);
+      return;
+    }
+  }
+  table.emplace(std::move(key), std::move(signature));
+}
+
+void add_hash_matches(const std::unordered_multimap<std::string, HashSignature>& table, const std::string& key,
+                      std::uint64_t file_size, const char* kind, std::vector<Match>& out) {
+  const auto [first, last] = table.equal_range(key);
+  for (auto it = first; it != last; ++it) {
+    const HashSignature& sig = it->second;
+    if (sig.size && *sig.size != file_size) continue;
+    out.push_back(Match{sig.name, sig.origin, kind, std::nullopt});
+  }
+}
+
+}  // namespace
+
+void SignatureSet::add_body(BodySignature signature) { body_.push_back(std::move(signature)); }
+
+void SignatureSet::add_md5(const Md5Digest& digest, HashSignature signature) {
+  add_hash(md5_, digest_key(digest.data(), digest.size()), std::move(signature));
+}
+
+void SignatureSet::add_sha256(const Sha256Digest& digest, HashSignature signature) {
+  add_hash(sha256_, digest_key(digest.data(), digest.size()), std::move(signature));
+}
+
+void SignatureSet::add_source(std::string description) { sources_.push_back(std::move(description)); }
+
+std::size_t SignatureSet::size() const { return body_.size() + md5_.size() + sha256_.size(); }
+
+bool SignatureSet::needs_non_pe_content() const {
+  if (!md5_.empty() || !sha256_.empty()) return true;
+  return std::any_of(body_.begin(), body_.end(), [](const BodySignature& s) { return s.target == Target::any_file; });
+}
+
+std::vector<Match> SignatureSet::match(ByteView file, const pe::Image* image, const Digests& digests, MatchStats* stats) const {
+  std::vector<Match> out;
+  // ClamAV types every file that starts with "MZ" as an executable and parses its headers for
+  // relative offsets; `headers_failed` is its info.status == -1.
+  const bool executable = image != nullptr || pe::looks_like_mz(file);
+  const std::optional<ExeLayout> layout = image ? clamav_layout(*image, file.size()) : std::nullopt;
+  const bool headers_failed = executable && !layout;
+  for (const BodySignature& sig : body_) {
+    if (sig.target == Target::pe && !executable) continue;
+    const auto window = start_window(sig.offset, file, headers_failed, layout);
+    if (!window) continue;
+    const SearchResult found = sig.pattern.search(file, window->first, window->last);
+    if (found.outcome == MatchOutcome::cap_hit) {
+      if (stats != nullptr) ++stats->cap_hits;
+      continue;
+    }
+    if (found.outcome == MatchOutcome::match) out.push_back(Match{sig.name, sig.origin, "ndb", found.start});
+  }
+
+  // ClamAV cannot hash-match an empty file (a hash signature's size must be at least 1).
+  if (!file.empty()) {
+    const std::size_t first_hash = out.size();
+    if (digests.md5) add_hash_matches(md5_, digest_key(digests.md5->data(), digests.md5->size()), file.size(), "hdb", out);
+    add_hash_matches(sha256_, digest_key(digests.sha256.data(), digests.sha256.size()), file.size(), "hsb", out);
+    std::sort(out.begin() + static_cast<std::ptrdiff_t>(first_hash), out.end(), [](const Match& a, const Match& b) {
+      return a.name != b.name ? a.name < b.name : a.origin < b.origin;
+    });
+  }
+  return out;
+}
+
+}  // namespace flscan::sig

@@ -1,1 +1,119 @@
-int main() { return 0; }
+// flscan: parse options, load signatures, run the scan, print the reports. The pieces live in
+// this directory (options, walker, file_reader, scan_job, report_*); main only glues them.
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include <tbb/global_control.h>
+
+#include "scanner/options.h"
+#include "scanner/report.h"
+#include "scanner/report_json.h"
+#include "scanner/report_text.h"
+#include "scanner/scan_job.h"
+#include "scanner/text_encoding.h"
+#include "signatures/loader.h"
+
+namespace {
+
+using namespace flscan;
+using namespace flscan::scanner;
+
+// Built-in signatures first, then every -d in order. A signature file that does not load stops
+// the program: scanning with a silently smaller set would report clean what the user asked to find.
+tl::expected<sig::SignatureSet, std::string> load_signatures(const Options& options) {
+  auto signatures = sig::builtin_signatures();
+  if (!signatures) return tl::make_unexpected("built-in signatures: " + signatures.error().message());
+  for (const std::string& database : options.databases) {
+    auto loaded = sig::load_path(database, *signatures);
+    if (!loaded) return tl::make_unexpected(loaded.error().message());
+  }
+  return std::move(*signatures);
+}
+
+ScanSettings scan_settings(const Options& options) {
+  ScanSettings settings;
+  settings.roots = options.paths;
+  settings.walk.follow_symlinks = options.follow_symlinks;
+  settings.walk.one_file_system = options.one_file_system;
+  settings.walk.excludes = options.excludes;
+  settings.max_file_size = options.max_filesize;
+  settings.inventory = options.inventory;
+  settings.list_excluded = options.verbose;
+  return settings;
+}
+
+void print_version(const sig::SignatureSet& signatures) {
+  std::cout << "flscan " << FLSCAN_VERSION << '\n' << "signatures: " << signatures.size() << " in total\n";
+  for (const std::string& source : signatures.sources()) std::cout << "  " << escape_for_terminal(source) << '\n';
+}
+
+int run(int argc, char** argv) {
+  const ParseOutcome parsed = parse_options(argc, argv, std::cout, std::cerr);
+  if (!parsed.options) return parsed.exit_code;
+  const Options& options = *parsed.options;
+
+  auto signatures = load_signatures(options);
+  if (!signatures) {
+    std::cerr << "flscan: cannot load signatures: " << escape_for_terminal(signatures.error()) << '\n';
+    return kExitIncomplete;
+  }
+  if (options.show_version) {
+    print_version(*signatures);
+    return kExitClean;
+  }
+
+  // Opened before the scan: a report that cannot be written should fail now, not after hours.
+  std::ofstream json_file;
+  if (options.json_path && !options.json_to_stdout()) {
+    json_file.open(*options.json_path, std::ios::binary | std::ios::trunc);
+    if (!json_file) {
+      std::cerr << "flscan: cannot write the JSON report to " << escape_for_terminal(*options.json_path) << ": "
+                << std::system_category().message(errno) << '\n';
+      return kExitIncomplete;
+    }
+  }
+
+  std::optional<tbb::global_control> thread_limit;
+  if (options.threads > 0) thread_limit.emplace(tbb::global_control::max_allowed_parallelism, options.threads);
+
+  const ScanJob job(*signatures, scan_settings(options));
+  const ScanReport report = job.run();
+  const ReportMeta meta{FLSCAN_VERSION, signatures->sources(), signatures->size()};
+
+  int code = exit_code(report);
+  bool written = true;
+  if (!options.json_to_stdout()) {
+    write_text_report(std::cout, report, options, meta);
+  }
+  if (options.json_path) {
+    std::ostream& json_out = options.json_to_stdout() ? std::cout : json_file;
+    write_json_report(json_out, report, options, meta);
+    json_out.flush();
+    if (!json_out) {
+      std::cerr << "flscan: writing the JSON report to " << escape_for_terminal(*options.json_path) << " failed\n";
+      written = false;
+    }
+  }
+  std::cout.flush();
+  if (!std::cout) {
+    std::cerr << "flscan: writing the report to stdout failed\n";
+    written = false;
+  }
+  // A lost report is a failure, but evidence of infection still wins (exit code rule, --help).
+  if (!written && code == kExitClean) code = kExitIncomplete;
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::ios::sync_with_stdio(false);
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "flscan: internal error: " << e.what() << '\n';
+    return kExitIncomplete;
+  }
+}

@@ -1,0 +1,681 @@
+#!/usr/bin/env python3
+"""Builds flscan's synthetic, inert W32.FunLove.4099 test corpus.
+
+    python3 corpus/build_corpus.py --out DIR
+
+Every sample is made here from benign programs (corpus/src/, compiled with i686-w64-mingw32-gcc)
+or from bytes written by this script. Infected samples apply the geometry, entry-point stub and
+body layout of the infection model (sections 2-4) with an INERT body: the documented marker bytes
+at their offsets, the host's saved entry-point bytes at B+0xBA7, zeros elsewhere. No sample holds
+working virus code. DIR/manifest.json records, for every file, the state a scanner must report
+and how the file was made; expected states come from how a file was built, never from a scanner.
+
+The build is deterministic: fixed sources, -Wl,--no-insert-timestamp, no randomness except a
+fixed-seed generator (SHA-256 in counter mode). Python 3 standard library only. See README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# A build must not leave __pycache__ in the source tree, so this import comes after the flag.
+sys.dont_write_bytecode = True
+from funlove_synth import (BODY_SIZE, FUNLOVE_STRING, KERNEL_PATTERNS, STUB_SIZE, Infection, Pe,
+                           checksum_state, find_unique, infect, make_body, make_disinfected,
+                           make_dropper, make_ntldr, make_pe32plus, make_remnant, prng_bytes, put32,
+                           with_checksum, without_checksum, zero_range)
+
+HERE = Path(__file__).resolve().parent
+SRC_DIR = HERE / "src"
+GENERATOR = "corpus/build_corpus.py"
+SCHEMA_VERSION = 1
+DEFAULT_CC = "i686-w64-mingw32-gcc"
+
+STATES = frozenset({
+    "clean", "infected", "damaged", "remnant", "inoculated", "dropper", "decoy",
+    "kernel-patched", "kernel-modified", "loader-patched",
+})
+
+# ---------------------------------------------------------------------------------------------
+# Compiling the benign programs
+# ---------------------------------------------------------------------------------------------
+COMMON_FLAGS = ("-O2", "-s", "-fno-ident", "-Wall", "-Wextra", "-Wl,--no-insert-timestamp")
+BIG_BLOB_SIZE = 3 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Program:
+    key: str                  # name used below
+    source: str               # file in corpus/src
+    output: str               # compiled file name
+    flags: tuple = ()
+    checksum: bool = True     # write a correct PE checksum; False: CheckSum 0
+    how: str = ""
+
+
+PROGRAMS = (
+    Program("tiny_gui", "tiny_gui.c", "tiny_gui.exe",
+            ("-mwindows", "-nostdlib", "-nostartfiles", "-fno-asynchronous-unwind-tables",
+             "-Wl,--disable-reloc-section", "-Wl,-T,one_section.ld", "-Wl,-e,_tiny_entry@4"),
+            checksum=False,
+            how="compiled without C runtime into one section (.text, one_section.ld), CheckSum 0"),
+    Program("gui_hello", "gui_hello.c", "gui_hello.exe", ("-mwindows",),
+            how="compiled as a GUI program (Subsystem 2), correct PE checksum"),
+    Program("gui_aligned", "gui_hello.c", "gui_aligned.exe",
+            ("-mwindows", "-Wl,--file-alignment,0x1000"), checksum=False,
+            how="gui_hello.c linked with FileAlignment 0x1000 so the last section's raw size is a "
+                "multiple of 0x1000 (infection needs no padding), CheckSum 0"),
+    Program("console_tool", "console_tool.c", "console_tool.exe", ("-mconsole",), checksum=False,
+            how="compiled as a console program (Subsystem 3), CheckSum 0"),
+    Program("gui_sections", "gui_sections.c", "gui_sections.exe", ("-mwindows",),
+            how="compiled as a GUI program with extra sections .mydata and .fldata, correct PE checksum"),
+    Program("gui_bss_last", "gui_bss_last.c", "gui_bss_last.exe",
+            ("-mwindows", "-Wl,--disable-reloc-section", "-Wl,-T,zbss_last.ld"),
+            how="compiled as a GUI program whose last section .zbss is uninitialised-only "
+                "(PointerToRawData 0, zbss_last.ld), correct PE checksum"),
+    Program("big_gui", "big_gui.c", "big_gui.exe", ("-mwindows",),
+            how="compiled as a GUI program with 3 MiB of fixed-seed data in section .bigdata, "
+                "correct PE checksum"),
+    Program("plugin", "plugin_dll.c", "plugin.dll", ("-shared", "-Wl,--kill-at"),
+            how="compiled as a DLL with two exports, correct PE checksum"),
+    Program("control", "control_ocx.c", "control.ocx", ("-shared", "-Wl,--kill-at"), checksum=False,
+            how="compiled as a DLL with the four COM server exports and named .ocx, CheckSum 0"),
+    Program("screensaver", "screensaver.c", "screensaver.scr", ("-mwindows",), checksum=False,
+            how="compiled as a GUI program and named .scr, CheckSum 0"),
+    Program("decoy_string", "decoy_string.c", "decoy_string.exe", ("-mwindows",),
+            how="compiled as a GUI program whose .rdata holds the text ~Fun Loving Criminal~"),
+    Program("decoy_stub", "decoy_stub.c", "decoy_stub.exe",
+            ("-mwindows", "-nostdlib", "-nostartfiles", "-Wl,-e,_decoy_entry", "-lkernel32"),
+            how="compiled without C runtime; its entry point starts 90 90 65 E8 and calls its own "
+                "main function in .text"),
+    Program("kernel_nt4", "kernel_standin.c", "ntoskrnl_nt4.exe",
+            ("-DFL_NT4", "-nostdlib", "-nostartfiles", "-Wl,--subsystem,native",
+             "-Wl,-e,_KiSystemStartupStandin@4", "-Wl,--image-base,0x80400000"),
+            how="kernel_standin.c -DFL_NT4: a native-subsystem stand-in holding the NT4 original "
+                "SeAccessCheck bytes, correct PE checksum"),
+    Program("kernel_w2k", "kernel_standin.c", "ntoskrnl_w2k.exe",
+            ("-DFL_W2K", "-nostdlib", "-nostartfiles", "-Wl,--subsystem,native",
+             "-Wl,-e,_KiSystemStartupStandin@4", "-Wl,--image-base,0x80400000"),
+            how="kernel_standin.c -DFL_W2K: a native-subsystem stand-in holding the Windows 2000 "
+                "original SeAccessCheck bytes, correct PE checksum"),
+)
+
+
+def compile_programs(work: Path, cc: str) -> dict[str, bytes]:
+    """Compiles every Program in `work` (a scratch copy of corpus/src), in parallel."""
+    if shutil.which(cc) is None:
+        sys.exit(f"build_corpus: {cc} not found (Debian package gcc-mingw-w64-i686)")
+    for source in sorted(SRC_DIR.iterdir()):
+        if source.is_file():
+            shutil.copyfile(source, work / source.name)
+    (work / "big_blob.bin").write_bytes(prng_bytes("flscan-corpus big_gui", BIG_BLOB_SIZE))
+
+    def build(program: Program) -> tuple[str, bytes]:
+        # Libraries (-l) go after the source; everything else before it.
+        options = [f for f in program.flags if not f.startswith("-l")]
+        libraries = [f for f in program.flags if f.startswith("-l")]
+        command = [cc, *COMMON_FLAGS, *options, program.source, *libraries, "-o", program.output]
+        result = subprocess.run(command, cwd=work, capture_output=True, text=True)
+        if result.returncode != 0:
+            sys.exit(f"build_corpus: compiling {program.source} failed:\n{' '.join(command)}\n{result.stderr}")
+        if result.stderr.strip():
+            print(f"build_corpus: warnings from {program.source}:\n{result.stderr}", file=sys.stderr)
+        data = (work / program.output).read_bytes()
+        data = with_checksum(data) if program.checksum else without_checksum(data)
+        return program.key, data
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        return dict(pool.map(build, PROGRAMS))
+
+
+# ---------------------------------------------------------------------------------------------
+# The corpus: files in memory plus their manifest entries
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class Entry:
+    path: str
+    data: bytes
+    expected: str
+    made_from: str
+    how: str
+    malformed: bool = False
+    facts: dict = field(default_factory=dict)
+
+
+class Corpus:
+    def __init__(self) -> None:
+        self.entries: dict[str, Entry] = {}
+
+    def add(self, path: str, data: bytes, expected: str, made_from: str, how: str,
+            malformed: bool = False, **facts) -> bytes:
+        assert expected in STATES, expected
+        assert path not in self.entries, f"duplicate {path}"
+        assert how and "\n" not in how
+        self.entries[path] = Entry(path, data, expected, made_from, how, malformed, facts)
+        return data
+
+    def copy(self, path: str, of: str, how: str, **facts) -> bytes:
+        """A byte-identical copy of another entry under a new name."""
+        src = self.entries[of]
+        merged = {k: v for k, v in src.facts.items() if k != "copy_of"}
+        merged.update(facts)
+        return self.add(path, src.data, src.expected, src.made_from, how, src.malformed,
+                        copy_of=of, **merged)
+
+    def manifest(self) -> dict:
+        files = []
+        for path in sorted(self.entries):
+            e = self.entries[path]
+            record = {"path": e.path, "expected": e.expected, "malformed": e.malformed,
+                      "made_from": e.made_from, "how": e.how}
+            record.update(e.facts)
+            record["size"] = len(e.data)
+            record["sha256"] = hashlib.sha256(e.data).hexdigest()
+            ok = checksum_state(e.data) if not e.malformed else None
+            if ok is not None and "pe_checksum_ok" not in record:
+                record["pe_checksum_ok"] = ok
+            files.append(record)
+        return {"schema_version": SCHEMA_VERSION, "generator": GENERATOR, "files": files}
+
+
+def src(name: str) -> str:
+    return f"corpus/src/{name}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Categories
+# ---------------------------------------------------------------------------------------------
+def add_clean(c: Corpus, programs: dict[str, bytes]) -> dict[str, str]:
+    """clean/: every compiled host (the originals of every infected file) and a PE32+.
+    Returns program key -> corpus path."""
+    paths = {}
+    for program in PROGRAMS:
+        if program.key.startswith("kernel_") or program.key.startswith("decoy_"):
+            continue
+        path = f"clean/{program.output}"
+        c.add(path, programs[program.key], "clean", src(program.source), program.how)
+        paths[program.key] = path
+    # An overlay host: gui_hello plus 0x5A1 bytes of appended data (small enough that the virus's
+    # "large overlay" filter, section 1, would not skip it), checksum recomputed.
+    overlay = b"FLSCAN-OVERLAY\0\0" + prng_bytes("flscan-corpus overlay", 0x5A1 - 16)
+    data = with_checksum(programs["gui_hello"] + overlay)
+    c.add("clean/gui_overlay.exe", data, "clean", paths["gui_hello"],
+          "clean/gui_hello.exe with a 0x5A1-byte overlay appended after the last section, "
+          "PE checksum recomputed", overlay_size=len(overlay))
+    paths["gui_overlay"] = "clean/gui_overlay.exe"
+    c.add("clean/pe32plus_console.exe", make_pe32plus(), "clean", GENERATOR,
+          "hand-written minimal PE32+ (AMD64) console image, one .text section holding "
+          "xor eax, eax; ret")
+    return paths
+
+
+def add_infected(c: Corpus, hosts: dict[str, str]) -> dict[str, Infection]:
+    """infected/: sections 2-4 applied to each host."""
+    notes = {
+        "tiny_gui": "a one-section host, so the entry-point section is the last section; no padding needed",
+        "gui_hello": "the standard GUI host, zero padding between the old end of file and B",
+        "gui_aligned": "a FileAlignment 0x1000 host, so no padding and growth exactly 4099",
+        "console_tool": "a console program (Subsystem 3), which the virus itself never infects",
+        "gui_sections": "a host with extra sections .mydata and .fldata",
+        "gui_bss_last": "its last section is uninitialised-only (PointerToRawData 0), which the "
+                        "virus itself skips, so B = A by the section 2 formula",
+        "big_gui": "a 3 MiB host",
+        "plugin": "a DLL host, the stub overwrites its DLL entry point",
+        "control": "an .ocx (DLL) host",
+        "screensaver": "a .scr host",
+        "gui_overlay": "a host with an overlay, which becomes part of the last section",
+    }
+    infections = {}
+    for key, note in notes.items():
+        host_path = hosts[key]
+        inf = infect(c.entries[host_path].data)
+        name = host_path.split("/", 1)[1]
+        c.add(f"infected/{name}", inf.data, "infected", host_path,
+              f"{host_path} infected per infection-model sections 2-4 with the inert body; {note}",
+              **inf.facts())
+        infections[key] = inf
+    assert infections["gui_aligned"].facts()["growth"] == BODY_SIZE
+    assert infections["tiny_gui"].facts()["growth"] == BODY_SIZE
+    assert infections["gui_hello"].facts()["growth"] > BODY_SIZE
+    assert Pe(c.entries[hosts["gui_hello"]].data).checksum != 0
+    # Infected files renamed: detection must not depend on the name.
+    c.copy("infected/gui_hello_renamed.txt", "infected/gui_hello.exe",
+           "infected/gui_hello.exe copied under a .txt name")
+    c.copy("infected/gui_hello_no_extension", "infected/gui_hello.exe",
+           "infected/gui_hello.exe copied under a name without extension")
+    return infections
+
+
+def add_damaged(c: Corpus, infections: dict[str, Infection]) -> None:
+    """damaged/: stub and geometry present, body truncated or partly zeroed (section 5)."""
+    hello = infections["gui_hello"]
+    b = hello.body_offset
+    host = "clean/gui_hello.exe"
+    cuts = (
+        (0x1000, "cut at B+0x1000: every marker present, only the 3 trailing bytes missing"),
+        (0x300, "cut at B+0x300: MZ header, string and code start present, saved bytes lost"),
+        (0x100, "cut at B+0x100: MZ header and string present, code start lost"),
+        (0x10, "cut at B+0x10: only the first 16 bytes of the body left"),
+    )
+    for cut, what in cuts:
+        c.add(f"damaged/gui_hello_cut_{cut:#x}.exe", hello.data[:b + cut], "damaged", host,
+              f"infected/gui_hello.exe truncated, {what}", **hello.facts(), body_bytes_present=cut)
+    zeroed = (
+        ("string_zeroed", 0x050, 25, "the string at B+0x50 (and its 0D 0D 0A 24) zeroed, code start present"),
+        ("code_zeroed", 0x200, 15, "the code start at B+0x200 zeroed, MZ header and string present"),
+        ("header_zeroed", 0x000, 0x200, "the embedded header B..B+0x200 (MZ, DOS stub, string, PE) "
+                                       "zeroed, code start present"),
+        ("body_zeroed", 0x000, BODY_SIZE, "all 4099 body bytes zeroed while the stub stays at the "
+                                          "entry point (not a remnant: the entry point was not restored)"),
+    )
+    for name, offset, length, what in zeroed:
+        c.add(f"damaged/gui_hello_{name}.exe", zero_range(hello.data, b + offset, length), "damaged",
+              host, f"infected/gui_hello.exe with {what}", **hello.facts())
+    plugin = infections["plugin"]
+    c.add("damaged/plugin_cut_0x300.dll", plugin.data[:plugin.body_offset + 0x300], "damaged",
+          "clean/plugin.dll", "infected/plugin.dll truncated at B+0x300", **plugin.facts(),
+          body_bytes_present=0x300)
+
+
+def add_remnants_and_repairs(c: Corpus, infections: dict[str, Infection]) -> None:
+    """remnant/ (old Norton repair, section 5) and repaired/ (section 9 disinfection: clean)."""
+    for key, host in (("gui_hello", "clean/gui_hello.exe"), ("gui_aligned", "clean/gui_aligned.exe"),
+                      ("plugin", "clean/plugin.dll")):
+        inf = infections[key]
+        name = host.split("/", 1)[1]
+        c.add(f"remnant/{name}", make_remnant(inf), "remnant", host,
+              f"infected/{name} with the 4099 body bytes at B zeroed in place and the 8 entry-point "
+              "bytes restored; section headers left as the virus set them", **inf.facts())
+    for key, host in (("gui_hello", "clean/gui_hello.exe"), ("console_tool", "clean/console_tool.exe"),
+                      ("gui_overlay", "clean/gui_overlay.exe")):
+        inf = infections[key]
+        name = host.split("/", 1)[1]
+        c.add(f"repaired/{name}", make_disinfected(inf), "clean", host,
+              f"infected/{name} disinfected per infection-model section 9 (saved bytes back at the "
+              "entry point, L.SizeOfRawData -= 0x1000, truncated at B, checksum recomputed if non-zero)",
+              repair_of=f"infected/{name}", body_offset=inf.body_offset)
+
+
+def add_inoculated(c: Corpus, hosts: dict[str, str], infections: dict[str, Infection]) -> None:
+    """inoculated/: clean files padded with zeros so size % 256 == 3 (section 5)."""
+    def pad_to_3(data: bytes) -> bytes:
+        return data + bytes((3 - len(data)) % 256)
+
+    hello = c.entries[hosts["gui_hello"]].data
+    c.add("inoculated/gui_hello.exe", pad_to_3(hello), "inoculated", hosts["gui_hello"],
+          "clean/gui_hello.exe with zero bytes appended until size % 256 == 3")
+    console = c.entries[hosts["console_tool"]].data
+    c.add("inoculated/console_tool.exe", console + bytes(0x103), "inoculated", hosts["console_tool"],
+          "clean/console_tool.exe with 0x103 zero bytes appended (size % 256 == 3)")
+    plugin = c.entries[hosts["plugin"]].data
+    assert len(plugin) % 256 == 0
+    c.add("inoculated/plugin.dll", plugin + bytes(BODY_SIZE), "inoculated", hosts["plugin"],
+          "clean/plugin.dll with 4099 zero bytes appended and headers untouched (looks like a "
+          "zeroed body, but no section 2 geometry)")
+    repaired = make_disinfected(infections["gui_sections"])
+    c.add("inoculated/gui_sections_repaired.exe", pad_to_3(repaired), "inoculated", hosts["gui_sections"],
+          "infected/gui_sections.exe disinfected per section 9 then padded with zero bytes to "
+          "size % 256 == 3, as later Norton repairs did")
+    for path, entry in c.entries.items():
+        if path.startswith("inoculated/"):
+            assert len(entry.data) % 256 == 3
+
+
+def add_dropper(c: Corpus) -> None:
+    """dropper/: FLCSS.EXE per section 6, and the same bytes renamed."""
+    data = make_dropper()
+    assert len(data) == 0x1200
+    c.add("dropper/flcss.exe", data, "dropper", GENERATOR,
+          "FLCSS.EXE written per infection-model section 6: 0x200-byte header with the documented "
+          "fingerprint followed by the first 0x1000 bytes of the inert body")
+    c.copy("dropper/notepad_helper.dat", "dropper/flcss.exe",
+           "dropper/flcss.exe copied under an unrelated name")
+
+
+def add_decoys(c: Corpus, programs: dict[str, bytes], hosts: dict[str, str]) -> None:
+    """decoy/: FunLove-looking pieces without an infection (section 5: not infected)."""
+    c.add("decoy/decoy_string.exe", programs["decoy_string"], "decoy", src("decoy_string.c"),
+          "compiled clean GUI program whose .rdata holds ~Fun Loving Criminal~")
+    stub = programs["decoy_stub"]
+    pe = Pe(stub)
+    entry_offset = pe.rva_to_offset(pe.entry_rva)
+    assert stub[entry_offset:entry_offset + 4] == b"\x90\x90\x65\xE8"
+    target = pe.entry_rva + 8 + struct.unpack_from("<i", stub, entry_offset + 4)[0]
+    c.add("decoy/decoy_stub.exe", stub, "decoy", src("decoy_stub.c"),
+          "compiled clean program whose entry point is 90 90 65 E8 rel32 with the call landing "
+          "on its own main function in .text", entry_rva=pe.entry_rva, stub_target_rva=target)
+    text = ("Notes on W32.FunLove.4099 (1999).\r\n"
+            "The virus body carries the text ~Fun Loving Criminal~ followed by CR CR LF $.\r\n"
+            "This file only quotes it and is not infected.\r\n").encode()
+    c.add("decoy/funlove_notes.txt", text, "decoy", GENERATOR,
+          "a text file quoting ~Fun Loving Criminal~")
+    hello = c.entries[hosts["gui_hello"]].data
+    assert len(hello) % 256 == 0
+    block = bytearray(BODY_SIZE)
+    block[0x50:0x50 + len(FUNLOVE_STRING)] = FUNLOVE_STRING
+    padded = hello + bytes(block)
+    assert len(padded) % 256 == 3 and padded.find(FUNLOVE_STRING) == len(padded) - 4019
+    c.add("decoy/padded_string.exe", padded, "decoy", hosts["gui_hello"],
+          "clean/gui_hello.exe with 4099 bytes appended, zero except ~Fun Loving Criminal~ at "
+          "EOF-4019 (size % 256 == 3, headers untouched, no stub)", also=["inoculated"])
+    pe = Pe(hello)
+    saved = hello[pe.rva_to_offset(pe.entry_rva):][:STUB_SIZE]
+    appended = hello + make_body(saved)
+    c.add("decoy/appended_body.exe", appended, "decoy", hosts["gui_hello"],
+          "clean/gui_hello.exe with the whole inert body appended at EOF and headers and entry "
+          "point untouched (no stub, no section 2 geometry)", also=["inoculated"])
+
+
+def add_kernels(c: Corpus, programs: dict[str, bytes]) -> dict[str, str]:
+    """kernel/: ntoskrnl.exe / ntkrnlmp.exe stand-ins (section 7)."""
+    paths = {}
+
+    def add(folder: str, name: str, data: bytes, expected: str, made_from: str, how: str,
+            version: str, patched: bool, offset: int) -> None:
+        path = f"kernel/{folder}/{name}"
+        c.add(path, data, expected, made_from, how, role="kernel", windows=version,
+              patched=patched, pattern_offset=offset, pe_checksum_ok=checksum_state(data))
+        paths[folder] = path
+
+    for version, key in (("nt4", "kernel_nt4"), ("w2k", "kernel_w2k")):
+        clean = programs[key]
+        original, patch = KERNEL_PATTERNS[version]
+        offset = find_unique(clean, original)
+        for pair in KERNEL_PATTERNS.values():
+            assert clean.find(pair[1]) < 0
+        assert checksum_state(clean) is True
+        made = src("kernel_standin.c")
+        label = "NT4" if version == "nt4" else "Windows 2000"
+        program = next(p for p in PROGRAMS if p.key == key)
+        add(f"{version}-clean", "ntoskrnl.exe", clean, "clean", made, program.how,
+            version, False, offset)
+        patched = bytearray(clean)
+        patched[offset:offset + len(patch)] = patch
+        patched = bytes(patched)
+        assert checksum_state(patched) is False
+        clean_path = paths[f"{version}-clean"]
+        add(f"{version}-patched", "ntoskrnl.exe", patched, "kernel-patched", clean_path,
+            f"{clean_path} with the section 7 {label} patch applied and the checksum left stale, "
+            "as the virus does", version, True, offset)
+        add(f"{version}-patched-checksum-fixed", "ntoskrnl.exe", with_checksum(patched),
+            "kernel-patched", clean_path,
+            f"{clean_path} with the section 7 {label} patch applied and the PE checksum then "
+            "recomputed (patched bytes are the only evidence)", version, True, offset)
+        modified = bytearray(clean)
+        text_at = find_unique(clean, b"flscan corpus ntoskrnl")
+        modified[text_at] ^= 0x20   # 'f' -> 'F': an unrelated change, checksum not fixed
+        modified = bytes(modified)
+        assert checksum_state(modified) is False
+        add(f"{version}-modified", "ntoskrnl.exe", modified, "kernel-modified", clean_path,
+            f"{clean_path} with one byte of its version text changed (not the section 7 bytes) "
+            "and the checksum left stale", version, False, offset)
+    # The multiprocessor kernel's name (section 7: check ntkrnlmp.exe too).
+    for state, folder in (("clean", "w2k-clean"), ("kernel-patched", "w2k-patched")):
+        source = paths[folder]
+        entry = c.entries[source]
+        mp_folder = folder.replace("w2k-", "w2k-mp-")
+        path = f"kernel/{mp_folder}/ntkrnlmp.exe"
+        c.add(path, entry.data, state, entry.made_from,
+              f"{source} copied under the multiprocessor kernel's name ntkrnlmp.exe",
+              copy_of=source, **entry.facts)
+        paths[mp_folder] = path
+    return paths
+
+
+def add_loaders(c: Corpus) -> dict[str, str]:
+    """loader/: NTLDR stand-ins (section 7): not PEs, raw blobs with the 5-byte pattern."""
+    paths = {}
+    for version in ("nt4", "w2k"):
+        label = "NT4" if version == "nt4" else "Windows 2000"
+        for patched in (False, True):
+            data, offset = make_ntldr(version, patched)
+            folder = f"{version}-{'patched' if patched else 'clean'}"
+            state = "loader-patched" if patched else "clean"
+            what = "patched" if patched else "original"
+            path = f"loader/{folder}/NTLDR"
+            c.add(path, data, state, GENERATOR,
+                  f"NTLDR stand-in: fixed-seed filler (not a PE) with the section 7 {label} "
+                  f"{what} bytes at {offset:#x}",
+                  role="loader", windows=version, patched=patched, pattern_offset=offset)
+            paths[folder] = path
+    return paths
+
+
+def add_malformed(c: Corpus, hosts: dict[str, str], infections: dict[str, Infection]) -> None:
+    """malformed/: hostile or broken headers. `malformed` is true when the DOS header, PE
+    signature, COFF header or optional header cannot be read or identified (no usable PE image);
+    oddities past that point (section table, section data, entry point) are anomalies a parser
+    records and goes on from, so those files keep malformed false. See README.md."""
+    base_path = hosts["gui_hello"]
+    base = c.entries[base_path].data
+    pe = Pe(base)
+    lfanew = pe.e_lfanew
+    first, second, last = pe.sections[0], pe.sections[1], pe.sections[-1]
+
+    def edit(*changes: tuple[int, str, int]) -> bytes:
+        out = bytearray(base)
+        for offset, fmt, value in changes:
+            struct.pack_into(fmt, out, offset, value)
+        return bytes(out)
+
+    sec_field = {"vsize": 8, "va": 12, "raw_size": 16, "raw_ptr": 20, "chars": 36}
+    cases = [
+        # name, data, malformed, how
+        ("empty.exe", b"", False, "zero-length file (not a PE candidate: no MZ)"),
+        ("mz_only.exe", b"MZ", True, "the two bytes MZ and nothing else"),
+        ("dos_header_truncated.exe", base[:0x30], True, "cut at 0x30, before e_lfanew"),
+        ("e_lfanew_past_eof.exe", edit((0x3C, "<I", len(base) + 0x100)), True,
+         "e_lfanew points 0x100 bytes past the end of file"),
+        ("e_lfanew_negative.exe", edit((0x3C, "<I", 0xFFFFFFFC)), True,
+         "e_lfanew is 0xFFFFFFFC (-4 as a signed value)"),
+        ("e_lfanew_huge.exe", edit((0x3C, "<I", 0x7FFFFFFF)), True, "e_lfanew is 0x7FFFFFFF"),
+        ("e_lfanew_zero.exe", edit((0x3C, "<I", 0)), True,
+         "e_lfanew is 0, so the PE signature would be the MZ header itself"),
+        ("pe_signature_wrong.exe", edit((lfanew, "<I", 0x00005850)), True,
+         "PE signature changed to PX\\0\\0"),
+        ("pe_signature_ne.exe", edit((lfanew, "<I", 0x0000454E)), True,
+         "PE signature changed to NE\\0\\0 (a 16-bit New Executable tag)"),
+        ("coff_header_truncated.exe", base[:lfanew + 12], True, "cut inside the COFF header"),
+        ("optional_header_truncated.exe", base[:lfanew + 24 + 0x40], True,
+         "cut inside the optional header, before CheckSum"),
+        ("optional_magic_unknown.exe", edit((pe.opt, "<H", 0x0999)), True,
+         "optional header Magic 0x0999 (neither PE32 nor PE32+)"),
+        ("size_of_optional_header_zero.exe", edit((pe.coff + 16, "<H", 0)), True,
+         "SizeOfOptionalHeader 0 in an image"),
+        ("size_of_optional_header_ffff.exe", edit((pe.coff + 16, "<H", 0xFFFF)), True,
+         "SizeOfOptionalHeader 0xFFFF: the declared optional header runs past the end of file"),
+        ("number_of_sections_zero.exe", edit((pe.coff + 2, "<H", 0)), False,
+         "NumberOfSections 0: no section holds the entry point"),
+        ("number_of_sections_65535.exe", edit((pe.coff + 2, "<H", 0xFFFF)), False,
+         "NumberOfSections 65535: the declared table runs far past the end of file"),
+        ("section_table_past_eof.exe", base[:pe.section_table], False,
+         "cut right after the optional header: the whole section table is missing"),
+        ("section_table_truncated.exe", base[:pe.section_table + 40 + 20], False,
+         "cut in the middle of the second section header"),
+        ("section_raw_pointer_past_eof.exe",
+         edit((last.header_offset + sec_field["raw_ptr"], "<I", len(base) + 0x10000)), False,
+         "last section's PointerToRawData points 64 KiB past the end of file"),
+        ("section_raw_size_past_eof.exe",
+         edit((last.header_offset + sec_field["raw_size"], "<I", 0x7FFFFE00)), False,
+         "last section's SizeOfRawData is 0x7FFFFE00, far past the end of file"),
+        ("section_raw_end_overflows.exe",
+         edit((last.header_offset + sec_field["raw_ptr"], "<I", 0xFFFFFE00),
+              (last.header_offset + sec_field["raw_size"], "<I", 0x400)), False,
+         "last section's PointerToRawData + SizeOfRawData overflows 32 bits"),
+        ("entry_point_outside_sections.exe", edit((pe.opt + 16, "<I", 0x7FFFFFF0)), False,
+         "AddressOfEntryPoint 0x7FFFFFF0, in no section and beyond SizeOfImage"),
+        ("entry_point_in_header.exe", edit((pe.opt + 16, "<I", 0x40)), False,
+         "AddressOfEntryPoint 0x40, inside the headers (the DOS stub)"),
+        ("overlapping_sections.exe",
+         edit((second.header_offset + sec_field["va"], "<I", first.virtual_address),
+              (second.header_offset + sec_field["raw_ptr"], "<I", first.pointer_to_raw_data)), False,
+         "second section header given the first section's VirtualAddress and PointerToRawData"),
+        ("file_alignment_zero.exe", edit((pe.opt + 36, "<I", 0)), False, "FileAlignment 0"),
+        ("section_alignment_zero.exe", edit((pe.opt + 32, "<I", 0)), False, "SectionAlignment 0"),
+        ("huge_virtual_size.exe",
+         edit((last.header_offset + sec_field["vsize"], "<I", 0xFFFFF000)), False,
+         "last section's VirtualSize 0xFFFFF000 (align_up in the section 2 formula would overflow 32 bits)"),
+        ("size_of_headers_huge.exe", edit((pe.opt + 60, "<I", 0xFFFFFFFF)), False,
+         "SizeOfHeaders 0xFFFFFFFF"),
+        ("number_of_rva_and_sizes_huge.exe", edit((pe.opt + 92, "<I", 0xFFFFFFFF)), False,
+         "NumberOfRvaAndSizes 0xFFFFFFFF"),
+        ("section_name_unprintable.exe",
+         edit((first.header_offset, "<Q", 0x00FF7F1B090A0D01)), False,
+         "first section's name is the bytes 01 0D 0A 09 1B 7F FF 00"),
+    ]
+    for name, data, malformed, how in cases:
+        handmade = len(data) <= 2
+        c.add(f"malformed/{name}", data, "clean", GENERATOR if handmade else base_path,
+              how if handmade else f"{base_path} changed: {how}", malformed=malformed)
+    # An infected file whose last section header claims raw data beyond EOF: the stub still lands
+    # at B+0x200 with the body intact at EOF-4099, so it is still infected (section 5).
+    inf = infections["gui_hello"]
+    out = bytearray(inf.data)
+    put32(out, inf.last_section_header + 16, 0x7FFFF000)
+    c.add("malformed/infected_last_section_past_eof.exe", bytes(out), "infected", base_path,
+          "infected/gui_hello.exe with the last section's SizeOfRawData raised to 0x7FFFF000 "
+          "(raw data claimed far beyond EOF); stub and body intact", **inf.facts())
+    assert sum(1 for p in c.entries if p.startswith("malformed/")) >= 20
+
+
+def add_demo(c: Corpus, kernels: dict[str, str], loaders: dict[str, str]) -> None:
+    """demo/: a small tree shaped like a Windows 2000 volume for `make demo`."""
+    sys32 = "demo/WINNT/System32"
+    copies = (
+        ("demo/NTLDR", loaders["w2k-patched"]),
+        (f"{sys32}/ntoskrnl.exe", kernels["w2k-patched"]),
+        # Q317218's programs, infected (section 8).
+        (f"{sys32}/calc.exe", "infected/gui_hello.exe"),
+        (f"{sys32}/taskmgr.exe", "infected/gui_sections.exe"),
+        (f"{sys32}/winlogon.exe", "infected/tiny_gui.exe"),
+        (f"{sys32}/mspaint.exe", "damaged/gui_hello_cut_0x300.exe"),
+        (f"{sys32}/logon.scr", "infected/screensaver.scr"),
+        (f"{sys32}/flcss.exe", "dropper/flcss.exe"),
+        (f"{sys32}/regsvr32.exe", "remnant/gui_hello.exe"),
+        (f"{sys32}/sol.exe", "inoculated/gui_hello.exe"),
+        (f"{sys32}/notepad.exe", "clean/gui_hello.exe"),
+        (f"{sys32}/cmd.exe", "clean/console_tool.exe"),
+        (f"{sys32}/fltools.dll", "clean/plugin.dll"),
+        ("demo/Program Files/Tools/tool.exe", "clean/tiny_gui.exe"),
+        ("demo/Program Files/Tools/launcher.exe", "decoy/decoy_stub.exe"),
+        ("demo/Documents/funlove-notes.txt", "decoy/funlove_notes.txt"),
+    )
+    for path, of in copies:
+        c.copy(path, of, f"{of} copied into the demo volume as {path[len('demo/'):]}")
+    readme = ("Demo volume for flscan.\r\n"
+              "WINNT\\System32 holds clean, infected, damaged, remnant and inoculated stand-ins,\r\n"
+              "the dropper flcss.exe and a patched kernel; NTLDR at the root is patched too.\r\n"
+              "Every file is synthetic and inert; see corpus/README.md.\r\n").encode()
+    c.add("demo/Documents/readme.txt", readme, "clean", GENERATOR, "a plain text file")
+
+
+# ---------------------------------------------------------------------------------------------
+# Output
+# ---------------------------------------------------------------------------------------------
+# Top-level names the corpus writes, and names CMake keeps in its binary directory for corpus/
+# (which is also where the `corpus` target puts the corpus: ${CMAKE_BINARY_DIR}/corpus).
+CORPUS_TOP = frozenset({
+    "clean", "infected", "damaged", "remnant", "repaired", "inoculated", "dropper", "decoy",
+    "kernel", "loader", "malformed", "demo", "manifest.json",
+})
+CMAKE_OWNED = frozenset({"CMakeFiles", "CTestTestfile.cmake", "cmake_install.cmake", "Makefile"})
+
+
+def prepare_out_dir(out: Path) -> None:
+    """Removes a previous corpus from `out`, leaving CMake's own files; refuses a directory that
+    holds anything else, or corpus-like folders without a manifest of ours."""
+    if not out.exists():
+        out.mkdir(parents=True)
+        return
+    names = {entry.name for entry in out.iterdir()}
+    unknown = sorted(names - CORPUS_TOP - CMAKE_OWNED)
+    if unknown:
+        sys.exit(f"build_corpus: {out} holds files the corpus did not write ({', '.join(unknown[:5])}); "
+                 "refusing to clear it")
+    ours = False
+    manifest = out / "manifest.json"
+    if manifest.is_file():
+        try:
+            ours = json.loads(manifest.read_text(encoding="utf-8")).get("generator") == GENERATOR
+        except (ValueError, OSError):
+            ours = False
+    if names & CORPUS_TOP and not ours:
+        sys.exit(f"build_corpus: {out} holds corpus-like folders but no manifest from {GENERATOR}; "
+                 "refusing to clear it")
+    for name in sorted(names & CORPUS_TOP):
+        target = out / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        else:
+            target.unlink()
+
+
+def write_corpus(c: Corpus, out: Path) -> None:
+    assert {path.split("/", 1)[0] for path in c.entries} <= CORPUS_TOP
+    for path in sorted(c.entries):
+        target = out / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(c.entries[path].data)
+        os.chmod(target, 0o644)
+    # The manifest is written last: the CMake target uses it as its output file.
+    text = json.dumps(c.manifest(), indent=2) + "\n"
+    (out / "manifest.json").write_text(text, encoding="utf-8")
+    # Every file of the corpus is in the manifest, and nothing else is in the corpus folders.
+    on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*")
+               if p.is_file() and p.relative_to(out).parts[0] not in CMAKE_OWNED}
+    expected = set(c.entries) | {"manifest.json"}
+    assert on_disk == expected, sorted(on_disk ^ expected)
+
+
+def build(out: Path, cc: str) -> Corpus:
+    c = Corpus()
+    with tempfile.TemporaryDirectory(prefix="flscan-corpus-") as scratch:
+        programs = compile_programs(Path(scratch), cc)
+    hosts = add_clean(c, programs)
+    infections = add_infected(c, hosts)
+    add_damaged(c, infections)
+    add_remnants_and_repairs(c, infections)
+    add_inoculated(c, hosts, infections)
+    add_dropper(c)
+    add_decoys(c, programs, hosts)
+    kernels = add_kernels(c, programs)
+    loaders = add_loaders(c)
+    add_malformed(c, hosts, infections)
+    add_demo(c, kernels, loaders)
+    prepare_out_dir(out)
+    write_corpus(c, out)
+    return c
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", required=True, type=Path, help="directory to (re)create")
+    parser.add_argument("--cc", default=DEFAULT_CC, help=f"the mingw-w64 i686 C compiler ({DEFAULT_CC})")
+    parser.add_argument("--quiet", action="store_true", help="print nothing on success")
+    args = parser.parse_args()
+    started = time.monotonic()
+    c = build(args.out, args.cc)
+    if not args.quiet:
+        counts: dict[str, int] = {}
+        for entry in c.entries.values():
+            counts[entry.expected] = counts.get(entry.expected, 0) + 1
+        summary = ", ".join(f"{state} {n}" for state, n in sorted(counts.items()))
+        print(f"build_corpus: {len(c.entries)} files in {args.out} ({summary}) "
+              f"in {time.monotonic() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

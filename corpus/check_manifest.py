@@ -1,0 +1,366 @@
+#!/usr/bin/env python3
+"""Checks a built corpus against its manifest, independently of build_corpus.py.
+
+    python3 corpus/check_manifest.py DIR
+
+It shares no code with the builder: it re-reads every file with its own small PE reader and
+checks that the bytes carry the evidence the manifest's expected state claims, straight from the
+infection model (section 2 geometry, section 3 stub, section 4 markers, section 6 dropper header,
+section 7 patterns), and that every file in DIR is listed. Exit status 0 when all checks pass,
+1 otherwise (each failure printed on its own line). Python 3 standard library only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+import sys
+from pathlib import Path
+
+STATES = {"clean", "infected", "damaged", "remnant", "inoculated", "dropper", "decoy",
+          "kernel-patched", "kernel-modified", "loader-patched"}
+# CMake keeps these in its binary directory for corpus/, which is also where the corpus target
+# writes the corpus; they are not samples.
+CMAKE_OWNED = {"CMakeFiles", "CTestTestfile.cmake", "cmake_install.cmake", "Makefile"}
+BODY_SIZE = 4099
+MARKERS = {  # infection-model section 4, offset from B
+    "mz": (0x000, bytes.fromhex("4D5A90000300000004000000FFFF0000B800")),
+    "lfanew": (0x03C, bytes.fromhex("80000000")),
+    "dos_stub": (0x040, bytes.fromhex("0E1FBA1000B409CD21B0F0E664EBFE90")),
+    "string": (0x050, b"~Fun Loving Criminal~\r\r\n$"),
+    "pe": (0x080, bytes.fromhex("504500004C010100")),
+    "code": (0x200, bytes.fromhex("E8AA0800008DB3A70B00008B3C2483")),
+}
+KERNEL = {  # section 7: (original, patched)
+    "nt4": (bytes.fromhex("8AC35F5E5B5DC22800"), bytes.fromhex("B0015F5E5B5DC22800")),
+    "w2k": (bytes.fromhex("8A45145F5E5B5DC228"), bytes.fromhex("B001905F5E5B5DC228")),
+}
+LOADER = {
+    "nt4": (bytes.fromhex("3B46587407"), bytes.fromhex("3B4658EB07")),
+    "w2k": (bytes.fromhex("3B47587407"), bytes.fromhex("3B4758EB07")),
+}
+
+
+class Headers:
+    """What this checker needs from a PE; raises ValueError when the headers do not parse."""
+
+    def __init__(self, d: bytes):
+        def get(fmt: str, off: int) -> int:
+            if off < 0 or off + struct.calcsize(fmt) > len(d):
+                raise ValueError(f"read past end at {off:#x}")
+            return struct.unpack_from(fmt, d, off)[0]
+
+        if d[:2] != b"MZ":
+            raise ValueError("no MZ")
+        lfanew = get("<I", 0x3C)
+        if get("<I", lfanew) != 0x4550:
+            raise ValueError("no PE signature")
+        nsec = get("<H", lfanew + 6)
+        opt_size = get("<H", lfanew + 20)
+        opt = lfanew + 24
+        magic = get("<H", opt)
+        if magic not in (0x10B, 0x20B):
+            raise ValueError("unknown optional header magic")
+        fixed = 0x60 if magic == 0x10B else 0x70
+        if opt_size < fixed or opt + opt_size > len(d):
+            raise ValueError("optional header size")
+        self.machine = get("<H", lfanew + 4)
+        self.file_characteristics = get("<H", lfanew + 22)
+        self.timestamp = get("<I", lfanew + 8)
+        self.entry = get("<I", opt + 16)
+        self.size_of_image = get("<I", opt + 56)
+        self.checksum_offset = opt + 64
+        self.checksum = get("<I", opt + 64)
+        self.subsystem = get("<H", opt + 68)
+        self.lfanew = lfanew
+        self.nsec = nsec
+        self.sections = []
+        table = opt + opt_size
+        for i in range(min(nsec, 96)):
+            at = table + 40 * i
+            if at + 40 > len(d):
+                break
+            name = d[at:at + 8].rstrip(b"\0")
+            vs, va, rs, rp = struct.unpack_from("<IIII", d, at + 8)
+            ch = struct.unpack_from("<I", d, at + 36)[0]
+            self.sections.append({"name": name, "vs": vs, "va": va, "rs": rs, "rp": rp, "ch": ch})
+
+    def offset(self, rva: int) -> int | None:
+        for s in self.sections:
+            if s["va"] <= rva < s["va"] + max(s["vs"], s["rs"]) and rva - s["va"] < s["rs"]:
+                return s["rp"] + rva - s["va"]
+        return None
+
+    def section(self, rva: int) -> dict | None:
+        for s in self.sections:
+            if s["va"] <= rva < s["va"] + max(s["vs"], s["rs"]):
+                return s
+        return None
+
+
+def headers(d: bytes) -> Headers | None:
+    try:
+        return Headers(d)
+    except ValueError:
+        return None
+
+
+def checksum(d: bytes, off: int) -> int:
+    b = bytearray(d)
+    b[off:off + 4] = b"\0\0\0\0"
+    if len(b) & 1:
+        b += b"\0"
+    s = 0
+    for (w,) in struct.iter_unpack("<H", bytes(b)):
+        s += w
+        s = (s & 0xFFFF) + (s >> 16)
+    return (s + len(d)) & 0xFFFFFFFF
+
+
+def stub_target(d: bytes, h: Headers) -> int | None:
+    """Where a FunLove-shaped stub at the entry point calls, or None when there is no stub."""
+    off = h.offset(h.entry)
+    if off is None or off + 8 > len(d) or d[off:off + 4] != b"\x90\x90\x65\xE8":
+        return None
+    return (h.entry + 8 + struct.unpack_from("<i", d, off + 4)[0]) & 0xFFFFFFFF
+
+
+def markers_present(d: bytes, b: int) -> dict[str, bool]:
+    return {k: d[b + o:b + o + len(m)] == m for k, (o, m) in MARKERS.items()}
+
+
+class Checker:
+    def __init__(self, root: Path, manifest: dict):
+        self.root = root
+        self.files = {f["path"]: f for f in manifest["files"]}
+        self.failures: list[str] = []
+
+    def fail(self, path: str, what: str) -> None:
+        self.failures.append(f"{path}: {what}")
+
+    def data(self, path: str) -> bytes:
+        return (self.root / path).read_bytes()
+
+    def original_entry_bytes(self, made_from: str) -> bytes | None:
+        if made_from not in self.files:
+            return None
+        d = self.data(made_from)
+        h = headers(d)
+        off = h.offset(h.entry) if h else None
+        return d[off:off + 8] if off is not None else None
+
+    # -- per state ------------------------------------------------------------------------
+    def infection_geometry(self, path: str, f: dict, d: bytes, h: Headers, strict_size: bool) -> None:
+        b = f["body_offset"]
+        last = h.sections[-1]
+        a = b - last["rp"]
+        if a % 0x1000:
+            self.fail(path, "B - L.PointerToRawData is not a multiple of 0x1000")
+        target = stub_target(d, h)
+        if target != last["va"] + a + 0x200 or target != f["stub_target_rva"]:
+            self.fail(path, f"stub missing or call target {target} != L.VA + A + 0x200")
+        if h.entry != f["entry_rva"]:
+            self.fail(path, "entry_rva differs")
+        if strict_size and len(d) != b + BODY_SIZE:
+            self.fail(path, "size != B + 0x1003")
+        if not path.startswith("malformed/"):
+            if last["rs"] != a + 0x1000 or last["vs"] != a + 0x4000:
+                self.fail(path, "L.SizeOfRawData / L.VirtualSize not A+0x1000 / A+0x4000")
+            if h.size_of_image != last["va"] + a + 0x4000:
+                self.fail(path, "SizeOfImage != L.VA + A + 0x4000")
+            if last["ch"] & 0x8C000000 != 0x8C000000 or last["ch"] & 0x12000000:
+                self.fail(path, "last section characteristics")
+            es = h.section(h.entry)
+            if es is None or not es["ch"] & 0x80000000:
+                self.fail(path, "entry section not writable")
+        original = self.original_entry_bytes(f["made_from"])
+        if original is not None and original.hex() != f["saved_entry_bytes"]:
+            self.fail(path, "saved_entry_bytes differ from the original's entry bytes")
+        if f["made_from"] in self.files:
+            size = self.files[f["made_from"]]["size"]
+            if size != f["original_size"]:
+                self.fail(path, "original_size differs from made_from's size")
+            if strict_size and len(d) - size != f["growth"]:
+                self.fail(path, "growth differs")
+            if b < size:
+                self.fail(path, "B lies inside the original file")
+
+    def check_infected(self, path: str, f: dict, d: bytes, h: Headers | None) -> None:
+        if h is None:
+            return self.fail(path, "infected file does not parse")
+        b = len(d) - BODY_SIZE
+        if b != f["body_offset"]:
+            self.fail(path, "body not at EOF - 4099")
+        self.infection_geometry(path, f, d, h, strict_size=True)
+        missing = [k for k, ok in markers_present(d, b).items() if not ok]
+        if missing:
+            self.fail(path, f"markers missing: {missing}")
+        if d[b + 0xBA7:b + 0xBAF].hex() != f["saved_entry_bytes"]:
+            self.fail(path, "saved bytes at B+0xBA7")
+        if len(d) % 256 != 3:
+            self.fail(path, "size % 256 != 3")
+
+    def check_damaged(self, path: str, f: dict, d: bytes, h: Headers | None) -> None:
+        if h is None:
+            return self.fail(path, "damaged file does not parse")
+        self.infection_geometry(path, f, d, h, strict_size=False)
+        b = f["body_offset"]
+        complete = len(d) == b + BODY_SIZE and all(markers_present(d, b).values())
+        if complete:
+            self.fail(path, "body is complete: that is infected, not damaged")
+
+    def check_remnant(self, path: str, f: dict, d: bytes, h: Headers | None) -> None:
+        if h is None:
+            return self.fail(path, "remnant does not parse")
+        b = f["body_offset"]
+        if stub_target(d, h) is not None:
+            self.fail(path, "stub still present")
+        if len(d) != b + BODY_SIZE or any(d[b:]):
+            self.fail(path, "the 4099 bytes at B are not all zero")
+        last = h.sections[-1]
+        a = b - last["rp"]
+        if last["rs"] != a + 0x1000 or last["vs"] != a + 0x4000:
+            self.fail(path, "geometry not visible in the last section header")
+        original = self.original_entry_bytes(f["made_from"])
+        off = h.offset(h.entry)
+        if original is None or d[off:off + 8] != original:
+            self.fail(path, "entry point bytes not restored")
+
+    def check_inoculated(self, path: str, f: dict, d: bytes, h: Headers | None) -> None:
+        if len(d) % 256 != 3:
+            self.fail(path, "size % 256 != 3")
+        if h is not None and stub_target(d, h) is not None:
+            self.fail(path, "has a stub")
+
+    def check_dropper(self, path: str, f: dict, d: bytes, h: Headers | None) -> None:
+        if len(d) != 0x1200 or h is None:
+            return self.fail(path, "not a 0x1200-byte PE")
+        s = h.sections
+        want = (h.lfanew, h.machine, h.file_characteristics, h.timestamp, h.checksum, h.subsystem,
+                h.size_of_image, len(s))
+        if want != (0x80, 0x14C, 0x010E, 0, 0, 2, 0x5000, 1):
+            self.fail(path, f"header fingerprint {want}")
+        elif (s[0]["name"], s[0]["vs"], s[0]["va"], s[0]["rs"], s[0]["rp"], s[0]["ch"]) != \
+                (b".code", 0x4000, 0x1000, 0x1000, 0x200, 0xC0000020):
+            self.fail(path, "section .code fingerprint")
+        for off, blob in ((0x50, MARKERS["string"][1]), (0x250, MARKERS["string"][1]),
+                          (0x400, MARKERS["code"][1])):
+            if d[off:off + len(blob)] != blob:
+                self.fail(path, f"bytes at {off:#x}")
+
+    def check_not_infected(self, path: str, f: dict, d: bytes, h: Headers | None) -> None:
+        """clean and decoy: no stub whose call lands at EOF-4099+0x200 with a body there."""
+        if h is None or not h.sections:
+            return
+        target = stub_target(d, h)
+        if target is None:
+            return
+        b = len(d) - BODY_SIZE
+        last = h.sections[-1]
+        if target == last["va"] + (b - last["rp"]) + 0x200:
+            self.fail(path, "stub lands at B+0x200: that is an infection")
+        if f["expected"] == "clean":
+            self.fail(path, "clean file with a FunLove-shaped stub")
+
+    def check_kernel(self, path: str, f: dict, d: bytes, h: Headers | None) -> None:
+        original, patched = KERNEL[f["windows"]]
+        off = f["pattern_offset"]
+        got = d[off:off + len(original)]
+        if got != (patched if f["patched"] else original):
+            self.fail(path, "pattern bytes at pattern_offset")
+        ok = checksum(d, h.checksum_offset) == h.checksum
+        if ok != f["pe_checksum_ok"]:
+            self.fail(path, "pe_checksum_ok differs")
+        state = "kernel-patched" if f["patched"] else ("clean" if ok else "kernel-modified")
+        if state != f["expected"]:
+            self.fail(path, f"bytes say {state}")
+
+    def check_loader(self, path: str, f: dict, d: bytes) -> None:
+        original, patched = LOADER[f["windows"]]
+        off = f["pattern_offset"]
+        if d[off:off + 5] != (patched if f["patched"] else original):
+            self.fail(path, "pattern bytes at pattern_offset")
+        if (f["expected"] == "loader-patched") != f["patched"] or d[:2] == b"MZ":
+            self.fail(path, "state / not-a-PE")
+
+    # -- driver ---------------------------------------------------------------------------
+    def run(self) -> None:
+        on_disk = {p.relative_to(self.root).as_posix() for p in self.root.rglob("*")
+                   if p.is_file() and p.relative_to(self.root).parts[0] not in CMAKE_OWNED}
+        on_disk.discard("manifest.json")
+        for extra in sorted(on_disk - set(self.files)):
+            self.fail(extra, "file not in the manifest")
+        for path in sorted(self.files):
+            f = self.files[path]
+            if path not in on_disk:
+                self.fail(path, "listed but missing")
+                continue
+            d = self.data(path)
+            for key in ("expected", "malformed", "made_from", "how"):
+                if key not in f:
+                    self.fail(path, f"no {key}")
+            if f["expected"] not in STATES:
+                self.fail(path, f"unknown state {f['expected']}")
+            if f["size"] != len(d) or f["sha256"] != hashlib.sha256(d).hexdigest():
+                self.fail(path, "size or sha256 differ")
+            if "copy_of" in f and self.files[f["copy_of"]]["sha256"] != f["sha256"]:
+                self.fail(path, "copy_of is not byte-identical")
+            h = headers(d)
+            if f["malformed"] != (d[:2] == b"MZ" and h is None):
+                self.fail(path, f"malformed is {f['malformed']} but the headers "
+                                f"{'do not parse' if h is None else 'parse'}")
+            if "pe_checksum_ok" in f and h is not None:
+                if (checksum(d, h.checksum_offset) == h.checksum) != f["pe_checksum_ok"]:
+                    self.fail(path, "pe_checksum_ok differs")
+            try:
+                self.check_state(path, f, d, h)
+            except KeyError as missing:
+                self.fail(path, f"manifest lacks the fact {missing} its state needs")
+
+    def check_state(self, path: str, f: dict, d: bytes, h: Headers | None) -> None:
+        state = f["expected"]
+        if f.get("role") == "kernel":
+            self.check_kernel(path, f, d, h)
+        elif f.get("role") == "loader":
+            self.check_loader(path, f, d)
+        elif state == "infected":
+            self.check_infected(path, f, d, h)
+        elif state == "damaged":
+            self.check_damaged(path, f, d, h)
+        elif state == "remnant":
+            self.check_remnant(path, f, d, h)
+        elif state == "inoculated":
+            self.check_inoculated(path, f, d, h)
+        elif state == "dropper":
+            self.check_dropper(path, f, d, h)
+        else:
+            self.check_not_infected(path, f, d, h)
+        if state == "decoy":
+            has_stub = h is not None and stub_target(d, h) is not None
+            if b"~Fun Loving Criminal~" not in d and not has_stub:
+                self.fail(path, "decoy with neither the string nor a stub")
+
+
+def main() -> int:
+    if len(sys.argv) != 2:
+        print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
+        return 2
+    root = Path(sys.argv[1])
+    if not (root / "manifest.json").is_file():
+        print(f"check_manifest: no manifest.json in {root} (build the `corpus` target first)", file=sys.stderr)
+        return 1
+    manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    if manifest.get("schema_version") != 1:
+        print("check_manifest: unknown schema_version", file=sys.stderr)
+        return 1
+    checker = Checker(root, manifest)
+    checker.run()
+    for failure in checker.failures:
+        print(failure)
+    print(f"check_manifest: {len(checker.files)} files, {len(checker.failures)} failures")
+    return 1 if checker.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+#include "scanner/file_reader.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <new>
+#include <system_error>
+
+#include "engine/limits.h"
+
+namespace flscan::scanner {
+namespace {
+
+// A buffer grown past this for one large file is released before the next file, so each idle
+// worker pins at most this much (the sniff buffer is far smaller).
+constexpr std::size_t kKeepBufferBytes = 32u * 1024 * 1024;
+
+std::string errno_text(int error) { return std::system_category().message(error); }
+
+class Descriptor {
+ public:
+  explicit Descriptor(int fd) : fd_(fd) {}
+  ~Descriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Descriptor(const Descriptor&) = delete;
+  Descriptor& operator=(const Descriptor&) = delete;
+  [[nodiscard]] int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// O_NONBLOCK: should the entry have become a FIFO since it was listed, open must not wait for a
+// writer (the fstat check below then refuses it). O_NOATIME keeps the scan from rewriting access
+// times, which forensics may need; the kernel only allows it to the owner or CAP_FOWNER (EPERM
+// otherwise), so it is retried without.
+int open_for_scan(const char* path, FollowSymlink follow) {
+  int flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
+  if (follow == FollowSymlink::no) flags |= O_NOFOLLOW;
+  int fd = ::open(path, flags | O_NOATIME);
+  if (fd < 0 && errno == EPERM) fd = ::open(path, flags);
+  return fd;
+}
+
+std::string_view type_name(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISLNK(mode)) return "a symbolic link";
+  return "not a regular file";
+}
+
+ReadError open_error(int error) {
+  switch (error) {
+    case ENOENT:
+    case ENOTDIR: return {NotScannedReason::vanished, "open: " + errno_text(error)};
+    case EACCES:
+    case EPERM: return {NotScannedReason::permission_denied, "open: " + errno_text(error)};
+    // O_NOFOLLOW met a symlink (ELOOP), or open met a socket (ENXIO): not what was listed.
+    case ELOOP: return {NotScannedReason::replaced, "open: now a symbolic link"};
+    case ENXIO: return {NotScannedReason::replaced, "open: now a socket or device without driver"};
+    default: return {NotScannedReason::io_error, "open: " + errno_text(error)};
+  }
+}
+
+// Reads up to `size` bytes at `offset`, retrying short reads, until EOF. Returns the number of
+// bytes read, or the errno of a failed pread.
+tl::expected<std::size_t, int> pread_full(int fd, std::uint8_t* destination, std::size_t size, std::uint64_t offset) {
+  std::size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::pread(fd, destination + done, size - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return tl::make_unexpected(errno);
+    }
+    if (n == 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  return done;
+}
+
+bool same_mtime(const struct stat& a, const struct stat& b) {
+  return a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
+}
+
+ReadError truncated_error(std::uint64_t expected_size, std::uint64_t got) {
+  return {NotScannedReason::truncated, "read " + std::to_string(got) + " bytes of the " +
+                                           std::to_string(expected_size) + " fstat reported: the file ended early"};
+}
+
+}  // namespace
+
+void FileReader::shrink_after_large_file() {
+  if (capacity_ > kKeepBufferBytes) {
+    buffer_.reset();
+    capacity_ = 0;
+  }
+}
+
+void FileReader::reserve(std::size_t size, std::size_t keep) {
+  if (size <= capacity_) return;
+  const std::size_t capacity = std::max(size, limits::kSniffBytes);
+  std::unique_ptr<std::uint8_t[]> grown(new (std::nothrow) std::uint8_t[capacity]);
+  if (!grown) throw std::bad_alloc();
+  if (keep > 0) std::memcpy(grown.get(), buffer_.get(), keep);
+  buffer_ = std::move(grown);
+  capacity_ = capacity;
+}
+
+tl::expected<FileContent, ReadError> FileReader::read(const char* path, FollowSymlink follow,
+                                                       const NeedsWholeFile& needs_whole) {
+  shrink_after_large_file();
+  const Descriptor fd(open_for_scan(path, follow));
+  if (fd.get() < 0) return tl::make_unexpected(open_error(errno));
+  try {
+    return read_open_file(fd.get(), needs_whole);
+  } catch (const std::bad_alloc&) {
+    return tl::make_unexpected(ReadError{NotScannedReason::internal_error, "out of memory for the read buffer"});
+  }
+}
+
+tl::expected<FileContent, ReadError> FileReader::read_open_file(int fd, const NeedsWholeFile& needs_whole) {
+  struct stat before {};
+  if (::fstat(fd, &before) != 0) return tl::make_unexpected(ReadError{NotScannedReason::io_error, "fstat: " + errno_text(errno)});
+  if (!S_ISREG(before.st_mode)) {
+    return tl::make_unexpected(ReadError{NotScannedReason::replaced, "now " + std::string(type_name(before.st_mode))});
+  }
+  const auto file_size = static_cast<std::uint64_t>(before.st_size);
+
+  const std::size_t head_size = static_cast<std::size_t>(std::min<std::uint64_t>(file_size, limits::kSniffBytes));
+  reserve(head_size, 0);
+  const auto head_read = pread_full(fd, buffer_.get(), head_size, 0);
+  if (!head_read) return tl::make_unexpected(ReadError{NotScannedReason::io_error, "read: " + errno_text(head_read.error())});
+  if (*head_read < head_size) return tl::make_unexpected(truncated_error(file_size, *head_read));
+  if (after_sniff_hook) after_sniff_hook();
+
+  FileContent content;
+  content.file_size = file_size;
+  content.bytes = ByteView(buffer_.get(), head_size);
+  if (needs_whole(content.bytes)) {
+    if (file_size > max_file_size_ || file_size > std::numeric_limits<std::size_t>::max()) {
+      return tl::make_unexpected(ReadError{NotScannedReason::too_large,
+                                           std::to_string(file_size) + " bytes, more than --max-filesize " +
+                                               std::to_string(max_file_size_)});
+    }
+    const auto size = static_cast<std::size_t>(file_size);
+    if (size > head_size) {
+      reserve(size, head_size);
+      const auto rest_read = pread_full(fd, buffer_.get() + head_size, size - head_size, head_size);
+      if (!rest_read) return tl::make_unexpected(ReadError{NotScannedReason::io_error, "read: " + errno_text(rest_read.error())});
+      if (*rest_read < size - head_size) return tl::make_unexpected(truncated_error(file_size, head_size + *rest_read));
+    }
+    content.bytes = ByteView(buffer_.get(), size);
+    content.whole = true;
+  }
+
+  // Growth, an in-place rewrite or a truncate-and-refill since the first fstat means the bytes
+  // just read may mix two versions of the file: scanning them could miss or invent evidence.
+  struct stat after {};
+  if (::fstat(fd, &after) != 0) return tl::make_unexpected(ReadError{NotScannedReason::io_error, "fstat: " + errno_text(errno)});
+  if (after.st_size != before.st_size) {
+    return tl::make_unexpected(ReadError{NotScannedReason::modified, "size changed from " + std::to_string(before.st_size) +
+                                                                         " to " + std::to_string(after.st_size) +
+                                                                         " bytes while reading"});
+  }
+  if (!same_mtime(before, after)) {
+    return tl::make_unexpected(ReadError{NotScannedReason::modified, "modification time changed while reading"});
+  }
+  return content;
+}
+
+}  // namespace flscan::scanner

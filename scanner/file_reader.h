@@ -1,0 +1,71 @@
+// Reads one regular file into a per-thread buffer with pread (style guide habit 4: no mmap, whose
+// SIGBUS on a file truncated during the scan would kill the process). One pass, each byte read at
+// most once: a sniff of up to limits::kSniffBytes, then, only when the caller's predicate asks for
+// the whole file, the rest into the same buffer. The buffer is reused for the next file.
+//
+// A file that could not be read completely and consistently is an error with a reason, never a
+// short or stale buffer: refused or vanished at open, not a regular file once opened (fstat of the
+// open descriptor closes the race of a file swapped for a FIFO after listing), larger than the
+// size limit, shorter than fstat said (truncated while read), or with a size/mtime that changed
+// between the fstat before and the fstat after reading (modified while read).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <tl/expected.hpp>
+
+#include "engine/byte_view.h"
+#include "scanner/report.h"
+
+namespace flscan::scanner {
+
+enum class FollowSymlink { no, yes };
+
+struct ReadError {
+  NotScannedReason reason = NotScannedReason::io_error;
+  std::string detail;  // the failed operation and its errno text, or what changed
+};
+
+struct FileContent {
+  ByteView bytes;              // the whole file when `whole`, else its first bytes (valid until the next read)
+  std::uint64_t file_size = 0;  // st_size of the open file
+  bool whole = false;          // bytes holds the entire file
+};
+
+// Called with the first bytes of the file; true when the whole file must be read.
+using NeedsWholeFile = std::function<bool(ByteView head)>;
+
+class FileReader {
+ public:
+  explicit FileReader(std::uint64_t max_file_size) : max_file_size_(max_file_size) {}
+
+  // Opens `path` (O_NOFOLLOW unless the walk followed a symlink to it; never blocking; O_NOATIME
+  // when permitted) and reads it as described above. The result's bytes live in this reader's
+  // buffer until the next call.
+  [[nodiscard]] tl::expected<FileContent, ReadError> read(const char* path, FollowSymlink follow,
+                                                          const NeedsWholeFile& needs_whole);
+
+  // Test hook: runs after the sniff read and before the rest is read (tests truncate or grow
+  // the file there). Never set by the program.
+  std::function<void()> after_sniff_hook;
+
+  [[nodiscard]] std::size_t buffer_capacity() const { return capacity_; }
+
+ private:
+  [[nodiscard]] tl::expected<FileContent, ReadError> read_open_file(int fd, const NeedsWholeFile& needs_whole);
+  // Makes room for `size` bytes, keeping the first `keep` bytes.
+  void reserve(std::size_t size, std::size_t keep);
+  // Drops a buffer grown for one very large file so an idle worker does not pin it.
+  void shrink_after_large_file();
+
+  std::uint64_t max_file_size_;
+  // Uninitialised storage: std::vector::resize would zero every byte before pread overwrites it.
+  std::unique_ptr<std::uint8_t[]> buffer_;
+  std::size_t capacity_ = 0;
+};
+
+}  // namespace flscan::scanner

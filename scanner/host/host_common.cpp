@@ -1,0 +1,260 @@
+#include "scanner/host/host_common.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "scanner/host/limits.h"
+
+namespace flscan::host {
+
+void NoteList::add(std::string note) {
+  if (notes_.size() < limits::kMaxNotes) {
+    notes_.push_back(std::move(note));
+  } else {
+    ++suppressed_;
+  }
+}
+
+std::vector<std::string> NoteList::finish() && {
+  if (suppressed_ > 0) {
+    notes_.push_back(std::to_string(suppressed_) + " more notes not kept (limit " +
+                     std::to_string(limits::kMaxNotes) + ")");
+  }
+  return std::move(notes_);
+}
+
+namespace {
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+// Closes a descriptor on scope exit.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  [[nodiscard]] int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+};
+
+// Writes all of `data` to `fd`; false on any error.
+bool write_all(int fd, std::span<const std::uint8_t> data) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    if (n == 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+tl::expected<FileSnapshot, HostError> FileSnapshot::take(const std::filesystem::path& path,
+                                                         std::uint64_t max_bytes) {
+  const std::string shown = path.string();
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; the S_ISREG test below rejects it.
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  if (fd.get() < 0) {
+    return tl::unexpected(HostError{shown, "cannot open: " + errno_text(errno)});
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) {
+    return tl::unexpected(HostError{shown, "cannot stat: " + errno_text(errno)});
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return tl::unexpected(HostError{shown, "not a regular file"});
+  }
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (size > max_bytes) {
+    return tl::unexpected(HostError{shown, "file is " + std::to_string(size) + " bytes, more than the limit of " +
+                                               std::to_string(max_bytes) + " bytes; not read"});
+  }
+
+  FileSnapshot snap;
+  snap.bytes_.resize(static_cast<std::size_t>(size));
+  std::size_t done = 0;
+  // pread until the stat size is reached or the file ends early (it shrank: keep what was read).
+  while (done < snap.bytes_.size()) {
+    const ssize_t n = ::pread(fd.get(), snap.bytes_.data() + done, snap.bytes_.size() - done,
+                              static_cast<off_t>(done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return tl::unexpected(HostError{shown, "read error: " + errno_text(errno)});
+    }
+    if (n == 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  snap.bytes_.resize(done);
+
+  Fd memfd(::memfd_create("flscan-host-evidence", MFD_CLOEXEC));
+  if (memfd.get() >= 0 && write_all(memfd.get(), snap.bytes_)) {
+    snap.memfd_ = memfd.release();
+    snap.library_path_ = "/proc/self/fd/" + std::to_string(snap.memfd_);
+    if (::access(snap.library_path_.c_str(), R_OK) == 0) return snap;
+    ::close(std::exchange(snap.memfd_, -1));
+  }
+  // No memory files or no /proc: the library reads the original (checked above to be regular).
+  snap.library_path_ = path.string();
+  return snap;
+}
+
+FileSnapshot::FileSnapshot(FileSnapshot&& other) noexcept
+    : bytes_(std::move(other.bytes_)),
+      library_path_(std::move(other.library_path_)),
+      memfd_(std::exchange(other.memfd_, -1)) {}
+
+FileSnapshot& FileSnapshot::operator=(FileSnapshot&& other) noexcept {
+  if (this != &other) {
+    if (memfd_ >= 0) ::close(memfd_);
+    bytes_ = std::move(other.bytes_);
+    library_path_ = std::move(other.library_path_);
+    memfd_ = std::exchange(other.memfd_, -1);
+  }
+  return *this;
+}
+
+FileSnapshot::~FileSnapshot() {
+  if (memfd_ >= 0) ::close(memfd_);
+}
+
+namespace {
+
+void append_utf8(std::string& out, std::uint32_t cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+constexpr std::uint32_t kReplacement = 0xFFFD;
+
+}  // namespace
+
+DecodedString decode_utf16le(std::span<const std::uint8_t> data, std::size_t max_chars) {
+  DecodedString result;
+  result.odd_length = (data.size() % 2) != 0;
+  const std::size_t units = data.size() / 2;
+  std::size_t chars = 0;
+  for (std::size_t i = 0; i < units; ++i) {
+    const auto unit = static_cast<std::uint32_t>(data[2 * i] | (data[2 * i + 1] << 8));
+    if (unit == 0) {
+      result.terminated = true;
+      break;
+    }
+    if (chars == max_chars) {
+      result.truncated = true;
+      break;
+    }
+    std::uint32_t cp = unit;
+    if (unit >= 0xD800 && unit <= 0xDBFF) {
+      // A high surrogate needs a low one next.
+      if (i + 1 < units) {
+        const auto low = static_cast<std::uint32_t>(data[2 * i + 2] | (data[2 * i + 3] << 8));
+        if (low >= 0xDC00 && low <= 0xDFFF) {
+          cp = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
+          ++i;
+        } else {
+          cp = kReplacement;
+          result.replaced = true;
+        }
+      } else {
+        cp = kReplacement;
+        result.replaced = true;
+      }
+    } else if (unit >= 0xDC00 && unit <= 0xDFFF) {
+      cp = kReplacement;
+      result.replaced = true;
+    }
+    append_utf8(result.text, cp);
+    ++chars;
+  }
+  return result;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+std::string sanitize_utf8(std::string_view text, std::size_t max_chars) {
+  std::string out;
+  out.reserve(std::min(text.size(), max_chars * 4));
+  std::size_t chars = 0;
+  std::size_t i = 0;
+  while (i < text.size() && chars < max_chars) {
+    const auto b0 = static_cast<std::uint8_t>(text[i]);
+    std::size_t len = 0;
+    std::uint32_t cp = 0;
+    std::uint32_t min_cp = 0;
+    if (b0 < 0x80) {
+      len = 1;
+      cp = b0;
+    } else if ((b0 & 0xE0) == 0xC0) {
+      len = 2;
+      cp = b0 & 0x1Fu;
+      min_cp = 0x80;
+    } else if ((b0 & 0xF0) == 0xE0) {
+      len = 3;
+      cp = b0 & 0x0Fu;
+      min_cp = 0x800;
+    } else if ((b0 & 0xF8) == 0xF0) {
+      len = 4;
+      cp = b0 & 0x07u;
+      min_cp = 0x10000;
+    }
+    bool valid = len > 0 && len <= text.size() - i;
+    for (std::size_t k = 1; valid && k < len; ++k) {
+      const auto bk = static_cast<std::uint8_t>(text[i + k]);
+      if ((bk & 0xC0) != 0x80) {
+        valid = false;
+      } else {
+        cp = (cp << 6) | (bk & 0x3Fu);
+      }
+    }
+    if (valid && (cp < min_cp || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))) valid = false;
+    if (valid) {
+      out.append(text.substr(i, len));
+      i += len;
+    } else {
+      append_utf8(out, kReplacement);
+      i += 1;
+    }
+    ++chars;
+  }
+  return out;
+}
+
+}  // namespace flscan::host

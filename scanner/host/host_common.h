@@ -1,0 +1,86 @@
+// Pieces shared by the host-evidence readers (system_hive.h, event_log.h): the error type, a
+// bounded note list, a private snapshot of the input file, and safe string helpers.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <tl/expected.hpp>
+
+namespace flscan::host {
+
+// Why a host-evidence file could not be read at all. Partial results are not errors: they come
+// back as evidence with notes.
+struct HostError {
+  std::string path;    // the path as given
+  std::string reason;  // one line, e.g. "not a registry hive: no \"regf\" signature"
+};
+
+// Anomalies met while reading one file, at most limits::kMaxNotes of them; the rest are counted
+// and summarised by `finish()` as a last note.
+class NoteList {
+ public:
+  void add(std::string note);
+  [[nodiscard]] bool empty() const { return notes_.empty() && suppressed_ == 0; }
+  // The notes, plus "N more notes not kept" when some were dropped.
+  [[nodiscard]] std::vector<std::string> finish() &&;
+
+ private:
+  std::vector<std::string> notes_;
+  std::size_t suppressed_ = 0;
+};
+
+// A private, immutable copy of an input file. The libraries read the copy (by a
+// /proc/self/fd path), never the original, so a file truncated or swapped while it is being
+// read cannot fault a mapping (hivex mmaps; style guide habit 4) nor turn into a FIFO that
+// blocks, and both flscan and the library see the same bytes.
+class FileSnapshot {
+ public:
+  // Copies `path` (a regular file of at most `max_bytes`) into an anonymous memory file.
+  static tl::expected<FileSnapshot, HostError> take(const std::filesystem::path& path, std::uint64_t max_bytes);
+
+  FileSnapshot(FileSnapshot&& other) noexcept;
+  FileSnapshot& operator=(FileSnapshot&& other) noexcept;
+  FileSnapshot(const FileSnapshot&) = delete;
+  FileSnapshot& operator=(const FileSnapshot&) = delete;
+  ~FileSnapshot();
+
+  [[nodiscard]] std::span<const std::uint8_t> bytes() const { return bytes_; }
+  // The path a library should open: the memory file, or the original when memory files are not
+  // available (then `is_private()` is false and the reader notes it).
+  [[nodiscard]] const std::string& library_path() const { return library_path_; }
+  [[nodiscard]] bool is_private() const { return memfd_ >= 0; }
+
+ private:
+  FileSnapshot() = default;
+  std::vector<std::uint8_t> bytes_;
+  std::string library_path_;
+  int memfd_ = -1;
+};
+
+// UTF-16LE bytes -> UTF-8, for registry strings (REGF: "Unicode strings are stored in UTF-16
+// little-endian"). Stops at the first NUL code unit; an odd trailing byte is dropped; unpaired
+// surrogates become U+FFFD; at most `max_chars` code points are kept.
+struct DecodedString {
+  std::string text;
+  bool terminated = false;   // a NUL code unit ended the string
+  bool odd_length = false;   // the data had an odd number of bytes
+  bool replaced = false;     // some code unit was not valid UTF-16 (now U+FFFD)
+  bool truncated = false;    // more than max_chars code points
+};
+DecodedString decode_utf16le(std::span<const std::uint8_t> data, std::size_t max_chars);
+
+// ASCII-only case-insensitive comparison (Windows service, key and value names are compared
+// case-insensitively; anything outside ASCII must match exactly).
+bool iequals(std::string_view a, std::string_view b);
+
+// Replaces bytes that are not valid UTF-8 by U+FFFD and cuts at `max_chars` code points, so that
+// every string handed to a report is valid UTF-8 whatever the library returned.
+std::string sanitize_utf8(std::string_view text, std::size_t max_chars);
+
+}  // namespace flscan::host

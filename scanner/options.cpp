@@ -1,0 +1,196 @@
+#include "scanner/options.h"
+
+#include <cctype>
+#include <limits>
+#include <ostream>
+
+#include <CLI/CLI.hpp>
+
+namespace flscan::scanner {
+namespace {
+
+constexpr const char* kDescription =
+    "flscan: scan files and directory trees for the W32.FunLove.4099 file virus (infected PE files,\n"
+    "the FLCSS.EXE dropper, the NT kernel/loader patch) and its remnants.\n"
+    "Files are recognised by content, never by name or extension. Directories are walked in\n"
+    "parallel; the report lists files with findings and every file that could NOT be scanned\n"
+    "(such a file is never reported as clean), then a summary.";
+
+// Printed after the option list: everything --help must say that does not belong to one option.
+constexpr const char* kFooter = R"(Examples:
+  flscan /mnt/windows                    scan a mounted Windows volume
+  flscan -x -j 8 --json report.json /    whole machine, one file system, 8 threads, JSON too
+  flscan --json - /srv/share | jq .summary
+
+Exclude patterns (--exclude GLOB, fnmatch(3) syntax: * ? [...]):
+  A GLOB without '/' is matched against the entry's name, at any depth:
+      --exclude '*.iso'  skips a.iso and dir/sub/b.iso;  --exclude .git  skips every .git
+  A GLOB with '/' is matched against the path relative to the PATH operand it was found
+  under, with '/' separators; '*', '?' and [...] never match '/':
+      --exclude 'WINNT/Installer/*'  skips WINNT/Installer/x.msi, not a/WINNT/Installer/x.msi
+  A leading '/' or './' anchors a GLOB at the PATH (--exclude /top.txt); trailing '/' is
+  ignored. A matching directory is not descended. PATH operands are never excluded.
+  Excluded entries are counted in the summary (listed with -v).
+
+Special files:
+  FIFOs, sockets and devices are never opened; they are reported as skipped (listed with -v),
+  not as errors. Symbolic links below a PATH are skipped unless --follow-symlinks is given.
+
+JSON report (--json FILE, '-' for stdout):
+  One document, "schema": "flscan-report", "schema_version": 1: results (files with
+  findings), not_scanned (path, reason code, detail), skipped, inventory, summary, exit_code.
+  File names that are not valid UTF-8 are written as {"bytes": "<base64>"} instead of
+  {"text": "..."}. The schema is documented in scanner/JSON.md.
+
+Exit codes:
+  0  nothing found and every file was scanned
+  1  FunLove evidence found (some finding has severity "infection")
+  2  scan incomplete (a file or directory could NOT be scanned: see its NOT SCANNED line), or
+     flscan failed (bad option, unreadable PATH, signature file that does not load)
+  When both 1 and 2 apply, the exit code is 1: evidence of infection is the fact to act on.
+  The incompleteness is still stated in the summary and in the JSON "not_scanned" list.)";
+
+// Splits "256M" into its number and its unit; the unit may be K, M, G, T, optionally followed by
+// "B" or "iB", all case-insensitive.
+tl::expected<unsigned, std::string> unit_shift(std::string_view unit) {
+  if (unit.empty()) return 0u;
+  unsigned shift = 0;
+  switch (std::tolower(static_cast<unsigned char>(unit.front()))) {
+    case 'k': shift = 10; break;
+    case 'm': shift = 20; break;
+    case 'g': shift = 30; break;
+    case 't': shift = 40; break;
+    default: return tl::make_unexpected("unknown unit '" + std::string(unit) + "' (use K, M, G or T)");
+  }
+  std::string rest;
+  for (char c : unit.substr(1)) rest.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  if (!rest.empty() && rest != "b" && rest != "ib") {
+    return tl::make_unexpected("unknown unit '" + std::string(unit) + "' (use K, M, G or T)");
+  }
+  return shift;
+}
+
+}  // namespace
+
+tl::expected<std::uint64_t, std::string> parse_size(std::string_view text) {
+  std::size_t digits = 0;
+  std::uint64_t value = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) {
+    const auto digit = static_cast<std::uint64_t>(text[digits] - '0');
+    if (value > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) {
+      return tl::make_unexpected("'" + std::string(text) + "' is too large");
+    }
+    value = value * 10 + digit;
+    ++digits;
+  }
+  if (digits == 0) return tl::make_unexpected("'" + std::string(text) + "' is not a size (examples: 123, 10K, 256M, 2G)");
+  const auto shift = unit_shift(text.substr(digits));
+  if (!shift) return tl::make_unexpected(shift.error());
+  if (*shift > 0 && value > (std::numeric_limits<std::uint64_t>::max() >> *shift)) {
+    return tl::make_unexpected("'" + std::string(text) + "' is too large");
+  }
+  return value << *shift;
+}
+
+ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  CLI::App app{kDescription, "flscan"};
+  app.footer(kFooter);
+  app.get_formatter()->column_width(30);
+
+  Options options;
+  std::string max_filesize_text;
+  std::string json_path;
+
+  app.add_option("PATH", options.paths,
+                 "File or directory to scan; several may be given. A PATH is\n"
+                 "scanned even if it is a symlink or matches --exclude.\n"
+                 "Example: flscan /mnt/win/WINNT ~/downloads/setup.exe")
+      ->type_name("");
+  app.add_option("-d,--database", options.databases,
+                 "Load more signatures (.ndb, .hdb, .hsb) from FILE, or from\n"
+                 "every such file in DIR, after the built-in set; repeatable.\n"
+                 "A file that does not load stops flscan (exit code 2) with\n"
+                 "its file, line and reason. Example: -d extra.ndb -d sigs/")
+      ->type_name("FILE|DIR")
+      ->allow_extra_args(false);
+  app.add_option("--exclude", options.excludes,
+                 "Skip entries matching GLOB, by name (GLOB without '/') or by\n"
+                 "path below the PATH (GLOB with '/'); repeatable; see\n"
+                 "'Exclude patterns' below.\n"
+                 "Example: --exclude '*.iso' --exclude 'WINNT/Installer/*'")
+      ->type_name("GLOB")
+      ->allow_extra_args(false);
+  app.add_option("--max-filesize", max_filesize_text,
+                 "Largest file read whole (PE/MZ files, kernels, loaders; any\n"
+                 "file when a signature needs its content). Larger ones are\n"
+                 "reported NOT SCANNED (too-large), never clean. K, M, G, T\n"
+                 "are powers of 1024; default 256M. Example: --max-filesize 1G")
+      ->type_name("SIZE");
+  app.add_option("-j,--threads", options.threads,
+                 "Worker threads; 0 or absent: one per core. Example: -j 4")
+      ->type_name("N")
+      ->check(CLI::Range(0u, 4096u).description(""));
+  app.add_flag("-L,--follow-symlinks", options.follow_symlinks,
+               "Follow symbolic links below the PATHs; a directory loop is\n"
+               "reported NOT SCANNED (loop). Without -L links are skipped.\n"
+               "Example: flscan -L /srv/share");
+  app.add_flag("-x,--one-file-system", options.one_file_system,
+               "Stay on the file system of each PATH; other mounts are\n"
+               "reported as skipped. Example: flscan -x /");
+  app.add_option("--json", json_path,
+                 "Also write the report as one JSON document to FILE; '-'\n"
+                 "writes it to stdout instead of the text report. Schema in\n"
+                 "scanner/JSON.md. Example: --json report.json")
+      ->type_name("FILE");
+  app.add_flag("--inventory", options.inventory,
+               "Also list every PE/MZ file scanned, with size and SHA-256,\n"
+               "findings or not (text report and JSON \"inventory\").\n"
+               "Example: flscan --inventory --json inv.json /mnt");
+  app.add_flag("-v,--verbose", options.verbose,
+               "Also list skipped entries one per line (FIFOs, sockets,\n"
+               "devices, symlinks not followed, other file systems,\n"
+               "excluded); without -v they are only counted.\n"
+               "Example: flscan -v /mnt/windows");
+  app.add_flag("--brief", options.brief,
+               "One line per finding, without the evidence lines.\n"
+               "Example: flscan --brief /mnt");
+  app.add_flag("-i,--infected", options.infected_only,
+               "Print only findings of severity \"infection\" (NOT SCANNED\n"
+               "lines stay: such files must never pass for clean). The JSON\n"
+               "report is complete regardless. Example: flscan -i /mnt");
+  app.add_flag("-q,--quiet", options.quiet, "Do not print the summary block. Example: flscan -q /mnt");
+  app.add_flag("-V,--version", options.show_version,
+               "Print the flscan version and the signature set (built-in\n"
+               "and -d), then exit. Example: flscan --version -d extra.ndb");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int cli_code = app.exit(e, out, err);
+    // --help is a "successful" parse error; every real usage error is exit code 2 (failed).
+    return ParseOutcome{std::nullopt, cli_code == 0 ? 0 : 2};
+  }
+
+  if (!max_filesize_text.empty()) {
+    auto size = parse_size(max_filesize_text);
+    if (!size) {
+      err << "flscan: --max-filesize: " << size.error() << "\n";
+      return ParseOutcome{std::nullopt, 2};
+    }
+    options.max_filesize = *size;
+  }
+  if (app.count("--json") > 0) {
+    if (json_path.empty()) {
+      err << "flscan: --json needs a file name ('-' for stdout)\n";
+      return ParseOutcome{std::nullopt, 2};
+    }
+    options.json_path = json_path;
+  }
+  if (options.paths.empty() && !options.show_version) {
+    err << "flscan: no PATH to scan given\nRun with --help for more information.\n";
+    return ParseOutcome{std::nullopt, 2};
+  }
+  return ParseOutcome{std::move(options), 0};
+}
+
+}  // namespace flscan::scanner

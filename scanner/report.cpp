@@ -1,0 +1,125 @@
+#include "scanner/report.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace flscan::scanner {
+
+std::string_view to_code(NotScannedReason reason) {
+  switch (reason) {
+    case NotScannedReason::not_found: return "not-found";
+    case NotScannedReason::permission_denied: return "permission-denied";
+    case NotScannedReason::vanished: return "vanished";
+    case NotScannedReason::replaced: return "replaced";
+    case NotScannedReason::truncated: return "truncated-while-reading";
+    case NotScannedReason::modified: return "modified-while-reading";
+    case NotScannedReason::too_large: return "too-large";
+    case NotScannedReason::io_error: return "io-error";
+    case NotScannedReason::unlistable_directory: return "unlistable-directory";
+    case NotScannedReason::loop: return "loop";
+    case NotScannedReason::too_deep: return "too-deep";
+    case NotScannedReason::internal_error: return "internal-error";
+  }
+  return "unknown";
+}
+
+std::string_view describe(NotScannedReason reason) {
+  switch (reason) {
+    case NotScannedReason::not_found: return "does not exist";
+    case NotScannedReason::permission_denied: return "permission denied";
+    case NotScannedReason::vanished: return "vanished before it could be read";
+    case NotScannedReason::replaced: return "replaced by a non-regular file after listing";
+    case NotScannedReason::truncated: return "truncated while being read";
+    case NotScannedReason::modified: return "modified while being read";
+    case NotScannedReason::too_large: return "larger than --max-filesize";
+    case NotScannedReason::io_error: return "I/O error";
+    case NotScannedReason::unlistable_directory: return "directory could not be listed";
+    case NotScannedReason::loop: return "directory loop";
+    case NotScannedReason::too_deep: return "directories nested too deep";
+    case NotScannedReason::internal_error: return "internal error";
+  }
+  return "unknown";
+}
+
+std::string_view to_code(SkipReason reason) {
+  switch (reason) {
+    case SkipReason::fifo: return "fifo";
+    case SkipReason::socket: return "socket";
+    case SkipReason::device: return "device";
+    case SkipReason::symlink: return "symlink";
+    case SkipReason::broken_symlink: return "broken-symlink";
+    case SkipReason::other_filesystem: return "other-filesystem";
+    case SkipReason::excluded: return "excluded";
+    case SkipReason::other_type: return "other-type";
+  }
+  return "unknown";
+}
+
+std::string_view describe(SkipReason reason) {
+  switch (reason) {
+    case SkipReason::fifo: return "FIFO, never opened";
+    case SkipReason::socket: return "socket, never opened";
+    case SkipReason::device: return "device, never opened";
+    case SkipReason::symlink: return "symbolic link, not followed (see --follow-symlinks)";
+    case SkipReason::broken_symlink: return "symbolic link whose target cannot be resolved";
+    case SkipReason::other_filesystem: return "on another file system (--one-file-system)";
+    case SkipReason::excluded: return "excluded";
+    case SkipReason::other_type: return "not a regular file or directory";
+  }
+  return "unknown";
+}
+
+std::string_view to_code(ContentType type) {
+  switch (type) {
+    case ContentType::empty: return "empty";
+    case ContentType::not_pe: return "not-pe";
+    case ContentType::mz_not_pe: return "mz";
+    case ContentType::pe: return "pe";
+  }
+  return "unknown";
+}
+
+ScanCounters& ScanCounters::operator+=(const ScanCounters& other) {
+  files_seen += other.files_seen;
+  files_examined += other.files_examined;
+  files_scanned_whole += other.files_scanned_whole;
+  directories += other.directories;
+  pe_files += other.pe_files;
+  mz_files += other.mz_files;
+  bytes_read += other.bytes_read;
+  files_with_findings += other.files_with_findings;
+  infected_files += other.infected_files;
+  match_cap_hits += other.match_cap_hits;
+  lost_reports += other.lost_reports;
+  for (std::size_t i = 0; i < findings_by_kind.size(); ++i) findings_by_kind[i] += other.findings_by_kind[i];
+  for (std::size_t i = 0; i < not_scanned_by_reason.size(); ++i) {
+    not_scanned_by_reason[i] += other.not_scanned_by_reason[i];
+  }
+  for (std::size_t i = 0; i < skipped_by_reason.size(); ++i) skipped_by_reason[i] += other.skipped_by_reason[i];
+  return *this;
+}
+
+std::uint64_t ScanCounters::not_scanned_total() const {
+  return std::accumulate(not_scanned_by_reason.begin(), not_scanned_by_reason.end(), std::uint64_t{0});
+}
+
+std::uint64_t ScanCounters::skipped_total() const {
+  return std::accumulate(skipped_by_reason.begin(), skipped_by_reason.end(), std::uint64_t{0});
+}
+
+bool ScanReport::complete() const { return counters.not_scanned_total() == 0 && counters.lost_reports == 0; }
+
+int exit_code(const ScanReport& report) {
+  if (report.infection_found()) return kExitInfected;
+  if (!report.complete()) return kExitIncomplete;
+  return kExitClean;
+}
+
+const Finding& strongest_finding(const FileResult& result) {
+  return *std::min_element(result.findings.begin(), result.findings.end(), [](const Finding& a, const Finding& b) {
+    if (a.severity != b.severity) return static_cast<int>(a.severity) < static_cast<int>(b.severity);
+    return stronger(a.kind, b.kind);
+  });
+}
+
+}  // namespace flscan::scanner

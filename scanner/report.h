@@ -1,0 +1,149 @@
+// What a scan produced, as plain structs: the walk and the workers fill a ScanReport, the text and
+// JSON printers read it (style guide habit 6: printers never call back into the engine or the
+// filesystem). Only results that matter are kept: files with findings, entries that could not be
+// scanned, entries skipped on purpose and, when asked for, the PE/MZ inventory. Clean files leave
+// nothing behind but counters, so memory does not grow with the size of the tree.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/finding.h"
+#include "engine/scan.h"
+
+namespace flscan::scanner {
+
+// Why an entry was not scanned. Every one of these makes the scan incomplete (exit code 2 unless
+// FunLove evidence was found elsewhere): the entry may hold evidence flscan did not see, so it is
+// never reported as clean. The codes (to_code) are a stable interface of the JSON report.
+enum class NotScannedReason {
+  not_found,             // a PATH operand that does not exist
+  permission_denied,     // open/stat/list refused (EACCES, EPERM)
+  vanished,              // listed, then gone before it could be examined or opened
+  replaced,              // a regular file when listed, something else (FIFO, symlink...) when opened
+  truncated,             // the file shrank while it was being read (short read against fstat's size)
+  modified,              // size or mtime changed while the file was being read
+  too_large,             // larger than --max-filesize and needed whole
+  io_error,              // any other error of open/stat/read, with its errno text
+  unlistable_directory,  // a directory that could not be (completely) listed
+  loop,                  // a directory reached again below itself (followed symlink or bind mount)
+  too_deep,              // nesting deeper than limits::kMaxDirectoryDepth
+  internal_error,        // an exception caught at the per-file boundary (e.g. out of memory)
+};
+inline constexpr std::size_t kNotScannedReasonCount = 12;
+
+// Why an entry was skipped on purpose. Skipped entries are not files flscan reads, so they do not
+// make the scan incomplete.
+enum class SkipReason {
+  fifo,              // never opened: opening a FIFO can block forever
+  socket,
+  device,            // block or character device: reading one can hang or have side effects
+  symlink,           // not followed without --follow-symlinks
+  broken_symlink,    // --follow-symlinks, but the target does not exist or cannot be resolved
+  other_filesystem,  // --one-file-system and the entry lives on another device than its root
+  excluded,          // matched an --exclude pattern
+  other_type,        // any other file type (e.g. a Solaris door)
+};
+inline constexpr std::size_t kSkipReasonCount = 8;
+
+// Stable kebab-case codes ("permission-denied", "fifo", ...) and short phrases for people.
+[[nodiscard]] std::string_view to_code(NotScannedReason reason);
+[[nodiscard]] std::string_view describe(NotScannedReason reason);
+[[nodiscard]] std::string_view to_code(SkipReason reason);
+[[nodiscard]] std::string_view describe(SkipReason reason);
+[[nodiscard]] std::string_view to_code(ContentType type);
+
+// Paths are kept as the raw bytes the filesystem gave (POSIX names are bytes, not text); printers
+// decide how to show them.
+struct FileResult {
+  std::string path;
+  std::uint64_t size = 0;
+  std::string sha256;             // lower-case hex
+  ContentType type = ContentType::not_pe;
+  std::vector<Finding> findings;  // strongest first
+};
+
+struct NotScannedEntry {
+  std::string path;
+  NotScannedReason reason = NotScannedReason::io_error;
+  std::string detail;  // the operation and errno text, or what changed
+};
+
+struct SkippedEntry {
+  std::string path;
+  SkipReason reason = SkipReason::other_type;
+  std::string detail;
+};
+
+struct InventoryEntry {
+  std::string path;
+  std::uint64_t size = 0;
+  std::string sha256;
+  ContentType type = ContentType::pe;  // pe or mz_not_pe
+  std::string pe_error;                // why an MZ file is no valid PE (empty for PE files)
+};
+
+// Number of FindingKind values (FindingKind::decoy is the last).
+inline constexpr std::size_t kFindingKindCount = static_cast<std::size_t>(FindingKind::decoy) + 1;
+
+struct ScanCounters {
+  std::uint64_t files_seen = 0;         // regular files the walk found (scanned or not)
+  std::uint64_t files_examined = 0;     // read (at least the sniffed head) without error
+  std::uint64_t files_scanned_whole = 0;  // read whole and given to the engine
+  std::uint64_t directories = 0;        // directories listed
+  std::uint64_t pe_files = 0;
+  std::uint64_t mz_files = 0;           // start with MZ but are no valid PE
+  std::uint64_t bytes_read = 0;
+  std::uint64_t files_with_findings = 0;
+  std::uint64_t infected_files = 0;     // files with at least one infection-severity finding
+  std::uint64_t match_cap_hits = 0;     // signature matching cut short by an engine limit
+  std::uint64_t lost_reports = 0;       // errors that could not even be recorded (out of memory)
+  std::array<std::uint64_t, kFindingKindCount> findings_by_kind{};
+  std::array<std::uint64_t, kNotScannedReasonCount> not_scanned_by_reason{};
+  std::array<std::uint64_t, kSkipReasonCount> skipped_by_reason{};
+
+  ScanCounters& operator+=(const ScanCounters& other);
+  [[nodiscard]] std::uint64_t not_scanned_total() const;
+  [[nodiscard]] std::uint64_t skipped_total() const;
+};
+
+struct ScanReport {
+  std::vector<std::string> roots;
+  std::vector<FileResult> results;          // sorted by path
+  std::vector<NotScannedEntry> not_scanned;  // sorted by path
+  std::vector<SkippedEntry> skipped;         // sorted by path; excluded entries only with --verbose
+  std::vector<InventoryEntry> inventory;     // sorted by path; only with --inventory
+  ScanCounters counters;
+  double elapsed_seconds = 0;
+
+  // True when every entry found was scanned (nothing in not_scanned, no lost report).
+  [[nodiscard]] bool complete() const;
+  // True when some file carries an infection-severity finding.
+  [[nodiscard]] bool infection_found() const { return counters.infected_files > 0; }
+};
+
+// What the printers say about the program and its signatures (from main; no engine calls).
+struct ReportMeta {
+  std::string flscan_version;
+  std::vector<std::string> signature_sources;  // SignatureSet::sources()
+  std::size_t signature_count = 0;
+};
+
+// The process exit codes (documented in --help and scanner/JSON.md).
+inline constexpr int kExitClean = 0;       // nothing found and every file scanned
+inline constexpr int kExitInfected = 1;    // FunLove evidence found (wins over incomplete)
+inline constexpr int kExitIncomplete = 2;  // scan incomplete, or the program failed
+
+// 1 when FunLove evidence was found (even if the scan is also incomplete: the evidence is the fact
+// that needs acting on), else 2 when the scan is incomplete, else 0.
+[[nodiscard]] int exit_code(const ScanReport& report);
+
+// The strongest finding of a result (results always have at least one): highest severity, then
+// the stronger kind. Its kind is the file's "state".
+[[nodiscard]] const Finding& strongest_finding(const FileResult& result);
+
+}  // namespace flscan::scanner

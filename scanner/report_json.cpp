@@ -1,0 +1,140 @@
+#include "scanner/report_json.h"
+
+#include <ostream>
+
+#include "scanner/text_encoding.h"
+
+namespace flscan::scanner {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Json paths_to_json(const std::vector<std::string>& paths) {
+  Json array = Json::array();
+  for (const std::string& path : paths) array.push_back(path_to_json(path));
+  return array;
+}
+
+Json finding_to_json(const Finding& finding) {
+  return Json{{"kind", to_string(finding.kind)},
+              {"severity", to_string(finding.severity)},
+              {"rule", finding.rule},
+              {"name", finding.name},
+              {"confidence", to_string(finding.confidence)},
+              {"evidence", finding.evidence},
+              {"offset", finding.offset}};
+}
+
+Json result_to_json(const FileResult& result) {
+  const Finding& strongest = strongest_finding(result);
+  Json findings = Json::array();
+  for (const Finding& finding : result.findings) findings.push_back(finding_to_json(finding));
+  return Json{{"path", path_to_json(result.path)},
+              {"size", result.size},
+              {"sha256", result.sha256},
+              {"type", to_code(result.type)},
+              {"state", to_string(strongest.kind)},
+              {"severity", to_string(strongest.severity)},
+              {"findings", std::move(findings)}};
+}
+
+Json options_to_json(const Options& options) {
+  return Json{{"threads", options.threads},
+              {"follow_symlinks", options.follow_symlinks},
+              {"one_file_system", options.one_file_system},
+              {"exclude", options.excludes},
+              {"max_filesize", options.max_filesize},
+              {"databases", paths_to_json(options.databases)},
+              {"inventory", options.inventory},
+              {"verbose", options.verbose},
+              {"brief", options.brief},
+              {"infected_only", options.infected_only},
+              {"quiet", options.quiet}};
+}
+
+template <typename Enum, std::size_t N>
+Json by_reason(const std::array<std::uint64_t, N>& counts) {
+  Json object = Json::object();
+  for (std::size_t i = 0; i < N; ++i) object[std::string(to_code(static_cast<Enum>(i)))] = counts[i];
+  return object;
+}
+
+Json summary_to_json(const ScanReport& report) {
+  const ScanCounters& c = report.counters;
+  Json findings_by_kind = Json::object();
+  for (std::size_t i = 0; i < c.findings_by_kind.size(); ++i) {
+    findings_by_kind[std::string(to_string(static_cast<FindingKind>(i)))] = c.findings_by_kind[i];
+  }
+  const double seconds = report.elapsed_seconds > 0 ? report.elapsed_seconds : 1e-9;
+  return Json{{"complete", report.complete()},
+              {"infection_found", report.infection_found()},
+              {"files_seen", c.files_seen},
+              {"files_read", c.files_examined},
+              {"files_read_whole", c.files_scanned_whole},
+              {"directories", c.directories},
+              {"pe_files", c.pe_files},
+              {"mz_files", c.mz_files},
+              {"bytes_read", c.bytes_read},
+              {"files_with_findings", c.files_with_findings},
+              {"infected_files", c.infected_files},
+              {"findings_by_kind", std::move(findings_by_kind)},
+              {"not_scanned", c.not_scanned_total()},
+              {"not_scanned_by_reason", by_reason<NotScannedReason>(c.not_scanned_by_reason)},
+              {"skipped", c.skipped_total()},
+              {"skipped_by_reason", by_reason<SkipReason>(c.skipped_by_reason)},
+              {"signature_match_cap_hits", c.match_cap_hits},
+              {"lost_reports", c.lost_reports},
+              {"elapsed_seconds", report.elapsed_seconds},
+              {"bytes_per_second", static_cast<double>(c.bytes_read) / seconds},
+              {"files_per_second", static_cast<double>(c.files_examined) / seconds}};
+}
+
+}  // namespace
+
+Json path_to_json(std::string_view path) {
+  if (is_valid_utf8(path)) return Json{{"text", std::string(path)}};
+  return Json{{"bytes", base64_encode(path)}};
+}
+
+Json report_to_json(const ScanReport& report, const Options& options, const ReportMeta& meta) {
+  Json results = Json::array();
+  for (const FileResult& result : report.results) results.push_back(result_to_json(result));
+
+  Json not_scanned = Json::array();
+  for (const NotScannedEntry& entry : report.not_scanned) {
+    not_scanned.push_back(
+        Json{{"path", path_to_json(entry.path)}, {"reason", to_code(entry.reason)}, {"detail", entry.detail}});
+  }
+  Json skipped = Json::array();
+  for (const SkippedEntry& entry : report.skipped) {
+    skipped.push_back(Json{{"path", path_to_json(entry.path)}, {"reason", to_code(entry.reason)}, {"detail", entry.detail}});
+  }
+
+  Json document{{"schema", "flscan-report"},
+                {"schema_version", kJsonSchemaVersion},
+                {"flscan_version", meta.flscan_version},
+                {"signatures", Json{{"count", meta.signature_count}, {"sources", meta.signature_sources}}},
+                {"roots", paths_to_json(report.roots)},
+                {"options", options_to_json(options)},
+                {"results", std::move(results)},
+                {"not_scanned", std::move(not_scanned)},
+                {"skipped", std::move(skipped)}};
+  if (options.inventory) {
+    Json inventory = Json::array();
+    for (const InventoryEntry& entry : report.inventory) {
+      Json item{{"path", path_to_json(entry.path)}, {"size", entry.size}, {"sha256", entry.sha256}, {"type", to_code(entry.type)}};
+      if (!entry.pe_error.empty()) item["pe_error"] = entry.pe_error;
+      inventory.push_back(std::move(item));
+    }
+    document["inventory"] = std::move(inventory);
+  }
+  document["summary"] = summary_to_json(report);
+  document["exit_code"] = exit_code(report);
+  return document;
+}
+
+void write_json_report(std::ostream& out, const ScanReport& report, const Options& options, const ReportMeta& meta) {
+  out << report_to_json(report, options, meta).dump(2, ' ', false, Json::error_handler_t::replace) << '\n';
+}
+
+}  // namespace flscan::scanner

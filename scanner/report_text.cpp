@@ -1,0 +1,186 @@
+#include "scanner/report_text.h"
+
+#include <cinttypes>
+#include <cstdio>
+#include <ostream>
+#include <string>
+
+#include "scanner/text_encoding.h"
+
+namespace flscan::scanner {
+namespace {
+
+constexpr std::string_view kDefaultThreatName = "W32.FunLove.4099";
+
+std::string format(const char* pattern, double value) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, pattern, value);
+  return buffer;
+}
+
+std::string hex_offset(std::uint64_t offset) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "0x%" PRIx64, offset);
+  return buffer;
+}
+
+std::string human_bytes(std::uint64_t bytes) {
+  constexpr const char* kUnits[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  std::size_t unit = 0;
+  while (value >= 1024 && unit + 1 < std::size(kUnits)) {
+    value /= 1024;
+    ++unit;
+  }
+  if (unit == 0) return std::to_string(bytes) + " bytes";
+  return format("%.1f ", value) + kUnits[unit] + " (" + std::to_string(bytes) + " bytes)";
+}
+
+std::string plural(std::uint64_t count, std::string_view one, std::string_view many) {
+  return std::to_string(count) + " " + std::string(count == 1 ? one : many);
+}
+
+// "PATH: W32.FunLove.4099 FOUND (infected)" and its informational variants: the line says what
+// was seen and how much it weighs, so nobody mistakes a remnant for an infection or the reverse.
+std::string headline(const std::string& path, const Finding& finding) {
+  const std::string name = finding.name.empty() ? std::string(kDefaultThreatName) : escape_for_terminal(finding.name);
+  const std::string kind(to_string(finding.kind));
+  std::string line = escape_for_terminal(path) + ": ";
+  if (finding.severity == Severity::infection) return line + name + " FOUND (" + kind + ")";
+  if (finding.severity == Severity::suspicious) return line + "possibly " + name + " (suspicious: " + kind + ")";
+  switch (finding.kind) {
+    case FindingKind::remnant: return line + "remnant of " + name + " (informational: " + kind + ")";
+    case FindingKind::inoculated: return line + "inoculated against " + name + " (informational: " + kind + ")";
+    case FindingKind::decoy: return line + name + " lookalike, not an infection (informational: " + kind + ")";
+    default: return line + name + " note (informational: " + kind + ")";
+  }
+}
+
+void write_findings(std::ostream& out, const ScanReport& report, const Options& options) {
+  for (const FileResult& result : report.results) {
+    bool printed = false;
+    for (const Finding& finding : result.findings) {
+      if (options.infected_only && finding.severity != Severity::infection) continue;
+      printed = true;
+      out << headline(result.path, finding) << '\n';
+      if (options.brief) continue;
+      out << "    " << (finding.evidence.empty() ? std::string("(no evidence text)") : escape_for_terminal(finding.evidence))
+          << '\n'
+          << "    rule " << escape_for_terminal(finding.rule) << ", " << to_string(finding.confidence)
+          << " confidence, offset " << hex_offset(finding.offset) << '\n';
+    }
+    // The file's identity once, after its findings: what to look up or quarantine.
+    if (printed && !options.brief) out << "    file: " << result.size << " bytes, sha256 " << result.sha256 << '\n';
+  }
+}
+
+void write_not_scanned(std::ostream& out, const ScanReport& report) {
+  for (const NotScannedEntry& entry : report.not_scanned) {
+    out << escape_for_terminal(entry.path) << ": NOT SCANNED (" << describe(entry.reason);
+    if (!entry.detail.empty()) out << ": " << escape_for_terminal(entry.detail);
+    out << ")\n";
+  }
+}
+
+void write_skipped(std::ostream& out, const ScanReport& report) {
+  for (const SkippedEntry& entry : report.skipped) {
+    out << escape_for_terminal(entry.path) << ": skipped (" << describe(entry.reason);
+    if (!entry.detail.empty()) out << ": " << escape_for_terminal(entry.detail);
+    out << ")\n";
+  }
+}
+
+void write_inventory(std::ostream& out, const ScanReport& report) {
+  out << "\nInventory of PE/MZ files (sha256, size in bytes, type, path):\n";
+  for (const InventoryEntry& entry : report.inventory) {
+    out << entry.sha256 << "  " << entry.size << "  " << to_code(entry.type) << "  " << escape_for_terminal(entry.path);
+    if (!entry.pe_error.empty()) out << "  (not a valid PE: " << escape_for_terminal(entry.pe_error) << ")";
+    out << '\n';
+  }
+}
+
+// "code 2, code 1" for the non-zero entries of a by-reason counter array.
+template <typename Enum, std::size_t N>
+std::string breakdown(const std::array<std::uint64_t, N>& counts) {
+  std::string text;
+  for (std::size_t i = 0; i < N; ++i) {
+    if (counts[i] == 0) continue;
+    if (!text.empty()) text += ", ";
+    text += std::string(to_code(static_cast<Enum>(i))) + " " + std::to_string(counts[i]);
+  }
+  return text;
+}
+
+std::string findings_breakdown(const ScanCounters& counters) {
+  std::string text;
+  for (std::size_t i = 0; i < counters.findings_by_kind.size(); ++i) {
+    if (counters.findings_by_kind[i] == 0) continue;
+    const auto kind = static_cast<FindingKind>(i);
+    if (!text.empty()) text += ", ";
+    text += std::string(to_string(kind)) + " " + std::to_string(counters.findings_by_kind[i]);
+  }
+  return text;
+}
+
+std::string verdict_line(const ScanReport& report) {
+  const std::uint64_t not_scanned = report.counters.not_scanned_total() + report.counters.lost_reports;
+  if (report.infection_found()) {
+    std::string line = "FunLove evidence FOUND (exit code 1)";
+    if (not_scanned > 0) line += "; the scan is also INCOMPLETE: " + plural(not_scanned, "entry", "entries") + " not scanned";
+    return line;
+  }
+  if (not_scanned > 0) {
+    return "INCOMPLETE: " + plural(not_scanned, "entry", "entries") +
+           " not scanned; no FunLove evidence in what was scanned (exit code 2)";
+  }
+  return "clean: no FunLove evidence, every file scanned (exit code 0)";
+}
+
+void write_summary(std::ostream& out, const ScanReport& report, const ReportMeta& meta, bool verbose) {
+  const ScanCounters& c = report.counters;
+  const std::uint64_t other_files = c.files_examined - c.pe_files - c.mz_files;
+  const double seconds = report.elapsed_seconds > 0 ? report.elapsed_seconds : 1e-9;
+  out << "\n--- flscan summary ---\n";
+  out << "Files:        " << plural(c.files_seen, "file", "files") << " found in "
+      << plural(c.directories, "directory", "directories") << "; " << c.files_examined << " read, "
+      << c.files_scanned_whole << " of them whole\n";
+  out << "Content:      " << c.pe_files << " PE, " << c.mz_files << " MZ but not valid PE, " << other_files
+      << " other (recognised by content; other files are read only as far as needed)\n";
+  out << "Bytes read:   " << human_bytes(c.bytes_read) << '\n';
+  out << "Findings:     " << plural(c.infected_files, "file", "files") << " with FunLove evidence, "
+      << c.files_with_findings - c.infected_files << " with notes only (suspicious or informational)";
+  if (c.files_with_findings > 0) out << "\n              by kind: " << findings_breakdown(c);
+  out << '\n';
+  out << "Not scanned:  " << c.not_scanned_total();
+  if (c.not_scanned_total() > 0) out << " (" << breakdown<NotScannedReason>(c.not_scanned_by_reason) << ")";
+  if (c.lost_reports > 0) out << "; " << c.lost_reports << " more errors could not be recorded (out of memory)";
+  out << '\n';
+  out << "Skipped:      " << c.skipped_total();
+  if (c.skipped_total() > 0) {
+    out << " (" << breakdown<SkipReason>(c.skipped_by_reason) << "; not regular files or excluded, never read"
+        << (verbose ? "" : "; -v lists them") << ")";
+  }
+  out << '\n';
+  if (c.match_cap_hits > 0) {
+    out << "Limits:       signature matching was cut short " << c.match_cap_hits << " times (engine limits)\n";
+  }
+  out << "Time:         " << format("%.2f", report.elapsed_seconds) << " s, "
+      << format("%.1f", static_cast<double>(c.bytes_read) / 1e6 / seconds) << " MB/s, "
+      << format("%.0f", static_cast<double>(c.files_examined) / seconds) << " files/s\n";
+  out << "Signatures:   " << meta.signature_count << " in total";
+  for (const std::string& source : meta.signature_sources) out << "\n              " << escape_for_terminal(source);
+  out << '\n';
+  out << "Result:       " << verdict_line(report) << '\n';
+}
+
+}  // namespace
+
+void write_text_report(std::ostream& out, const ScanReport& report, const Options& options, const ReportMeta& meta) {
+  write_findings(out, report, options);
+  write_not_scanned(out, report);
+  if (options.verbose) write_skipped(out, report);
+  if (options.inventory) write_inventory(out, report);
+  if (!options.quiet) write_summary(out, report, meta, options.verbose);
+}
+
+}  // namespace flscan::scanner

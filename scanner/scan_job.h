@@ -1,0 +1,52 @@
+// One scan: the walk over the PATH operands, and for every regular file the walk finds, a read
+// (FileReader) and a scan (engine FileScanner) on the current thread's own worker state, kept in
+// a tbb::enumerable_thread_specific so no lock is taken per file. The workers' partial reports
+// are merged and sorted by path at the end, so the output does not depend on thread timing.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <boost/filesystem/path.hpp>
+
+#include "engine/signature_set.h"
+#include "scanner/report.h"
+#include "scanner/walker.h"
+
+namespace flscan::scanner {
+
+struct ScanSettings {
+  std::vector<std::string> roots;  // PATH operands as given
+  WalkSettings walk;
+  std::uint64_t max_file_size = limits::kDefaultMaxFileSize;
+  bool inventory = false;      // record every PE/MZ file scanned (path, size, sha256)
+  bool list_excluded = false;  // keep one entry per excluded path (--verbose), not only a count
+};
+
+// Test hooks, called on the worker thread handling the file; the program never sets them.
+struct ScanHooks {
+  // After the walk listed a regular file and before it is opened (tests delete or swap it here).
+  std::function<void(const boost::filesystem::path&)> before_open;
+  // After the sniff read and before the rest of the file is read (tests truncate or grow it).
+  std::function<void(const boost::filesystem::path&)> after_sniff;
+};
+
+class ScanJob {
+ public:
+  // `signatures` must outlive run(); it is shared read-only by every worker.
+  ScanJob(const sig::SignatureSet& signatures, ScanSettings settings);
+
+  // Runs the whole scan on the calling thread's TBB arena (the caller limits its threads with
+  // tbb::global_control). Every per-file problem ends up in the report; nothing is thrown for them.
+  [[nodiscard]] ScanReport run() const;
+
+  ScanHooks hooks;
+
+ private:
+  const sig::SignatureSet& signatures_;
+  ScanSettings settings_;
+};
+
+}  // namespace flscan::scanner

@@ -1,0 +1,106 @@
+#include "scanner/text_encoding.h"
+
+#include <cstdint>
+
+namespace flscan::scanner {
+namespace {
+
+// Length of the valid UTF-8 sequence starting at `pos`, or 0 when the bytes there are not one.
+// Second-byte ranges follow RFC 3629 section 4, which excludes overlongs and surrogates.
+std::size_t utf8_sequence_length(std::string_view bytes, std::size_t pos) {
+  const auto byte = [&](std::size_t i) { return static_cast<std::uint8_t>(bytes[pos + i]); };
+  const std::uint8_t lead = byte(0);
+  if (lead < 0x80) return 1;
+  std::size_t length = 0;
+  std::uint8_t second_min = 0x80;
+  std::uint8_t second_max = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) second_min = 0xA0;
+    if (lead == 0xED) second_max = 0x9F;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) second_min = 0x90;
+    if (lead == 0xF4) second_max = 0x8F;
+  } else {
+    return 0;
+  }
+  if (bytes.size() - pos < length) return 0;
+  if (byte(1) < second_min || byte(1) > second_max) return 0;
+  for (std::size_t i = 2; i < length; ++i) {
+    if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
+  }
+  return length;
+}
+
+void append_hex_escape(std::string& out, std::uint8_t value) {
+  constexpr char kHex[] = "0123456789abcdef";
+  out += "\\x";
+  out += kHex[value >> 4];
+  out += kHex[value & 0x0F];
+}
+
+}  // namespace
+
+bool is_valid_utf8(std::string_view bytes) {
+  for (std::size_t pos = 0; pos < bytes.size();) {
+    const std::size_t length = utf8_sequence_length(bytes, pos);
+    if (length == 0) return false;
+    pos += length;
+  }
+  return true;
+}
+
+std::string base64_encode(std::string_view bytes) {
+  constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t pos = 0;
+  for (; bytes.size() - pos >= 3; pos += 3) {
+    const std::uint32_t group = static_cast<std::uint32_t>(static_cast<std::uint8_t>(bytes[pos])) << 16 |
+                                static_cast<std::uint32_t>(static_cast<std::uint8_t>(bytes[pos + 1])) << 8 |
+                                static_cast<std::uint8_t>(bytes[pos + 2]);
+    out += kAlphabet[(group >> 18) & 0x3F];
+    out += kAlphabet[(group >> 12) & 0x3F];
+    out += kAlphabet[(group >> 6) & 0x3F];
+    out += kAlphabet[group & 0x3F];
+  }
+  const std::size_t rest = bytes.size() - pos;
+  if (rest > 0) {
+    std::uint32_t group = static_cast<std::uint32_t>(static_cast<std::uint8_t>(bytes[pos])) << 16;
+    if (rest == 2) group |= static_cast<std::uint32_t>(static_cast<std::uint8_t>(bytes[pos + 1])) << 8;
+    out += kAlphabet[(group >> 18) & 0x3F];
+    out += kAlphabet[(group >> 12) & 0x3F];
+    out += rest == 2 ? kAlphabet[(group >> 6) & 0x3F] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+std::string escape_for_terminal(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  for (std::size_t pos = 0; pos < bytes.size();) {
+    const auto lead = static_cast<std::uint8_t>(bytes[pos]);
+    const std::size_t length = utf8_sequence_length(bytes, pos);
+    if (length == 0 || lead < 0x20 || lead == 0x7F) {
+      append_hex_escape(out, lead);
+      ++pos;
+      continue;
+    }
+    // C1 control characters (U+0080..U+009F) steer terminals as much as C0 ones do.
+    if (length == 2 && lead == 0xC2 && static_cast<std::uint8_t>(bytes[pos + 1]) < 0xA0) {
+      append_hex_escape(out, lead);
+      append_hex_escape(out, static_cast<std::uint8_t>(bytes[pos + 1]));
+      pos += 2;
+      continue;
+    }
+    out.append(bytes.substr(pos, length));
+    pos += length;
+  }
+  return out;
+}
+
+}  // namespace flscan::scanner

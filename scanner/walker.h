@@ -1,0 +1,98 @@
+// The parallel directory walk (ripgrep's `ignore` walker in spirit): every directory and every
+// regular file is one work item of a TBB parallel_for_each with a feeder, so idle threads steal
+// whole directories or single files from busy ones. The walker decides what is read, skipped or
+// not scannable; it never opens a regular file (the visitor does) and never opens FIFOs, sockets
+// or devices at all.
+//
+// What the walk does with each kind of entry (entries are examined with lstat):
+//   regular file            -> WalkVisitor::file
+//   directory               -> listed, its entries become new work items
+//   FIFO, socket, device    -> skipped (never opened: opening a FIFO can block forever)
+//   symlink                 -> skipped, unless follow_symlinks: then stat'ed and handled as its
+//                              target (a dangling link is skipped as broken-symlink)
+//   other device (one_file_system, st_dev differs from the PATH operand's) -> skipped
+//   matching an exclude     -> skipped (a directory is not descended)
+//   lstat/stat/list failure -> not scanned, with errno text
+//   directory already on the current path (same st_dev/st_ino as an ancestor: a followed
+//   symlink or a bind mount pointing upwards) -> not scanned (loop)
+// PATH operands are stat'ed, i.e. followed when they are symlinks, and never excluded: the user
+// named them. Loop detection compares against the ancestors of a directory only, so its outcome
+// does not depend on thread timing; a directory reachable by two different non-looping paths is
+// scanned under both (as find -L does).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/filesystem/path.hpp>
+
+#include "engine/limits.h"
+#include "scanner/report.h"
+
+namespace flscan::scanner {
+
+struct WalkSettings {
+  bool follow_symlinks = false;
+  bool one_file_system = false;
+  std::vector<std::string> excludes;
+  std::size_t max_depth = limits::kMaxDirectoryDepth;
+};
+
+// A regular file found by the walk (by lstat, or by stat through a followed symlink).
+struct FileEntry {
+  boost::filesystem::path path;  // the PATH operand joined with the names below it
+  bool via_symlink = false;      // the last component is a symlink the walk chose to follow
+};
+
+// Receives the walk's events. Called concurrently from TBB worker threads: implementations must
+// be thread-safe (ScanJob keeps per-thread state). An exception thrown by a visitor is caught by
+// the walker and reported as not_scanned(internal_error) for that entry.
+class WalkVisitor {
+ public:
+  virtual ~WalkVisitor() = default;
+  virtual void file(const FileEntry& entry) = 0;
+  virtual void directory_listed(const boost::filesystem::path& path) = 0;
+  virtual void skipped(const boost::filesystem::path& path, SkipReason reason, std::string detail) = 0;
+  virtual void not_scanned(const boost::filesystem::path& path, NotScannedReason reason, std::string detail) = 0;
+};
+
+// --exclude matching (fnmatch(3) with FNM_PATHNAME, so '*', '?' and [...] never match '/'):
+//  - a pattern without '/' is matched against the entry's name, at any depth;
+//  - a pattern with '/' is matched against the entry's path relative to its PATH operand
+//    ('/'-separated, no leading "./"); a leading "/" or "./" anchors it there and is dropped;
+//  - trailing '/' characters are ignored.
+class ExcludeMatcher {
+ public:
+  explicit ExcludeMatcher(const std::vector<std::string>& patterns);
+  // The pattern (as the user wrote it) that excludes this entry, or nullptr.
+  [[nodiscard]] const std::string* match(std::string_view name, std::string_view relative) const;
+  [[nodiscard]] bool empty() const { return name_patterns_.empty() && path_patterns_.empty(); }
+
+ private:
+  struct Pattern {
+    std::string glob;      // what fnmatch sees
+    std::string original;  // what the user wrote, for the report
+  };
+  std::vector<Pattern> name_patterns_;
+  std::vector<Pattern> path_patterns_;
+};
+
+class Walker {
+ public:
+  explicit Walker(WalkSettings settings);
+
+  // Walks every root in parallel on the calling thread's TBB arena and returns when all is done.
+  // No exception leaves a TBB body. Returns how many events could not be reported at all because
+  // the visitor threw even while an error was being reported (the caller counts the scan as
+  // incomplete then).
+  std::uint64_t walk(const std::vector<boost::filesystem::path>& roots, WalkVisitor& visitor) const;
+
+ private:
+  WalkSettings settings_;
+  ExcludeMatcher excludes_;
+};
+
+}  // namespace flscan::scanner

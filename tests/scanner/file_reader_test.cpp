@@ -1,0 +1,214 @@
+// FileReader: one pass, at most one read of each byte, and every way a file can fail to be read
+// completely is an error with a reason, never a short buffer passed off as the file.
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <grp.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <string>
+
+#include "engine/limits.h"
+#include "scanner/file_reader.h"
+#include "test_support.h"
+
+using namespace flscan;
+using namespace flscan::scanner;
+using flscan::test::TempDir;
+
+namespace {
+
+const NeedsWholeFile kAlwaysWhole = [](ByteView) { return true; };
+const NeedsWholeFile kHeadOnly = [](ByteView) { return false; };
+
+std::string as_string(ByteView bytes) { return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()); }
+
+constexpr std::uint64_t kNoLimit = 1ull << 40;
+
+}  // namespace
+
+TEST_CASE("reader: a small file is read whole", "[reader]") {
+  const TempDir dir;
+  flscan::test::write_file(dir / "a.txt", "hello");
+  FileReader reader(kNoLimit);
+  const auto content = reader.read((dir / "a.txt").c_str(), FollowSymlink::no, kAlwaysWhole);
+  REQUIRE(content);
+  CHECK(content->whole);
+  CHECK(content->file_size == 5);
+  CHECK(as_string(content->bytes) == "hello");
+}
+
+TEST_CASE("reader: the empty file", "[reader]") {
+  const TempDir dir;
+  flscan::test::write_file(dir / "empty", "");
+  FileReader reader(kNoLimit);
+  const auto content = reader.read((dir / "empty").c_str(), FollowSymlink::no, kAlwaysWhole);
+  REQUIRE(content);
+  CHECK(content->whole);
+  CHECK(content->bytes.empty());
+}
+
+TEST_CASE("reader: a large file is sniffed, then read whole only when asked", "[reader]") {
+  const TempDir dir;
+  const std::string bytes = flscan::test::mz_bytes(3 * limits::kSniffBytes + 17);
+  flscan::test::write_file(dir / "big", bytes);
+  FileReader reader(kNoLimit);
+
+  std::size_t head_size = 0;
+  const auto head_only = reader.read((dir / "big").c_str(), FollowSymlink::no, [&](ByteView head) {
+    head_size = head.size();
+    return false;
+  });
+  REQUIRE(head_only);
+  CHECK_FALSE(head_only->whole);
+  CHECK(head_size == limits::kSniffBytes);
+  CHECK(head_only->bytes.size() == limits::kSniffBytes);
+  CHECK(head_only->file_size == bytes.size());
+
+  const auto whole = reader.read((dir / "big").c_str(), FollowSymlink::no, kAlwaysWhole);
+  REQUIRE(whole);
+  CHECK(whole->whole);
+  CHECK(as_string(whole->bytes) == bytes);
+  // The buffer is reused: a smaller file next does not shrink or reallocate it.
+  const std::size_t capacity = reader.buffer_capacity();
+  flscan::test::write_file(dir / "small", "MZ");
+  REQUIRE(reader.read((dir / "small").c_str(), FollowSymlink::no, kAlwaysWhole));
+  CHECK(reader.buffer_capacity() == capacity);
+}
+
+TEST_CASE("reader: larger than the size limit is too-large, but only when needed whole", "[reader]") {
+  const TempDir dir;
+  flscan::test::write_file(dir / "big", flscan::test::mz_bytes(1000));
+  FileReader reader(999);
+  const auto refused = reader.read((dir / "big").c_str(), FollowSymlink::no, kAlwaysWhole);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().reason == NotScannedReason::too_large);
+  CHECK(refused.error().detail.find("1000") != std::string::npos);
+  // A file the engine does not need whole is examined by its head whatever its size.
+  CHECK(reader.read((dir / "big").c_str(), FollowSymlink::no, kHeadOnly));
+  FileReader exact(1000);
+  CHECK(exact.read((dir / "big").c_str(), FollowSymlink::no, kAlwaysWhole));
+}
+
+TEST_CASE("reader: truncated while being read (short read against fstat's size)", "[reader]") {
+  const TempDir dir;
+  const std::string path = dir / "shrinks";
+  flscan::test::write_file(path, flscan::test::mz_bytes(4 * limits::kSniffBytes));
+  FileReader reader(kNoLimit);
+  reader.after_sniff_hook = [&] { REQUIRE(::truncate(path.c_str(), 2 * limits::kSniffBytes) == 0); };
+  const auto content = reader.read(path.c_str(), FollowSymlink::no, kAlwaysWhole);
+  REQUIRE_FALSE(content);
+  CHECK(content.error().reason == NotScannedReason::truncated);
+  CHECK(content.error().detail.find("ended early") != std::string::npos);
+}
+
+TEST_CASE("reader: grown while being read", "[reader]") {
+  const TempDir dir;
+  const std::string path = dir / "grows";
+  flscan::test::write_file(path, flscan::test::mz_bytes(2 * limits::kSniffBytes));
+  FileReader reader(kNoLimit);
+  reader.after_sniff_hook = [&] {
+    std::ofstream out(path, std::ios::binary | std::ios::app);
+    out << "appended while flscan was reading";
+  };
+  const auto content = reader.read(path.c_str(), FollowSymlink::no, kAlwaysWhole);
+  REQUIRE_FALSE(content);
+  CHECK(content.error().reason == NotScannedReason::modified);
+  CHECK(content.error().detail.find("size changed") != std::string::npos);
+}
+
+TEST_CASE("reader: rewritten in place while being read (same size, new mtime)", "[reader]") {
+  const TempDir dir;
+  const std::string path = dir / "rewritten";
+  flscan::test::write_file(path, "MZ original bytes");
+  // An old mtime first, so the rewrite surely changes it even on coarse-timestamp filesystems.
+  const timeval old_times[2] = {{1000000000, 0}, {1000000000, 0}};
+  REQUIRE(::utimes(path.c_str(), old_times) == 0);
+  FileReader reader(kNoLimit);
+  reader.after_sniff_hook = [&] {
+    std::fstream out(path, std::ios::binary | std::ios::in | std::ios::out);
+    out << "MZ changed!";
+  };
+  const auto content = reader.read(path.c_str(), FollowSymlink::no, kAlwaysWhole);
+  REQUIRE_FALSE(content);
+  CHECK(content.error().reason == NotScannedReason::modified);
+}
+
+TEST_CASE("reader: a path that no longer exists has vanished", "[reader]") {
+  const TempDir dir;
+  FileReader reader(kNoLimit);
+  const auto content = reader.read((dir / "gone").c_str(), FollowSymlink::no, kAlwaysWhole);
+  REQUIRE_FALSE(content);
+  CHECK(content.error().reason == NotScannedReason::vanished);
+  CHECK(content.error().detail.find("No such file") != std::string::npos);
+}
+
+TEST_CASE("reader: a file swapped for a FIFO is refused without blocking", "[reader]") {
+  // The walker listed a regular file; by the time it is opened it is a FIFO with no writer.
+  // O_NONBLOCK keeps open from waiting for a writer; fstat of the descriptor refuses it.
+  const TempDir dir;
+  flscan::test::make_fifo(dir / "fifo");
+  FileReader reader(kNoLimit);
+  const auto content = reader.read((dir / "fifo").c_str(), FollowSymlink::no, kAlwaysWhole);
+  REQUIRE_FALSE(content);
+  CHECK(content.error().reason == NotScannedReason::replaced);
+  CHECK(content.error().detail.find("FIFO") != std::string::npos);
+}
+
+TEST_CASE("reader: a file swapped for a symlink is not followed", "[reader]") {
+  const TempDir dir;
+  flscan::test::write_file(dir / "target", "MZ");
+  flscan::test::make_symlink(dir / "target", dir / "link");
+  FileReader reader(kNoLimit);
+  const auto refused = reader.read((dir / "link").c_str(), FollowSymlink::no, kAlwaysWhole);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().reason == NotScannedReason::replaced);
+  // When the walk chose to follow the link (--follow-symlinks), the target is read.
+  const auto followed = reader.read((dir / "link").c_str(), FollowSymlink::yes, kAlwaysWhole);
+  REQUIRE(followed);
+  CHECK(as_string(followed->bytes) == "MZ");
+}
+
+TEST_CASE("reader: a directory is not a regular file", "[reader]") {
+  const TempDir dir;
+  FileReader reader(kNoLimit);
+  const auto content = reader.read(dir.path().c_str(), FollowSymlink::no, kAlwaysWhole);
+  REQUIRE_FALSE(content);
+  CHECK(content.error().reason == NotScannedReason::replaced);
+}
+
+TEST_CASE("reader: an unreadable file is permission-denied, never clean", "[reader]") {
+  const TempDir dir;
+  const std::string path = dir / "secret.exe";
+  flscan::test::write_file(path, "MZ secret");
+  REQUIRE(::chmod(path.c_str(), 0) == 0);
+  if (!flscan::test::running_as_root()) {
+    FileReader reader(kNoLimit);
+    const auto content = reader.read(path.c_str(), FollowSymlink::no, kAlwaysWhole);
+    REQUIRE_FALSE(content);
+    CHECK(content.error().reason == NotScannedReason::permission_denied);
+    return;
+  }
+  // Root ignores permission bits (CI runs as root): read as nobody in a child process. This test
+  // binary starts no threads, so the child may allocate freely.
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    if (::setgroups(0, nullptr) != 0 || ::setgid(flscan::test::kNobodyGid) != 0 ||
+        ::setuid(flscan::test::kNobodyUid) != 0) {
+      ::_exit(10);
+    }
+    FileReader reader(kNoLimit);
+    const auto content = reader.read(path.c_str(), FollowSymlink::no, kAlwaysWhole);
+    if (content) ::_exit(11);
+    ::_exit(content.error().reason == NotScannedReason::permission_denied ? 0 : 12);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+}
