@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -118,8 +119,15 @@ struct Infection {
   std::size_t entry_offset = 0;
 };
 
-// Infection-model sections 2-4, applied to a PE built by build_pe (EP in the first section).
+// Infection-model sections 2-4, applied to a PE built by build_pe. Precondition: the entry point
+// lies in the raw data of section 0 (build_pe's default); anything else throws, so a test that
+// breaks the precondition fails loudly instead of reading past the host buffer.
 inline Infection infect(const Buffer& host) {
+  {
+    const std::uint32_t ep = get32(host, kOptional + 16), va0 = get32(host, kSectionTable + 12);
+    const std::uint32_t raw0 = get32(host, kSectionTable + 16);
+    if (ep < va0 || ep - va0 + 8 > raw0) throw std::logic_error("infect(): entry point not inside section 0's raw data");
+  }
   Infection out;
   Buffer f = host;
   const std::size_t size = f.size();

@@ -1,0 +1,124 @@
+// Scans the generated corpus with the real flscan binary and checks every file's verdict against
+// what corpus/manifest.json says the file was built to be (never against earlier scanner output).
+#include <catch2/catch.hpp>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <set>
+#include <string>
+
+#include <sys/wait.h>
+
+#include <nlohmann/json.hpp>
+
+using nlohmann::json;
+
+namespace {
+
+const std::string kCorpus = FLSCAN_CORPUS_DIR;
+
+struct Run {
+  int exit_code = -1;
+  json report;
+};
+
+Run run_flscan(const std::string& args) {
+  const std::string command = std::string(FLSCAN_BINARY) + " --json - " + args;
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string out;
+  std::array<char, 65536> buf{};
+  std::size_t n = 0;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
+  const int status = pclose(pipe);
+  Run run;
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  run.report = json::parse(out);
+  return run;
+}
+
+json load_manifest() {
+  std::ifstream in(kCorpus + "/manifest.json");
+  REQUIRE(in.good());
+  return json::parse(in);
+}
+
+// Path relative to the corpus root, as the manifest writes it.
+std::string relative(const json& path) {
+  const std::string text = path.at("text").get<std::string>();
+  REQUIRE(text.rfind(kCorpus + "/", 0) == 0);
+  return text.substr(kCorpus.size() + 1);
+}
+
+const std::set<std::string> kStatesReportedAsSuch = {"infected", "damaged", "remnant", "inoculated", "dropper",
+                                                     "kernel-patched", "kernel-modified", "loader-patched"};
+
+}  // namespace
+
+TEST_CASE("every corpus file gets the verdict its manifest gives", "[e2e][corpus]") {
+  const json manifest = load_manifest();
+  const Run run = run_flscan("--threads 2 " + kCorpus);
+
+  std::map<std::string, json> results;
+  for (const json& r : run.report.at("results")) results[relative(r.at("path"))] = r;
+
+  CHECK(run.report.at("not_scanned").empty());
+  CHECK(run.report.at("summary").at("complete").get<bool>());
+  CHECK(run.exit_code == 1);  // the corpus holds infections
+
+  std::size_t checked = 0;
+  for (const json& entry : manifest.at("files")) {
+    const std::string path = entry.at("path");
+    const std::string expected = entry.at("expected");
+    const auto found = results.find(path);
+    INFO(path << ": built as " << expected << " — " << entry.value("how", ""));
+    if (kStatesReportedAsSuch.count(expected) != 0) {
+      REQUIRE(found != results.end());
+      CHECK(found->second.at("state") == expected);
+    } else if (expected == "clean") {
+      // A clean file gets no finding at all, not even an informational one.
+      CHECK(found == results.end());
+    } else if (expected == "decoy") {
+      // Section 5: a decoy is never an infection; at most a low-confidence note.
+      if (found != results.end()) CHECK(found->second.at("severity") != "infection");
+    } else {
+      FAIL("manifest state the test does not know: " << expected);
+    }
+    ++checked;
+  }
+  CHECK(checked == manifest.at("files").size());
+  CHECK(checked >= 100);
+}
+
+TEST_CASE("infected and dropper files are infection-severity; informational states are not", "[e2e][corpus]") {
+  const json manifest = load_manifest();
+  const Run run = run_flscan(kCorpus);
+  std::map<std::string, std::string> severity;
+  for (const json& r : run.report.at("results")) severity[relative(r.at("path"))] = r.at("severity");
+  for (const json& entry : manifest.at("files")) {
+    const std::string expected = entry.at("expected");
+    const std::string path = entry.at("path");
+    INFO(path << " built as " << expected);
+    if (expected == "infected" || expected == "damaged" || expected == "dropper" || expected == "kernel-patched" ||
+        expected == "loader-patched") {
+      CHECK(severity[path] == "infection");
+    } else if (expected == "remnant" || expected == "inoculated") {
+      CHECK(severity[path] == "informational");
+    }
+  }
+}
+
+TEST_CASE("a tree with nothing but clean files exits 0", "[e2e][corpus]") {
+  const Run run = run_flscan(kCorpus + "/clean");
+  CHECK(run.exit_code == 0);
+  CHECK(run.report.at("results").empty());
+  CHECK(run.report.at("summary").at("pe_files").get<int>() > 5);
+}
+
+TEST_CASE("malformed PEs never stop the scan and never count as unscanned", "[e2e][corpus]") {
+  const Run run = run_flscan(kCorpus + "/malformed");
+  CHECK(run.report.at("not_scanned").empty());
+  CHECK(run.report.at("summary").at("complete").get<bool>());
+}
