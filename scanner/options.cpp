@@ -149,7 +149,9 @@ ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out,
   app.add_flag("-v,--verbose", options.verbose,
                "Also list skipped entries one per line (FIFOs, sockets,\n"
                "devices, symlinks not followed, other file systems,\n"
-               "excluded); without -v they are only counted.\n"
+               "excluded); without -v they are only counted. Also\n"
+               "prints each signature match that corroborates a detector\n"
+               "finding in full (folded into one line otherwise).\n"
                "Example: flscan -v /mnt/windows");
   app.add_flag("--brief", options.brief,
                "One line per finding, without the evidence lines.\n"

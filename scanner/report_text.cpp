@@ -59,8 +59,16 @@ std::string headline(const std::string& path, const Finding& finding) {
 void write_findings(std::ostream& out, const ScanReport& report, const Options& options) {
   for (const FileResult& result : report.results) {
     bool printed = false;
+    // When the structural detector spoke, signature matches only corroborate it: they are folded
+    // into one line so the verdict stays readable (the JSON report keeps every finding).
+    const bool detector_spoke = !result.findings.empty() && result.findings.front().kind != FindingKind::signature;
+    std::string corroborating;
     for (const Finding& finding : result.findings) {
       if (options.infected_only && finding.severity != Severity::infection) continue;
+      if (detector_spoke && finding.kind == FindingKind::signature && !options.verbose) {
+        corroborating += (corroborating.empty() ? "" : ", ") + escape_for_terminal(finding.name);
+        continue;
+      }
       printed = true;
       out << headline(result.path, finding) << '\n';
       if (options.brief) continue;
@@ -69,6 +77,7 @@ void write_findings(std::ostream& out, const ScanReport& report, const Options& 
           << "    rule " << escape_for_terminal(finding.rule) << ", " << to_string(finding.confidence)
           << " confidence, offset " << hex_offset(finding.offset) << '\n';
     }
+    if (printed && !options.brief && !corroborating.empty()) out << "    signatures also matched: " << corroborating << '\n';
     // The file's identity once, after its findings: what to look up or quarantine.
     if (printed && !options.brief) out << "    file: " << result.size << " bytes, sha256 " << result.sha256 << '\n';
   }
