@@ -36,6 +36,7 @@ from funlove_synth import (BODY_SIZE, FUNLOVE_STRING, KERNEL_PATTERNS, STUB_SIZE
                            checksum_state, find_unique, infect, make_body, make_disinfected,
                            make_dropper, make_ntldr, make_pe32plus, make_remnant, prng_bytes, put32,
                            with_checksum, without_checksum, zero_range)
+import windows_fixtures as wf
 
 HERE = Path(__file__).resolve().parent
 SRC_DIR = HERE / "src"
@@ -157,6 +158,7 @@ class Entry:
 class Corpus:
     def __init__(self) -> None:
         self.entries: dict[str, Entry] = {}
+        self.host_trees: list[dict] = []
 
     def add(self, path: str, data: bytes, expected: str, made_from: str, how: str,
             malformed: bool = False, **facts) -> bytes:
@@ -187,7 +189,8 @@ class Corpus:
             if ok is not None and "pe_checksum_ok" not in record:
                 record["pe_checksum_ok"] = ok
             files.append(record)
-        return {"schema_version": SCHEMA_VERSION, "generator": GENERATOR, "files": files}
+        return {"schema_version": SCHEMA_VERSION, "generator": GENERATOR, "files": files,
+                "host_trees": self.host_trees}
 
 
 def src(name: str) -> str:
@@ -582,13 +585,231 @@ def add_demo(c: Corpus, kernels: dict[str, str], loaders: dict[str, str]) -> Non
 
 
 # ---------------------------------------------------------------------------------------------
+# windows/: offline Windows volume trees with host evidence (infection-model sections 6-8)
+# ---------------------------------------------------------------------------------------------
+# The 33 programs Q317218 says a Service Pack reinstall cannot copy (infection-model section 8).
+Q317218_PROGRAMS = (
+    "calc", "ddeshare", "clock", "drwatsn", "eventvwr", "fontview", "grpconv", "llsmgr", "llssrv",
+    "lsass", "mspaint", "nddagent", "nddeapir", "netdde", "ntbackup", "nwconv", "perfmon", "rasmon",
+    "rasphone", "rdisk", "savedump", "services", "shrpubw", "srvrmngr", "tapisrv", "taskmgr",
+    "userinit", "usermgr", "windisk", "winfile", "winlogon", "winmsd", "regsvr32",
+)
+assert len(Q317218_PROGRAMS) == 33
+# Small clean GUI hosts the tree programs are copies of, in rotation.
+TREE_CLEAN_HOSTS = ("clean/tiny_gui.exe", "clean/gui_hello.exe", "clean/screensaver.scr",
+                    "clean/gui_bss_last.exe")
+SYMPTOMS = ("slowness", "event-7024", "event-7000", "sp-copy-errors", "flcss-service",
+            "flcss-process", "stop-c000021a")
+T0 = 1014940800  # 2002-03-01T00:00:00Z, the fixtures' reference time
+EVENTLOG_6005 = 0x80001775  # EventLog "The Event log service was started" (information)
+EVENTLOG_6006 = 0x80001776  # EventLog "The Event log service was stopped" (information)
+
+
+@dataclass
+class HostTree:
+    root: str                 # corpus path of the volume root
+    windows: str              # nt4 / w2k: which kernel and loader stand-ins
+    system32: str             # path of System32 under the root, in the tree's own case
+    config: str               # path of the config folder under the root
+    hive_name: str
+    evt_name: str
+    programs: dict            # file name in System32 -> corpus path copied
+    missing: tuple            # Q317218 programs deliberately absent
+    control_sets: dict        # hive content
+    events: list              # EvtRecord list
+    computer: str
+    how: str
+    ntldr_patched: bool = False
+
+
+def _tree_services(spooler: str, pstore: str, flc: bool) -> dict:
+    services = wf.ordinary_services()
+    services["Spooler"] = wf.spooler_service(spooler)
+    services["ProtectedStorage"] = wf.protected_storage_service(pstore)
+    services["Messenger"] = {"Type": 0x20, "Start": 2, "ErrorControl": 1,
+                             "ImagePath": wf.ExpandSz(r"%SystemRoot%\System32\services.exe"),
+                             "ObjectName": "LocalSystem", "DisplayName": "Messenger"}
+    if flc:
+        services["FLC"] = wf.flc_service(r"%SystemRoot%\System32\flcss.exe")
+    return services
+
+
+def _tree_symptoms(c: Corpus, t: HostTree, hive: bytes, events: list) -> tuple[dict, dict]:
+    """The Q317218 symptoms the tree shows offline, derived from what was put in it."""
+    on_disk = {name.lower(): name for name in t.programs}
+
+    def state(name: str) -> str | None:
+        """Expected state of System32\<name> (names compared case-insensitively), None if absent."""
+        actual = on_disk.get(name.lower())
+        return c.entries[t.programs[actual]].expected if actual else None
+
+    # Keyed by the name on disk, or the lower-case name when absent.
+    programs = {on_disk.get(f"{p}.exe", f"{p}.exe"): state(f"{p}.exe") for p in Q317218_PROGRAMS}
+    bad = {"infected", "damaged"}
+    ps_7024 = any((r.event_id & 0xFFFF) == 7024 and r.source == wf.SCM_SOURCE
+                  and r.strings[:2] == ["Protected Storage", "2148270091"] for r in events)
+    spooler_7000 = any((r.event_id & 0xFFFF) == 7000 and r.source == wf.SCM_SOURCE
+                       and r.strings[:2] == ["Spooler", "%%2"] for r in events)
+    flc_service = any(name.upper() in ("FLC", "FLCSS")
+                      or str(getattr(svc.get("ImagePath"), "text", "")).lower().endswith("flcss.exe")
+                      for cs in t.control_sets.values() for name, svc in cs.items())
+    assert flc_service == (b"f\0l\0c\0s\0s\0.\0e\0x\0e\0" in hive)
+    critical = [state(name) for name in ("winlogon.exe", "csrss.exe")]
+    kernel = state("ntoskrnl.exe")
+    stop = any(s is None or s in bad for s in critical) or kernel == "kernel-patched" or t.ntldr_patched
+    found = lambda flag: "found" if flag else "not-found"
+    symptoms = {
+        "slowness": "not-checkable-offline",
+        "event-7024": found(ps_7024),
+        "event-7000": found(spooler_7000),
+        "sp-copy-errors": found(any(s in bad for s in programs.values())),
+        "flcss-service": found(flc_service),
+        "flcss-process": "not-checkable-offline",
+        "stop-c000021a": found(stop),
+    }
+    return symptoms, programs
+
+
+def add_windows_trees(c: Corpus, kernels: dict[str, str], loaders: dict[str, str]) -> None:
+    """windows/: three offline volume trees (NTLDR, WINNT\\System32 with Q317218's 33 programs,
+    the kernel, config\\SYSTEM and config\\SysEvent.Evt), each with its expected host verdict and
+    Q317218 symptoms in the manifest's host_trees list."""
+    def programs_for(infected: dict[str, str], casing=str.lower, skip=()) -> dict[str, str]:
+        out = {}
+        for i, name in enumerate(Q317218_PROGRAMS):
+            if name in skip:
+                continue
+            out[casing(f"{name}.exe")] = infected.get(name, TREE_CLEAN_HOSTS[i % len(TREE_CLEAN_HOSTS)])
+        return out
+
+    # 1. NT4, infected: every kind of evidence Q317218 lists that an offline scan can see.
+    nt4_infected = programs_for({
+        "calc": "infected/gui_hello.exe", "taskmgr": "infected/gui_sections.exe",
+        "winlogon": "infected/tiny_gui.exe", "services": "infected/screensaver.scr",
+        "usermgr": "damaged/gui_hello_cut_0x300.exe",
+    })
+    nt4_infected.update({"pstores.exe": "clean/gui_hello.exe", "spoolss.exe": "clean/tiny_gui.exe",
+                         "csrss.exe": "clean/tiny_gui.exe", "flcss.exe": "dropper/flcss.exe",
+                         "ntoskrnl.exe": kernels["nt4-patched"]})
+    pstores = r"%SystemRoot%\System32\pstores.exe"
+    trees = [
+        HostTree(
+            root="windows/nt4-infected", windows="nt4", system32="WINNT/System32",
+            config="WINNT/System32/config", hive_name="SYSTEM", evt_name="SysEvent.Evt",
+            programs=nt4_infected, missing=(),
+            control_sets={1: _tree_services(r"%SystemRoot%\System32\spoolss.exe", pstores, True),
+                          2: _tree_services(r"%SystemRoot%\System32\spoolss.exe", pstores, True)},
+            ntldr_patched=True,
+            events=[
+                wf.EvtRecord(EVENTLOG_6005, source="EventLog", event_type=4, time_written=T0 - 800),
+                wf.event_7024_protected_storage(T0),
+                wf.event_7000("Spooler", T0 + 5),
+                wf.event_7000("Messenger", T0 + 6, "%%1058"),
+                wf.EvtRecord(EVENTLOG_6006, source="EventLog", event_type=4, time_written=T0 + 3600),
+                wf.EvtRecord(EVENTLOG_6005, source="EventLog", event_type=4, time_written=T0 + 86000),
+                wf.event_7024_protected_storage(T0 + 86400),
+            ],
+            computer="FLSCAN-NT4",
+            how="NT4 volume infected as Q317218 describes: patched NTLDR and ntoskrnl.exe (stale "
+                "checksum), flcss.exe dropper and the FLC service in both control sets, calc, taskmgr, "
+                "winlogon and services infected, usermgr damaged, two 7024 Protected Storage "
+                "2148270091 records and a 7000 Spooler %%2 record in SysEvent.Evt"),
+    ]
+    # 2. Windows 2000, clean, but with Q321454's Protected Storage event (corrupt PS data).
+    w2k_programs = programs_for({})
+    w2k_programs.update({"spoolsv.exe": "clean/gui_hello.exe", "csrss.exe": "clean/tiny_gui.exe",
+                         "ntoskrnl.exe": kernels["w2k-clean"]})
+    lsass = r"%SystemRoot%\System32\lsass.exe"
+    trees.append(HostTree(
+        root="windows/q321454", windows="w2k", system32="WINNT/System32",
+        config="WINNT/System32/config", hive_name="SYSTEM", evt_name="SysEvent.Evt",
+        programs=w2k_programs, missing=(),
+        control_sets={1: _tree_services(r"%SystemRoot%\System32\spoolsv.exe", lsass, False),
+                      2: _tree_services(r"%SystemRoot%\System32\spoolsv.exe", lsass, False)},
+        events=[
+            wf.EvtRecord(EVENTLOG_6005, source="EventLog", event_type=4, time_written=T0 - 800),
+            wf.event_7024_protected_storage(T0),
+            wf.event_7000("Messenger", T0 + 6, "%%1058"),
+            wf.event_7000("Alerter", T0 + 7, "%%2"),
+            wf.event_7024_protected_storage(T0 + 86400),
+        ],
+        computer="FLSCAN-W2K",
+        how="Windows 2000 volume with no FunLove evidence (clean programs, kernel and NTLDR, no FLC "
+            "service) whose SysEvent.Evt holds the 7024 Protected Storage 2148270091 event that "
+            "Q321454 attributes to corrupt Protected Storage data; the only 7000 error-2 record is "
+            "for Alerter"))
+    # 3. NT4, clean, upper-case file names and a lower-case config folder as a mounted NTFS
+    # volume may show them; nwconv.exe absent (not installed), which is no evidence.
+    clean_programs = programs_for({}, casing=str.upper, skip=("nwconv",))
+    clean_programs.update({"PSTORES.EXE": "clean/gui_hello.exe", "SPOOLSS.EXE": "clean/tiny_gui.exe",
+                           "CSRSS.EXE": "clean/tiny_gui.exe", "ntoskrnl.exe": kernels["nt4-clean"]})
+    trees.append(HostTree(
+        root="windows/clean", windows="nt4", system32="WINNT/system32",
+        config="WINNT/system32/CONFIG", hive_name="system", evt_name="SYSEVENT.EVT",
+        programs=clean_programs, missing=("nwconv.exe",),
+        control_sets={1: _tree_services(r"%SystemRoot%\System32\spoolss.exe", pstores, False),
+                      2: _tree_services(r"%SystemRoot%\System32\spoolss.exe", pstores, False)},
+        events=[
+            wf.EvtRecord(EVENTLOG_6005, source="EventLog", event_type=4, time_written=T0 - 800),
+            wf.event_7000("Messenger", T0 + 6, "%%1058"),
+            wf.event_7000("Alerter", T0 + 7, "%%2"),
+            wf.EvtRecord(EVENTLOG_6006, source="EventLog", event_type=4, time_written=T0 + 3600),
+        ],
+        computer="FLSCAN-NT4",
+        how="NT4 volume with nothing to find: clean programs, kernel and NTLDR, no FLC service, no "
+            "7024 or Spooler 7000 records; upper-case program names, a lower-case system32 and "
+            "config\\system as a mounted volume may show them, and nwconv.exe not installed"))
+
+    for t in trees:
+        ntldr = loaders[f"{t.windows}-{'patched' if t.ntldr_patched else 'clean'}"]
+        c.copy(f"{t.root}/NTLDR", ntldr, f"{ntldr} copied to the volume root of {t.root}")
+        for name in sorted(t.programs):
+            of = t.programs[name]
+            c.copy(f"{t.root}/{t.system32}/{name}", of, f"{of} copied into {t.root} as {t.system32}/{name}")
+        hive = bytes(wf.build_system_hive(t.control_sets, current=1, last_known_good=2).data)
+        c.add(f"{t.root}/{t.config}/{t.hive_name}", hive, "clean", "corpus/windows_fixtures.py",
+              "SYSTEM registry hive (REGF) written by windows_fixtures.build_system_hive: "
+              "ControlSet001 (Select\\Current 1) and ControlSet002 with services "
+              + ", ".join(sorted(t.control_sets[1])))
+        for record in t.events:
+            record.computer = t.computer
+        evt = bytes(wf.build_evt(t.events).data)
+        c.add(f"{t.root}/{t.config}/{t.evt_name}", evt, "clean", "corpus/windows_fixtures.py",
+              "System event log (EVT) written by windows_fixtures.build_evt with "
+              + "; ".join(f"{r.event_id & 0xFFFF} {r.source} {' '.join(r.strings)}".strip()
+                          for r in t.events))
+        symptoms, programs = _tree_symptoms(c, t, hive, t.events)
+        # FunLove evidence: the FLC service, or any file of the tree that is infected, damaged,
+        # the dropper, or a patched kernel / loader (the symptoms above all follow from these).
+        evidence = symptoms["flcss-service"] == "found" or any(
+            c.entries[e].expected in ("infected", "damaged", "dropper", "kernel-patched", "loader-patched")
+            for e in c.entries if e.startswith(t.root + "/"))
+        verdict = ("q317218" if evidence else
+                   "q321454" if symptoms["event-7024"] == "found" else "no-evidence")
+        c.host_trees.append({
+            "root": t.root, "windows_dir": "WINNT", "windows": t.windows,
+            "system32": t.system32, "system_hive": f"{t.config}/{t.hive_name}",
+            "event_log": f"{t.config}/{t.evt_name}",
+            "expected_verdict": verdict, "symptoms": symptoms,
+            "infected_programs": sorted(n for n, s in programs.items() if s == "infected"),
+            "damaged_programs": sorted(n for n, s in programs.items() if s == "damaged"),
+            "missing_programs": sorted(t.missing),
+            "how": t.how,
+        })
+        assert all(programs[m] is None for m in t.missing)
+        assert sorted(n for n, s in programs.items() if s is None) == sorted(t.missing)
+        assert set(SYMPTOMS) == set(symptoms)
+    assert [t["expected_verdict"] for t in c.host_trees] == ["q317218", "q321454", "no-evidence"]
+
+
+# ---------------------------------------------------------------------------------------------
 # Output
 # ---------------------------------------------------------------------------------------------
 # Top-level names the corpus writes, and names CMake keeps in its binary directory for corpus/
 # (which is also where the `corpus` target puts the corpus: ${CMAKE_BINARY_DIR}/corpus).
 CORPUS_TOP = frozenset({
     "clean", "infected", "damaged", "remnant", "repaired", "inoculated", "dropper", "decoy",
-    "kernel", "loader", "malformed", "demo", "manifest.json",
+    "kernel", "loader", "malformed", "demo", "windows", "manifest.json",
 })
 CMAKE_OWNED = frozenset({"CMakeFiles", "CTestTestfile.cmake", "cmake_install.cmake", "Makefile"})
 
@@ -654,6 +875,7 @@ def build(out: Path, cc: str) -> Corpus:
     loaders = add_loaders(c)
     add_malformed(c, hosts, infections)
     add_demo(c, kernels, loaders)
+    add_windows_trees(c, kernels, loaders)
     prepare_out_dir(out)
     write_corpus(c, out)
     return c

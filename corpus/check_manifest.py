@@ -342,6 +342,114 @@ class Checker:
                 self.fail(path, "decoy with neither the string nor a stub")
 
 
+# -- host_trees (offline Windows volume trees, infection-model section 8) -----------------------
+Q317218_PROGRAMS = (
+    "calc", "ddeshare", "clock", "drwatsn", "eventvwr", "fontview", "grpconv", "llsmgr", "llssrv",
+    "lsass", "mspaint", "nddagent", "nddeapir", "netdde", "ntbackup", "nwconv", "perfmon", "rasmon",
+    "rasphone", "rdisk", "savedump", "services", "shrpubw", "srvrmngr", "tapisrv", "taskmgr",
+    "userinit", "usermgr", "windisk", "winfile", "winlogon", "winmsd", "regsvr32",
+)
+SYMPTOM_VALUES = {"found", "not-found", "not-checkable-offline"}
+SYMPTOM_NAMES = {"slowness", "event-7024", "event-7000", "sp-copy-errors", "flcss-service",
+                 "flcss-process", "stop-c000021a"}
+EVIDENCE_STATES = {"infected", "damaged", "dropper", "kernel-patched", "loader-patched"}
+
+
+def hive_service_names(d: bytes) -> set[str]:
+    """Names of every nk cell in a REGF hive, upper-cased (a raw walk over the hbins' cells)."""
+    names = set()
+    off = 0x1000
+    while off + 0x20 <= len(d) and d[off:off + 4] == b"hbin":
+        size = struct.unpack_from("<I", d, off + 8)[0]
+        cell = off + 0x20
+        while cell + 4 <= off + size:
+            csize = struct.unpack_from("<i", d, cell)[0]
+            if csize == 0:
+                break
+            if csize < 0 and d[cell + 4:cell + 6] == b"nk":
+                flags = struct.unpack_from("<H", d, cell + 6)[0]
+                n = struct.unpack_from("<H", d, cell + 4 + 0x48)[0]
+                raw = d[cell + 4 + 0x4C:cell + 4 + 0x4C + n]
+                names.add((raw.decode("latin-1") if flags & 0x20 else raw.decode("utf-16-le", "replace")).upper())
+            cell += abs(csize)
+        off += size
+    return names
+
+
+def evt_records(d: bytes) -> list[tuple[int, str, list[str]]]:
+    """(event id low 16 bits, source, strings) of each record of an unwrapped EVT log."""
+    out = []
+    off = struct.unpack_from("<I", d, 0x10)[0]
+    end = struct.unpack_from("<I", d, 0x14)[0]
+    while off < end and off + 0x38 <= len(d):
+        size = struct.unpack_from("<I", d, off)[0]
+        if d[off + 4:off + 8] != b"LfLe" or size < 0x38:
+            break
+        rec = d[off:off + size]
+        event_id, = struct.unpack_from("<I", rec, 0x14)
+        count, = struct.unpack_from("<H", rec, 0x1A)
+        strings_at, = struct.unpack_from("<I", rec, 0x24)
+        text = rec[0x38:].decode("utf-16-le", "replace")
+        source = text.split("\0", 1)[0]
+        strings = rec[strings_at:].decode("utf-16-le", "replace").split("\0")[:count]
+        out.append((event_id & 0xFFFF, source, strings))
+        off += size
+    return out
+
+
+def check_host_trees(checker: "Checker", trees: list) -> None:
+    """Each host tree's symptoms and verdict re-derived from its files' bytes and manifest states."""
+    files = checker.files
+    for t in trees:
+        root = t["root"]
+        where = f"host_trees[{root}]"
+        under = {p[len(root) + 1:]: f for p, f in files.items() if p.startswith(root + "/")}
+        if not (checker.root / root / t["windows_dir"]).is_dir() or not under:
+            checker.fail(where, "root or windows_dir missing")
+            continue
+        lower = {p.lower(): p for p in under}
+        sys32 = t["system32"]
+        if not sys32.lower().startswith(t["windows_dir"].lower() + "/"):
+            checker.fail(where, "system32 not under windows_dir")
+
+        def state(rel: str) -> str | None:
+            actual = lower.get(rel.lower())
+            return under[actual]["expected"] if actual else None
+
+        symptoms = t["symptoms"]
+        if set(symptoms) != SYMPTOM_NAMES or not set(symptoms.values()) <= SYMPTOM_VALUES:
+            checker.fail(where, f"symptom names or values {symptoms}")
+            continue
+        programs = {f"{p}.exe": state(f"{sys32}/{p}.exe") for p in Q317218_PROGRAMS}
+        infected = sorted(n for n, s in programs.items() if s == "infected")
+        damaged = sorted(n for n, s in programs.items() if s == "damaged")
+        if [n.lower() for n in t["infected_programs"]] != infected or \
+                [n.lower() for n in t.get("damaged_programs", [])] != damaged:
+            checker.fail(where, "infected_programs / damaged_programs differ from the files")
+        hive = checker.data(f"{root}/{t['system_hive']}")
+        names = hive_service_names(hive)
+        flc = bool(names & {"FLC", "FLCSS"}) or "flcss.exe".encode("utf-16-le") in hive.lower()
+        events = evt_records(checker.data(f"{root}/{t['event_log']}"))
+        scm = "Service Control Manager"
+        e7024 = any(i == 7024 and s == scm and x[:2] == ["Protected Storage", "2148270091"] for i, s, x in events)
+        e7000 = any(i == 7000 and s == scm and x[:2] == ["Spooler", "%%2"] for i, s, x in events)
+        critical = [state(f"{sys32}/winlogon.exe"), state(f"{sys32}/csrss.exe")]
+        stop = (any(s is None or s in ("infected", "damaged") for s in critical)
+                or state(f"{sys32}/ntoskrnl.exe") == "kernel-patched" or state("NTLDR") == "loader-patched")
+        yes = lambda flag: "found" if flag else "not-found"
+        derived = {"slowness": "not-checkable-offline", "flcss-process": "not-checkable-offline",
+                   "event-7024": yes(e7024), "event-7000": yes(e7000),
+                   "sp-copy-errors": yes(bool(infected or damaged)), "flcss-service": yes(flc),
+                   "stop-c000021a": yes(stop)}
+        for name in sorted(SYMPTOM_NAMES):
+            if derived[name] != symptoms[name]:
+                checker.fail(where, f"symptom {name}: manifest {symptoms[name]}, files say {derived[name]}")
+        evidence = flc or any(f["expected"] in EVIDENCE_STATES for f in under.values())
+        verdict = "q317218" if evidence else ("q321454" if e7024 else "no-evidence")
+        if verdict != t["expected_verdict"]:
+            checker.fail(where, f"expected_verdict {t['expected_verdict']}, files say {verdict}")
+
+
 def main() -> int:
     if len(sys.argv) != 2:
         print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
@@ -356,6 +464,7 @@ def main() -> int:
         return 1
     checker = Checker(root, manifest)
     checker.run()
+    check_host_trees(checker, manifest.get("host_trees", []))
     for failure in checker.failures:
         print(failure)
     print(f"check_manifest: {len(checker.files)} files, {len(checker.failures)} failures")

@@ -79,7 +79,9 @@ int run(int argc, char** argv) {
   if (options.threads > 0) thread_limit.emplace(tbb::global_control::max_allowed_parallelism, options.threads);
 
   const ScanJob job(*signatures, scan_settings(options));
-  const ScanReport report = job.run();
+  ScanReport report = job.run();
+  // The Q317218 report of each Windows installation, from the finished scan (host_report.h).
+  report.hosts = host::build_host_reports(report, options.paths, options.windows_root);
   const ReportMeta meta{FLSCAN_VERSION, signatures->sources(), signatures->size()};
 
   int code = exit_code(report);

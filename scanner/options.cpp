@@ -32,21 +32,32 @@ Exclude patterns (--exclude GLOB, fnmatch(3) syntax: * ? [...]):
   ignored. A matching directory is not descended. PATH operands are never excluded.
   Excluded entries are counted in the summary (listed with -v).
 
+Offline Windows (Q317218 report):
+  For each Windows installation found (a WINNT or WINDOWS directory with
+  system32/config/SYSTEM directly under a PATH, or the PATH itself), flscan reads the SYSTEM
+  hive and SysEvent.Evt and reports each Q317218 symptom (found, not-found,
+  not-checkable-offline, error), the state of the programs Q317218 names, the kernel and
+  NTLDR, a verdict (Q317218, Q321454, incomplete, no evidence) and what to do.
+  --windows-root DIR names the installation instead. An FLC service in the hive counts as
+  FunLove evidence (exit code 1); a hive or log that cannot be read makes the scan incomplete.
+
 Special files:
   FIFOs, sockets and devices are never opened; they are reported as skipped (listed with -v),
   not as errors. Symbolic links below a PATH are skipped unless --follow-symlinks is given.
 
 JSON report (--json FILE, '-' for stdout):
   One document, "schema": "flscan-report", "schema_version": 1: results (files with
-  findings), not_scanned (path, reason code, detail), skipped, inventory, summary, exit_code.
+  findings), not_scanned (path, reason code, detail), skipped, inventory, hosts (the
+  Q317218 report per Windows installation), summary, exit_code.
   File names that are not valid UTF-8 are written as {"bytes": "<base64>"} instead of
   {"text": "..."}. The schema is documented in scanner/JSON.md.
 
 Exit codes:
   0  nothing found and every file was scanned
-  1  FunLove evidence found (some finding has severity "infection")
-  2  scan incomplete (a file or directory could NOT be scanned: see its NOT SCANNED line), or
-     flscan failed (bad option, unreadable PATH, signature file that does not load)
+  1  FunLove evidence found (some finding has severity "infection", or an FLC service in a
+     SYSTEM hive)
+  2  scan incomplete (a file or directory could NOT be scanned: see its NOT SCANNED line; or
+     a SYSTEM hive or SysEvent.Evt could not be read), or flscan failed (bad option, unreadable PATH, signature file that does not load)
   When both 1 and 2 apply, the exit code is 1: evidence of infection is the fact to act on.
   The incompleteness is still stated in the summary and in the JSON "not_scanned" list.)";
 
@@ -100,6 +111,7 @@ ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out,
   Options options;
   std::string max_filesize_text;
   std::string json_path;
+  std::string windows_root;
 
   app.add_option("PATH", options.paths,
                  "File or directory to scan; several may be given. A PATH is\n"
@@ -142,6 +154,12 @@ ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out,
                  "writes it to stdout instead of the text report. Schema in\n"
                  "scanner/JSON.md. Example: --json report.json")
       ->type_name("FILE");
+  app.add_option("--windows-root", windows_root,
+                 "The Windows directory (%SystemRoot%) to write the Q317218\n"
+                 "report for, instead of looking for WINNT/WINDOWS under each\n"
+                 "PATH; NTLDR is looked for in its parent.\n"
+                 "Example: --windows-root /mnt/c/WINNT")
+      ->type_name("DIR");
   app.add_flag("--inventory", options.inventory,
                "Also list every PE/MZ file scanned, with size and SHA-256,\n"
                "findings or not (text report and JSON \"inventory\").\n"
@@ -187,6 +205,13 @@ ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out,
       return ParseOutcome{std::nullopt, 2};
     }
     options.json_path = json_path;
+  }
+  if (app.count("--windows-root") > 0) {
+    if (windows_root.empty()) {
+      err << "flscan: --windows-root needs a directory\n";
+      return ParseOutcome{std::nullopt, 2};
+    }
+    options.windows_root = windows_root;
   }
   if (options.paths.empty() && !options.show_version) {
     err << "flscan: no PATH to scan given\nRun with --help for more information.\n";

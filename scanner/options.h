@@ -30,6 +30,7 @@ struct Options {
   bool quiet = false;
   bool show_version = false;
   std::optional<std::string> json_path;  // "-" is stdout
+  std::optional<std::string> windows_root;  // --windows-root: the Q317218 report's installation
 
   // True when the JSON report goes to stdout, which then carries nothing else.
   [[nodiscard]] bool json_to_stdout() const { return json_path && *json_path == "-"; }

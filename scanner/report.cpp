@@ -109,9 +109,17 @@ std::uint64_t ScanCounters::skipped_total() const {
 
 bool ScanReport::complete() const { return counters.not_scanned_total() == 0 && counters.lost_reports == 0; }
 
+bool ScanReport::flc_service_found() const {
+  return std::any_of(hosts.begin(), hosts.end(), [](const host::HostReport& h) { return h.flc_service_found(); });
+}
+
+bool ScanReport::host_errors() const {
+  return std::any_of(hosts.begin(), hosts.end(), [](const host::HostReport& h) { return !h.errors.empty(); });
+}
+
 int exit_code(const ScanReport& report) {
-  if (report.infection_found()) return kExitInfected;
-  if (!report.complete()) return kExitIncomplete;
+  if (report.infection_found() || report.flc_service_found()) return kExitInfected;
+  if (!report.complete() || report.host_errors()) return kExitIncomplete;
   return kExitClean;
 }
 

@@ -14,6 +14,7 @@
 
 #include "engine/finding.h"
 #include "engine/scan.h"
+#include "scanner/host/host_report.h"
 
 namespace flscan::scanner {
 
@@ -119,11 +120,17 @@ struct ScanReport {
   std::vector<InventoryEntry> inventory;     // sorted by path; only with --inventory
   ScanCounters counters;
   double elapsed_seconds = 0;
+  // The Q317218 report of each Windows installation found (host_report.h), added after the scan.
+  std::vector<host::HostReport> hosts;
 
   // True when every entry found was scanned (nothing in not_scanned, no lost report).
   [[nodiscard]] bool complete() const;
   // True when some file carries an infection-severity finding.
   [[nodiscard]] bool infection_found() const { return counters.infected_files > 0; }
+  // True when some installation has an FLC service (FunLove evidence too: exit code 1).
+  [[nodiscard]] bool flc_service_found() const;
+  // True when some installation's hive or event log could not be read (exit code 2 unless 1).
+  [[nodiscard]] bool host_errors() const;
 };
 
 // What the printers say about the program and its signatures (from main; no engine calls).
@@ -138,8 +145,9 @@ inline constexpr int kExitClean = 0;       // nothing found and every file scann
 inline constexpr int kExitInfected = 1;    // FunLove evidence found (wins over incomplete)
 inline constexpr int kExitIncomplete = 2;  // scan incomplete, or the program failed
 
-// 1 when FunLove evidence was found (even if the scan is also incomplete: the evidence is the fact
-// that needs acting on), else 2 when the scan is incomplete, else 0.
+// 1 when FunLove evidence was found (an infection finding or an FLC service; even if the scan is
+// also incomplete: the evidence is the fact that needs acting on), else 2 when the scan is
+// incomplete or a host read failed, else 0.
 [[nodiscard]] int exit_code(const ScanReport& report);
 
 // The strongest finding of a result (results always have at least one): highest severity, then

@@ -89,6 +89,95 @@ Json summary_to_json(const ScanReport& report) {
               {"files_per_second", static_cast<double>(c.files_examined) / seconds}};
 }
 
+Json optional_path(const std::string& path) { return path.empty() ? Json(nullptr) : path_to_json(path); }
+
+Json event_evidence_to_json(const host::EventEvidence& evidence) {
+  return Json{{"count", evidence.count},
+              {"first_written", evidence.first_written_utc},
+              {"last_written", evidence.last_written_utc},
+              {"record_numbers", evidence.record_numbers}};
+}
+
+// "services": the FunLove services (every control set) and the Spooler / ProtectedStorage
+// ImagePath check (current control set).
+Json services_to_json(const host::HostReport& host) {
+  Json services = Json::array();
+  if (host.hive) {
+    for (const host::FlcService* flc : host.hive->flc_services()) {
+      services.push_back(Json{{"role", "funlove"},
+                              {"key", flc->key_name},
+                              {"control_set", flc->control_set},
+                              {"current", flc->in_current_control_set},
+                              {"matched_by", flc->match.by_name ? "name" : "image-path"},
+                              {"image_path", flc->values.image_path ? Json(*flc->values.image_path) : Json(nullptr)},
+                              {"start", flc->values.start ? Json(*flc->values.start) : Json(nullptr)}});
+    }
+  }
+  for (const host::ServiceImageCheck& check : host.service_images) {
+    services.push_back(Json{{"role", check.service == "Spooler" ? "spooler" : "protected-storage"},
+                            {"key", check.service},
+                            {"present", check.present},
+                            {"image_path", check.image_path ? Json(*check.image_path) : Json(nullptr)},
+                            {"image_file", optional_path(check.file)},
+                            {"image_status", to_code(check.status)}});
+  }
+  return services;
+}
+
+Json events_to_json(const host::HostReport& host) {
+  Json events{{"log", optional_path(host.event_log_path)}};
+  if (host.event_log_path.empty()) {
+    events["status"] = "not-found";
+  } else if (!host.events) {
+    events["status"] = "error";
+  } else {
+    events["status"] = "read";
+    events["records_read"] = host.events->records_read;
+    events["partial"] = host.events->partial;
+    events["protected_storage_7024"] = event_evidence_to_json(host.events->protected_storage_7024);
+    events["spooler_7000"] = event_evidence_to_json(host.events->spooler_7000);
+    events["notes"] = host.events->notes;
+  }
+  return events;
+}
+
+Json host_to_json(const host::HostReport& host) {
+  Json symptoms = Json::array();
+  for (const host::SymptomRow& row : host.symptoms) {
+    symptoms.push_back(Json{{"id", row.id},
+                            {"symptom", row.symptom},
+                            {"status", to_code(row.status)},
+                            {"evidence", row.evidence},
+                            {"meaning", row.meaning}});
+  }
+  Json programs = Json::array();
+  for (const host::ProgramCheck& program : host.programs) {
+    programs.push_back(Json{{"name", program.name},
+                            {"status", to_code(program.status)},
+                            {"q317218_list", program.q317218_list},
+                            {"path", optional_path(program.path)}});
+  }
+  Json kernel = Json::array();
+  for (const host::KernelCheck& check : host.kernel) {
+    kernel.push_back(Json{{"name", check.name},
+                          {"status", check.status},
+                          {"path", optional_path(check.path)},
+                          {"evidence", check.evidence}});
+  }
+  return Json{{"root", path_to_json(host.install.volume_root)},
+              {"windows_dir", path_to_json(host.install.windows_dir)},
+              {"verdict", to_code(host.verdict)},
+              {"verdict_text", host.verdict_text},
+              {"symptoms", std::move(symptoms)},
+              {"services", services_to_json(host)},
+              {"events", events_to_json(host)},
+              {"programs", std::move(programs)},
+              {"flcss", Json{{"status", to_code(host.flcss.status)}, {"path", optional_path(host.flcss.path)}}},
+              {"kernel", std::move(kernel)},
+              {"remediation", host.remediation},
+              {"errors", host.errors}};
+}
+
 }  // namespace
 
 Json path_to_json(std::string_view path) {
@@ -128,6 +217,9 @@ Json report_to_json(const ScanReport& report, const Options& options, const Repo
     }
     document["inventory"] = std::move(inventory);
   }
+  Json hosts = Json::array();
+  for (const host::HostReport& host : report.hosts) hosts.push_back(host_to_json(host));
+  document["hosts"] = std::move(hosts);
   document["summary"] = summary_to_json(report);
   document["exit_code"] = exit_code(report);
   return document;

@@ -1,5 +1,7 @@
 #include "scanner/report_text.h"
 
+#include <algorithm>
+#include <array>
 #include <cinttypes>
 #include <cstdio>
 #include <ostream>
@@ -133,15 +135,16 @@ std::string findings_breakdown(const ScanCounters& counters) {
 
 std::string verdict_line(const ScanReport& report) {
   const std::uint64_t not_scanned = report.counters.not_scanned_total() + report.counters.lost_reports;
-  if (report.infection_found()) {
+  std::string missing;
+  if (not_scanned > 0) missing = plural(not_scanned, "entry", "entries") + " not scanned";
+  if (report.host_errors()) missing += std::string(missing.empty() ? "" : ", ") + "host evidence unreadable";
+  if (report.infection_found() || report.flc_service_found()) {
     std::string line = "FunLove evidence FOUND (exit code 1)";
-    if (not_scanned > 0) line += "; the scan is also INCOMPLETE: " + plural(not_scanned, "entry", "entries") + " not scanned";
+    if (!report.infection_found()) line = "FunLove evidence FOUND: an FLC service in the SYSTEM hive (exit code 1)";
+    if (!missing.empty()) line += "; the scan is also INCOMPLETE: " + missing;
     return line;
   }
-  if (not_scanned > 0) {
-    return "INCOMPLETE: " + plural(not_scanned, "entry", "entries") +
-           " not scanned; no FunLove evidence in what was scanned (exit code 2)";
-  }
+  if (!missing.empty()) return "INCOMPLETE: " + missing + "; no FunLove evidence in what was scanned (exit code 2)";
   return "clean: no FunLove evidence, every file scanned (exit code 0)";
 }
 
@@ -182,11 +185,51 @@ void write_summary(std::ostream& out, const ScanReport& report, const ReportMeta
   out << "Result:       " << verdict_line(report) << '\n';
 }
 
+// "Q317218 report" per installation (host_report.h): verdict, symptom rows, the non-clean
+// programs, kernel/loader, remediation, read errors.
+void write_host(std::ostream& out, const host::HostReport& host) {
+  const auto esc = [](const std::string& text) { return escape_for_terminal(text); };
+  out << "\n--- Q317218 report: " << esc(host.install.windows_dir) << " ---\n";
+  out << "Verdict:    " << esc(host.verdict_text) << " [" << to_code(host.verdict) << "]\n";
+  out << "Symptoms (Microsoft KB Q317218):\n";
+  for (const host::SymptomRow& row : host.symptoms) {
+    std::string status(to_code(row.status));
+    status.resize(std::max<std::size_t>(status.size(), 22), ' ');
+    std::string id = row.id;
+    id.resize(std::max<std::size_t>(id.size(), 14), ' ');
+    out << "  " << id << "  " << status << "  " << esc(row.symptom) << '\n';
+    for (const std::string& line : row.evidence) out << "      " << esc(line) << '\n';
+  }
+  std::array<std::size_t, 5> counts{};
+  for (const host::ProgramCheck& program : host.programs) ++counts[static_cast<std::size_t>(program.status)];
+  out << "Programs:   " << host.programs.size() << " checked in system32 (the 33 of Q317218, pstores, spoolss, csrss): "
+      << counts[0] << " clean, " << counts[1] << " infected, " << counts[2] << " damaged, " << counts[3] << " missing, "
+      << counts[4] << " not scanned\n";
+  std::string missing;
+  for (const host::ProgramCheck& program : host.programs) {
+    if (program.status == host::FileStatus::missing) missing += (missing.empty() ? "" : " ") + program.name;
+    if (program.status == host::FileStatus::clean || program.status == host::FileStatus::missing) continue;
+    out << "  " << to_code(program.status) << ": " << program.name;
+    if (!program.path.empty()) out << "  " << esc(program.path);
+    out << '\n';
+  }
+  if (!missing.empty()) out << "  missing: " << missing << '\n';
+  out << "Kernel:     ";
+  for (const host::KernelCheck& kernel : host.kernel) {
+    out << (&kernel == &host.kernel.front() ? "" : ", ") << kernel.name << " " << kernel.status;
+  }
+  out << '\n';
+  out << "Remediation:\n";
+  for (std::size_t i = 0; i < host.remediation.size(); ++i) out << "  " << i + 1 << ". " << esc(host.remediation[i]) << '\n';
+  for (const std::string& error : host.errors) out << "Error:      " << esc(error) << '\n';
+}
+
 }  // namespace
 
 void write_text_report(std::ostream& out, const ScanReport& report, const Options& options, const ReportMeta& meta) {
   write_findings(out, report, options);
   write_not_scanned(out, report);
+  for (const host::HostReport& host : report.hosts) write_host(out, host);
   if (options.verbose) write_skipped(out, report);
   if (options.inventory) write_inventory(out, report);
   if (!options.quiet) write_summary(out, report, meta, options.verbose);

@@ -1,0 +1,514 @@
+#include "scanner/host/host_report.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <system_error>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "scanner/report.h"
+
+namespace flscan::host {
+namespace fs = std::filesystem;
+using scanner::FileResult;
+using scanner::ScanReport;
+
+std::string_view to_code(SymptomStatus status) {
+  switch (status) {
+    case SymptomStatus::found: return "found";
+    case SymptomStatus::not_found: return "not-found";
+    case SymptomStatus::not_checkable_offline: return "not-checkable-offline";
+    case SymptomStatus::error: return "error";
+  }
+  return "error";
+}
+
+std::string_view to_code(FileStatus status) {
+  switch (status) {
+    case FileStatus::clean: return "clean";
+    case FileStatus::infected: return "infected";
+    case FileStatus::damaged: return "damaged";
+    case FileStatus::missing: return "missing";
+    case FileStatus::not_scanned: return "not-scanned";
+  }
+  return "not-scanned";
+}
+
+std::string_view to_code(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::q317218: return "q317218";
+    case Verdict::q321454: return "q321454";
+    case Verdict::incomplete: return "incomplete";
+    case Verdict::no_evidence: return "no-evidence";
+  }
+  return "incomplete";
+}
+
+const std::vector<std::string_view>& q317218_programs() {
+  // Section 8: "SP reinstall cannot copy Calc.exe and 32 more programs".
+  static const std::vector<std::string_view> names = {
+      "calc.exe",     "ddeshare.exe", "clock.exe",    "drwatsn.exe",  "eventvwr.exe", "fontview.exe",
+      "grpconv.exe",  "llsmgr.exe",   "llssrv.exe",   "lsass.exe",    "mspaint.exe",  "nddagent.exe",
+      "nddeapir.exe", "netdde.exe",   "ntbackup.exe", "nwconv.exe",   "perfmon.exe",  "rasmon.exe",
+      "rasphone.exe", "rdisk.exe",    "savedump.exe", "services.exe", "shrpubw.exe",  "srvrmngr.exe",
+      "tapisrv.exe",  "taskmgr.exe",  "userinit.exe", "usermgr.exe",  "windisk.exe",  "winfile.exe",
+      "winlogon.exe", "winmsd.exe",   "regsvr32.exe"};
+  return names;
+}
+
+namespace {
+
+// Programs checked beyond the 33: the services of the two events and the other STOP 0xC000021A
+// process (section 8).
+constexpr std::string_view kExtraPrograms[] = {"pstores.exe", "spoolss.exe", "csrss.exe"};
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// The key a path is compared by: lexically normal, ASCII lower case (Windows names are
+// case-insensitive; the scan root's own spelling is kept by both sides).
+std::string path_key(std::string_view path) {
+  std::string normal = fs::path(std::string(path)).lexically_normal().generic_string();
+  while (normal.size() > 1 && normal.back() == '/') normal.pop_back();
+  return normal == "." ? std::string() : lower(normal);
+}
+
+bool is_regular(const std::string& path) {
+  std::error_code ec;
+  return fs::is_regular_file(fs::symlink_status(path, ec));
+}
+
+// What the file scan said about paths, looked up case-insensitively.
+class ScanIndex {
+ public:
+  explicit ScanIndex(const ScanReport& scan) {
+    for (const FileResult& result : scan.results) results_.emplace(path_key(result.path), &result);
+    for (const auto& entry : scan.not_scanned) unscanned_.insert(path_key(entry.path));
+    for (const auto& entry : scan.skipped) unscanned_.insert(path_key(entry.path));
+    for (const std::string& root : scan.roots) roots_.push_back(path_key(root));
+  }
+
+  [[nodiscard]] const FileResult* result(const std::string& path) const {
+    const auto it = results_.find(path_key(path));
+    return it == results_.end() ? nullptr : it->second;
+  }
+
+  // The file itself, or a directory above it, could not be scanned, or no PATH covers it.
+  [[nodiscard]] bool unscanned(const std::string& path) const {
+    const std::string key = path_key(path);
+    bool covered = false;
+    for (std::string at = key;; at = fs::path(at).parent_path().generic_string()) {
+      if (unscanned_.count(at) > 0) return true;
+      if (std::find(roots_.begin(), roots_.end(), at) != roots_.end()) covered = true;
+      if (at.empty() || at == "/" || at == "." || fs::path(at).parent_path().generic_string() == at) break;
+    }
+    return !covered;
+  }
+
+ private:
+  std::unordered_map<std::string, const FileResult*> results_;
+  std::unordered_set<std::string> unscanned_;
+  std::vector<std::string> roots_;
+};
+
+bool is_infection(const FileResult& result) { return scanner::strongest_finding(result).severity == Severity::infection; }
+
+FileStatus status_of_result(const FileResult& result) {
+  const Finding& strongest = scanner::strongest_finding(result);
+  if (strongest.severity != Severity::infection) return FileStatus::clean;  // remnant, inoculated...
+  return strongest.kind == FindingKind::damaged ? FileStatus::damaged : FileStatus::infected;
+}
+
+// `path` is the file as found (empty: not found in `dir`).
+FileStatus file_status(const ScanIndex& index, const std::string& dir, const std::string& path) {
+  if (path.empty()) return index.unscanned(dir) ? FileStatus::not_scanned : FileStatus::missing;
+  if (const FileResult* result = index.result(path)) return status_of_result(*result);
+  if (index.unscanned(path) || !is_regular(path)) return FileStatus::not_scanned;
+  return FileStatus::clean;
+}
+
+ProgramCheck check_program(const ScanIndex& index, const WindowsInstall& install, std::string_view name, bool listed) {
+  ProgramCheck check{std::string(name), listed, {}, FileStatus::missing};
+  if (install.system32.empty()) {
+    check.status = index.unscanned(install.windows_dir) ? FileStatus::not_scanned : FileStatus::missing;
+    return check;
+  }
+  check.path = find_child_icase(install.system32, name).value_or("");
+  check.status = file_status(index, install.system32, check.path);
+  return check;
+}
+
+KernelCheck check_kernel(const ScanIndex& index, const std::string& dir, std::string_view name) {
+  KernelCheck check{std::string(name), {}, "missing", {}};
+  if (dir.empty()) return check;
+  check.path = find_child_icase(dir, name).value_or("");
+  const FileStatus status = file_status(index, dir, check.path);
+  check.status = std::string(to_code(status));
+  const FileResult* result = check.path.empty() ? nullptr : index.result(check.path);
+  if (result == nullptr) return check;
+  const Finding& strongest = scanner::strongest_finding(*result);
+  check.evidence = strongest.evidence;
+  if (strongest.kind == FindingKind::kernel_patched || strongest.kind == FindingKind::loader_patched) {
+    check.status = "patched";
+  } else if (strongest.kind == FindingKind::kernel_modified) {
+    check.status = "modified";
+  } else if (status == FileStatus::damaged) {
+    check.status = "infected";
+  }
+  return check;
+}
+
+// An ImagePath as a file below the installation: "%SystemRoot%\x", "\SystemRoot\x" and
+// "system32\x" are relative to the Windows directory, "C:\x" and "\??\C:\x" to the volume
+// root; quotes and arguments after ".exe" are dropped. Each component is found case-insensitively.
+std::string resolve_image_path(const WindowsInstall& install, std::string image_path) {
+  std::replace(image_path.begin(), image_path.end(), '/', '\\');
+  std::erase(image_path, '"');
+  if (const auto exe = lower(image_path).find(".exe"); exe != std::string::npos) image_path.resize(exe + 4);
+  while (!image_path.empty() && image_path.front() == ' ') image_path.erase(0, 1);
+  std::string base = install.windows_dir;
+  const std::string low = lower(image_path);
+  for (std::string_view prefix : {"%systemroot%\\", "\\systemroot\\"}) {
+    if (low.starts_with(prefix)) image_path.erase(0, prefix.size());
+  }
+  if (lower(image_path).starts_with("\\??\\")) image_path.erase(0, 4);
+  if (image_path.size() >= 3 && image_path[1] == ':' && image_path[2] == '\\') {
+    image_path.erase(0, 3);
+    base = install.volume_root;
+  }
+  std::string at = base;
+  std::size_t start = 0;
+  while (start <= image_path.size()) {
+    const std::size_t end = std::min(image_path.find('\\', start), image_path.size());
+    const std::string part = image_path.substr(start, end - start);
+    start = end + 1;
+    if (part.empty()) continue;
+    const auto child = find_child_icase(at, part);
+    if (!child) return {};
+    at = *child;
+  }
+  return at == base ? std::string() : at;
+}
+
+ServiceImageCheck check_service_image(const ScanIndex& index, const WindowsInstall& install, const KnownService& service) {
+  ServiceImageCheck check{service.key_name, service.present, service.image_path, {}, FileStatus::missing};
+  if (!service.image_path) return check;
+  check.file = resolve_image_path(install, *service.image_path);
+  check.status = check.file.empty() ? FileStatus::missing : file_status(index, install.windows_dir, check.file);
+  return check;
+}
+
+std::string describe(const ServiceImageCheck& check) {
+  if (!check.present) return check.service + " service: not in the current control set";
+  if (!check.image_path) return check.service + " service: no ImagePath";
+  return check.service + " ImagePath " + *check.image_path + ": " +
+         (check.file.empty() ? std::string("file not found") : check.file + " " + std::string(to_code(check.status)));
+}
+
+std::string describe(const ProgramCheck& check) {
+  return check.name + " " + std::string(to_code(check.status)) + (check.path.empty() ? "" : " (" + check.path + ")");
+}
+
+std::string describe(const EventEvidence& evidence) {
+  std::string text = std::to_string(evidence.count) + " record(s), first written " + evidence.first_written_utc +
+                     ", last " + evidence.last_written_utc + ", record numbers";
+  for (std::size_t i = 0; i < evidence.record_numbers.size() && i < 10; ++i) {
+    text += " " + std::to_string(evidence.record_numbers[i]);
+  }
+  if (evidence.record_numbers.size() > 10) text += " ...";
+  return text;
+}
+
+bool hit(FileStatus status) { return status == FileStatus::infected || status == FileStatus::damaged; }
+
+const ProgramCheck* program(const HostReport& host, std::string_view name) {
+  for (const ProgramCheck& check : host.programs) {
+    if (check.name == name) return &check;
+  }
+  return nullptr;
+}
+
+const ServiceImageCheck* service_image(const HostReport& host, std::string_view name) {
+  for (const ServiceImageCheck& check : host.service_images) {
+    if (check.service == name) return &check;
+  }
+  return nullptr;
+}
+
+SymptomRow row(std::string id, std::string symptom, std::string meaning) {
+  return SymptomRow{std::move(id), std::move(symptom), std::move(meaning), SymptomStatus::not_found, {}};
+}
+
+// An event row (7024 or 7000) from the log, with the files that explain it as more evidence.
+SymptomRow event_row(const HostReport& host, const std::optional<std::string>& log_error, SymptomRow out,
+                     const EventEvidence* evidence) {
+  if (log_error) {
+    out.status = SymptomStatus::error;
+    out.evidence.push_back("SysEvent.Evt could not be read: " + *log_error);
+  } else if (!host.events) {
+    out.evidence.push_back("no system32/config/SysEvent.Evt in this installation: the System log was not checked");
+  } else {
+    out.status = evidence->found() ? SymptomStatus::found : SymptomStatus::not_found;
+    out.evidence.push_back(evidence->found() ? "SysEvent.Evt: " + describe(*evidence)
+                                             : "SysEvent.Evt: no such record in " +
+                                                   std::to_string(host.events->records_read) + " records read");
+    if (host.events->partial) out.evidence.push_back("the log was read only in part (see its notes)");
+  }
+  return out;
+}
+
+void build_symptoms(HostReport& host, const std::optional<std::string>& hive_error,
+                    const std::optional<std::string>& log_error, bool funlove) {
+  // Section 8, row 1: a live symptom.
+  SymptomRow slowness = row("slowness", "Windows runs slowly.",
+                            "the infection thread rescans all drives every 60 s");
+  slowness.status = SymptomStatus::not_checkable_offline;
+  slowness.evidence.push_back(funlove ? "offline scan: FunLove evidence was found, which would explain it"
+                                      : "offline scan: only a running system shows it");
+  host.symptoms.push_back(std::move(slowness));
+
+  SymptomRow e7024 = event_row(
+      host, log_error,
+      row("event-7024",
+          "Event ID 7024, Service Control Manager: The Protected Storage Service Terminated with Service-Specific "
+          "Error 2148270091.",
+          "0x800C000B = PST_E_DISK_IMAGE_MISMATCH: Protected Storage found its image changed (Q317218, FunLove) "
+          "or its registry data corrupted (Q321454)"),
+      host.events ? &host.events->protected_storage_7024 : nullptr);
+  if (const ProgramCheck* pstores = program(host, "pstores.exe")) e7024.evidence.push_back(describe(*pstores));
+  if (const ServiceImageCheck* image = service_image(host, "ProtectedStorage")) e7024.evidence.push_back(describe(*image));
+  host.symptoms.push_back(std::move(e7024));
+
+  SymptomRow e7000 = event_row(
+      host, log_error,
+      row("event-7000",
+          "Event ID 7000, Service Control Manager: Spooler service failed to start due to the following error: The "
+          "system cannot find the file specified.",
+          "Win32 error 2 (file not found) starting the Spooler"),
+      host.events ? &host.events->spooler_7000 : nullptr);
+  if (const ServiceImageCheck* image = service_image(host, "Spooler")) e7000.evidence.push_back(describe(*image));
+  host.symptoms.push_back(std::move(e7000));
+
+  SymptomRow copy = row("sp-copy-errors",
+                        "When you try to reinstall the Windows NT service pack: An error has occurred copying "
+                        "Calc.exe (and 32 more programs).",
+                        "the 33 programs are FunLove's target class (GUI .exe); infected copies fail to be replaced");
+  std::size_t unscanned = 0;
+  for (const ProgramCheck& check : host.programs) {
+    if (!check.q317218_list) continue;
+    if (hit(check.status)) copy.evidence.push_back(describe(check));
+    if (check.status == FileStatus::not_scanned) ++unscanned;
+  }
+  copy.status = copy.evidence.empty() ? SymptomStatus::not_found : SymptomStatus::found;
+  if (copy.evidence.empty()) copy.evidence.push_back("none of the 33 programs in system32 is infected or damaged");
+  if (unscanned > 0) copy.evidence.push_back(std::to_string(unscanned) + " of them could not be scanned");
+  host.symptoms.push_back(std::move(copy));
+
+  SymptomRow service = row("flcss-service",
+                           "The FLCSS service is listed in the Services dialog box; stopping it gives \"Access Denied\".",
+                           "FunLove's service FLC (ImagePath ...\\flcss.exe), infection-model section 6");
+  if (hive_error) {
+    service.status = SymptomStatus::error;
+    service.evidence.push_back("SYSTEM hive could not be read: " + *hive_error);
+  } else if (host.hive) {
+    for (const FlcService* flc : host.hive->flc_services()) {
+      service.evidence.push_back(flc->control_set + "\\Services\\" + flc->key_name +
+                                 (flc->in_current_control_set ? " (current control set)" : "") + ": ImagePath " +
+                                 flc->values.image_path.value_or("(none)") + ", matched by " +
+                                 (flc->match.by_name ? "name" : "ImagePath"));
+    }
+    service.status = service.evidence.empty() ? SymptomStatus::not_found : SymptomStatus::found;
+    if (service.evidence.empty()) {
+      service.evidence.push_back("no FLC, FLCSS or flcss.exe service in " +
+                                 std::to_string(host.hive->control_sets.size()) + " control set(s) read");
+    }
+    if (host.hive->partial) service.evidence.push_back("the hive was read only in part (see its notes)");
+  }
+  host.symptoms.push_back(std::move(service));
+
+  SymptomRow process = row("flcss-process",
+                           "The process Flcss.exe is running; when you end it, it restarts.",
+                           "the dropper FLCSS.EXE runs as a service process, infection-model section 6");
+  process.status = SymptomStatus::not_checkable_offline;
+  if (!host.flcss.path.empty()) process.evidence.push_back("on disk: " + describe(host.flcss));
+  for (const std::string& dropper : host.droppers) process.evidence.push_back("dropper found: " + dropper);
+  if (process.evidence.empty()) process.evidence.push_back("offline scan; no flcss.exe on disk, no dropper found");
+  host.symptoms.push_back(std::move(process));
+
+  SymptomRow stop = row("stop-c000021a", "STOP: 0xC000021A when you restart Windows NT 4.0.",
+                        "STATUS_SYSTEM_PROCESS_TERMINATED: Winlogon or CSRSS died (infected, damaged or missing), "
+                        "or the kernel/loader patch (section 7)");
+  for (std::string_view name : {"winlogon.exe", "csrss.exe"}) {
+    const ProgramCheck* check = program(host, name);
+    if (check && (hit(check->status) || check->status == FileStatus::missing)) stop.evidence.push_back(describe(*check));
+  }
+  for (const KernelCheck& kernel : host.kernel) {
+    if (kernel.status == "patched") stop.evidence.push_back(kernel.name + " patched (" + kernel.path + ")");
+  }
+  stop.status = stop.evidence.empty() ? SymptomStatus::not_found : SymptomStatus::found;
+  for (const KernelCheck& kernel : host.kernel) {
+    if (kernel.status == "modified") stop.evidence.push_back(kernel.name + " checksum mismatch only (" + kernel.path + ")");
+  }
+  if (stop.status == SymptomStatus::not_found) {
+    stop.evidence.insert(stop.evidence.begin(), "winlogon.exe and csrss.exe present and not infected; kernel and NTLDR not patched");
+  }
+  host.symptoms.push_back(std::move(stop));
+}
+
+const SymptomRow& symptom(const HostReport& host, std::string_view id) {
+  return *std::find_if(host.symptoms.begin(), host.symptoms.end(), [&](const SymptomRow& r) { return r.id == id; });
+}
+
+void build_verdict(HostReport& host, const ScanReport& scan) {
+  const bool funlove = scan.infection_found() || host.flc_service_found();
+  const bool pstore_event = symptom(host, "event-7024").status == SymptomStatus::found;
+  const bool incomplete = !scan.complete() || !host.errors.empty();
+  auto& steps = host.remediation;
+  if (funlove) {
+    host.verdict = Verdict::q317218;
+    host.verdict_text = "Q317218 applies: W32.FunLove.4099 infection";
+    // Section 9: the live virus reinfects cleaned files.
+    steps.push_back("Clean offline, from rescue media, as now: a running W32.FunLove.4099 reinfects every file "
+                    "cleaned while it runs. Do not boot this installation until it is clean.");
+    std::vector<std::string> hit_programs;
+    for (const ProgramCheck& check : host.programs) {
+      if (hit(check.status)) hit_programs.push_back(check.name);
+    }
+    bool system_processes_hit = false;
+    for (std::string_view name : {"winlogon.exe", "csrss.exe"}) {
+      const ProgramCheck* check = program(host, name);
+      system_processes_hit |= check && (hit(check->status) || check->status == FileStatus::missing);
+    }
+    bool kernel_hit = false;
+    for (const KernelCheck& kernel : host.kernel) kernel_hit |= kernel.status == "patched";
+    if (kernel_hit) {
+      steps.push_back("Replace ntoskrnl.exe (and ntkrnlmp.exe) and NTLDR from clean media (Service Pack or "
+                      "backup): the patch makes SeAccessCheck grant every access, so until then no data on the "
+                      "machine is protected from any user (Q287664, infection-model section 7).");
+    }
+    if (!host.flcss.path.empty() || !host.droppers.empty() || host.flc_service_found()) {
+      std::string what = "Delete the dropper";
+      if (!host.flcss.path.empty()) what += " " + host.flcss.path;
+      for (const std::string& dropper : host.droppers) {
+        if (path_key(dropper) != path_key(host.flcss.path)) what += " " + dropper;
+      }
+      if (host.flc_service_found()) {
+        what += " and the service key(s)";
+        for (const FlcService* flc : host.hive->flc_services()) what += " " + flc->control_set + "\\Services\\" + flc->key_name;
+        what += " from the SYSTEM hive (offline, e.g. with hivexregedit)";
+      }
+      steps.push_back(what + " (infection-model section 6).");
+    }
+    if (!hit_programs.empty()) {
+      std::string list;
+      for (const std::string& name : hit_programs) list += (list.empty() ? "" : ", ") + name;
+      steps.push_back("Replace the infected system programs from clean media of the same Service Pack (" + list +
+                      "): disinfection cannot restore them exactly (section 9).");
+    }
+    steps.push_back("Disinfect or replace every other infected file in the findings, then scan again until clean.");
+    if (system_processes_hit || kernel_hit) {
+      steps.push_back("Winlogon/CSRSS or the kernel are hit: prefer a parallel installation (Q259003, Q244378) or a "
+                      "reinstall over repairing this installation in place.");
+    }
+    if (pstore_event) {
+      steps.push_back("If Protected Storage still fails with event 7024 (2148270091) once the system is clean, "
+                      "follow Q321454 (reinstall Protected Storage).");
+    }
+  } else if (pstore_event) {
+    host.verdict = Verdict::q321454;
+    host.verdict_text = "Q321454 applies: Protected Storage data corrupted, no FunLove evidence";
+    if (incomplete) host.verdict_text += " (but the scan was incomplete: FunLove is not ruled out)";
+    steps.push_back("Q321454 step 1: take ownership of, export (pstore1.reg) and delete "
+                    "HKLM\\SOFTWARE\\Microsoft\\Protected Storage System Provider; export (pstore2.reg) and delete "
+                    "HKLM\\SYSTEM\\CurrentControlSet\\Services\\ProtectedStorage.");
+    steps.push_back("Q321454 step 2: if a later Internet Explorer is installed, repair it and restart.");
+    steps.push_back("Q321454 step 3: in %SystemRoot%\\system32 run \"pstores.exe -install\"; check that Protected "
+                    "Storage starts and is set to automatic.");
+    if (incomplete) steps.push_back("Scan what could not be scanned (see NOT SCANNED and errors) to rule FunLove out.");
+  } else if (incomplete) {
+    host.verdict = Verdict::incomplete;
+    host.verdict_text = "Incomplete: no FunLove evidence in what was read, but the scan or a host read was incomplete";
+    steps.push_back("Resolve the NOT SCANNED entries and host read errors, then scan again: nothing can be ruled "
+                    "out until then.");
+  } else {
+    host.verdict = Verdict::no_evidence;
+    host.verdict_text = "No evidence: neither Q317218 (FunLove) nor Q321454 applies to this installation";
+    steps.push_back("Nothing to remove. If a running system shows the Q317218 symptoms, look elsewhere for the cause.");
+  }
+}
+
+}  // namespace
+
+HostReport build_host_report(const WindowsInstall& install, const ScanReport& scan) {
+  const ScanIndex index(scan);
+  HostReport host;
+  host.install = install;
+
+  std::optional<std::string> hive_error;
+  if (install.system_hive.empty()) {
+    hive_error = "no system32/config/SYSTEM under " + install.windows_dir;
+  } else if (auto hive = read_system_hive(install.system_hive)) {
+    host.hive = std::move(*hive);
+  } else {
+    hive_error = hive.error().reason;
+  }
+  if (hive_error) host.errors.push_back("SYSTEM hive: " + *hive_error);
+
+  std::optional<std::string> log_error;
+  if (!install.config_dir.empty()) host.event_log_path = find_child_icase(install.config_dir, "SysEvent.Evt").value_or("");
+  if (!host.event_log_path.empty()) {
+    if (auto log = read_event_log(host.event_log_path)) {
+      host.events = std::move(*log);
+    } else {
+      log_error = log.error().reason;
+      host.errors.push_back("SysEvent.Evt " + host.event_log_path + ": " + *log_error);
+    }
+  }
+
+  for (std::string_view name : q317218_programs()) host.programs.push_back(check_program(index, install, name, true));
+  for (std::string_view name : kExtraPrograms) host.programs.push_back(check_program(index, install, name, false));
+  host.flcss = check_program(index, install, "flcss.exe", false);
+  for (const FileResult& result : scan.results) {
+    if (is_infection(result) && scanner::strongest_finding(result).kind == FindingKind::dropper) {
+      host.droppers.push_back(result.path);
+    }
+  }
+  host.kernel.push_back(check_kernel(index, install.system32, "ntoskrnl.exe"));
+  host.kernel.push_back(check_kernel(index, install.system32, "ntkrnlmp.exe"));
+  host.kernel.push_back(check_kernel(index, install.volume_root, "NTLDR"));
+  if (host.hive) {
+    if (const ControlSet* current = host.hive->current()) {
+      host.service_images.push_back(check_service_image(index, install, current->spooler));
+      host.service_images.push_back(check_service_image(index, install, current->protected_storage));
+    }
+  }
+
+  build_symptoms(host, hive_error, log_error, scan.infection_found() || host.flc_service_found());
+  build_verdict(host, scan);
+  return host;
+}
+
+std::vector<HostReport> build_host_reports(const ScanReport& scan, const std::vector<std::string>& paths,
+                                           const std::optional<std::string>& windows_root) {
+  std::vector<WindowsInstall> installs;
+  if (windows_root) {
+    std::string volume = fs::path(*windows_root).lexically_normal().parent_path().string();
+    installs.push_back(describe_install(*windows_root, volume.empty() ? "." : volume));
+  } else {
+    std::unordered_set<std::string> seen;
+    for (const std::string& path : paths) {
+      for (WindowsInstall& install : find_windows_installs(path)) {
+        if (seen.insert(path_key(install.windows_dir)).second) installs.push_back(std::move(install));
+      }
+    }
+  }
+  std::vector<HostReport> reports;
+  for (const WindowsInstall& install : installs) reports.push_back(build_host_report(install, scan));
+  return reports;
+}
+
+}  // namespace flscan::host

@@ -1,0 +1,104 @@
+// The Q317218 host report: for one offline Windows installation, each symptom Microsoft KB
+// Q317218 lists, mapped to the evidence an offline scan can show (infection-model section 8),
+// a verdict (Q317218, Q321454 or neither) and remediation steps for what was found (sections 7
+// and 9). Built from the file-scan results already in the ScanReport plus the SYSTEM hive and
+// SysEvent.Evt readers; it never rescans a file. Plain structs for the printers.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "scanner/host/event_log.h"
+#include "scanner/host/system_hive.h"
+#include "scanner/host/windows_install.h"
+
+namespace flscan::scanner {
+struct ScanReport;
+}
+
+namespace flscan::host {
+
+enum class SymptomStatus { found, not_found, not_checkable_offline, error };
+// "found", "not-found", "not-checkable-offline", "error" (stable JSON codes).
+[[nodiscard]] std::string_view to_code(SymptomStatus status);
+
+// One Q317218 symptom. Ids (stable): slowness, event-7024, event-7000, sp-copy-errors,
+// flcss-service, flcss-process, stop-c000021a.
+struct SymptomRow {
+  std::string id;
+  std::string symptom;  // Q317218's words
+  std::string meaning;  // what it means (infection-model section 8)
+  SymptomStatus status = SymptomStatus::not_found;
+  std::vector<std::string> evidence;
+};
+
+// A file's state as the file scan saw it. A present file without findings is clean only when
+// the scan read it (not NOT SCANNED, not skipped, under a scanned PATH).
+enum class FileStatus { clean, infected, damaged, missing, not_scanned };
+// "clean", "infected", "damaged", "missing", "not-scanned".
+[[nodiscard]] std::string_view to_code(FileStatus status);
+
+struct ProgramCheck {
+  std::string name;           // lower case, e.g. "calc.exe"
+  bool q317218_list = false;  // one of the 33 programs the SP reinstall cannot copy
+  std::string path;           // the file as found (empty when missing)
+  FileStatus status = FileStatus::missing;
+};
+
+// ntoskrnl.exe, ntkrnlmp.exe (system32) and NTLDR (volume root), section 7.
+struct KernelCheck {
+  std::string name;
+  std::string path;      // the file as found (empty when missing)
+  std::string status;    // "clean", "patched", "modified" (checksum only), "infected", "missing", "not-scanned"
+  std::string evidence;  // the strongest finding's evidence, if any
+};
+
+// Spooler / ProtectedStorage in the current control set: does the ImagePath file exist, clean?
+struct ServiceImageCheck {
+  std::string service;                    // "Spooler", "ProtectedStorage"
+  bool present = false;                   // the key exists in the current control set
+  std::optional<std::string> image_path;  // as stored
+  std::string file;                       // resolved path (empty when it could not be resolved or found)
+  FileStatus status = FileStatus::missing;
+};
+
+enum class Verdict { q317218, q321454, incomplete, no_evidence };
+// "q317218", "q321454", "incomplete", "no-evidence".
+[[nodiscard]] std::string_view to_code(Verdict verdict);
+
+struct HostReport {
+  WindowsInstall install;
+  std::optional<SystemHiveEvidence> hive;    // nullopt when it could not be read (see errors)
+  std::string event_log_path;                // config/SysEvent.Evt as found (empty: not found)
+  std::optional<EventLogEvidence> events;    // nullopt when not found or not readable
+  std::vector<SymptomRow> symptoms;          // the seven rows, in Q317218's order
+  std::vector<ProgramCheck> programs;        // the 33, then pstores, spoolss, csrss
+  ProgramCheck flcss;                        // system32/flcss.exe
+  std::vector<std::string> droppers;         // every file in the scan with a dropper finding
+  std::vector<KernelCheck> kernel;
+  std::vector<ServiceImageCheck> service_images;
+  Verdict verdict = Verdict::no_evidence;
+  std::string verdict_text;
+  std::vector<std::string> remediation;
+  std::vector<std::string> errors;           // host evidence that could not be read
+
+  // An FLC/FLCSS/flcss.exe service in some control set (FunLove evidence: exit code 1).
+  [[nodiscard]] bool flc_service_found() const { return hive && hive->has_flc_service(); }
+};
+
+// Reads the installation's hive and event log and maps them, with `scan` (the finished file
+// scan), onto the Q317218 symptoms. Never throws for bad input; read failures land in `errors`.
+HostReport build_host_report(const WindowsInstall& install, const scanner::ScanReport& scan);
+
+// The host reports of a finished scan: one per installation find_windows_installs finds under
+// each PATH that is a directory or, when `windows_root` is given (--windows-root), for that
+// directory only (its parent is the volume root). Installations met twice are reported once.
+std::vector<HostReport> build_host_reports(const scanner::ScanReport& scan, const std::vector<std::string>& paths,
+                                           const std::optional<std::string>& windows_root);
+
+// The 33 programs Q317218 names (infection-model section 8), lower case.
+[[nodiscard]] const std::vector<std::string_view>& q317218_programs();
+
+}  // namespace flscan::host

@@ -1,0 +1,42 @@
+// Where the Windows installations are in a scan: a `WINNT` or `WINDOWS` directory (any case)
+// directly under a scan root, or the root itself, holding `system32/config/SYSTEM` (any case:
+// `WINNT/System32/CONFIG/system` is normal on a mounted NTFS volume). The Q317218 host report
+// (host_report.h, infection-model section 8) reads its evidence from there; NTLDR is looked for at
+// the volume root (section 7).
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace flscan::host {
+
+// Paths are the scan root as given joined with the names as the directory listing spells them,
+// so they compare equal to the scanner's result paths.
+struct WindowsInstall {
+  std::string volume_root;   // where NTLDR is looked for (the scan root)
+  std::string windows_dir;   // e.g. "/mnt/c/WINNT"
+  std::string system32;      // e.g. "/mnt/c/WINNT/System32"; empty when there is none
+  std::string config_dir;    // system32's "config" child; empty when there is none
+  std::string system_hive;   // config's "SYSTEM" child; empty when there is none
+};
+
+// Entries listed per directory while looking for a name (a hostile tree cannot make the lookup
+// run away; a Windows directory holds a few thousand entries).
+inline constexpr std::size_t kMaxEntriesListed = 65536;
+
+// The child of `dir` whose name equals `name` ASCII case-insensitively (an exact match wins),
+// found by listing `dir` (at most kMaxEntriesListed entries). Not found or unlistable: nullopt.
+std::optional<std::string> find_child_icase(const std::string& dir, std::string_view name);
+
+// The installation in `windows_dir`, whether or not it has system32/config/SYSTEM (for
+// --windows-root: the user said so); the missing parts are empty.
+WindowsInstall describe_install(const std::string& windows_dir, const std::string& volume_root);
+
+// Every installation under `scan_root` (see the file comment): the root itself when it is a
+// Windows directory, else each WINNT/WINDOWS child that has system32/config/SYSTEM.
+std::vector<WindowsInstall> find_windows_installs(const std::string& scan_root);
+
+}  // namespace flscan::host

@@ -1,0 +1,283 @@
+// The Q317218 host report (scanner/host/host_report.h) on small Windows trees built here: SYSTEM
+// hives and SysEvent.Evt logs from corpus/windows_fixtures.py (host_fixture), programs copied from
+// the synthetic corpus (manifest.json: clean/ files are clean, infected/ ones infected, kernel/ and
+// loader/ patched or not). Each expectation follows from how the tree was built.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+
+#include "fixtures.h"
+#include "scanner/host/host_report.h"
+#include "scanner/host/windows_install.h"
+#include "scanner/report.h"
+#include "scanner/scan_job.h"
+#include "signatures/loader.h"
+
+namespace fs = std::filesystem;
+using flscan::host::FileStatus;
+using flscan::host::HostReport;
+using flscan::host::SymptomStatus;
+using flscan::host::Verdict;
+using flscan::scanner::ScanReport;
+
+namespace {
+
+// A tree under the private scratch directory, recreated empty.
+fs::path tree(std::string_view name) {
+  const fs::path root = flscan::test::host_scratch(name);
+  fs::remove_all(root);
+  fs::create_directories(root);
+  return root;
+}
+
+void put(const fs::path& dest, const fs::path& source) {
+  INFO(source.string());
+  REQUIRE(fs::is_regular_file(source));
+  fs::create_directories(dest.parent_path());
+  fs::copy_file(source, dest, fs::copy_options::overwrite_existing);
+}
+
+void put_corpus(const fs::path& dest, std::string_view corpus_file) {
+  put(dest, fs::path(FLSCAN_CORPUS_DIR) / corpus_file);
+}
+
+void put_scenario(const fs::path& dest, std::string_view scenario) { put(dest, flscan::test::host_fixture(scenario)); }
+
+// WINNT/System32 with clean calc.exe, winlogon.exe, csrss.exe, ntoskrnl.exe and NTLDR at the root.
+void clean_programs(const fs::path& system32, const fs::path& volume_root) {
+  put_corpus(system32 / "calc.exe", "clean/gui_hello.exe");
+  put_corpus(system32 / "winlogon.exe", "clean/tiny_gui.exe");
+  put_corpus(system32 / "csrss.exe", "clean/console_tool.exe");
+  put_corpus(system32 / "ntoskrnl.exe", "kernel/nt4-clean/ntoskrnl.exe");
+  put_corpus(volume_root / "NTLDR", "loader/nt4-clean/NTLDR");
+}
+
+ScanReport scan(const fs::path& root, const std::optional<std::string>& windows_root = std::nullopt) {
+  static const auto signatures = flscan::sig::builtin_signatures();
+  REQUIRE(signatures);
+  flscan::scanner::ScanSettings settings;
+  settings.roots = {root.string()};
+  const flscan::scanner::ScanJob job(*signatures, settings);
+  ScanReport report = job.run();
+  report.hosts = flscan::host::build_host_reports(report, settings.roots, windows_root);
+  return report;
+}
+
+SymptomStatus row(const HostReport& host, std::string_view id) {
+  for (const auto& symptom : host.symptoms) {
+    if (symptom.id == id) return symptom.status;
+  }
+  FAIL("no symptom row " << id);
+  return SymptomStatus::error;
+}
+
+FileStatus program(const HostReport& host, std::string_view name) {
+  for (const auto& check : host.programs) {
+    if (check.name == name) return check.status;
+  }
+  FAIL("no program " << name);
+  return FileStatus::not_scanned;
+}
+
+const HostReport& only_host(const ScanReport& report) {
+  REQUIRE(report.hosts.size() == 1);
+  return report.hosts.front();
+}
+
+}  // namespace
+
+TEST_CASE("infected NT4 tree: Q317218 applies, rows follow the evidence", "[host_report]") {
+  const fs::path root = tree("infected-nt4");
+  const fs::path system32 = root / "WINNT" / "System32";
+  clean_programs(system32, root);
+  put_corpus(system32 / "taskmgr.exe", "infected/gui_sections.exe");
+  put_corpus(system32 / "flcss.exe", "dropper/flcss.exe");
+  put_scenario(system32 / "config" / "SYSTEM", "hive-flc-cs001");
+  put_scenario(system32 / "config" / "SysEvent.Evt", "evt-q317218");
+
+  const ScanReport report = scan(root);
+  const HostReport& host = only_host(report);
+  CHECK(host.install.windows_dir == (root / "WINNT").string());
+  CHECK(host.verdict == Verdict::q317218);
+  CHECK(host.verdict_text.rfind("Q317218 applies", 0) == 0);
+  CHECK(host.errors.empty());
+  CHECK(row(host, "slowness") == SymptomStatus::not_checkable_offline);
+  CHECK(row(host, "event-7024") == SymptomStatus::found);
+  CHECK(row(host, "event-7000") == SymptomStatus::found);
+  CHECK(row(host, "sp-copy-errors") == SymptomStatus::found);
+  CHECK(row(host, "flcss-service") == SymptomStatus::found);
+  CHECK(row(host, "flcss-process") == SymptomStatus::not_checkable_offline);
+  CHECK(row(host, "stop-c000021a") == SymptomStatus::not_found);  // winlogon, csrss, kernel, NTLDR clean
+  CHECK(program(host, "taskmgr.exe") == FileStatus::infected);
+  CHECK(program(host, "calc.exe") == FileStatus::clean);
+  CHECK(program(host, "winlogon.exe") == FileStatus::clean);
+  CHECK(program(host, "ddeshare.exe") == FileStatus::missing);
+  CHECK(host.programs.size() == 36);
+  CHECK(host.flcss.status == FileStatus::infected);
+  CHECK(host.droppers.size() == 1);
+  REQUIRE(host.kernel.size() == 3);
+  CHECK(host.kernel[0].status == "clean");
+  CHECK(host.kernel[1].status == "missing");
+  CHECK(host.kernel[2].status == "clean");
+  CHECK(flscan::scanner::exit_code(report) == flscan::scanner::kExitInfected);
+  // The remediation names the dropper, the service key and the infected program.
+  std::string steps;
+  for (const auto& step : host.remediation) steps += step + "\n";
+  CHECK(steps.find("flcss.exe") != std::string::npos);
+  CHECK(steps.find("ControlSet001\\Services\\FLC") != std::string::npos);
+  CHECK(steps.find("taskmgr.exe") != std::string::npos);
+  CHECK(steps.find("Q321454") != std::string::npos);  // the 7024 event is present too
+}
+
+TEST_CASE("7024 event without FunLove evidence: Q321454", "[host_report]") {
+  const fs::path root = tree("q321454");
+  const fs::path system32 = root / "WINNT" / "system32";
+  clean_programs(system32, root);
+  put_scenario(system32 / "config" / "SYSTEM", "hive-clean");
+  put_scenario(system32 / "config" / "SysEvent.Evt", "evt-q317218");
+
+  const ScanReport report = scan(root);
+  const HostReport& host = only_host(report);
+  CHECK(host.verdict == Verdict::q321454);
+  CHECK(host.verdict_text.rfind("Q321454 applies", 0) == 0);
+  CHECK(row(host, "event-7024") == SymptomStatus::found);
+  CHECK(row(host, "flcss-service") == SymptomStatus::not_found);
+  CHECK(row(host, "sp-copy-errors") == SymptomStatus::not_found);
+  CHECK(row(host, "stop-c000021a") == SymptomStatus::not_found);
+  std::string steps;
+  for (const auto& step : host.remediation) steps += step + "\n";
+  CHECK(steps.find("pstores.exe -install") != std::string::npos);
+  CHECK(flscan::scanner::exit_code(report) == flscan::scanner::kExitClean);
+}
+
+TEST_CASE("clean tree: no evidence", "[host_report]") {
+  const fs::path root = tree("clean");
+  const fs::path system32 = root / "WINNT" / "System32";
+  clean_programs(system32, root);
+  put_scenario(system32 / "config" / "SYSTEM", "hive-clean");
+  put_scenario(system32 / "config" / "SysEvent.Evt", "evt-clean");
+
+  const ScanReport report = scan(root);
+  const HostReport& host = only_host(report);
+  CHECK(host.verdict == Verdict::no_evidence);
+  for (std::string_view id : {"event-7024", "event-7000", "sp-copy-errors", "flcss-service", "stop-c000021a"}) {
+    INFO(id);
+    CHECK(row(host, id) == SymptomStatus::not_found);
+  }
+  CHECK(row(host, "slowness") == SymptomStatus::not_checkable_offline);
+  CHECK(host.flcss.status == FileStatus::missing);
+  CHECK(flscan::scanner::exit_code(report) == flscan::scanner::kExitClean);
+}
+
+TEST_CASE("case-variant paths: winnt/SYSTEM32/Config/system, CALC.EXE", "[host_report]") {
+  const fs::path root = tree("case-variant");
+  const fs::path system32 = root / "winnt" / "SYSTEM32";
+  put_corpus(system32 / "CALC.EXE", "infected/gui_hello.exe");
+  put_scenario(system32 / "Config" / "system", "hive-flc-cs001");  // no SysEvent.Evt
+
+  const ScanReport report = scan(root);
+  const HostReport& host = only_host(report);
+  CHECK(host.install.system_hive == (system32 / "Config" / "system").string());
+  CHECK(host.verdict == Verdict::q317218);
+  CHECK(program(host, "calc.exe") == FileStatus::infected);
+  CHECK(row(host, "flcss-service") == SymptomStatus::found);
+  CHECK(row(host, "event-7024") == SymptomStatus::not_found);  // log missing: not found, no error
+  CHECK(host.event_log_path.empty());
+  CHECK(host.errors.empty());
+  // NTLDR missing at the root is reported, not an error; winlogon.exe missing is a STOP cause.
+  CHECK(host.kernel[2].status == "missing");
+  CHECK(row(host, "stop-c000021a") == SymptomStatus::found);
+}
+
+TEST_CASE("an FLC service alone is FunLove evidence (exit code 1)", "[host_report]") {
+  const fs::path root = tree("flc-only");
+  const fs::path system32 = root / "WINNT" / "System32";
+  clean_programs(system32, root);
+  put_scenario(system32 / "config" / "SYSTEM", "hive-flcss-cs002-only");
+
+  const ScanReport report = scan(root);
+  CHECK_FALSE(report.infection_found());
+  CHECK(only_host(report).verdict == Verdict::q317218);
+  CHECK(flscan::scanner::exit_code(report) == flscan::scanner::kExitInfected);
+}
+
+TEST_CASE("hostile hive: the row is an error, the scan goes on, exit code 2", "[host_report]") {
+  const fs::path root = tree("hostile");
+  const fs::path system32 = root / "WINNT" / "System32";
+  clean_programs(system32, root);
+  put_scenario(system32 / "config" / "SYSTEM", "hostile-hive-bad-checksum");
+  put_scenario(system32 / "config" / "SysEvent.Evt", "evt-clean");
+
+  const ScanReport report = scan(root);
+  const HostReport& host = only_host(report);
+  CHECK(row(host, "flcss-service") == SymptomStatus::error);
+  CHECK(row(host, "event-7024") == SymptomStatus::not_found);  // the log was still read
+  CHECK(program(host, "calc.exe") == FileStatus::clean);        // and the programs checked
+  CHECK(host.errors.size() == 1);
+  CHECK(host.verdict == Verdict::incomplete);
+  CHECK(report.complete());
+  CHECK(flscan::scanner::exit_code(report) == flscan::scanner::kExitIncomplete);
+}
+
+TEST_CASE("a SysEvent.Evt that is no event log: both event rows are errors", "[host_report]") {
+  const fs::path root = tree("bad-log");
+  const fs::path system32 = root / "WINNT" / "System32";
+  clean_programs(system32, root);
+  put_scenario(system32 / "config" / "SYSTEM", "hive-clean");
+  {
+    std::ofstream log(system32 / "config" / "SysEvent.Evt", std::ios::binary);
+    log << "this is not an EVT file, no LfLe signature anywhere";
+  }
+
+  const ScanReport report = scan(root);
+  const HostReport& host = only_host(report);
+  CHECK(row(host, "event-7024") == SymptomStatus::error);
+  CHECK(row(host, "event-7000") == SymptomStatus::error);
+  CHECK(row(host, "flcss-service") == SymptomStatus::not_found);
+  CHECK(host.errors.size() == 1);
+  CHECK(host.verdict == Verdict::incomplete);
+  CHECK(flscan::scanner::exit_code(report) == flscan::scanner::kExitIncomplete);
+}
+
+TEST_CASE("patched kernel and NTLDR: STOP 0xC000021A found", "[host_report]") {
+  const fs::path root = tree("patched");
+  const fs::path system32 = root / "WINNT" / "System32";
+  clean_programs(system32, root);
+  put_corpus(system32 / "ntoskrnl.exe", "kernel/nt4-patched/ntoskrnl.exe");
+  put_corpus(root / "NTLDR", "loader/nt4-patched/NTLDR");
+  put_scenario(system32 / "config" / "SYSTEM", "hive-clean");
+
+  const ScanReport report = scan(root);
+  const HostReport& host = only_host(report);
+  CHECK(row(host, "stop-c000021a") == SymptomStatus::found);
+  CHECK(host.kernel[0].status == "patched");
+  CHECK(host.kernel[2].status == "patched");
+  CHECK(host.verdict == Verdict::q317218);
+  std::string steps;
+  for (const auto& step : host.remediation) steps += step + "\n";
+  CHECK(steps.find("Q287664") != std::string::npos);
+  CHECK(steps.find("parallel installation") != std::string::npos);
+}
+
+TEST_CASE("the Windows directory as the PATH, and --windows-root", "[host_report]") {
+  const fs::path root = tree("windows-root");
+  const fs::path windows = root / "WINDOWS";
+  clean_programs(windows / "system32", root);
+  put_scenario(windows / "system32" / "config" / "SYSTEM", "hive-clean");
+
+  const ScanReport direct = scan(windows);
+  CHECK(only_host(direct).install.windows_dir == windows.string());
+  CHECK(only_host(direct).verdict == Verdict::no_evidence);
+
+  // --windows-root names a directory that detection would not find (not WINNT/WINDOWS).
+  const fs::path other = root / "nt";
+  clean_programs(other / "system32", root);
+  put_scenario(other / "system32" / "config" / "SYSTEM", "hive-flc-cs001");
+  const ScanReport named = scan(root, other.string());
+  CHECK(only_host(named).install.windows_dir == other.string());
+  CHECK(only_host(named).install.volume_root == root.string());
+  CHECK(only_host(named).verdict == Verdict::q317218);
+  CHECK(program(only_host(named), "calc.exe") == FileStatus::clean);
+}
