@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <array>
+#include <cctype>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -121,4 +122,50 @@ TEST_CASE("malformed PEs never stop the scan and never count as unscanned", "[e2
   const Run run = run_flscan(kCorpus + "/malformed");
   CHECK(run.report.at("not_scanned").empty());
   CHECK(run.report.at("summary").at("complete").get<bool>());
+}
+
+// Issue 3: each offline Windows tree of the corpus gives the verdict and the symptom rows that
+// corpus/build_corpus.py derived from what it put in the tree (manifest "host_trees").
+TEST_CASE("every corpus Windows tree gets its manifest verdict and symptom rows", "[e2e][corpus][host]") {
+  const json manifest = load_manifest();
+  REQUIRE(manifest.contains("host_trees"));
+  REQUIRE(manifest.at("host_trees").size() >= 3);
+  std::set<std::string> verdicts_seen;
+  for (const json& tree : manifest.at("host_trees")) {
+    const std::string root = tree.at("root");
+    INFO("tree " << root << ": " << tree.value("how", ""));
+    const Run run = run_flscan(kCorpus + "/" + root);
+    const json& hosts = run.report.at("hosts");
+    REQUIRE(hosts.size() == 1);
+    const json& host = hosts.at(0);
+    CHECK(relative(host.at("windows_dir")) == root + "/" + tree.at("windows_dir").get<std::string>());
+    CHECK(host.at("verdict") == tree.at("expected_verdict"));
+    verdicts_seen.insert(tree.at("expected_verdict").get<std::string>());
+    std::map<std::string, std::string> rows;
+    for (const json& s : host.at("symptoms")) rows[s.at("id")] = s.at("status");
+    CHECK(rows.size() == tree.at("symptoms").size());
+    for (const auto& [id, status] : tree.at("symptoms").items()) {
+      INFO("symptom " << id);
+      CHECK(rows[id] == status.get<std::string>());
+    }
+    std::set<std::string> infected;
+    for (const json& p : host.at("programs")) {
+      if (p.at("status") == "infected") infected.insert(p.at("name").get<std::string>());
+    }
+    std::set<std::string> expected_infected;
+    for (const json& name : tree.at("infected_programs")) {
+      std::string lower = name.get<std::string>();
+      for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      expected_infected.insert(lower);
+    }
+    std::set<std::string> infected_lower;
+    for (std::string n : infected) {
+      for (auto& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      infected_lower.insert(n);
+    }
+    CHECK(infected_lower == expected_infected);
+    // Exit codes a CI relies on: FunLove evidence 1; Q321454 alone or nothing 0.
+    CHECK(run.exit_code == (tree.at("expected_verdict") == "q317218" ? 1 : 0));
+  }
+  CHECK(verdicts_seen == std::set<std::string>{"q317218", "q321454", "no-evidence"});
 }
