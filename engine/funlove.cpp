@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <string>
 
+#include "engine/hex_text.h"
 #include "engine/limits.h"
 
 namespace flscan::funlove {
@@ -36,12 +37,6 @@ constexpr std::uint32_t kFlagsClear = 0x12000000;  // shared, discardable (secti
 constexpr std::uint64_t kDropperBodyOffset = 0x200;  // its `.code` section holds a body from here
 
 Bytes bytes(std::string_view s) { return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}; }
-
-std::string hex(std::uint64_t value) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(value));
-  return buf;
-}
 
 std::string hex_bytes(ByteView view) {
   std::string out;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "engine/hex_text.h"
 #include "engine/limits.h"
 
 namespace flscan::pe {
@@ -15,12 +16,6 @@ constexpr std::uint16_t kMagicPe32 = 0x10B;
 constexpr std::uint16_t kMagicPe32Plus = 0x20B;
 // Bytes of optional header needed to reach Subsystem (offset 68, 2 bytes) in both PE32 and PE32+.
 constexpr std::uint64_t kOptionalHeaderMinimum = 70;
-
-std::string hex(std::uint64_t value) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(value));
-  return buf;
-}
 
 std::string section_name(ByteView raw) {
   std::string name;
