@@ -20,10 +20,12 @@ corpus: build
 test: build corpus
 	@ctest --preset $(PRESET) -j $(JOBS)
 
+# The demo scans two generated trees: demo/ (every FunLove state side by side) and
+# windows/nt4-infected/ (an offline NT4 volume with hive and event log: the Q317218 report).
 demo: build corpus
-	@echo "== flscan scanning the demo tree $(BUILD)/corpus/demo =="
-	@$(BUILD)/scanner/flscan $(BUILD)/corpus/demo; status=$$?; \
-	 echo "== exit code $$status (0 clean, 1 FunLove evidence found, 2 scan incomplete) =="
+	@echo "== flscan scanning the demo trees in $(BUILD)/corpus =="
+	@cd $(BUILD)/corpus && ../scanner/flscan --html ../demo-report.html demo windows/nt4-infected; status=$$?; \
+	 echo "== exit code $$status (0 clean, 1 FunLove evidence found, 2 scan incomplete); HTML report: $(BUILD)/demo-report.html =="
 
 asan:
 	@$(MAKE) test PRESET=asan

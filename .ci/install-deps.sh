@@ -15,6 +15,7 @@ packages=(
   clamav                                       # differential test against clamscan
   libhivex-dev libevt-dev libbfio-dev          # host evidence: SYSTEM hive (hivex), SysEvent.Evt (libevt.h includes libbfio.h)
   libhivex-bin libwin-hivex-perl libevt-utils  # tests: hivexsh/hivexregedit, evtexport/evtinfo read the fixtures
+  chromium                                     # tests: e2e_html_report loads the --html page in headless Chromium
 )
 if [[ -n "${FLSCAN_EXTRA_PACKAGES:-}" ]]; then
   read -r -a extra <<<"$FLSCAN_EXTRA_PACKAGES"

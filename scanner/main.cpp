@@ -9,6 +9,7 @@
 
 #include "scanner/options.h"
 #include "scanner/report.h"
+#include "scanner/report_html.h"
 #include "scanner/report_json.h"
 #include "scanner/report_text.h"
 #include "scanner/scan_job.h"
@@ -75,6 +76,16 @@ int run(int argc, char** argv) {
     }
   }
 
+  std::ofstream html_file;
+  if (options.html_path) {
+    html_file.open(*options.html_path, std::ios::binary | std::ios::trunc);
+    if (!html_file) {
+      std::cerr << "flscan: cannot write the HTML report to " << escape_for_terminal(*options.html_path) << ": "
+                << std::system_category().message(errno) << '\n';
+      return kExitIncomplete;
+    }
+  }
+
   std::optional<tbb::global_control> thread_limit;
   if (options.threads > 0) thread_limit.emplace(tbb::global_control::max_allowed_parallelism, options.threads);
 
@@ -82,6 +93,10 @@ int run(int argc, char** argv) {
   ScanReport report = job.run();
   // The Q317218 report of each Windows installation, from the finished scan (host_report.h).
   report.hosts = host::build_host_reports(report, options.paths, options.windows_root);
+  if (options.live) {
+    report.live_processes = host::find_flcss_processes();
+    for (host::HostReport& host : report.hosts) host::apply_live_processes(host, *report.live_processes);
+  }
   const ReportMeta meta{FLSCAN_VERSION, signatures->sources(), signatures->size()};
 
   int code = exit_code(report);
@@ -95,6 +110,14 @@ int run(int argc, char** argv) {
     json_out.flush();
     if (!json_out) {
       std::cerr << "flscan: writing the JSON report to " << escape_for_terminal(*options.json_path) << " failed\n";
+      written = false;
+    }
+  }
+  if (options.html_path) {
+    write_html_report(html_file, report, options, meta);
+    html_file.flush();
+    if (!html_file) {
+      std::cerr << "flscan: writing the HTML report to " << escape_for_terminal(*options.html_path) << " failed\n";
       written = false;
     }
   }

@@ -40,6 +40,12 @@ Offline Windows (Q317218 report):
   NTLDR, a verdict (Q317218, Q321454, incomplete, no evidence) and what to do.
   --windows-root DIR names the installation instead. An FLC service in the hive counts as
   FunLove evidence (exit code 1); a hive or log that cannot be read makes the scan incomplete.
+  slowness and flcss-process are live symptoms: not-checkable-offline unless --live is given,
+  which looks for running processes named flcss.exe in /proc (Linux; Wine) and makes
+  flcss-process found (PIDs and command lines as evidence) or not-found. A name is no
+  evidence of content: a running flcss.exe does not change the exit code.
+  --html FILE writes the same report as one self-contained HTML page (verdict and symptom
+  checklist first; <p class="verdict" data-verdict=...>, <tr data-symptom=... data-status=...>).
 
 Special files:
   FIFOs, sockets and devices are never opened; they are reported as skipped (listed with -v),
@@ -111,6 +117,7 @@ ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out,
   Options options;
   std::string max_filesize_text;
   std::string json_path;
+  std::string html_path;
   std::string windows_root;
 
   app.add_option("PATH", options.paths,
@@ -154,12 +161,24 @@ ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out,
                  "writes it to stdout instead of the text report. Schema in\n"
                  "scanner/JSON.md. Example: --json report.json")
       ->type_name("FILE");
+  app.add_option("--html", html_path,
+                 "Also write the report as one self-contained HTML page to\n"
+                 "FILE (inline CSS, no script): the Q317218 verdict and\n"
+                 "symptom checklist per Windows installation, remediation,\n"
+                 "file findings, not scanned, summary. Example: --html r.html")
+      ->type_name("FILE");
   app.add_option("--windows-root", windows_root,
                  "The Windows directory (%SystemRoot%) to write the Q317218\n"
                  "report for, instead of looking for WINNT/WINDOWS under each\n"
                  "PATH; NTLDR is looked for in its parent.\n"
                  "Example: --windows-root /mnt/c/WINNT")
       ->type_name("DIR");
+  app.add_flag("--live", options.live,
+               "Also look for a running FunLove dropper on this machine:\n"
+               "processes whose executable or any argument is named\n"
+               "flcss.exe (any case; Wine runs Windows programs so), from\n"
+               "/proc. Fills the flcss-process and slowness symptoms.\n"
+               "Example: flscan --live /mnt/c");
   app.add_flag("--inventory", options.inventory,
                "Also list every PE/MZ file scanned, with size and SHA-256,\n"
                "findings or not (text report and JSON \"inventory\").\n"
@@ -205,6 +224,13 @@ ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out,
       return ParseOutcome{std::nullopt, 2};
     }
     options.json_path = json_path;
+  }
+  if (app.count("--html") > 0) {
+    if (html_path.empty()) {
+      err << "flscan: --html needs a file name\n";
+      return ParseOutcome{std::nullopt, 2};
+    }
+    options.html_path = html_path;
   }
   if (app.count("--windows-root") > 0) {
     if (windows_root.empty()) {

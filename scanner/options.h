@@ -30,6 +30,8 @@ struct Options {
   bool quiet = false;
   bool show_version = false;
   std::optional<std::string> json_path;  // "-" is stdout
+  std::optional<std::string> html_path;  // --html FILE (report_html.h)
+  bool live = false;                     // --live: look for running flcss.exe (live_process.h)
   std::optional<std::string> windows_root;  // --windows-root: the Q317218 report's installation
 
   // True when the JSON report goes to stdout, which then carries nothing else.

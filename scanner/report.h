@@ -8,6 +8,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -122,6 +123,8 @@ struct ScanReport {
   double elapsed_seconds = 0;
   // The Q317218 report of each Windows installation found (host_report.h), added after the scan.
   std::vector<host::HostReport> hosts;
+  // --live only (nullopt otherwise): running processes named flcss.exe (live_process.h).
+  std::optional<std::vector<host::LiveProcess>> live_processes;
 
   // True when every entry found was scanned (nothing in not_scanned, no lost report).
   [[nodiscard]] bool complete() const;

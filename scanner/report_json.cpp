@@ -220,6 +220,16 @@ Json report_to_json(const ScanReport& report, const Options& options, const Repo
   Json hosts = Json::array();
   for (const host::HostReport& host : report.hosts) hosts.push_back(host_to_json(host));
   document["hosts"] = std::move(hosts);
+  Json live = nullptr;  // null: --live not given (not checked), [] checked and none found
+  if (report.live_processes) {
+    live = Json::array();
+    for (const host::LiveProcess& process : *report.live_processes) {
+      Json argv = Json::array();
+      for (const std::string& arg : process.argv) argv.push_back(path_to_json(arg));
+      live.push_back(Json{{"pid", process.pid}, {"exe", path_to_json(process.exe)}, {"argv", std::move(argv)}});
+    }
+  }
+  document["live_processes"] = std::move(live);
   document["summary"] = summary_to_json(report);
   document["exit_code"] = exit_code(report);
   return document;

@@ -230,6 +230,13 @@ void write_text_report(std::ostream& out, const ScanReport& report, const Option
   write_findings(out, report, options);
   write_not_scanned(out, report);
   for (const host::HostReport& host : report.hosts) write_host(out, host);
+  if (report.live_processes) {
+    out << "\n--- live processes (--live) ---\n";
+    if (report.live_processes->empty()) out << "No running process named flcss.exe.\n";
+    for (const host::LiveProcess& process : *report.live_processes) {
+      out << "RUNNING flcss.exe: " << escape_for_terminal(host::describe(process)) << '\n';
+    }
+  }
   if (options.verbose) write_skipped(out, report);
   if (options.inventory) write_inventory(out, report);
   if (!options.quiet) write_summary(out, report, meta, options.verbose);

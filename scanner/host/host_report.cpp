@@ -268,7 +268,7 @@ void build_symptoms(HostReport& host, const std::optional<std::string>& hive_err
                             "the infection thread rescans all drives every 60 s");
   slowness.status = SymptomStatus::not_checkable_offline;
   slowness.evidence.push_back(funlove ? "offline scan: FunLove evidence was found, which would explain it"
-                                      : "offline scan: only a running system shows it");
+                                      : "offline scan: only a running system shows it (flscan --live)");
   host.symptoms.push_back(std::move(slowness));
 
   SymptomRow e7024 = event_row(
@@ -337,6 +337,7 @@ void build_symptoms(HostReport& host, const std::optional<std::string>& hive_err
   if (!host.flcss.path.empty()) process.evidence.push_back("on disk: " + describe(host.flcss));
   for (const std::string& dropper : host.droppers) process.evidence.push_back("dropper found: " + dropper);
   if (process.evidence.empty()) process.evidence.push_back("offline scan; no flcss.exe on disk, no dropper found");
+  process.evidence.push_back("running processes not checked: needs --live on the running system");
   host.symptoms.push_back(std::move(process));
 
   SymptomRow stop = row("stop-c000021a", "STOP: 0xC000021A when you restart Windows NT 4.0.",
@@ -363,8 +364,17 @@ const SymptomRow& symptom(const HostReport& host, std::string_view id) {
   return *std::find_if(host.symptoms.begin(), host.symptoms.end(), [&](const SymptomRow& r) { return r.id == id; });
 }
 
-void build_verdict(HostReport& host, const ScanReport& scan) {
-  const bool funlove = scan.infection_found() || host.flc_service_found();
+// True when `path` lies on the volume at `root`: with several PATHs in one scan, evidence found
+// on another volume must not decide this installation's verdict.
+bool on_volume(const std::string& root, const std::string& path) {
+  const std::string r = fs::path(root).lexically_normal().string();
+  const std::string p = fs::path(path).lexically_normal().string();
+  if (r.empty() || r == ".") return true;
+  return p == r || (p.size() > r.size() && p.compare(0, r.size(), r) == 0 && (r.back() == '/' || p[r.size()] == '/'));
+}
+
+void build_verdict(HostReport& host, const ScanReport& scan, bool infection_on_volume) {
+  const bool funlove = infection_on_volume || host.flc_service_found();
   const bool pstore_event = symptom(host, "event-7024").status == SymptomStatus::found;
   const bool incomplete = !scan.complete() || !host.errors.empty();
   auto& steps = host.remediation;
@@ -472,10 +482,11 @@ HostReport build_host_report(const WindowsInstall& install, const ScanReport& sc
   for (std::string_view name : q317218_programs()) host.programs.push_back(check_program(index, install, name, true));
   for (std::string_view name : kExtraPrograms) host.programs.push_back(check_program(index, install, name, false));
   host.flcss = check_program(index, install, "flcss.exe", false);
+  bool infection_on_volume = false;
   for (const FileResult& result : scan.results) {
-    if (is_infection(result) && scanner::strongest_finding(result).kind == FindingKind::dropper) {
-      host.droppers.push_back(result.path);
-    }
+    if (!is_infection(result) || !on_volume(install.volume_root, result.path)) continue;
+    infection_on_volume = true;
+    if (scanner::strongest_finding(result).kind == FindingKind::dropper) host.droppers.push_back(result.path);
   }
   host.kernel.push_back(check_kernel(index, install.system32, "ntoskrnl.exe"));
   host.kernel.push_back(check_kernel(index, install.system32, "ntkrnlmp.exe"));
@@ -487,8 +498,8 @@ HostReport build_host_report(const WindowsInstall& install, const ScanReport& sc
     }
   }
 
-  build_symptoms(host, hive_error, log_error, scan.infection_found() || host.flc_service_found());
-  build_verdict(host, scan);
+  build_symptoms(host, hive_error, log_error, infection_on_volume || host.flc_service_found());
+  build_verdict(host, scan, infection_on_volume);
   return host;
 }
 
@@ -509,6 +520,29 @@ std::vector<HostReport> build_host_reports(const ScanReport& scan, const std::ve
   std::vector<HostReport> reports;
   for (const WindowsInstall& install : installs) reports.push_back(build_host_report(install, scan));
   return reports;
+}
+
+void apply_live_processes(HostReport& host, const std::vector<LiveProcess>& processes) {
+  for (SymptomRow& row : host.symptoms) {
+    if (row.id == "flcss-process") {
+      // The offline notes (flcss.exe on disk, droppers) stay; only the "not checked" line goes.
+      std::erase_if(row.evidence, [](const std::string& line) { return line.starts_with("running processes not checked"); });
+      row.status = processes.empty() ? SymptomStatus::not_found : SymptomStatus::found;
+      if (processes.empty()) row.evidence.push_back("--live: no running process named flcss.exe");
+      for (const LiveProcess& process : processes) row.evidence.push_back("--live: " + describe(process));
+    } else if (row.id == "slowness" && !processes.empty()) {
+      // Section 8: the running dropper's infection thread rescans all drives every 60 s.
+      std::erase_if(row.evidence, [](const std::string& line) { return line.starts_with("offline scan: only"); });
+      row.status = SymptomStatus::found;
+      row.evidence.push_back("--live: flcss.exe is running (" + std::to_string(processes.size()) + " process(es))");
+    }
+  }
+  if (!processes.empty()) {
+    // Section 9: the running virus reinfects whatever is cleaned while it runs.
+    host.remediation.insert(host.remediation.begin(),
+                            "A process named flcss.exe runs on this machine (--live): shut it down and clean "
+                            "offline, from rescue media; files cleaned while it runs are reinfected.");
+  }
 }
 
 }  // namespace flscan::host

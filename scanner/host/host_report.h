@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "scanner/host/event_log.h"
+#include "scanner/host/live_process.h"
 #include "scanner/host/system_hive.h"
 #include "scanner/host/windows_install.h"
 
@@ -97,6 +98,10 @@ HostReport build_host_report(const WindowsInstall& install, const scanner::ScanR
 // directory only (its parent is the volume root). Installations met twice are reported once.
 std::vector<HostReport> build_host_reports(const scanner::ScanReport& scan, const std::vector<std::string>& paths,
                                            const std::optional<std::string>& windows_root);
+
+// --live: the flcss-process row becomes found (the processes as evidence) or not-found, and
+// slowness found when one runs. Without it both stay not-checkable-offline.
+void apply_live_processes(HostReport& host, const std::vector<LiveProcess>& processes);
 
 // The 33 programs Q317218 names (infection-model section 8), lower case.
 [[nodiscard]] const std::vector<std::string_view>& q317218_programs();

@@ -169,3 +169,16 @@ TEST_CASE("every corpus Windows tree gets its manifest verdict and symptom rows"
   }
   CHECK(verdicts_seen == std::set<std::string>{"q317218", "q321454", "no-evidence"});
 }
+
+// Regression: with several PATHs in one scan, infections on one volume must not decide another
+// volume's Q317218 verdict (the demo tree holds infections; the q321454 tree has none).
+TEST_CASE("a Windows tree's verdict ignores evidence from another PATH of the same scan", "[e2e][corpus][host]") {
+  const json manifest = load_manifest();
+  for (const json& tree : manifest.at("host_trees")) {
+    if (tree.at("expected_verdict") != "q321454") continue;
+    const Run run = run_flscan(kCorpus + "/demo " + kCorpus + "/" + tree.at("root").get<std::string>());
+    CHECK(run.exit_code == 1);  // the demo tree's infections still count for the scan
+    REQUIRE(run.report.at("hosts").size() == 1);
+    CHECK(run.report.at("hosts").at(0).at("verdict") == "q321454");
+  }
+}
