@@ -41,7 +41,9 @@ ScanSettings scan_settings(const Options& options) {
   settings.walk.excludes = options.excludes;
   settings.max_file_size = options.max_filesize;
   settings.inventory = options.inventory;
-  settings.list_excluded = options.verbose;
+  // Always kept: the Q317218 host report needs to know an excluded program was not scanned.
+  // The printers list them only with --verbose.
+  settings.list_excluded = true;
   return settings;
 }
 

@@ -196,6 +196,9 @@ Json report_to_json(const ScanReport& report, const Options& options, const Repo
   }
   Json skipped = Json::array();
   for (const SkippedEntry& entry : report.skipped) {
+    // Excluded entries are always kept in memory (the host report must not call an excluded
+    // system program clean) but listed one by one only with --verbose, as documented.
+    if (entry.reason == SkipReason::excluded && !options.verbose) continue;
     skipped.push_back(Json{{"path", path_to_json(entry.path)}, {"reason", to_code(entry.reason)}, {"detail", entry.detail}});
   }
 

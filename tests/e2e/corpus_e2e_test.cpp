@@ -182,3 +182,21 @@ TEST_CASE("a Windows tree's verdict ignores evidence from another PATH of the sa
     CHECK(run.report.at("hosts").at(0).at("verdict") == "q321454");
   }
 }
+
+// Regression: a Q317218 program left out with --exclude was not read, so it must not read as clean.
+TEST_CASE("an excluded system program is not-scanned in the host report, not clean", "[e2e][corpus][host]") {
+  const json manifest = load_manifest();
+  for (const json& tree : manifest.at("host_trees")) {
+    if (tree.at("expected_verdict") != "no-evidence") continue;
+    const Run run = run_flscan("--exclude '[Cc][Aa][Ll][Cc].[Ee][Xx][Ee]' " + kCorpus + "/" + tree.at("root").get<std::string>());
+    REQUIRE(run.report.at("hosts").size() == 1);
+    bool seen = false;
+    for (const json& p : run.report.at("hosts").at(0).at("programs")) {
+      if (p.at("name") != "calc.exe") continue;
+      seen = true;
+      CHECK(p.at("status") == "not-scanned");
+    }
+    CHECK(seen);
+    CHECK(run.report.at("skipped").empty());  // listed one by one only with --verbose
+  }
+}
