@@ -131,13 +131,14 @@ FileStatus file_status(const ScanIndex& index, const std::string& dir, const std
   return FileStatus::clean;
 }
 
-ProgramCheck check_program(const ScanIndex& index, const WindowsInstall& install, std::string_view name, bool listed) {
+ProgramCheck check_program(const ScanIndex& index, const WindowsInstall& install, const DirectoryListing& system32,
+                           std::string_view name, bool listed) {
   ProgramCheck check{std::string(name), listed, {}, FileStatus::missing};
   if (install.system32.empty()) {
     check.status = index.unscanned(install.windows_dir) ? FileStatus::not_scanned : FileStatus::missing;
     return check;
   }
-  check.path = find_child_icase(install.system32, name).value_or("");
+  check.path = system32.find(name).value_or("");
   check.status = file_status(index, install.system32, check.path);
   return check;
 }
@@ -479,9 +480,10 @@ HostReport build_host_report(const WindowsInstall& install, const ScanReport& sc
     }
   }
 
-  for (std::string_view name : q317218_programs()) host.programs.push_back(check_program(index, install, name, true));
-  for (std::string_view name : kExtraPrograms) host.programs.push_back(check_program(index, install, name, false));
-  host.flcss = check_program(index, install, "flcss.exe", false);
+  const DirectoryListing system32(install.system32);  // listed once for all 38 lookups
+  for (std::string_view name : q317218_programs()) host.programs.push_back(check_program(index, install, system32, name, true));
+  for (std::string_view name : kExtraPrograms) host.programs.push_back(check_program(index, install, system32, name, false));
+  host.flcss = check_program(index, install, system32, "flcss.exe", false);
   bool infection_on_volume = false;
   for (const FileResult& result : scan.results) {
     if (!is_infection(result) || !on_volume(install.volume_root, result.path)) continue;

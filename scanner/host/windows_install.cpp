@@ -24,17 +24,26 @@ bool is_windows_dir(const WindowsInstall& install) { return !install.system_hive
 
 }  // namespace
 
-std::optional<std::string> find_child_icase(const std::string& dir, std::string_view name) {
+DirectoryListing::DirectoryListing(const std::string& dir) : dir_(dir) {
   std::error_code ec;
   fs::directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec);
-  std::optional<std::string> found;
   std::size_t listed = 0;
   for (; !ec && it != fs::directory_iterator() && listed < kMaxEntriesListed; it.increment(ec), ++listed) {
-    const std::string child = it->path().filename().string();
-    if (child == name) return join(dir, child);
-    if (!found && iequals(child, name)) found = join(dir, child);
+    names_.push_back(it->path().filename().string());
+  }
+}
+
+std::optional<std::string> DirectoryListing::find(std::string_view name) const {
+  std::optional<std::string> found;
+  for (const std::string& child : names_) {
+    if (child == name) return join(dir_, child);
+    if (!found && iequals(child, name)) found = join(dir_, child);
   }
   return found;
+}
+
+std::optional<std::string> find_child_icase(const std::string& dir, std::string_view name) {
+  return DirectoryListing(dir).find(name);
 }
 
 WindowsInstall describe_install(const std::string& windows_dir, const std::string& volume_root) {

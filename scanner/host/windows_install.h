@@ -27,8 +27,21 @@ struct WindowsInstall {
 // run away; a Windows directory holds a few thousand entries).
 inline constexpr std::size_t kMaxEntriesListed = 65536;
 
-// The child of `dir` whose name equals `name` ASCII case-insensitively (an exact match wins),
-// found by listing `dir` (at most kMaxEntriesListed entries). Not found or unlistable: nullopt.
+// The names in one directory, listed once (at most kMaxEntriesListed entries), for looking up
+// several children case-insensitively without listing the directory again for each.
+class DirectoryListing {
+ public:
+  explicit DirectoryListing(const std::string& dir);
+  // The child whose name equals `name` ASCII case-insensitively (an exact match wins), as a
+  // path joined to the directory. Not found or unlistable: nullopt.
+  [[nodiscard]] std::optional<std::string> find(std::string_view name) const;
+
+ private:
+  std::string dir_;
+  std::vector<std::string> names_;
+};
+
+// One lookup: DirectoryListing(dir).find(name).
 std::optional<std::string> find_child_icase(const std::string& dir, std::string_view name);
 
 // The installation in `windows_dir`, whether or not it has system32/config/SYSTEM (for
