@@ -8,6 +8,7 @@
 
 #include "engine/hex_text.h"
 #include "engine/limits.h"
+#include "engine/sparse_file.h"
 
 namespace flscan::funlove {
 namespace {
@@ -80,7 +81,8 @@ struct BodyMarkers {
   }
 };
 
-BodyMarkers markers_at(ByteView file, std::uint64_t b) {
+template <typename F>
+BodyMarkers markers_at(const F& file, std::uint64_t b) {
   BodyMarkers m;
   m.mz = file.equals_at(b, kBodyMz);
   m.lfanew = file.equals_at(b + kBodyLfanewOffset, kBodyLfanew);
@@ -133,7 +135,8 @@ struct Stub {
   std::uint64_t target_rva = 0;
 };
 
-std::optional<Stub> read_stub(ByteView file, const pe::Image& image) {
+template <typename F>
+std::optional<Stub> read_stub(const F& file, const pe::Image& image) {
   const auto entry = image.entry_offset();
   if (!entry || !file.equals_at(*entry, kStubPrefix)) return std::nullopt;
   const auto rel32 = file.u32le(*entry + 4);
@@ -143,8 +146,18 @@ std::optional<Stub> read_stub(ByteView file, const pe::Image& image) {
   return Stub{*entry, target};
 }
 
+// Where the stub's call lands, in the body's terms: L.VirtualAddress + A + 0x200 (section 3), so
+// B = L.PointerToRawData + A. Nothing when the call does not land in the last section's body.
+std::optional<std::uint64_t> body_offset_for(const pe::Image& image, const Stub& stub) {
+  const pe::Section* last = image.last_section();
+  if (last == nullptr || stub.target_rva < std::uint64_t{last->virtual_address} + kBodyCodeOffset) return std::nullopt;
+  const std::uint64_t a = stub.target_rva - last->virtual_address - kBodyCodeOffset;
+  return std::uint64_t{last->pointer_to_raw_data} + a;
+}
+
 // Infection-model section 6: FLCSS.EXE is a 0x200-byte header plus a body in one `.code` section.
-std::optional<Finding> detect_dropper(ByteView file, const pe::Image& image) {
+template <typename F>
+std::optional<Finding> detect_dropper(const F& file, const pe::Image& image) {
   const BodyMarkers body = markers_at(file, kDropperBodyOffset);
   if (!(body.string && body.code)) return std::nullopt;
   const bool single_code_section = image.sections.size() == 1 && image.sections[0].name == ".code";
@@ -165,19 +178,20 @@ std::optional<Finding> detect_dropper(ByteView file, const pe::Image& image) {
 }
 
 // Infection-model sections 2-5: classify a PE with an entry-point stub.
-std::optional<Finding> detect_stub_infection(ByteView file, const pe::Image& image, const Stub& stub, Result& result) {
+template <typename F>
+std::optional<Finding> detect_stub_infection(const F& file, const pe::Image& image, const Stub& stub, Result& result) {
   const pe::Section* last = image.last_section();
   const std::uint64_t stub_text_offset = stub.entry_offset;
   const std::string stub_text = "stub " + hex_bytes(file.clip(stub_text_offset, kStubSize)) + " at entry point (RVA " +
                                 hex(image.address_of_entry_point) + ", offset " + hex(stub.entry_offset) + ") calls RVA " +
                                 hex(stub.target_rva);
-  // Where the call lands, in the body's terms: L.VirtualAddress + A + 0x200 (section 3).
-  if (last == nullptr || stub.target_rva < std::uint64_t{last->virtual_address} + kBodyCodeOffset) {
+  const auto body_offset = body_offset_for(image, stub);
+  if (!body_offset) {
     return make(FindingKind::decoy, "funlove.decoy.stub", Confidence::low,
                 stub_text + ", which is not in the last section: not FunLove's call into its body", stub.entry_offset);
   }
-  const std::uint64_t a = stub.target_rva - last->virtual_address - kBodyCodeOffset;
-  const std::uint64_t b = std::uint64_t{last->pointer_to_raw_data} + a;
+  const std::uint64_t b = *body_offset;
+  const std::uint64_t a = b - last->pointer_to_raw_data;
   const BodyMarkers body = markers_at(file, b);
   const GeometryCheck geometry = check_geometry(image, b);
   result.geometry = Geometry{b, stub.entry_offset, stub.target_rva};
@@ -201,7 +215,8 @@ std::optional<Finding> detect_stub_infection(ByteView file, const pe::Image& ima
 
 // Section 5 "remnant": an old Norton repair zeroed the 4099 viral bytes and restored the entry
 // point, leaving the section-2 geometry. Also a body left behind whose stub was removed.
-std::optional<Finding> detect_remnant(ByteView file, const pe::Image& image, Result& result) {
+template <typename F>
+std::optional<Finding> detect_remnant(const F& file, const pe::Image& image, Result& result) {
   if (file.size() < kBodySize || image.last_section() == nullptr) return std::nullopt;
   const std::uint64_t b = file.size() - kBodySize;
   const GeometryCheck geometry = check_geometry(image, b);
@@ -228,7 +243,8 @@ std::optional<Finding> detect_remnant(ByteView file, const pe::Image& image, Res
 // Section 5 "inoculated": a clean PE padded with zeros so its size % 256 == 3 (later Norton
 // repairs do this on purpose). About 1 in 256 clean files have that size by chance, so only a
 // zero-filled overlay counts as padding.
-std::optional<Finding> detect_inoculation(ByteView file, const pe::Image& image) {
+template <typename F>
+std::optional<Finding> detect_inoculation(const F& file, const pe::Image& image) {
   if (file.size() % 256 != 3) return std::nullopt;
   const std::uint64_t overlay = image.overlay_size();
   if (overlay == 0 || !file.all_zero(file.size() - overlay, overlay)) return std::nullopt;
@@ -238,7 +254,8 @@ std::optional<Finding> detect_inoculation(ByteView file, const pe::Image& image)
               file.size() - overlay);
 }
 
-std::optional<Finding> detect_string_decoy(ByteView file) {
+template <typename F>
+std::optional<Finding> detect_string_decoy(const F& file) {
   const auto hit = file.find(bytes(kMarkerString));
   if (!hit) return std::nullopt;
   return make(FindingKind::decoy, "funlove.decoy.string", Confidence::low,
@@ -320,6 +337,8 @@ std::optional<Finding> detect_loader(ByteView file) {
 
 }  // namespace
 
+ByteView marker_string() { return ByteView(bytes(kMarkerString)); }
+
 FileRole role_for_name(std::string_view filename) {
   std::string lower(filename);
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -327,6 +346,36 @@ FileRole role_for_name(std::string_view filename) {
   if (lower == "ntldr") return FileRole::loader;
   return FileRole::ordinary;
 }
+
+namespace {
+
+// Every check that reads only fixed windows (and the two whole-file facts SparseFile keeps).
+template <typename F>
+void detect_infection_states(const F& file, const pe::Image& image, Result& result) {
+  auto add = [&](std::optional<Finding> f) {
+    if (f) result.findings.push_back(std::move(*f));
+  };
+  if (auto dropper = detect_dropper(file, image)) {
+    add(std::move(dropper));
+    return;
+  }
+  std::optional<Finding> infection;
+  if (auto stub = read_stub(file, image)) infection = detect_stub_infection(file, image, *stub, result);
+  const bool decided = infection && infection->kind != FindingKind::decoy;
+  if (!decided) {
+    if (auto remnant = detect_remnant(file, image, result)) infection = std::move(remnant);
+  }
+  if (!infection) infection = detect_inoculation(file, image);
+  if (!infection) infection = detect_string_decoy(file);
+  add(std::move(infection));
+}
+
+void sort_findings(Result& result) {
+  std::stable_sort(result.findings.begin(), result.findings.end(),
+                   [](const Finding& x, const Finding& y) { return stronger(x.kind, y.kind); });
+}
+
+}  // namespace
 
 Result detect(ByteView file, const pe::Image* image, FileRole role) {
   Result result;
@@ -336,23 +385,35 @@ Result detect(ByteView file, const pe::Image* image, FileRole role) {
   if (role == FileRole::kernel) add(detect_kernel(file, image));
   if (role == FileRole::loader) add(detect_loader(file));
   if (image == nullptr) return result;
-
-  if (auto dropper = detect_dropper(file, *image)) {
-    add(std::move(dropper));
-    return result;
-  }
-  std::optional<Finding> infection;
-  if (auto stub = read_stub(file, *image)) infection = detect_stub_infection(file, *image, *stub, result);
-  const bool decided = infection && infection->kind != FindingKind::decoy;
-  if (!decided) {
-    if (auto remnant = detect_remnant(file, *image, result)) infection = std::move(remnant);
-  }
-  if (!infection) infection = detect_inoculation(file, *image);
-  if (!infection) infection = detect_string_decoy(file);
-  add(std::move(infection));
-  std::stable_sort(result.findings.begin(), result.findings.end(),
-                   [](const Finding& x, const Finding& y) { return stronger(x.kind, y.kind); });
+  detect_infection_states(file, *image, result);
+  sort_findings(result);
   return result;
+}
+
+Result detect(const SparseFile& file, const pe::Image* image) {
+  Result result;
+  if (image == nullptr) return result;
+  detect_infection_states(file, *image, result);
+  sort_findings(result);
+  return result;
+}
+
+std::vector<KeptRange> ranges_to_keep(const pe::Image& image, ByteView entry_bytes) {
+  std::vector<KeptRange> out;
+  const std::uint64_t size = image.file_size;
+  // The dropper's fingerprint (header string at 0x50, body from 0x200).
+  out.push_back({0, kDropperBodyOffset + kBodySize});
+  if (const auto entry = image.entry_offset()) {
+    out.push_back({*entry, kStubSize});
+    const SparseFile ep(size, {SparseFile::Range{*entry, std::vector<std::uint8_t>(entry_bytes.data(), entry_bytes.data() + entry_bytes.size())}},
+                        std::nullopt, {}, std::nullopt);
+    if (const auto stub = read_stub(ep, image)) {
+      if (const auto b = body_offset_for(image, *stub)) out.push_back({*b, kBodySize});
+    }
+  }
+  // The remnant check reads the last 0x1003 bytes.
+  if (size >= kBodySize) out.push_back({size - kBodySize, kBodySize});
+  return out;
 }
 
 }  // namespace flscan::funlove

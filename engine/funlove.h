@@ -12,6 +12,7 @@
 #include "engine/byte_view.h"
 #include "engine/finding.h"
 #include "engine/pe.h"
+#include "engine/sparse_file.h"
 
 namespace flscan::funlove {
 
@@ -48,5 +49,25 @@ struct Result {
 // Runs every check that applies. `image` is the parsed PE or nullptr when the file is not one
 // (NTLDR is not a PE; a file whose PE headers are malformed can still be a damaged infection).
 [[nodiscard]] Result detect(ByteView file, const pe::Image* image, FileRole role);
+
+// The same checks on a streamed file (ordinary role only: kernel and loader files are always held
+// whole, their patch search reads every byte). `file` must keep the ranges ranges_to_keep() names;
+// check file.missed() afterwards.
+[[nodiscard]] Result detect(const SparseFile& file, const pe::Image* image);
+
+// A byte range [offset, offset + length) of the file (clipped to its end by the reader).
+struct KeptRange {
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+};
+
+// The ranges detect(SparseFile) reads for this image, given the bytes at its entry point
+// (entry_bytes: up to kStubSize bytes from image.entry_offset(), fewer at the end of the file).
+// Besides these it needs the last non-zero byte of the file and the first offset of
+// kMarkerString() (SparseFile keeps both).
+[[nodiscard]] std::vector<KeptRange> ranges_to_keep(const pe::Image& image, ByteView entry_bytes);
+
+// "~Fun Loving Criminal~", the string the decoy check searches the whole file for.
+[[nodiscard]] ByteView marker_string();
 
 }  // namespace flscan::funlove

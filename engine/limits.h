@@ -23,6 +23,10 @@ inline constexpr std::size_t kMaxAnomalies = 32;
 inline constexpr std::uint64_t kMaxMatchStepsPerStart = 1u << 16;
 // Start positions one unanchored (`*`) pattern may try in one file.
 inline constexpr std::uint64_t kMaxMatchStartsPerPattern = 1u << 26;
+// Longest fixed-length piece (between `*` jumps) of a pattern matched on a streamed file: a
+// stream carries this many bytes from one chunk to the next. Longer pieces make the set
+// non-streamable, and files above the streaming threshold are then read whole.
+inline constexpr std::uint64_t kMaxStreamSegment = 64 * 1024;
 // Signature text: longest line and most lines accepted from one database file.
 inline constexpr std::size_t kMaxSignatureLineLength = 64 * 1024;
 inline constexpr std::size_t kMaxSignaturesPerFile = 4'000'000;
@@ -41,8 +45,17 @@ inline constexpr std::size_t kMaxKernelSearchBytes = 64u * 1024 * 1024;
 // Bytes read first from every regular file to recognise it by content. One page: recognising MZ
 // needs two bytes, and most files on a drive are not PE, so a larger first read only costs I/O.
 inline constexpr std::size_t kSniffBytes = 4 * 1024;
-// Default --max-filesize: larger files are reported as not scanned (never as clean).
+// Default --max-filesize: larger files are reported as not scanned (never as clean). A cap on
+// time, not memory: files above --stream-above stream in fixed chunks.
 inline constexpr std::uint64_t kDefaultMaxFileSize = 256ull * 1024 * 1024;
+// Largest file read whole into memory, for the files that cannot stream (kernel and loader files,
+// whose patch search and checksum read every byte; any file when a loaded signature has a
+// variable-length piece). Larger ones are reported as not scanned (too-large).
+inline constexpr std::uint64_t kMaxWholeRead = 256ull * 1024 * 1024;
+// Default --stream-above: files up to this size are read whole in one read (per worker buffer);
+// larger ones stream in chunks of StreamSettings::chunk_bytes, so a worker's memory stays under
+// this plus one chunk whatever the file's size.
+inline constexpr std::uint64_t kDefaultStreamAbove = 8ull * 1024 * 1024;
 // Directory depth the walker descends before reporting the directory as not scanned.
 inline constexpr std::size_t kMaxDirectoryDepth = 4096;
 

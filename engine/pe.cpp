@@ -16,6 +16,8 @@ constexpr std::uint16_t kMagicPe32 = 0x10B;
 constexpr std::uint16_t kMagicPe32Plus = 0x20B;
 // Bytes of optional header needed to reach Subsystem (offset 68, 2 bytes) in both PE32 and PE32+.
 constexpr std::uint64_t kOptionalHeaderMinimum = 70;
+// A header byte inside the file but outside the prefix given to parse_prefix (a caller error).
+constexpr const char* kHeadersNotRead = "headers extend beyond the bytes read for them";
 
 std::string section_name(ByteView raw) {
   std::string name;
@@ -45,20 +47,30 @@ tl::unexpected<ParseError> fail(std::uint64_t offset, std::string reason) {
 
 }  // namespace
 
-tl::expected<Image, ParseError> parse(ByteView file) {
+namespace {
+
+// The parser proper. `file` holds the first bytes of a file of `file_size` bytes (all of it, or a
+// prefix of at least header_extent() bytes): every "past the end of file" decision is taken against
+// file_size, every byte is read from `file`. A header byte the prefix lacks is an error, never a
+// read out of bounds.
+tl::expected<Image, ParseError> parse_impl(const ByteView file, const std::uint64_t file_size) {
   Image image;
-  image.file_size = file.size();
+  image.file_size = file_size;
+  const auto in_file = [file_size](std::uint64_t off, std::uint64_t len) { return off <= file_size && len <= file_size - off; };
   if (!looks_like_mz(file)) return fail(0, "no MZ signature");
-  if (file.size() < kDosHeaderSize) return fail(0, "file shorter than the 64-byte DOS header");
+  if (file_size < kDosHeaderSize) return fail(0, "file shorter than the 64-byte DOS header");
+  if (!file.contains(0, kDosHeaderSize)) return fail(0, kHeadersNotRead);
   image.e_lfarlc = *file.u16le(0x18);
   image.e_lfanew = *file.u32le(0x3C);
   const std::uint64_t nt = image.e_lfanew;
   if (nt > limits::kMaxLfanew) return fail(0x3C, "e_lfanew " + hex(nt) + " beyond the " + hex(limits::kMaxLfanew) + " limit");
-  if (!file.contains(nt, 4)) return fail(0x3C, "e_lfanew " + hex(nt) + " points past the end of file");
+  if (!in_file(nt, 4)) return fail(0x3C, "e_lfanew " + hex(nt) + " points past the end of file");
+  if (!file.contains(nt, 4)) return fail(nt, kHeadersNotRead);
   if (!file.equals_at(nt, std::string_view("PE\0\0", 4))) return fail(nt, "no PE signature at e_lfanew " + hex(nt));
 
   const std::uint64_t coff = nt + 4;
-  if (!file.contains(coff, kCoffHeaderSize)) return fail(coff, "COFF header truncated by end of file");
+  if (!in_file(coff, kCoffHeaderSize)) return fail(coff, "COFF header truncated by end of file");
+  if (!file.contains(coff, kCoffHeaderSize)) return fail(coff, kHeadersNotRead);
   image.machine = *file.u16le(coff);
   image.number_of_sections = *file.u16le(coff + 2);
   image.time_date_stamp = *file.u32le(coff + 4);
@@ -69,7 +81,8 @@ tl::expected<Image, ParseError> parse(ByteView file) {
   if (image.size_of_optional_header < kOptionalHeaderMinimum) {
     return fail(coff + 16, "SizeOfOptionalHeader " + hex(image.size_of_optional_header) + " too small for an image");
   }
-  if (!file.contains(opt, kOptionalHeaderMinimum)) return fail(opt, "optional header truncated by end of file");
+  if (!in_file(opt, kOptionalHeaderMinimum)) return fail(opt, "optional header truncated by end of file");
+  if (!file.contains(opt, kOptionalHeaderMinimum)) return fail(opt, kHeadersNotRead);
   const std::uint16_t magic = *file.u16le(opt);
   if (magic != kMagicPe32 && magic != kMagicPe32Plus) return fail(opt, "unknown optional header magic " + hex(magic));
   image.pe32_plus = magic == kMagicPe32Plus;
@@ -95,9 +108,10 @@ tl::expected<Image, ParseError> parse(ByteView file) {
   if (image.number_of_sections == 0) note(image, coff + 2, "no sections");
   const std::uint64_t table = opt + image.size_of_optional_header;
   const std::uint64_t table_size = kSectionHeaderSize * image.number_of_sections;
-  if (!file.contains(table, table_size)) {
+  if (!in_file(table, table_size)) {
     return fail(table, "section table (" + std::to_string(image.number_of_sections) + " headers) extends past end of file");
   }
+  if (!file.contains(table, table_size)) return fail(table, kHeadersNotRead);
   image.sections.reserve(image.number_of_sections);
   for (std::uint64_t i = 0; i < image.number_of_sections; ++i) {
     const std::uint64_t h = table + i * kSectionHeaderSize;
@@ -109,7 +123,7 @@ tl::expected<Image, ParseError> parse(ByteView file) {
     s.size_of_raw_data = *file.u32le(h + 16);
     s.pointer_to_raw_data = *file.u32le(h + 20);
     s.characteristics = *file.u32le(h + 36);
-    if (s.size_of_raw_data != 0 && !file.contains(s.pointer_to_raw_data, s.size_of_raw_data)) {
+    if (s.size_of_raw_data != 0 && !in_file(s.pointer_to_raw_data, s.size_of_raw_data)) {
       note(image, h + 16, "section " + s.name + " raw data [" + hex(s.pointer_to_raw_data) + ", +" + hex(s.size_of_raw_data) +
                               ") extends past end of file");
     }
@@ -119,6 +133,29 @@ tl::expected<Image, ParseError> parse(ByteView file) {
     note(image, opt + 16, "entry point RVA " + hex(image.address_of_entry_point) + " maps to no file offset");
   }
   return image;
+}
+
+}  // namespace
+
+tl::expected<Image, ParseError> parse(ByteView file) { return parse_impl(file, file.size()); }
+
+tl::expected<Image, ParseError> parse_prefix(ByteView prefix, std::uint64_t file_size) {
+  if (prefix.size() > file_size) return fail(0, "more bytes read than the file holds");
+  return parse_impl(prefix, file_size);
+}
+
+std::uint64_t header_extent(ByteView prefix, std::uint64_t file_size) {
+  const auto clamp = [file_size](std::uint64_t n) { return std::min(n, file_size); };
+  if (prefix.size() < clamp(kDosHeaderSize)) return clamp(kDosHeaderSize);
+  const auto lfanew = prefix.u32le(0x3C);
+  if (!lfanew || *lfanew > limits::kMaxLfanew) return clamp(kDosHeaderSize);  // parse fails on the DOS header alone
+  const std::uint64_t coff = std::uint64_t{*lfanew} + 4;
+  const std::uint64_t opt = coff + kCoffHeaderSize;
+  if (opt > file_size) return file_size;  // the headers run past the end: the whole (small) file
+  if (prefix.size() < opt) return opt;
+  const std::uint64_t optional_size = *prefix.u16le(coff + 16);
+  const std::uint64_t sections = std::min<std::uint64_t>(*prefix.u16le(coff + 2), limits::kMaxPeSections);
+  return clamp(std::max(opt + std::max(optional_size, kOptionalHeaderMinimum), opt + optional_size + kSectionHeaderSize * sections));
 }
 
 std::optional<std::size_t> Image::section_index_for_rva(std::uint64_t rva) const {

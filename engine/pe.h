@@ -90,6 +90,16 @@ struct ParseError {
 // Parses the headers of a PE file held entirely in `file`.
 tl::expected<Image, ParseError> parse(ByteView file);
 
+// Parses the headers of a file of `file_size` bytes of which `prefix` holds the first bytes (a
+// streamed file). With a prefix of at least header_extent(prefix, file_size) bytes the result is
+// exactly parse() of the whole file: headers are all a parse reads.
+tl::expected<Image, ParseError> parse_prefix(ByteView prefix, std::uint64_t file_size);
+
+// How many leading bytes parse_prefix needs, judged from what `prefix` already shows. Call it
+// again after reading that many: the answer grows as the DOS and COFF headers become visible, and
+// is stable once prefix.size() reaches it. Never more than kMaxLfanew plus the largest headers.
+[[nodiscard]] std::uint64_t header_extent(ByteView prefix, std::uint64_t file_size);
+
 // True when `file` starts with "MZ" (a DOS/PE candidate worth parsing).
 [[nodiscard]] inline bool looks_like_mz(ByteView file) {
   return file.size() >= 2 && file.data()[0] == 'M' && file.data()[1] == 'Z';

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <optional>
+
+#include <tl/expected.hpp>
 #include <vector>
 
 #include "engine/byte_view.h"
@@ -30,6 +32,25 @@ struct FileVerdict {
 // loader files always; other files only when the signature set needs their content).
 [[nodiscard]] bool needs_whole_file(ByteView head, const sig::SignatureSet& signatures, funlove::FileRole role);
 
+// Where a streamed file's bytes come from (the scanner reads them with pread; tests from memory).
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  // Reads exactly `length` bytes at `offset` into `out`; false when it could not (the source
+  // keeps the reason for its caller).
+  virtual bool read(std::uint64_t offset, std::uint8_t* out, std::size_t length) = 0;
+};
+
+struct StreamSettings {
+  std::size_t head_bytes = 64 * 1024;     // first read (more when the PE headers need it)
+  std::size_t chunk_bytes = 1024 * 1024;  // every later read
+};
+
+enum class StreamFailure {
+  read_failed,     // the source could not deliver the bytes (its reason says why)
+  bytes_not_kept,  // the detector asked for bytes the plan did not keep: a bug, never a verdict
+};
+
 class FileScanner {
  public:
   explicit FileScanner(const sig::SignatureSet& signatures) : signatures_(signatures) {}
@@ -37,9 +58,25 @@ class FileScanner {
   // Scans a file held entirely in `file`.
   [[nodiscard]] FileVerdict scan(ByteView file, funlove::FileRole role);
 
+  // True when a file of this role can be scanned as a stream: ordinary files (kernel and loader
+  // patch searches read everything) with a set whose every signature streams.
+  [[nodiscard]] bool can_stream(funlove::FileRole role) const {
+    return role == funlove::FileRole::ordinary && signatures_.streamable();
+  }
+
+  // Scans a file of `size` bytes reading it once, front to back, in chunks: memory does not depend
+  // on the file's size. Same verdict as scan() of the whole file (stream_scan_test compares them).
+  // Only when can_stream(); `size` > 0.
+  [[nodiscard]] tl::expected<FileVerdict, StreamFailure> scan_stream(ByteSource& source, std::uint64_t size,
+                                                                     const StreamSettings& settings = {});
+
  private:
+  void add_signature_findings(FileVerdict& verdict, const std::vector<sig::Match>& matches, std::uint64_t cap_hits);
+
   const sig::SignatureSet& signatures_;
   Hasher hasher_;
+  std::vector<std::uint8_t> head_;    // the first bytes of a streamed file
+  std::vector<std::uint8_t> window_;  // carried bytes + one chunk
 };
 
 }  // namespace flscan

@@ -104,9 +104,8 @@ std::optional<ExeLayout> clamav_layout(const pe::Image& image, std::uint64_t fil
 // The base offset of a relative .ndb offset (ClamAV matcher.c cli_caloff, "calculate relative
 // offsets"), or nothing when it does not exist in this file. `layout` is nothing for a file that
 // is not an executable to ClamAV, or whose headers ClamAV could not use.
-std::optional<std::uint64_t> base_offset(const Offset& offset, ByteView file, bool headers_failed,
+std::optional<std::uint64_t> base_offset(const Offset& offset, std::uint64_t size, bool headers_failed,
                                          const std::optional<ExeLayout>& layout) {
-  const std::uint64_t size = file.size();
   switch (offset.kind) {
     case Offset::Kind::anywhere:
       return 0;
@@ -139,11 +138,11 @@ std::optional<std::uint64_t> base_offset(const Offset& offset, ByteView file, bo
 }
 
 // Start positions a signature may match at: [base, base + maxshift], or the whole file for `*`.
-std::optional<Window> start_window(const Offset& offset, ByteView file, bool headers_failed,
+std::optional<Window> start_window(const Offset& offset, std::uint64_t size, bool headers_failed,
                                    const std::optional<ExeLayout>& layout) {
-  if (offset.kind == Offset::Kind::anywhere) return Window{0, file.size()};
-  const auto base = base_offset(offset, file, headers_failed, layout);
-  if (!base || *base > file.size()) return std::nullopt;
+  if (offset.kind == Offset::Kind::anywhere) return Window{0, size};
+  const auto base = base_offset(offset, size, headers_failed, layout);
+  if (!base || *base > size) return std::nullopt;
   return Window{*base, saturating_add(*base, offset.max_shift)};
 }
 
@@ -176,7 +175,65 @@ void add_hash_matches(const std::unordered_multimap<std::string, HashSignature>&
 
 }  // namespace
 
-void SignatureSet::add_body(BodySignature signature) { body_.push_back(std::move(signature)); }
+namespace {
+
+// Cuts a pattern's hex text at its top-level unbounded jumps (`*` and `{n-}`; the loader refuses
+// them inside alternations) and compiles each piece. Nothing when a piece does not compile on its
+// own or has no single length, or when a piece is longer than limits::kMaxStreamSegment.
+std::vector<Segment> stream_segments(const std::string& text) {
+  std::vector<Segment> out;
+  std::string piece;
+  std::uint64_t gap = 0;
+  int depth = 0;
+  auto close_piece = [&]() -> bool {
+    auto compiled = Pattern::compile(piece);
+    if (!compiled) return false;
+    const auto max = compiled->max_length();
+    if (!max || *max != compiled->min_length() || *max == 0 || *max > limits::kMaxStreamSegment) return false;
+    out.push_back(Segment{std::move(*compiled), gap, *max});
+    piece.clear();
+    return true;
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '(') ++depth;
+    if (c == ')') --depth;
+    if (depth == 0 && c == '*') {
+      if (!close_piece()) return {};
+      gap = 0;
+      continue;
+    }
+    if (depth == 0 && c == '{') {
+      const std::size_t end = text.find('}', i);
+      if (end == std::string::npos) return {};
+      const std::string inner = text.substr(i + 1, end - i - 1);
+      if (!inner.empty() && inner.back() == '-' && inner.find_first_not_of("0123456789") == inner.size() - 1 && inner.size() > 1) {
+        if (!close_piece()) return {};
+        gap = std::stoull(inner.substr(0, inner.size() - 1));
+        i = end;
+        continue;
+      }
+      piece += text.substr(i, end - i + 1);
+      i = end;
+      continue;
+    }
+    piece += c;
+  }
+  if (!close_piece()) return {};
+  return out;
+}
+
+}  // namespace
+
+void SignatureSet::add_body(BodySignature signature) {
+  signature.segments = stream_segments(signature.pattern.text());
+  if (signature.segments.empty()) {
+    streamable_ = false;
+  } else {
+    for (const Segment& s : signature.segments) stream_overlap_ = std::max<std::size_t>(stream_overlap_, s.length - 1);
+  }
+  body_.push_back(std::move(signature));
+}
 
 void SignatureSet::add_md5(const Md5Digest& digest, HashSignature signature) {
   add_hash(md5_, digest_key(digest.data(), digest.size()), std::move(signature));
@@ -204,7 +261,7 @@ std::vector<Match> SignatureSet::match(ByteView file, const pe::Image* image, co
   const bool headers_failed = executable && !layout;
   for (const BodySignature& sig : body_) {
     if (sig.target == Target::pe && !executable) continue;
-    const auto window = start_window(sig.offset, file, headers_failed, layout);
+    const auto window = start_window(sig.offset, file.size(), headers_failed, layout);
     if (!window) continue;
     const SearchResult found = sig.pattern.search(file, window->first, window->last);
     if (found.outcome == MatchOutcome::cap_hit) {
@@ -214,15 +271,92 @@ std::vector<Match> SignatureSet::match(ByteView file, const pe::Image* image, co
     if (found.outcome == MatchOutcome::match) out.push_back(Match{sig.name, sig.origin, "ndb", found.start});
   }
 
+  add_hash_matches_to(file.size(), digests, out);
+  return out;
+}
+
+void SignatureSet::add_hash_matches_to(std::uint64_t size, const Digests& digests, std::vector<Match>& out) const {
   // ClamAV cannot hash-match an empty file (a hash signature's size must be at least 1).
-  if (!file.empty()) {
-    const std::size_t first_hash = out.size();
-    if (digests.md5) add_hash_matches(md5_, digest_key(digests.md5->data(), digests.md5->size()), file.size(), "hdb", out);
-    add_hash_matches(sha256_, digest_key(digests.sha256.data(), digests.sha256.size()), file.size(), "hsb", out);
-    std::sort(out.begin() + static_cast<std::ptrdiff_t>(first_hash), out.end(), [](const Match& a, const Match& b) {
-      return a.name != b.name ? a.name < b.name : a.origin < b.origin;
-    });
+  if (size == 0) return;
+  const std::size_t first_hash = out.size();
+  if (digests.md5) add_hash_matches(md5_, digest_key(digests.md5->data(), digests.md5->size()), size, "hdb", out);
+  add_hash_matches(sha256_, digest_key(digests.sha256.data(), digests.sha256.size()), size, "hsb", out);
+  std::sort(out.begin() + static_cast<std::ptrdiff_t>(first_hash), out.end(), [](const Match& a, const Match& b) {
+    return a.name != b.name ? a.name < b.name : a.origin < b.origin;
+  });
+}
+
+StreamMatcher::StreamMatcher(const SignatureSet& set, std::uint64_t file_size, const pe::Image* image, bool executable)
+    : set_(set), file_size_(file_size) {
+  const std::optional<ExeLayout> layout = image ? clamav_layout(*image, file_size) : std::nullopt;
+  const bool headers_failed = executable && !layout;
+  states_.resize(set.body_signatures().size());
+  for (std::size_t i = 0; i < states_.size(); ++i) {
+    const BodySignature& sig = set.body_signatures()[i];
+    State& st = states_[i];
+    st.done = true;
+    if (sig.segments.empty()) continue;  // not streamable: the caller must not stream with this set
+    if (sig.target == Target::pe && !executable) continue;
+    const auto window = start_window(sig.offset, file_size, headers_failed, layout);
+    if (!window) continue;
+    st.first = window->first;
+    st.last = window->last;
+    st.done = false;
   }
+}
+
+void StreamMatcher::feed(ByteView window, std::uint64_t window_offset) {
+  const std::uint64_t window_end = window_offset + window.size();
+  for (std::size_t i = 0; i < states_.size(); ++i) {
+    State& st = states_[i];
+    const std::vector<Segment>& pieces = set_.body_signatures()[i].segments;
+    while (!st.done) {
+      const Segment& piece = pieces[st.piece];
+      // Starts whose whole piece lies in this window; later starts wait for the next one, which
+      // repeats the last stream_overlap() >= length - 1 bytes of this one.
+      if (piece.length > window.size() || st.first > window_end - piece.length) {
+        if (st.first > file_size_ || file_size_ - st.first < piece.length) st.done = true;  // cannot fit any more
+        break;
+      }
+      const std::uint64_t first = std::max(st.first, window_offset);
+      const std::uint64_t last = std::min(st.last, window_end - piece.length);
+      if (first > last) {
+        if (st.last < first) st.done = true;
+        break;
+      }
+      const SearchResult found = piece.pattern.search(window, first - window_offset, last - window_offset);
+      if (found.outcome == MatchOutcome::cap_hit) {
+        ++cap_hits_;
+        st.done = true;
+        break;
+      }
+      if (found.outcome == MatchOutcome::no_match) {
+        if (last >= st.last) st.done = true;
+        st.first = last + 1;
+        break;
+      }
+      const std::uint64_t at = window_offset + found.start;
+      if (st.piece == 0) st.start = at;
+      if (++st.piece == pieces.size()) {
+        st.matched = true;
+        st.done = true;
+        break;
+      }
+      st.first = at + piece.length + pieces[st.piece].gap;
+      st.last = std::numeric_limits<std::uint64_t>::max();
+    }
+  }
+}
+
+std::vector<Match> StreamMatcher::finish(const Digests& digests, MatchStats* stats) {
+  std::vector<Match> out;
+  for (std::size_t i = 0; i < states_.size(); ++i) {
+    if (!states_[i].matched) continue;
+    const BodySignature& sig = set_.body_signatures()[i];
+    out.push_back(Match{sig.name, sig.origin, "ndb", states_[i].start});
+  }
+  if (stats != nullptr) stats->cap_hits += cap_hits_;
+  set_.add_hash_matches_to(file_size_, digests, out);
   return out;
 }
 

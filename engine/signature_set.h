@@ -50,12 +50,24 @@ struct Offset {
   std::uint32_t max_shift = 0; // ",maxshift": the match may start anywhere in [offset, offset+max_shift]
 };
 
+// A piece of a body pattern between two unbounded jumps (`*`, `{n-}`), for streamed files.
+struct Segment {
+  Pattern pattern;
+  std::uint64_t gap = 0;     // fewest bytes between the previous piece's end and this one's start
+  std::uint64_t length = 0;  // every match of the piece spans exactly this many bytes
+};
+
 struct BodySignature {
   std::string name;
   Target target = Target::any_file;
   Offset offset;
   Pattern pattern;
   std::string origin;  // "file:line" it was loaded from
+  // The pattern cut at its unbounded jumps, filled by SignatureSet::add_body when every piece has
+  // one fixed length of at most limits::kMaxStreamSegment bytes; empty otherwise. Such a pattern
+  // can be matched on a file that streams by in chunks (StreamMatcher): the leftmost match of each
+  // fixed-length piece after the previous one is the leftmost match of the whole pattern.
+  std::vector<Segment> segments;
 };
 
 // A whole-file hash signature (.hdb/.hsb line `HashString:FileSize:MalwareName`). As in ClamAV the
@@ -104,11 +116,49 @@ class SignatureSet {
   [[nodiscard]] std::vector<Match> match(ByteView file, const pe::Image* image, const Digests& digests,
                                          MatchStats* stats = nullptr) const;
 
+  // True when every body signature can be matched on a streamed file (segments filled), and the
+  // bytes a stream must carry from one chunk to the next for that (longest piece - 1).
+  [[nodiscard]] bool streamable() const { return streamable_; }
+  [[nodiscard]] std::size_t stream_overlap() const { return stream_overlap_; }
+
+  // The hash signatures that match a file of `size` bytes with these digests, sorted by name.
+  void add_hash_matches_to(std::uint64_t size, const Digests& digests, std::vector<Match>& out) const;
+
  private:
   std::vector<BodySignature> body_;
   std::unordered_multimap<std::string, HashSignature> md5_;     // key: raw 16 bytes
   std::unordered_multimap<std::string, HashSignature> sha256_;  // key: raw 32 bytes
   std::vector<std::string> sources_;
+  bool streamable_ = true;
+  std::size_t stream_overlap_ = 0;
+};
+
+// Matches a set's body signatures on a file that streams by in chunks, with the same results as
+// SignatureSet::match on the whole file (tests/engine/stream_scan_test.cpp compares them). Feed
+// it windows in file order: each window starts with the last stream_overlap() bytes of the
+// previous one (or at offset 0) and adds new bytes after them. Only for a streamable() set.
+class StreamMatcher {
+ public:
+  // `image` as for SignatureSet::match; `executable` is true for every file that starts with MZ.
+  StreamMatcher(const SignatureSet& set, std::uint64_t file_size, const pe::Image* image, bool executable);
+
+  void feed(ByteView window, std::uint64_t window_offset);
+  // Body matches in load order, then hash matches (as SignatureSet::match).
+  [[nodiscard]] std::vector<Match> finish(const Digests& digests, MatchStats* stats = nullptr);
+
+ private:
+  struct State {
+    std::size_t piece = 0;
+    std::uint64_t first = 0;  // earliest start for the current piece
+    std::uint64_t last = 0;   // latest start for it (first piece: the offset's window; then unbounded)
+    std::uint64_t start = 0;  // where the first piece matched
+    bool done = false;
+    bool matched = false;
+  };
+  const SignatureSet& set_;
+  std::uint64_t file_size_;
+  std::vector<State> states_;
+  std::uint64_t cap_hits_ = 0;
 };
 
 }  // namespace flscan::sig
