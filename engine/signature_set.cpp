@@ -226,11 +226,20 @@ std::vector<Segment> stream_segments(const std::string& text) {
 }  // namespace
 
 void SignatureSet::add_body(BodySignature signature) {
-  signature.segments = stream_segments(signature.pattern.text());
-  if (signature.segments.empty()) {
+  const Pattern& whole = signature.pattern;
+  const bool unbounded_jump = !whole.max_length();
+  if (!unbounded_jump) {
+    signature.single_piece = whole.min_length() == *whole.max_length() && whole.min_length() > 0 &&
+                             whole.min_length() <= limits::kMaxStreamSegment;
+  } else {
+    signature.segments = stream_segments(whole.text());
+  }
+  if (!signature.streams()) {
     streamable_ = false;
   } else {
-    for (const Segment& s : signature.segments) stream_overlap_ = std::max<std::size_t>(stream_overlap_, s.length - 1);
+    for (std::size_t i = 0; i < signature.piece_count(); ++i) {
+      stream_overlap_ = std::max<std::size_t>(stream_overlap_, signature.piece_length(i) - 1);
+    }
   }
   body_.push_back(std::move(signature));
 }
@@ -295,7 +304,7 @@ StreamMatcher::StreamMatcher(const SignatureSet& set, std::uint64_t file_size, c
     const BodySignature& sig = set.body_signatures()[i];
     State& st = states_[i];
     st.done = true;
-    if (sig.segments.empty()) continue;  // not streamable: the caller must not stream with this set
+    if (!sig.streams()) continue;  // not streamable: the caller must not stream with this set
     if (sig.target == Target::pe && !executable) continue;
     const auto window = start_window(sig.offset, file_size, headers_failed, layout);
     if (!window) continue;
@@ -309,22 +318,22 @@ void StreamMatcher::feed(ByteView window, std::uint64_t window_offset) {
   const std::uint64_t window_end = window_offset + window.size();
   for (std::size_t i = 0; i < states_.size(); ++i) {
     State& st = states_[i];
-    const std::vector<Segment>& pieces = set_.body_signatures()[i].segments;
+    const BodySignature& sig = set_.body_signatures()[i];
     while (!st.done) {
-      const Segment& piece = pieces[st.piece];
+      const std::uint64_t length = sig.piece_length(st.piece);
       // Starts whose whole piece lies in this window; later starts wait for the next one, which
       // repeats the last stream_overlap() >= length - 1 bytes of this one.
-      if (piece.length > window.size() || st.first > window_end - piece.length) {
-        if (st.first > file_size_ || file_size_ - st.first < piece.length) st.done = true;  // cannot fit any more
+      if (length > window.size() || st.first > window_end - length) {
+        if (st.first > file_size_ || file_size_ - st.first < length) st.done = true;  // cannot fit any more
         break;
       }
       const std::uint64_t first = std::max(st.first, window_offset);
-      const std::uint64_t last = std::min(st.last, window_end - piece.length);
+      const std::uint64_t last = std::min(st.last, window_end - length);
       if (first > last) {
         if (st.last < first) st.done = true;
         break;
       }
-      const SearchResult found = piece.pattern.search(window, first - window_offset, last - window_offset);
+      const SearchResult found = sig.piece(st.piece).search(window, first - window_offset, last - window_offset);
       if (found.outcome == MatchOutcome::cap_hit) {
         ++cap_hits_;
         st.done = true;
@@ -337,12 +346,12 @@ void StreamMatcher::feed(ByteView window, std::uint64_t window_offset) {
       }
       const std::uint64_t at = window_offset + found.start;
       if (st.piece == 0) st.start = at;
-      if (++st.piece == pieces.size()) {
+      if (++st.piece == sig.piece_count()) {
         st.matched = true;
         st.done = true;
         break;
       }
-      st.first = at + piece.length + pieces[st.piece].gap;
+      st.first = at + length + sig.piece_gap(st.piece);
       st.last = std::numeric_limits<std::uint64_t>::max();
     }
   }

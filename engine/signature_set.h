@@ -68,6 +68,14 @@ struct BodySignature {
   // can be matched on a file that streams by in chunks (StreamMatcher): the leftmost match of each
   // fixed-length piece after the previous one is the leftmost match of the whole pattern.
   std::vector<Segment> segments;
+  // Set instead of `segments` when the pattern has no unbounded jump and one fixed length: the
+  // pattern itself is the only piece (no second compiled copy).
+  bool single_piece = false;
+  [[nodiscard]] bool streams() const { return single_piece || !segments.empty(); }
+  [[nodiscard]] std::size_t piece_count() const { return single_piece ? 1 : segments.size(); }
+  [[nodiscard]] const Pattern& piece(std::size_t i) const { return single_piece ? pattern : segments[i].pattern; }
+  [[nodiscard]] std::uint64_t piece_gap(std::size_t i) const { return single_piece ? 0 : segments[i].gap; }
+  [[nodiscard]] std::uint64_t piece_length(std::size_t i) const { return single_piece ? pattern.min_length() : segments[i].length; }
 };
 
 // A whole-file hash signature (.hdb/.hsb line `HashString:FileSize:MalwareName`). As in ClamAV the
