@@ -3,7 +3,7 @@ PRESET ?= release
 BUILD  := build/$(PRESET)
 JOBS   ?= $(shell nproc)
 
-.PHONY: all deps build test demo corpus asan clean
+.PHONY: all deps build test demo corpus asan fuzz clean
 
 all: build
 
@@ -30,5 +30,18 @@ demo: build corpus
 asan:
 	@$(MAKE) test PRESET=asan
 
+# Each libFuzzer target (clang-14, ASan + UBSan) for FUZZ_SECONDS on its committed seeds; any
+# crash, leak, timeout or OOM fails. The seeds also replay in every `make test` (fuzz/README.md).
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@./fuzz/run.sh $(FUZZ_SECONDS)
+
 clean:
 	rm -rf build
+
+# The benchmark (bench/README.md): flscan, ClamAV, YARA and the I/O limits on one generated tree.
+# Options go through BENCH_ARGS, e.g. make bench BENCH_ARGS="--scale 0.1 --only flscan,limits".
+.PHONY: bench
+bench: build corpus
+	@FLSCAN_EXTRA_PACKAGES="yara clamav-daemon clamdscan" ./.ci/install-deps.sh
+	@python3 bench/run.py --build $(BUILD) $(BENCH_ARGS)

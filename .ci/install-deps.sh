@@ -16,6 +16,8 @@ packages=(
   libhivex-dev libevt-dev libbfio-dev          # host evidence: SYSTEM hive (hivex), SysEvent.Evt (libevt.h includes libbfio.h)
   libhivex-bin libwin-hivex-perl libevt-utils  # tests: hivexsh/hivexregedit, evtexport/evtinfo read the fixtures
   chromium                                     # tests: e2e_html_report loads the --html page in headless Chromium
+  clang-14 libclang-rt-14-dev                  # fuzz/: libFuzzer targets (clang's -fsanitize=fuzzer runtime)
+  python3-jsonschema                           # tests: the SARIF report is validated against the SARIF 2.1.0 schema
 )
 if [[ -n "${FLSCAN_EXTRA_PACKAGES:-}" ]]; then
   read -r -a extra <<<"$FLSCAN_EXTRA_PACKAGES"

@@ -47,7 +47,7 @@ inline constexpr std::size_t kMaxKernelSearchBytes = 64u * 1024 * 1024;
 inline constexpr std::size_t kSniffBytes = 4 * 1024;
 // Default --max-filesize: larger files are reported as not scanned (never as clean). A cap on
 // time, not memory: files above --stream-above stream in fixed chunks.
-inline constexpr std::uint64_t kDefaultMaxFileSize = 256ull * 1024 * 1024;
+inline constexpr std::uint64_t kDefaultMaxFileSize = 4ull * 1024 * 1024 * 1024;
 // Largest file read whole into memory, for the files that cannot stream (kernel and loader files,
 // whose patch search and checksum read every byte; any file when a loaded signature has a
 // variable-length piece). Larger ones are reported as not scanned (too-large).

@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "engine/limits.h"
+#include "scanner/open_path.h"
 
 namespace flscan::scanner {
 namespace {
@@ -43,8 +44,8 @@ class Descriptor {
 int open_for_scan(const char* path, FollowSymlink follow) {
   int flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
   if (follow == FollowSymlink::no) flags |= O_NOFOLLOW;
-  int fd = ::open(path, flags | O_NOATIME);
-  if (fd < 0 && errno == EPERM) fd = ::open(path, flags);
+  int fd = open_path(path, flags | O_NOATIME);  // any length (open_path.h)
+  if (fd < 0 && errno == EPERM) fd = open_path(path, flags);
   return fd;
 }
 
@@ -96,6 +97,42 @@ ReadError truncated_error(std::uint64_t expected_size, std::uint64_t got) {
                                            std::to_string(expected_size) + " fstat reported: the file ended early"};
 }
 
+// The open file as a ByteSource for a StreamConsumer: the sniffed head is served from memory,
+// everything else with pread. The first failure is kept as the read's error.
+class FdSource final : public ByteSource {
+ public:
+  FdSource(int fd, ByteView head, std::uint64_t file_size) : fd_(fd), head_(head), file_size_(file_size) {}
+  bool read(std::uint64_t offset, std::uint8_t* out, std::size_t length) override {
+    if (error) return false;
+    if (offset < head_.size()) {
+      const std::size_t from_head = static_cast<std::size_t>(std::min<std::uint64_t>(length, head_.size() - offset));
+      std::memcpy(out, head_.data() + offset, from_head);
+      out += from_head;
+      offset += from_head;
+      length -= from_head;
+    }
+    if (length == 0) return true;
+    const auto got = pread_full(fd_, out, length, offset);
+    if (!got) {
+      error = ReadError{NotScannedReason::io_error, "read: " + errno_text(got.error())};
+      return false;
+    }
+    bytes_read += *got;
+    if (*got < length) {
+      error = truncated_error(file_size_, offset + *got);
+      return false;
+    }
+    return true;
+  }
+  std::optional<ReadError> error;
+  std::uint64_t bytes_read = 0;
+
+ private:
+  int fd_;
+  ByteView head_;
+  std::uint64_t file_size_;
+};
+
 }  // namespace
 
 void FileReader::shrink_after_large_file() {
@@ -117,17 +154,24 @@ void FileReader::reserve(std::size_t size, std::size_t keep) {
 
 tl::expected<FileContent, ReadError> FileReader::read(const char* path, FollowSymlink follow,
                                                        const NeedsWholeFile& needs_whole) {
+  return read(
+      path, follow, [&needs_whole](ByteView head, std::uint64_t) { return needs_whole(head) ? ReadPlan::whole : ReadPlan::head_only; },
+      nullptr);
+}
+
+tl::expected<FileContent, ReadError> FileReader::read(const char* path, FollowSymlink follow, const PlanRead& plan,
+                                                       const StreamConsumer& stream) {
   shrink_after_large_file();
   const Descriptor fd(open_for_scan(path, follow));
   if (fd.get() < 0) return tl::make_unexpected(open_error(errno));
   try {
-    return read_open_file(fd.get(), needs_whole);
+    return read_open_file(fd.get(), plan, stream);
   } catch (const std::bad_alloc&) {
     return tl::make_unexpected(ReadError{NotScannedReason::internal_error, "out of memory for the read buffer"});
   }
 }
 
-tl::expected<FileContent, ReadError> FileReader::read_open_file(int fd, const NeedsWholeFile& needs_whole) {
+tl::expected<FileContent, ReadError> FileReader::read_open_file(int fd, const PlanRead& plan, const StreamConsumer& stream) {
   struct stat before {};
   if (::fstat(fd, &before) != 0) return tl::make_unexpected(ReadError{NotScannedReason::io_error, "fstat: " + errno_text(errno)});
   if (!S_ISREG(before.st_mode)) {
@@ -145,12 +189,26 @@ tl::expected<FileContent, ReadError> FileReader::read_open_file(int fd, const Ne
   FileContent content;
   content.file_size = file_size;
   content.bytes = ByteView(buffer_.get(), head_size);
-  if (needs_whole(content.bytes)) {
-    if (file_size > max_file_size_ || file_size > std::numeric_limits<std::size_t>::max()) {
-      return tl::make_unexpected(ReadError{NotScannedReason::too_large,
-                                           std::to_string(file_size) + " bytes, more than --max-filesize " +
-                                               std::to_string(max_file_size_)});
-    }
+  content.bytes_read = head_size;
+  const ReadPlan chosen = plan(content.bytes, file_size);
+  if (chosen != ReadPlan::head_only &&
+      (file_size > max_file_size_ || file_size > std::numeric_limits<std::size_t>::max())) {
+    return tl::make_unexpected(ReadError{NotScannedReason::too_large,
+                                         std::to_string(file_size) + " bytes, more than --max-filesize " +
+                                             std::to_string(max_file_size_)});
+  }
+  if (chosen == ReadPlan::whole && file_size > limits::kMaxWholeRead) {
+    return tl::make_unexpected(ReadError{NotScannedReason::too_large,
+                                         std::to_string(file_size) + " bytes must be read whole (kernel or loader file, or a signature "
+                                         "set that cannot stream) and that is capped at " + std::to_string(limits::kMaxWholeRead)});
+  }
+  if (chosen == ReadPlan::stream && stream) {
+    FdSource source(fd, content.bytes, file_size);
+    stream(source, file_size);
+    if (source.error) return tl::make_unexpected(std::move(*source.error));
+    content.bytes_read += source.bytes_read;
+    content.streamed = true;
+  } else if (chosen != ReadPlan::head_only) {
     const auto size = static_cast<std::size_t>(file_size);
     if (size > head_size) {
       reserve(size, head_size);
@@ -160,6 +218,7 @@ tl::expected<FileContent, ReadError> FileReader::read_open_file(int fd, const Ne
     }
     content.bytes = ByteView(buffer_.get(), size);
     content.whole = true;
+    content.bytes_read = size;
   }
 
   // Growth, an in-place rewrite or a truncate-and-refill since the first fstat means the bytes

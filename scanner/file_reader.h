@@ -1,7 +1,9 @@
 // Reads one regular file into a per-thread buffer with pread (style guide habit 4: no mmap, whose
 // SIGBUS on a file truncated during the scan would kill the process). One pass, each byte read at
-// most once: a sniff of up to limits::kSniffBytes, then, only when the caller's predicate asks for
-// the whole file, the rest into the same buffer. The buffer is reused for the next file.
+// most once: a sniff of up to limits::kSniffBytes, then, as the caller's plan decides, nothing
+// more, the rest into the same buffer (files up to --stream-above), or the rest in chunks through
+// a StreamConsumer (larger files: the engine's streamed scan, whose memory does not depend on the
+// file's size). The buffer is reused for the next file.
 //
 // A file that could not be read completely and consistently is an error with a reason, never a
 // short or stale buffer: refused or vanished at open, not a regular file once opened (fstat of the
@@ -19,6 +21,7 @@
 #include <tl/expected.hpp>
 
 #include "engine/byte_view.h"
+#include "engine/scan.h"
 #include "scanner/report.h"
 
 namespace flscan::scanner {
@@ -30,14 +33,28 @@ struct ReadError {
   std::string detail;  // the failed operation and its errno text, or what changed
 };
 
+// How much of a file to read, decided from its first bytes and its size.
+enum class ReadPlan {
+  head_only,  // the first bytes tell that nothing in it can matter
+  whole,      // read it whole into the buffer
+  stream,     // hand it to a StreamConsumer, which reads it in chunks (memory independent of size)
+};
+
 struct FileContent {
   ByteView bytes;              // the whole file when `whole`, else its first bytes (valid until the next read)
   std::uint64_t file_size = 0;  // st_size of the open file
   bool whole = false;          // bytes holds the entire file
+  bool streamed = false;       // the whole file went through the StreamConsumer
+  std::uint64_t bytes_read = 0;  // bytes read from the file (each byte at most once, plus a few ahead)
 };
 
 // Called with the first bytes of the file; true when the whole file must be read.
 using NeedsWholeFile = std::function<bool(ByteView head)>;
+using PlanRead = std::function<ReadPlan(ByteView head, std::uint64_t file_size)>;
+// Reads the open file through `source` (the first bytes come from the sniff buffer, not the disk
+// again). A read the source could not do fails the whole read with its reason, whatever the
+// consumer concluded.
+using StreamConsumer = std::function<void(ByteSource& source, std::uint64_t file_size)>;
 
 class FileReader {
  public:
@@ -49,6 +66,11 @@ class FileReader {
   [[nodiscard]] tl::expected<FileContent, ReadError> read(const char* path, FollowSymlink follow,
                                                           const NeedsWholeFile& needs_whole);
 
+  // The same, with a plan that may stream: then `stream` runs while the file is open, and the
+  // checks that the file did not change while read (size, mtime) cover the streamed bytes too.
+  [[nodiscard]] tl::expected<FileContent, ReadError> read(const char* path, FollowSymlink follow, const PlanRead& plan,
+                                                          const StreamConsumer& stream);
+
   // Test hook: runs after the sniff read and before the rest is read (tests truncate or grow
   // the file there). Never set by the program.
   std::function<void()> after_sniff_hook;
@@ -56,7 +78,7 @@ class FileReader {
   [[nodiscard]] std::size_t buffer_capacity() const { return capacity_; }
 
  private:
-  [[nodiscard]] tl::expected<FileContent, ReadError> read_open_file(int fd, const NeedsWholeFile& needs_whole);
+  [[nodiscard]] tl::expected<FileContent, ReadError> read_open_file(int fd, const PlanRead& plan, const StreamConsumer& stream);
   // Makes room for `size` bytes, keeping the first `keep` bytes.
   void reserve(std::size_t size, std::size_t keep);
   // Drops a buffer grown for one very large file so an idle worker does not pin it.

@@ -4,13 +4,19 @@
 #include <iostream>
 #include <optional>
 #include <string>
+#include <string_view>
+
+#include <unistd.h>
 
 #include <tbb/global_control.h>
 
 #include "scanner/options.h"
+#include "scanner/progress.h"
+#include "scanner/remediate.h"
 #include "scanner/report.h"
 #include "scanner/report_html.h"
 #include "scanner/report_json.h"
+#include "scanner/report_sarif.h"
 #include "scanner/report_text.h"
 #include "scanner/scan_job.h"
 #include "scanner/text_encoding.h"
@@ -40,6 +46,7 @@ ScanSettings scan_settings(const Options& options) {
   settings.walk.one_file_system = options.one_file_system;
   settings.walk.excludes = options.excludes;
   settings.max_file_size = options.max_filesize;
+  settings.stream_above = options.stream_above;
   settings.inventory = options.inventory;
   // Always kept: the Q317218 host report needs to know an excluded program was not scanned.
   // The printers list them only with --verbose.
@@ -53,6 +60,8 @@ void print_version(const sig::SignatureSet& signatures) {
 }
 
 int run(int argc, char** argv) {
+  // `flscan restore DIR`: a plain argv check, so a PATH named "restore" is written ./restore.
+  if (argc >= 2 && std::string_view(argv[1]) == "restore") return run_restore_command(argc - 1, argv + 1, std::cout, std::cerr);
   const ParseOutcome parsed = parse_options(argc, argv, std::cout, std::cerr);
   if (!parsed.options) return parsed.exit_code;
   const Options& options = *parsed.options;
@@ -88,22 +97,56 @@ int run(int argc, char** argv) {
     }
   }
 
+  std::ofstream sarif_file;
+  if (options.sarif_path && !options.sarif_to_stdout()) {
+    sarif_file.open(*options.sarif_path, std::ios::binary | std::ios::trunc);
+    if (!sarif_file) {
+      std::cerr << "flscan: cannot write the SARIF log to " << escape_for_terminal(*options.sarif_path) << ": "
+                << std::system_category().message(errno) << '\n';
+      return kExitIncomplete;
+    }
+  }
+
+  // The quarantine is opened (created, locked, recovered) before the scan, for the same reason.
+  std::optional<Quarantine> quarantine;
+  if (options.quarantine_dir) {
+    auto opened = Quarantine::open(*options.quarantine_dir);
+    if (!opened) {
+      std::cerr << "flscan: --quarantine: " << opened.error() << '\n';
+      return kExitIncomplete;
+    }
+    quarantine = std::move(*opened);
+  }
+
   std::optional<tbb::global_control> thread_limit;
   if (options.threads > 0) thread_limit.emplace(tbb::global_control::max_allowed_parallelism, options.threads);
 
-  const ScanJob job(*signatures, scan_settings(options));
+  // The progress line: on a terminal unless -q, or when asked for (progress.h).
+  const bool draw_progress = options.progress == Progress::always ||
+                             (options.progress == Progress::automatic && !options.quiet && ::isatty(STDERR_FILENO) == 1);
+  ProgressMeter progress(draw_progress);
+  if (progress.enabled()) progress.estimate_from_paths(options.paths);
+
+  ScanJob job(*signatures, scan_settings(options));
+  job.progress = &progress;
   ScanReport report = job.run();
   // The Q317218 report of each Windows installation, from the finished scan (host_report.h).
+  progress.set_phase("host evidence");
   report.hosts = host::build_host_reports(report, options.paths, options.windows_root);
   if (options.live) {
     report.live_processes = host::find_flcss_processes();
     for (host::HostReport& host : report.hosts) host::apply_live_processes(host, *report.live_processes);
   }
+  if (quarantine) {
+    progress.set_phase("quarantine");
+    Remediator(*quarantine, *signatures, options.repair ? RepairMode::on : RepairMode::off).run(report);
+  }
+  progress.finish();
   const ReportMeta meta{FLSCAN_VERSION, signatures->sources(), signatures->size()};
 
-  int code = exit_code(report);
+  int code = exit_code(report, options.fail_on);
   bool written = true;
-  if (!options.json_to_stdout()) {
+  if (!options.json_to_stdout() && !options.sarif_to_stdout()) {
     write_text_report(std::cout, report, options, meta);
   }
   if (options.json_path) {
@@ -112,6 +155,15 @@ int run(int argc, char** argv) {
     json_out.flush();
     if (!json_out) {
       std::cerr << "flscan: writing the JSON report to " << escape_for_terminal(*options.json_path) << " failed\n";
+      written = false;
+    }
+  }
+  if (options.sarif_path) {
+    std::ostream& sarif_out = options.sarif_to_stdout() ? std::cout : sarif_file;
+    write_sarif_report(sarif_out, report, options, meta);
+    sarif_out.flush();
+    if (!sarif_out) {
+      std::cerr << "flscan: writing the SARIF log to " << escape_for_terminal(*options.sarif_path) << " failed\n";
       written = false;
     }
   }

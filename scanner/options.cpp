@@ -21,6 +21,7 @@ constexpr const char* kFooter = R"(Examples:
   flscan /mnt/windows                    scan a mounted Windows volume
   flscan -x -j 8 --json report.json /    whole machine, one file system, 8 threads, JSON too
   flscan --json - /srv/share | jq .summary
+  flscan -q --sarif out.sarif --fail-on infected .   CI: SARIF for code scanning, fail on FunLove only
 
 Exclude patterns (--exclude GLOB, fnmatch(3) syntax: * ? [...]):
   A GLOB without '/' is matched against the entry's name, at any depth:
@@ -47,6 +48,16 @@ Offline Windows (Q317218 report):
   --html FILE writes the same report as one self-contained HTML page (verdict and symptom
   checklist first; <p class="verdict" data-verdict=...>, <tr data-symptom=... data-status=...>).
 
+Quarantine and repair (the only options that write to what is scanned):
+  --quarantine DIR moves every file with an infection finding into DIR after the scan: a
+  copy (mode 0400, named <id>.flq) is written, synced and checked by SHA-256 against the
+  scanned content, its entry (original path, owner, mode, times, SHA-256, rule) committed to
+  DIR/manifest.json, and only then is the original removed. --repair disinfects infected
+  files in place instead (infection-model section 9) when the result scans clean; system
+  files (kernel, NTLDR, the Q317218 programs) are never repaired in place. Undo with
+  "flscan restore DIR [--to ROOT]" (flscan restore --help). To scan a directory named
+  "restore", write ./restore.
+
 Special files:
   FIFOs, sockets and devices are never opened; they are reported as skipped (listed with -v),
   not as errors. Symbolic links below a PATH are skipped unless --follow-symlinks is given.
@@ -58,6 +69,15 @@ JSON report (--json FILE, '-' for stdout):
   File names that are not valid UTF-8 are written as {"bytes": "<base64>"} instead of
   {"text": "..."}. The schema is documented in scanner/JSON.md.
 
+SARIF log (--sarif FILE, '-' for stdout):
+  One SARIF 2.1.0 run for code-scanning dashboards: a rule per FunLove state (FL001
+  infected ... FL010 decoy), per Q317218 verdict and symptom (FL100-FL116) and for what
+  could not be read (FL900 not scanned, FL901 host evidence). One result per finding
+  (level error: infection, warning: suspicious, note: informational) at the file's URI
+  relative to its PATH operand (uriBaseId PATH1, PATH2, ...); per Windows installation
+  the verdict and each symptom found; NOT SCANNED entries as results of kind "open".
+  invocations[0].exitCode is the exit code. Documented in scanner/SARIF.md.
+
 Exit codes:
   0  nothing found and every file was scanned
   1  FunLove evidence found (some finding has severity "infection", or an FLC service in a
@@ -65,7 +85,18 @@ Exit codes:
   2  scan incomplete (a file or directory could NOT be scanned: see its NOT SCANNED line; or
      a SYSTEM hive or SysEvent.Evt could not be read), or flscan failed (bad option, unreadable PATH, signature file that does not load)
   When both 1 and 2 apply, the exit code is 1: evidence of infection is the fact to act on.
-  The incompleteness is still stated in the summary and in the JSON "not_scanned" list.)";
+  The incompleteness is still stated in the summary and in the JSON "not_scanned" list.
+  --fail-on LIST chooses the outcomes that count; the default is infected,incomplete:
+    infected    FunLove evidence gives 1
+    suspicious  a suspicious finding (a kernel checksum mismatch alone, a built-in signature
+                the detector does not confirm) gives 1: something found in the files, to
+                look at; 2 stays "could not tell"
+    incomplete  NOT SCANNED entries or unreadable host evidence give 2
+    none        0 whatever the scan found
+  A failed run exits 2 whatever the list: bad option, a PATH that does not exist, signatures
+  that do not load, a report that cannot be written.
+  Example, a CI step that also fails on suspicious findings and publishes SARIF:
+    flscan -q --fail-on infected,suspicious,incomplete --sarif flscan.sarif /mnt/snapshot)";
 
 // Splits "256M" into its number and its unit; the unit may be K, M, G, T, optionally followed by
 // "B" or "iB", all case-insensitive.
@@ -116,9 +147,14 @@ ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out,
 
   Options options;
   std::string max_filesize_text;
+  std::string stream_above_text;
+  std::string progress_text = "auto";
   std::string json_path;
   std::string html_path;
+  std::string sarif_path;
+  std::string fail_on_text;
   std::string windows_root;
+  std::string quarantine_dir;
 
   app.add_option("PATH", options.paths,
                  "File or directory to scan; several may be given. A PATH is\n"
@@ -140,11 +176,26 @@ ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out,
       ->type_name("GLOB")
       ->allow_extra_args(false);
   app.add_option("--max-filesize", max_filesize_text,
-                 "Largest file read whole (PE/MZ files, kernels, loaders; any\n"
+                 "Largest file scanned (PE/MZ files, kernels, loaders; any\n"
                  "file when a signature needs its content). Larger ones are\n"
-                 "reported NOT SCANNED (too-large), never clean. K, M, G, T\n"
-                 "are powers of 1024; default 256M. Example: --max-filesize 1G")
+                 "reported NOT SCANNED (too-large), never clean. A time cap,\n"
+                 "not a memory one: big files stream (--stream-above). K, M,\n"
+                 "G, T are powers of 1024; default 4G. Example: --max-filesize 1G")
       ->type_name("SIZE");
+  app.add_option("--stream-above", stream_above_text,
+                 "Files up to SIZE are read whole in one read; larger ones\n"
+                 "are scanned as a stream of 1 MiB chunks, so memory does\n"
+                 "not grow with file size (kernels, loaders and signature\n"
+                 "sets with variable-length pieces always read whole, up to\n"
+                 "256M). Default 8M. Example: --stream-above 0 streams all")
+      ->type_name("SIZE");
+  app.add_option("--progress", progress_text,
+                 "A progress line on stderr (files, bytes, rate, phase;\n"
+                 "refreshed at most 10 times a second): auto (default: only\n"
+                 "when stderr is a terminal and without -q), always, never.\n"
+                 "Example: flscan --progress never /mnt")
+      ->type_name("WHEN")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
   app.add_option("-j,--threads", options.threads,
                  "Worker threads; 0 or absent: one per core. Example: -j 4")
       ->type_name("N")
@@ -167,6 +218,18 @@ ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out,
                  "symptom checklist per Windows installation, remediation,\n"
                  "file findings, not scanned, summary. Example: --html r.html")
       ->type_name("FILE");
+  app.add_option("--sarif", sarif_path,
+                 "Also write the report as a SARIF 2.1.0 log to FILE; '-'\n"
+                 "writes it to stdout instead of the text report. For code\n"
+                 "scanning (GitHub, GitLab); rules and fields in\n"
+                 "scanner/SARIF.md. Example: --sarif flscan.sarif")
+      ->type_name("FILE");
+  app.add_option("--fail-on", fail_on_text,
+                 "Outcomes that make the exit code non-zero, comma-separated:\n"
+                 "infected (1), suspicious (1), incomplete (2), or none.\n"
+                 "Default: infected,incomplete. See 'Exit codes' below.\n"
+                 "Example: --fail-on infected,suspicious")
+      ->type_name("LIST");
   app.add_option("--windows-root", windows_root,
                  "The Windows directory (%SystemRoot%) to write the Q317218\n"
                  "report for, instead of looking for WINNT/WINDOWS under each\n"
@@ -179,6 +242,19 @@ ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out,
                "flcss.exe (any case; Wine runs Windows programs so), from\n"
                "/proc. Fills the flcss-process and slowness symptoms.\n"
                "Example: flscan --live /mnt/c");
+  app.add_option("--quarantine", quarantine_dir,
+                 "After the scan, move every file with an infection finding\n"
+                 "into DIR (created if missing; must be empty or an flscan\n"
+                 "quarantine): verified copy and manifest entry first, then\n"
+                 "the original is removed. Undo: flscan restore DIR.\n"
+                 "Example: --quarantine /root/flscan-quarantine")
+      ->type_name("DIR");
+  app.add_flag("--repair", options.repair,
+               "With --quarantine: disinfect infected files in place\n"
+               "(infection-model section 9) after their verified copy is in\n"
+               "DIR, when the result scans clean; anything else (damaged,\n"
+               "dropper, system files) is quarantined. Example:\n"
+               "flscan --quarantine q --repair /mnt/c");
   app.add_flag("--inventory", options.inventory,
                "Also list every PE/MZ file scanned, with size and SHA-256,\n"
                "findings or not (text report and JSON \"inventory\").\n"
@@ -210,6 +286,15 @@ ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out,
     return ParseOutcome{std::nullopt, cli_code == 0 ? 0 : 2};
   }
 
+  if (!stream_above_text.empty()) {
+    auto size = parse_size(stream_above_text);
+    if (!size) {
+      err << "flscan: --stream-above: " << size.error() << "\n";
+      return ParseOutcome{std::nullopt, 2};
+    }
+    options.stream_above = *size;
+  }
+  options.progress = progress_text == "always" ? Progress::always : progress_text == "never" ? Progress::never : Progress::automatic;
   if (!max_filesize_text.empty()) {
     auto size = parse_size(max_filesize_text);
     if (!size) {
@@ -232,12 +317,42 @@ ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out,
     }
     options.html_path = html_path;
   }
+  if (app.count("--sarif") > 0) {
+    if (sarif_path.empty()) {
+      err << "flscan: --sarif needs a file name ('-' for stdout)\n";
+      return ParseOutcome{std::nullopt, 2};
+    }
+    options.sarif_path = sarif_path;
+  }
+  if (options.json_to_stdout() && options.sarif_to_stdout()) {
+    err << "flscan: --json - and --sarif - cannot both write to stdout\n";
+    return ParseOutcome{std::nullopt, 2};
+  }
+  if (app.count("--fail-on") > 0) {
+    auto fail_on = parse_fail_on(fail_on_text);
+    if (!fail_on) {
+      err << "flscan: --fail-on: " << fail_on.error() << "\n";
+      return ParseOutcome{std::nullopt, 2};
+    }
+    options.fail_on = *fail_on;
+  }
   if (app.count("--windows-root") > 0) {
     if (windows_root.empty()) {
       err << "flscan: --windows-root needs a directory\n";
       return ParseOutcome{std::nullopt, 2};
     }
     options.windows_root = windows_root;
+  }
+  if (app.count("--quarantine") > 0) {
+    if (quarantine_dir.empty()) {
+      err << "flscan: --quarantine needs a directory\n";
+      return ParseOutcome{std::nullopt, 2};
+    }
+    options.quarantine_dir = quarantine_dir;
+  }
+  if (options.repair && !options.quarantine_dir) {
+    err << "flscan: --repair needs --quarantine DIR (the infected original is kept there first)\n";
+    return ParseOutcome{std::nullopt, 2};
   }
   if (options.paths.empty() && !options.show_version) {
     err << "flscan: no PATH to scan given\nRun with --help for more information.\n";

@@ -12,14 +12,20 @@
 #include <tl/expected.hpp>
 
 #include "engine/limits.h"
+#include "scanner/fail_on.h"
 
 namespace flscan::scanner {
+
+// --progress: when the progress line is drawn on stderr (progress.h).
+enum class Progress { automatic, always, never };
 
 struct Options {
   std::vector<std::string> paths;      // PATH operands, as given (bytes, not necessarily UTF-8)
   std::vector<std::string> databases;  // -d FILE|DIR, loaded after the built-in signatures
   std::vector<std::string> excludes;   // --exclude GLOB, see walker.h for the matching rules
   std::uint64_t max_filesize = limits::kDefaultMaxFileSize;
+  std::uint64_t stream_above = limits::kDefaultStreamAbove;  // --stream-above
+  Progress progress = Progress::automatic;
   unsigned threads = 0;                // 0: one per core (TBB's default)
   bool follow_symlinks = false;
   bool one_file_system = false;
@@ -31,11 +37,17 @@ struct Options {
   bool show_version = false;
   std::optional<std::string> json_path;  // "-" is stdout
   std::optional<std::string> html_path;  // --html FILE (report_html.h)
+  std::optional<std::string> sarif_path;  // --sarif FILE, "-" is stdout (report_sarif.h)
+  FailOn fail_on;                         // --fail-on LIST (fail_on.h)
   bool live = false;                     // --live: look for running flcss.exe (live_process.h)
   std::optional<std::string> windows_root;  // --windows-root: the Q317218 report's installation
+  std::optional<std::string> quarantine_dir;  // --quarantine DIR (remediate.h): the only writes to scanned files
+  bool repair = false;                        // --repair (needs --quarantine): disinfect in place
 
   // True when the JSON report goes to stdout, which then carries nothing else.
   [[nodiscard]] bool json_to_stdout() const { return json_path && *json_path == "-"; }
+  // True when the SARIF log goes to stdout, which then carries nothing else.
+  [[nodiscard]] bool sarif_to_stdout() const { return sarif_path && *sarif_path == "-"; }
 };
 
 // What parse_options decided: run with `options`, or stop now with `exit_code` (after --help, or

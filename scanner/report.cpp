@@ -117,9 +117,23 @@ bool ScanReport::host_errors() const {
   return std::any_of(hosts.begin(), hosts.end(), [](const host::HostReport& h) { return !h.errors.empty(); });
 }
 
-int exit_code(const ScanReport& report) {
-  if (report.infection_found() || report.flc_service_found()) return kExitInfected;
-  if (!report.complete() || report.host_errors()) return kExitIncomplete;
+bool ScanReport::suspicious_found() const {
+  return std::any_of(results.begin(), results.end(), [](const FileResult& r) {
+    return std::any_of(r.findings.begin(), r.findings.end(),
+                       [](const Finding& f) { return f.severity == Severity::suspicious; });
+  });
+}
+
+bool ScanReport::operand_missing() const {
+  return counters.not_scanned_by_reason[static_cast<std::size_t>(NotScannedReason::not_found)] > 0;
+}
+
+int exit_code(const ScanReport& report, const FailOn& fail_on) {
+  if (fail_on.infected && (report.infection_found() || report.flc_service_found())) return kExitInfected;
+  if (fail_on.suspicious && report.suspicious_found()) return kExitInfected;
+  // A mistyped PATH must not pass a pipeline that only fails on infections.
+  if (report.operand_missing()) return kExitIncomplete;
+  if (fail_on.incomplete && (!report.complete() || report.host_errors())) return kExitIncomplete;
   return kExitClean;
 }
 

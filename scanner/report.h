@@ -15,6 +15,7 @@
 
 #include "engine/finding.h"
 #include "engine/scan.h"
+#include "scanner/fail_on.h"
 #include "scanner/host/host_report.h"
 
 namespace flscan::scanner {
@@ -61,12 +62,53 @@ inline constexpr std::size_t kSkipReasonCount = 8;
 
 // Paths are kept as the raw bytes the filesystem gave (POSIX names are bytes, not text); printers
 // decide how to show them.
+// What --quarantine / --repair did with a file (scanner/remediate.h). The codes are a stable
+// interface of the JSON report (scanner/JSON.md).
+enum class ActionResult {
+  quarantined,    // a verified copy is in the quarantine directory, the original was removed
+  repaired,       // disinfected in place; the infected original's verified copy is in the directory
+  left_in_place,  // the original was not touched (see `error`)
+};
+enum class RepairStatus {
+  not_requested,  // no --repair
+  repaired,
+  refused,        // the file does not fit the model's repair, or the result would not scan clean
+  system_file,    // never repaired in place: replace it from clean media
+  failed,         // the repair could be made but not written; the file was quarantined instead
+};
+[[nodiscard]] inline std::string_view to_code(ActionResult result) {
+  switch (result) {
+    case ActionResult::quarantined: return "quarantined";
+    case ActionResult::repaired: return "repaired";
+    case ActionResult::left_in_place: return "left-in-place";
+  }
+  return "left-in-place";
+}
+[[nodiscard]] inline std::string_view to_code(RepairStatus status) {
+  switch (status) {
+    case RepairStatus::not_requested: return "not-requested";
+    case RepairStatus::repaired: return "repaired";
+    case RepairStatus::refused: return "refused";
+    case RepairStatus::system_file: return "system-file";
+    case RepairStatus::failed: return "failed";
+  }
+  return "refused";
+}
+struct FileAction {
+  ActionResult result = ActionResult::left_in_place;
+  std::string quarantine_file;  // DIR/<id>.flq holding the original content; empty when no copy stays
+  RepairStatus repair = RepairStatus::not_requested;
+  std::string repair_detail;    // what the repair did, or why it was refused / not done
+  std::string error;            // the step that failed and why; empty when none did
+};
+
 struct FileResult {
   std::string path;
   std::uint64_t size = 0;
   std::string sha256;             // lower-case hex
   ContentType type = ContentType::not_pe;
   std::vector<Finding> findings;  // strongest first
+  std::optional<FileAction> action{};  // set by --quarantine (remediate.h) for the files it acted on
 };
 
 struct NotScannedEntry {
@@ -132,6 +174,10 @@ struct ScanReport {
   [[nodiscard]] bool infection_found() const { return counters.infected_files > 0; }
   // True when some installation has an FLC service (FunLove evidence too: exit code 1).
   [[nodiscard]] bool flc_service_found() const;
+  // True when some finding (of any file, strongest or not) has severity suspicious (--fail-on).
+  [[nodiscard]] bool suspicious_found() const;
+  // True when a PATH operand does not exist: a failed run whatever --fail-on says.
+  [[nodiscard]] bool operand_missing() const;
   // True when some installation's hive or event log could not be read (exit code 2 unless 1).
   [[nodiscard]] bool host_errors() const;
 };
@@ -148,10 +194,12 @@ inline constexpr int kExitClean = 0;       // nothing found and every file scann
 inline constexpr int kExitInfected = 1;    // FunLove evidence found (wins over incomplete)
 inline constexpr int kExitIncomplete = 2;  // scan incomplete, or the program failed
 
-// 1 when FunLove evidence was found (an infection finding or an FLC service; even if the scan is
-// also incomplete: the evidence is the fact that needs acting on), else 2 when the scan is
-// incomplete or a host read failed, else 0.
-[[nodiscard]] int exit_code(const ScanReport& report);
+// With the default policy: 1 when FunLove evidence was found (an infection finding or an FLC
+// service; even if the scan is also incomplete: the evidence is the fact that needs acting on),
+// else 2 when the scan is incomplete or a host read failed, else 0. `fail_on` (--fail-on) says
+// which outcomes count: infected and suspicious give 1, incomplete 2, 1 winning. A PATH operand
+// that does not exist gives 2 unless 1 applies, whatever `fail_on` says (the run failed).
+[[nodiscard]] int exit_code(const ScanReport& report, const FailOn& fail_on = kDefaultFailOn);
 
 // The strongest finding of a result (results always have at least one): highest severity, then
 // the stronger kind. Its kind is the file's "state".

@@ -85,7 +85,7 @@ void write_not_scanned(std::ostream& out, const ScanReport& report) {
   out << "</ul>\n";
 }
 
-void write_summary(std::ostream& out, const ScanReport& report, const ReportMeta& meta) {
+void write_summary(std::ostream& out, const ScanReport& report, const Options& options, const ReportMeta& meta) {
   const ScanCounters& c = report.counters;
   out << "<h2>Summary</h2>\n<table class=\"summary\">\n";
   const auto line = [&out](std::string_view name, const std::string& value) {
@@ -100,7 +100,7 @@ void write_summary(std::ostream& out, const ScanReport& report, const ReportMeta
   line("Files with notes only", std::to_string(c.files_with_findings - c.infected_files));
   line("Not scanned", std::to_string(c.not_scanned_total() + c.lost_reports));
   line("Skipped", std::to_string(c.skipped_total()));
-  line("Exit code", std::to_string(exit_code(report)));
+  line("Exit code", std::to_string(exit_code(report, options.fail_on)));
   line("flscan", esc(meta.flscan_version) + ", " + std::to_string(meta.signature_count) + " signatures");
   out << "</table>\n";
 }
@@ -143,7 +143,7 @@ void write_html_report(std::ostream& out, const ScanReport& report, const Option
   }
   write_findings(out, report, options);
   write_not_scanned(out, report);
-  write_summary(out, report, meta);
+  write_summary(out, report, options, meta);
   out << "</body>\n</html>\n";
 }
 

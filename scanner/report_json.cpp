@@ -1,5 +1,6 @@
 #include "scanner/report_json.h"
 
+#include <array>
 #include <ostream>
 
 #include "scanner/text_encoding.h"
@@ -25,6 +26,17 @@ Json finding_to_json(const Finding& finding) {
               {"offset", finding.offset}};
 }
 
+// What --quarantine / --repair did (remediate.h); null when flscan did not act on the file.
+Json action_to_json(const std::optional<FileAction>& action) {
+  if (!action) return nullptr;
+  auto text_or_null = [](const std::string& text) { return text.empty() ? Json(nullptr) : Json(text); };
+  return Json{{"result", to_code(action->result)},
+              {"quarantine_file", action->quarantine_file.empty() ? Json(nullptr) : path_to_json(action->quarantine_file)},
+              {"repair", to_code(action->repair)},
+              {"repair_detail", text_or_null(action->repair_detail)},
+              {"error", text_or_null(action->error)}};
+}
+
 Json result_to_json(const FileResult& result) {
   const Finding& strongest = strongest_finding(result);
   Json findings = Json::array();
@@ -35,7 +47,8 @@ Json result_to_json(const FileResult& result) {
               {"type", to_code(result.type)},
               {"state", to_string(strongest.kind)},
               {"severity", to_string(strongest.severity)},
-              {"findings", std::move(findings)}};
+              {"findings", std::move(findings)},
+              {"action", action_to_json(result.action)}};
 }
 
 Json options_to_json(const Options& options) {
@@ -49,13 +62,27 @@ Json options_to_json(const Options& options) {
               {"verbose", options.verbose},
               {"brief", options.brief},
               {"infected_only", options.infected_only},
-              {"quiet", options.quiet}};
+              {"quiet", options.quiet},
+              {"quarantine", options.quarantine_dir ? path_to_json(*options.quarantine_dir) : Json(nullptr)},
+              {"repair", options.repair},
+              {"fail_on", to_string(options.fail_on)}};
 }
 
 template <typename Enum, std::size_t N>
 Json by_reason(const std::array<std::uint64_t, N>& counts) {
   Json object = Json::object();
   for (std::size_t i = 0; i < N; ++i) object[std::string(to_code(static_cast<Enum>(i)))] = counts[i];
+  return object;
+}
+
+// Files per FileAction result (all codes present; zeros without --quarantine).
+Json actions_to_json(const ScanReport& report) {
+  std::array<std::uint64_t, 3> counts{};
+  for (const FileResult& result : report.results) {
+    if (result.action) ++counts[static_cast<std::size_t>(result.action->result)];
+  }
+  Json object = Json::object();
+  for (std::size_t i = 0; i < counts.size(); ++i) object[std::string(to_code(static_cast<ActionResult>(i)))] = counts[i];
   return object;
 }
 
@@ -84,6 +111,7 @@ Json summary_to_json(const ScanReport& report) {
               {"skipped_by_reason", by_reason<SkipReason>(c.skipped_by_reason)},
               {"signature_match_cap_hits", c.match_cap_hits},
               {"lost_reports", c.lost_reports},
+              {"actions", actions_to_json(report)},
               {"elapsed_seconds", report.elapsed_seconds},
               {"bytes_per_second", static_cast<double>(c.bytes_read) / seconds},
               {"files_per_second", static_cast<double>(c.files_examined) / seconds}};
@@ -234,7 +262,7 @@ Json report_to_json(const ScanReport& report, const Options& options, const Repo
   }
   document["live_processes"] = std::move(live);
   document["summary"] = summary_to_json(report);
-  document["exit_code"] = exit_code(report);
+  document["exit_code"] = exit_code(report, options.fail_on);
   return document;
 }
 

@@ -58,6 +58,30 @@ std::string headline(const std::string& path, const Finding& finding) {
   }
 }
 
+// "quarantined to DIR/x.flq; repair refused: ...": what --quarantine / --repair did (remediate.h).
+std::string describe_action(const FileAction& action) {
+  const std::string copy = escape_for_terminal(action.quarantine_file);
+  const std::string detail = escape_for_terminal(action.repair_detail);
+  std::string text;
+  switch (action.result) {
+    case ActionResult::repaired:
+      text = "repaired in place (" + detail + "); the infected original is kept as " + copy;
+      break;
+    case ActionResult::quarantined:
+      text = "quarantined to " + copy + " (original removed)";
+      if (action.repair == RepairStatus::refused) text += "; repair refused: " + detail;
+      if (action.repair == RepairStatus::system_file) text += "; not repaired: " + detail;
+      if (action.repair == RepairStatus::failed) text += "; repair failed (" + detail + "), quarantined instead";
+      break;
+    case ActionResult::left_in_place:
+      text = "NOT quarantined, left in place: " + escape_for_terminal(action.error);
+      if (!action.quarantine_file.empty()) text += "; a verified copy is in " + copy + " (run again to finish)";
+      return text;
+  }
+  if (!action.error.empty()) text += "; warning: " + escape_for_terminal(action.error);
+  return text;
+}
+
 void write_findings(std::ostream& out, const ScanReport& report, const Options& options) {
   for (const FileResult& result : report.results) {
     bool printed = false;
@@ -82,6 +106,7 @@ void write_findings(std::ostream& out, const ScanReport& report, const Options& 
     if (printed && !options.brief && !corroborating.empty()) out << "    signatures also matched: " << corroborating << '\n';
     // The file's identity once, after its findings: what to look up or quarantine.
     if (printed && !options.brief) out << "    file: " << result.size << " bytes, sha256 " << result.sha256 << '\n';
+    if (result.action) out << "    action: " << describe_action(*result.action) << '\n';
   }
 }
 
@@ -179,6 +204,14 @@ void write_summary(std::ostream& out, const ScanReport& report, const ReportMeta
   out << "Time:         " << format("%.2f", report.elapsed_seconds) << " s, "
       << format("%.1f", static_cast<double>(c.bytes_read) / 1e6 / seconds) << " MB/s, "
       << format("%.0f", static_cast<double>(c.files_examined) / seconds) << " files/s\n";
+  std::array<std::uint64_t, 3> actions{};  // by ActionResult
+  for (const FileResult& result : report.results) {
+    if (result.action) ++actions[static_cast<std::size_t>(result.action->result)];
+  }
+  if (actions[0] + actions[1] + actions[2] > 0) {
+    out << "Quarantine:   " << actions[0] << " quarantined, " << actions[1] << " repaired in place, " << actions[2]
+        << " left in place\n";
+  }
   out << "Signatures:   " << meta.signature_count << " in total";
   for (const std::string& source : meta.signature_sources) out << "\n              " << escape_for_terminal(source);
   out << '\n';

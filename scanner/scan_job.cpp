@@ -37,10 +37,11 @@ struct Worker {
 
 class JobVisitor final : public WalkVisitor {
  public:
-  JobVisitor(const sig::SignatureSet& signatures, const ScanSettings& settings, const ScanHooks& hooks)
+  JobVisitor(const sig::SignatureSet& signatures, const ScanSettings& settings, const ScanHooks& hooks, ProgressMeter* progress)
       : signatures_(signatures),
         settings_(settings),
         hooks_(hooks),
+        progress_(progress),
         workers_([&signatures, &settings] { return std::make_unique<Worker>(signatures, settings.max_file_size); }) {}
 
   void file(const FileEntry& entry) override {
@@ -48,11 +49,13 @@ class JobVisitor final : public WalkVisitor {
     ++worker.counters.files_seen;
     // The per-file boundary: whatever goes wrong with this file is reported for this file, and
     // the walk goes on (a throw into the TBB body would cancel the whole scan).
+    const std::uint64_t bytes_before = worker.counters.bytes_read;
     try {
       scan_file(worker, entry);
     } catch (const std::exception& e) {
       add_not_scanned(worker, entry.path, NotScannedReason::internal_error, e.what());
     }
+    if (progress_ != nullptr) progress_->file_done(worker.counters.bytes_read - bytes_before);
   }
 
   void directory_listed(const fs::path&) override { ++local().counters.directories; }
@@ -99,14 +102,33 @@ class JobVisitor final : public WalkVisitor {
     } else {
       worker.reader.after_sniff_hook = nullptr;
     }
-    auto content = worker.reader.read(entry.path.c_str(), entry.via_symlink ? FollowSymlink::yes : FollowSymlink::no,
-                                      [this, role](ByteView head) { return needs_whole_file(head, signatures_, role); });
+    const auto plan = [this, &worker, role](ByteView head, std::uint64_t size) {
+      if (!needs_whole_file(head, signatures_, role)) return ReadPlan::head_only;
+      return size > settings_.stream_above && worker.scanner.can_stream(role) ? ReadPlan::stream : ReadPlan::whole;
+    };
+    std::optional<tl::expected<FileVerdict, StreamFailure>> streamed;
+    const auto stream = [&worker, &streamed](ByteSource& source, std::uint64_t size) {
+      streamed = worker.scanner.scan_stream(source, size);
+    };
+    auto content = worker.reader.read(entry.path.c_str(), entry.via_symlink ? FollowSymlink::yes : FollowSymlink::no, plan, stream);
     if (!content) {
       add_not_scanned(worker, entry.path, content.error().reason, std::move(content.error().detail));
       return;
     }
     ++worker.counters.files_examined;
-    worker.counters.bytes_read += content->bytes.size();
+    worker.counters.bytes_read += content->bytes_read;
+    if (content->streamed) {
+      if (!streamed || !*streamed) {
+        // The reader reported no read error, so the engine's plan missed bytes it needed: a bug,
+        // reported as such rather than guessed around.
+        add_not_scanned(worker, entry.path, NotScannedReason::internal_error,
+                        "the streamed scan needed bytes it had not kept; please report this file");
+        return;
+      }
+      ++worker.counters.files_scanned_whole;
+      record(worker, entry, *content, **streamed);
+      return;
+    }
     // Not read whole: the engine saw from the head that nothing in this file can matter.
     if (!content->whole) return;
     ++worker.counters.files_scanned_whole;
@@ -152,6 +174,7 @@ class JobVisitor final : public WalkVisitor {
   const sig::SignatureSet& signatures_;
   const ScanSettings& settings_;
   const ScanHooks& hooks_;
+  ProgressMeter* progress_;
   tbb::enumerable_thread_specific<std::unique_ptr<Worker>> workers_;
 };
 
@@ -167,7 +190,7 @@ ScanJob::ScanJob(const sig::SignatureSet& signatures, ScanSettings settings)
 
 ScanReport ScanJob::run() const {
   const auto start = std::chrono::steady_clock::now();
-  JobVisitor visitor(signatures_, settings_, hooks);
+  JobVisitor visitor(signatures_, settings_, hooks, progress);
   std::vector<fs::path> roots(settings_.roots.begin(), settings_.roots.end());
   const Walker walker(settings_.walk);
   const std::uint64_t lost = walker.walk(roots, visitor);

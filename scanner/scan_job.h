@@ -12,6 +12,7 @@
 #include <boost/filesystem/path.hpp>
 
 #include "engine/signature_set.h"
+#include "scanner/progress.h"
 #include "scanner/report.h"
 #include "scanner/walker.h"
 
@@ -21,6 +22,9 @@ struct ScanSettings {
   std::vector<std::string> roots;  // PATH operands as given
   WalkSettings walk;
   std::uint64_t max_file_size = limits::kDefaultMaxFileSize;
+  // Files larger than this are scanned as a stream of chunks rather than read whole (when the
+  // role and the signature set allow it: FileScanner::can_stream).
+  std::uint64_t stream_above = limits::kDefaultStreamAbove;
   bool inventory = false;      // record every PE/MZ file scanned (path, size, sha256)
   bool list_excluded = false;  // keep one entry per excluded path (--verbose), not only a count
 };
@@ -43,6 +47,8 @@ class ScanJob {
   [[nodiscard]] ScanReport run() const;
 
   ScanHooks hooks;
+  // Counts each file done, for the progress line; optional.
+  ProgressMeter* progress = nullptr;
 
  private:
   const sig::SignatureSet& signatures_;

@@ -1,5 +1,6 @@
 #include "scanner/walker.h"
 
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,8 +11,9 @@
 #include <system_error>
 #include <utility>
 
-#include <boost/filesystem/operations.hpp>
 #include <tbb/parallel_for_each.h>
+
+#include "scanner/open_path.h"
 
 namespace flscan::scanner {
 namespace fs = boost::filesystem;
@@ -54,7 +56,7 @@ NotScannedReason reason_for_errno(int error) {
 
 std::string symlink_target(const fs::path& link) {
   std::string target(4096, '\0');
-  const ssize_t n = ::readlink(link.c_str(), target.data(), target.size());
+  const ssize_t n = readlink_path(link.c_str(), target.data(), target.size());
   if (n < 0) return {};
   target.resize(static_cast<std::size_t>(n));
   return target;
@@ -106,8 +108,8 @@ class WalkRun {
   void start_root(const Item& root, tbb::feeder<Item>& feeder) {
     Item item = root;
     struct stat lst {};
-    if (::lstat(item.path.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) item.via_symlink = true;
-    if (::stat(item.path.c_str(), &item.st) != 0) {
+    if (stat_path(item.path.c_str(), &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode)) item.via_symlink = true;
+    if (stat_path(item.path.c_str(), &item.st, 0) != 0) {
       const int error = errno;
       if (item.via_symlink && (error == ENOENT || error == ELOOP)) {
         visitor_.skipped(item.path, SkipReason::broken_symlink, "stat: " + errno_text(error));
@@ -161,24 +163,24 @@ class WalkRun {
     }
     auto self = std::make_shared<const DirLink>(DirLink{item.st.st_dev, item.st.st_ino, item.path.string(), item.ancestors});
 
-    boost::system::error_code ec;
-    fs::directory_iterator it(item.path, ec);
-    if (ec) {
-      const auto reason = ec.value() == ENOENT ? NotScannedReason::vanished : NotScannedReason::unlistable_directory;
-      visitor_.not_scanned(item.path, reason, "opendir: " + ec.message());
+    // Opened with O_NOATIME where permitted (open_path.h): listing must not touch the tree.
+    DirectoryReader reader(item.path.c_str());
+    if (reader.error() != 0) {
+      const int error = reader.error();
+      const auto reason = error == ENOENT ? NotScannedReason::vanished : NotScannedReason::unlistable_directory;
+      visitor_.not_scanned(item.path, reason, "opendir: " + errno_text(error));
       return;
     }
     visitor_.directory_listed(item.path);
     std::uint64_t listed = 0;
-    for (const fs::directory_iterator end; it != end;) {
-      visit_child(item, self, it->path(), feeder);
+    while (const char* name = reader.next()) {
+      visit_child(item, self, item.path / name, feeder);
       ++listed;
-      it.increment(ec);
-      if (ec) {
-        visitor_.not_scanned(item.path, NotScannedReason::unlistable_directory,
-                             "readdir failed after " + std::to_string(listed) + " entries: " + ec.message());
-        return;
-      }
+    }
+    if (reader.error() != 0) {
+      visitor_.not_scanned(item.path, NotScannedReason::unlistable_directory,
+                           "readdir failed after " + std::to_string(listed) +
+                               " entries: " + errno_text(reader.error()));
     }
   }
 
@@ -192,7 +194,7 @@ class WalkRun {
       visitor_.skipped(path, SkipReason::excluded, "--exclude " + *pattern);
       return;
     }
-    if (::lstat(path.c_str(), &child.st) != 0) {
+    if (stat_path(path.c_str(), &child.st, AT_SYMLINK_NOFOLLOW) != 0) {
       const int error = errno;
       visitor_.not_scanned(path, reason_for_errno(error), "lstat: " + errno_text(error));
       return;
@@ -203,7 +205,7 @@ class WalkRun {
         return;
       }
       child.via_symlink = true;
-      if (::stat(path.c_str(), &child.st) != 0) {
+      if (stat_path(path.c_str(), &child.st, 0) != 0) {
         const int error = errno;
         if (error == ENOENT || error == ELOOP || error == ENOTDIR) {
           visitor_.skipped(path, SkipReason::broken_symlink,

@@ -4,6 +4,7 @@
 #include <system_error>
 
 #include "scanner/host/host_common.h"
+#include "scanner/open_path.h"
 
 namespace flscan::host {
 namespace fs = std::filesystem;
@@ -24,12 +25,14 @@ bool is_windows_dir(const WindowsInstall& install) { return !install.system_hive
 
 }  // namespace
 
+// Listings go through scanner::DirectoryReader: O_NOATIME where permitted, so looking for an
+// installation does not change the directories' access times.
 DirectoryListing::DirectoryListing(const std::string& dir) : dir_(dir) {
-  std::error_code ec;
-  fs::directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec);
-  std::size_t listed = 0;
-  for (; !ec && it != fs::directory_iterator() && listed < kMaxEntriesListed; it.increment(ec), ++listed) {
-    names_.push_back(it->path().filename().string());
+  scanner::DirectoryReader reader(dir.c_str());
+  for (std::size_t listed = 0; listed < kMaxEntriesListed; ++listed) {
+    const char* name = reader.next();
+    if (name == nullptr) break;
+    names_.emplace_back(name);
   }
 }
 
@@ -66,12 +69,11 @@ std::vector<WindowsInstall> find_windows_installs(const std::string& scan_root) 
     installs.push_back(std::move(self));
     return installs;
   }
-  std::error_code ec;
-  fs::directory_iterator it(scan_root, fs::directory_options::skip_permission_denied, ec);
+  scanner::DirectoryReader reader(scan_root.c_str());
   std::vector<std::string> candidates;
-  std::size_t listed = 0;
-  for (; !ec && it != fs::directory_iterator() && listed < kMaxEntriesListed; it.increment(ec), ++listed) {
-    const std::string name = it->path().filename().string();
+  for (std::size_t listed = 0; listed < kMaxEntriesListed; ++listed) {
+    const char* name = reader.next();
+    if (name == nullptr) break;
     if (iequals(name, "WINNT") || iequals(name, "WINDOWS")) candidates.push_back(join(scan_root, name));
   }
   std::sort(candidates.begin(), candidates.end());

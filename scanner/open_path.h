@@ -1,0 +1,61 @@
+// Path-based system calls that work for paths of any length, and directory listing that leaves
+// access times alone.
+//
+// Long paths: the kernel refuses a path of PATH_MAX (4096) bytes or more with ENAMETOOLONG, yet a
+// tree can be nested deeper than that (each name may have up to NAME_MAX = 255 bytes), and what
+// lies below is exactly where something could hide from a scanner that only opens full paths.
+// These functions behave like open(2), fstatat(2) and readlink(2) on the whole path. A path
+// shorter than PATH_MAX goes to the kernel in one call; a longer one is resolved piece by piece:
+// each leading piece shorter than PATH_MAX (cut at a '/') is opened with openat(O_PATH |
+// O_DIRECTORY) relative to the previous one, and the call is made relative to the last. Symlinks
+// in leading components are followed exactly as a one-call lookup follows them, so the result is
+// the same file. On failure they return -1 with errno set, as the system calls do.
+//
+// Access times: reading a directory (getdents) updates its atime, on relatime mounts whenever
+// the atime is not newer than the mtime. DirectoryReader opens directories with O_NOATIME, which
+// the kernel allows to the owner and to CAP_FOWNER (root); for anyone else it falls back to a
+// plain open, and the directory's atime may then change. Regular files are the reader's business
+// (file_reader.cpp, host_common.cpp), which use O_NOATIME the same way. Symbolic links have no
+// such escape: readlink and following a link update the link's own atime on a read-write mount.
+#pragma once
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <cstddef>
+
+namespace flscan::scanner {
+
+// open(2) for a path of any length. `flags` and `mode` as for open.
+[[nodiscard]] int open_path(const char* path, int flags, mode_t mode = 0);
+
+// fstatat(AT_FDCWD, path, st, at_flags) for a path of any length: at_flags 0 is stat(2),
+// AT_SYMLINK_NOFOLLOW is lstat(2).
+[[nodiscard]] int stat_path(const char* path, struct stat* st, int at_flags);
+
+// readlink(2) for a path of any length (no terminating NUL is written, as readlink).
+[[nodiscard]] ssize_t readlink_path(const char* path, char* buffer, std::size_t size);
+
+// The names in one directory, read through a descriptor opened with O_NOATIME when permitted (see
+// above), for a path of any length. Never yields "." or "..". Order: as the filesystem returns
+// them.
+class DirectoryReader {
+ public:
+  // Opens the directory (following a symlink named as `path`, as opendir does); check error().
+  explicit DirectoryReader(const char* path);
+  ~DirectoryReader();
+  DirectoryReader(const DirectoryReader&) = delete;
+  DirectoryReader& operator=(const DirectoryReader&) = delete;
+
+  // The next name, valid until the next call; nullptr at the end of the listing or on an error.
+  [[nodiscard]] const char* next();
+  // 0, or the errno of the open (before any next()) or of the readdir that ended the listing.
+  [[nodiscard]] int error() const { return error_; }
+
+ private:
+  DIR* stream_ = nullptr;
+  int error_ = 0;
+};
+
+}  // namespace flscan::scanner

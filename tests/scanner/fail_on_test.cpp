@@ -1,0 +1,161 @@
+// --fail-on: the parser, and the exit code of the flscan binary for every policy over corpus files
+// whose state comes from corpus/manifest.json (infected, kernel-modified = suspicious, clean), a
+// directory loop (NOT SCANNED: incomplete) and a PATH that does not exist (a failed run).
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "scanner/fail_on.h"
+#include "test_support.h"
+
+using flscan::scanner::FailOn;
+using flscan::scanner::kDefaultFailOn;
+using flscan::scanner::parse_fail_on;
+using flscan::test::RunResult;
+using flscan::test::TempDir;
+using flscan::test::run_flscan;
+using nlohmann::json;
+
+namespace {
+
+const std::string kCorpus = FLSCAN_CORPUS_DIR;
+
+json manifest() {
+  std::ifstream in(kCorpus + "/manifest.json");
+  REQUIRE(in.good());
+  return json::parse(in);
+}
+
+// The first manifest file built as `state`, as a path into the corpus.
+std::string sample(const json& files, const std::string& state) {
+  for (const json& file : files) {
+    if (file.at("expected") == state && file.at("path").get<std::string>().ends_with(".exe")) {
+      return kCorpus + "/" + file.at("path").get<std::string>();
+    }
+  }
+  FAIL("no " << state << " .exe in the manifest");
+  return {};
+}
+
+// What a scan of some inputs holds, from how the inputs were built.
+struct Scenario {
+  std::string name;
+  std::vector<std::string> paths;
+  bool infected = false;
+  bool suspicious = false;
+  bool incomplete = false;
+};
+
+// The documented rule: infected or suspicious (when the policy names it) gives 1, else
+// incomplete (when named) gives 2, else 0.
+int expected_exit(const Scenario& s, const FailOn& f) {
+  if ((f.infected && s.infected) || (f.suspicious && s.suspicious)) return 1;
+  if (f.incomplete && s.incomplete) return 2;
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("fail-on: parsing", "[fail-on]") {
+  CHECK(kDefaultFailOn == FailOn{true, false, true});
+  CHECK(to_string(kDefaultFailOn) == "infected,incomplete");
+  CHECK(*parse_fail_on("infected,incomplete") == kDefaultFailOn);
+  CHECK(*parse_fail_on("none") == FailOn{false, false, false});
+  CHECK(to_string(FailOn{false, false, false}) == "none");
+  CHECK(*parse_fail_on("suspicious") == FailOn{false, true, false});
+  CHECK(*parse_fail_on("incomplete,suspicious,infected") == FailOn{true, true, true});
+  CHECK(to_string(*parse_fail_on("incomplete,suspicious,infected")) == "infected,suspicious,incomplete");
+  for (const char* bad : {"", "infected,", ",infected", "infected,,incomplete", "infected,infected", "none,infected",
+                          "infected,none", "Infected", " infected", "informational", "all"}) {
+    INFO("'" << bad << "'");
+    CHECK_FALSE(parse_fail_on(bad).has_value());
+  }
+}
+
+TEST_CASE("fail-on: the exit code for every policy over corpus samples", "[fail-on][corpus]") {
+  const json files = manifest().at("files");
+  const std::string infected = sample(files, "infected");
+  const std::string clean = sample(files, "clean");
+  std::string suspicious;
+  for (const json& file : files) {
+    if (file.at("expected") == "kernel-modified") suspicious = kCorpus + "/" + file.at("path").get<std::string>();
+  }
+  REQUIRE_FALSE(suspicious.empty());
+  // A directory that holds itself through a symlink: with -L it is NOT SCANNED (loop).
+  const TempDir dir;
+  std::filesystem::create_directories(dir.path() / "looping");
+  flscan::test::make_symlink(".", dir / "looping/again");
+  const std::string looping = dir / "looping";
+
+  const std::vector<Scenario> scenarios = {
+      {"clean", {clean}, false, false, false},
+      {"infected", {infected, clean}, true, false, false},
+      {"suspicious", {suspicious, clean}, false, true, false},
+      {"incomplete", {looping, clean}, false, false, true},
+      {"infected+incomplete", {infected, looping}, true, false, true},
+      {"suspicious+incomplete", {suspicious, looping}, false, true, true},
+      {"infected+suspicious", {infected, suspicious}, true, true, false},
+      {"all three", {infected, suspicious, looping}, true, true, true},
+  };
+  std::vector<std::string> policies = {"none"};
+  for (int bits = 1; bits < 8; ++bits) {
+    policies.push_back(to_string(FailOn{(bits & 1) != 0, (bits & 2) != 0, (bits & 4) != 0}));
+  }
+  for (const Scenario& scenario : scenarios) {
+    for (const std::string& policy : policies) {
+      std::vector<std::string> args = {"-L", "--fail-on", policy, "--json", "-"};
+      args.insert(args.end(), scenario.paths.begin(), scenario.paths.end());
+      const RunResult run = run_flscan(args);
+      INFO(scenario.name << " with --fail-on " << policy << "\n" << run.err);
+      CHECK(run.exit_code == expected_exit(scenario, *parse_fail_on(policy)));
+      // The JSON report states the same exit code, and the policy it was computed for.
+      const json document = json::parse(run.out);
+      CHECK(document.at("exit_code") == run.exit_code);
+      CHECK(document.at("options").at("fail_on") == policy);
+    }
+    // No --fail-on: the default policy, infected,incomplete.
+    std::vector<std::string> args = {"-q", "-L"};
+    args.insert(args.end(), scenario.paths.begin(), scenario.paths.end());
+    const RunResult run = run_flscan(args);
+    INFO(scenario.name << " without --fail-on");
+    CHECK(run.exit_code == expected_exit(scenario, kDefaultFailOn));
+  }
+}
+
+TEST_CASE("fail-on: a PATH that does not exist fails the run whatever the policy", "[fail-on]") {
+  const json files = manifest().at("files");
+  const std::string infected = sample(files, "infected");
+  const TempDir dir;
+  const std::string missing = dir / "not-mounted";
+  for (const char* policy : {"none", "infected", "suspicious", "incomplete", "infected,suspicious,incomplete"}) {
+    INFO("--fail-on " << policy);
+    CHECK(run_flscan({"-q", "--fail-on", policy, missing}).exit_code == 2);
+    // With FunLove evidence elsewhere, 1 still wins when the policy counts it.
+    const bool counts_infection = std::string(policy).find("infected") != std::string::npos;
+    CHECK(run_flscan({"-q", "--fail-on", policy, infected, missing}).exit_code == (counts_infection ? 1 : 2));
+  }
+}
+
+TEST_CASE("fail-on: bad lists are usage errors, --help documents the option and its default", "[fail-on][cli]") {
+  const TempDir dir;
+  for (const char* bad : {"everything", "none,infected", ""}) {
+    const RunResult run = run_flscan({"--fail-on", bad, dir.path().string()});
+    INFO("'" << bad << "': " << run.err);
+    CHECK(run.exit_code == 2);
+    CHECK(run.err.find("--fail-on") != std::string::npos);
+  }
+  const RunResult help = run_flscan({"--help"});
+  CHECK(help.exit_code == 0);
+  for (const char* text : {"--fail-on", "Default: infected,incomplete", "--fail-on infected,suspicious,incomplete --sarif",
+                           "--sarif", "SARIF 2.1.0"}) {
+    INFO(text);
+    CHECK(help.out.find(text) != std::string::npos);
+  }
+  const RunResult both = run_flscan({"--json", "-", "--sarif", "-", dir.path().string()});
+  CHECK(both.exit_code == 2);
+}
