@@ -483,10 +483,18 @@ struct Quarantine::State {
   // Writes the entries as the new manifest: temp file, fsync, rename, fsync DIR.
   Commit commit() const {
     Commit result;
-    Json list = Json::array();
-    for (const QuarantineEntry& entry : entries) list.push_back(entry_to_json(entry));
-    const Json doc{{"schema", kManifestSchema}, {"schema_version", kManifestVersion}, {"entries", std::move(list)}};
-    const std::string text = doc.dump(2) + "\n";
+    std::string text;
+    try {
+      Json list = Json::array();
+      for (const QuarantineEntry& entry : entries) list.push_back(entry_to_json(entry));
+      const Json doc{{"schema", kManifestSchema}, {"schema_version", kManifestVersion}, {"entries", std::move(list)}};
+      // Paths are exact ({"bytes"} when not UTF-8); a rule from a -d signature name is text for
+      // people, where bytes that are not UTF-8 become U+FFFD.
+      text = doc.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+    } catch (const std::exception& e) {
+      result.error = QuarantineError{QuarantineStep::write_manifest, std::string("cannot build the manifest: ") + e.what(), {}};
+      return result;
+    }
     const std::string temp(kManifestTemp);
     auto failed = [&](QuarantineStep step, int error) {
       result.error = QuarantineError{step, errno_text(error), {}};

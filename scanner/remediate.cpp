@@ -58,7 +58,16 @@ Remediator::Remediator(Quarantine& quarantine, const sig::SignatureSet& signatur
 
 void Remediator::run(ScanReport& report) {
   for (FileResult& result : report.results) {
-    if (needs_quarantine(result)) result.action = act(result);
+    if (!needs_quarantine(result)) continue;
+    try {
+      result.action = act(result);
+    } catch (const std::exception& e) {
+      // Out of memory, say: this file's action is lost, not the others'. The quarantine's order of
+      // steps keeps the file safe wherever this happened.
+      FileAction failed;
+      failed.error = std::string("internal error: ") + e.what();
+      result.action = std::move(failed);
+    }
   }
 }
 

@@ -47,7 +47,7 @@ std::string plural(std::uint64_t count, std::string_view one, std::string_view m
 std::string headline(const std::string& path, const Finding& finding) {
   const std::string name = finding.name.empty() ? std::string(kDefaultThreatName) : escape_for_terminal(finding.name);
   const std::string kind(to_string(finding.kind));
-  std::string line = escape_for_terminal(path) + ": ";
+  std::string line = escape_path_for_terminal(path) + ": ";
   if (finding.severity == Severity::infection) return line + name + " FOUND (" + kind + ")";
   if (finding.severity == Severity::suspicious) return line + "possibly " + name + " (suspicious: " + kind + ")";
   switch (finding.kind) {
@@ -60,7 +60,7 @@ std::string headline(const std::string& path, const Finding& finding) {
 
 // "quarantined to DIR/x.flq; repair refused: ...": what --quarantine / --repair did (remediate.h).
 std::string describe_action(const FileAction& action) {
-  const std::string copy = escape_for_terminal(action.quarantine_file);
+  const std::string copy = escape_path_for_terminal(action.quarantine_file);
   const std::string detail = escape_for_terminal(action.repair_detail);
   std::string text;
   switch (action.result) {
@@ -112,7 +112,7 @@ void write_findings(std::ostream& out, const ScanReport& report, const Options& 
 
 void write_not_scanned(std::ostream& out, const ScanReport& report) {
   for (const NotScannedEntry& entry : report.not_scanned) {
-    out << escape_for_terminal(entry.path) << ": NOT SCANNED (" << describe(entry.reason);
+    out << escape_path_for_terminal(entry.path) << ": NOT SCANNED (" << describe(entry.reason);
     if (!entry.detail.empty()) out << ": " << escape_for_terminal(entry.detail);
     out << ")\n";
   }
@@ -120,7 +120,7 @@ void write_not_scanned(std::ostream& out, const ScanReport& report) {
 
 void write_skipped(std::ostream& out, const ScanReport& report) {
   for (const SkippedEntry& entry : report.skipped) {
-    out << escape_for_terminal(entry.path) << ": skipped (" << describe(entry.reason);
+    out << escape_path_for_terminal(entry.path) << ": skipped (" << describe(entry.reason);
     if (!entry.detail.empty()) out << ": " << escape_for_terminal(entry.detail);
     out << ")\n";
   }
@@ -129,7 +129,7 @@ void write_skipped(std::ostream& out, const ScanReport& report) {
 void write_inventory(std::ostream& out, const ScanReport& report) {
   out << "\nInventory of PE/MZ files (sha256, size in bytes, type, path):\n";
   for (const InventoryEntry& entry : report.inventory) {
-    out << entry.sha256 << "  " << entry.size << "  " << to_code(entry.type) << "  " << escape_for_terminal(entry.path);
+    out << entry.sha256 << "  " << entry.size << "  " << to_code(entry.type) << "  " << escape_path_for_terminal(entry.path);
     if (!entry.pe_error.empty()) out << "  (not a valid PE: " << escape_for_terminal(entry.pe_error) << ")";
     out << '\n';
   }

@@ -79,13 +79,17 @@ std::string base64_encode(std::string_view bytes) {
   return out;
 }
 
-std::string escape_for_terminal(std::string_view bytes) {
+std::string escape_for_terminal(std::string_view bytes) { return escape(bytes, false); }
+
+std::string escape_path_for_terminal(std::string_view bytes) { return escape(bytes, true); }
+
+std::string escape(std::string_view bytes, bool escape_backslash) {
   std::string out;
   out.reserve(bytes.size());
   for (std::size_t pos = 0; pos < bytes.size();) {
     const auto lead = static_cast<std::uint8_t>(bytes[pos]);
     const std::size_t length = utf8_sequence_length(bytes, pos);
-    if (length == 0 || lead < 0x20 || lead == 0x7F) {
+    if (length == 0 || lead < 0x20 || lead == 0x7F || (escape_backslash && lead == '\\')) {
       append_hex_escape(out, lead);
       ++pos;
       continue;

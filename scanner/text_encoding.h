@@ -16,5 +16,10 @@ namespace flscan::scanner {
 // For the text report: control characters and bytes that are not valid UTF-8 become \xNN, so a
 // file name cannot move the cursor, recolour the terminal or start a forged report line.
 [[nodiscard]] std::string escape_for_terminal(std::string_view bytes);
+// The same for a file path, where a backslash is escaped too (\x5c), so that a name holding the
+// characters "\x0a" and a name holding a newline never print alike: the form is lossless.
+[[nodiscard]] std::string escape_path_for_terminal(std::string_view bytes);
+// Both: `escape_backslash` selects the path form.
+[[nodiscard]] std::string escape(std::string_view bytes, bool escape_backslash);
 
 }  // namespace flscan::scanner

@@ -5,6 +5,7 @@
 // test's own readers, never with the engine's parser, so a parser bug cannot hide a repair bug.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <iterator>
@@ -217,6 +218,27 @@ TEST_CASE("repair: every infected corpus sample is its original again, but for w
   CHECK(refused_count == refused.size());  // each refused sample appears once (no copies of them)
   CHECK(repaired_count >= 11);
   CHECK(compared_with_corpus_repair >= 3);
+}
+
+// corpus/README.md: inoculated/gui_sections_repaired.exe is the corpus's section-9 disinfection of
+// infected/gui_sections.exe, then padded with zeros to size % 256 == 3 (as later Norton repairs did).
+TEST_CASE("repair: the corpus's repaired-then-inoculated sample starts with this repair", "[repair][corpus]") {
+  const json manifest = load_manifest();
+  bool found = false;
+  for (const json& entry : manifest.at("files")) {
+    if (entry.at("path") != "inoculated/gui_sections_repaired.exe") continue;
+    found = true;
+    const auto result = disinfect(read_file(kCorpus + "/infected/gui_sections.exe"));
+    REQUIRE(result);
+    const Buffer inoculated = read_file(kCorpus + "/inoculated/gui_sections_repaired.exe");
+    REQUIRE(inoculated.size() > result->bytes.size());
+    CHECK(inoculated.size() - result->bytes.size() < 256);
+    CHECK(inoculated.size() % 256 == 3);
+    CHECK(std::equal(result->bytes.begin(), result->bytes.end(), inoculated.begin()));
+    CHECK(std::all_of(inoculated.begin() + static_cast<std::ptrdiff_t>(result->bytes.size()), inoculated.end(),
+                      [](std::uint8_t b) { return b == 0; }));
+  }
+  CHECK(found);
 }
 
 TEST_CASE("repair: damaged corpus samples are refused with a reason", "[repair][corpus]") {

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "scanner/text_encoding.h"
 #include "test_support.h"
 
 using flscan::test::RunResult;
@@ -319,4 +320,12 @@ TEST_CASE("cli: unreadable file and unlistable directory are not scanned (as an 
   CHECK((*locked)["reason"] == "unlistable-directory");
   CHECK(document["summary"]["not_scanned_by_reason"]["permission-denied"] == 1);
   CHECK(document["summary"]["files_read"] == 1);
+}
+
+TEST_CASE("text escaping keeps a literal backslash apart from an escaped byte", "[cli][encoding]") {
+  // Name bytes a, \, x, 0, a, b versus a, newline, b: both once printed as "a\x0ab".
+  CHECK(flscan::scanner::escape_path_for_terminal(std::string("a\\x0ab")) == "a\\x5cx0ab");
+  CHECK(flscan::scanner::escape_path_for_terminal(std::string("a\nb")) == "a\\x0ab");
+  // Evidence text (registry ImagePaths) keeps its backslashes readable.
+  CHECK(flscan::scanner::escape_for_terminal(std::string("C:\\WINNT")) == "C:\\WINNT");
 }

@@ -92,6 +92,11 @@ MeasuredRun run_flscan_measured(const std::vector<std::string>& args, int timeou
   if (pid < 0) fail("fork");
   if (pid == 0) {
     // Only async-signal-safe calls between fork and exec.
+    // AddressSanitizer reserves terabytes of shadow address space at start: no RLIMIT_AS then
+    // (the peak RSS bound still applies).
+#if defined(__SANITIZE_ADDRESS__)
+    address_space_limit.reset();
+#endif
     if (address_space_limit) {
       const rlimit limit{*address_space_limit, *address_space_limit};
       if (::setrlimit(RLIMIT_AS, &limit) != 0) ::_exit(126);

@@ -371,6 +371,22 @@ TEST_CASE("a file that changed since the scan is left alone", "[quarantine]") {
   CHECK(listing(f.qdir) == std::set<std::string>{".lock"});
 }
 
+// A rule id comes from a -d signature's name, which may hold any byte: the manifest must still
+// be written (the name as text, invalid bytes replaced) and the file quarantined.
+TEST_CASE("a finding whose rule is not UTF-8 is quarantined all the same", "[quarantine]") {
+  Fixture f;
+  FileResult result = scanned(f.file);
+  for (Finding& finding : result.findings) finding.rule = "sig:Bad\xff\xfeName";
+  auto q = Quarantine::open(f.qdir);
+  REQUIRE(q);
+  const FileAction action = Remediator(*q, builtin(), RepairMode::off).act(result);
+  INFO(action.error);
+  CHECK(action.result == ActionResult::quarantined);
+  const Manifest m = read_manifest(f.qdir);
+  REQUIRE(m.entries.size() == 1);
+  CHECK(m.entries[0].at("rule") == "sig:Bad\xEF\xBF\xBD\xEF\xBF\xBDName");
+}
+
 TEST_CASE("a symbolic link is not followed into a quarantine", "[quarantine]") {
   Fixture f;
   const std::string link = f.tree + "/link.exe";

@@ -39,7 +39,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// The README's bound, 64 MiB. Under AddressSanitizer (make asan) shadow memory and the
+// allocation quarantine add a fixed overhead of their own, so the bound there is looser; the
+// release build checks the documented figure.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr long kRssBoundKib = 256 * 1024;
+#else
 constexpr long kRssBoundKib = 64 * 1024;
+#endif
 
 struct EntryState {
   char kind = '?';      // f(ile), d(irectory), l(ink), o(ther)
