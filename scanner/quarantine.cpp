@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/hashing.h"
+#include "scanner/open_path.h"
 #include "scanner/text_encoding.h"
 
 namespace flscan::scanner {
@@ -583,8 +584,9 @@ struct Quarantine::State {
     if (removed) ::fsync(dir_fd.get());
     for (const QuarantineEntry& entry : entries) {
       const SplitPath where = split(entry.original_path);
-      const std::string temp = where.parent + "/" + std::string(kRepairPrefix) + id_of(entry);
-      if (::unlink(temp.c_str()) == 0) recovered.push_back(temp);
+      const std::string temp = std::string(kRepairPrefix) + id_of(entry);
+      const Fd parent(open_path(where.parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (parent.valid() && ::unlinkat(parent.get(), temp.c_str(), 0) == 0) recovered.push_back(where.parent + "/" + temp);
     }
   }
 };
@@ -607,7 +609,9 @@ tl::expected<Quarantine, std::string> Quarantine::open(const std::string& dir, Q
   state->hooks = std::move(hooks);
   const std::string quoted = "quarantine directory " + escape_for_terminal(dir);
   if (dir.empty()) return tl::make_unexpected("the quarantine directory name is empty");
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return tl::make_unexpected("cannot create the " + quoted + ": " + errno_text(errno));
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return tl::make_unexpected("cannot create the " + quoted + ": " + errno_text(errno));
+  }
   state->dir_fd = Fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!state->dir_fd.valid()) return tl::make_unexpected("cannot open the " + quoted + ": " + errno_text(errno));
 
@@ -664,7 +668,8 @@ tl::expected<Quarantined, QuarantineError> Quarantine::put(const std::string& pa
   auto held = std::make_shared<HeldOriginal>();
   held->base = where.base;
   if (int error = s.gate(Step::open_original)) return s.fail(Step::open_original, error);
-  held->dir = Fd(::open(where.parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  // open_path: the original may lie below a path longer than PATH_MAX, as the scan found it.
+  held->dir = Fd(open_path(where.parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!held->dir.valid()) return s.fail(Step::open_original, "cannot open its directory: " + errno_text(errno));
   // A copy in this quarantine, met by a scan of a tree that holds DIR, stays where it is: moving it
   // would take a referenced copy from under its manifest entry.
@@ -887,8 +892,13 @@ tl::expected<void, QuarantineError> Quarantine::restore_one(const QuarantineEntr
   auto copy = s.open_copy(entry);
   if (!copy) return s.fail(Step::read_copy, copy.error() + "; not restored");
   const SplitPath where = split(out.target);
-  if (int error = make_parents(where.parent)) return s.fail(Step::create_restored, "cannot create " + where.parent + ": " + errno_text(error));
-  Fd dir(::open(where.parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  Fd dir(open_path(where.parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.valid() && errno == ENOENT) {
+    if (int error = make_parents(where.parent)) {
+      return s.fail(Step::create_restored, "cannot create " + where.parent + ": " + errno_text(error));
+    }
+    dir = Fd(open_path(where.parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  }
   if (!dir.valid()) return s.fail(Step::create_restored, "cannot open " + where.parent + ": " + errno_text(errno));
   const std::string temp = std::string(kRestorePrefix) + id_of(entry);
 
@@ -901,7 +911,8 @@ tl::expected<void, QuarantineError> Quarantine::restore_one(const QuarantineEntr
     Fd present(open_no_atime(dir.get(), where.base.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
     auto present_read = present.valid() ? copy_and_hash(present.get(), -1) : tl::expected<Copied, int>(tl::unexpect, errno);
     if (!present_read) {
-      return s.fail(Step::link_restored, out.target + " exists and cannot be read (" + errno_text(present_read.error()) + "); not overwritten");
+      return s.fail(Step::link_restored,
+                    out.target + " exists and cannot be read (" + errno_text(present_read.error()) + "); not overwritten");
     }
     if (present_read->sha256 == entry.sha256) {
       out.already_present = true;
@@ -933,7 +944,9 @@ tl::expected<void, QuarantineError> Quarantine::restore_one(const QuarantineEntr
     // The copy is checked as it is copied: what lands at the target is what was scanned.
     const auto copied = copy_and_hash(copy->get(), fd.get());
     if (!copied) return abandon(Step::write_restored, errno_text(copied.error()));
-    if (auto ok = State::matches(entry, copied->size, copied->sha256); !ok) return abandon(Step::write_restored, ok.error() + "; not restored");
+    if (auto ok = State::matches(entry, copied->size, copied->sha256); !ok) {
+      return abandon(Step::write_restored, ok.error() + "; not restored");
+    }
     const bool root = ::geteuid() == 0;
     if ((error = s.gate(Step::set_restored_metadata)) == 0) {
       error = apply_metadata(fd.get(), entry.uid, entry.gid, entry.mode, entry.atime_ns, entry.mtime_ns, root);
@@ -971,7 +984,8 @@ tl::expected<void, QuarantineError> Quarantine::restore_one(const QuarantineEntr
   if (error == 0 && ::unlinkat(s.dir_fd.get(), entry.file.c_str(), 0) != 0) error = errno;
   if (error == 0 && (error = s.gate(Step::sync_copy_dir)) == 0 && ::fsync(s.dir_fd.get()) != 0) error = errno;
   if (error != 0) {
-    out.warning += std::string(out.warning.empty() ? "" : "; ") + "removing the copy failed (" + errno_text(error) + "): the next run removes it";
+    out.warning += std::string(out.warning.empty() ? "" : "; ") + "removing the copy failed (" + errno_text(error) +
+                   "): the next run removes it";
   }
   return {};
 }

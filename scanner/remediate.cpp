@@ -10,7 +10,6 @@
 
 #include "engine/funlove.h"
 #include "engine/hex_text.h"
-#include "engine/limits.h"
 #include "engine/pe.h"
 #include "engine/repair.h"
 #include "scanner/host/host_report.h"
@@ -19,9 +18,10 @@
 namespace flscan::scanner {
 namespace {
 
-// A repair holds the infected file and its repaired bytes in memory; a larger file is quarantined
-// without a repair attempt (the default --max-filesize: no file read whole by the scan is larger).
-constexpr std::uint64_t kMaxRepairBytes = limits::kDefaultMaxFileSize;
+// A repair holds the infected file and its repaired bytes in memory (the quarantine copy itself is
+// streamed, whatever its size); a larger file is quarantined without a repair attempt and its
+// action says so. FunLove hosts are Windows programs of a few MiB at most; 256 MiB leaves room.
+constexpr std::uint64_t kMaxRepairBytes = 256ull * 1024 * 1024;
 
 std::string lower_base_name(std::string_view path) {
   const std::size_t slash = path.rfind('/');

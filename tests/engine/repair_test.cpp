@@ -298,7 +298,8 @@ void check_refused(const std::function<void(Buffer&, std::size_t b)>& change, co
   const Scanned s = scan(file);
   REQUIRE(s.image);
   // The geometry of the unchanged infection: disinfect re-derives everything from the bytes.
-  const funlove::Geometry geometry{inf.body_offset, inf.entry_offset, get32(file, kOptional + 16) + 8u + get32(inf.file, inf.entry_offset + 4)};
+  const std::uint32_t target = get32(file, kOptional + 16) + 8u + get32(inf.file, inf.entry_offset + 4);
+  const funlove::Geometry geometry{inf.body_offset, inf.entry_offset, target};
   const auto result = repair::disinfect(view(file), *s.image, geometry);
   INFO("expected a refusal naming: " << why);
   REQUIRE_FALSE(result);
@@ -393,7 +394,8 @@ TEST_CASE("repair: byte mutations of an infected file never break its contract",
       INFO("mutation at " << at << " = " << int{value});
       CHECK(result->bytes.size() == result->body_offset);
       CHECK(result->body_offset + 0x1003 == file.size());
-      CHECK(std::equal(result->restored_bytes.begin(), result->restored_bytes.end(), file.begin() + static_cast<std::ptrdiff_t>(result->body_offset + 0xBA7)));
+      const auto saved = file.begin() + static_cast<std::ptrdiff_t>(result->body_offset + 0xBA7);
+      CHECK(std::equal(result->restored_bytes.begin(), result->restored_bytes.end(), saved));
     }
   }
   // Bytes the model does not constrain (e.g. the DOS stub of the host) still repair.

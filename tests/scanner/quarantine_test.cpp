@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -385,6 +386,53 @@ TEST_CASE("a finding whose rule is not UTF-8 is quarantined all the same", "[qua
   const Manifest m = read_manifest(f.qdir);
   REQUIRE(m.entries.size() == 1);
   CHECK(m.entries[0].at("rule") == "sig:Bad\xEF\xBF\xBD\xEF\xBF\xBDName");
+}
+
+// The scan reaches files below paths of PATH_MAX bytes or more (open_path.h); so must the quarantine.
+TEST_CASE("a file below a path longer than PATH_MAX is quarantined and restored", "[quarantine][restore]") {
+  TempDir tmp;
+  const std::string piece(200, 'd');
+  std::string deep = tmp.path().string();
+  int dir = ::open(deep.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  REQUIRE(dir >= 0);
+  for (int level = 0; level < 25; ++level) {  // about 5 KB of path
+    REQUIRE(::mkdirat(dir, piece.c_str(), 0755) == 0);
+    const int next = ::openat(dir, piece.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ::close(dir);
+    REQUIRE(next >= 0);
+    dir = next;
+    deep += "/" + piece;
+  }
+  REQUIRE(deep.size() > PATH_MAX);
+  const Sample s = make_sample();
+  const int fd = ::openat(dir, "deep.exe", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  REQUIRE(fd >= 0);
+  REQUIRE(::write(fd, s.infection.file.data(), s.infection.file.size()) == static_cast<ssize_t>(s.infection.file.size()));
+  ::close(fd);
+  const std::string path = deep + "/deep.exe";
+
+  FileScanner scanner(builtin());
+  FileResult result;
+  result.path = path;
+  result.size = s.infection.file.size();
+  result.sha256 = sha(s.infection.file);
+  result.findings = scanner.scan(ByteView(s.infection.file.data(), s.infection.file.size()), funlove::FileRole::ordinary).findings;
+  {
+    auto q = Quarantine::open(tmp / "q");
+    REQUIRE(q);
+    const FileAction action = Remediator(*q, builtin(), RepairMode::off).act(result);
+    INFO(action.error);
+    CHECK(action.result == ActionResult::quarantined);
+  }
+  struct stat st {};
+  CHECK(::fstatat(dir, "deep.exe", &st, AT_SYMLINK_NOFOLLOW) != 0);
+  const auto outcomes = restore(tmp / "q");
+  INFO(outcome_text(outcomes));
+  REQUIRE(outcomes.size() == 1);
+  CHECK(outcomes[0].restored);
+  CHECK(::fstatat(dir, "deep.exe", &st, AT_SYMLINK_NOFOLLOW) == 0);
+  CHECK(static_cast<std::size_t>(st.st_size) == s.infection.file.size());
+  ::close(dir);
 }
 
 TEST_CASE("a symbolic link is not followed into a quarantine", "[quarantine]") {
