@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (preset `fuzz`: clang-14, ASan + UBSan, in build/fuzz) and fuzzes
+# Builds the libFuzzer targets (preset `fuzz` = the `asan` build: clang-14, ASan + UBSan, in build/asan) and fuzzes
 # each for SECONDS on a scratch copy of its committed seeds. Exits 1 when any target reports a
 # crash, leak, timeout or out-of-memory, naming the reproducer; 2 on a usage or build error.
 #
@@ -43,7 +43,7 @@ while (($#)); do
 done
 ((${#targets[@]})) || targets=("${all_targets[@]}")
 
-build=build/fuzz
+build=build/asan   # the presets `asan` and `fuzz` share one build (CMakePresets.json)
 echo "== building the fuzz targets in $build (clang-14, ASan + UBSan)"
 mkdir -p "$build"
 if ! cmake --preset fuzz >"$build/configure.log" 2>&1; then

@@ -94,7 +94,7 @@ MeasuredRun run_flscan_measured(const std::vector<std::string>& args, int timeou
     // Only async-signal-safe calls between fork and exec.
     // AddressSanitizer reserves terabytes of shadow address space at start: no RLIMIT_AS then
     // (the peak RSS bound still applies).
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(FLSCAN_TEST_UNDER_ASAN)
     address_space_limit.reset();
 #endif
     if (address_space_limit) {

@@ -12,6 +12,17 @@
 #include <string>
 #include <vector>
 
+// Defined in builds with AddressSanitizer, whichever compiler: gcc defines __SANITIZE_ADDRESS__,
+// clang (the `asan` preset) answers __has_feature(address_sanitizer). The flscan binary these
+// tests run comes from the same build, so it carries the same instrumentation.
+#if defined(__SANITIZE_ADDRESS__)
+#define FLSCAN_TEST_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FLSCAN_TEST_UNDER_ASAN 1
+#endif
+#endif
+
 namespace flscan::test {
 
 // Owns a file descriptor (closed on scope exit, also when a test fails).

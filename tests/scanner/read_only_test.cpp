@@ -42,7 +42,7 @@ namespace {
 // The README's bound, 64 MiB. Under AddressSanitizer (make asan) shadow memory and the
 // allocation quarantine add a fixed overhead of their own, so the bound there is looser; the
 // release build checks the documented figure.
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(FLSCAN_TEST_UNDER_ASAN)
 constexpr long kRssBoundKib = 256 * 1024;
 #else
 constexpr long kRssBoundKib = 64 * 1024;
