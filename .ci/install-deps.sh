@@ -18,6 +18,10 @@ packages=(
   chromium                                     # tests: e2e_html_report loads the --html page in headless Chromium
   clang-14 libclang-rt-14-dev                  # fuzz/: libFuzzer targets (clang's -fsanitize=fuzzer runtime)
   python3-jsonschema                           # tests: the SARIF report is validated against the SARIF 2.1.0 schema
+  libtsk-dev                                   # disk images: The Sleuth Kit (raw, E01 via libewf, VHD via libvhdi, VMDK via libvmdk; MBR/GPT; NTFS/FAT)
+  ntfs-3g ntfs-3g-dev mtools dosfstools fdisk  # corpus: NTFS (mkntfs + libntfs-3g) and FAT32 (mkfs.fat + mtools) volumes, partition tables (sfdisk), no root
+  qemu-utils ewf-tools                         # corpus: the same volume as VHD/VMDK (qemu-img convert) and E01 (ewfacquire)
+  sleuthkit                                    # tests: fls/icat read the image fixtures independently of flscan
 )
 if [[ -n "${FLSCAN_EXTRA_PACKAGES:-}" ]]; then
   read -r -a extra <<<"$FLSCAN_EXTRA_PACKAGES"

@@ -21,15 +21,18 @@ constexpr std::uint64_t kDirectStartWindow = 16;
 // A memchr over this many bytes costs one step of the per-start budget.
 constexpr unsigned kScanBytesPerStepShift = 12;
 
+// One element of the hex text. Plain data: a pattern's tokens live in flat vectors (Parsed), so
+// parsing a signature costs a few allocations whatever its length (100,000-line databases).
 struct Token {
-  enum class Kind { byte, jump, star, alt };
+  enum class Kind : std::uint8_t { byte, jump, star, alt };
   Kind kind = Kind::byte;
   std::uint8_t value = 0;
   std::uint8_t mask = 0xFF;  // 0xFF exact, 0xF0 / 0x0F nibble, 0x00 for `??`
+  bool splits = false;       // ends a ClamAV part (see kClamAvInlineJumpLimit)
   std::uint32_t min = 0;
   std::uint32_t max = 0;
-  bool splits = false;  // ends a ClamAV part (see kClamAvInlineJumpLimit)
-  std::vector<std::vector<Token>> alternatives;
+  std::uint32_t first_member = 0;  // alt: its members are Parsed::members[first_member, +members)
+  std::uint32_t members = 0;
   std::size_t column = 0;
 
   [[nodiscard]] bool exact_byte() const { return kind == Kind::byte && mask == 0xFF; }
@@ -59,15 +62,59 @@ std::optional<std::uint64_t> find_literal(ByteView data, std::uint64_t from, std
   return static_cast<std::uint64_t>(static_cast<const std::uint8_t*>(hit) - data.data());
 }
 
+// A parsed pattern: the top-level sequence, and the members of its alternations (which hold
+// only bytes: no jumps, no nested alternations) one after another in one vector.
+struct Parsed {
+  struct Member {
+    std::uint32_t begin = 0;  // its tokens: alt_tokens[begin, end)
+    std::uint32_t end = 0;
+  };
+  std::vector<Token> tokens;
+  std::vector<Token> alt_tokens;
+  std::vector<Member> members;
+
+  [[nodiscard]] std::span<const Token> member(std::size_t m) const {
+    return std::span<const Token>(alt_tokens.data() + members[m].begin, members[m].end - members[m].begin);
+  }
+
+  // How many instructions and literal bytes the Compiler emits for this pattern, so that it can
+  // size Pattern's vectors once: adjacent exact bytes merge into one literal and adjacent jumps
+  // (and `??`) into one jump, within one sequence (the main one or an alternative's).
+  [[nodiscard]] std::size_t instruction_count() const {
+    auto count = [](std::span<const Token> sequence) {
+      std::size_t n = 0;
+      int previous = -1;
+      for (const Token& t : sequence) {
+        const bool jump_like = t.kind == Token::Kind::jump || t.kind == Token::Kind::star ||
+                               (t.kind == Token::Kind::byte && t.mask == 0x00);
+        const int merge_class = t.exact_byte() ? 0 : jump_like ? 1 : 2;  // 2: never merges
+        if (merge_class == 2 || merge_class != previous) ++n;
+        previous = merge_class;
+      }
+      return n;
+    };
+    std::size_t n = count(tokens) + 1;  // + accept
+    for (std::size_t m = 0; m < members.size(); ++m) n += count(member(m)) + 1;  // + resume
+    return n;
+  }
+  [[nodiscard]] std::size_t literal_byte_count() const {
+    auto exact = [](const Token& t) { return t.exact_byte(); };
+    return static_cast<std::size_t>(std::count_if(tokens.begin(), tokens.end(), exact) +
+                                    std::count_if(alt_tokens.begin(), alt_tokens.end(), exact));
+  }
+};
+
 class Parser {
  public:
   explicit Parser(std::string_view text) : text_(text) {}
 
-  tl::expected<std::vector<Token>, PatternError> parse() {
-    auto tokens = sequence(false);
-    if (!tokens) return tokens;
+  tl::expected<Parsed, PatternError> parse() {
+    Parsed parsed;
+    parsed.tokens.reserve(text_.size() / 2 + 1);  // at most one token per two characters
+    parsed_ = &parsed;
+    if (auto ok = sequence(false, parsed.tokens); !ok) return tl::unexpected(ok.error());
     if (pos_ < text_.size()) return fail(pos_, std::string("unexpected '") + text_[pos_] + "'");
-    return tokens;
+    return parsed;
   }
 
  private:
@@ -76,29 +123,35 @@ class Parser {
   }
 
   // A sequence of elements up to the end of the text, or (inside an alternation) up to `|` or `)`.
-  tl::expected<std::vector<Token>, PatternError> sequence(bool in_alternation) {
-    std::vector<Token> out;
+  tl::expected<void, PatternError> sequence(bool in_alternation, std::vector<Token>& out) {
     while (pos_ < text_.size()) {
       const char c = text_[pos_];
       if (in_alternation && (c == '|' || c == ')')) break;
       if (c == '*') {
         if (in_alternation) return fail(pos_, "'*' is not allowed inside an alternation");
-        out.push_back(Token{Token::Kind::star, 0, 0, 0, Pattern::kUnbounded, true, {}, pos_ + 1});
+        out.push_back(Token{Token::Kind::star, 0, 0, true, 0, Pattern::kUnbounded, 0, 0, pos_ + 1});
         ++pos_;
       } else if (c == '{') {
         auto jump = braces(in_alternation);
         if (!jump) return tl::unexpected(jump.error());
-        out.push_back(std::move(*jump));
+        out.push_back(*jump);
       } else if (c == '(') {
         if (in_alternation) return fail(pos_, "nested alternations are not supported");
         auto alternation = alternatives();
         if (!alternation) return tl::unexpected(alternation.error());
-        out.push_back(std::move(*alternation));
+        out.push_back(*alternation);
       } else if (c == '!') {
         return fail(pos_, "negated alternation '!(...)' is not supported");
       } else if (c == '[') {
         return fail(pos_, "anchored byte range '[x-y]' is not supported");
-      } else if (c == '?' || hex_value(c) >= 0) {
+      } else if (const int hi = hex_value(c); hi >= 0 && pos_ + 1 < text_.size() && hex_value(text_[pos_ + 1]) >= 0) {
+        // Two hex digits, the most common element: decoded here rather than by byte_pair().
+        Token t;
+        t.value = static_cast<std::uint8_t>((hi << 4) | hex_value(text_[pos_ + 1]));
+        t.column = pos_ + 1;
+        out.push_back(t);
+        pos_ += 2;
+      } else if (c == '?' || hi >= 0) {
         auto byte = byte_pair();
         if (!byte) return tl::unexpected(byte.error());
         out.push_back(*byte);
@@ -106,7 +159,7 @@ class Parser {
         return fail(pos_, std::string("unexpected character '") + c + "'");
       }
     }
-    return out;
+    return {};
   }
 
   tl::expected<Token, PatternError> byte_pair() {
@@ -193,30 +246,34 @@ class Parser {
     Token t;
     t.kind = Token::Kind::alt;
     t.column = start + 1;
+    t.first_member = static_cast<std::uint32_t>(parsed_->members.size());
     for (;;) {
       const std::size_t member_start = pos_;
-      auto member = sequence(true);
-      if (!member) return tl::unexpected(member.error());
-      if (member->empty()) return fail(member_start, "empty alternative");
-      t.alternatives.push_back(std::move(*member));
-      if (t.alternatives.size() > limits::kMaxAlternatives) {
+      const auto begin = static_cast<std::uint32_t>(parsed_->alt_tokens.size());
+      if (auto ok = sequence(true, parsed_->alt_tokens); !ok) return tl::unexpected(ok.error());
+      const auto end = static_cast<std::uint32_t>(parsed_->alt_tokens.size());
+      if (begin == end) return fail(member_start, "empty alternative");
+      parsed_->members.push_back(Parsed::Member{begin, end});
+      ++t.members;
+      if (t.members > limits::kMaxAlternatives) {
         return fail(start, "more than " + std::to_string(limits::kMaxAlternatives) + " alternatives");
       }
       if (pos_ >= text_.size()) return fail(start, "unterminated alternation (expected ')')");
       if (text_[pos_++] == ')') break;
     }
-    if (t.alternatives.size() < 2) return fail(start, "an alternation needs at least two members");
+    if (t.members < 2) return fail(start, "an alternation needs at least two members");
     return t;
   }
 
   std::string_view text_;
   std::size_t pos_ = 0;
+  Parsed* parsed_ = nullptr;
 };
 
 // ClamAV's loading rules (it rejects such signatures, so flscan does too): a pattern may not
 // begin or end with `*` or a splitting jump, and every part between them needs two consecutive
 // fixed bytes ("Can't find a static subpattern of length 2").
-tl::expected<void, PatternError> check_parts(const std::vector<Token>& tokens) {
+tl::expected<void, PatternError> check_parts(std::span<const Token> tokens) {
   if (tokens.empty()) return tl::unexpected(PatternError{1, "empty pattern"});
   if (tokens.front().part_boundary()) {
     return tl::unexpected(PatternError{tokens.front().column, "a pattern cannot begin with '*' or a ranged jump"});
@@ -260,9 +317,9 @@ struct Pattern::Frame {
 
 class Pattern::Compiler {
  public:
-  explicit Compiler(Pattern& p) : p_(p) {}
+  Compiler(Pattern& p, const Parsed& parsed) : p_(p), parsed_(parsed) {}
 
-  void emit_sequence(const std::vector<Token>& tokens) {
+  void emit_sequence(std::span<const Token> tokens) {
     for (const Token& t : tokens) {
       switch (t.kind) {
         case Token::Kind::byte:
@@ -286,8 +343,8 @@ class Pattern::Compiler {
           Instr in;
           in.op = Op::alt;
           in.a = static_cast<std::uint32_t>(p_.alt_starts_.size());
-          in.b = static_cast<std::uint32_t>(t.alternatives.size());
-          p_.alt_starts_.resize(p_.alt_starts_.size() + t.alternatives.size());
+          in.b = t.members;
+          p_.alt_starts_.resize(p_.alt_starts_.size() + t.members);
           pending_.push_back({static_cast<std::uint32_t>(p_.program_.size()), &t});
           push(in);
           sequence_start_ = p_.program_.size();  // nothing merges across an alternation
@@ -302,10 +359,10 @@ class Pattern::Compiler {
     for (std::size_t i = 0; i < pending_.size(); ++i) {
       const auto [alt_pc, token] = pending_[i];
       const std::uint32_t first = p_.program_[alt_pc].a;
-      for (std::size_t m = 0; m < token->alternatives.size(); ++m) {
+      for (std::uint32_t m = 0; m < token->members; ++m) {
         p_.alt_starts_[first + m] = static_cast<std::uint32_t>(p_.program_.size());
         sequence_start_ = p_.program_.size();
-        emit_sequence(token->alternatives[m]);
+        emit_sequence(parsed_.member(token->first_member + m));
         Instr resume;
         resume.op = Op::resume;
         resume.a = alt_pc + 1;
@@ -357,28 +414,31 @@ class Pattern::Compiler {
   }
 
   Pattern& p_;
+  const Parsed& parsed_;
   std::vector<std::pair<std::uint32_t, const Token*>> pending_;
   std::size_t sequence_start_ = 0;  // first instruction of the sequence being emitted
 };
 
 tl::expected<Pattern, PatternError> Pattern::compile(std::string_view hex) {
-  auto tokens = Parser(hex).parse();
-  if (!tokens) return tl::unexpected(tokens.error());
-  if (auto ok = check_parts(*tokens); !ok) return tl::unexpected(ok.error());
+  auto parsed = Parser(hex).parse();
+  if (!parsed) return tl::unexpected(parsed.error());
+  if (auto ok = check_parts(parsed->tokens); !ok) return tl::unexpected(ok.error());
 
   Pattern p;
   p.text_ = std::string(hex);
-  Compiler compiler(p);
-  compiler.emit_sequence(*tokens);
+  // Their final sizes: one allocation each.
+  p.program_.reserve(parsed->instruction_count());
+  p.bytes_.reserve(parsed->literal_byte_count());
+  Compiler compiler(p, *parsed);
+  compiler.emit_sequence(parsed->tokens);
   p.main_end_ = static_cast<std::uint32_t>(p.program_.size());
   Instr accept;
   accept.op = Op::accept;
   compiler.push(accept);
   compiler.emit_alternatives();
 
-  const std::size_t n = p.program_.size();
   // Width of each instruction, and of each alternative body (from its first instruction to its
-  // resume), so that min_rest_ can be filled backwards.
+  // resume), so that each instruction's min_rest can be filled backwards.
   auto width_min = [&](const Instr& in) -> std::uint64_t {
     switch (in.op) {
       case Op::literal: return in.b;
@@ -387,7 +447,6 @@ tl::expected<Pattern, PatternError> Pattern::compile(std::string_view hex) {
       default: return 0;
     }
   };
-  p.min_rest_.assign(n, 0);
   // Alternative bodies first (they only hold literal/masked/jump/resume), relative to their resume.
   std::vector<std::uint64_t> body_min(p.alt_starts_.size(), 0), body_max(p.alt_starts_.size(), 0);
   for (std::size_t m = 0; m < p.alt_starts_.size(); ++m) {
@@ -419,7 +478,7 @@ tl::expected<Pattern, PatternError> Pattern::compile(std::string_view hex) {
       if (in.op == Op::jump && in.b == kUnbounded) unbounded = true;
       max_total += in.op == Op::jump ? (in.b == kUnbounded ? 0 : in.b) : width_min(in);
     }
-    p.min_rest_[pc] = rest;
+    p.program_[pc].min_rest = rest;
   }
   p.min_length_ = rest;
   if (!unbounded) p.max_length_ = max_total;
@@ -427,23 +486,22 @@ tl::expected<Pattern, PatternError> Pattern::compile(std::string_view hex) {
   for (std::size_t m = 0; m < p.alt_starts_.size(); ++m) {
     std::uint32_t end = p.alt_starts_[m];
     while (p.program_[end].op != Op::resume) ++end;
-    std::uint64_t tail = p.min_rest_[p.program_[end].a];
-    p.min_rest_[end] = tail;
+    std::uint64_t tail = p.program_[p.program_[end].a].min_rest;
+    p.program_[end].min_rest = tail;
     for (std::uint32_t pc = end; pc-- > p.alt_starts_[m];) {
       tail += width_min(p.program_[pc]);
-      p.min_rest_[pc] = tail;
+      p.program_[pc].min_rest = tail;
     }
   }
 
   // Unbounded jumps get a memo slot (see run()).
-  p.memo_slot_.assign(n, 0);
   for (std::uint32_t pc = 0; pc < p.main_end_; ++pc) {
-    const Instr& in = p.program_[pc];
+    Instr& in = p.program_[pc];
     if (in.op != Op::jump || in.b != kUnbounded) continue;
-    p.memo_slot_[pc] = ++p.memo_slots_;
+    in.memo_slot = ++p.memo_slots_;
     if (p.first_unbounded_slot_ == 0) {
       p.first_unbounded_slot_ = p.memo_slots_;
-      p.first_unbounded_entry_ = p.min_length_ - p.min_rest_[pc] + in.a;
+      p.first_unbounded_entry_ = p.min_length_ - in.min_rest + in.a;
     }
   }
 
@@ -547,7 +605,7 @@ MatchOutcome Pattern::run(ByteView data, std::uint64_t start, std::vector<Frame>
         advanced = true;
         break;
       case Op::jump: {
-        const std::uint64_t need = min_rest_[pc + 1];
+        const std::uint64_t need = program_[pc + 1].min_rest;
         if (size < need) break;
         const std::uint64_t limit = size - need;  // the last position the rest can start at
         const std::uint64_t lo = saturating_add(pos, in.a);
@@ -559,7 +617,7 @@ MatchOutcome Pattern::run(ByteView data, std::uint64_t start, std::vector<Frame>
           break;
         }
         std::uint64_t hi = in.b == kUnbounded ? limit : std::min(limit, saturating_add(pos, in.b));
-        if (const std::uint32_t slot = memo_slot_[pc]; slot != 0) {
+        if (const std::uint32_t slot = in.memo_slot; slot != 0) {
           // Whether the rest matches depends only on where it starts; once it failed from every
           // position >= fail_from, no later try can do better (this keeps `*` linear).
           if (lo >= fail_from[slot - 1]) break;
@@ -594,7 +652,7 @@ MatchOutcome Pattern::run(ByteView data, std::uint64_t start, std::vector<Frame>
         pc = f.pc + 1;
         resumed = true;
       } else {
-        if (const std::uint32_t slot = memo_slot_[f.pc]; slot != 0) {
+        if (const std::uint32_t slot = choice.memo_slot; slot != 0) {
           fail_from[slot - 1] = std::min(fail_from[slot - 1], f.entry);
         }
         stack.pop_back();

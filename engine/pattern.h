@@ -83,6 +83,8 @@ class Pattern {
     std::uint8_t mask = 0;
     std::uint32_t a = 0;
     std::uint32_t b = 0;
+    std::uint32_t memo_slot = 0;  // unbounded jump: its slot in fail_from, plus 1 (0: none)
+    std::uint64_t min_rest = 0;   // fewest bytes needed from this instruction to the end
   };
   // The literal a search looks for first, and how far from the start of a match it can lie.
   struct Anchor {
@@ -102,8 +104,6 @@ class Pattern {
   std::uint32_t main_end_ = 0;  // index of the accept instruction
   std::vector<std::uint32_t> alt_starts_;  // first instruction of each alternative
   std::vector<std::uint8_t> bytes_;        // literal bytes
-  std::vector<std::uint64_t> min_rest_;    // per instruction: fewest bytes needed from it to the end
-  std::vector<std::uint32_t> memo_slot_;   // per instruction: slot in fail_from for unbounded jumps
   std::uint32_t memo_slots_ = 0;
   // The first unbounded jump: its memo slot (0: none) and the fewest bytes from the start of a
   // match to its first candidate. Once the rest after it failed from position F, no start at or

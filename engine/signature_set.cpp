@@ -146,13 +146,10 @@ std::optional<Window> start_window(const Offset& offset, std::uint64_t size, boo
   return Window{*base, saturating_add(*base, offset.max_shift)};
 }
 
-std::string digest_key(const std::uint8_t* bytes, std::size_t size) {
-  return std::string(reinterpret_cast<const char*>(bytes), size);
-}
-
 // ClamAV keeps one name per digest and size (or `*`): a later signature for the same pair replaces
 // the earlier one, so only the last loaded is ever reported (libclamav hashtab/matcher-hash).
-void add_hash(std::unordered_multimap<std::string, HashSignature>& table, std::string key, HashSignature signature) {
+template <typename Table, typename Key>
+void add_hash(Table& table, const Key& key, HashSignature signature) {
   const auto [first, last] = table.equal_range(key);
   for (auto it = first; it != last; ++it) {
     if (it->second.size == signature.size) {
@@ -160,11 +157,11 @@ void add_hash(std::unordered_multimap<std::string, HashSignature>& table, std::s
       return;
     }
   }
-  table.emplace(std::move(key), std::move(signature));
+  table.emplace(key, std::move(signature));
 }
 
-void add_hash_matches(const std::unordered_multimap<std::string, HashSignature>& table, const std::string& key,
-                      std::uint64_t file_size, const char* kind, std::vector<Match>& out) {
+template <typename Table, typename Key>
+void add_hash_matches(const Table& table, const Key& key, std::uint64_t file_size, const char* kind, std::vector<Match>& out) {
   const auto [first, last] = table.equal_range(key);
   for (auto it = first; it != last; ++it) {
     const HashSignature& sig = it->second;
@@ -245,14 +242,29 @@ void SignatureSet::add_body(BodySignature signature) {
 }
 
 void SignatureSet::add_md5(const Md5Digest& digest, HashSignature signature) {
-  add_hash(md5_, digest_key(digest.data(), digest.size()), std::move(signature));
+  add_hash(md5_, digest, std::move(signature));
 }
 
 void SignatureSet::add_sha256(const Sha256Digest& digest, HashSignature signature) {
-  add_hash(sha256_, digest_key(digest.data(), digest.size()), std::move(signature));
+  add_hash(sha256_, digest, std::move(signature));
 }
 
 void SignatureSet::add_source(std::string description) { sources_.push_back(std::move(description)); }
+
+namespace {
+// Grows geometrically, so that many small databases added one after another stay linear.
+template <typename Container>
+void reserve_more(Container& c, std::size_t more, std::size_t capacity) {
+  const std::size_t needed = c.size() + more;
+  if (more != 0 && needed > capacity) c.reserve(std::max(needed, 2 * c.size()));
+}
+}  // namespace
+
+void SignatureSet::reserve(std::size_t body, std::size_t md5, std::size_t sha256) {
+  reserve_more(body_, body, body_.capacity());
+  reserve_more(md5_, md5, static_cast<std::size_t>(static_cast<float>(md5_.bucket_count()) * md5_.max_load_factor()));
+  reserve_more(sha256_, sha256, static_cast<std::size_t>(static_cast<float>(sha256_.bucket_count()) * sha256_.max_load_factor()));
+}
 
 std::size_t SignatureSet::size() const { return body_.size() + md5_.size() + sha256_.size(); }
 
@@ -288,8 +300,8 @@ void SignatureSet::add_hash_matches_to(std::uint64_t size, const Digests& digest
   // ClamAV cannot hash-match an empty file (a hash signature's size must be at least 1).
   if (size == 0) return;
   const std::size_t first_hash = out.size();
-  if (digests.md5) add_hash_matches(md5_, digest_key(digests.md5->data(), digests.md5->size()), size, "hdb", out);
-  add_hash_matches(sha256_, digest_key(digests.sha256.data(), digests.sha256.size()), size, "hsb", out);
+  if (digests.md5) add_hash_matches(md5_, *digests.md5, size, "hdb", out);
+  add_hash_matches(sha256_, digests.sha256, size, "hsb", out);
   std::sort(out.begin() + static_cast<std::ptrdiff_t>(first_hash), out.end(), [](const Match& a, const Match& b) {
     return a.name != b.name ? a.name < b.name : a.origin < b.origin;
   });

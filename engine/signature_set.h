@@ -5,9 +5,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -108,6 +110,8 @@ class SignatureSet {
   void add_sha256(const Sha256Digest& digest, HashSignature signature);
   // A line of provenance for --version and reports, e.g. "built-in funlove 2026.11 (7 signatures)".
   void add_source(std::string description);
+  // Room for this many more signatures of each kind (a loader adding a whole database at once).
+  void reserve(std::size_t body, std::size_t md5, std::size_t sha256);
 
   [[nodiscard]] std::size_t size() const;
   [[nodiscard]] bool needs_md5() const { return !md5_.empty(); }
@@ -133,9 +137,21 @@ class SignatureSet {
   void add_hash_matches_to(std::uint64_t size, const Digests& digests, std::vector<Match>& out) const;
 
  private:
+  // Hashes every byte of the digest, as std::hash of a string did (a database's digests are text
+  // anyone can write: a hash of a few of their bytes would let one file put every line in one
+  // bucket and make loading quadratic), without allocating a string per key.
+  struct DigestHash {
+    template <std::size_t N>
+    std::size_t operator()(const std::array<std::uint8_t, N>& digest) const {
+      return std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(digest.data()), N));
+    }
+  };
+  template <typename Digest>
+  using HashTable = std::unordered_multimap<Digest, HashSignature, DigestHash>;
+
   std::vector<BodySignature> body_;
-  std::unordered_multimap<std::string, HashSignature> md5_;     // key: raw 16 bytes
-  std::unordered_multimap<std::string, HashSignature> sha256_;  // key: raw 32 bytes
+  HashTable<Md5Digest> md5_;
+  HashTable<Sha256Digest> sha256_;
   std::vector<std::string> sources_;
   bool streamable_ = true;
   std::size_t stream_overlap_ = 0;

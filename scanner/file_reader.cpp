@@ -9,6 +9,8 @@
 #include <cstring>
 #include <limits>
 #include <new>
+#include <optional>
+#include <string>
 #include <system_error>
 
 #include "engine/limits.h"
@@ -88,20 +90,39 @@ tl::expected<std::size_t, int> pread_full(int fd, std::uint8_t* destination, std
   return done;
 }
 
-bool same_mtime(const struct stat& a, const struct stat& b) {
-  return a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
-}
-
 ReadError truncated_error(std::uint64_t expected_size, std::uint64_t got) {
   return {NotScannedReason::truncated, "read " + std::to_string(got) + " bytes of the " +
                                            std::to_string(expected_size) + " fstat reported: the file ended early"};
 }
 
-// The open file as a ByteSource for a StreamConsumer: the sniffed head is served from memory,
-// everything else with pread. The first failure is kept as the read's error.
-class FdSource final : public ByteSource {
+// The open descriptor of a file the walk found: stamp from fstat (which also refuses a file that is
+// no longer regular), bytes from pread.
+class FdFile final : public RandomAccessFile {
  public:
-  FdSource(int fd, ByteView head, std::uint64_t file_size) : fd_(fd), head_(head), file_size_(file_size) {}
+  explicit FdFile(int fd) : fd_(fd) {}
+  tl::expected<FileStamp, ReadError> stamp() override {
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) return tl::make_unexpected(ReadError{NotScannedReason::io_error, "fstat: " + errno_text(errno)});
+    if (!S_ISREG(st.st_mode)) {
+      return tl::make_unexpected(ReadError{NotScannedReason::replaced, "now " + std::string(type_name(st.st_mode))});
+    }
+    return FileStamp{static_cast<std::uint64_t>(st.st_size), st.st_mtim.tv_sec, st.st_mtim.tv_nsec};
+  }
+  tl::expected<std::size_t, ReadError> read_at(std::uint64_t offset, std::uint8_t* out, std::size_t length) override {
+    const auto got = pread_full(fd_, out, length, offset);
+    if (!got) return tl::make_unexpected(ReadError{NotScannedReason::io_error, "read: " + errno_text(got.error())});
+    return *got;
+  }
+
+ private:
+  int fd_;
+};
+
+// The file as a ByteSource for a StreamConsumer: the sniffed head is served from memory,
+// everything else from the file. The first failure is kept as the read's error.
+class FileSource final : public ByteSource {
+ public:
+  FileSource(RandomAccessFile& file, ByteView head, std::uint64_t file_size) : file_(file), head_(head), file_size_(file_size) {}
   bool read(std::uint64_t offset, std::uint8_t* out, std::size_t length) override {
     if (error) return false;
     if (offset < head_.size()) {
@@ -112,9 +133,9 @@ class FdSource final : public ByteSource {
       length -= from_head;
     }
     if (length == 0) return true;
-    const auto got = pread_full(fd_, out, length, offset);
+    auto got = file_.read_at(offset, out, length);
     if (!got) {
-      error = ReadError{NotScannedReason::io_error, "read: " + errno_text(got.error())};
+      error = std::move(got.error());
       return false;
     }
     bytes_read += *got;
@@ -128,7 +149,7 @@ class FdSource final : public ByteSource {
   std::uint64_t bytes_read = 0;
 
  private:
-  int fd_;
+  RandomAccessFile& file_;
   ByteView head_;
   std::uint64_t file_size_;
 };
@@ -164,25 +185,34 @@ tl::expected<FileContent, ReadError> FileReader::read(const char* path, FollowSy
   shrink_after_large_file();
   const Descriptor fd(open_for_scan(path, follow));
   if (fd.get() < 0) return tl::make_unexpected(open_error(errno));
+  FdFile file(fd.get());
   try {
-    return read_open_file(fd.get(), plan, stream);
+    return read_file(file, plan, stream);
   } catch (const std::bad_alloc&) {
     return tl::make_unexpected(ReadError{NotScannedReason::internal_error, "out of memory for the read buffer"});
   }
 }
 
-tl::expected<FileContent, ReadError> FileReader::read_open_file(int fd, const PlanRead& plan, const StreamConsumer& stream) {
-  struct stat before {};
-  if (::fstat(fd, &before) != 0) return tl::make_unexpected(ReadError{NotScannedReason::io_error, "fstat: " + errno_text(errno)});
-  if (!S_ISREG(before.st_mode)) {
-    return tl::make_unexpected(ReadError{NotScannedReason::replaced, "now " + std::string(type_name(before.st_mode))});
+tl::expected<FileContent, ReadError> FileReader::read(RandomAccessFile& file, const PlanRead& plan,
+                                                       const StreamConsumer& stream) {
+  shrink_after_large_file();
+  try {
+    return read_file(file, plan, stream);
+  } catch (const std::bad_alloc&) {
+    return tl::make_unexpected(ReadError{NotScannedReason::internal_error, "out of memory for the read buffer"});
   }
-  const auto file_size = static_cast<std::uint64_t>(before.st_size);
+}
+
+tl::expected<FileContent, ReadError> FileReader::read_file(RandomAccessFile& file, const PlanRead& plan,
+                                                            const StreamConsumer& stream) {
+  auto before = file.stamp();
+  if (!before) return tl::make_unexpected(std::move(before.error()));
+  const std::uint64_t file_size = before->size;
 
   const std::size_t head_size = static_cast<std::size_t>(std::min<std::uint64_t>(file_size, limits::kSniffBytes));
   reserve(head_size, 0);
-  const auto head_read = pread_full(fd, buffer_.get(), head_size, 0);
-  if (!head_read) return tl::make_unexpected(ReadError{NotScannedReason::io_error, "read: " + errno_text(head_read.error())});
+  auto head_read = file.read_at(0, buffer_.get(), head_size);
+  if (!head_read) return tl::make_unexpected(std::move(head_read.error()));
   if (*head_read < head_size) return tl::make_unexpected(truncated_error(file_size, *head_read));
   if (after_sniff_hook) after_sniff_hook();
 
@@ -203,7 +233,7 @@ tl::expected<FileContent, ReadError> FileReader::read_open_file(int fd, const Pl
                                          "set that cannot stream) and that is capped at " + std::to_string(limits::kMaxWholeRead)});
   }
   if (chosen == ReadPlan::stream && stream) {
-    FdSource source(fd, content.bytes, file_size);
+    FileSource source(file, content.bytes, file_size);
     stream(source, file_size);
     if (source.error) return tl::make_unexpected(std::move(*source.error));
     content.bytes_read += source.bytes_read;
@@ -212,8 +242,8 @@ tl::expected<FileContent, ReadError> FileReader::read_open_file(int fd, const Pl
     const auto size = static_cast<std::size_t>(file_size);
     if (size > head_size) {
       reserve(size, head_size);
-      const auto rest_read = pread_full(fd, buffer_.get() + head_size, size - head_size, head_size);
-      if (!rest_read) return tl::make_unexpected(ReadError{NotScannedReason::io_error, "read: " + errno_text(rest_read.error())});
+      auto rest_read = file.read_at(head_size, buffer_.get() + head_size, size - head_size);
+      if (!rest_read) return tl::make_unexpected(std::move(rest_read.error()));
       if (*rest_read < size - head_size) return tl::make_unexpected(truncated_error(file_size, head_size + *rest_read));
     }
     content.bytes = ByteView(buffer_.get(), size);
@@ -221,16 +251,16 @@ tl::expected<FileContent, ReadError> FileReader::read_open_file(int fd, const Pl
     content.bytes_read = size;
   }
 
-  // Growth, an in-place rewrite or a truncate-and-refill since the first fstat means the bytes
+  // Growth, an in-place rewrite or a truncate-and-refill since the first stamp means the bytes
   // just read may mix two versions of the file: scanning them could miss or invent evidence.
-  struct stat after {};
-  if (::fstat(fd, &after) != 0) return tl::make_unexpected(ReadError{NotScannedReason::io_error, "fstat: " + errno_text(errno)});
-  if (after.st_size != before.st_size) {
-    return tl::make_unexpected(ReadError{NotScannedReason::modified, "size changed from " + std::to_string(before.st_size) +
-                                                                         " to " + std::to_string(after.st_size) +
+  auto after = file.stamp();
+  if (!after) return tl::make_unexpected(std::move(after.error()));
+  if (after->size != before->size) {
+    return tl::make_unexpected(ReadError{NotScannedReason::modified, "size changed from " + std::to_string(before->size) +
+                                                                         " to " + std::to_string(after->size) +
                                                                          " bytes while reading"});
   }
-  if (!same_mtime(before, after)) {
+  if (*after != *before) {
     return tl::make_unexpected(ReadError{NotScannedReason::modified, "modification time changed while reading"});
   }
   return content;

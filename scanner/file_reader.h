@@ -1,9 +1,13 @@
-// Reads one regular file into a per-thread buffer with pread (style guide habit 4: no mmap, whose
+// Reads one regular file into a per-thread buffer (style guide habit 4: pread, no mmap, whose
 // SIGBUS on a file truncated during the scan would kill the process). One pass, each byte read at
 // most once: a sniff of up to limits::kSniffBytes, then, as the caller's plan decides, nothing
 // more, the rest into the same buffer (files up to --stream-above), or the rest in chunks through
 // a StreamConsumer (larger files: the engine's streamed scan, whose memory does not depend on the
 // file's size). The buffer is reused for the next file.
+//
+// The same logic runs over any RandomAccessFile: an open descriptor (a file of a scanned
+// directory, read with pread) or a file inside a disk image (scanner/image/tsk_file.h, read
+// through The Sleuth Kit), so both get identical treatment.
 //
 // A file that could not be read completely and consistently is an error with a reason, never a
 // short or stale buffer: refused or vanished at open, not a regular file once opened (fstat of the
@@ -42,10 +46,31 @@ enum class ReadPlan {
 
 struct FileContent {
   ByteView bytes;              // the whole file when `whole`, else its first bytes (valid until the next read)
-  std::uint64_t file_size = 0;  // st_size of the open file
+  std::uint64_t file_size = 0;  // the file's size (st_size of an open descriptor)
   bool whole = false;          // bytes holds the entire file
   bool streamed = false;       // the whole file went through the StreamConsumer
   std::uint64_t bytes_read = 0;  // bytes read from the file (each byte at most once, plus a few ahead)
+};
+
+// What identifies one version of a file: reading it is consistent when the stamp before and the
+// stamp after are equal.
+struct FileStamp {
+  std::uint64_t size = 0;
+  std::int64_t mtime_seconds = 0;
+  std::int64_t mtime_nanoseconds = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+
+// A regular file's bytes, wherever they live. Implementations: the open descriptor of a file found
+// by the directory walk (file_reader.cpp) and a file inside a disk image (image/tsk_file.h).
+class RandomAccessFile {
+ public:
+  virtual ~RandomAccessFile() = default;
+  // The file's size and change stamp now; an error when it is no longer a regular file.
+  [[nodiscard]] virtual tl::expected<FileStamp, ReadError> stamp() = 0;
+  // Reads up to `length` bytes at `offset` into `out`: fewer only when the file ends first.
+  [[nodiscard]] virtual tl::expected<std::size_t, ReadError> read_at(std::uint64_t offset, std::uint8_t* out,
+                                                                     std::size_t length) = 0;
 };
 
 // Called with the first bytes of the file; true when the whole file must be read.
@@ -71,6 +96,11 @@ class FileReader {
   [[nodiscard]] tl::expected<FileContent, ReadError> read(const char* path, FollowSymlink follow, const PlanRead& plan,
                                                           const StreamConsumer& stream);
 
+  // The same over any RandomAccessFile (a file inside a disk image): sniff, plan, then nothing
+  // more, whole or streamed, and the stamp compared before and after.
+  [[nodiscard]] tl::expected<FileContent, ReadError> read(RandomAccessFile& file, const PlanRead& plan,
+                                                          const StreamConsumer& stream);
+
   // Test hook: runs after the sniff read and before the rest is read (tests truncate or grow
   // the file there). Never set by the program.
   std::function<void()> after_sniff_hook;
@@ -78,7 +108,8 @@ class FileReader {
   [[nodiscard]] std::size_t buffer_capacity() const { return capacity_; }
 
  private:
-  [[nodiscard]] tl::expected<FileContent, ReadError> read_open_file(int fd, const PlanRead& plan, const StreamConsumer& stream);
+  [[nodiscard]] tl::expected<FileContent, ReadError> read_file(RandomAccessFile& file, const PlanRead& plan,
+                                                               const StreamConsumer& stream);
   // Makes room for `size` bytes, keeping the first `keep` bytes.
   void reserve(std::size_t size, std::size_t keep);
   // Drops a buffer grown for one very large file so an idle worker does not pin it.

@@ -1,5 +1,6 @@
 // flscan: parse options, load signatures, run the scan, print the reports. The pieces live in
 // this directory (options, walker, file_reader, scan_job, report_*); main only glues them.
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -8,8 +9,11 @@
 
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <tbb/global_control.h>
 
+#include "scanner/image/tsk_volume_fs.h"
+#include "scanner/merge.h"
 #include "scanner/options.h"
 #include "scanner/progress.h"
 #include "scanner/remediate.h"
@@ -39,15 +43,23 @@ tl::expected<sig::SignatureSet, std::string> load_signatures(const Options& opti
   return std::move(*signatures);
 }
 
+// The loaded signature set is never destroyed: it lives until the process exits, and freeing a
+// large database object by object (a 100,000-line -d file is ~10^6 allocations) only delays the
+// exit; the kernel reclaims it at once. This pointer in static storage keeps it reachable, so
+// LeakSanitizer does not report it. Nothing else is skipped at exit: streams are flushed as usual.
+tl::expected<sig::SignatureSet, std::string>* g_signatures = nullptr;
+
 ScanSettings scan_settings(const Options& options) {
   ScanSettings settings;
   settings.roots = options.paths;
   settings.walk.follow_symlinks = options.follow_symlinks;
   settings.walk.one_file_system = options.one_file_system;
+  settings.force_image = options.force_image;
   settings.walk.excludes = options.excludes;
   settings.max_file_size = options.max_filesize;
   settings.stream_above = options.stream_above;
   settings.inventory = options.inventory;
+  settings.walk.shard = options.shard;
   // Always kept: the Q317218 host report needs to know an excluded program was not scanned.
   // The printers list them only with --verbose.
   settings.list_excluded = true;
@@ -62,11 +74,14 @@ void print_version(const sig::SignatureSet& signatures) {
 int run(int argc, char** argv) {
   // `flscan restore DIR`: a plain argv check, so a PATH named "restore" is written ./restore.
   if (argc >= 2 && std::string_view(argv[1]) == "restore") return run_restore_command(argc - 1, argv + 1, std::cout, std::cerr);
+  // `flscan merge REPORT.json...`: the shard reports of one --shard scan, as one report (merge.h).
+  if (argc >= 2 && std::string_view(argv[1]) == "merge") return run_merge_command(argc - 1, argv + 1, std::cout, std::cerr);
   const ParseOutcome parsed = parse_options(argc, argv, std::cout, std::cerr);
   if (!parsed.options) return parsed.exit_code;
   const Options& options = *parsed.options;
 
-  auto signatures = load_signatures(options);
+  g_signatures = new tl::expected<sig::SignatureSet, std::string>(load_signatures(options));
+  auto& signatures = *g_signatures;
   if (!signatures) {
     std::cerr << "flscan: cannot load signatures: " << escape_for_terminal(signatures.error()) << '\n';
     return kExitIncomplete;
@@ -75,6 +90,12 @@ int run(int argc, char** argv) {
     print_version(*signatures);
     return kExitClean;
   }
+  // OpenSSL serves flscan only SHA-256 and MD5, fetched by name from its default provider
+  // (engine/hashing.cpp). Its default initialisation also reads the system's openssl.cnf and
+  // registers every cipher and digest under its legacy names: about 5 million instructions before
+  // the first file is hashed, twice what `flscan --version` costs in all (measured with callgrind).
+  // Skipped here, which also keeps the digests independent of a system-wide OpenSSL configuration.
+  OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ADD_ALL_CIPHERS | OPENSSL_INIT_NO_ADD_ALL_DIGESTS, nullptr);
 
   // Opened before the scan: a report that cannot be written should fail now, not after hours.
   std::ofstream json_file;
@@ -132,7 +153,27 @@ int run(int argc, char** argv) {
   ScanReport report = job.run();
   // The Q317218 report of each Windows installation, from the finished scan (host_report.h).
   progress.set_phase("host evidence");
-  report.hosts = host::build_host_reports(report, options.paths, options.windows_root);
+  // Installations are looked for under each PATH and in each scanned volume of a disk image
+  // (read through TSK, scanner/image/tsk_volume_fs.h), in operand order.
+  std::optional<image::TskVolumeFs> image_fs;
+  std::vector<host::HostVolume> host_volumes;
+  if (options.windows_root) {
+    host_volumes.push_back({host::local_fs(), *options.windows_root, host::HostVolume::Kind::windows_dir});
+  } else {
+    if (!report.volumes.empty()) image_fs.emplace(report.volumes);
+    for (const std::string& path : options.paths) {
+      const bool is_image = std::any_of(report.volumes.begin(), report.volumes.end(),
+                                        [&path](const ImageVolume& volume) { return volume.image == path; });
+      if (!is_image) {
+        host_volumes.push_back({host::local_fs(), path, host::HostVolume::Kind::search});
+        continue;
+      }
+      for (const std::string& root : image_fs->roots()) {
+        if (root.starts_with(path + ":")) host_volumes.push_back({*image_fs, root, host::HostVolume::Kind::search});
+      }
+    }
+  }
+  report.hosts = host::build_host_reports(report, host_volumes);
   if (options.live) {
     report.live_processes = host::find_flcss_processes();
     for (host::HostReport& host : report.hosts) host::apply_live_processes(host, *report.live_processes);

@@ -33,6 +33,18 @@ Exclude patterns (--exclude GLOB, fnmatch(3) syntax: * ? [...]):
   ignored. A matching directory is not descended. PATH operands are never excluded.
   Excluded entries are counted in the summary (listed with -v).
 
+Disk images (scanned without mounting, through The Sleuth Kit):
+  A PATH that is a raw/dd, E01, VHD or VMDK image is recognised by content (a file starting
+  with MZ never is) and each volume in it is scanned: the allocated partitions of its MBR or
+  GPT table, or the whole image when it holds a bare filesystem (NTFS and FAT; other
+  filesystems TSK knows are read too). Files are named IMAGE:pN/path/in/volume (N counts the
+  allocated partitions in start order; IMAGE:vol/... without a partition table), e.g.
+      snap/nt4.vhd:p1/WINNT/System32/calc.exe
+  and Windows installations in a volume get their Q317218 report. Only the default data stream
+  of allocated files is read: no NTFS alternate data stream, no deleted file. A volume that
+  cannot be read is NOT SCANNED with a reason (unreadable-image, unknown-filesystem,
+  encrypted-volume) and the others are still scanned. Nothing is mounted or extracted.
+
 Offline Windows (Q317218 report):
   For each Windows installation found (a WINNT or WINDOWS directory with
   system32/config/SYSTEM directly under a PATH, or the PATH itself), flscan reads the SYSTEM
@@ -77,6 +89,16 @@ SARIF log (--sarif FILE, '-' for stdout):
   relative to its PATH operand (uriBaseId PATH1, PATH2, ...); per Windows installation
   the verdict and each symptom found; NOT SCANNED entries as results of kind "open".
   invocations[0].exitCode is the exit code. Documented in scanner/SARIF.md.
+
+Fleets (--shard K/N and flscan merge):
+  N runners each scan the same PATHs with --shard K/N (K = 1..N) and --json; every file
+  belongs to exactly one shard, by a hash of its path below the PATH (stable across runs,
+  machines and compilers). Every shard walks every directory but opens only its own files;
+  the hive and event log of each Windows installation are read by every shard. Then
+    flscan merge [--json FILE|-] [--sarif FILE|-] [--html FILE] [--fail-on LIST] S1.json ...
+  checks that the reports are the N shards of one scan (same PATHs, options and signatures;
+  each K exactly once) and writes the report, Q317218 verdicts and exit code a single full
+  scan would have given (flscan merge --help). Kubernetes and CI examples: examples/.
 
 Exit codes:
   0  nothing found and every file was scanned
@@ -155,6 +177,7 @@ ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out,
   std::string fail_on_text;
   std::string windows_root;
   std::string quarantine_dir;
+  std::string shard_text;
 
   app.add_option("PATH", options.paths,
                  "File or directory to scan; several may be given. A PATH is\n"
@@ -207,6 +230,12 @@ ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out,
   app.add_flag("-x,--one-file-system", options.one_file_system,
                "Stay on the file system of each PATH; other mounts are\n"
                "reported as skipped. Example: flscan -x /");
+  app.add_flag("--image", options.force_image,
+               "Open every PATH that is a file (or block device) as a disk\n"
+               "image, without the content test; one that cannot be opened is\n"
+               "NOT SCANNED (unreadable-image). Without it, raw, E01, VHD and\n"
+               "VMDK images are recognised by content (see Disk images below).\n"
+               "Example: flscan --image /dev/sdb");
   app.add_option("--json", json_path,
                  "Also write the report as one JSON document to FILE; '-'\n"
                  "writes it to stdout instead of the text report. Schema in\n"
@@ -255,6 +284,13 @@ ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out,
                "DIR, when the result scans clean; anything else (damaged,\n"
                "dropper, system files) is quarantined. Example:\n"
                "flscan --quarantine q --repair /mnt/c");
+  app.add_option("--shard", shard_text,
+                 "Scan only shard K of N: the files whose path below the PATH\n"
+                 "hashes to K (FNV-1a 64 mod N, plus 1), the same on every run\n"
+                 "and machine; run K = 1..N anywhere, then combine the JSON\n"
+                 "reports with flscan merge. See 'Fleets' below.\n"
+                 "Example: --shard $((JOB_COMPLETION_INDEX + 1))/8 --json s.json")
+      ->type_name("K/N");
   app.add_flag("--inventory", options.inventory,
                "Also list every PE/MZ file scanned, with size and SHA-256,\n"
                "findings or not (text report and JSON \"inventory\").\n"
@@ -349,6 +385,14 @@ ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out,
       return ParseOutcome{std::nullopt, 2};
     }
     options.quarantine_dir = quarantine_dir;
+  }
+  if (app.count("--shard") > 0) {
+    auto shard = parse_shard(shard_text);
+    if (!shard) {
+      err << "flscan: --shard: " << shard.error() << "\n";
+      return ParseOutcome{std::nullopt, 2};
+    }
+    options.shard = *shard;
   }
   if (options.repair && !options.quarantine_dir) {
     err << "flscan: --repair needs --quarantine DIR (the infected original is kept there first)\n";

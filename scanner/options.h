@@ -13,6 +13,7 @@
 
 #include "engine/limits.h"
 #include "scanner/fail_on.h"
+#include "scanner/shard.h"
 
 namespace flscan::scanner {
 
@@ -29,6 +30,7 @@ struct Options {
   unsigned threads = 0;                // 0: one per core (TBB's default)
   bool follow_symlinks = false;
   bool one_file_system = false;
+  bool force_image = false;            // --image: open every regular-file PATH as a disk image
   bool inventory = false;
   bool verbose = false;
   bool brief = false;
@@ -43,6 +45,7 @@ struct Options {
   std::optional<std::string> windows_root;  // --windows-root: the Q317218 report's installation
   std::optional<std::string> quarantine_dir;  // --quarantine DIR (remediate.h): the only writes to scanned files
   bool repair = false;                        // --repair (needs --quarantine): disinfect in place
+  std::optional<Shard> shard;                 // --shard K/N (shard.h): only the files of shard K
 
   // True when the JSON report goes to stdout, which then carries nothing else.
   [[nodiscard]] bool json_to_stdout() const { return json_path && *json_path == "-"; }

@@ -59,6 +59,17 @@ Remediator::Remediator(Quarantine& quarantine, const sig::SignatureSet& signatur
 void Remediator::run(ScanReport& report) {
   for (FileResult& result : report.results) {
     if (!needs_quarantine(result)) continue;
+    // A file inside a disk image (IMAGE:pN/...) is never written: the image is evidence, and
+    // the path is no file of this machine (a sibling named like it must not be touched).
+    const bool in_image = std::any_of(report.volumes.begin(), report.volumes.end(), [&result](const ImageVolume& volume) {
+      return result.path.starts_with(volume.path() + "/");
+    });
+    if (in_image) {
+      FileAction left;
+      left.error = "inside a disk image: flscan never writes to an image; clean the volume itself (mounted read-write)";
+      result.action = std::move(left);
+      continue;
+    }
     try {
       result.action = act(result);
     } catch (const std::exception& e) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <tuple>
 
 namespace flscan::scanner {
 
@@ -19,6 +20,9 @@ std::string_view to_code(NotScannedReason reason) {
     case NotScannedReason::loop: return "loop";
     case NotScannedReason::too_deep: return "too-deep";
     case NotScannedReason::internal_error: return "internal-error";
+    case NotScannedReason::unreadable_image: return "unreadable-image";
+    case NotScannedReason::unknown_filesystem: return "unknown-filesystem";
+    case NotScannedReason::encrypted_volume: return "encrypted-volume";
   }
   return "unknown";
 }
@@ -37,8 +41,20 @@ std::string_view describe(NotScannedReason reason) {
     case NotScannedReason::loop: return "directory loop";
     case NotScannedReason::too_deep: return "directories nested too deep";
     case NotScannedReason::internal_error: return "internal error";
+    case NotScannedReason::unreadable_image: return "disk image or volume could not be read";
+    case NotScannedReason::unknown_filesystem: return "no filesystem recognised in this volume";
+    case NotScannedReason::encrypted_volume: return "encrypted volume";
   }
   return "unknown";
+}
+
+std::string_view to_code(VolumeStatus status) {
+  switch (status) {
+    case VolumeStatus::scanned: return "scanned";
+    case VolumeStatus::skipped: return "skipped";
+    case VolumeStatus::error: return "error";
+  }
+  return "error";
 }
 
 std::string_view to_code(SkipReason reason) {
@@ -91,6 +107,7 @@ ScanCounters& ScanCounters::operator+=(const ScanCounters& other) {
   infected_files += other.infected_files;
   match_cap_hits += other.match_cap_hits;
   lost_reports += other.lost_reports;
+  files_in_other_shards += other.files_in_other_shards;
   for (std::size_t i = 0; i < findings_by_kind.size(); ++i) findings_by_kind[i] += other.findings_by_kind[i];
   for (std::size_t i = 0; i < not_scanned_by_reason.size(); ++i) {
     not_scanned_by_reason[i] += other.not_scanned_by_reason[i];
@@ -142,6 +159,20 @@ const Finding& strongest_finding(const FileResult& result) {
     if (a.severity != b.severity) return static_cast<int>(a.severity) < static_cast<int>(b.severity);
     return stronger(a.kind, b.kind);
   });
+}
+
+namespace {
+template <typename Entry, typename Key>
+void sort_by(std::vector<Entry>& entries, Key key) {
+  std::sort(entries.begin(), entries.end(), [&key](const Entry& a, const Entry& b) { return key(a) < key(b); });
+}
+}  // namespace
+
+void sort_entries(ScanReport& report) {
+  sort_by(report.results, [](const FileResult& r) { return std::tie(r.path, r.size); });
+  sort_by(report.not_scanned, [](const NotScannedEntry& e) { return std::tie(e.path, e.reason, e.detail); });
+  sort_by(report.skipped, [](const SkippedEntry& e) { return std::tie(e.path, e.reason, e.detail); });
+  sort_by(report.inventory, [](const InventoryEntry& e) { return std::tie(e.path, e.size); });
 }
 
 }  // namespace flscan::scanner

@@ -17,6 +17,7 @@
 #include "engine/scan.h"
 #include "scanner/fail_on.h"
 #include "scanner/host/host_report.h"
+#include "scanner/shard.h"
 
 namespace flscan::scanner {
 
@@ -36,8 +37,12 @@ enum class NotScannedReason {
   loop,                  // a directory reached again below itself (followed symlink or bind mount)
   too_deep,              // nesting deeper than limits::kMaxDirectoryDepth
   internal_error,        // an exception caught at the per-file boundary (e.g. out of memory)
+  // Disk images (scanner/image/): a volume, or the data of a file inside one, that could not be read.
+  unreadable_image,      // the image (or this volume of it) cannot be opened or read: corrupt, truncated, unsupported
+  unknown_filesystem,    // a partition (or a whole image) holding no filesystem The Sleuth Kit recognises
+  encrypted_volume,      // an encrypted volume (BitLocker "-FVE-FS-", LUKS): its files cannot be read
 };
-inline constexpr std::size_t kNotScannedReasonCount = 12;
+inline constexpr std::size_t kNotScannedReasonCount = 15;
 
 // Why an entry was skipped on purpose. Skipped entries are not files flscan reads, so they do not
 // make the scan incomplete.
@@ -123,6 +128,29 @@ struct SkippedEntry {
   std::string detail;
 };
 
+// One volume of a disk image operand (scanner/image/): a partition of its partition table, or the
+// whole image when it has none. Paths of the files inside are `<image>:<name>/<path in volume>`.
+enum class VolumeStatus {
+  scanned,  // its files were listed and scanned (individual files may still be NOT SCANNED)
+  skipped,  // a partition type that holds no files (Microsoft reserved, BIOS boot, swap) and no filesystem
+  error,    // not scanned: `reason` and `detail` say why (also a NOT SCANNED entry `<image>:<name>`)
+};
+[[nodiscard]] std::string_view to_code(VolumeStatus status);  // "scanned", "skipped", "error"
+
+struct ImageVolume {
+  std::string image;           // the PATH operand as given
+  std::string name;            // "p1", "p2", ... (allocated partitions in start order) or "vol"
+  std::string image_format;    // TSK's name of the container: "raw", "ewf", "vhd", "vmdk"
+  std::uint64_t offset = 0;    // bytes from the start of the image
+  std::uint64_t length = 0;    // bytes
+  std::string partition_type;  // the partition table's description, e.g. "NTFS / exFAT (0x07)"; empty for "vol"
+  std::string filesystem;      // TSK's name ("ntfs", "fat16", "fat32", "exfat", ...); empty when none was recognised
+  VolumeStatus status = VolumeStatus::scanned;
+  NotScannedReason reason = NotScannedReason::unreadable_image;  // meaningful when status is error
+  std::string detail;          // why it was not scanned or skipped, or a warning (image truncated)
+  [[nodiscard]] std::string path() const { return image + ":" + name; }
+};
+
 struct InventoryEntry {
   std::string path;
   std::uint64_t size = 0;
@@ -146,6 +174,7 @@ struct ScanCounters {
   std::uint64_t infected_files = 0;     // files with at least one infection-severity finding
   std::uint64_t match_cap_hits = 0;     // signature matching cut short by an engine limit
   std::uint64_t lost_reports = 0;       // errors that could not even be recorded (out of memory)
+  std::uint64_t files_in_other_shards = 0;  // --shard: regular files found that other shards own
   std::array<std::uint64_t, kFindingKindCount> findings_by_kind{};
   std::array<std::uint64_t, kNotScannedReasonCount> not_scanned_by_reason{};
   std::array<std::uint64_t, kSkipReasonCount> skipped_by_reason{};
@@ -161,12 +190,16 @@ struct ScanReport {
   std::vector<NotScannedEntry> not_scanned;  // sorted by path
   std::vector<SkippedEntry> skipped;         // sorted by path; excluded entries only with --verbose
   std::vector<InventoryEntry> inventory;     // sorted by path; only with --inventory
+  std::vector<ImageVolume> volumes;          // disk image operands' volumes, in operand then offset order
   ScanCounters counters;
   double elapsed_seconds = 0;
   // The Q317218 report of each Windows installation found (host_report.h), added after the scan.
   std::vector<host::HostReport> hosts;
   // --live only (nullopt otherwise): running processes named flcss.exe (live_process.h).
   std::optional<std::vector<host::LiveProcess>> live_processes;
+  // --shard K/N (shard.h): only the files of shard K were read; nullopt for a whole scan (and for
+  // the report `flscan merge` puts together from all N shards).
+  std::optional<Shard> shard;
 
   // True when every entry found was scanned (nothing in not_scanned, no lost report).
   [[nodiscard]] bool complete() const;
@@ -200,6 +233,10 @@ inline constexpr int kExitIncomplete = 2;  // scan incomplete, or the program fa
 // which outcomes count: infected and suspicious give 1, incomplete 2, 1 winning. A PATH operand
 // that does not exist gives 2 unless 1 applies, whatever `fail_on` says (the run failed).
 [[nodiscard]] int exit_code(const ScanReport& report, const FailOn& fail_on = kDefaultFailOn);
+
+// Sorts results, not_scanned, skipped and inventory by path (bytes), ties broken by the rest, so
+// a report is the same on every run whatever the thread timing (ScanJob, flscan merge).
+void sort_entries(ScanReport& report);
 
 // The strongest finding of a result (results always have at least one): highest severity, then
 // the stronger kind. Its kind is the file's "state".

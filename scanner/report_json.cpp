@@ -65,7 +65,9 @@ Json options_to_json(const Options& options) {
               {"quiet", options.quiet},
               {"quarantine", options.quarantine_dir ? path_to_json(*options.quarantine_dir) : Json(nullptr)},
               {"repair", options.repair},
-              {"fail_on", to_string(options.fail_on)}};
+              {"fail_on", to_string(options.fail_on)},
+              {"windows_root", options.windows_root ? path_to_json(*options.windows_root) : Json(nullptr)},
+              {"live", options.live}};
 }
 
 template <typename Enum, std::size_t N>
@@ -111,6 +113,7 @@ Json summary_to_json(const ScanReport& report) {
               {"skipped_by_reason", by_reason<SkipReason>(c.skipped_by_reason)},
               {"signature_match_cap_hits", c.match_cap_hits},
               {"lost_reports", c.lost_reports},
+              {"files_in_other_shards", c.files_in_other_shards},
               {"actions", actions_to_json(report)},
               {"elapsed_seconds", report.elapsed_seconds},
               {"bytes_per_second", static_cast<double>(c.bytes_read) / seconds},
@@ -158,6 +161,7 @@ Json events_to_json(const host::HostReport& host) {
     events["status"] = "not-found";
   } else if (!host.events) {
     events["status"] = "error";
+    events["error"] = host.log_error ? Json(*host.log_error) : Json(nullptr);
   } else {
     events["status"] = "read";
     events["records_read"] = host.events->records_read;
@@ -167,6 +171,21 @@ Json events_to_json(const host::HostReport& host) {
     events["notes"] = host.events->notes;
   }
   return events;
+}
+
+// "hive": how the SYSTEM hive was read (the FunLove services themselves are under "services").
+Json hive_to_json(const host::HostReport& host) {
+  Json hive{{"path", optional_path(host.install.system_hive)}};
+  if (host.hive) {
+    hive["status"] = "read";
+    hive["control_sets_read"] = host.hive->control_sets.size();
+    hive["partial"] = host.hive->partial;
+    hive["notes"] = host.hive->notes;
+  } else {
+    hive["status"] = host.install.system_hive.empty() ? "not-found" : "error";
+  }
+  hive["error"] = host.hive_error ? Json(*host.hive_error) : Json(nullptr);
+  return hive;
 }
 
 Json host_to_json(const host::HostReport& host) {
@@ -194,9 +213,13 @@ Json host_to_json(const host::HostReport& host) {
   }
   return Json{{"root", path_to_json(host.install.volume_root)},
               {"windows_dir", path_to_json(host.install.windows_dir)},
+              {"system32", optional_path(host.install.system32)},
+              {"config_dir", optional_path(host.install.config_dir)},
+              {"system_hive", optional_path(host.install.system_hive)},
               {"verdict", to_code(host.verdict)},
               {"verdict_text", host.verdict_text},
               {"symptoms", std::move(symptoms)},
+              {"hive", hive_to_json(host)},
               {"services", services_to_json(host)},
               {"events", events_to_json(host)},
               {"programs", std::move(programs)},
@@ -230,12 +253,31 @@ Json report_to_json(const ScanReport& report, const Options& options, const Repo
     skipped.push_back(Json{{"path", path_to_json(entry.path)}, {"reason", to_code(entry.reason)}, {"detail", entry.detail}});
   }
 
+  // Disk image operands' volumes (scanner/image/): always present, empty without images.
+  Json volumes = Json::array();
+  for (const ImageVolume& volume : report.volumes) {
+    Json item{{"image", path_to_json(volume.image)},
+              {"volume", volume.name},
+              {"path", path_to_json(volume.path())},
+              {"image_format", volume.image_format},
+              {"offset", volume.offset},
+              {"length", volume.length},
+              {"partition_type", volume.partition_type},
+              {"filesystem", volume.filesystem},
+              {"status", to_code(volume.status)},
+              {"reason", volume.status == VolumeStatus::error ? Json(std::string(to_code(volume.reason))) : Json(nullptr)},
+              {"detail", volume.detail}};
+    volumes.push_back(std::move(item));
+  }
+
   Json document{{"schema", "flscan-report"},
                 {"schema_version", kJsonSchemaVersion},
                 {"flscan_version", meta.flscan_version},
                 {"signatures", Json{{"count", meta.signature_count}, {"sources", meta.signature_sources}}},
                 {"roots", paths_to_json(report.roots)},
                 {"options", options_to_json(options)},
+                {"shard", report.shard ? Json{{"k", report.shard->k}, {"n", report.shard->n}} : Json(nullptr)},
+                {"volumes", std::move(volumes)},
                 {"results", std::move(results)},
                 {"not_scanned", std::move(not_scanned)},
                 {"skipped", std::move(skipped)}};

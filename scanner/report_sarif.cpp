@@ -327,6 +327,12 @@ Uri locate(const std::vector<UriBase>& bases, const std::string& path, bool dire
       best = &base;
       self = false;
       relative = path.substr(prefix.size());
+    } else if (!base.directory && path.size() > operand.size() + 1 && path.starts_with(operand + ":")) {
+      // A file inside the disk image `operand` (IMAGE:pN/path): relative to the image's
+      // directory, the ':' percent-encoded like any other byte.
+      best = &base;
+      self = false;
+      relative = path.substr(operand.size());
     }
   }
   const std::string slash = directory ? "/" : "";
@@ -337,6 +343,7 @@ Uri locate(const std::vector<UriBase>& bases, const std::string& path, bool dire
   }
   if (best->directory) return Uri{self ? "./" : percent_encode(relative, true) + slash, best};
   const std::string name = percent_encode(best->name, false);
+  if (!self && relative.starts_with(':')) return Uri{name + percent_encode(relative, true) + slash, best};
   return Uri{self ? name + slash : name + "/" + percent_encode(relative, true) + slash, best};
 }
 

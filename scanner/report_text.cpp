@@ -180,7 +180,22 @@ void write_summary(std::ostream& out, const ScanReport& report, const ReportMeta
   out << "\n--- flscan summary ---\n";
   out << "Files:        " << plural(c.files_seen, "file", "files") << " found in "
       << plural(c.directories, "directory", "directories") << "; " << c.files_examined << " read, "
-      << c.files_scanned_whole << " of them whole\n";
+      << c.files_scanned_whole << " of them whole";
+  if (report.shard) out << "; " << plural(c.files_in_other_shards, "more file", "more files") << " in other shards";
+  out << '\n';
+  if (report.shard) {
+    out << "Shard:        " << to_string(*report.shard) << " (--shard): only this shard's files were read; "
+        << "flscan merge combines the " << report.shard->n << " shard reports\n";
+  }
+  // Disk images (scanner/image/): one line per volume, so a reader sees what each held.
+  for (const ImageVolume& volume : report.volumes) {
+    out << "Volume:       " << escape_path_for_terminal(volume.path()) << ' ' << to_code(volume.status);
+    if (!volume.filesystem.empty()) out << ", " << volume.filesystem;
+    out << ", " << human_bytes(volume.length) << " at offset " << volume.offset;
+    if (volume.status == VolumeStatus::error) out << " (" << to_code(volume.reason) << ')';
+    if (!volume.detail.empty()) out << ": " << escape_for_terminal(volume.detail);
+    out << '\n';
+  }
   out << "Content:      " << c.pe_files << " PE, " << c.mz_files << " MZ but not valid PE, " << other_files
       << " other (recognised by content; other files are read only as far as needed)\n";
   out << "Bytes read:   " << human_bytes(c.bytes_read) << '\n';
@@ -233,15 +248,20 @@ void write_host(std::ostream& out, const host::HostReport& host) {
     out << "  " << id << "  " << status << "  " << esc(row.symptom) << '\n';
     for (const std::string& line : row.evidence) out << "      " << esc(line) << '\n';
   }
-  std::array<std::size_t, 5> counts{};
+  std::array<std::size_t, host::kFileStatusCount> counts{};
   for (const host::ProgramCheck& program : host.programs) ++counts[static_cast<std::size_t>(program.status)];
   out << "Programs:   " << host.programs.size() << " checked in system32 (the 33 of Q317218, pstores, spoolss, csrss): "
       << counts[0] << " clean, " << counts[1] << " infected, " << counts[2] << " damaged, " << counts[3] << " missing, "
-      << counts[4] << " not scanned\n";
+      << counts[4] << " not scanned";
+  if (counts[5] > 0) out << ", " << counts[5] << " in other shards";
+  out << '\n';
   std::string missing;
   for (const host::ProgramCheck& program : host.programs) {
     if (program.status == host::FileStatus::missing) missing += (missing.empty() ? "" : " ") + program.name;
-    if (program.status == host::FileStatus::clean || program.status == host::FileStatus::missing) continue;
+    if (program.status == host::FileStatus::clean || program.status == host::FileStatus::missing ||
+        program.status == host::FileStatus::other_shard) {
+      continue;
+    }
     out << "  " << to_code(program.status) << ": " << program.name;
     if (!program.path.empty()) out << "  " << esc(program.path);
     out << '\n';
@@ -260,6 +280,10 @@ void write_host(std::ostream& out, const host::HostReport& host) {
 }  // namespace
 
 void write_text_report(std::ostream& out, const ScanReport& report, const Options& options, const ReportMeta& meta) {
+  if (report.shard) {
+    out << "flscan shard " << to_string(*report.shard) << ": the files of this shard only; merge the JSON reports of all "
+        << report.shard->n << " shards with flscan merge for the whole result\n";
+  }
   write_findings(out, report, options);
   write_not_scanned(out, report);
   for (const host::HostReport& host : report.hosts) write_host(out, host);

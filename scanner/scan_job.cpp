@@ -7,12 +7,17 @@
 #include <tuple>
 #include <utility>
 
+#include <tbb/blocked_range.h>
 #include <tbb/enumerable_thread_specific.h>
+#include <tbb/parallel_for.h>
 
 #include "engine/funlove.h"
 #include "engine/hashing.h"
 #include "engine/scan.h"
 #include "scanner/file_reader.h"
+#include "scanner/image/image_layout.h"
+#include "scanner/image/tsk_file.h"
+#include "scanner/image/volume_walk.h"
 
 namespace flscan::scanner {
 namespace fs = boost::filesystem;
@@ -33,6 +38,15 @@ struct Worker {
   std::vector<SkippedEntry> skipped;
   std::vector<InventoryEntry> inventory;
   ScanCounters counters;
+  image::ThreadImages images;  // this thread's own TSK handles of the disk images scanned
+};
+
+// A file listed inside a disk image, waiting for a worker.
+struct ImageItem {
+  std::uint32_t image = 0;   // index into the scan's image layouts
+  std::uint32_t volume = 0;  // index into that layout's volumes
+  TSK_INUM_T inum = 0;
+  std::string path;          // the report path, `IMAGE:pN/path/in/volume`
 };
 
 class JobVisitor final : public WalkVisitor {
@@ -53,12 +67,32 @@ class JobVisitor final : public WalkVisitor {
     try {
       scan_file(worker, entry);
     } catch (const std::exception& e) {
-      add_not_scanned(worker, entry.path, NotScannedReason::internal_error, e.what());
+      add_not_scanned(worker, entry.path.string(), NotScannedReason::internal_error, e.what());
+    }
+    if (progress_ != nullptr) progress_->file_done(worker.counters.bytes_read - bytes_before);
+  }
+
+  // One file of a disk image: opened by metadata address on this thread's TSK handles, then read
+  // and scanned exactly as a file of a directory.
+  void image_file(const ImageItem& item, const image::ImageLayout& layout) {
+    Worker& worker = local();
+    ++worker.counters.files_seen;
+    const std::uint64_t bytes_before = worker.counters.bytes_read;
+    try {
+      scan_image_file(worker, item, layout);
+    } catch (const std::exception& e) {
+      add_not_scanned(worker, item.path, NotScannedReason::internal_error, e.what());
     }
     if (progress_ != nullptr) progress_->file_done(worker.counters.bytes_read - bytes_before);
   }
 
   void directory_listed(const fs::path&) override { ++local().counters.directories; }
+
+  // --shard: another shard's file, never opened; done as far as this shard's progress line goes.
+  void file_in_other_shard(const fs::path&) override {
+    ++local().counters.files_in_other_shards;
+    if (progress_ != nullptr) progress_->file_done(0);
+  }
 
   void skipped(const fs::path& path, SkipReason reason, std::string detail) override {
     Worker& worker = local();
@@ -69,7 +103,16 @@ class JobVisitor final : public WalkVisitor {
   }
 
   void not_scanned(const fs::path& path, NotScannedReason reason, std::string detail) override {
-    add_not_scanned(local(), path, reason, std::move(detail));
+    add_not_scanned(local(), path.string(), reason, std::move(detail));
+  }
+
+  // What the listing of an image volume found besides files (on the calling thread's worker).
+  void add_listing(image::VolumeListing& listing) {
+    Worker& worker = local();
+    for (NotScannedEntry& entry : listing.not_scanned) add_not_scanned(worker, entry.path, entry.reason, std::move(entry.detail));
+    for (SkippedEntry& entry : listing.skipped) skipped(fs::path(entry.path), entry.reason, std::move(entry.detail));
+    worker.counters.directories += listing.directories;
+    worker.counters.files_in_other_shards += listing.files_other_shards;
   }
 
   // Moves every worker's partial report into `report` and sums their counters.
@@ -87,21 +130,50 @@ class JobVisitor final : public WalkVisitor {
  private:
   Worker& local() { return *workers_.local(); }
 
-  static void add_not_scanned(Worker& worker, const fs::path& path, NotScannedReason reason, std::string detail) {
+  static void add_not_scanned(Worker& worker, const std::string& path, NotScannedReason reason, std::string detail) {
     ++worker.counters.not_scanned_by_reason[static_cast<std::size_t>(reason)];
-    worker.not_scanned.push_back(NotScannedEntry{path.string(), reason, std::move(detail)});
+    worker.not_scanned.push_back(NotScannedEntry{path, reason, std::move(detail)});
   }
 
   void scan_file(Worker& worker, const FileEntry& entry) {
     if (hooks_.before_open) hooks_.before_open(entry.path);
-    // Kernel and loader checks depend on the file's role, which only its name tells
-    // (infection-model section 7); everything else is recognised by content.
-    const funlove::FileRole role = funlove::role_for_name(entry.path.filename().string());
     if (hooks_.after_sniff) {
       worker.reader.after_sniff_hook = [this, &entry] { hooks_.after_sniff(entry.path); };
     } else {
       worker.reader.after_sniff_hook = nullptr;
     }
+    const FollowSymlink follow = entry.via_symlink ? FollowSymlink::yes : FollowSymlink::no;
+    scan_content(worker, entry.path.string(), entry.path.filename().string(), [&](const PlanRead& plan, const StreamConsumer& stream) {
+      return worker.reader.read(entry.path.c_str(), follow, plan, stream);
+    });
+  }
+
+  void scan_image_file(Worker& worker, const ImageItem& item, const image::ImageLayout& layout) {
+    worker.reader.after_sniff_hook = nullptr;
+    auto filesystem = worker.images.filesystem(item.image, layout, item.volume);
+    if (!filesystem) {
+      add_not_scanned(worker, item.path, NotScannedReason::unreadable_image, std::move(filesystem.error()));
+      return;
+    }
+    auto file = image::TskFile::open(*filesystem, item.inum);
+    if (!file) {
+      add_not_scanned(worker, item.path, file.error().reason, std::move(file.error().detail));
+      return;
+    }
+    const std::size_t slash = item.path.rfind('/');
+    const std::string name = slash == std::string::npos ? item.path : item.path.substr(slash + 1);
+    scan_content(worker, item.path, name, [&](const PlanRead& plan, const StreamConsumer& stream) {
+      return worker.reader.read(**file, plan, stream);
+    });
+  }
+
+  // Reads one file with `read` (sniff, plan, whole or streamed) and scans it; `path` is how the
+  // report names it, `name` its last component.
+  template <typename Read>
+  void scan_content(Worker& worker, const std::string& path, const std::string& name, const Read& read) {
+    // Kernel and loader checks depend on the file's role, which only its name tells
+    // (infection-model section 7); everything else is recognised by content.
+    const funlove::FileRole role = funlove::role_for_name(name);
     const auto plan = [this, &worker, role](ByteView head, std::uint64_t size) {
       if (!needs_whole_file(head, signatures_, role)) return ReadPlan::head_only;
       return size > settings_.stream_above && worker.scanner.can_stream(role) ? ReadPlan::stream : ReadPlan::whole;
@@ -110,9 +182,9 @@ class JobVisitor final : public WalkVisitor {
     const auto stream = [&worker, &streamed](ByteSource& source, std::uint64_t size) {
       streamed = worker.scanner.scan_stream(source, size);
     };
-    auto content = worker.reader.read(entry.path.c_str(), entry.via_symlink ? FollowSymlink::yes : FollowSymlink::no, plan, stream);
+    auto content = read(PlanRead(plan), StreamConsumer(stream));
     if (!content) {
-      add_not_scanned(worker, entry.path, content.error().reason, std::move(content.error().detail));
+      add_not_scanned(worker, path, content.error().reason, std::move(content.error().detail));
       return;
     }
     ++worker.counters.files_examined;
@@ -121,19 +193,19 @@ class JobVisitor final : public WalkVisitor {
       if (!streamed || !*streamed) {
         // The reader reported no read error, so the engine's plan missed bytes it needed: a bug,
         // reported as such rather than guessed around.
-        add_not_scanned(worker, entry.path, NotScannedReason::internal_error,
+        add_not_scanned(worker, path, NotScannedReason::internal_error,
                         "the streamed scan needed bytes it had not kept; please report this file");
         return;
       }
       ++worker.counters.files_scanned_whole;
-      record(worker, entry, *content, **streamed);
+      record(worker, path, *content, **streamed);
       return;
     }
     // Not read whole: the engine saw from the head that nothing in this file can matter.
     if (!content->whole) return;
     ++worker.counters.files_scanned_whole;
     const FileVerdict verdict = worker.scanner.scan(content->bytes, role);
-    record(worker, entry, *content, verdict);
+    record(worker, path, *content, verdict);
   }
 
   std::string sha256_of(Worker& worker, const FileVerdict& verdict, ByteView bytes) {
@@ -142,7 +214,7 @@ class JobVisitor final : public WalkVisitor {
     return to_hex(worker.hasher->digest(bytes, WantMd5::no).sha256);
   }
 
-  void record(Worker& worker, const FileEntry& entry, const FileContent& content, const FileVerdict& verdict) {
+  void record(Worker& worker, const std::string& path, const FileContent& content, const FileVerdict& verdict) {
     ScanCounters& counters = worker.counters;
     if (verdict.type == ContentType::pe) ++counters.pe_files;
     if (verdict.type == ContentType::mz_not_pe) ++counters.mz_files;
@@ -158,7 +230,7 @@ class JobVisitor final : public WalkVisitor {
         infection = infection || finding.severity == Severity::infection;
       }
       if (infection) ++counters.infected_files;
-      worker.results.push_back(FileResult{entry.path.string(), content.file_size, sha256, verdict.type, verdict.findings});
+      worker.results.push_back(FileResult{path, content.file_size, sha256, verdict.type, verdict.findings});
     }
     const bool pe_or_mz = verdict.type == ContentType::pe || verdict.type == ContentType::mz_not_pe;
     if (settings_.inventory && pe_or_mz) {
@@ -167,7 +239,7 @@ class JobVisitor final : public WalkVisitor {
       if (verdict.pe_error) {
         pe_error = verdict.pe_error->reason + " (offset " + std::to_string(verdict.pe_error->offset) + ")";
       }
-      worker.inventory.push_back(InventoryEntry{entry.path.string(), content.file_size, sha256, verdict.type, pe_error});
+      worker.inventory.push_back(InventoryEntry{path, content.file_size, sha256, verdict.type, pe_error});
     }
   }
 
@@ -178,32 +250,120 @@ class JobVisitor final : public WalkVisitor {
   tbb::enumerable_thread_specific<std::unique_ptr<Worker>> workers_;
 };
 
-template <typename Entry, typename Key>
-void sort_by(std::vector<Entry>& entries, Key key) {
-  std::sort(entries.begin(), entries.end(), [&key](const Entry& a, const Entry& b) { return key(a) < key(b); });
-}
-
 }  // namespace
 
 ScanJob::ScanJob(const sig::SignatureSet& signatures, ScanSettings settings)
     : signatures_(signatures), settings_(std::move(settings)) {}
 
+namespace {
+
+// The disk images among the PATH operands, and the other operands (walked as before).
+struct SplitRoots {
+  std::vector<fs::path> walked;
+  std::vector<image::ImageLayout> images;
+};
+
+SplitRoots split_roots(const ScanSettings& settings, JobVisitor& visitor) {
+  SplitRoots split;
+  const image::ImageMode mode = settings.force_image ? image::ImageMode::forced : image::ImageMode::detect;
+  for (const std::string& root : settings.roots) {
+    image::Detection detection = image::detect_image(root, mode);
+    switch (detection.kind) {
+      case image::Detection::Kind::not_image: split.walked.emplace_back(root); break;
+      case image::Detection::Kind::image: split.images.push_back(std::move(detection.layout)); break;
+      case image::Detection::Kind::unreadable:
+        visitor.not_scanned(fs::path(root), NotScannedReason::unreadable_image, std::move(detection.detail));
+        break;
+    }
+  }
+  return split;
+}
+
+// Lists every volume of every image (one thread, its own TSK handles), records the volumes and
+// their errors, and returns the files to scan.
+std::vector<ImageItem> list_images(const std::vector<image::ImageLayout>& images, const ScanSettings& settings, JobVisitor& visitor,
+                                   std::vector<ImageVolume>& volumes) {
+  std::vector<ImageItem> items;
+  const ExcludeMatcher excludes(settings.walk.excludes);
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    const image::ImageLayout& layout = images[i];
+    image::ImgPtr img;
+    std::string img_error;
+    for (std::size_t v = 0; v < layout.volumes.size(); ++v) {
+      const image::VolumeLayout& volume = layout.volumes[v];
+      volumes.push_back(volume.report);
+      const std::string volume_path = volume.report.path();
+      if (volume.report.status == VolumeStatus::error) {
+        visitor.not_scanned(fs::path(volume_path), volume.report.reason, volume.report.detail);
+        continue;
+      }
+      if (volume.report.status != VolumeStatus::scanned) continue;
+      if (!img && img_error.empty()) {
+        img = image::open_image(layout.path, layout.type);
+        if (!img) img_error = image::tsk_error_text("open image");
+      }
+      image::FsPtr fs;
+      if (img) {
+        tsk_error_reset();
+        fs.reset(tsk_fs_open_img(img.get(), static_cast<TSK_OFF_T>(volume.report.offset), volume.fs_type));
+        if (!fs) img_error = image::tsk_error_text("open filesystem");
+      }
+      if (!fs) {
+        visitor.not_scanned(fs::path(volume_path), NotScannedReason::unreadable_image, img_error);
+        volumes.back().status = VolumeStatus::error;
+        volumes.back().detail = img_error;
+        continue;
+      }
+      // --shard: the key of an entry is its path relative to the image, `pN/path/in/volume`.
+      const std::string& name = volume.report.name;
+      image::WalkOptions options;
+      options.excludes = &excludes;
+      if (settings.walk.shard) {
+        const Shard shard = *settings.walk.shard;
+        options.owns = [&name, shard](std::string_view path) {
+          return in_shard(path.empty() ? name : name + "/" + std::string(path), shard);
+        };
+      }
+      image::VolumeListing listing = image::list_volume(fs.get(), volume_path, options);
+      visitor.add_listing(listing);
+      for (image::ListedFile& file : listing.files) {
+        items.push_back(ImageItem{static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(v), file.inum,
+                                  volume_path + "/" + file.path});
+      }
+    }
+  }
+  return items;
+}
+
+}  // namespace
+
 ScanReport ScanJob::run() const {
   const auto start = std::chrono::steady_clock::now();
   JobVisitor visitor(signatures_, settings_, hooks, progress);
-  std::vector<fs::path> roots(settings_.roots.begin(), settings_.roots.end());
-  const Walker walker(settings_.walk);
-  const std::uint64_t lost = walker.walk(roots, visitor);
+  SplitRoots roots = split_roots(settings_, visitor);
+  std::uint64_t lost = 0;
+  if (!roots.walked.empty()) {
+    const Walker walker(settings_.walk);
+    lost = walker.walk(roots.walked, visitor);
+  }
+  std::vector<ImageVolume> volumes;
+  if (!roots.images.empty()) {
+    const std::vector<ImageItem> items = list_images(roots.images, settings_, visitor, volumes);
+    // One file per task: files differ in size by orders of magnitude, so TBB's work stealing
+    // balances better on single files than on fixed blocks.
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, items.size(), 1), [&](const tbb::blocked_range<std::size_t>& range) {
+      for (std::size_t i = range.begin(); i != range.end(); ++i) visitor.image_file(items[i], roots.images[items[i].image]);
+    });
+  }
 
   ScanReport report;
+  report.volumes = std::move(volumes);
   report.roots = settings_.roots;
   visitor.merge_into(report);
   report.counters.lost_reports += lost;
+  report.shard = settings_.walk.shard;
   // Sorted by path (bytes), ties broken by the rest, so the report is the same on every run.
-  sort_by(report.results, [](const FileResult& r) { return std::tie(r.path, r.size); });
-  sort_by(report.not_scanned, [](const NotScannedEntry& e) { return std::tie(e.path, e.reason, e.detail); });
-  sort_by(report.skipped, [](const SkippedEntry& e) { return std::tie(e.path, e.reason, e.detail); });
-  sort_by(report.inventory, [](const InventoryEntry& e) { return std::tie(e.path, e.size); });
+  sort_entries(report);
   report.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
 }

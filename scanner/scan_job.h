@@ -2,6 +2,11 @@
 // (FileReader) and a scan (engine FileScanner) on the current thread's own worker state, kept in
 // a tbb::enumerable_thread_specific so no lock is taken per file. The workers' partial reports
 // are merged and sorted by path at the end, so the output does not depend on thread timing.
+//
+// A PATH that is a disk image (scanner/image/image_layout.h) is not walked: each of its volumes
+// is listed through The Sleuth Kit (image/volume_walk.h, one thread), then its files are scanned
+// in parallel by the same workers, each reading through its own TSK handles (image/tsk_file.h),
+// and reported as `IMAGE:pN/path/in/volume` (`IMAGE:vol/...` without a partition table).
 #pragma once
 
 #include <cstdint>
@@ -27,6 +32,9 @@ struct ScanSettings {
   std::uint64_t stream_above = limits::kDefaultStreamAbove;
   bool inventory = false;      // record every PE/MZ file scanned (path, size, sha256)
   bool list_excluded = false;  // keep one entry per excluded path (--verbose), not only a count
+  // --image: every PATH that is a regular file (or block device) is opened as a disk image, without
+  // the content test (scanner/image/image_layout.h).
+  bool force_image = false;
 };
 
 // Test hooks, called on the worker thread handling the file; the program never sets them.

@@ -2,6 +2,7 @@
 // reader can take without losing or forging anything.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -12,6 +13,9 @@ namespace flscan::scanner {
 
 // Standard base64 (RFC 4648 section 4) with padding.
 [[nodiscard]] std::string base64_encode(std::string_view bytes);
+// Its inverse, strict: the length a multiple of 4, only the 64 letters, '=' only as the last one
+// or two characters. Anything else (a hand-edited or damaged report or manifest) is nullopt.
+[[nodiscard]] std::optional<std::string> base64_decode(std::string_view text);
 
 // For the text report: control characters and bytes that are not valid UTF-8 become \xNN, so a
 // file name cannot move the cursor, recolour the terminal or start a forged report line.

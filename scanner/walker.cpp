@@ -105,6 +105,17 @@ class WalkRun {
   [[nodiscard]] std::uint64_t lost() const { return reporter_.lost(); }
 
  private:
+  // The entry's shard key (shard.h): its path below the PATH operand, or the operand's name.
+  static std::string key_of(const Item& item) {
+    return item.relative.empty() ? operand_key(item.path.string()) : item.relative;
+  }
+  // True when this run reports the entry (no --shard, or its shard is this one).
+  [[nodiscard]] bool owns(const std::string& key) const { return !settings_.shard || in_shard(key, *settings_.shard); }
+
+  void skip(const Item& item, SkipReason reason, std::string detail) {
+    if (owns(key_of(item))) visitor_.skipped(item.path, reason, std::move(detail));
+  }
+
   void start_root(const Item& root, tbb::feeder<Item>& feeder) {
     Item item = root;
     struct stat lst {};
@@ -112,7 +123,7 @@ class WalkRun {
     if (stat_path(item.path.c_str(), &item.st, 0) != 0) {
       const int error = errno;
       if (item.via_symlink && (error == ENOENT || error == ELOOP)) {
-        visitor_.skipped(item.path, SkipReason::broken_symlink, "stat: " + errno_text(error));
+        skip(item, SkipReason::broken_symlink, "stat: " + errno_text(error));
         return;
       }
       const auto reason = error == ENOENT ? NotScannedReason::not_found : reason_for_errno(error);
@@ -126,19 +137,24 @@ class WalkRun {
   void dispatch(const Item& item, tbb::feeder<Item>& feeder) {
     const mode_t mode = item.st.st_mode;
     if (S_ISREG(mode)) {
-      visitor_.file(FileEntry{item.path, item.via_symlink});
+      std::string key = key_of(item);
+      if (owns(key)) {
+        visitor_.file(FileEntry{item.path, item.via_symlink, std::move(key)});
+      } else {
+        visitor_.file_in_other_shard(item.path);
+      }
     } else if (S_ISDIR(mode)) {
       list_directory(item, feeder);
     } else if (S_ISFIFO(mode)) {
-      visitor_.skipped(item.path, SkipReason::fifo, "FIFO (named pipe)");
+      skip(item, SkipReason::fifo, "FIFO (named pipe)");
     } else if (S_ISSOCK(mode)) {
-      visitor_.skipped(item.path, SkipReason::socket, "socket");
+      skip(item, SkipReason::socket, "socket");
     } else if (S_ISBLK(mode)) {
-      visitor_.skipped(item.path, SkipReason::device, "block device");
+      skip(item, SkipReason::device, "block device");
     } else if (S_ISCHR(mode)) {
-      visitor_.skipped(item.path, SkipReason::device, "character device");
+      skip(item, SkipReason::device, "character device");
     } else {
-      visitor_.skipped(item.path, SkipReason::other_type, "file type " + std::to_string(mode & S_IFMT));
+      skip(item, SkipReason::other_type, "file type " + std::to_string(mode & S_IFMT));
     }
   }
 
@@ -171,7 +187,7 @@ class WalkRun {
       visitor_.not_scanned(item.path, reason, "opendir: " + errno_text(error));
       return;
     }
-    visitor_.directory_listed(item.path);
+    if (owns(key_of(item))) visitor_.directory_listed(item.path);
     std::uint64_t listed = 0;
     while (const char* name = reader.next()) {
       visit_child(item, self, item.path / name, feeder);
@@ -191,7 +207,7 @@ class WalkRun {
     const std::string name = path.filename().string();
     child.relative = parent.relative.empty() ? name : parent.relative + "/" + name;
     if (const std::string* pattern = excludes_.match(name, child.relative)) {
-      visitor_.skipped(path, SkipReason::excluded, "--exclude " + *pattern);
+      skip(child, SkipReason::excluded, "--exclude " + *pattern);
       return;
     }
     if (stat_path(path.c_str(), &child.st, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -201,15 +217,14 @@ class WalkRun {
     }
     if (S_ISLNK(child.st.st_mode)) {
       if (!settings_.follow_symlinks) {
-        visitor_.skipped(path, SkipReason::symlink, "-> " + symlink_target(path));
+        skip(child, SkipReason::symlink, "-> " + symlink_target(path));
         return;
       }
       child.via_symlink = true;
       if (stat_path(path.c_str(), &child.st, 0) != 0) {
         const int error = errno;
         if (error == ENOENT || error == ELOOP || error == ENOTDIR) {
-          visitor_.skipped(path, SkipReason::broken_symlink,
-                           "-> " + symlink_target(path) + ": " + errno_text(error));
+          skip(child, SkipReason::broken_symlink, "-> " + symlink_target(path) + ": " + errno_text(error));
         } else {
           visitor_.not_scanned(path, reason_for_errno(error), "stat: " + errno_text(error));
         }
@@ -217,7 +232,7 @@ class WalkRun {
       }
     }
     if (settings_.one_file_system && child.st.st_dev != parent.root_dev) {
-      visitor_.skipped(path, SkipReason::other_filesystem, "mount point or other device");
+      skip(child, SkipReason::other_filesystem, "mount point or other device");
       return;
     }
     if (!S_ISDIR(child.st.st_mode) && !S_ISREG(child.st.st_mode)) {

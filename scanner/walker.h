@@ -23,6 +23,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,7 @@
 
 #include "engine/limits.h"
 #include "scanner/report.h"
+#include "scanner/shard.h"
 
 namespace flscan::scanner {
 
@@ -39,12 +41,19 @@ struct WalkSettings {
   bool one_file_system = false;
   std::vector<std::string> excludes;
   std::size_t max_depth = limits::kMaxDirectoryDepth;
+  // --shard K/N (shard.h): every shard walks every directory, but files, skipped entries and
+  // listed directories are reported only by the shard owning their key; a file of another shard
+  // is never opened (file_in_other_shard). What the walk itself cannot examine (a PATH that does
+  // not exist, an lstat, stat or listing failure, a loop, too deep) is reported by every shard,
+  // since it hides files of every shard; `flscan merge` keeps such entries once.
+  std::optional<Shard> shard;
 };
 
 // A regular file found by the walk (by lstat, or by stat through a followed symlink).
 struct FileEntry {
   boost::filesystem::path path;  // the PATH operand joined with the names below it
   bool via_symlink = false;      // the last component is a symlink the walk chose to follow
+  std::string key;               // shard key (shard.h): relative to the PATH, or the PATH's name
 };
 
 // Receives the walk's events. Called concurrently from TBB worker threads: implementations must
@@ -57,6 +66,8 @@ class WalkVisitor {
   virtual void directory_listed(const boost::filesystem::path& path) = 0;
   virtual void skipped(const boost::filesystem::path& path, SkipReason reason, std::string detail) = 0;
   virtual void not_scanned(const boost::filesystem::path& path, NotScannedReason reason, std::string detail) = 0;
+  // --shard: a regular file another shard owns (never opened).
+  virtual void file_in_other_shard(const boost::filesystem::path& /*path*/) {}
 };
 
 // --exclude matching (fnmatch(3) with FNM_PATHNAME, so '*', '?' and [...] never match '/'):

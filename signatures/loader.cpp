@@ -1,9 +1,11 @@
 #include "signatures/loader.h"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <system_error>
 #include <utility>
@@ -30,13 +32,14 @@ constexpr std::uint64_t kMaxHashSize = 0xFFFFFFFEull;
 
 using Failure = tl::unexpected<std::string>;
 
-// The signatures of one database, committed to the set only when every line parsed.
+// The signatures of one database, committed to the set only when every line parsed. Deques: a
+// 100,000-line database grows them without moving what was already parsed.
 struct Staged {
   std::string origin;
   Kind kind = Kind::ndb;
-  std::vector<BodySignature> body;
-  std::vector<std::pair<Md5Digest, HashSignature>> md5;
-  std::vector<std::pair<Sha256Digest, HashSignature>> sha256;
+  std::deque<BodySignature> body;
+  std::deque<std::pair<Md5Digest, HashSignature>> md5;
+  std::deque<std::pair<Sha256Digest, HashSignature>> sha256;
   std::size_t skipped = 0;  // lines outside flscan's functionality level
   std::size_t lines = 0;
 
@@ -52,16 +55,29 @@ std::string_view kind_name(Kind kind) {
   return "?";
 }
 
-std::vector<std::string_view> split(std::string_view line, char separator) {
-  std::vector<std::string_view> fields;
-  std::size_t from = 0;
-  for (;;) {
-    const std::size_t at = line.find(separator, from);
-    fields.push_back(line.substr(from, at == std::string_view::npos ? std::string_view::npos : at - from));
-    if (at == std::string_view::npos) return fields;
-    from = at + 1;
+// A line's fields. Lines have at most 6; only the first kMaxKept are kept (no allocation per
+// line), but size() counts them all for the error message.
+class Fields {
+ public:
+  static constexpr std::size_t kMaxKept = 8;
+
+  Fields(std::string_view line, char separator) {
+    std::size_t from = 0;
+    for (;;) {
+      const std::size_t at = line.find(separator, from);
+      if (count_ < kMaxKept) kept_[count_] = line.substr(from, at == std::string_view::npos ? std::string_view::npos : at - from);
+      ++count_;
+      if (at == std::string_view::npos) return;
+      from = at + 1;
+    }
   }
-}
+  [[nodiscard]] std::size_t size() const { return count_; }
+  [[nodiscard]] std::string_view operator[](std::size_t i) const { return kept_[i]; }
+
+ private:
+  std::array<std::string_view, kMaxKept> kept_{};
+  std::size_t count_ = 0;
+};
 
 // A non-empty run of decimal digits no larger than `max`.
 std::optional<std::uint64_t> decimal(std::string_view text, std::uint64_t max = 0xFFFFFFFFull) {
@@ -87,7 +103,7 @@ tl::expected<std::string, std::string> check_name(std::string_view name) {
 }
 
 // MinFL and MaxFL fields: true when the line applies to flscan's functionality level.
-tl::expected<bool, std::string> level_applies(const std::vector<std::string_view>& fields, std::size_t min_index) {
+tl::expected<bool, std::string> level_applies(const Fields& fields, std::size_t min_index) {
   if (fields.size() <= min_index) return true;
   const auto min = decimal(fields[min_index]);
   if (!min) return Failure("minimum functionality level " + quoted(fields[min_index]) + " is not a decimal number");
@@ -163,7 +179,7 @@ tl::expected<Offset, std::string> parse_offset(std::string_view text, Target tar
 
 // Name:Target:Offset:HexSignature[:MinFL[:MaxFL]]
 tl::expected<void, std::string> parse_ndb(std::string_view line, std::string origin, Staged& staged) {
-  const auto fields = split(line, ':');
+  const Fields fields(line, ':');
   if (fields.size() < 4 || fields.size() > 6) {
     return Failure("expected Name:Target:Offset:HexSignature[:MinFL[:MaxFL]], found " + std::to_string(fields.size()) +
                    " ':'-separated fields");
@@ -200,7 +216,7 @@ tl::expected<void, std::string> parse_ndb(std::string_view line, std::string ori
 
 // HashString:FileSize:MalwareName[:MinFL[:MaxFL]]; the digest type follows from the hash length.
 tl::expected<void, std::string> parse_hash(std::string_view line, std::string origin, Staged& staged) {
-  const auto fields = split(line, ':');
+  const Fields fields(line, ':');
   if (fields.size() < 3 || fields.size() > 5) {
     return Failure("expected HashString:FileSize:MalwareName[:MinFL[:MaxFL]], found " + std::to_string(fields.size()) +
                    " ':'-separated fields");
@@ -260,8 +276,11 @@ class DatabaseParser {
     // (ClamAV rejects them: databases meant for both must not contain any).
     if (text.empty() || text.front() == '#') return {};
     if (text.find_first_not_of(" \t") == std::string_view::npos) return {};
-    const std::string origin = staged_.origin + ":" + std::to_string(staged_.lines);
-    auto parsed = staged_.kind == Kind::ndb ? parse_ndb(text, origin, staged_) : parse_hash(text, origin, staged_);
+    const std::string line_number = std::to_string(staged_.lines);
+    std::string origin;
+    origin.reserve(staged_.origin.size() + 1 + line_number.size());
+    origin.append(staged_.origin).append(1, ':').append(line_number);
+    auto parsed = staged_.kind == Kind::ndb ? parse_ndb(text, std::move(origin), staged_) : parse_hash(text, std::move(origin), staged_);
     if (!parsed) return error(parsed.error());
     return {};
   }
@@ -336,6 +355,7 @@ tl::expected<Staged, LoadError> parse_file(const std::filesystem::path& path, Ki
 }
 
 void commit(Staged&& staged, SignatureSet& set, std::string description) {
+  set.reserve(staged.body.size(), staged.md5.size(), staged.sha256.size());
   for (auto& sig : staged.body) set.add_body(std::move(sig));
   for (auto& [digest, sig] : staged.md5) set.add_md5(digest, std::move(sig));
   for (auto& [digest, sig] : staged.sha256) set.add_sha256(digest, std::move(sig));

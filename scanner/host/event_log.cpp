@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "scanner/host/limits.h"
+#include "scanner/host/volume_fs.h"
 
 namespace flscan::host {
 
@@ -308,8 +309,12 @@ std::string format_utc_iso8601(std::uint32_t posix_seconds) {
   return buf.data();
 }
 
-tl::expected<EventLogEvidence, HostError> read_event_log(const std::filesystem::path& path) {
-  auto snapshot = FileSnapshot::take(path, limits::kMaxEventLogFileBytes);
+namespace {
+
+// The reader proper, on a snapshot taken from wherever the file lives; `path` is the file's name
+// for the evidence and errors.
+tl::expected<EventLogEvidence, HostError> read_snapshot(tl::expected<FileSnapshot, HostError> snapshot,
+                                                      const std::filesystem::path& path) {
   if (!snapshot) return tl::unexpected(std::move(snapshot.error()));
   const auto bytes = snapshot->bytes();
   if (bytes.size() < kHeaderSize || std::memcmp(bytes.data() + 4, "LfLe", 4) != 0) {
@@ -368,6 +373,16 @@ tl::expected<EventLogEvidence, HostError> read_event_log(const std::filesystem::
   finish_evidence(evidence.spooler_7000, notes, "7000 Spooler");
   evidence.notes = std::move(notes).finish();
   return evidence;
+}
+
+}  // namespace
+
+tl::expected<EventLogEvidence, HostError> read_event_log(const std::filesystem::path& path) {
+  return read_snapshot(FileSnapshot::take(path, limits::kMaxEventLogFileBytes), path);
+}
+
+tl::expected<EventLogEvidence, HostError> read_event_log(const VolumeFs& volume, const std::string& path) {
+  return read_snapshot(volume.snapshot(path, limits::kMaxEventLogFileBytes), path);
 }
 
 }  // namespace flscan::host

@@ -24,6 +24,8 @@
 
 namespace flscan::host {
 
+class VolumeFs;
+
 // One event record as stored.
 struct EventRecord {
   std::uint32_t record_number = 0;
@@ -82,8 +84,11 @@ struct EventLogEvidence {
   std::vector<std::string> notes;
 };
 
-// Reads `path` as an EVT event log (…\System32\config\SysEvent.Evt).
+// Reads the local file `path` as an EVT event log (…\System32\config\SysEvent.Evt).
 tl::expected<EventLogEvidence, HostError> read_event_log(const std::filesystem::path& path);
+// The same for the file `path` of `volume` (volume_fs.h), e.g. inside a disk image: the reader
+// works on volume.snapshot(path, cap), so a failure to take it is the HostError.
+tl::expected<EventLogEvidence, HostError> read_event_log(const VolumeFs& volume, const std::string& path);
 
 // The two insertion-string tests, exposed for the live-system readers and tests.
 // "2148270091", "-2146697205" (as signed), "0x800C000B" / "800C000B" (any case), blanks around.

@@ -65,6 +65,11 @@ bool write_all(int fd, std::span<const std::uint8_t> data) {
   return true;
 }
 
+std::string too_large(std::uint64_t size, std::uint64_t max_bytes) {
+  return "file is " + std::to_string(size) + " bytes, more than the limit of " + std::to_string(max_bytes) +
+         " bytes; not read";
+}
+
 }  // namespace
 
 tl::expected<FileSnapshot, HostError> FileSnapshot::take(const std::filesystem::path& path,
@@ -88,10 +93,7 @@ tl::expected<FileSnapshot, HostError> FileSnapshot::take(const std::filesystem::
     return tl::unexpected(HostError{shown, "not a regular file"});
   }
   const auto size = static_cast<std::uint64_t>(st.st_size);
-  if (size > max_bytes) {
-    return tl::unexpected(HostError{shown, "file is " + std::to_string(size) + " bytes, more than the limit of " +
-                                               std::to_string(max_bytes) + " bytes; not read"});
-  }
+  if (size > max_bytes) return tl::unexpected(HostError{shown, too_large(size, max_bytes)});
 
   FileSnapshot snap;
   snap.bytes_.resize(static_cast<std::size_t>(size));
@@ -109,16 +111,53 @@ tl::expected<FileSnapshot, HostError> FileSnapshot::take(const std::filesystem::
   }
   snap.bytes_.resize(done);
 
-  Fd memfd(::memfd_create("flscan-host-evidence", MFD_CLOEXEC));
-  if (memfd.get() >= 0 && write_all(memfd.get(), snap.bytes_)) {
-    snap.memfd_ = memfd.release();
-    snap.library_path_ = "/proc/self/fd/" + std::to_string(snap.memfd_);
-    if (::access(snap.library_path_.c_str(), R_OK) == 0) return snap;
-    ::close(std::exchange(snap.memfd_, -1));
-  }
+  if (snap.make_private_copy()) return snap;
   // No memory files or no /proc: the library reads the original (checked above to be regular).
   snap.library_path_ = path.string();
   return snap;
+}
+
+tl::expected<FileSnapshot, HostError> FileSnapshot::from_reader(const std::string& shown, std::uint64_t size,
+                                                                std::uint64_t max_bytes, const ReadAt& read) {
+  if (size > max_bytes) return tl::unexpected(HostError{shown, too_large(size, max_bytes)});
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
+  std::size_t done = 0;
+  // Read until the recorded size is reached or the reader reports the end (keep what was read).
+  while (done < bytes.size()) {
+    const std::span<std::uint8_t> rest(bytes.data() + done, bytes.size() - done);
+    auto n = read(done, rest);
+    if (!n) return tl::unexpected(HostError{shown, "read error: " + n.error()});
+    if (*n > rest.size()) {
+      return tl::unexpected(HostError{shown, "read error: " + std::to_string(*n) + " bytes returned for " +
+                                                 std::to_string(rest.size()) + " asked"});
+    }
+    if (*n == 0) break;
+    done += *n;
+  }
+  bytes.resize(done);
+  return from_bytes(shown, std::move(bytes), max_bytes);
+}
+
+tl::expected<FileSnapshot, HostError> FileSnapshot::from_bytes(const std::string& shown, std::vector<std::uint8_t> bytes,
+                                                               std::uint64_t max_bytes) {
+  if (bytes.size() > max_bytes) return tl::unexpected(HostError{shown, too_large(bytes.size(), max_bytes)});
+  FileSnapshot snap;
+  snap.bytes_ = std::move(bytes);
+  if (!snap.make_private_copy()) {
+    // There is no original the libraries could open instead, and nothing is written to disk.
+    return tl::unexpected(HostError{shown, "no private copy could be made (memfd or /proc unavailable); not read"});
+  }
+  return snap;
+}
+
+bool FileSnapshot::make_private_copy() {
+  Fd memfd(::memfd_create("flscan-host-evidence", MFD_CLOEXEC));
+  if (memfd.get() < 0 || !write_all(memfd.get(), bytes_)) return false;
+  std::string proc_path = "/proc/self/fd/" + std::to_string(memfd.get());
+  if (::access(proc_path.c_str(), R_OK) != 0) return false;
+  memfd_ = memfd.release();
+  library_path_ = std::move(proc_path);
+  return true;
 }
 
 FileSnapshot::FileSnapshot(FileSnapshot&& other) noexcept

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -44,6 +45,22 @@ class FileSnapshot {
   // Copies `path` (a regular file of at most `max_bytes`) into an anonymous memory file.
   static tl::expected<FileSnapshot, HostError> take(const std::filesystem::path& path, std::uint64_t max_bytes);
 
+  // Reads up to out.size() bytes at `offset` into `out`: the number of bytes read (0: the file
+  // ends there), or why the read failed (one line, e.g. "tsk_fs_file_read: bad cluster").
+  using ReadAt = std::function<tl::expected<std::size_t, std::string>(std::uint64_t offset, std::span<std::uint8_t> out)>;
+
+  // A snapshot of a file that is not a local path (a file inside a disk image): `size` bytes (the
+  // file's recorded size, checked against `max_bytes` before anything is read) delivered by
+  // `read`, copied into an anonymous memory file. Nothing is written to disk: without memory
+  // files or /proc there is no copy the libraries could open, and that is a HostError. `shown` is
+  // the path errors name. A read that ends early keeps what was read (as take() does for a file
+  // that shrinks); a read error is "read error: <reason>".
+  static tl::expected<FileSnapshot, HostError> from_reader(const std::string& shown, std::uint64_t size,
+                                                           std::uint64_t max_bytes, const ReadAt& read);
+  // The same from bytes already in memory (at most `max_bytes` of them).
+  static tl::expected<FileSnapshot, HostError> from_bytes(const std::string& shown, std::vector<std::uint8_t> bytes,
+                                                          std::uint64_t max_bytes);
+
   FileSnapshot(FileSnapshot&& other) noexcept;
   FileSnapshot& operator=(FileSnapshot&& other) noexcept;
   FileSnapshot(const FileSnapshot&) = delete;
@@ -58,6 +75,9 @@ class FileSnapshot {
 
  private:
   FileSnapshot() = default;
+  // Copies bytes_ into a memory file and points library_path_ at it; false when memory files or
+  // /proc are unavailable (nothing changed then).
+  bool make_private_copy();
   std::vector<std::uint8_t> bytes_;
   std::string library_path_;
   int memfd_ = -1;

@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "scanner/report.h"
+#include "scanner/shard.h"
 
 namespace flscan::host {
 namespace fs = std::filesystem;
@@ -31,6 +32,7 @@ std::string_view to_code(FileStatus status) {
     case FileStatus::damaged: return "damaged";
     case FileStatus::missing: return "missing";
     case FileStatus::not_scanned: return "not-scanned";
+    case FileStatus::other_shard: return "other-shard";
   }
   return "not-scanned";
 }
@@ -77,19 +79,29 @@ std::string path_key(std::string_view path) {
   return normal == "." ? std::string() : lower(normal);
 }
 
-bool is_regular(const std::string& path) {
-  std::error_code ec;
-  return fs::is_regular_file(fs::symlink_status(path, ec));
-}
-
 // What the file scan said about paths, looked up case-insensitively.
 class ScanIndex {
  public:
-  explicit ScanIndex(const ScanReport& scan) {
+  // `volume_root`, when not empty, counts as scanned too: a volume of a scanned disk image
+  // ("IMAGE:pN") is not itself one of the scan's roots.
+  ScanIndex(const ScanReport& scan, const std::string& volume_root) {
     for (const FileResult& result : scan.results) results_.emplace(path_key(result.path), &result);
     for (const auto& entry : scan.not_scanned) unscanned_.insert(path_key(entry.path));
     for (const auto& entry : scan.skipped) unscanned_.insert(path_key(entry.path));
     for (const std::string& root : scan.roots) roots_.push_back(path_key(root));
+    shard_ = scan.shard;
+    raw_roots_ = scan.roots;
+    if (!volume_root.empty()) roots_.push_back(path_key(volume_root));
+  }
+
+  // --shard: the file belongs to another shard (its key below the first PATH that covers it),
+  // so this scan did not read it (shard.h).
+  [[nodiscard]] bool other_shard(const std::string& path) const {
+    if (!shard_) return false;
+    for (const std::string& root : raw_roots_) {
+      if (auto key = scanner::key_below(path, root)) return !scanner::in_shard(*key, *shard_);
+    }
+    return false;
   }
 
   [[nodiscard]] const FileResult* result(const std::string& path) const {
@@ -113,6 +125,8 @@ class ScanIndex {
   std::unordered_map<std::string, const FileResult*> results_;
   std::unordered_set<std::string> unscanned_;
   std::vector<std::string> roots_;
+  std::optional<scanner::Shard> shard_;
+  std::vector<std::string> raw_roots_;
 };
 
 bool is_infection(const FileResult& result) { return scanner::strongest_finding(result).severity == Severity::infection; }
@@ -123,33 +137,49 @@ FileStatus status_of_result(const FileResult& result) {
   return strongest.kind == FindingKind::damaged ? FileStatus::damaged : FileStatus::infected;
 }
 
-// `path` is the file as found (empty: not found in `dir`).
-FileStatus file_status(const ScanIndex& index, const std::string& dir, const std::string& path) {
-  if (path.empty()) return index.unscanned(dir) ? FileStatus::not_scanned : FileStatus::missing;
-  if (const FileResult* result = index.result(path)) return status_of_result(*result);
-  if (index.unscanned(path) || !is_regular(path)) return FileStatus::not_scanned;
+// Where the evidence is looked up: the scan's results and the volume the installation is on.
+struct Lookup {
+  const ScanIndex& index;
+  const VolumeFs& volume;
+};
+
+// A file found on the volume: what the file scan said about it.
+FileStatus found_file_status(const Lookup& at, const std::string& path) {
+  if (const FileResult* result = at.index.result(path)) return status_of_result(*result);
+  if (at.index.unscanned(path) || !at.volume.is_regular_file(path)) return FileStatus::not_scanned;
+  if (at.index.other_shard(path)) return FileStatus::other_shard;
   return FileStatus::clean;
 }
 
-ProgramCheck check_program(const ScanIndex& index, const WindowsInstall& install, const DirectoryListing& system32,
+// `path` is the file as found in `dir` (empty: not found; `dir_listing` then says whether the
+// listing could have missed it).
+FileStatus file_status(const Lookup& at, const std::string& dir, const DirectoryListing& dir_listing,
+                       const std::string& path) {
+  if (!path.empty()) return found_file_status(at, path);
+  // Unlistable, or cut at kMaxEntriesListed: not found does not mean absent.
+  const bool listing_incomplete = dir_listing.truncated() || !dir_listing.error().empty();
+  return at.index.unscanned(dir) || listing_incomplete ? FileStatus::not_scanned : FileStatus::missing;
+}
+
+ProgramCheck check_program(const Lookup& at, const WindowsInstall& install, const DirectoryListing& system32,
                            std::string_view name, bool listed) {
   ProgramCheck check{std::string(name), listed, {}, FileStatus::missing};
   if (install.system32.empty()) {
-    check.status = index.unscanned(install.windows_dir) ? FileStatus::not_scanned : FileStatus::missing;
+    check.status = at.index.unscanned(install.windows_dir) ? FileStatus::not_scanned : FileStatus::missing;
     return check;
   }
   check.path = system32.find(name).value_or("");
-  check.status = file_status(index, install.system32, check.path);
+  check.status = file_status(at, install.system32, system32, check.path);
   return check;
 }
 
-KernelCheck check_kernel(const ScanIndex& index, const std::string& dir, std::string_view name) {
+KernelCheck check_kernel(const Lookup& at, const std::string& dir, const DirectoryListing& listing, std::string_view name) {
   KernelCheck check{std::string(name), {}, "missing", {}};
   if (dir.empty()) return check;
-  check.path = find_child_icase(dir, name).value_or("");
-  const FileStatus status = file_status(index, dir, check.path);
+  check.path = listing.find(name).value_or("");
+  const FileStatus status = file_status(at, dir, listing, check.path);
   check.status = std::string(to_code(status));
-  const FileResult* result = check.path.empty() ? nullptr : index.result(check.path);
+  const FileResult* result = check.path.empty() ? nullptr : at.index.result(check.path);
   if (result == nullptr) return check;
   const Finding& strongest = scanner::strongest_finding(*result);
   check.evidence = strongest.evidence;
@@ -166,7 +196,7 @@ KernelCheck check_kernel(const ScanIndex& index, const std::string& dir, std::st
 // An ImagePath as a file below the installation: "%SystemRoot%\x", "\SystemRoot\x" and
 // "system32\x" are relative to the Windows directory, "C:\x" and "\??\C:\x" to the volume
 // root; quotes and arguments after ".exe" are dropped. Each component is found case-insensitively.
-std::string resolve_image_path(const WindowsInstall& install, std::string image_path) {
+std::string resolve_image_path(const VolumeFs& volume, const WindowsInstall& install, std::string image_path) {
   std::replace(image_path.begin(), image_path.end(), '/', '\\');
   std::erase(image_path, '"');
   if (const auto exe = lower(image_path).find(".exe"); exe != std::string::npos) image_path.resize(exe + 4);
@@ -188,18 +218,19 @@ std::string resolve_image_path(const WindowsInstall& install, std::string image_
     const std::string part = image_path.substr(start, end - start);
     start = end + 1;
     if (part.empty()) continue;
-    const auto child = find_child_icase(at, part);
+    const auto child = find_child_icase(volume, at, part);
     if (!child) return {};
     at = *child;
   }
   return at == base ? std::string() : at;
 }
 
-ServiceImageCheck check_service_image(const ScanIndex& index, const WindowsInstall& install, const KnownService& service) {
+ServiceImageCheck check_service_image(const Lookup& at, const WindowsInstall& install, const KnownService& service) {
   ServiceImageCheck check{service.key_name, service.present, service.image_path, {}, FileStatus::missing};
   if (!service.image_path) return check;
-  check.file = resolve_image_path(install, *service.image_path);
-  check.status = check.file.empty() ? FileStatus::missing : file_status(index, install.windows_dir, check.file);
+  check.file = resolve_image_path(at.volume, install, *service.image_path);
+  if (check.file.empty()) return check;
+  check.status = found_file_status(at, check.file);
   return check;
 }
 
@@ -299,14 +330,17 @@ void build_symptoms(HostReport& host, const std::optional<std::string>& hive_err
                         "Calc.exe (and 32 more programs).",
                         "the 33 programs are FunLove's target class (GUI .exe); infected copies fail to be replaced");
   std::size_t unscanned = 0;
+  std::size_t other_shards = 0;
   for (const ProgramCheck& check : host.programs) {
     if (!check.q317218_list) continue;
     if (hit(check.status)) copy.evidence.push_back(describe(check));
     if (check.status == FileStatus::not_scanned) ++unscanned;
+    if (check.status == FileStatus::other_shard) ++other_shards;
   }
   copy.status = copy.evidence.empty() ? SymptomStatus::not_found : SymptomStatus::found;
   if (copy.evidence.empty()) copy.evidence.push_back("none of the 33 programs in system32 is infected or damaged");
   if (unscanned > 0) copy.evidence.push_back(std::to_string(unscanned) + " of them could not be scanned");
+  if (other_shards > 0) copy.evidence.push_back(std::to_string(other_shards) + " of them are in other shards (--shard)");
   host.symptoms.push_back(std::move(copy));
 
   SymptomRow service = row("flcss-service",
@@ -379,6 +413,16 @@ void build_verdict(HostReport& host, const ScanReport& scan, bool infection_on_v
   const bool pstore_event = symptom(host, "event-7024").status == SymptomStatus::found;
   const bool incomplete = !scan.complete() || !host.errors.empty();
   auto& steps = host.remediation;
+  if (!funlove && scan.shard && scan.shard->n > 1) {
+    // One shard read only its own files: FunLove is not ruled out until all are merged.
+    host.verdict = Verdict::incomplete;
+    host.verdict_text = "Incomplete: this report covers shard " + scanner::to_string(*scan.shard) +
+                        " of the files only, and they hold no FunLove evidence";
+    if (pstore_event) host.verdict_text += " (event 7024 found: Q321454 or Q317218, decided by the merged report)";
+    steps.push_back("Merge the JSON reports of all " + std::to_string(scan.shard->n) +
+                    " shards (flscan merge) for this installation's verdict.");
+    return;
+  }
   if (funlove) {
     host.verdict = Verdict::q317218;
     host.verdict_text = "Q317218 applies: W32.FunLove.4099 infection";
@@ -454,15 +498,34 @@ void build_verdict(HostReport& host, const ScanReport& scan, bool infection_on_v
 
 }  // namespace
 
-HostReport build_host_report(const WindowsInstall& install, const ScanReport& scan) {
-  const ScanIndex index(scan);
+namespace {
+
+// A listing the lookups rely on that is cut or failed: recorded, since a file not found in it
+// may still be there (its lookups say not-scanned rather than missing).
+void note_listing(HostReport& host, const std::string& dir, const DirectoryListing& listing) {
+  if (dir.empty()) return;
+  if (listing.truncated()) {
+    host.errors.push_back("directory " + dir + ": more than " + std::to_string(kMaxEntriesListed) +
+                          " entries; only the first " + std::to_string(kMaxEntriesListed) + " were searched");
+  }
+  if (!listing.error().empty()) host.errors.push_back("directory " + dir + ": " + listing.error());
+}
+
+DirectoryListing list_if_any(const VolumeFs& volume, const std::string& dir) {
+  return dir.empty() ? DirectoryListing() : DirectoryListing(volume, dir);
+}
+
+// build_host_report with `index` built by the caller (see HostVolume for what counts as scanned).
+HostReport build_report(const VolumeFs& volume, const WindowsInstall& install, const ScanReport& scan,
+                        const ScanIndex& index) {
+  const Lookup at{index, volume};
   HostReport host;
   host.install = install;
 
   std::optional<std::string> hive_error;
   if (install.system_hive.empty()) {
     hive_error = "no system32/config/SYSTEM under " + install.windows_dir;
-  } else if (auto hive = read_system_hive(install.system_hive)) {
+  } else if (auto hive = read_system_hive(volume, install.system_hive)) {
     host.hive = std::move(*hive);
   } else {
     hive_error = hive.error().reason;
@@ -470,9 +533,11 @@ HostReport build_host_report(const WindowsInstall& install, const ScanReport& sc
   if (hive_error) host.errors.push_back("SYSTEM hive: " + *hive_error);
 
   std::optional<std::string> log_error;
-  if (!install.config_dir.empty()) host.event_log_path = find_child_icase(install.config_dir, "SysEvent.Evt").value_or("");
+  if (!install.config_dir.empty()) {
+    host.event_log_path = find_child_icase(volume, install.config_dir, "SysEvent.Evt").value_or("");
+  }
   if (!host.event_log_path.empty()) {
-    if (auto log = read_event_log(host.event_log_path)) {
+    if (auto log = read_event_log(volume, host.event_log_path)) {
       host.events = std::move(*log);
     } else {
       log_error = log.error().reason;
@@ -480,48 +545,90 @@ HostReport build_host_report(const WindowsInstall& install, const ScanReport& sc
     }
   }
 
-  const DirectoryListing system32(install.system32);  // listed once for all 38 lookups
-  for (std::string_view name : q317218_programs()) host.programs.push_back(check_program(index, install, system32, name, true));
-  for (std::string_view name : kExtraPrograms) host.programs.push_back(check_program(index, install, system32, name, false));
-  host.flcss = check_program(index, install, system32, "flcss.exe", false);
-  bool infection_on_volume = false;
-  for (const FileResult& result : scan.results) {
-    if (!is_infection(result) || !on_volume(install.volume_root, result.path)) continue;
-    infection_on_volume = true;
-    if (scanner::strongest_finding(result).kind == FindingKind::dropper) host.droppers.push_back(result.path);
-  }
-  host.kernel.push_back(check_kernel(index, install.system32, "ntoskrnl.exe"));
-  host.kernel.push_back(check_kernel(index, install.system32, "ntkrnlmp.exe"));
-  host.kernel.push_back(check_kernel(index, install.volume_root, "NTLDR"));
+  const DirectoryListing system32 = list_if_any(volume, install.system32);  // listed once for all its lookups
+  const DirectoryListing volume_root = list_if_any(volume, install.volume_root);
+  note_listing(host, install.system32, system32);
+  note_listing(host, install.volume_root, volume_root);
+  for (std::string_view name : q317218_programs()) host.programs.push_back(check_program(at, install, system32, name, true));
+  for (std::string_view name : kExtraPrograms) host.programs.push_back(check_program(at, install, system32, name, false));
+  host.flcss = check_program(at, install, system32, "flcss.exe", false);
+  host.kernel.push_back(check_kernel(at, install.system32, system32, "ntoskrnl.exe"));
+  host.kernel.push_back(check_kernel(at, install.system32, system32, "ntkrnlmp.exe"));
+  host.kernel.push_back(check_kernel(at, install.volume_root, volume_root, "NTLDR"));
   if (host.hive) {
     if (const ControlSet* current = host.hive->current()) {
-      host.service_images.push_back(check_service_image(index, install, current->spooler));
-      host.service_images.push_back(check_service_image(index, install, current->protected_storage));
+      host.service_images.push_back(check_service_image(at, install, current->spooler));
+      host.service_images.push_back(check_service_image(at, install, current->protected_storage));
     }
   }
 
-  build_symptoms(host, hive_error, log_error, infection_on_volume || host.flc_service_found());
-  build_verdict(host, scan, infection_on_volume);
+  host.hive_error = hive_error;
+  host.log_error = log_error;
+  derive_host_report(host, scan);
   return host;
+}
+
+}  // namespace
+
+void derive_host_report(HostReport& host, const ScanReport& scan) {
+  host.droppers.clear();
+  host.symptoms.clear();
+  host.remediation.clear();
+  host.verdict = Verdict::no_evidence;
+  host.verdict_text.clear();
+  bool infection_on_volume = false;
+  for (const FileResult& result : scan.results) {
+    if (!is_infection(result) || !on_volume(host.install.volume_root, result.path)) continue;
+    infection_on_volume = true;
+    if (scanner::strongest_finding(result).kind == FindingKind::dropper) host.droppers.push_back(result.path);
+  }
+  build_symptoms(host, host.hive_error, host.log_error, infection_on_volume || host.flc_service_found());
+  build_verdict(host, scan, infection_on_volume);
+}
+
+HostReport build_host_report(const VolumeFs& volume, const WindowsInstall& install, const ScanReport& scan) {
+  return build_report(volume, install, scan, ScanIndex(scan, {}));
+}
+
+std::vector<HostReport> build_host_reports(const ScanReport& scan, const std::vector<HostVolume>& volumes) {
+  struct Found {
+    const HostVolume* volume;
+    WindowsInstall install;
+  };
+  std::vector<Found> found;
+  std::unordered_set<std::string> seen;
+  for (const HostVolume& volume : volumes) {
+    std::vector<WindowsInstall> installs;
+    if (volume.kind == HostVolume::Kind::windows_dir) {
+      std::string parent = fs::path(volume.root).lexically_normal().parent_path().string();
+      installs.push_back(describe_install(volume.fs, volume.root, parent.empty() ? "." : parent));
+    } else {
+      installs = find_windows_installs(volume.fs, volume.root);
+    }
+    for (WindowsInstall& install : installs) {
+      if (seen.insert(path_key(install.windows_dir)).second) found.push_back({&volume, std::move(install)});
+    }
+  }
+  std::vector<HostReport> reports;
+  for (const Found& each : found) {
+    // A searched root is scanned (a PATH, or a volume of a scanned image); the parent of a
+    // --windows-root directory is scanned only if the scan's roots cover it.
+    const bool root_scanned = each.volume->kind == HostVolume::Kind::search;
+    const ScanIndex index(scan, root_scanned ? each.volume->root : std::string());
+    reports.push_back(build_report(each.volume->fs, each.install, scan, index));
+  }
+  return reports;
 }
 
 std::vector<HostReport> build_host_reports(const ScanReport& scan, const std::vector<std::string>& paths,
                                            const std::optional<std::string>& windows_root) {
-  std::vector<WindowsInstall> installs;
+  std::vector<HostVolume> volumes;
   if (windows_root) {
-    std::string volume = fs::path(*windows_root).lexically_normal().parent_path().string();
-    installs.push_back(describe_install(*windows_root, volume.empty() ? "." : volume));
+    volumes.push_back({local_fs(), *windows_root, HostVolume::Kind::windows_dir});
   } else {
-    std::unordered_set<std::string> seen;
-    for (const std::string& path : paths) {
-      for (WindowsInstall& install : find_windows_installs(path)) {
-        if (seen.insert(path_key(install.windows_dir)).second) installs.push_back(std::move(install));
-      }
-    }
+    for (const std::string& path : paths) volumes.push_back({local_fs(), path, HostVolume::Kind::search});
   }
-  std::vector<HostReport> reports;
-  for (const WindowsInstall& install : installs) reports.push_back(build_host_report(install, scan));
-  return reports;
+  return build_host_reports(scan, volumes);
 }
 
 void apply_live_processes(HostReport& host, const std::vector<LiveProcess>& processes) {

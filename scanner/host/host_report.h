@@ -5,6 +5,7 @@
 // SysEvent.Evt readers; it never rescans a file. Plain structs for the printers.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,6 +14,7 @@
 #include "scanner/host/event_log.h"
 #include "scanner/host/live_process.h"
 #include "scanner/host/system_hive.h"
+#include "scanner/host/volume_fs.h"
 #include "scanner/host/windows_install.h"
 
 namespace flscan::scanner {
@@ -37,8 +39,11 @@ struct SymptomRow {
 
 // A file's state as the file scan saw it. A present file without findings is clean only when
 // the scan read it (not NOT SCANNED, not skipped, under a scanned PATH).
-enum class FileStatus { clean, infected, damaged, missing, not_scanned };
-// "clean", "infected", "damaged", "missing", "not-scanned".
+// other_shard: --shard, and another shard owns the file (shard.h); `flscan merge` replaces it
+// with that shard's status.
+enum class FileStatus { clean, infected, damaged, missing, not_scanned, other_shard };
+inline constexpr std::size_t kFileStatusCount = 6;
+// "clean", "infected", "damaged", "missing", "not-scanned", "other-shard".
 [[nodiscard]] std::string_view to_code(FileStatus status);
 
 struct ProgramCheck {
@@ -84,18 +89,52 @@ struct HostReport {
   std::string verdict_text;
   std::vector<std::string> remediation;
   std::vector<std::string> errors;           // host evidence that could not be read
+  // Why the hive / the event log could not be read (nullopt: read, or for the log also not
+  // found); derive_host_report's inputs besides the evidence above.
+  std::optional<std::string> hive_error;
+  std::optional<std::string> log_error;
 
   // An FLC/FLCSS/flcss.exe service in some control set (FunLove evidence: exit code 1).
   [[nodiscard]] bool flc_service_found() const { return hive && hive->has_flc_service(); }
 };
 
-// Reads the installation's hive and event log and maps them, with `scan` (the finished file
-// scan), onto the Q317218 symptoms. Never throws for bad input; read failures land in `errors`.
-HostReport build_host_report(const WindowsInstall& install, const scanner::ScanReport& scan);
+// Reads the installation's hive and event log from `volume` and maps them, with `scan` (the
+// finished file scan), onto the Q317218 symptoms; every file it looks up (system32 programs,
+// flcss.exe, the kernels, NTLDR at install.volume_root, the Spooler / ProtectedStorage ImagePath
+// files) is found on `volume` by listing (case-insensitively) and compared with the scan's results
+// by path. A file counts as scanned when the scan's roots cover it. Never throws for bad input;
+// read failures land in `errors`.
+HostReport build_host_report(const VolumeFs& volume, const WindowsInstall& install, const scanner::ScanReport& scan);
 
-// The host reports of a finished scan: one per installation find_windows_installs finds under
-// each PATH that is a directory or, when `windows_root` is given (--windows-root), for that
-// directory only (its parent is the volume root). Installations met twice are reported once.
+// The derivation, apart from every lookup: droppers, symptom rows, verdict and remediation from
+// the evidence already in `host` (install, hive, events, programs, flcss, kernel, service images,
+// errors, hive_error, log_error) and the file results of `scan`. No I/O; recomputes those fields
+// from scratch, so `flscan merge` calls it again on the evidence and the merged file results of
+// all shards and gets what a full scan would have. With scan.shard (one shard of several) a
+// verdict other than q317218 is `incomplete`: the other shards' files are not in `scan`.
+void derive_host_report(HostReport& host, const scanner::ScanReport& scan);
+
+// One place installations are looked for, and the filesystem its paths belong to.
+struct HostVolume {
+  enum class Kind {
+    // Installations at or below `root` (find_windows_installs); `root` counts as scanned (a PATH
+    // operand, or a volume of a scanned disk image).
+    search,
+    // --windows-root: `root` is the Windows directory itself (reported whether or not it has
+    // system32/config/SYSTEM); its lexical parent is the volume root, where NTLDR is looked for.
+    windows_dir,
+  };
+  const VolumeFs& fs;  // how the paths below `root` are listed and read
+  std::string root;    // a PATH operand ("/mnt/c"), or "IMAGE:pN" for partition N of a disk image
+  Kind kind = Kind::search;
+};
+
+// The host reports of a finished scan: one per installation found on `volumes`, in their order.
+// Installations met twice are reported once.
+std::vector<HostReport> build_host_reports(const scanner::ScanReport& scan, const std::vector<HostVolume>& volumes);
+
+// The same for directories of this machine (LocalFs): each PATH that is a directory, or, when
+// `windows_root` is given (--windows-root), that directory only.
 std::vector<HostReport> build_host_reports(const scanner::ScanReport& scan, const std::vector<std::string>& paths,
                                            const std::optional<std::string>& windows_root);
 

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "scanner/host/limits.h"
+#include "scanner/host/volume_fs.h"
 
 namespace flscan::host {
 
@@ -440,8 +441,12 @@ bool image_path_names_flcss(std::string_view image_path) {
   return iequals(file, "flcss.exe");
 }
 
-tl::expected<SystemHiveEvidence, HostError> read_system_hive(const std::filesystem::path& path) {
-  auto snapshot = FileSnapshot::take(path, limits::kMaxHiveFileBytes);
+namespace {
+
+// The reader proper, on a snapshot taken from wherever the file lives; `path` is the file's name
+// for the evidence and errors.
+tl::expected<SystemHiveEvidence, HostError> read_snapshot(tl::expected<FileSnapshot, HostError> snapshot,
+                                                      const std::filesystem::path& path) {
   if (!snapshot) return tl::unexpected(std::move(snapshot.error()));
   const auto bytes = snapshot->bytes();
   if (auto bad = check_base_block(bytes)) return tl::unexpected(HostError{path.string(), std::move(*bad)});
@@ -569,6 +574,16 @@ tl::expected<SystemHiveEvidence, HostError> read_system_hive(const std::filesyst
 
   evidence.notes = std::move(notes).finish();
   return evidence;
+}
+
+}  // namespace
+
+tl::expected<SystemHiveEvidence, HostError> read_system_hive(const std::filesystem::path& path) {
+  return read_snapshot(FileSnapshot::take(path, limits::kMaxHiveFileBytes), path);
+}
+
+tl::expected<SystemHiveEvidence, HostError> read_system_hive(const VolumeFs& volume, const std::string& path) {
+  return read_snapshot(volume.snapshot(path, limits::kMaxHiveFileBytes), path);
 }
 
 }  // namespace flscan::host

@@ -22,6 +22,8 @@
 
 namespace flscan::host {
 
+class VolumeFs;
+
 // The values of one service key that matter here. A value that is absent, of the wrong type or
 // unreadable is std::nullopt, and the service's `notes` say which of those it was.
 struct ServiceValues {
@@ -100,8 +102,11 @@ struct SystemHiveEvidence {
   [[nodiscard]] const ControlSet* current() const;
 };
 
-// Reads `path` as an offline SYSTEM hive (…\System32\config\SYSTEM).
+// Reads the local file `path` as an offline SYSTEM hive (…\System32\config\SYSTEM).
 tl::expected<SystemHiveEvidence, HostError> read_system_hive(const std::filesystem::path& path);
+// The same for the file `path` of `volume` (volume_fs.h), e.g. inside a disk image: the reader
+// works on volume.snapshot(path, cap), so a failure to take it is the HostError.
+tl::expected<SystemHiveEvidence, HostError> read_system_hive(const VolumeFs& volume, const std::string& path);
 
 // True when an ImagePath's file name is flcss.exe, ASCII case-insensitively, whatever precedes it:
 // "%SystemRoot%\System32\flcss.exe", "\SystemRoot\System32\FLCSS.EXE",

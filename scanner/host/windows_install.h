@@ -5,16 +5,18 @@
 // the volume root (section 7).
 #pragma once
 
-#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "scanner/host/volume_fs.h"
+
 namespace flscan::host {
 
-// Paths are the scan root as given joined with the names as the directory listing spells them,
-// so they compare equal to the scanner's result paths.
+// Paths are the scan root as given joined with the names as the directory listing spells them
+// (join_path), so they compare equal to the scanner's result paths, on this machine and inside
+// an image alike ("nt4.vhd:p1/WINNT").
 struct WindowsInstall {
   std::string volume_root;   // where NTLDR is looked for (the scan root)
   std::string windows_dir;   // e.g. "/mnt/c/WINNT"
@@ -23,33 +25,38 @@ struct WindowsInstall {
   std::string system_hive;   // config's "SYSTEM" child; empty when there is none
 };
 
-// Entries listed per directory while looking for a name (a hostile tree cannot make the lookup
-// run away; a Windows directory holds a few thousand entries).
-inline constexpr std::size_t kMaxEntriesListed = 65536;
-
-// The names in one directory, listed once (at most kMaxEntriesListed entries), for looking up
-// several children case-insensitively without listing the directory again for each.
+// The names in one directory of `volume`, listed once (at most kMaxEntriesListed entries, see
+// volume_fs.h), for looking up several children case-insensitively without listing the
+// directory again for each.
 class DirectoryListing {
  public:
-  explicit DirectoryListing(const std::string& dir);
+  DirectoryListing() = default;  // lists nothing (there is no such directory)
+  DirectoryListing(const VolumeFs& volume, const std::string& dir);
   // The child whose name equals `name` ASCII case-insensitively (an exact match wins), as a
   // path joined to the directory. Not found or unlistable: nullopt.
   [[nodiscard]] std::optional<std::string> find(std::string_view name) const;
+  // The directory holds more than kMaxEntriesListed entries: a name not found may be among the
+  // unlisted ones.
+  [[nodiscard]] bool truncated() const { return truncated_; }
+  // Why the directory could not be listed, or the listing ended early (empty: it did not).
+  [[nodiscard]] const std::string& error() const { return error_; }
 
  private:
   std::string dir_;
   std::vector<std::string> names_;
+  bool truncated_ = false;
+  std::string error_;
 };
 
-// One lookup: DirectoryListing(dir).find(name).
-std::optional<std::string> find_child_icase(const std::string& dir, std::string_view name);
+// One lookup: DirectoryListing(volume, dir).find(name).
+std::optional<std::string> find_child_icase(const VolumeFs& volume, const std::string& dir, std::string_view name);
 
 // The installation in `windows_dir`, whether or not it has system32/config/SYSTEM (for
 // --windows-root: the user said so); the missing parts are empty.
-WindowsInstall describe_install(const std::string& windows_dir, const std::string& volume_root);
+WindowsInstall describe_install(const VolumeFs& volume, const std::string& windows_dir, const std::string& volume_root);
 
-// Every installation under `scan_root` (see the file comment): the root itself when it is a
-// Windows directory, else each WINNT/WINDOWS child that has system32/config/SYSTEM.
-std::vector<WindowsInstall> find_windows_installs(const std::string& scan_root);
+// Every installation under `scan_root` of `volume` (see the file comment): the root itself when
+// it is a Windows directory, else each WINNT/WINDOWS child that has system32/config/SYSTEM.
+std::vector<WindowsInstall> find_windows_installs(const VolumeFs& volume, const std::string& scan_root);
 
 }  // namespace flscan::host

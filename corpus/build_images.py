@@ -1,0 +1,490 @@
+#!/usr/bin/env python3
+"""Builds flscan's disk-image fixtures from the corpus's offline Windows trees, without root.
+
+    python3 corpus/build_images.py --corpus CORPUS_DIR --out DIR --ntfs-populate PATH
+
+CORPUS_DIR is a corpus written by build_corpus.py; its windows/* trees (manifest.json
+`host_trees`) are copied, byte for byte and with their names' case, into NTFS and FAT32 volumes
+that sit in MBR and GPT partition tables, in raw, VHD, VMDK and E01 containers. Next to them go
+broken images: one cut short inside its second partition, one with a garbage partition table,
+one with a partition of random bytes, one with a BitLocker-looking partition. DIR/manifest.json
+says, for every image, its format and, for every volume, its name in flscan's paths (p1, p2 ...
+in start-offset order; `vol` without a partition table), file system, byte offset and size, and
+either the corpus tree it was populated from or the error a reader must report for it. Like the
+corpus manifest, every expectation comes from how an image was built, never from a scanner.
+
+Nothing is mounted: NTFS volumes are made by `mkntfs` on a plain file and filled by
+ntfs_populate (corpus/ntfs_populate.c, libntfs-3g); FAT32 volumes by `mkfs.fat` on a plain file
+and filled by `mcopy` (mtools); partition tables are written by `sfdisk` on the image file (or
+by this script, for the garbage one); volumes are copied in at their offsets, skipping zero
+blocks so images stay sparse; `qemu-img convert` makes VHD and VMDK, `ewfacquire` E01.
+See corpus/README.md, "Disk images".
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.dont_write_bytecode = True
+from funlove_synth import prng_bytes  # noqa: E402  (fixed-seed filler, shared with the corpus)
+
+GENERATOR = "corpus/build_images.py"
+CORPUS_GENERATOR = "corpus/build_corpus.py"
+SCHEMA_VERSION = 1
+SECTOR = 512
+MIB = 1 << 20
+ALIGN = 2048                      # first partition at 1 MiB, as fdisk and Windows place it
+NTFS_SECTORS = 8 * MIB // SECTOR  # 8 MiB: room for a ~0.8 MB tree plus NTFS metadata
+# FAT32 needs at least 65525 clusters (fatgen103, "FAT type determination"; mtools and The
+# Sleuth Kit decide the type the same way): 33 MiB with one 512-byte sector per cluster.
+FAT32_SECTORS = 33 * MIB // SECTOR
+GPT_TAIL = 2048                   # room after the last partition for the backup GPT (33 sectors)
+BASIC_DATA = "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7"  # GPT "Microsoft basic data"
+TYPE_NTFS, TYPE_FAT32_LBA = 0x07, 0x0C
+# BitLocker's boot sector (libyal/libbde, "BitLocker Drive Encryption (BDE) format", volume
+# header): "-FVE-FS-" at offset 3 and the BitLocker identifier GUID at 0xA0 (Windows 7 layout).
+FVE_SIGNATURE = b"-FVE-FS-"
+BITLOCKER_GUID = bytes.fromhex("3bd66749292ed84a8399f6a339e3d001")  # 4967D63B-2E29-4AD8-8399-F6A339E3D001
+COPY_BLOCK = 64 * 1024
+
+TOOLS = {  # program -> Debian package
+    "mkntfs": "ntfs-3g", "mkfs.fat": "dosfstools", "mcopy": "mtools", "sfdisk": "fdisk",
+    "qemu-img": "qemu-utils", "ewfacquire": "ewf-tools",
+}
+
+
+def run(command: list, **kwargs) -> subprocess.CompletedProcess:
+    result = subprocess.run([str(c) for c in command], capture_output=True, text=True, **kwargs)
+    if result.returncode != 0:
+        sys.exit(f"build_images: {' '.join(map(str, command))} failed (exit {result.returncode}):\n"
+                 f"{result.stdout}{result.stderr}")
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Volumes
+# ---------------------------------------------------------------------------------------------
+def make_ntfs(path: Path, sectors: int, start: int, label: str, tree: Path | None, populate: Path) -> None:
+    """An NTFS volume file of `sectors` sectors whose boot sector says it starts at LBA `start`."""
+    with open(path, "wb") as f:
+        f.truncate(sectors * SECTOR)
+    # -F: a file, not a block device; -f: do not zero the volume (keeps it sparse); -T: all
+    # timestamps 1970 (fewer differences between builds); geometry fields for a disk's partition.
+    run(["mkntfs", "-F", "-f", "-q", "-T", "-s", SECTOR, "-c", 4096, "-p", start, "-H", 255, "-S", 63,
+         "-L", label, path])
+    if tree is not None:
+        run([populate, path, tree])
+
+
+def make_fat32(path: Path, sectors: int, start: int, label: str, serial: int, tree: Path | None) -> None:
+    """A FAT32 volume file (one 512-byte sector per cluster) whose boot sector says it starts at
+    LBA `start`, holding `tree`'s files (mcopy -s -m: recursive, modification times kept; names
+    that are not upper-case 8.3 get VFAT long names, so case is kept)."""
+    with open(path, "wb") as f:
+        f.truncate(sectors * SECTOR)
+    run(["mkfs.fat", "-F", 32, "-s", 1, "-S", SECTOR, "-h", start, "-n", label, "-i", f"{serial:08X}", path])
+    if tree is not None:
+        names = sorted(p.name for p in tree.iterdir())
+        env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
+        run(["mcopy", "-s", "-m", "-i", path, *[tree / n for n in names], "::/"], env=env)
+
+
+def splice(image: Path, offset: int, volume: Path) -> None:
+    """Writes `volume` into `image` at `offset`, skipping all-zero blocks (the image stays sparse)."""
+    zero = bytes(COPY_BLOCK)
+    with open(volume, "rb") as src, open(image, "r+b") as dst:
+        position = 0
+        while True:
+            block = src.read(COPY_BLOCK)
+            if not block:
+                break
+            if block != zero[:len(block)]:
+                os.pwrite(dst.fileno(), block, offset + position)
+            position += len(block)
+
+
+def new_image(path: Path, size: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        f.truncate(size)
+
+
+def sfdisk(image: Path, script: str) -> None:
+    run(["sfdisk", "--no-reread", "--no-tell-kernel", "-q", "--wipe", "never", image], input=script)
+
+
+# ---------------------------------------------------------------------------------------------
+# The manifest model
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class Volume:
+    name: str                 # p1, p2 ... (start-offset order) or vol
+    fs: str                   # ntfs, fat32, unknown, bitlocker, none
+    offset: int               # bytes from the start of the disk
+    size: int                 # bytes the partition table (or the file) gives it
+    source_tree: str | None = None   # corpus-relative tree the volume holds, byte for byte
+    error: str | None = None  # the per-volume error a reader must report (see README)
+    slot: int | None = None   # partition table entry (0-based), when there is a table
+    table_type: str | None = None    # MBR type byte (0x07) or GPT type GUID
+    how: str = ""
+    facts: dict = field(default_factory=dict)
+
+    def record(self) -> dict:
+        out = {"name": self.name, "fs": self.fs, "offset": self.offset, "size": self.size,
+               "source_tree": self.source_tree, "error": self.error}
+        if self.slot is not None:
+            out["slot"] = self.slot
+        if self.table_type is not None:
+            out["table_type"] = self.table_type
+        out.update(self.facts)
+        out["how"] = self.how
+        return out
+
+
+@dataclass
+class Image:
+    path: str                 # relative to the images directory
+    format: str               # raw, vhd, vmdk, ewf
+    partition_table: str      # mbr, gpt, none
+    volumes: list
+    how: str
+    broken: bool = False
+    same_disk_as: str | None = None   # a container holding the same disk bytes as this raw image
+    facts: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------
+# The images
+# ---------------------------------------------------------------------------------------------
+class Builder:
+    def __init__(self, corpus: Path, out: Path, scratch: Path, populate: Path) -> None:
+        self.corpus, self.out, self.scratch, self.populate = corpus, out, scratch, populate
+        self.images: list[Image] = []
+        self.serial = 0x464C0000
+
+    def tree(self, rel: str) -> Path:
+        return self.corpus / rel
+
+    def volume_file(self, fs: str, tree: str | None, start: int, sectors: int, label: str) -> Path:
+        path = self.scratch / f"vol-{len(list(self.scratch.iterdir()))}.{fs}"
+        source = self.tree(tree) if tree else None
+        if fs == "ntfs":
+            make_ntfs(path, sectors, start, label, source, self.populate)
+        else:
+            self.serial += 1
+            make_fat32(path, sectors, start, label, self.serial, source)
+        return path
+
+    def partitioned(self, rel: str, label: str, parts: list, how: str, tail: int = 0) -> Image:
+        """parts: [(fs, tree, sectors, volume label)], laid out from 1 MiB in this order."""
+        start = ALIGN
+        layout = []
+        for fs, tree, sectors, vlabel in parts:
+            layout.append((fs, tree, start, sectors, vlabel))
+            start += sectors
+        size = (start + tail) * SECTOR
+        image = self.out / rel
+        new_image(image, size)
+        if label == "mbr":
+            script = "label: dos\nlabel-id: 0x464c5343\nunit: sectors\n\n" + "".join(
+                f"start={s}, size={n}, type={TYPE_NTFS if fs == 'ntfs' else TYPE_FAT32_LBA:x}\n"
+                for fs, _, s, n, _ in layout)
+        else:
+            script = ("label: gpt\nlabel-id: 464C5343-4E41-4745-8000-000000000000\nunit: sectors\n"
+                      f"first-lba: {ALIGN}\n\n" + "".join(
+                          f"start={s}, size={n}, type={BASIC_DATA}, "
+                          f"uuid=464C5343-4E41-4745-8000-{i + 1:012X}, name=\"{v}\"\n"
+                          for i, (_, _, s, n, v) in enumerate(layout)))
+        sfdisk(image, script)
+        volumes = []
+        for i, (fs, tree, s, n, vlabel) in enumerate(layout):
+            splice(image, s * SECTOR, self.volume_file(fs, tree, s, n, vlabel))
+            volumes.append(Volume(
+                f"p{i + 1}", fs, s * SECTOR, n * SECTOR, tree, slot=i,
+                table_type=(f"0x{TYPE_NTFS if fs == 'ntfs' else TYPE_FAT32_LBA:02x}" if label == "mbr" else BASIC_DATA),
+                how=f"{'mkntfs + ntfs_populate' if fs == 'ntfs' else 'mkfs.fat -F 32 + mcopy -s'} "
+                    f"of {tree}, volume label {vlabel}"))
+        img = Image(rel, "raw", label, volumes, how)
+        self.images.append(img)
+        return img
+
+    def good_images(self) -> None:
+        self.mbr = self.partitioned(
+            "mbr.raw", "mbr",
+            [("ntfs", "windows/nt4-infected", NTFS_SECTORS, "NT4"),
+             ("fat32", "windows/q321454", FAT32_SECTORS, "W2K")],
+            "MBR disk (sfdisk): NTFS partition type 0x07 with windows/nt4-infected, FAT32 (LBA) "
+            "partition type 0x0c with windows/q321454")
+        self.partitioned(
+            "gpt.raw", "gpt",
+            [("ntfs", "windows/clean", NTFS_SECTORS, "clean"),
+             ("fat32", "windows/nt4-infected", FAT32_SECTORS, "nt4")],
+            "GPT disk (sfdisk, protective MBR, backup table at the end): two Microsoft basic data "
+            "partitions, NTFS with windows/clean and FAT32 with windows/nt4-infected", tail=GPT_TAIL)
+        # A bare FAT32 volume: the whole file is the file system, no partition table.
+        path = self.out / "fat32-volume.raw"
+        volume = self.volume_file("fat32", "windows/clean", 0, FAT32_SECTORS, "CLEAN")
+        new_image(path, FAT32_SECTORS * SECTOR)
+        splice(path, 0, volume)
+        self.images.append(Image(
+            "fat32-volume.raw", "raw", "none",
+            [Volume("vol", "fat32", 0, FAT32_SECTORS * SECTOR, "windows/clean",
+                    how="mkfs.fat -F 32 + mcopy -s of windows/clean (upper-case 8.3 program names, "
+                        "lower-case system32, CONFIG/system), volume label CLEAN")],
+            "a FAT32 volume without partition table (a partition dumped on its own)"))
+        # The MBR disk in the container formats flscan reads through The Sleuth Kit.
+        raw = self.out / "mbr.raw"
+        run(["qemu-img", "convert", "-q", "-f", "raw", "-O", "vpc", "-o", "subformat=dynamic,force_size=on",
+             raw, self.out / "mbr.vhd"])
+        run(["qemu-img", "convert", "-q", "-f", "raw", "-O", "vmdk", "-o", "subformat=monolithicSparse",
+             raw, self.out / "mbr.vmdk"])
+        # -u unattended; -c empty-block: deflate only blocks of zeros (the rest stored as is);
+        # fixed case data; -q quiet. Writes mbr.E01 (one segment).
+        run(["ewfacquire", "-u", "-q", "-t", self.out / "mbr", "-f", "encase6", "-c", "deflate:empty-block",
+             "-C", "flscan", "-D", "flscan test image: mbr.raw", "-e", "flscan", "-E", "1", "-N",
+             "synthetic, inert", "-m", "fixed", "-M", "physical", "-S", str(64 * MIB), raw])
+        for rel, fmt, how in (("mbr.vhd", "vhd", "qemu-img convert -O vpc (dynamic VHD) of mbr.raw"),
+                              ("mbr.vmdk", "vmdk", "qemu-img convert -O vmdk (monolithicSparse) of mbr.raw"),
+                              ("mbr.E01", "ewf", "ewfacquire -f encase6 of mbr.raw (EWF/E01, empty blocks compressed)")):
+            assert (self.out / rel).is_file(), rel
+            self.images.append(Image(rel, fmt, "mbr", [Volume(**vars(v)) for v in self.mbr.volumes],
+                                     how, same_disk_as="mbr.raw"))
+
+    def broken_images(self) -> None:
+        # 1. The MBR disk cut short in the middle of the files of its second (FAT32) partition:
+        # the first partition is whole; the second's boot sector and FATs are there, but the data
+        # of the files mcopy wrote last is gone.
+        raw = (self.out / "mbr.raw").read_bytes()
+        p1, p2 = self.mbr.volumes
+        used_end = p2.offset + p2.size
+        while used_end > p2.offset and raw[used_end - SECTOR:used_end] == bytes(SECTOR):
+            used_end -= SECTOR
+        first_data = p2.offset + fat32_data_offset(raw[p2.offset:p2.offset + SECTOR])
+        cut = (first_data + (used_end - first_data) // 2) // SECTOR * SECTOR
+        assert p2.offset < first_data < cut < used_end < p2.offset + p2.size
+        path = self.out / "broken/mbr-truncated.raw"
+        new_image(path, cut)
+        with open(path, "r+b") as f:
+            for at in range(0, cut, COPY_BLOCK):
+                block = raw[at:min(at + COPY_BLOCK, cut)]
+                if any(block):
+                    os.pwrite(f.fileno(), block, at)
+        self.images.append(Image(
+            "broken/mbr-truncated.raw", "raw", "mbr",
+            [Volume(**vars(p1)),
+             Volume("p2", "fat32", p2.offset, p2.size, "windows/q321454", error="truncated", slot=1,
+                    table_type=p2.table_type,
+                    facts={"bytes_present": cut - p2.offset, "data_start": first_data - p2.offset,
+                           "data_end": used_end - p2.offset},
+                    how="mbr.raw's FAT32 partition, the file cut at byte "
+                        f"{cut:#x}: boot sector and FATs present, half of the file data gone")],
+            "mbr.raw cut short in the middle of the file data of its second partition "
+            "(the partition table still gives the full size)", broken=True,
+            facts={"cut_at": cut, "full_size": len(raw)}))
+
+        # 2. A partition table of garbage with a valid 55 AA: two entries overlapping each other
+        # (random bytes inside), one that runs far beyond the end of the disk, one that starts
+        # beyond it. The first two slots point inside the disk (The Sleuth Kit rejects a table
+        # whose slot 0 or 1 starts beyond the end).
+        size = 4 * MIB
+        entries = [  # slot: (type, start, sectors)
+            (TYPE_NTFS, 4096, 4096), (TYPE_NTFS, 6144, 1024),
+            (TYPE_NTFS, 2048, 0x00F00000), (TYPE_FAT32_LBA, 0x40000000, 2048),
+        ]
+        mbr = bytearray(SECTOR)
+        mbr[0:16] = b"\xeb\xfeFLSCAN-GARBAGE"
+        for slot, (kind, start, count) in enumerate(entries):
+            mbr[446 + 16 * slot:462 + 16 * slot] = struct.pack("<B3sB3sII", 0, b"\xfe\xff\xff", kind,
+                                                                b"\xfe\xff\xff", start, count)
+        mbr[510:512] = b"\x55\xaa"
+        path = self.out / "broken/mbr-garbage.raw"
+        new_image(path, size)
+        with open(path, "r+b") as f:
+            f.write(mbr)
+            f.seek(4096 * SECTOR)
+            f.write(prng_bytes("flscan-images garbage", 4096 * SECTOR))
+        by_start = sorted(range(len(entries)), key=lambda s: entries[s][1])
+        volumes = []
+        for ordinal, slot in enumerate(by_start, start=1):
+            kind, start, count = entries[slot]
+            beyond = start * SECTOR >= size
+            past_end = (start + count) * SECTOR > size
+            volumes.append(Volume(
+                f"p{ordinal}", "unknown", start * SECTOR, count * SECTOR, None,
+                error="unreadable-image" if beyond else "unknown-filesystem", slot=slot,
+                table_type=f"0x{kind:02x}",
+                facts={"overlaps": [f"p{o}" for o, s in enumerate(by_start, start=1) if s != slot and
+                                    overlap(entries[s], (kind, start, count))],
+                       "beyond_end": beyond, "runs_past_end": past_end},
+                how=("starts beyond the end of the disk" if beyond else
+                     ("zeros then random bytes, runs far past the end of the disk" if past_end else
+                      "fixed-seed random bytes, overlapping another entry"))))
+        self.images.append(Image(
+            "broken/mbr-garbage.raw", "raw", "mbr", volumes,
+            "4 MiB disk whose MBR (valid 55 AA) lists overlapping partitions of random bytes and "
+            "partitions beyond the end of the disk; no file system anywhere", broken=True))
+
+        # 3. A good NTFS partition and one of random bytes (type byte 0x07, content no file system).
+        self.with_bad_second("broken/unknown-fs.raw", "windows/q321454", "unknown", "unknown-filesystem",
+                             prng_bytes("flscan-images unknown filesystem", MIB),
+                             "1 MiB of fixed-seed random bytes (partition type 0x07, no file system)",
+                             "MBR disk: NTFS with windows/q321454, then a partition of random bytes")
+        # 4. A good NTFS partition and a BitLocker-encrypted one (only its boot sector is real).
+        self.with_bad_second("broken/bitlocker.raw", "windows/nt4-infected", "bitlocker", "encrypted-volume",
+                             bitlocker_volume(2 * MIB),
+                             "BitLocker volume header (EB 58 90 \"-FVE-FS-\", BitLocker GUID at 0xA0, "
+                             "55 AA) followed by fixed-seed random bytes standing for the ciphertext",
+                             "MBR disk: NTFS with windows/nt4-infected, then a BitLocker-encrypted partition")
+
+    def with_bad_second(self, rel: str, tree: str, fs: str, error: str, content: bytes, what: str, how: str) -> None:
+        start2 = ALIGN + NTFS_SECTORS
+        sectors2 = len(content) // SECTOR
+        image = self.out / rel
+        new_image(image, (start2 + sectors2) * SECTOR)
+        sfdisk(image, "label: dos\nlabel-id: 0x464c5344\nunit: sectors\n\n"
+                      f"start={ALIGN}, size={NTFS_SECTORS}, type=7\nstart={start2}, size={sectors2}, type=7\n")
+        splice(image, ALIGN * SECTOR, self.volume_file("ntfs", tree, ALIGN, NTFS_SECTORS, "GOOD"))
+        with open(image, "r+b") as f:
+            os.pwrite(f.fileno(), content, start2 * SECTOR)
+        self.images.append(Image(rel, "raw", "mbr", [
+            Volume("p1", "ntfs", ALIGN * SECTOR, NTFS_SECTORS * SECTOR, tree, slot=0, table_type="0x07",
+                   how=f"mkntfs + ntfs_populate of {tree}, volume label GOOD"),
+            Volume("p2", fs, start2 * SECTOR, sectors2 * SECTOR, None, error=error, slot=1,
+                   table_type="0x07", how=what)], how, broken=True))
+
+
+def overlap(a: tuple, b: tuple) -> bool:
+    return a[1] < b[1] + b[2] and b[1] < a[1] + a[2]
+
+
+def fat32_data_offset(boot: bytes) -> int:
+    """Byte offset of cluster 2 in a FAT32 volume (fatgen103: BPB_RsvdSecCnt, BPB_NumFATs,
+    BPB_FATSz32)."""
+    bytes_per_sector, = struct.unpack_from("<H", boot, 11)
+    reserved, = struct.unpack_from("<H", boot, 14)
+    fats = boot[16]
+    fat_size, = struct.unpack_from("<I", boot, 36)
+    return (reserved + fats * fat_size) * bytes_per_sector
+
+
+def bitlocker_volume(size: int) -> bytes:
+    data = bytearray(prng_bytes("flscan-images bitlocker ciphertext", size))
+    boot = bytearray(SECTOR)
+    boot[0:3] = b"\xeb\x58\x90"
+    boot[3:11] = FVE_SIGNATURE
+    struct.pack_into("<HB", boot, 11, SECTOR, 8)   # bytes per sector, sectors per cluster
+    boot[21] = 0xF8                                # media descriptor
+    struct.pack_into("<I", boot, 28, ALIGN + NTFS_SECTORS)  # hidden sectors
+    boot[0xA0:0xB0] = BITLOCKER_GUID
+    boot[510:512] = b"\x55\xaa"
+    data[0:SECTOR] = boot
+    return bytes(data)
+
+
+# ---------------------------------------------------------------------------------------------
+# Output
+# ---------------------------------------------------------------------------------------------
+OWN_NAMES = frozenset({"manifest.json", "mbr.raw", "gpt.raw", "fat32-volume.raw", "mbr.vhd", "mbr.vmdk",
+                       "mbr.E01", "broken"})
+
+
+def prepare_out_dir(out: Path) -> None:
+    """Clears a previous build; refuses a directory holding anything this script did not write."""
+    if not out.exists():
+        out.mkdir(parents=True)
+        return
+    names = {p.name for p in out.iterdir()}
+    unknown = sorted(names - OWN_NAMES)
+    if unknown:
+        sys.exit(f"build_images: {out} holds files it did not write ({', '.join(unknown[:5])}); refusing to clear it")
+    manifest = out / "manifest.json"
+    if names and not (manifest.is_file() and
+                      json.loads(manifest.read_text(encoding="utf-8")).get("generator") == GENERATOR):
+        sys.exit(f"build_images: {out} is not empty and has no manifest from {GENERATOR}; refusing to clear it")
+    manifest.unlink(missing_ok=True)  # first: an interrupted rebuild must not look finished
+    for name in sorted(names - {"manifest.json"}):
+        target = out / name
+        shutil.rmtree(target) if target.is_dir() else target.unlink()
+
+
+def corpus_facts(corpus: Path) -> dict:
+    manifest = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
+    if manifest.get("generator") != CORPUS_GENERATOR:
+        sys.exit(f"build_images: {corpus}/manifest.json was not written by {CORPUS_GENERATOR}")
+    return manifest
+
+
+def write_manifest(b: Builder, corpus_manifest: dict) -> None:
+    trees = {t["root"]: t for t in corpus_manifest["host_trees"]}
+    files = corpus_manifest["files"]
+    records = []
+    for img in b.images:
+        path = b.out / img.path
+        for v in img.volumes:
+            if v.source_tree is not None:
+                assert v.source_tree in trees, v.source_tree
+        sources = {v.source_tree for v in img.volumes if v.source_tree and v.error is None}
+        # Exit code the documented rules give (scanner/JSON.md, Exit codes): 1 when a volume that
+        # is scanned holds FunLove evidence (an infection-severity state, or an FLC service),
+        # else 2 when some volume cannot be read, else 0.
+        infection = {"infected", "damaged", "dropper", "kernel-patched", "loader-patched"}
+        evidence = any(f["expected"] in infection for f in files
+                       if any(f["path"].startswith(s + "/") for s in sources)) or \
+            any(trees[s]["symptoms"]["flcss-service"] == "found" for s in sources)
+        errors = any(v.error for v in img.volumes)
+        record = {"path": img.path, "format": img.format, "partition_table": img.partition_table,
+                  "size": path.stat().st_size, "broken": img.broken, "same_disk_as": img.same_disk_as,
+                  "expected_exit_code": 1 if evidence else 2 if errors else 0,
+                  "volumes": [v.record() for v in img.volumes], "how": img.how}
+        record.update(img.facts)
+        records.append(record)
+    manifest = {
+        "schema_version": SCHEMA_VERSION, "generator": GENERATOR, "sector_size": SECTOR,
+        "corpus": os.path.relpath(b.corpus, b.out),
+        "corpus_manifest_sha256": hashlib.sha256((b.corpus / "manifest.json").read_bytes()).hexdigest(),
+        "images": records,
+    }
+    (b.out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", required=True, type=Path, help="a corpus written by build_corpus.py")
+    parser.add_argument("--out", required=True, type=Path, help="directory to (re)create")
+    parser.add_argument("--ntfs-populate", required=True, type=Path, help="the ntfs_populate program")
+    parser.add_argument("--quiet", action="store_true", help="print nothing on success")
+    args = parser.parse_args()
+    started = time.monotonic()
+    missing = [f"{tool} ({package})" for tool, package in TOOLS.items() if shutil.which(tool) is None]
+    if missing:
+        sys.exit(f"build_images: missing {', '.join(missing)}; run .ci/install-deps.sh")
+    corpus = args.corpus.resolve()
+    corpus_manifest = corpus_facts(corpus)
+    out = args.out.resolve()
+    prepare_out_dir(out)
+    with tempfile.TemporaryDirectory(prefix="flscan-images-") as scratch:
+        b = Builder(corpus, out, Path(scratch), args.ntfs_populate.resolve())
+        b.good_images()
+        b.broken_images()
+    write_manifest(b, corpus_manifest)  # last: the CMake target's output file
+    if not args.quiet:
+        apparent = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+        on_disk = sum(p.stat().st_blocks * 512 for p in out.rglob("*") if p.is_file())
+        print(f"build_images: {len(b.images)} images in {out} ({apparent / MIB:.0f} MiB apparent, "
+              f"{on_disk / MIB:.1f} MiB on disk) in {time.monotonic() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

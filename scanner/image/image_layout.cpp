@@ -1,0 +1,509 @@
+#include "scanner/image/image_layout.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <optional>
+#include <string_view>
+#include <system_error>
+
+#include "scanner/image/limits.h"
+#include "scanner/image/tsk_handle.h"
+#include "scanner/open_path.h"
+
+namespace flscan::scanner::image {
+namespace {
+
+constexpr std::size_t kHeadBytes = 4096;
+constexpr std::size_t kSectorBytes = 512;
+
+// The first bytes and the last sector of the operand, read once with pread.
+struct Head {
+  std::vector<std::uint8_t> head;
+  std::array<std::uint8_t, kSectorBytes> tail{};
+  bool has_tail = false;
+  std::uint64_t size = 0;
+};
+
+bool bytes_at(const std::uint8_t* data, std::size_t size, std::size_t offset, std::string_view literal) {
+  return offset <= size && literal.size() <= size - offset && std::memcmp(data + offset, literal.data(), literal.size()) == 0;
+}
+bool bytes_at(const std::vector<std::uint8_t>& data, std::size_t offset, std::string_view literal) {
+  return bytes_at(data.data(), data.size(), offset, literal);
+}
+
+std::size_t pread_all(int fd, std::uint8_t* out, std::size_t length, std::uint64_t offset) {
+  std::size_t done = 0;
+  while (done < length) {
+    const ssize_t n = ::pread(fd, out + done, length - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  return done;
+}
+
+enum class HeadStatus { ok, not_a_file, unreadable };
+
+HeadStatus read_head(const std::string& path, ImageMode mode, Head& out, std::string& error) {
+  const int fd = open_path(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    error = "open: " + std::system_category().message(errno);
+    return HeadStatus::unreadable;
+  }
+  struct stat st {};
+  HeadStatus status = HeadStatus::ok;
+  if (::fstat(fd, &st) != 0) {
+    error = "fstat: " + std::system_category().message(errno);
+    status = HeadStatus::unreadable;
+  } else if (!S_ISREG(st.st_mode) && !(mode == ImageMode::forced && S_ISBLK(st.st_mode))) {
+    status = HeadStatus::not_a_file;
+  } else {
+    out.size = S_ISREG(st.st_mode) ? static_cast<std::uint64_t>(st.st_size) : 0;
+    out.head.resize(kHeadBytes);
+    out.head.resize(pread_all(fd, out.head.data(), kHeadBytes, 0));
+    if (out.size >= 2 * kSectorBytes) {
+      out.has_tail = pread_all(fd, out.tail.data(), kSectorBytes, out.size - kSectorBytes) == kSectorBytes;
+    }
+  }
+  ::close(fd);
+  return status;
+}
+
+enum class Candidate { none, container, raw };
+
+struct Classified {
+  Candidate candidate = Candidate::none;
+  // For a container signature at offset 0: the TSK type it must open as, and its name.
+  TSK_IMG_TYPE_ENUM expected = TSK_IMG_TYPE_DETECT;
+  const char* format = "";
+};
+
+// See the file comment of image_layout.h.
+Classified classify(const Head& h) {
+  const auto& b = h.head;
+  if (bytes_at(b, 0, "MZ")) return {};
+  if (bytes_at(b, 0, std::string_view("EVF\x09\x0d\x0a\xff\x00", 8))) return {Candidate::container, TSK_IMG_TYPE_EWF_EWF, "E01"};
+  if (bytes_at(b, 0, "conectix") || bytes_at(b, 0, "vhdxfile")) return {Candidate::container, TSK_IMG_TYPE_VHD_VHD, "VHD"};
+  if (bytes_at(b, 0, "KDMV") || bytes_at(b, 0, "COWD") || bytes_at(b, 0, "# Disk DescriptorFile")) {
+    return {Candidate::container, TSK_IMG_TYPE_VMDK_VMDK, "VMDK"};
+  }
+  // A fixed VHD is the raw disk plus a footer: TSK may read it as either.
+  if (h.has_tail && bytes_at(h.tail.data(), h.tail.size(), 0, "conectix")) return {Candidate::container, TSK_IMG_TYPE_DETECT, "VHD"};
+  if (b.size() >= kSectorBytes && b[510] == 0x55 && b[511] == 0xAA) return {Candidate::raw};
+  if (bytes_at(b, kSectorBytes, "EFI PART")) return {Candidate::raw};
+  return {};
+}
+
+// An encrypted volume's signature in its first sector, described; nullopt when none.
+std::optional<std::string> encryption_signature(const std::uint8_t* sector, std::size_t size) {
+  if (bytes_at(sector, size, 3, "-FVE-FS-")) return "BitLocker (\"-FVE-FS-\" at offset 3 of the boot sector)";
+  if (bytes_at(sector, size, 0, std::string_view("LUKS\xba\xbe", 6))) return "LUKS (header at the start of the volume)";
+  return std::nullopt;
+}
+
+std::uint64_t le64(const std::uint8_t* p) {
+  std::uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+std::uint32_t le32(const std::uint8_t* p) { return static_cast<std::uint32_t>(p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<std::uint32_t>(p[3]) << 24)); }
+
+// A GPT type GUID in its usual text form (the first three fields are stored little-endian).
+std::string guid_text(const std::uint8_t* g) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  static constexpr int kOrder[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
+  std::string text;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) text += '-';
+    const std::uint8_t b = g[kOrder[i]];
+    text += kHex[b >> 4];
+    text += kHex[b & 15];
+  }
+  return text;
+}
+
+std::string_view gpt_type_name(std::string_view guid) {
+  if (guid == "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7") return "Microsoft basic data";
+  if (guid == "E3C9E316-0B5C-4DB8-817D-F92DF00215AE") return "Microsoft reserved";
+  if (guid == "DE94BBA4-06D1-4D40-A16A-BFD50179D6AC") return "Windows recovery environment";
+  if (guid == "C12A7328-F81F-11D2-BA4B-00A0C93EC93B") return "EFI system";
+  if (guid == "21686148-6449-6E6F-744E-656564454649") return "BIOS boot";
+  if (guid == "0657FD6D-A4AB-43C4-84E5-0933C84B4F4F") return "Linux swap";
+  if (guid == "0FC63DAF-8483-4772-8E79-3D69D8477DE4") return "Linux filesystem";
+  if (guid == "5808C8AA-7E8F-42E0-85D2-E1E90434CFB3") return "Windows LDM metadata (reserved)";
+  if (guid == "AF9B60A0-1431-4F62-BC68-3311714A69AD") return "Windows LDM data";
+  return "";
+}
+
+// TSK 4.11 describes a GPT partition by its name only; the type GUID (which tells a Microsoft
+// reserved partition from a data partition) is read here from the primary entry array: one
+// bounded read of the header and one of the entry.
+std::string gpt_partition_type(TSK_IMG_INFO* img, const TSK_VS_INFO& vs, const TSK_VS_PART_INFO& part) {
+  if (vs.vstype != TSK_VS_TYPE_GPT || vs.is_backup != 0 || part.slot_num < 0 || vs.block_size < 92) return "";
+  std::vector<std::uint8_t> header(vs.block_size);
+  const TSK_OFF_T header_offset = static_cast<TSK_OFF_T>(vs.offset + vs.block_size);
+  if (tsk_img_read(img, header_offset, reinterpret_cast<char*>(header.data()), header.size()) != static_cast<ssize_t>(header.size()) ||
+      !bytes_at(header, 0, "EFI PART")) {
+    tsk_error_reset();
+    return "";
+  }
+  const std::uint64_t entries_lba = le64(header.data() + 72);
+  const std::uint32_t entry_size = le32(header.data() + 84);
+  std::uint64_t offset = 0;
+  if (entry_size < 16 || entry_size > 4096 ||
+      __builtin_mul_overflow(entries_lba, static_cast<std::uint64_t>(vs.block_size), &offset) ||
+      __builtin_add_overflow(offset, static_cast<std::uint64_t>(part.slot_num) * entry_size, &offset) ||
+      __builtin_add_overflow(offset, static_cast<std::uint64_t>(vs.offset), &offset) ||
+      offset > static_cast<std::uint64_t>(img->size)) {
+    return "";
+  }
+  std::array<std::uint8_t, 16> type{};
+  if (tsk_img_read(img, static_cast<TSK_OFF_T>(offset), reinterpret_cast<char*>(type.data()), type.size()) != 16) {
+    tsk_error_reset();
+    return "";
+  }
+  const std::string guid = guid_text(type.data());
+  const std::string_view name = gpt_type_name(guid);
+  std::string text = name.empty() ? "GPT type " + guid : std::string(name) + " (" + guid + ")";
+  if (part.desc != nullptr && part.desc[0] != '\0') text += ", name \"" + std::string(part.desc) + "\"";
+  return text;
+}
+
+// Partition types that hold no files: skipped, not an error, when no filesystem opens in them.
+bool dataless_partition_type(std::string_view description) {
+  // The type only, not a GPT partition's name (which anyone can set).
+  std::string lower(description.substr(0, description.find(", name \"")));
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return lower.find("reserved") != std::string::npos || lower.find("bios boot") != std::string::npos ||
+         lower.find("swap") != std::string::npos;
+}
+
+FsPtr open_filesystem(TSK_IMG_INFO* img, std::uint64_t offset, std::initializer_list<TSK_FS_TYPE_ENUM> types, std::string& error) {
+  for (const TSK_FS_TYPE_ENUM type : types) {
+    tsk_error_reset();
+    FsPtr fs(tsk_fs_open_img(img, static_cast<TSK_OFF_T>(offset), type));
+    if (fs) return fs;
+    if (error.empty()) error = tsk_error_text("open filesystem");
+    tsk_error_reset();
+  }
+  return nullptr;
+}
+
+std::string bytes_text(std::uint64_t n) { return std::to_string(n) + " bytes"; }
+
+// Fills `volume` from the filesystem TSK opened: its type, and a warning when the image ends
+// before the volume or the filesystem does (files stored there are NOT SCANNED one by one).
+void describe_opened(VolumeLayout& volume, const TSK_FS_INFO& fs, std::uint64_t image_size) {
+  volume.fs_type = fs.ftype;
+  const char* filesystem = tsk_fs_type_toname(fs.ftype);
+  volume.report.filesystem = filesystem != nullptr ? filesystem : "unknown";
+  volume.report.status = VolumeStatus::scanned;
+  const std::uint64_t end = volume.report.offset + volume.report.length;
+  if (fs.last_block_act < fs.last_block) {
+    volume.report.detail = "the image ends before the end of the filesystem (" + std::to_string(fs.last_block_act + 1) + " of " +
+                           std::to_string(fs.last_block + 1) + " blocks present): files with data past the end are NOT SCANNED";
+  } else if (end > image_size) {
+    volume.report.detail = "the image ends " + bytes_text(image_size - std::min(image_size, volume.report.offset)) +
+                           " into this volume of " + bytes_text(volume.report.length);
+  }
+}
+
+void set_error(VolumeLayout& volume, NotScannedReason reason, std::string detail) {
+  volume.report.status = VolumeStatus::error;
+  volume.report.reason = reason;
+  volume.report.detail = std::move(detail);
+}
+
+// Opens the filesystem of one volume (a partition, or the whole image) and records the outcome.
+VolumeLayout open_volume(TSK_IMG_INFO* img, ImageVolume base) {
+  VolumeLayout volume{std::move(base), TSK_FS_TYPE_DETECT};
+  const std::uint64_t image_size = static_cast<std::uint64_t>(img->size);
+  if (volume.report.offset >= image_size) {
+    set_error(volume, NotScannedReason::unreadable_image,
+              "the volume starts at byte " + std::to_string(volume.report.offset) + ", past the end of the image (" +
+                  bytes_text(image_size) + "): the image is truncated or the partition table is wrong");
+    return volume;
+  }
+  std::array<std::uint8_t, kSectorBytes> sector{};
+  tsk_error_reset();
+  const ssize_t got = tsk_img_read(img, static_cast<TSK_OFF_T>(volume.report.offset), reinterpret_cast<char*>(sector.data()), sector.size());
+  if (got < 0) {
+    set_error(volume, NotScannedReason::unreadable_image, tsk_error_text("read the first sector of the volume"));
+    return volume;
+  }
+  const std::size_t sector_size = static_cast<std::size_t>(got);
+  if (auto encryption = encryption_signature(sector.data(), sector_size)) {
+    set_error(volume, NotScannedReason::encrypted_volume, *encryption + ": its files cannot be read without the key");
+    return volume;
+  }
+  std::string error;
+  FsPtr fs = open_filesystem(img, volume.report.offset, {TSK_FS_TYPE_DETECT}, error);
+  if (fs) {
+    describe_opened(volume, *fs, image_size);
+    return volume;
+  }
+  if (dataless_partition_type(volume.report.partition_type)) {
+    volume.report.status = VolumeStatus::skipped;
+    volume.report.detail = "partition type \"" + volume.report.partition_type + "\" holds no files, and no filesystem was found in it";
+    return volume;
+  }
+  // A boot sector (0x55AA) whose filesystem does not open because the image ends inside the
+  // volume: a truncated image. Without one, the volume holds no filesystem TSK recognises.
+  const std::uint64_t end = volume.report.offset + volume.report.length;
+  const bool truncated = end > image_size || end < volume.report.offset;
+  const bool boot_sector = sector_size == kSectorBytes && sector[510] == 0x55 && sector[511] == 0xAA;
+  if (truncated) {
+    const std::string where = "the image ends " + bytes_text(image_size - volume.report.offset) + " into this volume of " +
+                              bytes_text(volume.report.length);
+    set_error(volume, boot_sector ? NotScannedReason::unreadable_image : NotScannedReason::unknown_filesystem,
+              where + (boot_sector ? " (truncated image): " : "; ") + error);
+    return volume;
+  }
+  const bool all_zero = std::all_of(sector.begin(), sector.begin() + static_cast<std::ptrdiff_t>(sector_size),
+                                    [](std::uint8_t b) { return b == 0; });
+  set_error(volume, NotScannedReason::unknown_filesystem,
+            all_zero ? "the first sector of the volume is all zeros (" + error + ")" : error);
+  return volume;
+}
+
+// The allocated partitions of `vs`, in start order, at most limits::kMaxPartitions; `more` is set
+// when there were more.
+std::vector<const TSK_VS_PART_INFO*> allocated_partitions(const TSK_VS_INFO& vs, bool& more) {
+  std::vector<const TSK_VS_PART_INFO*> parts;
+  more = false;
+  std::size_t examined = 0;
+  for (const TSK_VS_PART_INFO* part = vs.part_list; part != nullptr; part = part->next) {
+    if (++examined > limits::kMaxPartitions * 4) {  // meta and unallocated entries come in between
+      more = true;
+      break;
+    }
+    if ((part->flags & TSK_VS_PART_FLAG_ALLOC) == 0) continue;
+    if (parts.size() == limits::kMaxPartitions) {
+      more = true;
+      break;
+    }
+    parts.push_back(part);
+  }
+  std::stable_sort(parts.begin(), parts.end(), [](const TSK_VS_PART_INFO* a, const TSK_VS_PART_INFO* b) { return a->start < b->start; });
+  return parts;
+}
+
+// The byte range of a partition, or nullopt when it does not fit in 64 bits (a crafted table).
+std::optional<std::pair<std::uint64_t, std::uint64_t>> byte_range(const TSK_VS_INFO& vs, const TSK_VS_PART_INFO& part) {
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+  if (__builtin_mul_overflow(static_cast<std::uint64_t>(part.start), static_cast<std::uint64_t>(vs.block_size), &offset) ||
+      __builtin_add_overflow(offset, static_cast<std::uint64_t>(vs.offset), &offset) ||
+      __builtin_mul_overflow(static_cast<std::uint64_t>(part.len), static_cast<std::uint64_t>(vs.block_size), &length)) {
+    return std::nullopt;
+  }
+  return std::make_pair(offset, length);
+}
+
+// A real image seen as much larger than it is. TSK refuses a whole DOS partition table when a
+// partition starts past the end of the image (dos_load_prim_table: "Starting sector too large");
+// through this view it lists them all, and each partition is then checked against the real size
+// and reported on its own (the ones still inside the image are scanned).
+class PaddedReader final : public ImageReader {
+ public:
+  PaddedReader(TSK_IMG_INFO* real, std::uint64_t real_size) : real_(real), real_size_(real_size) {}
+  ssize_t read(std::uint64_t offset, char* out, std::size_t length) override {
+    if (offset >= real_size_) {
+      tsk_error_reset();
+      tsk_error_set_errno(TSK_ERR_IMG_READ_OFF);
+      tsk_error_set_errstr("offset %llu is past the end of the image (%llu bytes)", static_cast<unsigned long long>(offset),
+                           static_cast<unsigned long long>(real_size_));
+      return -1;
+    }
+    const auto available = static_cast<std::size_t>(std::min<std::uint64_t>(length, real_size_ - offset));
+    return tsk_img_read(real_, static_cast<TSK_OFF_T>(offset), out, available);
+  }
+
+ private:
+  TSK_IMG_INFO* real_;
+  std::uint64_t real_size_;
+};
+
+// Size of the padded view: far beyond any real disk, far below TSK_OFF_T's limit.
+constexpr std::uint64_t kPaddedViewBytes = 1ull << 56;
+
+struct Built {
+  ImageLayout layout;
+  bool confirmed = false;  // TSK found a partition table, a filesystem or an encrypted volume
+};
+
+// `raw_candidate`: only a 0x55AA or "EFI PART" made the file a candidate (not a container
+// signature, not --image), so what TSK finds must confirm it is an image.
+Built build_layout(TSK_IMG_INFO* img, const std::string& path, bool raw_candidate) {
+  Built built;
+  ImageLayout& layout = built.layout;
+  layout.path = path;
+  layout.type = img->itype;
+  layout.size = static_cast<std::uint64_t>(img->size);
+  ImageVolume whole;
+  whole.image = path;
+  whole.name = "vol";
+  const char* format = tsk_img_type_toname(img->itype);  // null for a callback image
+  whole.image_format = format != nullptr ? format : "memory";
+  whole.offset = 0;
+  whole.length = layout.size;
+
+  // A bare filesystem first: a FAT or NTFS boot sector also ends in 0x55AA, and its boot code can
+  // read as partition entries. An encrypted bare volume is an image too (reported as such).
+  std::array<std::uint8_t, kSectorBytes> sector{};
+  tsk_error_reset();
+  const ssize_t got = tsk_img_read(img, 0, reinterpret_cast<char*>(sector.data()), sector.size());
+  if (got > 0) {
+    if (auto encryption = encryption_signature(sector.data(), static_cast<std::size_t>(got))) {
+      VolumeLayout volume{whole, TSK_FS_TYPE_DETECT};
+      set_error(volume, NotScannedReason::encrypted_volume, *encryption + ": its files cannot be read without the key");
+      layout.volumes.push_back(std::move(volume));
+      built.confirmed = true;
+      return built;
+    }
+  }
+  tsk_error_reset();
+  std::string fs_error;
+  if (FsPtr fs = open_filesystem(img, 0, {TSK_FS_TYPE_NTFS_DETECT, TSK_FS_TYPE_FAT_DETECT}, fs_error)) {
+    VolumeLayout volume{whole, TSK_FS_TYPE_DETECT};
+    describe_opened(volume, *fs, layout.size);
+    layout.volumes.push_back(std::move(volume));
+    built.confirmed = true;
+    return built;
+  }
+
+  tsk_error_reset();
+  VsPtr vs(tsk_vs_open(img, 0, TSK_VS_TYPE_DETECT));
+  std::string vs_error = vs ? std::string() : tsk_error_text("open partition table");
+  ImgPtr padded;  // must outlive `vs` when `vs` was opened on it
+  bool through_padded_view = false;
+  if (!vs && layout.size < kPaddedViewBytes) {
+    padded = open_callback_image(std::make_unique<PaddedReader>(img, layout.size), kPaddedViewBytes, img->sector_size);
+    if (padded) {
+      tsk_error_reset();
+      vs.reset(tsk_vs_open(padded.get(), 0, TSK_VS_TYPE_DETECT));
+      tsk_error_reset();
+      through_padded_view = vs != nullptr;
+    }
+  }
+  if (vs) {
+    bool more = false;
+    const auto parts = allocated_partitions(*vs, more);
+    std::size_t ordinal = 0;
+    for (const TSK_VS_PART_INFO* part : parts) {
+      ImageVolume base = whole;
+      base.name = "p" + std::to_string(++ordinal);
+      base.partition_type = vs->vstype == TSK_VS_TYPE_GPT ? gpt_partition_type(img, *vs, *part)
+                                                          : std::string(part->desc != nullptr ? part->desc : "");
+      const auto range = byte_range(*vs, *part);
+      if (!range) {
+        VolumeLayout volume{base, TSK_FS_TYPE_DETECT};
+        set_error(volume, NotScannedReason::unreadable_image, "the partition's start or length does not fit in 64 bits");
+        layout.volumes.push_back(std::move(volume));
+        continue;
+      }
+      base.offset = range->first;
+      base.length = range->second;
+      layout.volumes.push_back(open_volume(img, std::move(base)));
+    }
+    if (more) {
+      VolumeLayout volume{whole, TSK_FS_TYPE_DETECT};
+      volume.report.name = "p" + std::to_string(ordinal + 1);
+      set_error(volume, NotScannedReason::unreadable_image,
+                "the partition table lists more than " + std::to_string(limits::kMaxPartitions) +
+                    " partitions; the rest are not examined");
+      layout.volumes.push_back(std::move(volume));
+    }
+    // Through the padded view, TSK accepts a table it refuses otherwise: for a raw candidate it
+    // counts as found only when a partition inside the image holds a filesystem (or an
+    // encrypted volume).
+    const bool found = !through_padded_view || std::any_of(layout.volumes.begin(), layout.volumes.end(), [](const VolumeLayout& v) {
+                         return v.report.status == VolumeStatus::scanned ||
+                                (v.report.status == VolumeStatus::error && v.report.reason == NotScannedReason::encrypted_volume);
+                       });
+    if (!layout.volumes.empty() && (found || !raw_candidate)) {
+      built.confirmed = found;
+      return built;
+    }
+    layout.volumes.clear();
+    if (!through_padded_view) vs_error = "the partition table has no allocated partition";
+  }
+
+  // No partition table and no NTFS/FAT at offset 0: any other filesystem TSK knows.
+  std::string other_error;
+  if (FsPtr fs = open_filesystem(img, 0, {TSK_FS_TYPE_DETECT}, other_error)) {
+    VolumeLayout volume{whole, TSK_FS_TYPE_DETECT};
+    describe_opened(volume, *fs, layout.size);
+    layout.volumes.push_back(std::move(volume));
+    built.confirmed = true;
+    return built;
+  }
+  VolumeLayout volume{whole, TSK_FS_TYPE_DETECT};
+  // A damaged or cut container (E01, VMDK, VHD) opens, then reads as zeros where its data is
+  // missing: that is an image that cannot be read, not a disk without a filesystem.
+  const bool blank_start = got <= 0 || std::all_of(sector.begin(), sector.begin() + got, [](std::uint8_t b) { return b == 0; });
+  if (blank_start && img->itype != TSK_IMG_TYPE_RAW) {
+    set_error(volume, NotScannedReason::unreadable_image,
+              got <= 0 ? "the first sector cannot be read: the container is damaged or cut short"
+                       : "the first sector reads as zeros: the container is damaged or cut short (no partition table, no filesystem)");
+    layout.volumes.push_back(std::move(volume));
+    return built;
+  }
+  set_error(volume, NotScannedReason::unknown_filesystem,
+            "no partition table (" + vs_error + ") and no filesystem at offset 0 (" + fs_error + ")");
+  layout.volumes.push_back(std::move(volume));
+  return built;
+}
+
+}  // namespace
+
+ImageLayout layout_of(TSK_IMG_INFO* img, const std::string& path) { return build_layout(img, path, false).layout; }
+
+Detection detect_image(const std::string& path, ImageMode mode) {
+  Detection detection;
+  Head head;
+  std::string error;
+  switch (read_head(path, mode, head, error)) {
+    case HeadStatus::not_a_file: return detection;
+    case HeadStatus::unreadable:
+      // Not forced: the walk reports the operand's open error as for any other file.
+      if (mode == ImageMode::forced) {
+        detection.kind = Detection::Kind::unreadable;
+        detection.detail = std::move(error);
+      }
+      return detection;
+    case HeadStatus::ok: break;
+  }
+  const Classified classified = classify(head);
+  const Candidate candidate = mode == ImageMode::forced ? Candidate::container : classified.candidate;
+  if (candidate == Candidate::none) return detection;
+
+  ImgPtr img = open_image(path);
+  if (!img) {
+    if (candidate == Candidate::raw) return detection;
+    detection.kind = Detection::Kind::unreadable;
+    detection.detail = tsk_error_text("open image");
+    return detection;
+  }
+  // TSK falls back to raw when the container library refuses the file: those bytes are not the
+  // disk, so a container signature that did not open as its container is an unreadable image.
+  if (classified.expected != TSK_IMG_TYPE_DETECT && (img->itype & classified.expected) == 0) {
+    detection.kind = Detection::Kind::unreadable;
+    detection.detail = std::string(classified.format) + " signature, but The Sleuth Kit cannot open the file as " +
+                       classified.format + " (damaged or cut short)";
+    return detection;
+  }
+  Built built = build_layout(img.get(), path, candidate == Candidate::raw);
+  if (candidate == Candidate::raw && !built.confirmed) return detection;
+  detection.kind = Detection::Kind::image;
+  detection.layout = std::move(built.layout);
+  return detection;
+}
+
+}  // namespace flscan::scanner::image

@@ -1,0 +1,69 @@
+// Is a PATH operand a disk image, and what volumes does it hold?
+//
+// Detection is by content and conservative, so that a regular file that is not an image is
+// scanned as a file exactly as before:
+//  - a file starting with "MZ" is never an image (unless --image says so);
+//  - a container signature (E01 "EVF\x09\x0d\x0a\xff\x00", VHD "conectix" footer or header, VHDX
+//    "vhdxfile", VMDK "KDMV"/"COWD" or a "# Disk DescriptorFile" text) makes it an image: if TSK then
+//    cannot open it, it is reported NOT SCANNED (unreadable-image) rather than passed off as a
+//    clean file;
+//  - a raw candidate (0x55AA at offset 510, or "EFI PART" at 512) is an image only when TSK
+//    confirms it: a partition table with at least one allocated partition, an NTFS or FAT
+//    filesystem at offset 0, or an encrypted volume's signature at offset 0.
+// --image (ImageMode::forced) skips the content test: the operand is opened as an image and every
+// failure is reported for it.
+//
+// Volumes: the allocated partitions (TSK_VS_PART_FLAG_ALLOC) of the volume system TSK finds (MBR
+// with extended partitions, GPT), named p1, p2, ... in start-offset order; an image with no
+// partition table (a bare filesystem) is one volume "vol" at offset 0. Each volume is opened with
+// TSK (any filesystem it knows; NTFS and FAT are the ones tested). A volume that cannot be opened
+// gets status error with a reason (encrypted-volume, unknown-filesystem, unreadable-image); a
+// partition whose type holds no files (Microsoft reserved, BIOS boot, swap) and that has no
+// filesystem is skipped, which does not make the scan incomplete.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <tsk/libtsk.h>
+
+#include "scanner/report.h"
+
+namespace flscan::scanner::image {
+
+enum class ImageMode { detect, forced };
+
+struct VolumeLayout {
+  ImageVolume report;                            // what the report says about it
+  TSK_FS_TYPE_ENUM fs_type = TSK_FS_TYPE_DETECT;  // the filesystem TSK opened (status scanned)
+};
+
+struct ImageLayout {
+  std::string path;                               // the PATH operand as given
+  TSK_IMG_TYPE_ENUM type = TSK_IMG_TYPE_DETECT;   // the container TSK opened
+  std::uint64_t size = 0;                         // bytes of the image's content
+  std::vector<VolumeLayout> volumes;
+};
+
+struct Detection {
+  enum class Kind {
+    not_image,   // scan the operand as before (a file or a directory)
+    image,       // `layout` holds its volumes
+    unreadable,  // an image that TSK cannot open: NOT SCANNED unreadable-image with `detail`
+  };
+  Kind kind = Kind::not_image;
+  ImageLayout layout;
+  std::string detail;
+};
+
+// Examines the PATH operand `path` (as given; followed if a symlink). Directories, missing paths
+// and other non-regular files are not images (with ImageMode::forced a block device is opened too).
+// Never throws for bad content.
+[[nodiscard]] Detection detect_image(const std::string& path, ImageMode mode);
+
+// The volumes of an image already open on this thread (the fuzz target's image in memory), as
+// detect_image finds them for a container or a forced image; `path` names it in the report.
+[[nodiscard]] ImageLayout layout_of(TSK_IMG_INFO* img, const std::string& path);
+
+}  // namespace flscan::scanner::image

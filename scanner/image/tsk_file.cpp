@@ -1,0 +1,111 @@
+#include "scanner/image/tsk_file.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "scanner/image/limits.h"
+
+namespace flscan::scanner::image {
+
+tl::expected<TSK_FS_INFO*, std::string> ThreadImages::filesystem(std::size_t image_index, const ImageLayout& layout,
+                                                                 std::size_t volume) {
+  if (images_.size() <= image_index) images_.resize(image_index + 1);
+  Opened& opened = images_[image_index];
+  if (!opened.tried) {
+    opened.tried = true;
+    opened.img = open_image(layout.path, layout.type);
+    if (!opened.img) {
+      opened.error = tsk_error_text("open image");
+    } else if (static_cast<std::uint64_t>(opened.img->size) != layout.size) {
+      opened.error = "the image changed size since it was listed (" + std::to_string(layout.size) + " then " +
+                     std::to_string(opened.img->size) + " bytes)";
+      opened.img.reset();
+    }
+    opened.filesystems.resize(layout.volumes.size());
+  }
+  if (!opened.img) return tl::make_unexpected(opened.error);
+  if (volume >= opened.filesystems.size()) return tl::make_unexpected(std::string("no such volume"));
+  FsPtr& fs = opened.filesystems[volume];
+  if (!fs) {
+    const VolumeLayout& layout_volume = layout.volumes[volume];
+    tsk_error_reset();
+    fs.reset(tsk_fs_open_img(opened.img.get(), static_cast<TSK_OFF_T>(layout_volume.report.offset), layout_volume.fs_type));
+    if (!fs) return tl::make_unexpected(tsk_error_text("open filesystem"));
+  }
+  return fs.get();
+}
+
+tl::expected<std::unique_ptr<TskFile>, ReadError> TskFile::open(TSK_FS_INFO* fs, TSK_INUM_T inum) {
+  tsk_error_reset();
+  FilePtr file(tsk_fs_file_open_meta(fs, nullptr, inum));
+  if (!file || file->meta == nullptr) {
+    return tl::make_unexpected(ReadError{NotScannedReason::io_error, tsk_error_text("open metadata entry " + std::to_string(inum))});
+  }
+  const TSK_FS_META& meta = *file->meta;
+  if ((meta.flags & TSK_FS_META_FLAG_UNALLOC) != 0) {
+    return tl::make_unexpected(ReadError{NotScannedReason::io_error,
+                                         "the name points at metadata entry " + std::to_string(inum) + ", which is not allocated"});
+  }
+  if (meta.type != TSK_FS_META_TYPE_REG) {
+    return tl::make_unexpected(ReadError{NotScannedReason::io_error,
+                                         "listed as a regular file, but metadata entry " + std::to_string(inum) + " is not one"});
+  }
+  if (meta.size < 0) return tl::make_unexpected(ReadError{NotScannedReason::io_error, "negative file size in the metadata"});
+  // TSK reads data stored past the end of a truncated image as zeros: such a file would look
+  // clean. Its data runs say where it lies; any run past the image is NOT SCANNED instead.
+  tsk_error_reset();
+  const TSK_FS_ATTR* attr = tsk_fs_file_attr_get(file.get());
+  if (attr == nullptr) {
+    if (meta.size == 0) {
+      tsk_error_reset();
+      return std::unique_ptr<TskFile>(new TskFile(std::move(file)));
+    }
+    return tl::make_unexpected(ReadError{NotScannedReason::io_error, tsk_error_text("find the file's data")});
+  }
+  if ((attr->flags & TSK_FS_ATTR_NONRES) != 0) {
+    std::size_t runs = 0;
+    for (const TSK_FS_ATTR_RUN* run = attr->nrd.run; run != nullptr; run = run->next) {
+      if (++runs > limits::kMaxRunsChecked) {
+        return tl::make_unexpected(ReadError{NotScannedReason::unreadable_image,
+                                             "more than " + std::to_string(limits::kMaxRunsChecked) + " data runs"});
+      }
+      if ((run->flags & (TSK_FS_ATTR_RUN_FLAG_SPARSE | TSK_FS_ATTR_RUN_FLAG_FILLER)) != 0 || run->len == 0) continue;
+      const TSK_DADDR_T last = run->addr + run->len - 1;
+      if (last < run->addr || last > fs->last_block_act) {
+        return tl::make_unexpected(ReadError{
+            NotScannedReason::unreadable_image,
+            "data in blocks " + std::to_string(run->addr) + "-" + std::to_string(last) + " lies past the end of the image (last block present: " +
+                std::to_string(fs->last_block_act) + "): the image is truncated"});
+      }
+    }
+  }
+  return std::unique_ptr<TskFile>(new TskFile(std::move(file)));
+}
+
+tl::expected<FileStamp, ReadError> TskFile::stamp() {
+  const TSK_FS_META& meta = *file_->meta;
+  return FileStamp{static_cast<std::uint64_t>(meta.size), static_cast<std::int64_t>(meta.mtime), static_cast<std::int64_t>(meta.mtime_nano)};
+}
+
+tl::expected<std::size_t, ReadError> TskFile::read_at(std::uint64_t offset, std::uint8_t* out, std::size_t length) {
+  const auto size = static_cast<std::uint64_t>(file_->meta->size);
+  if (offset >= size) return 0;
+  const std::size_t wanted = static_cast<std::size_t>(std::min<std::uint64_t>(length, size - offset));
+  std::size_t done = 0;
+  while (done < wanted) {
+    tsk_error_reset();
+    const std::size_t chunk = std::min<std::size_t>(wanted - done, static_cast<std::size_t>(std::numeric_limits<ssize_t>::max()));
+    const ssize_t n = tsk_fs_file_read(file_.get(), static_cast<TSK_OFF_T>(offset + done), reinterpret_cast<char*>(out + done), chunk,
+                                       TSK_FS_FILE_READ_FLAG_NONE);
+    if (n < 0) return tl::make_unexpected(ReadError{NotScannedReason::io_error, tsk_error_text("read at offset " + std::to_string(offset + done))});
+    if (n == 0) {
+      return tl::make_unexpected(ReadError{NotScannedReason::unreadable_image,
+                                           "TSK returned no data at offset " + std::to_string(offset + done) + " of a " +
+                                               std::to_string(size) + "-byte file"});
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return done;
+}
+
+}  // namespace flscan::scanner::image

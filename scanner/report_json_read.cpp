@@ -1,0 +1,550 @@
+#include "scanner/report_json_read.h"
+
+#include <sys/stat.h>
+
+#include <array>
+#include <cerrno>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+#include <system_error>
+
+#include "scanner/host/limits.h"
+#include "scanner/report_json.h"
+#include "scanner/text_encoding.h"
+
+namespace flscan::scanner {
+namespace {
+
+using Json = nlohmann::json;
+
+// Thrown inside this file only; report_from_json turns it into the error value.
+struct BadReport : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+[[noreturn]] void fail(const std::string& where, const std::string& what) { throw BadReport(where + ": " + what); }
+
+const Json& member(const Json& object, const std::string& where, const char* key) {
+  if (!object.is_object()) fail(where, "not an object");
+  const auto it = object.find(key);
+  if (it == object.end()) fail(where, std::string("missing key \"") + key + "\"");
+  return *it;
+}
+
+std::string at(const std::string& where, const char* key) { return where.empty() ? key : where + "." + key; }
+std::string at(const std::string& where, std::size_t index) { return where + "[" + std::to_string(index) + "]"; }
+
+bool get_bool(const Json& object, const std::string& where, const char* key) {
+  const Json& value = member(object, where, key);
+  if (!value.is_boolean()) fail(at(where, key), "not true or false");
+  return value.get<bool>();
+}
+
+std::uint64_t get_uint(const Json& object, const std::string& where, const char* key,
+                       std::uint64_t max = std::numeric_limits<std::uint64_t>::max()) {
+  const Json& value = member(object, where, key);
+  if (!value.is_number_unsigned() && !(value.is_number_integer() && value.get<std::int64_t>() >= 0)) {
+    fail(at(where, key), "not a non-negative integer");
+  }
+  const auto number = value.get<std::uint64_t>();
+  if (number > max) fail(at(where, key), std::to_string(number) + " is larger than " + std::to_string(max));
+  return number;
+}
+
+std::string get_string(const Json& object, const std::string& where, const char* key) {
+  const Json& value = member(object, where, key);
+  if (!value.is_string()) fail(at(where, key), "not a string");
+  return value.get<std::string>();
+}
+
+std::optional<std::string> get_optional_string(const Json& object, const std::string& where, const char* key) {
+  const Json& value = member(object, where, key);
+  if (value.is_null()) return std::nullopt;
+  if (!value.is_string()) fail(at(where, key), "not a string or null");
+  return value.get<std::string>();
+}
+
+std::vector<std::string> get_strings(const Json& object, const std::string& where, const char* key) {
+  const Json& value = member(object, where, key);
+  if (!value.is_array()) fail(at(where, key), "not an array");
+  std::vector<std::string> out;
+  out.reserve(value.size());
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    if (!value[i].is_string()) fail(at(at(where, key), i), "not a string");
+    out.push_back(value[i].get<std::string>());
+  }
+  return out;
+}
+
+const Json& get_array(const Json& object, const std::string& where, const char* key) {
+  const Json& value = member(object, where, key);
+  if (!value.is_array()) fail(at(where, key), "not an array");
+  return value;
+}
+
+
+std::string get_path(const Json& object, const std::string& where, const char* key) {
+  auto path = path_from_json(member(object, where, key));
+  if (!path) fail(at(where, key), path.error());
+  return std::move(*path);
+}
+
+// A path or null; null gives the empty string (the structs' "none").
+std::string get_optional_path(const Json& object, const std::string& where, const char* key) {
+  const Json& value = member(object, where, key);
+  if (value.is_null()) return {};
+  return get_path(object, where, key);
+}
+
+std::vector<std::string> get_paths(const Json& object, const std::string& where, const char* key) {
+  const Json& array = get_array(object, where, key);
+  std::vector<std::string> out;
+  out.reserve(array.size());
+  for (std::size_t i = 0; i < array.size(); ++i) {
+    auto path = path_from_json(array[i]);
+    if (!path) fail(at(at(where, key), i), path.error());
+    out.push_back(std::move(*path));
+  }
+  return out;
+}
+
+// An enum from its code: the codes are what to_code / to_string print for 0..count-1.
+template <typename Enum, typename ToCode>
+Enum get_code(const Json& object, const std::string& where, const char* key, std::size_t count, ToCode to_code) {
+  const std::string code = get_string(object, where, key);
+  for (std::size_t i = 0; i < count; ++i) {
+    if (to_code(static_cast<Enum>(i)) == code) return static_cast<Enum>(i);
+  }
+  fail(at(where, key), "unknown code \"" + code + "\"");
+}
+
+constexpr std::size_t kSeverityCount = 3;
+constexpr std::size_t kConfidenceCount = 3;
+constexpr std::size_t kContentTypeCount = 4;
+constexpr std::size_t kActionResultCount = 3;
+constexpr std::size_t kRepairStatusCount = 5;
+constexpr std::size_t kSymptomStatusCount = 4;
+constexpr std::size_t kVerdictCount = 4;
+constexpr std::size_t kVolumeStatusCount = 3;
+
+Finding finding_from_json(const Json& value, const std::string& where) {
+  Finding finding;
+  finding.kind = get_code<FindingKind>(value, where, "kind", kFindingKindCount, [](FindingKind k) { return to_string(k); });
+  finding.severity = get_code<Severity>(value, where, "severity", kSeverityCount, [](Severity s) { return to_string(s); });
+  finding.rule = get_string(value, where, "rule");
+  finding.name = get_string(value, where, "name");
+  finding.confidence =
+      get_code<Confidence>(value, where, "confidence", kConfidenceCount, [](Confidence c) { return to_string(c); });
+  finding.evidence = get_string(value, where, "evidence");
+  finding.offset = get_uint(value, where, "offset");
+  return finding;
+}
+
+std::optional<FileAction> action_from_json(const Json& object, const std::string& where) {
+  const Json& value = member(object, where, "action");
+  if (value.is_null()) return std::nullopt;
+  const std::string here = at(where, "action");
+  FileAction action;
+  action.result = get_code<ActionResult>(value, here, "result", kActionResultCount, [](ActionResult r) { return to_code(r); });
+  action.quarantine_file = get_optional_path(value, here, "quarantine_file");
+  action.repair = get_code<RepairStatus>(value, here, "repair", kRepairStatusCount, [](RepairStatus r) { return to_code(r); });
+  action.repair_detail = get_optional_string(value, here, "repair_detail").value_or("");
+  action.error = get_optional_string(value, here, "error").value_or("");
+  return action;
+}
+
+FileResult result_from_json(const Json& value, const std::string& where) {
+  FileResult result;
+  result.path = get_path(value, where, "path");
+  result.size = get_uint(value, where, "size");
+  result.sha256 = get_string(value, where, "sha256");
+  result.type = get_code<ContentType>(value, where, "type", kContentTypeCount, [](ContentType t) { return to_code(t); });
+  const Json& findings = get_array(value, where, "findings");
+  if (findings.empty()) fail(at(where, "findings"), "empty (a result has at least one finding)");
+  for (std::size_t i = 0; i < findings.size(); ++i) {
+    result.findings.push_back(finding_from_json(findings[i], at(at(where, "findings"), i)));
+  }
+  result.action = action_from_json(value, where);
+  return result;
+}
+
+template <typename Reason>
+std::vector<std::pair<std::string, std::pair<Reason, std::string>>> entries_from_json(const Json& document,
+                                                                                     const char* key,
+                                                                                     std::size_t count) {
+  const Json& array = get_array(document, "", key);
+  std::vector<std::pair<std::string, std::pair<Reason, std::string>>> out;
+  out.reserve(array.size());
+  for (std::size_t i = 0; i < array.size(); ++i) {
+    const std::string where = at(std::string(key), i);
+    const Reason reason = get_code<Reason>(array[i], where, "reason", count, [](Reason r) { return to_code(r); });
+    out.push_back({get_path(array[i], where, "path"), {reason, get_string(array[i], where, "detail")}});
+  }
+  return out;
+}
+
+host::EventEvidence event_evidence_from_json(const Json& object, const std::string& where, const char* key) {
+  const Json& value = member(object, where, key);
+  const std::string here = at(where, key);
+  host::EventEvidence evidence;
+  evidence.count = get_uint(value, here, "count");
+  evidence.first_written_utc = get_string(value, here, "first_written");
+  evidence.last_written_utc = get_string(value, here, "last_written");
+  const Json& numbers = get_array(value, here, "record_numbers");
+  for (std::size_t i = 0; i < numbers.size(); ++i) {
+    if (!numbers[i].is_number_unsigned() || numbers[i].get<std::uint64_t>() > std::numeric_limits<std::uint32_t>::max()) {
+      fail(at(at(here, "record_numbers"), i), "not a record number");
+    }
+    evidence.record_numbers.push_back(numbers[i].get<std::uint32_t>());
+  }
+  return evidence;
+}
+
+host::FileStatus file_status_from_json(const Json& object, const std::string& where, const char* key) {
+  return get_code<host::FileStatus>(object, where, key, host::kFileStatusCount,
+                                    [](host::FileStatus s) { return host::to_code(s); });
+}
+
+host::ProgramCheck program_from_json(const Json& value, const std::string& where, std::string name, bool listed) {
+  host::ProgramCheck check;
+  check.name = std::move(name);
+  check.q317218_list = listed;
+  check.status = file_status_from_json(value, where, "status");
+  check.path = get_optional_path(value, where, "path");
+  return check;
+}
+
+// The hive as far as the report keeps it: FunLove services (from "services"), the number of
+// control sets read, partial and notes. Enough for derive_host_report and the printers.
+host::SystemHiveEvidence hive_from_json(const Json& hive, const Json& services, const std::string& where) {
+  host::SystemHiveEvidence evidence;
+  evidence.path = get_optional_path(hive, at(where, "hive"), "path");
+  evidence.partial = get_bool(hive, at(where, "hive"), "partial");
+  evidence.notes = get_strings(hive, at(where, "hive"), "notes");
+  const std::uint64_t sets = get_uint(hive, at(where, "hive"), "control_sets_read", host::limits::kMaxControlSets);
+  for (std::size_t i = 0; i < services.size(); ++i) {
+    const std::string here = at(at(where, "services"), i);
+    if (get_string(services[i], here, "role") != "funlove") continue;
+    host::FlcService flc;
+    flc.key_name = get_string(services[i], here, "key");
+    flc.control_set = get_string(services[i], here, "control_set");
+    flc.in_current_control_set = get_bool(services[i], here, "current");
+    const std::string matched_by = get_string(services[i], here, "matched_by");
+    if (matched_by != "name" && matched_by != "image-path") fail(at(here, "matched_by"), "unknown code \"" + matched_by + "\"");
+    flc.match.by_name = matched_by == "name";
+    flc.match.by_image_path = !flc.match.by_name;
+    flc.values.image_path = get_optional_string(services[i], here, "image_path");
+    const Json& start = member(services[i], here, "start");
+    if (!start.is_null()) flc.values.start = static_cast<std::uint32_t>(get_uint(services[i], here, "start", 0xFFFFFFFFu));
+    if (evidence.control_sets.empty() || evidence.control_sets.back().name != flc.control_set) {
+      host::ControlSet set;
+      set.name = flc.control_set;
+      evidence.control_sets.push_back(std::move(set));
+    }
+    evidence.control_sets.back().flc_services.push_back(std::move(flc));
+  }
+  if (evidence.control_sets.size() > sets) fail(at(where, "hive.control_sets_read"), "fewer than the control sets named by services");
+  evidence.control_sets.resize(static_cast<std::size_t>(sets));
+  return evidence;
+}
+
+host::HostReport host_from_json(const Json& value, const std::string& where) {
+  host::HostReport host;
+  host.install.volume_root = get_path(value, where, "root");
+  host.install.windows_dir = get_path(value, where, "windows_dir");
+  host.install.system32 = get_optional_path(value, where, "system32");
+  host.install.config_dir = get_optional_path(value, where, "config_dir");
+  host.install.system_hive = get_optional_path(value, where, "system_hive");
+  host.verdict = get_code<host::Verdict>(value, where, "verdict", kVerdictCount, [](host::Verdict v) { return host::to_code(v); });
+  host.verdict_text = get_string(value, where, "verdict_text");
+
+  const Json& symptoms = get_array(value, where, "symptoms");
+  for (std::size_t i = 0; i < symptoms.size(); ++i) {
+    const std::string here = at(at(where, "symptoms"), i);
+    host::SymptomRow row;
+    row.id = get_string(symptoms[i], here, "id");
+    row.symptom = get_string(symptoms[i], here, "symptom");
+    row.meaning = get_string(symptoms[i], here, "meaning");
+    row.status = get_code<host::SymptomStatus>(symptoms[i], here, "status", kSymptomStatusCount,
+                                               [](host::SymptomStatus s) { return host::to_code(s); });
+    row.evidence = get_strings(symptoms[i], here, "evidence");
+    host.symptoms.push_back(std::move(row));
+  }
+
+  const Json& hive = member(value, where, "hive");
+  const std::string hive_status = get_string(hive, at(where, "hive"), "status");
+  host.hive_error = get_optional_string(hive, at(where, "hive"), "error");
+  const Json& services = get_array(value, where, "services");
+  if (hive_status == "read") {
+    host.hive = hive_from_json(hive, services, where);
+  } else if (hive_status != "error" && hive_status != "not-found") {
+    fail(at(where, "hive.status"), "unknown code \"" + hive_status + "\"");
+  }
+  for (std::size_t i = 0; i < services.size(); ++i) {
+    const std::string here = at(at(where, "services"), i);
+    const std::string role = get_string(services[i], here, "role");
+    if (role == "funlove") continue;
+    if (role != "spooler" && role != "protected-storage") fail(at(here, "role"), "unknown code \"" + role + "\"");
+    host::ServiceImageCheck check;
+    check.service = get_string(services[i], here, "key");
+    check.present = get_bool(services[i], here, "present");
+    check.image_path = get_optional_string(services[i], here, "image_path");
+    check.file = get_optional_path(services[i], here, "image_file");
+    check.status = file_status_from_json(services[i], here, "image_status");
+    host.service_images.push_back(std::move(check));
+  }
+
+  const Json& events = member(value, where, "events");
+  const std::string events_where = at(where, "events");
+  host.event_log_path = get_optional_path(events, events_where, "log");
+  const std::string events_status = get_string(events, events_where, "status");
+  if (events_status == "read") {
+    host::EventLogEvidence log;
+    log.path = host.event_log_path;
+    log.records_read = get_uint(events, events_where, "records_read");
+    log.partial = get_bool(events, events_where, "partial");
+    log.notes = get_strings(events, events_where, "notes");
+    log.protected_storage_7024 = event_evidence_from_json(events, events_where, "protected_storage_7024");
+    log.spooler_7000 = event_evidence_from_json(events, events_where, "spooler_7000");
+    host.events = std::move(log);
+  } else if (events_status == "error") {
+    host.log_error = get_optional_string(events, events_where, "error");
+    if (!host.log_error) fail(at(events_where, "error"), "null for status \"error\"");
+  } else if (events_status != "not-found") {
+    fail(at(events_where, "status"), "unknown code \"" + events_status + "\"");
+  }
+
+  const Json& programs = get_array(value, where, "programs");
+  for (std::size_t i = 0; i < programs.size(); ++i) {
+    const std::string here = at(at(where, "programs"), i);
+    host.programs.push_back(
+        program_from_json(programs[i], here, get_string(programs[i], here, "name"), get_bool(programs[i], here, "q317218_list")));
+  }
+  host.flcss = program_from_json(member(value, where, "flcss"), at(where, "flcss"), "flcss.exe", false);
+  const Json& kernel = get_array(value, where, "kernel");
+  for (std::size_t i = 0; i < kernel.size(); ++i) {
+    const std::string here = at(at(where, "kernel"), i);
+    host::KernelCheck check;
+    check.name = get_string(kernel[i], here, "name");
+    check.status = get_string(kernel[i], here, "status");
+    check.path = get_optional_path(kernel[i], here, "path");
+    check.evidence = get_string(kernel[i], here, "evidence");
+    host.kernel.push_back(std::move(check));
+  }
+  host.remediation = get_strings(value, where, "remediation");
+  host.errors = get_strings(value, where, "errors");
+  return host;
+}
+
+template <typename Enum, std::size_t N>
+void counts_from_json(const Json& summary, const char* key, std::array<std::uint64_t, N>& counts) {
+  const Json& object = member(summary, "summary", key);
+  for (std::size_t i = 0; i < N; ++i) {
+    const std::string code(to_code(static_cast<Enum>(i)));
+    counts[i] = get_uint(object, at("summary", key), code.c_str());
+  }
+}
+
+ScanCounters counters_from_json(const Json& summary) {
+  ScanCounters c;
+  c.files_seen = get_uint(summary, "summary", "files_seen");
+  c.files_examined = get_uint(summary, "summary", "files_read");
+  c.files_scanned_whole = get_uint(summary, "summary", "files_read_whole");
+  c.directories = get_uint(summary, "summary", "directories");
+  c.pe_files = get_uint(summary, "summary", "pe_files");
+  c.mz_files = get_uint(summary, "summary", "mz_files");
+  c.bytes_read = get_uint(summary, "summary", "bytes_read");
+  c.files_with_findings = get_uint(summary, "summary", "files_with_findings");
+  c.infected_files = get_uint(summary, "summary", "infected_files");
+  c.match_cap_hits = get_uint(summary, "summary", "signature_match_cap_hits");
+  c.lost_reports = get_uint(summary, "summary", "lost_reports");
+  c.files_in_other_shards = get_uint(summary, "summary", "files_in_other_shards");
+  const Json& kinds = member(summary, "summary", "findings_by_kind");
+  for (std::size_t i = 0; i < kFindingKindCount; ++i) {
+    const std::string code(to_string(static_cast<FindingKind>(i)));
+    c.findings_by_kind[i] = get_uint(kinds, "summary.findings_by_kind", code.c_str());
+  }
+  counts_from_json<NotScannedReason>(summary, "not_scanned_by_reason", c.not_scanned_by_reason);
+  counts_from_json<SkipReason>(summary, "skipped_by_reason", c.skipped_by_reason);
+  return c;
+}
+
+Options options_from_json(const Json& object, std::vector<std::string> roots) {
+  const std::string where = "options";
+  Options options;
+  options.paths = std::move(roots);
+  options.threads = static_cast<unsigned>(get_uint(object, where, "threads", 4096));
+  options.follow_symlinks = get_bool(object, where, "follow_symlinks");
+  options.one_file_system = get_bool(object, where, "one_file_system");
+  options.excludes = get_strings(object, where, "exclude");
+  options.max_filesize = get_uint(object, where, "max_filesize");
+  options.databases = get_paths(object, where, "databases");
+  options.inventory = get_bool(object, where, "inventory");
+  options.verbose = get_bool(object, where, "verbose");
+  options.brief = get_bool(object, where, "brief");
+  options.infected_only = get_bool(object, where, "infected_only");
+  options.quiet = get_bool(object, where, "quiet");
+  const std::string quarantine = get_optional_path(object, where, "quarantine");
+  if (!quarantine.empty()) options.quarantine_dir = quarantine;
+  options.repair = get_bool(object, where, "repair");
+  auto fail_on = parse_fail_on(get_string(object, where, "fail_on"));
+  if (!fail_on) fail(at(where, "fail_on"), fail_on.error());
+  options.fail_on = *fail_on;
+  const std::string windows_root = get_optional_path(object, where, "windows_root");
+  if (!windows_root.empty()) options.windows_root = windows_root;
+  options.live = get_bool(object, where, "live");
+  return options;
+}
+
+ReadReport read_document(const Json& document) {
+  if (!document.is_object()) fail("document", "not a JSON object");
+  if (get_string(document, "", "schema") != "flscan-report") fail("schema", "not \"flscan-report\"");
+  const std::uint64_t version = get_uint(document, "", "schema_version");
+  if (version != static_cast<std::uint64_t>(kJsonSchemaVersion)) {
+    fail("schema_version", std::to_string(version) + ", this flscan reads version " + std::to_string(kJsonSchemaVersion));
+  }
+  ReadReport read;
+  read.meta.flscan_version = get_string(document, "", "flscan_version");
+  read.signatures_json = member(document, "", "signatures");
+  read.meta.signature_count = get_uint(read.signatures_json, "signatures", "count");
+  read.meta.signature_sources = get_strings(read.signatures_json, "signatures", "sources");
+
+  ScanReport& report = read.report;
+  report.roots = get_paths(document, "", "roots");
+  read.options_json = member(document, "", "options");
+  read.options = options_from_json(read.options_json, report.roots);
+  const Json& shard = member(document, "", "shard");
+  if (!shard.is_null()) {
+    const auto k = get_uint(shard, "shard", "k", kMaxShards);
+    const auto n = get_uint(shard, "shard", "n", kMaxShards);
+    if (k < 1 || k > n) fail("shard", "k must be between 1 and n");
+    report.shard = Shard{static_cast<std::uint32_t>(k), static_cast<std::uint32_t>(n)};
+    read.options.shard = report.shard;
+  }
+
+  const Json& results = get_array(document, "", "results");
+  report.results.reserve(results.size());
+  for (std::size_t i = 0; i < results.size(); ++i) report.results.push_back(result_from_json(results[i], at("results", i)));
+  for (auto& [path, rest] : entries_from_json<NotScannedReason>(document, "not_scanned", kNotScannedReasonCount)) {
+    report.not_scanned.push_back(NotScannedEntry{std::move(path), rest.first, std::move(rest.second)});
+  }
+  for (auto& [path, rest] : entries_from_json<SkipReason>(document, "skipped", kSkipReasonCount)) {
+    report.skipped.push_back(SkippedEntry{std::move(path), rest.first, std::move(rest.second)});
+  }
+  if (read.options.inventory) {
+    const Json& inventory = get_array(document, "", "inventory");
+    report.inventory.reserve(inventory.size());
+    for (std::size_t i = 0; i < inventory.size(); ++i) {
+      const std::string where = at("inventory", i);
+      InventoryEntry entry;
+      entry.path = get_path(inventory[i], where, "path");
+      entry.size = get_uint(inventory[i], where, "size");
+      entry.sha256 = get_string(inventory[i], where, "sha256");
+      entry.type = get_code<ContentType>(inventory[i], where, "type", kContentTypeCount, [](ContentType t) { return to_code(t); });
+      if (inventory[i].contains("pe_error")) entry.pe_error = get_string(inventory[i], where, "pe_error");
+      report.inventory.push_back(std::move(entry));
+    }
+  }
+  // Disk image volumes (scanner/image/): absent in reports of versions without image scanning.
+  if (document.contains("volumes")) {
+    const Json& volumes = get_array(document, "", "volumes");
+    for (std::size_t i = 0; i < volumes.size(); ++i) {
+      const std::string where = at("volumes", i);
+      ImageVolume volume;
+      volume.image = get_path(volumes[i], where, "image");
+      volume.name = get_string(volumes[i], where, "volume");
+      volume.image_format = get_string(volumes[i], where, "image_format");
+      volume.offset = get_uint(volumes[i], where, "offset");
+      volume.length = get_uint(volumes[i], where, "length");
+      volume.partition_type = get_string(volumes[i], where, "partition_type");
+      volume.filesystem = get_string(volumes[i], where, "filesystem");
+      volume.status = get_code<VolumeStatus>(volumes[i], where, "status", kVolumeStatusCount, [](VolumeStatus v) { return to_code(v); });
+      if (!member(volumes[i], where, "reason").is_null()) {
+        volume.reason = get_code<NotScannedReason>(volumes[i], where, "reason", kNotScannedReasonCount,
+                                                   [](NotScannedReason r) { return to_code(r); });
+      }
+      volume.detail = get_string(volumes[i], where, "detail");
+      report.volumes.push_back(std::move(volume));
+    }
+  }
+  const Json& hosts = get_array(document, "", "hosts");
+  for (std::size_t i = 0; i < hosts.size(); ++i) report.hosts.push_back(host_from_json(hosts[i], at("hosts", i)));
+
+  const Json& live = member(document, "", "live_processes");
+  if (!live.is_null()) {
+    if (!live.is_array()) fail("live_processes", "not an array or null");
+    report.live_processes.emplace();
+    for (std::size_t i = 0; i < live.size(); ++i) {
+      const std::string where = at("live_processes", i);
+      host::LiveProcess process;
+      process.pid = static_cast<long>(get_uint(live[i], where, "pid", std::numeric_limits<std::int32_t>::max()));
+      process.exe = get_path(live[i], where, "exe");
+      process.argv = get_paths(live[i], where, "argv");
+      report.live_processes->push_back(std::move(process));
+    }
+  }
+
+  const Json& summary = member(document, "", "summary");
+  report.counters = counters_from_json(summary);
+  const Json& elapsed = member(summary, "summary", "elapsed_seconds");
+  if (!elapsed.is_number() || elapsed.get<double>() < 0) fail("summary.elapsed_seconds", "not a non-negative number");
+  report.elapsed_seconds = elapsed.get<double>();
+  read.exit_code = static_cast<int>(get_uint(document, "", "exit_code", 2));
+  return read;
+}
+
+}  // namespace
+
+tl::expected<std::string, std::string> path_from_json(const nlohmann::json& value) {
+  if (!value.is_object() || value.size() != 1) return tl::make_unexpected("not a path ({\"text\": ...} or {\"bytes\": ...})");
+  if (const auto text = value.find("text"); text != value.end()) {
+    if (!text->is_string()) return tl::make_unexpected("\"text\" is not a string");
+    return text->get<std::string>();
+  }
+  if (const auto bytes = value.find("bytes"); bytes != value.end()) {
+    if (!bytes->is_string()) return tl::make_unexpected("\"bytes\" is not a string");
+    auto decoded = base64_decode(bytes->get<std::string>());
+    if (!decoded) return tl::make_unexpected("\"bytes\" is not base64");
+    return std::move(*decoded);
+  }
+  return tl::make_unexpected("not a path ({\"text\": ...} or {\"bytes\": ...})");
+}
+
+tl::expected<ReadReport, std::string> report_from_json(const nlohmann::json& document) {
+  try {
+    return read_document(document);
+  } catch (const BadReport& e) {
+    return tl::make_unexpected(std::string(e.what()));
+  } catch (const nlohmann::json::exception& e) {
+    return tl::make_unexpected(std::string("unexpected JSON: ") + e.what());
+  }
+}
+
+tl::expected<ReadReport, std::string> read_json_report_file(const std::string& path) {
+  // A regular file only: opening a FIFO would block the merge forever.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return tl::make_unexpected("cannot open: " + std::system_category().message(errno));
+  if (!S_ISREG(st.st_mode)) return tl::make_unexpected("not a regular file");
+  if (static_cast<std::uint64_t>(st.st_size) > kMaxReportFileBytes) {
+    return tl::make_unexpected("larger than " + std::to_string(kMaxReportFileBytes >> 20) + " MiB (kMaxReportFileBytes)");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return tl::make_unexpected("cannot open: " + std::system_category().message(errno));
+  std::string text;
+  char buffer[1 << 16];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    text.append(buffer, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > kMaxReportFileBytes) {
+      return tl::make_unexpected("larger than " + std::to_string(kMaxReportFileBytes >> 20) + " MiB (kMaxReportFileBytes)");
+    }
+  }
+  if (in.bad()) return tl::make_unexpected("read error");
+  Json document = Json::parse(text, nullptr, false);
+  if (document.is_discarded()) return tl::make_unexpected("not valid JSON");
+  return report_from_json(document);
+}
+
+}  // namespace flscan::scanner

@@ -1,0 +1,44 @@
+// Reading a JSON report (scanner/JSON.md, schema "flscan-report" version 1) back into the plain
+// structs the printers take: what `flscan merge` (merge.h) needs to combine shard reports. The
+// reader trusts nothing: the file size is capped, every key is checked for type and range, every
+// code must be one JSON.md lists, and a bad document gives one error naming the key at fault.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+#include <tl/expected.hpp>
+
+#include "scanner/options.h"
+#include "scanner/report.h"
+
+namespace flscan::scanner {
+
+// Largest report file read (a report with --inventory of a million PE files is ~300 MB; parsed,
+// a document takes several times its size in memory).
+inline constexpr std::uint64_t kMaxReportFileBytes = 1ULL << 30;
+
+// A report as read: the scan, the options and program/signature description it records, and
+// the raw JSON of the keys a merge compares between shards.
+struct ReadReport {
+  ScanReport report;
+  Options options;          // paths = roots; the printers' switches as recorded
+  ReportMeta meta;          // flscan_version, signatures
+  int exit_code = 0;        // as recorded
+  nlohmann::json options_json;     // "options" as written
+  nlohmann::json signatures_json;  // "signatures" as written
+};
+
+// Parses one document (already parsed JSON). The error names the key, e.g.
+// "results[3].findings[0].kind: unknown code \"infectd\"".
+[[nodiscard]] tl::expected<ReadReport, std::string> report_from_json(const nlohmann::json& document);
+
+// Reads and parses the file at `path` (at most kMaxReportFileBytes). The error does not repeat
+// the path; the caller names the file.
+[[nodiscard]] tl::expected<ReadReport, std::string> read_json_report_file(const std::string& path);
+
+// A path object {"text": ...} or {"bytes": base64} back to its bytes.
+[[nodiscard]] tl::expected<std::string, std::string> path_from_json(const nlohmann::json& value);
+
+}  // namespace flscan::scanner

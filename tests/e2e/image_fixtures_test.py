@@ -1,0 +1,257 @@
+#!/usr/bin/env python3
+"""The disk-image fixtures (corpus/build_images.py) checked without flscan, with The Sleuth Kit's
+command-line tools (Debian package sleuthkit: img_stat, img_cat, mmls, fsstat, fls, icat):
+
+1. every image opens in the container format its manifest entry names, and a container said to
+   hold the same disk as a raw image gives back exactly the raw image's bytes (img_cat);
+2. the partition table lists exactly the manifest's volumes (slot, start, length, type) and an
+   image without a table has none;
+3. every good volume has the manifest's file system, and holds every directory and file of its
+   source tree with the same name (case included) and the same bytes (SHA-256 of icat's output
+   against the tree on disk and against the corpus manifest), and nothing else (files are read
+   from the raw images; a container is read through its listing and its identical disk bytes);
+4. every broken volume is broken as the manifest says: the disk ends inside the truncated
+   partition and some of its files are lost while others read back; garbage entries hold no file
+   system or lie beyond the end of the disk; the unknown volume has no file system; the
+   encrypted one starts with a BitLocker volume header.
+
+Usage: image_fixtures_test.py IMAGES_DIR
+The corpus is found through the images manifest (`corpus`, relative to IMAGES_DIR)."""
+import hashlib
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+TSK_FORMAT = {"raw": "raw", "vhd": "vhd", "vmdk": "vmdk", "ewf": "ewf"}
+IMG_STAT_TYPE = {"raw": "raw", "vhd": "vhdi", "vmdk": "vmdk", "ewf": "ewf"}
+FS_NAME = {"ntfs": "NTFS", "fat32": "FAT32"}
+MBR_TYPE_TEXT = {"0x07": "(0x07)", "0x0c": "(0x0c)"}
+
+failures: list[str] = []
+
+
+def check(condition: bool, text: str) -> bool:
+    if not condition:
+        failures.append(text)
+    return condition
+
+
+def tsk(*args, binary=False) -> subprocess.CompletedProcess:
+    return subprocess.run([str(a) for a in args], capture_output=True, timeout=120, text=not binary)
+
+
+_sha_cache: dict[Path, str] = {}
+
+
+def sha256_file(path: Path) -> str:
+    if path in _sha_cache:
+        return _sha_cache[path]
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    _sha_cache[path] = digest.hexdigest()
+    return _sha_cache[path]
+
+
+def partitions(image: Path, fmt: str) -> list[dict] | None:
+    """Allocated partitions as mmls lists them, or None when mmls finds no table."""
+    r = tsk("mmls", "-a", "-i", TSK_FORMAT[fmt], image)
+    if r.returncode != 0:
+        return None
+    out = []
+    for line in r.stdout.splitlines():
+        m = re.match(r"^\d+:\s+(\d+)(?::(\d+))?\s+(\d+)\s+(\d+)\s+(\d+)\s+(.*)$", line)
+        if m:
+            slot = int(m.group(2)) if m.group(2) is not None else int(m.group(1))
+            out.append({"slot": slot, "start": int(m.group(3)), "length": int(m.group(5)),
+                        "description": m.group(6).strip()})
+    return out
+
+
+def listing(image: Path, fmt: str, sector: int) -> tuple[dict, dict] | None:
+    """fls -r -p of the volume at `sector`: ({file path: inode}, {dir path: inode}), file-system
+    metadata ($MFT, $FAT1, $OrphanFiles ...) and the FAT volume label entry left out."""
+    r = tsk("fls", "-r", "-p", "-i", TSK_FORMAT[fmt], "-o", sector, image)
+    if r.returncode != 0:
+        return None
+    files, dirs = {}, {}
+    for line in r.stdout.splitlines():
+        m = re.match(r"^(\S)/(\S) (\*? ?)(\S+):\t(.*)$", line)
+        if not check(m is not None, f"{image}@{sector}: fls line not understood: {line!r}"):
+            continue
+        kind, deleted, inode, name = m.group(2), m.group(3).strip(), m.group(4), m.group(5)
+        if name.endswith("(Volume Label Entry)") or any(p.startswith("$") for p in name.split("/")):
+            continue
+        check(deleted == "", f"{image}@{sector}: deleted entry {name}")
+        if kind == "d":
+            dirs[name] = inode
+        else:
+            check(kind == "r", f"{image}@{sector}: {name} has type {kind}")
+            files[name] = inode
+    return files, dirs
+
+
+def icat(image: Path, fmt: str, sector: int, inode: str) -> bytes | None:
+    r = tsk("icat", "-i", TSK_FORMAT[fmt], "-o", sector, image, inode, binary=True)
+    return r.stdout if r.returncode == 0 else None
+
+
+def tree_contents(corpus: Path, tree: str) -> tuple[dict, set]:
+    root = corpus / tree
+    files = {p.relative_to(root).as_posix(): p for p in root.rglob("*") if p.is_file()}
+    dirs = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_dir()}
+    return files, dirs
+
+
+def check_good_volume(image: Path, fmt: str, vol: dict, corpus: Path, manifest_sha: dict, where: str,
+                      read_files: bool) -> None:
+    sector = vol["offset"] // 512
+    r = tsk("fsstat", "-i", TSK_FORMAT[fmt], "-o", sector, image)
+    if not check(r.returncode == 0, f"{where}: fsstat failed: {r.stderr.strip()}"):
+        return
+    fs_type = re.search(r"^File System Type: (\S+)", r.stdout, re.M)
+    check(fs_type is not None and fs_type.group(1) == FS_NAME[vol["fs"]],
+          f"{where}: file system {fs_type.group(1) if fs_type else None}, manifest says {vol['fs']}")
+    listed = listing(image, fmt, sector)
+    if not check(listed is not None, f"{where}: fls failed"):
+        return
+    files, dirs = listed
+    tree_files, tree_dirs = tree_contents(corpus, vol["source_tree"])
+    check(set(files) == set(tree_files), f"{where}: files differ from {vol['source_tree']}: "
+          f"only in the image {sorted(set(files) - set(tree_files))[:5]}, "
+          f"only in the tree {sorted(set(tree_files) - set(files))[:5]}")
+    check(set(dirs) == tree_dirs, f"{where}: directories differ: image {sorted(dirs)}, tree {sorted(tree_dirs)}")
+    if not read_files:  # a container whose disk bytes equal a raw image checked file by file
+        return
+    for rel in sorted(set(files) & set(tree_files)):
+        data = icat(image, fmt, sector, files[rel])
+        if not check(data is not None, f"{where}: icat {rel} failed"):
+            continue
+        digest = hashlib.sha256(data).hexdigest()
+        check(digest == sha256_file(tree_files[rel]), f"{where}: {rel} differs from the tree's file")
+        check(digest == manifest_sha.get(f"{vol['source_tree']}/{rel}"),
+              f"{where}: {rel} differs from the corpus manifest's sha256")
+
+
+def check_truncated_volume(image: Path, fmt: str, vol: dict, corpus: Path, size: int, where: str) -> None:
+    end = vol["offset"] + vol["size"]
+    check(vol["offset"] < size < end, f"{where}: the disk ({size} bytes) does not end inside the partition "
+                                      f"[{vol['offset']}, {end})")
+    check(vol["offset"] + vol["data_start"] < size < vol["offset"] + vol["data_end"],
+          f"{where}: the cut is not inside the file data")
+    sector = vol["offset"] // 512
+    r = tsk("fsstat", "-i", TSK_FORMAT[fmt], "-o", sector, image)
+    check(r.returncode == 0 and "FAT32" in r.stdout, f"{where}: boot sector and FATs should still be readable")
+    # What a reader can still get back is a subset of the tree, byte for byte; some is lost.
+    tree_files, _ = tree_contents(corpus, vol["source_tree"])
+    listed = listing(image, fmt, sector) or ({}, {})
+    intact = 0
+    for rel, inode in listed[0].items():
+        data = icat(image, fmt, sector, inode)
+        if rel in tree_files and data is not None and hashlib.sha256(data).hexdigest() == sha256_file(tree_files[rel]):
+            intact += 1
+    check(intact < len(tree_files), f"{where}: every file still reads back whole; the cut lost nothing")
+    check(intact >= 1, f"{where}: nothing before the cut reads back")
+
+
+def check_bad_volume(image: Path, fmt: str, vol: dict, size: int, where: str) -> None:
+    sector = vol["offset"] // 512
+    if vol.get("beyond_end"):
+        check(vol["offset"] >= size, f"{where}: said to start beyond the end of the disk")
+        return
+    r = tsk("fsstat", "-i", TSK_FORMAT[fmt], "-o", sector, image)
+    check(r.returncode != 0, f"{where}: The Sleuth Kit finds a file system in a volume said to have none")
+    with open(image, "rb") as f:
+        f.seek(vol["offset"])
+        head = f.read(512)
+    if vol["error"] == "encrypted-volume":
+        check(head[3:11] == b"-FVE-FS-" and head[510:512] == b"\x55\xaa",
+              f"{where}: no BitLocker volume header (-FVE-FS- at 3, 55 AA at 510)")
+    elif vol["error"] == "unknown-filesystem":
+        check(head[3:11] != b"-FVE-FS-" and head[3:7] != b"NTFS" and head[82:87] != b"FAT32",
+              f"{where}: starts like a known file system")
+    if vol.get("runs_past_end"):
+        check(vol["offset"] + vol["size"] > size, f"{where}: said to run past the end of the disk")
+
+
+def main() -> int:
+    images_dir = Path(sys.argv[1])
+    manifest = json.loads((images_dir / "manifest.json").read_text())
+    corpus = (images_dir / manifest["corpus"]).resolve()
+    corpus_manifest = json.loads((corpus / "manifest.json").read_text())
+    check(manifest["corpus_manifest_sha256"] == hashlib.sha256((corpus / "manifest.json").read_bytes()).hexdigest(),
+          "the images were built from another corpus build (corpus_manifest_sha256)")
+    manifest_sha = {f["path"]: f["sha256"] for f in corpus_manifest["files"]}
+    raw_sha: dict[str, str] = {}
+    seen = set()
+    for img in manifest["images"]:
+        image = images_dir / img["path"]
+        fmt = img["format"]
+        where = img["path"]
+        seen.add(fmt)
+        if not check(image.is_file(), f"{where}: missing"):
+            continue
+        check(image.stat().st_size == img["size"], f"{where}: size differs from the manifest")
+        r = tsk("img_stat", "-i", TSK_FORMAT[fmt], image)
+        check(r.returncode == 0 and re.search(rf"Image Type:\s+{IMG_STAT_TYPE[fmt]}\b", r.stdout) is not None,
+              f"{where}: img_stat does not open it as {fmt}: {r.stdout[:200]} {r.stderr[:200]}")
+        if fmt == "raw":
+            raw_sha[img["path"]] = sha256_file(image)
+            disk_size = image.stat().st_size
+        else:
+            cat = tsk("img_cat", "-i", TSK_FORMAT[fmt], image, binary=True)
+            disk_size = len(cat.stdout)
+            if check(cat.returncode == 0, f"{where}: img_cat failed"):
+                check(img["same_disk_as"] in raw_sha and hashlib.sha256(cat.stdout).hexdigest() == raw_sha[img["same_disk_as"]],
+                      f"{where}: does not hold the same disk bytes as {img['same_disk_as']}")
+        parts = partitions(image, fmt)
+        if img["partition_table"] == "none":
+            check(parts is None, f"{where}: mmls finds a partition table in an image said to have none")
+            check([v["name"] for v in img["volumes"]] == ["vol"] and img["volumes"][0]["offset"] == 0,
+                  f"{where}: a volume without table is `vol` at offset 0")
+        elif check(parts is not None, f"{where}: mmls finds no partition table"):
+            r = tsk("mmls", "-i", TSK_FORMAT[fmt], image)
+            table = {"mbr": "DOS Partition Table", "gpt": "GUID Partition Table"}[img["partition_table"]]
+            check(table in r.stdout, f"{where}: not a {table}")
+            got = sorted((p["slot"], p["start"] * 512, p["length"] * 512) for p in parts)
+            want = sorted((v["slot"], v["offset"], v["size"]) for v in img["volumes"])
+            check(got == want, f"{where}: partitions {got}, manifest {want}")
+            by_start = sorted(img["volumes"], key=lambda v: v["offset"])
+            check([v["name"] for v in by_start] == [f"p{i}" for i in range(1, len(by_start) + 1)],
+                  f"{where}: volume names are not p1.. in start-offset order")
+            for p in parts:
+                vol = next((v for v in img["volumes"] if v["slot"] == p["slot"]), None)
+                if vol and img["partition_table"] == "mbr":
+                    check(p["description"].endswith(MBR_TYPE_TEXT[vol["table_type"]]),
+                          f"{where}: slot {p['slot']} type {p['description']}, manifest {vol['table_type']}")
+        for vol in img["volumes"]:
+            vwhere = f"{where}:{vol['name']}"
+            if vol["error"] is None:
+                check(vol["source_tree"] is not None, f"{vwhere}: a good volume without source tree")
+                check_good_volume(image, fmt, vol, corpus, manifest_sha, vwhere, read_files=fmt == "raw")
+            elif vol["error"] == "truncated":
+                check_truncated_volume(image, fmt, vol, corpus, disk_size, vwhere)
+            else:
+                check_bad_volume(image, fmt, vol, disk_size, vwhere)
+        if img["broken"]:
+            check(any(v["error"] for v in img["volumes"]), f"{where}: broken, but no volume has an error")
+        else:
+            check(all(v["error"] is None for v in img["volumes"]), f"{where}: a good image with a bad volume")
+    check(seen == set(TSK_FORMAT), f"formats covered: {sorted(seen)}")
+    kinds = {v["error"] for img in manifest["images"] for v in img["volumes"]}
+    check({"truncated", "unknown-filesystem", "unreadable-image", "encrypted-volume"} <= kinds,
+          f"broken kinds covered: {sorted(k for k in kinds if k)}")
+    trees = {t["root"] for t in corpus_manifest["host_trees"]}
+    used = {v["source_tree"] for img in manifest["images"] for v in img["volumes"] if v["source_tree"]}
+    check(used == trees, f"trees used {sorted(used)}, corpus host_trees {sorted(trees)}")
+    for f in failures:
+        print("FAIL:", f)
+    print(f"image_fixtures_test: {len(manifest['images'])} images, {len(failures)} failures")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,386 @@
+// Disk images scanned without mounting (scanner/image/): volumes found by partition table or as a
+// bare filesystem, paths IMAGE:pN/..., containers (VHD, VMDK, E01), per-volume errors (truncated
+// image, garbage partition, BitLocker signature) with the other volumes still scanned, --shard
+// keys, and a regular file that is not an image still scanned as a file.
+//
+// Each test builds its images with the standard tools (mkfs.fat + mcopy, mkntfs + ntfscp, sfdisk,
+// qemu-img, ewfacquire). What each volume holds, and so what must be found, comes from how the test
+// built it and from the corpus manifest (the infected sample's expected state).
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "scanner/report.h"
+#include "scanner/scan_job.h"
+#include "signatures/loader.h"
+#include "test_support.h"
+
+using namespace flscan;
+using namespace flscan::scanner;
+using flscan::test::TempDir;
+using json = nlohmann::json;
+
+namespace {
+
+const std::string kCorpus = FLSCAN_CORPUS_DIR;
+constexpr std::uint64_t kSector = 512;
+
+// Runs a shell command of the test's own making (paths under a TempDir, no user input).
+void sh(const std::string& command) {
+  INFO(command);
+  REQUIRE(std::system((command + " >/dev/null 2>&1").c_str()) == 0);
+}
+
+json corpus_manifest() {
+  std::ifstream in(kCorpus + "/manifest.json");
+  INFO("the corpus is built by the `corpus` target (make test does it)");
+  REQUIRE(in.good());
+  return json::parse(in);
+}
+
+// A corpus sample the manifest says is `expected`, and its path.
+std::string corpus_sample(const std::string& expected) {
+  const json manifest = corpus_manifest();
+  for (const json& file : manifest["files"]) {
+    const std::string path = file["path"];
+    if (file["expected"] == expected && path.ends_with(".exe")) return kCorpus + "/" + path;
+  }
+  FAIL("no corpus sample expected " << expected);
+  return {};
+}
+
+const sig::SignatureSet& builtin() {
+  static const sig::SignatureSet set = [] {
+    auto loaded = sig::builtin_signatures();
+    REQUIRE(loaded);
+    return std::move(*loaded);
+  }();
+  return set;
+}
+
+ScanReport scan(const std::vector<std::string>& roots, bool force_image = false, std::optional<Shard> shard = std::nullopt) {
+  ScanSettings settings;
+  settings.roots = roots;
+  settings.force_image = force_image;
+  settings.walk.shard = shard;
+  settings.list_excluded = true;
+  return ScanJob(builtin(), settings).run();
+}
+
+// A FAT volume image of `kib` KiB holding `files` (source, destination inside the volume).
+void make_fat(const std::string& image, unsigned kib, const std::vector<std::pair<std::string, std::string>>& files) {
+  sh("rm -f " + image + " && mkfs.fat -C " + image + " " + std::to_string(kib));
+  for (const auto& [source, target] : files) {
+    for (auto slash = target.find('/'); slash != std::string::npos; slash = target.find('/', slash + 1)) {
+      sh("mmd -D s -i " + image + " ::/" + target.substr(0, slash) + " || true");
+    }
+    sh("mcopy -o -i " + image + " " + source + " ::/" + target);
+  }
+}
+
+// An NTFS volume image of `mib` MiB holding `files` at its root.
+void make_ntfs(const std::string& image, unsigned mib, const std::vector<std::pair<std::string, std::string>>& files) {
+  sh("rm -f " + image + " && truncate -s " + std::to_string(mib) + "M " + image + " && mkntfs -q -F -f " + image);
+  for (const auto& [source, target] : files) sh("ntfscp -f " + image + " " + source + " " + target);
+}
+
+struct Partition {
+  std::uint64_t start = 0;  // sectors
+  std::uint64_t size = 0;   // sectors
+  std::string type;         // sfdisk type
+  std::string content;      // a volume image copied in at `start` (empty: none)
+};
+
+// A disk image of `mib` MiB with a `label` ("dos" or "gpt") partition table.
+void make_disk(const std::string& image, unsigned mib, const std::string& label, const std::vector<Partition>& parts) {
+  std::string script = "label: " + label + "\\n";
+  for (const Partition& p : parts) {
+    script += "start=" + std::to_string(p.start) + ", size=" + std::to_string(p.size) + ", type=" + p.type + "\\n";
+  }
+  sh("rm -f " + image + " && truncate -s " + std::to_string(mib) + "M " + image + " && printf '" + script + "' | sfdisk -q " + image);
+  for (const Partition& p : parts) {
+    if (!p.content.empty()) sh("dd if=" + p.content + " of=" + image + " bs=512 seek=" + std::to_string(p.start) + " conv=notrunc");
+  }
+}
+
+const FileResult* result_at(const ScanReport& report, const std::string& path) {
+  const auto found = std::find_if(report.results.begin(), report.results.end(), [&](const FileResult& r) { return r.path == path; });
+  return found == report.results.end() ? nullptr : &*found;
+}
+
+const NotScannedEntry* not_scanned_at(const ScanReport& report, const std::string& path) {
+  const auto found =
+      std::find_if(report.not_scanned.begin(), report.not_scanned.end(), [&](const NotScannedEntry& e) { return e.path == path; });
+  return found == report.not_scanned.end() ? nullptr : &*found;
+}
+
+std::set<std::string> result_paths(const ScanReport& report) {
+  std::set<std::string> paths;
+  for (const FileResult& r : report.results) paths.insert(r.path);
+  return paths;
+}
+
+void check_infected(const ScanReport& report, const std::string& path) {
+  INFO(path);
+  const FileResult* result = result_at(report, path);
+  REQUIRE(result != nullptr);
+  CHECK(strongest_finding(*result).kind == FindingKind::infected);
+}
+
+// The MBR disk most tests use: p1 FAT16 (CALC.EXE, WINNT/notepad.exe infected), p2 NTFS
+// (Calc.exe infected).
+struct MbrDisk {
+  TempDir dir;
+  std::string infected = corpus_sample("infected");
+  std::string image = dir / "disk.img";
+  MbrDisk() {
+    make_fat(dir / "p1.img", 4096, {{infected, "CALC.EXE"}, {infected, "WINNT/notepad.exe"}});
+    make_ntfs(dir / "p2.img", 8, {{infected, "Calc.exe"}});
+    make_disk(image, 20, "dos", {{2048, 8192, "6", dir / "p1.img"}, {12288, 16384, "7", dir / "p2.img"}});
+  }
+};
+
+std::uint16_t le16(const std::string& d, std::size_t at) {
+  return static_cast<std::uint16_t>(static_cast<unsigned char>(d[at]) | (static_cast<unsigned char>(d[at + 1]) << 8));
+}
+
+// Adds to directory A/B of a FAT image a directory entry LOOP whose first cluster is A's: a loop
+// in the directory tree (root -> A -> B -> LOOP = A -> B -> ...), as a crafted image could hold.
+void add_fat_loop(const std::string& image) {
+  std::ifstream in(image, std::ios::binary);
+  std::string d((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  in.close();
+  const std::size_t bytes_per_sector = le16(d, 11);
+  const std::size_t sectors_per_cluster = static_cast<unsigned char>(d[13]);
+  const std::size_t root = (le16(d, 14) + static_cast<unsigned char>(d[16]) * le16(d, 22)) * bytes_per_sector;
+  const std::size_t root_entries = le16(d, 17);
+  const std::size_t data = root + root_entries * 32;
+  const std::size_t cluster_bytes = sectors_per_cluster * bytes_per_sector;
+  const auto cluster = [&](std::size_t c) { return data + (c - 2) * cluster_bytes; };
+  const auto find = [&](std::size_t dir, std::size_t entries, const std::string& name) -> std::size_t {
+    const std::string padded = name + std::string(11 - name.size(), ' ');
+    for (std::size_t i = 0; i < entries; ++i) {
+      if (d.compare(dir + 32 * i, 11, padded) == 0) return le16(d, dir + 32 * i + 26);
+    }
+    FAIL("no entry " << name);
+    return 0;
+  };
+  const std::size_t a = find(root, root_entries, "A");
+  const std::size_t b = find(cluster(a), cluster_bytes / 32, "B");
+  for (std::size_t i = 0; i < cluster_bytes / 32; ++i) {
+    const std::size_t entry = cluster(b) + 32 * i;
+    if (d[entry] != 0) continue;
+    std::string loop = "LOOP       ";
+    loop += '\x10';
+    loop += std::string(14, '\0');
+    loop += static_cast<char>(a & 0xff);
+    loop += static_cast<char>(a >> 8);
+    loop += std::string(4, '\0');
+    d.replace(entry, 32, loop);
+    break;
+  }
+  std::ofstream(image, std::ios::binary | std::ios::trunc) << d;
+}
+
+}  // namespace
+
+TEST_CASE("image: a loop in a crafted directory tree is reported, not followed", "[image]") {
+  const TempDir dir;
+  flscan::test::write_file(dir / "x.txt", "not a program\n");
+  const std::string image = dir / "loop.img";
+  make_fat(image, 1024, {{dir / "x.txt", "A/B/X.TXT"}});
+  add_fat_loop(image);
+  const ScanReport report = scan({image});
+  const NotScannedEntry* loop = not_scanned_at(report, image + ":vol/A/B/LOOP/B");
+  REQUIRE(loop != nullptr);
+  CHECK(loop->reason == NotScannedReason::loop);
+  CHECK(report.counters.files_seen == 1);
+  CHECK(exit_code(report) == kExitIncomplete);
+}
+
+TEST_CASE("image: a bare FAT volume is one volume named vol", "[image]") {
+  const TempDir dir;
+  const std::string infected = corpus_sample("infected");
+  const std::string image = dir / "fat.img";
+  make_fat(image, 8192, {{infected, "WINNT/CALC.EXE"}});
+  const ScanReport report = scan({image});
+  REQUIRE(report.volumes.size() == 1);
+  CHECK(report.volumes[0].name == "vol");
+  CHECK(report.volumes[0].offset == 0);
+  CHECK(report.volumes[0].filesystem.starts_with("fat"));
+  CHECK(report.volumes[0].status == VolumeStatus::scanned);
+  check_infected(report, image + ":vol/WINNT/CALC.EXE");
+  CHECK(report.complete());
+  CHECK(exit_code(report) == kExitInfected);
+}
+
+TEST_CASE("image: an MBR disk with a FAT and an NTFS partition", "[image]") {
+  const MbrDisk disk;
+  const ScanReport report = scan({disk.image});
+  REQUIRE(report.volumes.size() == 2);
+  CHECK(report.volumes[0].name == "p1");
+  CHECK(report.volumes[0].offset == 2048 * kSector);
+  CHECK(report.volumes[0].length == 8192 * kSector);
+  CHECK(report.volumes[0].filesystem.starts_with("fat"));
+  CHECK(report.volumes[1].name == "p2");
+  CHECK(report.volumes[1].offset == 12288 * kSector);
+  CHECK(report.volumes[1].filesystem == "ntfs");
+  CHECK(result_paths(report) ==
+        std::set<std::string>{disk.image + ":p1/CALC.EXE", disk.image + ":p1/WINNT/notepad.exe", disk.image + ":p2/Calc.exe"});
+  check_infected(report, disk.image + ":p2/Calc.exe");
+  // Read through TSK byte for byte: the same SHA-256 as the sample on disk.
+  std::ifstream sample(disk.infected, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(sample)), std::istreambuf_iterator<char>());
+  for (const FileResult& result : report.results) {
+    INFO(result.path);
+    CHECK(result.sha256 == flscan::test::sha256_hex(bytes));
+    CHECK(result.size == bytes.size());
+  }
+  CHECK(report.complete());
+  // No NTFS system file and no TSK virtual entry ($MFT, $MBR, $FAT1, $OrphanFiles) is listed.
+  CHECK(report.counters.files_seen == 3);
+}
+
+TEST_CASE("image: GPT partitions in start order, a Microsoft reserved partition skipped", "[image]") {
+  const TempDir dir;
+  const std::string infected = corpus_sample("infected");
+  make_fat(dir / "p1.img", 4096, {{infected, "A.EXE"}});
+  make_ntfs(dir / "p3.img", 4, {{infected, "b.exe"}});
+  const std::string image = dir / "gpt.img";
+  make_disk(image, 24, "gpt",
+            {{2048, 8192, "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7", dir / "p1.img"},
+             {12288, 8192, "E3C9E316-0B5C-4DB8-817D-F92DF00215AE", ""},
+             {22528, 8192, "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7", dir / "p3.img"}});
+  const ScanReport report = scan({image});
+  REQUIRE(report.volumes.size() == 3);
+  CHECK(report.volumes[1].name == "p2");
+  CHECK(report.volumes[1].status == VolumeStatus::skipped);
+  CHECK(result_paths(report) == std::set<std::string>{image + ":p1/A.EXE", image + ":p3/b.exe"});
+  CHECK(report.complete());
+}
+
+TEST_CASE("image: VHD, VMDK and E01 containers give the same files", "[image]") {
+  const MbrDisk disk;
+  const std::string vhd = disk.dir / "disk.vhd";
+  const std::string vmdk = disk.dir / "disk.vmdk";
+  const std::string e01 = disk.dir / "disk.E01";
+  sh("qemu-img convert -O vpc " + disk.image + " " + vhd);
+  sh("qemu-img convert -O vmdk " + disk.image + " " + vmdk);
+  sh("ewfacquire -u -q -c fast -t " + (disk.dir / "disk") + " " + disk.image);
+  for (const std::string& image : {vhd, vmdk, e01}) {
+    INFO(image);
+    const ScanReport report = scan({image});
+    CHECK(result_paths(report) == std::set<std::string>{image + ":p1/CALC.EXE", image + ":p1/WINNT/notepad.exe", image + ":p2/Calc.exe"});
+    CHECK(report.complete());
+  }
+}
+
+TEST_CASE("image: a truncated image reports the missing partition, the other is scanned", "[image]") {
+  const MbrDisk disk;
+  // p1 ends at 5 MiB, p2 starts at 6 MiB.
+  sh("truncate -s 5M " + disk.image);
+  const ScanReport report = scan({disk.image});
+  REQUIRE(report.volumes.size() == 2);
+  CHECK(report.volumes[0].status == VolumeStatus::scanned);
+  CHECK(report.volumes[1].status == VolumeStatus::error);
+  const NotScannedEntry* p2 = not_scanned_at(report, disk.image + ":p2");
+  REQUIRE(p2 != nullptr);
+  CHECK(p2->reason == NotScannedReason::unreadable_image);
+  check_infected(report, disk.image + ":p1/CALC.EXE");
+  CHECK_FALSE(report.complete());
+  CHECK(exit_code(report) == kExitInfected);
+}
+
+TEST_CASE("image: a garbage partition and a BitLocker volume are reported, the others scanned", "[image]") {
+  const TempDir dir;
+  const std::string clean = corpus_sample("clean");
+  make_fat(dir / "p1.img", 4096, {{clean, "CLEAN.EXE"}});
+  // Not a filesystem: a repeated text, and a boot sector with BitLocker's signature.
+  sh("yes garbage | head -c 4194304 > " + (dir / "garbage.img"));
+  sh("head -c 4194304 /dev/zero > " + (dir / "fve.img") + " && printf '\\353\\130\\220-FVE-FS-' | dd of=" + (dir / "fve.img") +
+     " conv=notrunc");
+  const std::string image = dir / "disk.img";
+  make_disk(image, 20, "dos",
+            {{2048, 8192, "6", dir / "p1.img"}, {12288, 8192, "7", dir / "garbage.img"}, {22528, 8192, "7", dir / "fve.img"}});
+  const ScanReport report = scan({image});
+  REQUIRE(report.volumes.size() == 3);
+  CHECK(report.volumes[0].status == VolumeStatus::scanned);
+  const NotScannedEntry* garbage = not_scanned_at(report, image + ":p2");
+  REQUIRE(garbage != nullptr);
+  CHECK(garbage->reason == NotScannedReason::unknown_filesystem);
+  const NotScannedEntry* fve = not_scanned_at(report, image + ":p3");
+  REQUIRE(fve != nullptr);
+  CHECK(fve->reason == NotScannedReason::encrypted_volume);
+  CHECK(report.counters.files_seen == 1);
+  CHECK(report.results.empty());
+  CHECK(exit_code(report) == kExitIncomplete);
+}
+
+TEST_CASE("image: a regular file that is not an image is scanned as a file", "[image]") {
+  const TempDir dir;
+  const std::string infected = corpus_sample("infected");
+  ScanReport report = scan({infected});
+  CHECK(report.volumes.empty());
+  check_infected(report, infected);
+
+  // 0x55AA at offset 510 alone is no image: TSK finds no partition and no filesystem.
+  std::string bytes(2048, 'x');
+  bytes[510] = '\x55';
+  bytes[511] = '\xAA';
+  flscan::test::write_file(dir / "boot.bin", bytes);
+  report = scan({dir / "boot.bin"});
+  CHECK(report.volumes.empty());
+  CHECK(report.counters.files_seen == 1);
+  CHECK(report.complete());
+
+  // --image: the operand is opened as an image whatever it holds, and the failure is reported.
+  report = scan({dir / "boot.bin"}, true);
+  CHECK_FALSE(report.complete());
+  CHECK(report.counters.files_seen == 0);
+}
+
+TEST_CASE("image: --shard keys are the paths relative to the image", "[image]") {
+  const MbrDisk disk;
+  const std::set<std::string> all = result_paths(scan({disk.image}));
+  std::set<std::string> from_shards;
+  for (std::uint32_t k = 1; k <= 2; ++k) {
+    const ScanReport part = scan({disk.image}, false, Shard{k, 2});
+    for (const FileResult& r : part.results) {
+      const std::string key = r.path.substr(disk.image.size() + 1);  // "pN/path/in/volume"
+      CHECK(in_shard(key, Shard{k, 2}));
+      CHECK(from_shards.insert(r.path).second);
+    }
+  }
+  CHECK(from_shards == all);
+}
+
+TEST_CASE("image: the CLI reports volumes and the Q317218 host report of an installation in an image", "[image][cli]") {
+  const TempDir dir;
+  const json manifest = corpus_manifest();
+  const json& tree = manifest["host_trees"][0];
+  const std::string root = kCorpus + "/" + tree["root"].get<std::string>();
+  const std::string image = dir / "win.img";
+  sh("mkfs.fat -F 32 -C " + image + " 65536 && mcopy -s -i " + image + " " + root + "/* ::/");
+  const std::string json_path = dir / "report.json";
+  const auto run = flscan::test::run_flscan({"-q", "--json", json_path, image});
+  INFO(run.err);
+  std::ifstream in(json_path);
+  REQUIRE(in.good());
+  const json report = json::parse(in);
+  REQUIRE(report["volumes"].size() == 1);
+  CHECK(report["volumes"][0]["volume"] == "vol");
+  CHECK(report["volumes"][0]["filesystem"] == "fat32");
+  CHECK(report["volumes"][0]["status"] == "scanned");
+  REQUIRE(report["hosts"].size() == 1);
+  CHECK(report["hosts"][0]["windows_dir"]["text"] == image + ":vol/" + tree["windows_dir"].get<std::string>());
+  CHECK(report["hosts"][0]["verdict"] == tree["expected_verdict"]);
+  CHECK(run.exit_code == (tree["expected_verdict"] == "q317218" ? kExitInfected : run.exit_code));
+}
