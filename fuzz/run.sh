@@ -6,7 +6,7 @@
 #   fuzz/run.sh [--update-seeds] [--extra-seeds DIR] [SECONDS] [TARGET...]
 #
 #   SECONDS          per target, default 60; 0 skips fuzzing (useful with --update-seeds)
-#   TARGET           fuzz_pe fuzz_signatures fuzz_hive fuzz_evtlog (default: all)
+#   TARGET           fuzz_pe fuzz_signatures fuzz_hive fuzz_evtlog fuzz_image (default: all)
 #   --update-seeds   afterwards, minimise the committed seeds plus everything the run found
 #                    (libFuzzer -merge=1) and write the result to fuzz/corpus/TARGET/; crash-*
 #                    reproducers there are always kept. Without it the committed seeds are only read.
@@ -17,10 +17,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-all_targets=(fuzz_pe fuzz_signatures fuzz_hive fuzz_evtlog)
+all_targets=(fuzz_pe fuzz_signatures fuzz_hive fuzz_evtlog fuzz_image)
 # Largest input per target (keep in step with seeds.py): a PE seed with its role byte, a
 # signature file, a hive or an event log. Larger inputs only slow mutation down.
-declare -A max_len=([fuzz_pe]=131072 [fuzz_signatures]=4096 [fuzz_hive]=65536 [fuzz_evtlog]=65536)
+declare -A max_len=([fuzz_pe]=131072 [fuzz_signatures]=4096 [fuzz_hive]=65536 [fuzz_evtlog]=65536 [fuzz_image]=65536)
 
 usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 

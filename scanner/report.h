@@ -40,7 +40,7 @@ enum class NotScannedReason {
   // Disk images (scanner/image/): a volume, or the data of a file inside one, that could not be read.
   unreadable_image,      // the image (or this volume of it) cannot be opened or read: corrupt, truncated, unsupported
   unknown_filesystem,    // a partition (or a whole image) holding no filesystem The Sleuth Kit recognises
-  encrypted_volume,      // an encrypted volume (BitLocker "-FVE-FS-", LUKS): its files cannot be read
+  encrypted_volume,      // an encrypted volume (BitLocker "-FVE-FS-", LUKS) or an NTFS-encrypted (EFS) file in an image: only ciphertext
 };
 inline constexpr std::size_t kNotScannedReasonCount = 15;
 

@@ -67,7 +67,8 @@ Json options_to_json(const Options& options) {
               {"repair", options.repair},
               {"fail_on", to_string(options.fail_on)},
               {"windows_root", options.windows_root ? path_to_json(*options.windows_root) : Json(nullptr)},
-              {"live", options.live}};
+              {"live", options.live},
+              {"image", options.force_image}};
 }
 
 template <typename Enum, std::size_t N>

@@ -1,6 +1,8 @@
 #include "scanner/report_json_read.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <array>
 #include <cerrno>
@@ -396,6 +398,8 @@ Options options_from_json(const Json& object, std::vector<std::string> roots) {
   const std::string windows_root = get_optional_path(object, where, "windows_root");
   if (!windows_root.empty()) options.windows_root = windows_root;
   options.live = get_bool(object, where, "live");
+  // Added with disk images; absent in older reports, which had no --image.
+  if (object.contains("image")) options.force_image = get_bool(object, where, "image");
   return options;
 }
 
@@ -524,25 +528,47 @@ tl::expected<ReadReport, std::string> report_from_json(const nlohmann::json& doc
 }
 
 tl::expected<ReadReport, std::string> read_json_report_file(const std::string& path) {
-  // A regular file only: opening a FIFO would block the merge forever.
+  // A regular file only, checked on the open descriptor (O_NONBLOCK: opening a FIFO, even one
+  // swapped in after a check by name, must not block the merge).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return tl::make_unexpected("cannot open: " + std::system_category().message(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return tl::make_unexpected("cannot open: " + std::system_category().message(errno));
+  if (::fstat(fd, &st) != 0) return tl::make_unexpected("cannot stat: " + std::system_category().message(errno));
   if (!S_ISREG(st.st_mode)) return tl::make_unexpected("not a regular file");
-  if (static_cast<std::uint64_t>(st.st_size) > kMaxReportFileBytes) {
-    return tl::make_unexpected("larger than " + std::to_string(kMaxReportFileBytes >> 20) + " MiB (kMaxReportFileBytes)");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return tl::make_unexpected("cannot open: " + std::system_category().message(errno));
+  const std::string too_large = "larger than " + std::to_string(kMaxReportFileBytes >> 20) + " MiB (kMaxReportFileBytes)";
+  if (static_cast<std::uint64_t>(st.st_size) > kMaxReportFileBytes) return tl::make_unexpected(too_large);
   std::string text;
   char buffer[1 << 16];
-  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
-    text.append(buffer, static_cast<std::size_t>(in.gcount()));
-    if (text.size() > kMaxReportFileBytes) {
-      return tl::make_unexpected("larger than " + std::to_string(kMaxReportFileBytes >> 20) + " MiB (kMaxReportFileBytes)");
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return tl::make_unexpected("read error: " + std::system_category().message(errno));
     }
+    if (n == 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+    if (text.size() > kMaxReportFileBytes) return tl::make_unexpected(too_large);
   }
-  if (in.bad()) return tl::make_unexpected("read error");
-  Json document = Json::parse(text, nullptr, false);
+  // Depth and value count are capped while parsing (the callback sees every value first).
+  std::uint64_t values = 0;
+  const auto limit = [&values](int depth, Json::parse_event_t event, Json&) {
+    if (depth > kMaxReportDepth) throw BadReport("nested deeper than " + std::to_string(kMaxReportDepth) + " levels (kMaxReportDepth)");
+    if (event == Json::parse_event_t::value || event == Json::parse_event_t::object_start ||
+        event == Json::parse_event_t::array_start) {
+      if (++values > kMaxReportValues) throw BadReport("more than " + std::to_string(kMaxReportValues) + " values (kMaxReportValues)");
+    }
+    return true;
+  };
+  Json document;
+  try {
+    document = Json::parse(text, limit, false);
+  } catch (const BadReport& e) {
+    return tl::make_unexpected(std::string(e.what()));
+  }
   if (document.is_discarded()) return tl::make_unexpected("not valid JSON");
   return report_from_json(document);
 }

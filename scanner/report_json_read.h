@@ -18,6 +18,12 @@ namespace flscan::scanner {
 // Largest report file read (a report with --inventory of a million PE files is ~300 MB; parsed,
 // a document takes several times its size in memory).
 inline constexpr std::uint64_t kMaxReportFileBytes = 1ULL << 30;
+// Nesting allowed in a report (flscan writes at most 6 levels): deeper input is refused before it
+// reaches code that recurses over the document (copy, comparison).
+inline constexpr int kMaxReportDepth = 32;
+// JSON values allowed in one report (each costs tens of bytes parsed, so a file of "[]," cannot
+// make a gigabyte of text into tens of gigabytes of memory).
+inline constexpr std::uint64_t kMaxReportValues = 32'000'000;
 
 // A report as read: the scan, the options and program/signature description it records, and
 // the raw JSON of the keys a merge compares between shards.

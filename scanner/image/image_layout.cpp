@@ -204,7 +204,8 @@ void describe_opened(VolumeLayout& volume, const TSK_FS_INFO& fs, std::uint64_t 
   const char* filesystem = tsk_fs_type_toname(fs.ftype);
   volume.report.filesystem = filesystem != nullptr ? filesystem : "unknown";
   volume.report.status = VolumeStatus::scanned;
-  const std::uint64_t end = volume.report.offset + volume.report.length;
+  std::uint64_t end = 0;  // saturates: a crafted length must not wrap round and hide the warning
+  if (__builtin_add_overflow(volume.report.offset, volume.report.length, &end)) end = UINT64_MAX;
   if (fs.last_block_act < fs.last_block) {
     volume.report.detail = "the image ends before the end of the filesystem (" + std::to_string(fs.last_block_act + 1) + " of " +
                            std::to_string(fs.last_block + 1) + " blocks present): files with data past the end are NOT SCANNED";
@@ -378,10 +379,10 @@ Built build_layout(TSK_IMG_INFO* img, const std::string& path, bool raw_candidat
     return built;
   }
 
+  ImgPtr padded;  // declared before `vs`, so destroyed after it: must outlive `vs` when `vs` was opened on it
   tsk_error_reset();
   VsPtr vs(tsk_vs_open(img, 0, TSK_VS_TYPE_DETECT));
   std::string vs_error = vs ? std::string() : tsk_error_text("open partition table");
-  ImgPtr padded;  // must outlive `vs` when `vs` was opened on it
   bool through_padded_view = false;
   if (!vs && layout.size < kPaddedViewBytes) {
     padded = open_callback_image(std::make_unique<PaddedReader>(img, layout.size), kPaddedViewBytes, img->sector_size);

@@ -22,15 +22,23 @@ tl::expected<TSK_FS_INFO*, std::string> ThreadImages::filesystem(std::size_t ima
       opened.img.reset();
     }
     opened.filesystems.resize(layout.volumes.size());
+    opened.fs_errors.resize(layout.volumes.size());
   }
   if (!opened.img) return tl::make_unexpected(opened.error);
   if (volume >= opened.filesystems.size()) return tl::make_unexpected(std::string("no such volume"));
   FsPtr& fs = opened.filesystems[volume];
   if (!fs) {
+    // A volume that failed once fails for every file of it: answer from the first failure rather
+    // than re-opening the filesystem for each of up to millions of files.
+    if (!opened.fs_errors[volume].empty()) return tl::make_unexpected(opened.fs_errors[volume]);
     const VolumeLayout& layout_volume = layout.volumes[volume];
     tsk_error_reset();
     fs.reset(tsk_fs_open_img(opened.img.get(), static_cast<TSK_OFF_T>(layout_volume.report.offset), layout_volume.fs_type));
-    if (!fs) return tl::make_unexpected(tsk_error_text("open filesystem"));
+    if (!fs) {
+      opened.fs_errors[volume] = tsk_error_text("open filesystem");
+      if (opened.fs_errors[volume].empty()) opened.fs_errors[volume] = "open filesystem: failed";
+      return tl::make_unexpected(opened.fs_errors[volume]);
+    }
   }
   return fs.get();
 }
@@ -62,6 +70,11 @@ tl::expected<std::unique_ptr<TskFile>, ReadError> TskFile::open(TSK_FS_INFO* fs,
     }
     return tl::make_unexpected(ReadError{NotScannedReason::io_error, tsk_error_text("find the file's data")});
   }
+  // NTFS EFS: TSK hands out the ciphertext, which would scan as clean bytes it is not.
+  if ((attr->flags & TSK_FS_ATTR_ENC) != 0) {
+    return tl::make_unexpected(ReadError{NotScannedReason::encrypted_volume,
+                                         "the file is encrypted (NTFS EFS): only its ciphertext is in the image"});
+  }
   if ((attr->flags & TSK_FS_ATTR_NONRES) != 0) {
     std::size_t runs = 0;
     for (const TSK_FS_ATTR_RUN* run = attr->nrd.run; run != nullptr; run = run->next) {
@@ -69,7 +82,14 @@ tl::expected<std::unique_ptr<TskFile>, ReadError> TskFile::open(TSK_FS_INFO* fs,
         return tl::make_unexpected(ReadError{NotScannedReason::unreadable_image,
                                              "more than " + std::to_string(limits::kMaxRunsChecked) + " data runs"});
       }
-      if ((run->flags & (TSK_FS_ATTR_RUN_FLAG_SPARSE | TSK_FS_ATTR_RUN_FLAG_FILLER)) != 0 || run->len == 0) continue;
+      // A filler run is data TSK never found (a lost or damaged attribute-list record): TSK would
+      // read it as zeros without an error, so the file could pass for clean. Sparse runs are
+      // real holes and read as the zeros they are.
+      if ((run->flags & TSK_FS_ATTR_RUN_FLAG_FILLER) != 0) {
+        return tl::make_unexpected(ReadError{NotScannedReason::unreadable_image,
+                                             "part of the file's data runs is missing from the file system's records"});
+      }
+      if ((run->flags & TSK_FS_ATTR_RUN_FLAG_SPARSE) != 0 || run->len == 0) continue;
       const TSK_DADDR_T last = run->addr + run->len - 1;
       if (last < run->addr || last > fs->last_block_act) {
         return tl::make_unexpected(ReadError{

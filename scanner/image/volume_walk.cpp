@@ -108,12 +108,13 @@ class VolumeWalk {
       return;
     }
     const TSK_FS_NAME* name = tsk_fs_dir_get_name(top.dir.get(), top.next++);
-    if (name == nullptr || name->name == nullptr || name->name[0] == '\0') return;
+    // Counted before anything is skipped: nameless entries must not escape the cap.
     if (++names_examined_ > limits::kMaxDirectoryEntriesPerVolume) {
       stop("more than " + std::to_string(limits::kMaxDirectoryEntriesPerVolume) +
            " directory entries in this volume: the walk stopped there");
       return;
     }
+    if (name == nullptr || name->name == nullptr || name->name[0] == '\0') return;
     if (TSK_FS_ISDOT(name->name)) return;
     if ((name->flags & TSK_FS_NAME_FLAG_ALLOC) == 0) return;  // deleted: out of scope
     if (name->type == TSK_FS_NAME_TYPE_VIRT || name->type == TSK_FS_NAME_TYPE_VIRT_DIR) return;
