@@ -101,6 +101,14 @@ class ScanIndex {
     for (const std::string& root : raw_roots_) {
       if (auto key = scanner::key_below(path, root)) return !scanner::in_shard(*key, *shard_);
     }
+    // The same file spelled another way (--windows-root ./snap/WINNT with PATH snap): compare the
+    // lexically normal forms, keeping case, since the shard key is the walker's bytes.
+    const std::string normal_path = fs::path(path).lexically_normal().generic_string();
+    for (const std::string& root : raw_roots_) {
+      std::string normal_root = fs::path(root).lexically_normal().generic_string();
+      while (normal_root.size() > 1 && normal_root.back() == '/') normal_root.pop_back();
+      if (auto key = scanner::key_below(normal_path, normal_root)) return !scanner::in_shard(*key, *shard_);
+    }
     return false;
   }
 
