@@ -12,7 +12,8 @@
 #                    reproducers there are always kept. Without it the committed seeds are only read.
 #   --extra-seeds D  also merge candidate inputs from D/TARGET/ (fuzz/seeds.py writes them)
 #
-# Environment: FLSCAN_FUZZ_JOBS (build parallelism, default 2).
+# Environment: FLSCAN_FUZZ_JOBS (build parallelism, default 2); FLSCAN_FUZZ_PARALLEL (targets fuzzed at
+# the same time, default one per core).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -63,28 +64,55 @@ export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$root/tests/sanitizers/lsan.su
 
 failed=0
 summary=()
+# 1. A scratch copy of each target's seeds.
 for t in "${targets[@]}"; do
-  bin="$root/$build/fuzz/$t"
   seeds="$root/fuzz/corpus/$t"
   work="$scratch/$t"
-  mkdir -p "$work" "$out/$t"
-  mkdir -p "$seeds"
+  mkdir -p "$work" "$out/$t" "$seeds"
   if compgen -G "$seeds/*" >/dev/null; then
     cp "$seeds"/* "$work"/
   elif ((seconds > 0)); then
     echo "run.sh: $seeds has no seeds" >&2; exit 2
   fi
-  dict=()
-  [[ -f "$root/fuzz/dict/$t.dict" ]] && dict=("-dict=$root/fuzz/dict/$t.dict")
+done
+
+# 2. The targets run side by side, FLSCAN_FUZZ_PARALLEL at a time (default: one per core), each for
+#    SECONDS: the wall time is SECONDS x targets / cores, and every target still gets its SECONDS.
+if ((seconds > 0)); then
+  parallel=${FLSCAN_FUZZ_PARALLEL:-$(nproc)}
+  ((parallel >= 1)) || parallel=1
+  running=0
+  for t in "${targets[@]}"; do
+    bin="$root/$build/fuzz/$t"
+    work="$scratch/$t"
+    log="$out/$t.log"
+    dict=()
+    [[ -f "$root/fuzz/dict/$t.dict" ]] && dict=("-dict=$root/fuzz/dict/$t.dict")
+    echo "== $t: ${seconds}s on $(ls "$work" | wc -l) seeds (log $log)"
+    (
+      set +e
+      "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len="${max_len[$t]}" \
+        -print_final_stats=1 -artifact_prefix="$out/$t/" "${dict[@]}" "$work" >"$log" 2>&1
+      echo $? >"$out/$t.rc"
+    ) &
+    running=$((running + 1))
+    if ((running >= parallel)); then
+      wait -n || true
+      running=$((running - 1))
+    fi
+  done
+  wait || true
+fi
+
+# 3. Each target's outcome, then (--update-seeds) its seeds.
+for t in "${targets[@]}"; do
+  bin="$root/$build/fuzz/$t"
+  seeds="$root/fuzz/corpus/$t"
+  work="$scratch/$t"
   log="$out/$t.log"
 
   if ((seconds > 0)); then
-    echo "== $t: ${seconds}s on $(ls "$work" | wc -l) seeds (log $log)"
-    set +e
-    "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len="${max_len[$t]}" \
-      -print_final_stats=1 -artifact_prefix="$out/$t/" "${dict[@]}" "$work" >"$log" 2>&1
-    rc=$?
-    set -e
+    rc=$(cat "$out/$t.rc" 2>/dev/null || echo "none (the fuzzer did not finish)")
     done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1 || true)
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
@@ -92,7 +120,7 @@ for t in "${targets[@]}"; do
     summary+=("$t: rc=$rc execs=${execs:-?} exec/s=${rate:-?} ${cov:-}")
     reproducers=$(find "$out/$t" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' \
       -o -name 'oom-*' \) | sort)
-    if ((rc != 0)) || [[ -n "$reproducers" ]]; then
+    if [[ "$rc" != 0 ]] || [[ -n "$reproducers" ]]; then
       failed=1
       echo "!! $t FAILED (exit $rc); the end of its log:" >&2
       tail -n 40 "$log" >&2
