@@ -3,9 +3,11 @@
 # each for SECONDS on a scratch copy of its committed seeds. Exits 1 when any target reports a
 # crash, leak, timeout or out-of-memory, naming the reproducer; 2 on a usage or build error.
 #
-#   fuzz/run.sh [--update-seeds] [--extra-seeds DIR] [SECONDS] [TARGET...]
+#   fuzz/run.sh [--update-seeds] [--extra-seeds DIR] [--runs N] [SECONDS] [TARGET...]
 #
 #   SECONDS          per target, default 60; 0 skips fuzzing (useful with --update-seeds)
+#   --runs N         stop each target after N executions (or SECONDS, whichever comes first):
+#                    a campaign, e.g. --runs 10000000 86400 fuzz_pe fuzz_signatures
 #   TARGET           fuzz_pe fuzz_signatures fuzz_hive fuzz_evtlog fuzz_image (default: all)
 #   --update-seeds   afterwards, minimise the committed seeds plus everything the run found
 #                    (libFuzzer -merge=1) and write the result to fuzz/corpus/TARGET/; crash-*
@@ -23,16 +25,18 @@ all_targets=(fuzz_pe fuzz_signatures fuzz_hive fuzz_evtlog fuzz_image)
 # signature file, a hive or an event log. Larger inputs only slow mutation down.
 declare -A max_len=([fuzz_pe]=131072 [fuzz_signatures]=4096 [fuzz_hive]=65536 [fuzz_evtlog]=65536 [fuzz_image]=65536)
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 seconds=60
 update=0
 extra=""
+runs=()
 targets=()
 while (($#)); do
   case "$1" in
     --update-seeds) update=1 ;;
     --extra-seeds) shift; [[ $# -gt 0 ]] || usage; extra=$(cd "$1" && pwd) ;;
+    --runs) shift; [[ $# -gt 0 && "$1" =~ ^[1-9][0-9]*$ ]] || usage; runs=("-runs=$1") ;;
     -h|--help) usage ;;
     [0-9]*) [[ "$1" =~ ^[0-9]+$ ]] || usage; seconds=$1 ;;
     fuzz_*)
@@ -92,7 +96,7 @@ if ((seconds > 0)); then
     (
       set +e
       "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len="${max_len[$t]}" \
-        -print_final_stats=1 -artifact_prefix="$out/$t/" "${dict[@]}" "$work" >"$log" 2>&1
+        -print_final_stats=1 -artifact_prefix="$out/$t/" "${runs[@]}" "${dict[@]}" "$work" >"$log" 2>&1
       echo $? >"$out/$t.rc"
     ) &
     running=$((running + 1))
