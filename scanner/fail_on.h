@@ -13,7 +13,7 @@ namespace flscan::scanner {
 struct FailOn {
   bool infected = true;     // FunLove evidence: an infection-severity finding, or an FLC service
   bool suspicious = false;  // a suspicious finding (kernel checksum only, unconfirmed built-in signature)
-  bool incomplete = true;   // something NOT SCANNED, or a SYSTEM hive / SysEvent.Evt unreadable
+  bool incomplete = true;   // something NOT SCANNED, or host evidence unreadable (a SYSTEM hive, SysEvent.Evt, an image volume)
 
   friend bool operator==(const FailOn&, const FailOn&) = default;
 };

@@ -160,7 +160,10 @@ int run(int argc, char** argv) {
   if (options.windows_root) {
     host_volumes.push_back({host::local_fs(), *options.windows_root, host::HostVolume::Kind::windows_dir});
   } else {
-    if (!report.volumes.empty()) image_fs.emplace(report.volumes);
+    if (!report.volumes.empty()) {
+      image_fs.emplace(report.volumes);
+      image::note_host_failures(*image_fs, report.volumes);
+    }
     for (const std::string& path : options.paths) {
       const bool is_image = std::any_of(report.volumes.begin(), report.volumes.end(),
                                         [&path](const ImageVolume& volume) { return volume.image == path; });

@@ -99,9 +99,16 @@ tl::expected<void, std::string> validate(const std::vector<ShardReport>& shards)
       }
       if (!same) return tl::make_unexpected("found different Windows installations: " + pair);
     }
-    if (shard.read.report.volumes.size() != first.read.report.volumes.size()) {
-      return tl::make_unexpected("found different disk image volumes: " + pair);
+    // The same volumes: the same partitions of the same images (a shard that could not open a
+    // filesystem still lists it, with status error, so the filesystem is not compared).
+    const auto& va = first.read.report.volumes;
+    const auto& vb = shard.read.report.volumes;
+    bool same_volumes = va.size() == vb.size();
+    for (std::size_t i = 0; same_volumes && i < va.size(); ++i) {
+      same_volumes = va[i].image == vb[i].image && va[i].name == vb[i].name && va[i].offset == vb[i].offset &&
+                     va[i].length == vb[i].length;
     }
+    if (!same_volumes) return tl::make_unexpected("found different disk image volumes: " + pair);
     if (shard.read.report.live_processes.has_value() != first.read.report.live_processes.has_value()) {
       return tl::make_unexpected("--live in some shards only: " + pair);
     }
@@ -218,6 +225,7 @@ tl::expected<ReadReport, std::string> merge_shard_reports(std::vector<ShardRepor
     for (std::size_t i = 0; i < report.volumes.size(); ++i) {
       const ImageVolume& volume = shard.read.report.volumes[i];
       if (volume.status == VolumeStatus::error && report.volumes[i].status != VolumeStatus::error) report.volumes[i] = volume;
+      if (report.volumes[i].host_error.empty()) report.volumes[i].host_error = volume.host_error;
     }
   }
   report.not_scanned = merge_not_scanned(shards);

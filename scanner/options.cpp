@@ -245,7 +245,8 @@ ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out,
                  "Also write the report as one self-contained HTML page to\n"
                  "FILE (inline CSS, no script): the Q317218 verdict and\n"
                  "symptom checklist per Windows installation, remediation,\n"
-                 "file findings, not scanned, summary. Example: --html r.html")
+                 "file findings, not scanned, disk image volumes, summary.\n"
+                 "Example: --html r.html")
       ->type_name("FILE");
   app.add_option("--sarif", sarif_path,
                  "Also write the report as a SARIF 2.1.0 log to FILE; '-'\n"

@@ -1,7 +1,7 @@
 #include "scanner/report.h"
 
 #include <algorithm>
-#include <numeric>
+#include <limits>
 #include <tuple>
 
 namespace flscan::scanner {
@@ -95,33 +95,43 @@ std::string_view to_code(ContentType type) {
   return "unknown";
 }
 
+namespace {
+// Saturating: counters summed from crafted shard reports (flscan merge) must never wrap around,
+// which could turn a count of lost or NOT SCANNED entries into zero, so a complete-looking scan.
+void add_to(std::uint64_t& sum, std::uint64_t more) {
+  if (__builtin_add_overflow(sum, more, &sum)) sum = std::numeric_limits<std::uint64_t>::max();
+}
+}  // namespace
+
 ScanCounters& ScanCounters::operator+=(const ScanCounters& other) {
-  files_seen += other.files_seen;
-  files_examined += other.files_examined;
-  files_scanned_whole += other.files_scanned_whole;
-  directories += other.directories;
-  pe_files += other.pe_files;
-  mz_files += other.mz_files;
-  bytes_read += other.bytes_read;
-  files_with_findings += other.files_with_findings;
-  infected_files += other.infected_files;
-  match_cap_hits += other.match_cap_hits;
-  lost_reports += other.lost_reports;
-  files_in_other_shards += other.files_in_other_shards;
-  for (std::size_t i = 0; i < findings_by_kind.size(); ++i) findings_by_kind[i] += other.findings_by_kind[i];
-  for (std::size_t i = 0; i < not_scanned_by_reason.size(); ++i) {
-    not_scanned_by_reason[i] += other.not_scanned_by_reason[i];
-  }
-  for (std::size_t i = 0; i < skipped_by_reason.size(); ++i) skipped_by_reason[i] += other.skipped_by_reason[i];
+  add_to(files_seen, other.files_seen);
+  add_to(files_examined, other.files_examined);
+  add_to(files_scanned_whole, other.files_scanned_whole);
+  add_to(directories, other.directories);
+  add_to(pe_files, other.pe_files);
+  add_to(mz_files, other.mz_files);
+  add_to(bytes_read, other.bytes_read);
+  add_to(files_with_findings, other.files_with_findings);
+  add_to(infected_files, other.infected_files);
+  add_to(match_cap_hits, other.match_cap_hits);
+  add_to(lost_reports, other.lost_reports);
+  add_to(files_in_other_shards, other.files_in_other_shards);
+  for (std::size_t i = 0; i < findings_by_kind.size(); ++i) add_to(findings_by_kind[i], other.findings_by_kind[i]);
+  for (std::size_t i = 0; i < not_scanned_by_reason.size(); ++i) add_to(not_scanned_by_reason[i], other.not_scanned_by_reason[i]);
+  for (std::size_t i = 0; i < skipped_by_reason.size(); ++i) add_to(skipped_by_reason[i], other.skipped_by_reason[i]);
   return *this;
 }
 
 std::uint64_t ScanCounters::not_scanned_total() const {
-  return std::accumulate(not_scanned_by_reason.begin(), not_scanned_by_reason.end(), std::uint64_t{0});
+  std::uint64_t total = 0;
+  for (const std::uint64_t count : not_scanned_by_reason) add_to(total, count);
+  return total;
 }
 
 std::uint64_t ScanCounters::skipped_total() const {
-  return std::accumulate(skipped_by_reason.begin(), skipped_by_reason.end(), std::uint64_t{0});
+  std::uint64_t total = 0;
+  for (const std::uint64_t count : skipped_by_reason) add_to(total, count);
+  return total;
 }
 
 bool ScanReport::complete() const { return counters.not_scanned_total() == 0 && counters.lost_reports == 0; }
@@ -131,7 +141,8 @@ bool ScanReport::flc_service_found() const {
 }
 
 bool ScanReport::host_errors() const {
-  return std::any_of(hosts.begin(), hosts.end(), [](const host::HostReport& h) { return !h.errors.empty(); });
+  return std::any_of(hosts.begin(), hosts.end(), [](const host::HostReport& h) { return !h.errors.empty(); }) ||
+         std::any_of(volumes.begin(), volumes.end(), [](const ImageVolume& v) { return !v.host_error.empty(); });
 }
 
 bool ScanReport::suspicious_found() const {

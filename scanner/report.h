@@ -148,6 +148,9 @@ struct ImageVolume {
   VolumeStatus status = VolumeStatus::scanned;
   NotScannedReason reason = NotScannedReason::unreadable_image;  // meaningful when status is error
   std::string detail;          // why it was not scanned or skipped, or a warning (image truncated)
+  // A scanned volume that could not be opened again for the host evidence (no Windows installation
+  // was looked for in it): why. Empty normally. Counts as a host error (ScanReport::host_errors()).
+  std::string host_error;
   [[nodiscard]] std::string path() const { return image + ":" + name; }
 };
 

@@ -85,6 +85,25 @@ void write_not_scanned(std::ostream& out, const ScanReport& report) {
   out << "</ul>\n";
 }
 
+// Disk images (scanner/image/): what each volume held and whether it was read, as the text
+// report's Volume: lines.
+void write_volumes(std::ostream& out, const ScanReport& report) {
+  if (report.volumes.empty()) return;
+  out << "<h2>Disk image volumes</h2>\n<table class=\"volumes\">\n"
+         "<tr><th>Volume</th><th>Status</th><th>Filesystem</th><th>Offset</th><th>Bytes</th><th>Notes</th></tr>\n";
+  for (const ImageVolume& volume : report.volumes) {
+    std::string notes = esc(volume.partition_type);
+    if (volume.status == VolumeStatus::error) notes += (notes.empty() ? "" : "; ") + std::string(to_code(volume.reason));
+    if (!volume.detail.empty()) notes += (notes.empty() ? "" : ": ") + esc(volume.detail);
+    if (!volume.host_error.empty()) notes += (notes.empty() ? "" : "; ") + ("host evidence not read: " + esc(volume.host_error));
+    out << "<tr data-status=\"" << to_code(volume.status) << "\"" << (volume.host_error.empty() ? "" : " data-host-error=\"1\"")
+        << "><td class=\"path\">" << esc(volume.path()) << "</td><td>" << to_code(volume.status) << "</td><td>"
+        << esc(volume.filesystem) << "</td><td>" << volume.offset << "</td><td>" << volume.length << "</td><td>" << notes
+        << "</td></tr>\n";
+  }
+  out << "</table>\n";
+}
+
 void write_summary(std::ostream& out, const ScanReport& report, const Options& options, const ReportMeta& meta) {
   const ScanCounters& c = report.counters;
   out << "<h2>Summary</h2>\n<table class=\"summary\">\n";
@@ -143,6 +162,7 @@ void write_html_report(std::ostream& out, const ScanReport& report, const Option
   }
   write_findings(out, report, options);
   write_not_scanned(out, report);
+  write_volumes(out, report);
   write_summary(out, report, options, meta);
   out << "</body>\n</html>\n";
 }

@@ -267,7 +267,8 @@ Json report_to_json(const ScanReport& report, const Options& options, const Repo
               {"filesystem", volume.filesystem},
               {"status", to_code(volume.status)},
               {"reason", volume.status == VolumeStatus::error ? Json(std::string(to_code(volume.reason))) : Json(nullptr)},
-              {"detail", volume.detail}};
+              {"detail", volume.detail},
+              {"host_error", volume.host_error.empty() ? Json(nullptr) : Json(volume.host_error)}};
     volumes.push_back(std::move(item));
   }
 

@@ -471,6 +471,7 @@ ReadReport read_document(const Json& document) {
                                                    [](NotScannedReason r) { return to_code(r); });
       }
       volume.detail = get_string(volumes[i], where, "detail");
+      volume.host_error = get_optional_string(volumes[i], where, "host_error").value_or("");
       report.volumes.push_back(std::move(volume));
     }
   }

@@ -533,6 +533,18 @@ void add_not_scanned_results(Json& results, const std::vector<UriBase>& bases, c
   }
 }
 
+// A scanned image volume that could not be opened again for the host evidence (ImageVolume::host_error).
+void add_volume_host_errors(Json& results, const std::vector<UriBase>& bases, const ScanReport& report) {
+  for (const ImageVolume& volume : report.volumes) {
+    if (volume.host_error.empty()) continue;
+    const Uri uri = locate(bases, volume.image, false);
+    Json result = make_result("FL901", "open", "none", volume.path() + ": host evidence not read: " + volume.host_error,
+                              physical_location(uri), uri.uri + '\n' + volume.name + "\nhost-error");
+    result["properties"] = Json{{"volume", path_to_json(volume.path())}};
+    results.push_back(std::move(result));
+  }
+}
+
 std::string exit_code_description(const ScanReport& report, const Options& options, int code) {
   if (code == kExitInfected) {
     return report.infection_found() || report.flc_service_found() ? "FunLove evidence found"
@@ -551,6 +563,7 @@ Json invocation(const ScanReport& report, const Options& options) {
   if (!successful) {
     std::size_t host_errors = 0;
     for (const host::HostReport& host : report.hosts) host_errors += host.errors.size();
+    for (const ImageVolume& volume : report.volumes) host_errors += volume.host_error.empty() ? 0 : 1;
     std::string text = "scan incomplete: " + std::to_string(report.counters.not_scanned_total()) +
                        " entries NOT SCANNED (results of rule FL900), " + std::to_string(host_errors) +
                        " host evidence read errors (FL901)";
@@ -595,6 +608,7 @@ Json report_to_sarif(const ScanReport& report, const Options& options, const Rep
   add_file_results(results, artifacts, bases, report);
   for (const host::HostReport& host : report.hosts) add_host_results(results, bases, host);
   add_not_scanned_results(results, bases, report);
+  add_volume_host_errors(results, bases, report);
 
   Json base_ids = Json::object();
   for (const UriBase& base : bases) {

@@ -194,6 +194,7 @@ void write_summary(std::ostream& out, const ScanReport& report, const ReportMeta
     out << ", " << human_bytes(volume.length) << " at offset " << volume.offset;
     if (volume.status == VolumeStatus::error) out << " (" << to_code(volume.reason) << ')';
     if (!volume.detail.empty()) out << ": " << escape_for_terminal(volume.detail);
+    if (!volume.host_error.empty()) out << "; host evidence not read: " << escape_for_terminal(volume.host_error);
     out << '\n';
   }
   out << "Content:      " << c.pe_files << " PE, " << c.mz_files << " MZ but not valid PE, " << other_files

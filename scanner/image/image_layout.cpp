@@ -15,6 +15,7 @@
 #include "scanner/image/limits.h"
 #include "scanner/image/tsk_handle.h"
 #include "scanner/open_path.h"
+#include "scanner/tsk_runtime.h"
 
 namespace flscan::scanner::image {
 namespace {
@@ -487,7 +488,9 @@ Detection detect_image(const std::string& path, ImageMode mode) {
 
   ImgPtr img = open_image(path);
   if (!img) {
-    if (candidate == Candidate::raw) return detection;
+    // Without a usable libtsk, a raw candidate may be a disk image nobody can look into: NOT
+    // SCANNED (the reason names the library), never one plain file called clean.
+    if (candidate == Candidate::raw && tsk_unavailable() == nullptr) return detection;
     detection.kind = Detection::Kind::unreadable;
     detection.detail = tsk_error_text("open image");
     return detection;

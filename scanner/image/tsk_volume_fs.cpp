@@ -31,21 +31,46 @@ host::EntryKind kind_of(TSK_FS_NAME_TYPE_ENUM type) {
 }  // namespace
 
 TskVolumeFs::TskVolumeFs(const std::vector<ImageVolume>& volumes) {
+  bool first = true;
   std::string open_image_path;
+  std::string image_failure;  // why open_image_path could not be opened (empty: it is images_.back())
   for (const ImageVolume& volume : volumes) {
     if (volume.status != VolumeStatus::scanned) continue;
-    if (images_.empty() || open_image_path != volume.image) {
+    if (first || open_image_path != volume.image) {
+      first = false;
       open_image_path = volume.image;
+      image_failure.clear();
+      tsk_error_reset();
       ImgPtr img = open_image(volume.image);
-      if (!img) continue;
-      images_.push_back(std::move(img));
+      if (img) {
+        images_.push_back(std::move(img));
+      } else {
+        image_failure = tsk_error_text("open the image");
+      }
+      tsk_error_reset();
+    }
+    if (!image_failure.empty()) {
+      failures_.push_back({volume.path(), image_failure});
+      continue;
     }
     tsk_error_reset();
     FsPtr fs(tsk_fs_open_img(images_.back().get(), static_cast<TSK_OFF_T>(volume.offset), TSK_FS_TYPE_DETECT));
+    if (!fs) failures_.push_back({volume.path(), tsk_error_text("open the filesystem")});
     tsk_error_reset();
     if (!fs) continue;
     volumes_.push_back(Volume{volume.path(), std::move(fs)});
     roots_.push_back(volume.path());
+  }
+}
+
+void note_host_failures(const TskVolumeFs& fs, std::vector<ImageVolume>& volumes) {
+  for (const TskVolumeFs::Failure& failure : fs.failures()) {
+    for (ImageVolume& volume : volumes) {
+      if (volume.path() == failure.root) {
+        volume.host_error = "the volume's files were scanned, but it could not be opened again to look for a Windows "
+                            "installation (" + failure.reason + ")";
+      }
+    }
   }
 }
 

@@ -31,6 +31,14 @@ class TskVolumeFs final : public host::VolumeFs {
   // The roots (`IMAGE:pN`) of the volumes that could be opened, in the order given.
   [[nodiscard]] const std::vector<std::string>& roots() const { return roots_; }
 
+  // The scanned volumes that could not be opened again here (the image or the filesystem; TSK's
+  // reason), in the order given: their host evidence was not read.
+  struct Failure {
+    std::string root;
+    std::string reason;
+  };
+  [[nodiscard]] const std::vector<Failure>& failures() const { return failures_; }
+
   [[nodiscard]] tl::expected<host::DirectoryNames, host::HostError> list(const std::string& dir,
                                                                          std::size_t max_entries) const override;
   [[nodiscard]] host::EntryKind kind(const std::string& path) const override;
@@ -53,6 +61,11 @@ class TskVolumeFs final : public host::VolumeFs {
   std::vector<ImgPtr> images_;  // one per image file; the filesystems below read through them
   std::vector<Volume> volumes_;
   std::vector<std::string> roots_;
+  std::vector<Failure> failures_;
 };
+
+// Sets ImageVolume::host_error for each volume `fs` could not open, so the report says that its
+// host evidence was not read (ScanReport::host_errors(): exit code 2 under --fail-on incomplete).
+void note_host_failures(const TskVolumeFs& fs, std::vector<ImageVolume>& volumes);
 
 }  // namespace flscan::scanner::image

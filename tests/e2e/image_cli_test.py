@@ -19,14 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehaviorSanitizer")
-failures: list[str] = []
-
-
-def check(condition: bool, text: str) -> bool:
-    if not condition:
-        failures.append(text)
-    return condition
+from e2e_support import SANITIZER_MARKS, check, failures, path_text
 
 
 def noise(seed: int, size: int) -> bytes:
@@ -39,10 +32,6 @@ def noise(seed: int, size: int) -> bytes:
         x ^= (x << 17) & 0xFFFFFFFFFFFFFFFF
         out += x.to_bytes(8, "little")
     return bytes(out[:size])
-
-
-def path_text(p: dict) -> str:
-    return p.get("text") or p.get("bytes", "")
 
 
 def cases(images: Path) -> dict[str, tuple[bytes, list, set]]:

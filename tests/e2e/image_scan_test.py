@@ -21,11 +21,14 @@ them with The Sleuth Kit, without flscan). For every image the manifest lists:
 
 Expected results come from the manifests (how the images were built), never from earlier flscan
 output. Usage: image_scan_test.py FLSCAN IMAGES_DIR"""
-import base64
 import json
 import subprocess
 import sys
+import tempfile
+from html.parser import HTMLParser
 from pathlib import Path
+
+from e2e_support import SANITIZER_MARKS, check, failures, path_text
 
 INFECTION_STATES = {"infected", "damaged", "dropper", "kernel-patched", "loader-patched"}
 # The per-volume reasons of scanner/JSON.md ("not_scanned entry") each broken kind must give.
@@ -47,22 +50,6 @@ FIELDS = {
     "not_scanned": ("path", "reason"),
     "skipped": ("path", "reason"),
 }
-SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehaviorSanitizer")
-
-failures: list[str] = []
-
-
-def check(condition: bool, text: str) -> bool:
-    if not condition:
-        failures.append(text)
-    return condition
-
-
-def path_text(p: dict) -> str:
-    """A JSON path object ({text} or {bytes}) as a str (bytes kept through surrogateescape)."""
-    if "text" in p:
-        return p["text"]
-    return base64.b64decode(p["bytes"]).decode("utf-8", "surrogateescape")
 
 
 def run_flscan(flscan: str, args: list, cwd: Path, what: str) -> dict | None:
@@ -78,6 +65,57 @@ def run_flscan(flscan: str, args: list, cwd: Path, what: str) -> dict | None:
     check(report.get("exit_code") == r.returncode, f"{what}: exit_code {report.get('exit_code')} but exit {r.returncode}")
     report["_returncode"] = r.returncode
     return report
+
+
+class VolumeRows(HTMLParser):
+    """The rows of the --html report's volumes table: (first cell's text, data-status)."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows: list[list] = []
+        self._in_table = False
+        self._cell = None  # text of the row's first cell while inside it
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "table" and a.get("class") == "volumes":
+            self._in_table = True
+        elif self._in_table and tag == "tr" and "data-status" in a:
+            self.rows.append(["", a["data-status"]])
+        elif self._in_table and tag == "td" and self.rows and a.get("class") == "path":
+            self._cell = ""
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self._in_table = False
+        if tag == "td" and self._cell is not None:
+            self.rows[-1][0] = self._cell
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell += data
+
+
+def check_html_volumes(flscan: str, img: dict, images_dir: Path) -> None:
+    """flscan --html lists the image's volumes, in partition order, with the status the manifest implies."""
+    image = img["path"]
+    with tempfile.TemporaryDirectory() as tmp:
+        page = Path(tmp) / "report.html"
+        r = subprocess.run([flscan, "--html", str(page), image], cwd=images_dir, capture_output=True, timeout=300)
+        if not check(r.returncode in (0, 1, 2) and page.is_file(), f"{image}: --html exit {r.returncode}, no page"):
+            return
+        reader = VolumeRows()
+        reader.feed(page.read_text("utf-8", "replace"))
+    # A truncated volume is scanned file by file when its file system still opens, else an error.
+    allowed = {None: {"scanned"}, "truncated": {"scanned", "error"}}
+    want = [(f"{image}:{v['name']}", allowed.get(v["error"], {"error"}))
+            for v in sorted(img["volumes"], key=lambda v: v["offset"])]
+    got = [tuple(row) for row in reader.rows]
+    if img["broken"] and all(v["error"] for v in img["volumes"]) and not got:
+        return  # the whole image refused: no volume to list
+    check(len(got) == len(want) and all(g[0] == w[0] and g[1] in w[1] for g, w in zip(got, want)),
+          f"{image}: --html volumes table {got}, manifest {want}")
 
 
 def rebase(value, old: str, new: str):
@@ -198,6 +236,8 @@ def check_volumes(report: dict, img: dict) -> None:
         check(got["offset"] == vol["offset"] and got["length"] == vol["size"],
               f"{where}: offset/length {got['offset']}/{got['length']}, manifest {vol['offset']}/{vol['size']}")
         check(got["image_format"] == img["format"], f"{where}: image_format {got['image_format']}, manifest {img['format']}")
+        # Every volume of a fixture can be opened again for the host evidence.
+        check(got.get("host_error", "missing") is None, f"{where}: host_error {got.get('host_error', 'missing')!r}")
         if vol["error"] is None:
             check(got["status"] == "scanned" and got["filesystem"] == vol["fs"],
                   f"{where}: status {got['status']} filesystem {got['filesystem']!r}, manifest {vol['fs']}")
@@ -262,6 +302,7 @@ def main() -> int:
                      for k in summary["findings_by_kind"]}
             check(summary["findings_by_kind"] == kinds, f"{image}: findings_by_kind {summary['findings_by_kind']}, trees {kinds}")
         check_volumes(report, img)
+        check_html_volumes(flscan, img, images_dir)
         stray = volume_of(report, image, names)
         check(not stray, f"{image}: paths on no volume of the manifest: {stray[:5]}")
         incomplete = not report["summary"]["complete"]

@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "scanner/image/tsk_volume_fs.h"
 #include "scanner/report.h"
 #include "scanner/scan_job.h"
 #include "signatures/loader.h"
@@ -383,4 +384,39 @@ TEST_CASE("image: the CLI reports volumes and the Q317218 host report of an inst
   CHECK(report["hosts"][0]["windows_dir"]["text"] == image + ":vol/" + tree["windows_dir"].get<std::string>());
   CHECK(report["hosts"][0]["verdict"] == tree["expected_verdict"]);
   CHECK(run.exit_code == (tree["expected_verdict"] == "q317218" ? kExitInfected : run.exit_code));
+}
+
+TEST_CASE("image: a scanned volume that cannot be opened again for the host evidence is a host error", "[image]") {
+  // Two images: `disk` keeps both volumes; in `gone` the second partition's boot sector is wiped
+  // after the scan, and `lost` is removed, so the host phase (TskVolumeFs, opened after the file
+  // scan) can open neither. Neither may be read through another image's handle.
+  const MbrDisk disk;
+  const MbrDisk gone;
+  const MbrDisk lost;
+  ScanReport report = scan({disk.image, gone.image, lost.image});
+  REQUIRE(report.volumes.size() == 6);
+  for (const ImageVolume& volume : report.volumes) REQUIRE(volume.status == VolumeStatus::scanned);
+  CHECK_FALSE(report.host_errors());
+  const FailOn incomplete_only{.infected = false, .suspicious = false, .incomplete = true};
+  CHECK(exit_code(report, incomplete_only) == kExitClean);
+  sh("dd if=/dev/zero of=" + gone.image + " bs=512 seek=12288 count=16 conv=notrunc");
+  sh("rm " + lost.image);
+
+  const image::TskVolumeFs fs(report.volumes);
+  CHECK(fs.roots() == std::vector<std::string>{disk.image + ":p1", disk.image + ":p2", gone.image + ":p1"});
+  REQUIRE(fs.failures().size() == 3);
+  CHECK(fs.failures()[0].root == gone.image + ":p2");
+  CHECK(fs.failures()[1].root == lost.image + ":p1");
+  CHECK(fs.failures()[2].root == lost.image + ":p2");
+  for (const auto& failure : fs.failures()) CHECK_FALSE(failure.reason.empty());
+
+  image::note_host_failures(fs, report.volumes);
+  for (const ImageVolume& volume : report.volumes) {
+    INFO(volume.path());
+    const bool failed = volume.path() == gone.image + ":p2" || volume.image == lost.image;
+    CHECK(volume.host_error.empty() != failed);
+    if (failed) CHECK(volume.host_error.find("could not be opened again") != std::string::npos);
+  }
+  CHECK(report.host_errors());
+  CHECK(exit_code(report, incomplete_only) == kExitIncomplete);
 }

@@ -6,11 +6,13 @@
 #include <catch2/catch.hpp>
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "scanner/report.h"
 #include "scanner/report_json_read.h"
 #include "scanner/shard.h"
 
@@ -145,4 +147,38 @@ TEST_CASE("the report reader refuses what is not a valid flscan report, naming t
   CHECK_FALSE(path_from_json(Json{{"text", 3}}));
   CHECK_FALSE(path_from_json(Json{{"text", "a"}, {"bytes", "YQ=="}}));
   CHECK_FALSE(path_from_json(Json("a")));
+}
+
+TEST_CASE("counters summed from shard reports saturate instead of wrapping around", "[shard][merge]") {
+  // flscan merge adds each shard's counters; a crafted report could make a sum wrap to zero, and a
+  // lost_reports or NOT SCANNED count of zero would make the merged scan look complete.
+  constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
+  ScanReport merged;
+  ScanCounters crafted;
+  crafted.lost_reports = kMax;
+  crafted.files_seen = kMax - 1;
+  crafted.not_scanned_by_reason[0] = kMax;
+  crafted.not_scanned_by_reason[1] = 2;
+  crafted.skipped_by_reason[0] = kMax;
+  crafted.skipped_by_reason[1] = 5;
+  ScanCounters one;
+  one.lost_reports = 1;
+  one.files_seen = 3;
+  merged.counters += crafted;
+  merged.counters += one;
+  CHECK(merged.counters.lost_reports == kMax);
+  CHECK(merged.counters.files_seen == kMax);
+  CHECK(merged.counters.not_scanned_total() == kMax);
+  CHECK(merged.counters.skipped_total() == kMax);
+  CHECK_FALSE(merged.complete());
+  // Ordinary sums are exact.
+  ScanCounters a;
+  a.files_seen = 40;
+  a.bytes_read = 1000;
+  ScanCounters b;
+  b.files_seen = 2;
+  b.bytes_read = 24;
+  a += b;
+  CHECK(a.files_seen == 42);
+  CHECK(a.bytes_read == 1024);
 }
