@@ -22,6 +22,7 @@ packages=(
   ntfs-3g ntfs-3g-dev mtools dosfstools fdisk  # corpus: NTFS (mkntfs + libntfs-3g) and FAT32 (mkfs.fat + mtools) volumes, partition tables (sfdisk), no root
   qemu-utils ewf-tools                         # corpus: the same volume as VHD/VMDK (qemu-img convert) and E01 (ewfacquire)
   sleuthkit                                    # tests: fls/icat read the image fixtures independently of flscan
+  strace                                       # test: e2e_io_per_file counts each file's opens and reads
 )
 if [[ -n "${FLSCAN_EXTRA_PACKAGES:-}" ]]; then
   read -r -a extra <<<"$FLSCAN_EXTRA_PACKAGES"

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <ostream>
 #include <system_error>
@@ -58,6 +59,15 @@ std::string file_list(const std::vector<const ShardReport*>& shards) {
   return text;
 }
 
+// Regular files a shard's walk found, its own and the other shards' (saturating: crafted input).
+std::uint64_t files_found(const ScanCounters& counters) {
+  std::uint64_t total = 0;
+  if (__builtin_add_overflow(counters.files_seen, counters.files_in_other_shards, &total)) {
+    return std::numeric_limits<std::uint64_t>::max();
+  }
+  return total;
+}
+
 tl::expected<void, std::string> validate(const std::vector<ShardReport>& shards) {
   if (shards.empty()) return tl::make_unexpected("no report given");
   for (const ShardReport& shard : shards) {
@@ -109,6 +119,18 @@ tl::expected<void, std::string> validate(const std::vector<ShardReport>& shards)
                      va[i].length == vb[i].length;
     }
     if (!same_volumes) return tl::make_unexpected("found different disk image volumes: " + pair);
+    // Every shard walks the whole tree: the files it owns plus those it leaves to the others must
+    // be the same count everywhere, or the tree changed between the runs and a file may have been
+    // scanned by no shard (created after its owner had passed, or renamed into another's share).
+    const std::uint64_t seen_first = files_found(first.read.report.counters);
+    const std::uint64_t seen_here = files_found(shard.read.report.counters);
+    if (seen_here != seen_first) {
+      return tl::make_unexpected("the scanned tree changed between the shard runs: " + escape_path_for_terminal(first.file) +
+                                 " found " + std::to_string(seen_first) + " files, " + escape_path_for_terminal(shard.file) +
+                                 " found " + std::to_string(seen_here) +
+                                 " (files_seen + files_in_other_shards), so a file may have been scanned by no shard; "
+                                 "scan a snapshot (a disk image or a read-only mount) or a tree that does not change");
+    }
     if (shard.read.report.live_processes.has_value() != first.read.report.live_processes.has_value()) {
       return tl::make_unexpected("--live in some shards only: " + pair);
     }

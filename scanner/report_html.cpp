@@ -1,8 +1,12 @@
 #include "scanner/report_html.h"
 
+#include <algorithm>
+#include <array>
+#include <cstdint>
 #include <ostream>
 #include <string>
 
+#include "scanner/report_text.h"
 #include "scanner/text_encoding.h"
 
 namespace flscan::scanner {
@@ -55,16 +59,22 @@ void write_findings(std::ostream& out, const ScanReport& report, const Options& 
     out << "<p id=\"no-findings\">No file with findings.</p>\n";
     return;
   }
-  out << "<table class=\"findings\">\n<tr><th>Path</th><th>State</th><th>Severity</th><th>Evidence</th></tr>\n";
+  // The Action column (--quarantine, --repair): what was done to the file, on each of its rows.
+  const bool actions = std::any_of(report.results.begin(), report.results.end(), [](const FileResult& r) { return r.action.has_value(); });
+  out << "<table class=\"findings\">\n<tr><th>Path</th><th>State</th><th>Severity</th><th>Evidence</th>"
+      << (actions ? "<th>Action</th>" : "") << "</tr>\n";
   for (const FileResult& result : report.results) {
     for (const Finding& finding : result.findings) {
       if (options.infected_only && finding.severity != Severity::infection) continue;
       const std::string severity(to_string(finding.severity));
-      out << "<tr data-state=\"" << to_string(finding.kind) << "\" data-severity=\"" << severity << "\"><td class=\"path\">"
-          << esc(result.path) << "</td><td>" << to_string(finding.kind) << "</td><td class=\"" << severity << "\">"
-          << severity << "</td><td>" << esc(finding.name) << (finding.evidence.empty() ? "" : ": ")
+      out << "<tr data-state=\"" << to_string(finding.kind) << "\" data-severity=\"" << severity << '"';
+      if (result.action) out << " data-action=\"" << to_code(result.action->result) << '"';
+      out << "><td class=\"path\">" << esc(result.path) << "</td><td>" << to_string(finding.kind) << "</td><td class=\""
+          << severity << "\">" << severity << "</td><td>" << esc(finding.name) << (finding.evidence.empty() ? "" : ": ")
           << esc(finding.evidence) << "<br><small>sha256 <code>" << result.sha256 << "</code>, " << result.size
-          << " bytes</small></td></tr>\n";
+          << " bytes</small></td>";
+      if (actions) out << "<td class=\"action\">" << (result.action ? esc(describe_action(*result.action)) : std::string()) << "</td>";
+      out << "</tr>\n";
     }
   }
   out << "</table>\n";
@@ -119,6 +129,15 @@ void write_summary(std::ostream& out, const ScanReport& report, const Options& o
   line("Files with notes only", std::to_string(c.files_with_findings - c.infected_files));
   line("Not scanned", std::to_string(c.not_scanned_total() + c.lost_reports));
   line("Skipped", std::to_string(c.skipped_total()));
+  std::array<std::uint64_t, 3> actions{};  // by ActionResult, as the text report's Quarantine: line
+  for (const FileResult& result : report.results) {
+    if (result.action) ++actions[static_cast<std::size_t>(result.action->result)];
+  }
+  if (actions[0] + actions[1] + actions[2] > 0) {
+    line("Quarantine", std::to_string(actions[static_cast<std::size_t>(ActionResult::quarantined)]) + " quarantined, " +
+                           std::to_string(actions[static_cast<std::size_t>(ActionResult::repaired)]) + " repaired in place, " +
+                           std::to_string(actions[static_cast<std::size_t>(ActionResult::left_in_place)]) + " left in place");
+  }
   line("Exit code", std::to_string(exit_code(report, options.fail_on)));
   line("flscan", esc(meta.flscan_version) + ", " + std::to_string(meta.signature_count) + " signatures");
   out << "</table>\n";

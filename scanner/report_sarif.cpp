@@ -8,6 +8,7 @@
 
 #include "engine/hashing.h"
 #include "scanner/report_json.h"
+#include "scanner/report_text.h"
 #include "scanner/text_encoding.h"
 
 namespace flscan::scanner {
@@ -405,6 +406,14 @@ void add_file_results(Json& results, Json& artifacts, const std::vector<UriBase>
                                   {"sha256", file.sha256},
                                   {"size", file.size},
                                   {"path", path_to_json(file.path)}};
+      // What --quarantine / --repair did with the file (JSON report: results[].action).
+      if (file.action) {
+        result["properties"]["action"] =
+            Json{{"result", to_code(file.action->result)},
+                 {"repair", to_code(file.action->repair)},
+                 {"quarantineFile", file.action->quarantine_file.empty() ? Json(nullptr) : path_to_json(file.action->quarantine_file)},
+                 {"text", describe_action(*file.action)}};
+      }
       results.push_back(std::move(result));
     }
   }

@@ -58,30 +58,6 @@ std::string headline(const std::string& path, const Finding& finding) {
   }
 }
 
-// "quarantined to DIR/x.flq; repair refused: ...": what --quarantine / --repair did (remediate.h).
-std::string describe_action(const FileAction& action) {
-  const std::string copy = escape_path_for_terminal(action.quarantine_file);
-  const std::string detail = escape_for_terminal(action.repair_detail);
-  std::string text;
-  switch (action.result) {
-    case ActionResult::repaired:
-      text = "repaired in place (" + detail + "); the infected original is kept as " + copy;
-      break;
-    case ActionResult::quarantined:
-      text = "quarantined to " + copy + " (original removed)";
-      if (action.repair == RepairStatus::refused) text += "; repair refused: " + detail;
-      if (action.repair == RepairStatus::system_file) text += "; not repaired: " + detail;
-      if (action.repair == RepairStatus::failed) text += "; repair failed (" + detail + "), quarantined instead";
-      break;
-    case ActionResult::left_in_place:
-      text = "NOT quarantined, left in place: " + escape_for_terminal(action.error);
-      if (!action.quarantine_file.empty()) text += "; a verified copy is in " + copy + " (run again to finish)";
-      return text;
-  }
-  if (!action.error.empty()) text += "; warning: " + escape_for_terminal(action.error);
-  return text;
-}
-
 void write_findings(std::ostream& out, const ScanReport& report, const Options& options) {
   for (const FileResult& result : report.results) {
     bool printed = false;
@@ -279,6 +255,30 @@ void write_host(std::ostream& out, const host::HostReport& host) {
 }
 
 }  // namespace
+
+// "quarantined to DIR/x.flq; repair refused: ...": what --quarantine / --repair did (remediate.h).
+std::string describe_action(const FileAction& action) {
+  const std::string copy = escape_path_for_terminal(action.quarantine_file);
+  const std::string detail = escape_for_terminal(action.repair_detail);
+  std::string text;
+  switch (action.result) {
+    case ActionResult::repaired:
+      text = "repaired in place (" + detail + "); the infected original is kept as " + copy;
+      break;
+    case ActionResult::quarantined:
+      text = "quarantined to " + copy + " (original removed)";
+      if (action.repair == RepairStatus::refused) text += "; repair refused: " + detail;
+      if (action.repair == RepairStatus::system_file) text += "; not repaired: " + detail;
+      if (action.repair == RepairStatus::failed) text += "; repair failed (" + detail + "), quarantined instead";
+      break;
+    case ActionResult::left_in_place:
+      text = "NOT quarantined, left in place: " + escape_for_terminal(action.error);
+      if (!action.quarantine_file.empty()) text += "; a verified copy is in " + copy + " (run again to finish)";
+      return text;
+  }
+  if (!action.error.empty()) text += "; warning: " + escape_for_terminal(action.error);
+  return text;
+}
 
 void write_text_report(std::ostream& out, const ScanReport& report, const Options& options, const ReportMeta& meta) {
   if (report.shard) {

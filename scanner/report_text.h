@@ -4,6 +4,7 @@
 #pragma once
 
 #include <iosfwd>
+#include <string>
 
 #include "scanner/options.h"
 #include "scanner/report.h"
@@ -11,5 +12,10 @@
 namespace flscan::scanner {
 
 void write_text_report(std::ostream& out, const ScanReport& report, const Options& options, const ReportMeta& meta);
+
+// What --quarantine / --repair did to one file, in one line, terminal-safe ("quarantined to
+// DIR/x.flq (original removed); repair refused: ..."): the text report's `action:` line, also
+// shown by the HTML and SARIF reports.
+[[nodiscard]] std::string describe_action(const FileAction& action);
 
 }  // namespace flscan::scanner

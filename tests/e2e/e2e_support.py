@@ -19,3 +19,11 @@ def path_text(p: dict) -> str:
     if "text" in p:
         return p["text"]
     return base64.b64decode(p["bytes"]).decode("utf-8", "surrogateescape")
+
+
+def finish(summary: str) -> int:
+    """Prints every failure, then `summary` and their count; the exit status (1 with failures)."""
+    for f in failures:
+        print("FAIL:", f)
+    print(f"{summary}, {len(failures)} failures")
+    return 1 if failures else 0

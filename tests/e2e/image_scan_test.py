@@ -28,7 +28,7 @@ import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 
-from e2e_support import SANITIZER_MARKS, check, failures, path_text
+from e2e_support import SANITIZER_MARKS, check, failures, finish, path_text
 
 INFECTION_STATES = {"infected", "damaged", "dropper", "kernel-patched", "loader-patched"}
 # The per-volume reasons of scanner/JSON.md ("not_scanned entry") each broken kind must give.
@@ -343,10 +343,7 @@ def main() -> int:
         if img["broken"] and all(v["error"] for v in img["volumes"]):
             check(not report.get("results") and not report.get("inventory"), f"{image}: results from an unreadable disk")
 
-    for f in failures:
-        print("FAIL:", f)
-    print(f"image_scan_test: {len(manifest['images'])} images, {len(trees)} trees, {len(failures)} failures")
-    return 1 if failures else 0
+    return finish(f"image_scan_test: {len(manifest['images'])} images, {len(trees)} trees")
 
 
 if __name__ == "__main__":

@@ -190,6 +190,14 @@ def main() -> int:
                              "--json", "out/other-s2.json", trees[0]], work)
         check(other.returncode in (0, 1, 2), "other scan failed")
         refused(["out/n2-s1.json", "out/other-s2.json"], ["different PATHs", "out/other-s2.json"], "different PATHs")
+        # The tree changes between two shard runs (a file added after shard 1/2 had passed): the
+        # new file's owner may be a shard that already ran, so the merge must refuse.
+        (scratch / "sub" / "late.txt").write_bytes(b"created between the shard runs\n")
+        late = run(flscan, [*common, "--shard", "2/2", "--json", "out/late-s2.json", *roots], work)
+        (scratch / "sub" / "late.txt").unlink()
+        check(late.returncode in (0, 1, 2), f"late shard: exit code {late.returncode}")
+        refused(["out/n2-s1.json", "out/late-s2.json"],
+                ["tree changed between the shard runs", "out/n2-s1.json", "out/late-s2.json"], "changed tree")
         check(not (work / "out/refused.json").exists(), "a refused merge wrote a report")
         usage = run(flscan, ["merge", "--help"], work)
         check(usage.returncode == 0 and b"--shard" in usage.stdout, "flscan merge --help")

@@ -25,6 +25,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
+#include <map>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -792,4 +795,55 @@ TEST_CASE("cli: --repair needs --quarantine, restore usage, JSON action fields",
   CHECK(run.out.find("2 restored, 0 not restored") != std::string::npos);
   CHECK(read_bytes(tree + "/hello.exe") == read_bytes(corpus + "/infected/gui_hello.exe"));
   CHECK(read_bytes(tree + "/flcss.exe") == read_bytes(corpus + "/dropper/flcss.exe"));
+}
+
+TEST_CASE("cli: the HTML and SARIF reports show what --quarantine and --repair did", "[cli][quarantine]") {
+  // The samples and what must happen to each, as in the JSON test above: the corpus manifest's
+  // infected program is repaired, the dropper quarantined (repair refused), the remnant untouched.
+  const TempDir tmp;
+  const std::string corpus = FLSCAN_CORPUS_DIR;
+  const std::string tree = tmp / "tree";
+  fs::create_directories(tree);
+  fs::copy_file(corpus + "/infected/gui_hello.exe", tree + "/hello.exe");
+  fs::copy_file(corpus + "/dropper/flcss.exe", tree + "/flcss.exe");
+  fs::copy_file(corpus + "/remnant/gui_hello.exe", tree + "/remnant.exe");
+  const std::string html_path = tmp / "r.html";
+  const std::string sarif_path = tmp / "r.sarif";
+  const auto run = flscan::test::run_flscan({"--html", html_path, "--sarif", sarif_path, "--quarantine", tmp / "q", "--repair", tree});
+  INFO(run.err);
+  CHECK(run.exit_code == 1);
+  const std::map<std::string, std::string> want{
+      {tree + "/hello.exe", "repaired"}, {tree + "/flcss.exe", "quarantined"}, {tree + "/remnant.exe", ""}};
+
+  // SARIF: every result of a file carries properties.action (none for the untouched file).
+  std::ifstream sarif_in(sarif_path);
+  const json sarif = json::parse(sarif_in);
+  std::map<std::string, std::set<std::string>> sarif_actions;
+  for (const json& result : sarif.at("runs").at(0).at("results")) {
+    const json& properties = result.at("properties");
+    if (!properties.contains("path")) continue;  // host and NOT SCANNED results
+    const std::string path = flscan::test::json_path_bytes(properties.at("path"));
+    sarif_actions[path].insert(properties.contains("action") ? properties.at("action").at("result").get<std::string>() : "");
+    if (properties.contains("action")) CHECK_FALSE(properties.at("action").at("text").get<std::string>().empty());
+  }
+  for (const auto& [path, action] : want) {
+    INFO(path);
+    CHECK(sarif_actions[path] == std::set<std::string>{action});
+  }
+
+  // HTML: each findings row of a file has its data-action and the action's text in the last cell.
+  std::ifstream html_in(html_path);
+  const std::string html((std::istreambuf_iterator<char>(html_in)), std::istreambuf_iterator<char>());
+  std::map<std::string, std::set<std::string>> html_actions;
+  const std::regex row(R"re(<tr data-state="[^"]*" data-severity="[^"]*"(?: data-action="([a-z-]+)")?><td class="path">([^<]*)</td>)re");
+  for (auto it = std::sregex_iterator(html.begin(), html.end(), row); it != std::sregex_iterator(); ++it) {
+    html_actions[(*it)[2].str()].insert((*it)[1].str());
+  }
+  for (const auto& [path, action] : want) {
+    INFO(path);
+    CHECK(html_actions[path] == std::set<std::string>{action});
+  }
+  CHECK(html.find("<th>Action</th>") != std::string::npos);
+  CHECK(html.find("repaired in place (") != std::string::npos);
+  CHECK(html.find("<th>Quarantine</th><td>1 quarantined, 1 repaired in place, 0 left in place</td>") != std::string::npos);
 }
