@@ -28,7 +28,7 @@ import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 
-from e2e_support import SANITIZER_MARKS, check, failures, finish, path_text
+from e2e_support import check, failures, finish, path_text, run_json
 
 INFECTION_STATES = {"infected", "damaged", "dropper", "kernel-patched", "loader-patched"}
 # The per-volume reasons of scanner/JSON.md ("not_scanned entry") each broken kind must give.
@@ -53,17 +53,10 @@ FIELDS = {
 
 
 def run_flscan(flscan: str, args: list, cwd: Path, what: str) -> dict | None:
-    r = subprocess.run([flscan, "--json", "-", "--inventory", *args], cwd=cwd, capture_output=True, timeout=300)
-    stderr = r.stderr.decode("utf-8", "replace")
-    check(r.returncode in (0, 1, 2), f"{what}: exit {r.returncode} (a signal or a crash); stderr: {stderr[-1500:]}")
-    check(not any(m in stderr for m in SANITIZER_MARKS), f"{what}: sanitizer report: {stderr[-3000:]}")
-    try:
-        report = json.loads(r.stdout)
-    except ValueError:
-        failures.append(f"{what}: stdout is not one JSON document (exit {r.returncode}); stderr: {stderr[-1500:]}")
-        return None
-    check(report.get("exit_code") == r.returncode, f"{what}: exit_code {report.get('exit_code')} but exit {r.returncode}")
-    report["_returncode"] = r.returncode
+    report = run_json([flscan, "--json", "-", "--inventory", *args], cwd, what)
+    if report is not None:
+        check(report.get("exit_code") == report["_returncode"],
+              f"{what}: exit_code {report.get('exit_code')} but exit {report['_returncode']}")
     return report
 
 

@@ -14,26 +14,15 @@ Usage: image_without_tsk_test.py FLSCAN STUB SONAME IMAGES_DIR CORPUS_DIR"""
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from e2e_support import SANITIZER_MARKS, check, failures, finish, path_text
+from e2e_support import check, failures, finish, path_text, run_json
 
 
 def run(flscan: str, env: dict, args: list, cwd: Path) -> dict | None:
-    r = subprocess.run([flscan, "--json", "-", *args], cwd=cwd, env=env, capture_output=True, timeout=300)
-    stderr = r.stderr.decode("utf-8", "replace")
-    check(r.returncode in (0, 1, 2), f"{args}: exit {r.returncode} (a signal or a crash); stderr: {stderr[-1500:]}")
-    check(not any(m in stderr for m in SANITIZER_MARKS), f"{args}: sanitizer report: {stderr[-3000:]}")
-    try:
-        report = json.loads(r.stdout)
-    except ValueError:
-        failures.append(f"{args}: stdout is not JSON (exit {r.returncode}); stderr: {stderr[-1500:]}")
-        return None
-    report["_returncode"] = r.returncode
-    return report
+    return run_json([flscan, "--json", "-", *args], cwd, str(args), env)
 
 
 def main() -> int:

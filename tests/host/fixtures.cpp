@@ -68,4 +68,20 @@ std::filesystem::path host_fixture(std::string_view scenario) {
 
 std::filesystem::path host_scratch(std::string_view name) { return dir().path() / std::string(name); }
 
+host::SymptomStatus row(const host::HostReport& host, std::string_view id) {
+  for (const auto& symptom : host.symptoms) {
+    if (symptom.id == id) return symptom.status;
+  }
+  FAIL("no symptom row " << id);
+  return host::SymptomStatus::error;
+}
+
+host::FileStatus program(const host::HostReport& host, std::string_view name) {
+  for (const auto& check : host.programs) {
+    if (check.name == name) return check.status;
+  }
+  FAIL("no program " << name);
+  return host::FileStatus::not_scanned;
+}
+
 }  // namespace flscan::test

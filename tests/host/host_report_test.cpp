@@ -21,6 +21,8 @@ using flscan::host::HostReport;
 using flscan::host::SymptomStatus;
 using flscan::host::Verdict;
 using flscan::scanner::ScanReport;
+using flscan::test::program;
+using flscan::test::row;
 
 namespace {
 
@@ -63,22 +65,6 @@ ScanReport scan(const fs::path& root, const std::optional<std::string>& windows_
   ScanReport report = job.run();
   report.hosts = flscan::host::build_host_reports(report, settings.roots, windows_root);
   return report;
-}
-
-SymptomStatus row(const HostReport& host, std::string_view id) {
-  for (const auto& symptom : host.symptoms) {
-    if (symptom.id == id) return symptom.status;
-  }
-  FAIL("no symptom row " << id);
-  return SymptomStatus::error;
-}
-
-FileStatus program(const HostReport& host, std::string_view name) {
-  for (const auto& check : host.programs) {
-    if (check.name == name) return check.status;
-  }
-  FAIL("no program " << name);
-  return FileStatus::not_scanned;
 }
 
 const HostReport& only_host(const ScanReport& report) {

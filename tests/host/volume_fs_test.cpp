@@ -39,6 +39,8 @@ using flscan::host::Verdict;
 using flscan::host::VolumeFs;
 using flscan::scanner::FileResult;
 using flscan::scanner::ScanReport;
+using flscan::test::program;
+using flscan::test::row;
 
 namespace {
 
@@ -141,22 +143,6 @@ FileResult result(const std::string& path, FindingKind kind) {
   finding.rule = "test";
   file.findings.push_back(finding);
   return file;
-}
-
-SymptomStatus row(const HostReport& host, std::string_view id) {
-  for (const auto& symptom : host.symptoms) {
-    if (symptom.id == id) return symptom.status;
-  }
-  FAIL("no symptom row " << id);
-  return SymptomStatus::error;
-}
-
-FileStatus program(const HostReport& host, std::string_view name) {
-  for (const auto& check : host.programs) {
-    if (check.name == name) return check.status;
-  }
-  FAIL("no program " << name);
-  return FileStatus::not_scanned;
 }
 
 bool has_error_containing(const HostReport& host, std::string_view text) {

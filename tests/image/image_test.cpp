@@ -58,14 +58,7 @@ std::string corpus_sample(const std::string& expected) {
   return {};
 }
 
-const sig::SignatureSet& builtin() {
-  static const sig::SignatureSet set = [] {
-    auto loaded = sig::builtin_signatures();
-    REQUIRE(loaded);
-    return std::move(*loaded);
-  }();
-  return set;
-}
+const sig::SignatureSet& builtin() { return flscan::test::builtin_set(); }
 
 ScanReport scan(const std::vector<std::string>& roots, bool force_image = false, std::optional<Shard> shard = std::nullopt) {
   ScanSettings settings;

@@ -107,14 +107,7 @@ Meta set_meta(const std::string& path, mode_t mode = 0751) {
   return meta_of(path);
 }
 
-const sig::SignatureSet& builtin() {
-  static const sig::SignatureSet set = [] {
-    auto loaded = sig::builtin_signatures();
-    REQUIRE(loaded);
-    return std::move(*loaded);
-  }();
-  return set;
-}
+const sig::SignatureSet& builtin() { return flscan::test::builtin_set(); }
 
 // The file as the scan would report it.
 FileResult scanned(const std::string& path) {

@@ -18,6 +18,8 @@
 #include <thread>
 
 #include "engine/hashing.h"
+#include "scanner/text_encoding.h"
+#include "signatures/loader.h"
 
 extern char** environ;
 
@@ -160,28 +162,18 @@ std::optional<std::vector<std::string>> drop_privileges_prefix() {
 }
 
 std::string base64_decode(std::string_view text) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  std::string out;
-  std::uint32_t bits = 0;
-  int bit_count = 0;
-  for (char c : text) {
-    const int v = value(c);
-    if (v < 0) continue;  // padding
-    bits = (bits << 6) | static_cast<std::uint32_t>(v);
-    bit_count += 6;
-    if (bit_count >= 8) {
-      bit_count -= 8;
-      out.push_back(static_cast<char>((bits >> bit_count) & 0xFF));
-    }
-  }
-  return out;
+  auto decoded = flscan::scanner::base64_decode(text);
+  if (!decoded) throw std::runtime_error("not valid base64: " + std::string(text.substr(0, 64)));
+  return std::move(*decoded);
+}
+
+const sig::SignatureSet& builtin_set() {
+  static const sig::SignatureSet set = [] {
+    auto loaded = sig::builtin_signatures();
+    if (!loaded) throw std::runtime_error("the built-in signature set does not load: " + loaded.error().message());
+    return std::move(*loaded);
+  }();
+  return set;
 }
 
 std::string json_path_bytes(const nlohmann::json& path) {

@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/signature_set.h"
+
 namespace flscan::test {
 
 // A fresh directory under the system temporary directory, removed with everything in it (after
@@ -63,7 +65,10 @@ inline constexpr gid_t kNobodyGid = 65534;
 
 // A JSON path object ({"text": ...} or {"bytes": base64}) back to raw bytes.
 [[nodiscard]] std::string json_path_bytes(const nlohmann::json& path);
-[[nodiscard]] std::string base64_decode(std::string_view text);
+[[nodiscard]] std::string base64_decode(std::string_view text);  // scanner::base64_decode; throws on bad input
+
+// The built-in signature set, loaded once per test process (throws if it does not load).
+[[nodiscard]] const sig::SignatureSet& builtin_set();
 
 // The entry of `array` whose "path" decodes to `path`, or nullptr.
 [[nodiscard]] const nlohmann::json* find_by_path(const nlohmann::json& array, const std::string& path);
