@@ -106,7 +106,7 @@ class FdFile final : public RandomAccessFile {
     if (!S_ISREG(st.st_mode)) {
       return tl::make_unexpected(ReadError{NotScannedReason::replaced, "now " + std::string(type_name(st.st_mode))});
     }
-    return FileStamp{static_cast<std::uint64_t>(st.st_size), st.st_mtim.tv_sec, st.st_mtim.tv_nsec};
+    return FileStamp{static_cast<std::uint64_t>(st.st_size), st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_ctim.tv_sec, st.st_ctim.tv_nsec};
   }
   tl::expected<std::size_t, ReadError> read_at(std::uint64_t offset, std::uint8_t* out, std::size_t length) override {
     const auto got = pread_full(fd_, out, length, offset);
@@ -210,9 +210,19 @@ tl::expected<FileContent, ReadError> FileReader::read_file(RandomAccessFile& fil
   const std::uint64_t file_size = before->size;
 
   const std::size_t head_size = static_cast<std::size_t>(std::min<std::uint64_t>(file_size, limits::kSniffBytes));
-  reserve(head_size, 0);
-  auto head_read = file.read_at(0, buffer_.get(), head_size);
+  // Reported empty: still read once (issue 12). A FUSE or network filesystem (or /proc) may report
+  // 0 for a file with content; bytes past the reported size mean the size does not describe the
+  // file, so what the plan below would decide from it cannot be trusted.
+  const std::size_t head_request = file_size == 0 ? limits::kSniffBytes : head_size;
+  reserve(head_request, 0);
+  auto head_read = file.read_at(0, buffer_.get(), head_request);
   if (!head_read) return tl::make_unexpected(std::move(head_read.error()));
+  if (*head_read > head_size) {
+    return tl::make_unexpected(ReadError{NotScannedReason::modified,
+                                         "the file's size was reported as " + std::to_string(file_size) + " bytes, but reading it gave " +
+                                             std::to_string(*head_read) + (*head_read == head_request ? " bytes or more" : " bytes") +
+                                             " (a filesystem that does not report sizes, or a file written while read)"});
+  }
   if (*head_read < head_size) return tl::make_unexpected(truncated_error(file_size, *head_read));
   if (after_sniff_hook) after_sniff_hook();
 
@@ -260,8 +270,12 @@ tl::expected<FileContent, ReadError> FileReader::read_file(RandomAccessFile& fil
                                                                          " to " + std::to_string(after->size) +
                                                                          " bytes while reading"});
   }
-  if (*after != *before) {
+  if (after->mtime_seconds != before->mtime_seconds || after->mtime_nanoseconds != before->mtime_nanoseconds) {
     return tl::make_unexpected(ReadError{NotScannedReason::modified, "modification time changed while reading"});
+  }
+  if (*after != *before) {
+    return tl::make_unexpected(
+        ReadError{NotScannedReason::modified, "inode change time (ctime) changed while reading: the file was rewritten or its times set"});
   }
   return content;
 }

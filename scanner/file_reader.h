@@ -12,8 +12,11 @@
 // A file that could not be read completely and consistently is an error with a reason, never a
 // short or stale buffer: refused or vanished at open, not a regular file once opened (fstat of the
 // open descriptor closes the race of a file swapped for a FIFO after listing), larger than the
-// size limit, shorter than fstat said (truncated while read), or with a size/mtime that changed
-// between the fstat before and the fstat after reading (modified while read).
+// size limit, shorter than fstat said (truncated while read), or with a size, mtime or ctime that
+// changed between the fstat before and the fstat after reading (modified while read; the ctime
+// catches an in-place rewrite whose writer restored the mtime, issue 12). A file whose reported
+// size is 0 is still read once: a FUSE or network filesystem may report 0 for a file with
+// content, and such a file yields bytes beyond its size (modified while read), never "clean".
 #pragma once
 
 #include <cstddef>
@@ -58,6 +61,10 @@ struct FileStamp {
   std::uint64_t size = 0;
   std::int64_t mtime_seconds = 0;
   std::int64_t mtime_nanoseconds = 0;
+  // The inode change time: set by every write and every utimensat, so a rewrite that restores
+  // the mtime still changes it.
+  std::int64_t ctime_seconds = 0;
+  std::int64_t ctime_nanoseconds = 0;
   bool operator==(const FileStamp&) const = default;
 };
 
@@ -92,7 +99,7 @@ class FileReader {
                                                           const NeedsWholeFile& needs_whole);
 
   // The same, with a plan that may stream: then `stream` runs while the file is open, and the
-  // checks that the file did not change while read (size, mtime) cover the streamed bytes too.
+  // checks that the file did not change while read (size, mtime, ctime) cover the streamed bytes too.
   [[nodiscard]] tl::expected<FileContent, ReadError> read(const char* path, FollowSymlink follow, const PlanRead& plan,
                                                           const StreamConsumer& stream);
 

@@ -43,7 +43,9 @@ Disk images (scanned without mounting, through The Sleuth Kit):
   and Windows installations in a volume get their Q317218 report. Only the default data stream
   of allocated files is read: no NTFS alternate data stream, no deleted file. A volume that
   cannot be read is NOT SCANNED with a reason (unreadable-image, unknown-filesystem,
-  encrypted-volume) and the others are still scanned. Nothing is mounted or extracted.
+  encrypted-volume: BitLocker, BitLocker To Go, LUKS) and the others are still scanned. A
+  block device named as PATH (flscan /dev/sdb) is a disk, opened the same way. Nothing is
+  mounted or extracted.
 
 Offline Windows (Q317218 report):
   For each Windows installation found (a WINNT or WINDOWS directory with
@@ -71,8 +73,12 @@ Quarantine and repair (the only options that write to what is scanned):
   "restore", write ./restore.
 
 Special files:
-  FIFOs, sockets and devices are never opened; they are reported as skipped (listed with -v),
-  not as errors. Symbolic links below a PATH are skipped unless --follow-symlinks is given.
+  FIFOs, sockets and devices below a PATH are never opened; they are reported as skipped
+  (listed with -v), not as errors. Named as PATH, a FIFO, socket or character device is NOT
+  SCANNED (special-file: never opened; copy the data to a file and scan that, with --image if
+  it is a disk image), and a block device is opened as a disk image. A file reported as 0
+  bytes is still read once: one that yields bytes is NOT SCANNED (modified-while-reading).
+  Symbolic links below a PATH are skipped unless --follow-symlinks is given.
 
 JSON report (--json FILE, '-' for stdout):
   One document, "schema": "flscan-report", "schema_version": 1: results (files with
@@ -231,11 +237,11 @@ ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out,
                "Stay on the file system of each PATH; other mounts are\n"
                "reported as skipped. Example: flscan -x /");
   app.add_flag("--image", options.force_image,
-               "Open every PATH that is a file (or block device) as a disk\n"
-               "image, without the content test; one that cannot be opened is\n"
-               "NOT SCANNED (unreadable-image). Without it, raw, E01, VHD and\n"
-               "VMDK images are recognised by content (see Disk images below).\n"
-               "Example: flscan --image /dev/sdb");
+               "Open every PATH that is a file as a disk image, without the\n"
+               "content test; one that cannot be opened is NOT SCANNED\n"
+               "(unreadable-image). Without it, raw, E01, VHD and VMDK images\n"
+               "are recognised by content, and a block device always is a disk\n"
+               "(see Disk images below). Example: flscan --image disk.bin");
   app.add_option("--json", json_path,
                  "Also write the report as one JSON document to FILE; '-'\n"
                  "writes it to stdout instead of the text report. Schema in\n"

@@ -23,6 +23,7 @@ std::string_view to_code(NotScannedReason reason) {
     case NotScannedReason::unreadable_image: return "unreadable-image";
     case NotScannedReason::unknown_filesystem: return "unknown-filesystem";
     case NotScannedReason::encrypted_volume: return "encrypted-volume";
+    case NotScannedReason::special_file: return "special-file";
   }
   return "unknown";
 }
@@ -44,6 +45,7 @@ std::string_view describe(NotScannedReason reason) {
     case NotScannedReason::unreadable_image: return "disk image or volume could not be read";
     case NotScannedReason::unknown_filesystem: return "no filesystem recognised in this volume";
     case NotScannedReason::encrypted_volume: return "encrypted volume";
+    case NotScannedReason::special_file: return "PATH is not a regular file, directory or disk";
   }
   return "unknown";
 }

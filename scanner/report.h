@@ -40,9 +40,10 @@ enum class NotScannedReason {
   // Disk images (scanner/image/): a volume, or the data of a file inside one, that could not be read.
   unreadable_image,      // the image (or this volume of it) cannot be opened or read: corrupt, truncated, unsupported
   unknown_filesystem,    // a partition (or a whole image) holding no filesystem The Sleuth Kit recognises
-  encrypted_volume,      // an encrypted volume (BitLocker "-FVE-FS-", LUKS) or an NTFS-encrypted (EFS) file in an image: only ciphertext
+  encrypted_volume,      // an encrypted volume (BitLocker "-FVE-FS-" or To Go, LUKS) or an NTFS-encrypted (EFS) file in an image: only ciphertext
+  special_file,          // a PATH operand that is a FIFO, socket or character device: never opened (issue 12; inside a walk: skipped)
 };
-inline constexpr std::size_t kNotScannedReasonCount = 15;
+inline constexpr std::size_t kNotScannedReasonCount = 16;
 
 // Why an entry was skipped on purpose. Skipped entries are not files flscan reads, so they do not
 // make the scan incomplete.

@@ -54,6 +54,25 @@ NotScannedReason reason_for_errno(int error) {
   }
 }
 
+// Why a PATH operand that is no regular file, directory or disk is not read, and what to do.
+std::string special_operand_detail(mode_t mode) {
+  std::string what;
+  if (S_ISFIFO(mode)) {
+    what = "a FIFO (named pipe), never opened: reading one can block forever";
+  } else if (S_ISSOCK(mode)) {
+    what = "a socket, never opened";
+  } else if (S_ISCHR(mode)) {
+    what = "a character device, never opened: reading one can hang or have side effects (a disk is a block device, "
+           "opened as a disk image)";
+  } else if (S_ISBLK(mode)) {
+    what = "a block device that could not be opened as a disk image";
+  } else {
+    what = "file type " + std::to_string(mode & S_IFMT) + ", never opened";
+  }
+  return what + "; flscan reads regular files, directories and disks: copy the data to a file and scan that (with --image "
+         "if it is a disk image)";
+}
+
 std::string symlink_target(const fs::path& link) {
   std::string target(4096, '\0');
   const ssize_t n = readlink_path(link.c_str(), target.data(), target.size());
@@ -131,6 +150,12 @@ class WalkRun {
       return;
     }
     item.root_dev = item.st.st_dev;
+    // An operand the user named is read, opened as an image (block devices: scan_job, before the
+    // walk) or reported NOT SCANNED: never skipped as a special file inside a tree is (issue 12).
+    if (!S_ISREG(item.st.st_mode) && !S_ISDIR(item.st.st_mode)) {
+      visitor_.not_scanned(item.path, NotScannedReason::special_file, special_operand_detail(item.st.st_mode));
+      return;
+    }
     dispatch(item, feeder);
   }
 

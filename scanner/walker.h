@@ -16,7 +16,9 @@
 //   directory already on the current path (same st_dev/st_ino as an ancestor: a followed
 //   symlink or a bind mount pointing upwards) -> not scanned (loop)
 // PATH operands are stat'ed, i.e. followed when they are symlinks, and never excluded: the user
-// named them. Loop detection compares against the ancestors of a directory only, so its outcome
+// named them. A PATH operand that is neither a regular file nor a directory is not skipped but
+// NOT SCANNED special-file (a block device operand is a disk: the scan job opens it as an image
+// before the walk). Loop detection compares against the ancestors of a directory only, so its outcome
 // does not depend on thread timing; a directory reachable by two different non-looping paths is
 // scanned under both (as find -L does).
 #pragma once

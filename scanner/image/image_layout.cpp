@@ -1,6 +1,8 @@
 #include "scanner/image/image_layout.h"
 
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,6 +31,7 @@ struct Head {
   std::array<std::uint8_t, kSectorBytes> tail{};
   bool has_tail = false;
   std::uint64_t size = 0;
+  bool device = false;  // a block device: a disk, opened as an image whatever it holds
 };
 
 bool bytes_at(const std::uint8_t* data, std::size_t size, std::size_t offset, std::string_view literal) {
@@ -51,7 +54,14 @@ std::size_t pread_all(int fd, std::uint8_t* out, std::size_t length, std::uint64
 
 enum class HeadStatus { ok, not_a_file, unreadable };
 
-HeadStatus read_head(const std::string& path, ImageMode mode, Head& out, std::string& error) {
+HeadStatus read_head(const std::string& path, Head& out, std::string& error) {
+  // stat first: a FIFO, socket or character device is never opened (even opening one can block
+  // or act, e.g. a tape device rewinds on close). The fstat below checks the opened file again.
+  struct stat named {};
+  if (stat_path(path.c_str(), &named, 0) == 0) {
+    if (!S_ISREG(named.st_mode) && !S_ISBLK(named.st_mode)) return HeadStatus::not_a_file;
+    out.device = S_ISBLK(named.st_mode);
+  }
   const int fd = open_path(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
     error = "open: " + std::system_category().message(errno);
@@ -62,10 +72,13 @@ HeadStatus read_head(const std::string& path, ImageMode mode, Head& out, std::st
   if (::fstat(fd, &st) != 0) {
     error = "fstat: " + std::system_category().message(errno);
     status = HeadStatus::unreadable;
-  } else if (!S_ISREG(st.st_mode) && !(mode == ImageMode::forced && S_ISBLK(st.st_mode))) {
+  } else if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
     status = HeadStatus::not_a_file;
   } else {
-    out.size = S_ISREG(st.st_mode) ? static_cast<std::uint64_t>(st.st_size) : 0;
+    out.device = S_ISBLK(st.st_mode);
+    std::uint64_t device_size = 0;
+    if (out.device && ::ioctl(fd, BLKGETSIZE64, &device_size) != 0) device_size = 0;
+    out.size = out.device ? device_size : static_cast<std::uint64_t>(st.st_size);
     out.head.resize(kHeadBytes);
     out.head.resize(pread_all(fd, out.head.data(), kHeadBytes, 0));
     if (out.size >= 2 * kSectorBytes) {
@@ -101,9 +114,23 @@ Classified classify(const Head& h) {
   return {};
 }
 
+// BitLocker's discovery-volume GUID 4967D63B-2E29-4AD8-8399-F6A339E3D001 as stored (first three
+// fields little-endian).
+constexpr std::string_view kBitLockerDiscoveryGuid("\x3b\xd6\x67\x49\x29\x2e\xd8\x4a\x83\x99\xf6\xa3\x39\xe3\xd0\x01", 16);
+constexpr std::size_t kBitLockerToGoGuidOffset = 0x1A8;
+
 // An encrypted volume's signature in its first sector, described; nullopt when none.
+// BitLocker To Go (issue 12) puts a small FAT "discovery volume" in front, OEM "MSWIN4.1", whose
+// boot sector carries the discovery-volume GUID at 0x1A8: the FAT opens, but it only holds the
+// reader program while the real files are ciphertext, so the GUID alone makes the volume
+// encrypted (a crafted OEM name must not turn it back into a readable FAT).
 std::optional<std::string> encryption_signature(const std::uint8_t* sector, std::size_t size) {
   if (bytes_at(sector, size, 3, "-FVE-FS-")) return "BitLocker (\"-FVE-FS-\" at offset 3 of the boot sector)";
+  if (bytes_at(sector, size, kBitLockerToGoGuidOffset, kBitLockerDiscoveryGuid)) {
+    return std::string("BitLocker To Go (discovery-volume GUID 4967D63B-2E29-4AD8-8399-F6A339E3D001 at offset 0x1A8 of the boot sector") +
+           (bytes_at(sector, size, 3, "MSWIN4.1") ? ", OEM \"MSWIN4.1\"" : "") +
+           "; the FAT volume in front holds only the reader program)";
+  }
   if (bytes_at(sector, size, 0, std::string_view("LUKS\xba\xbe", 6))) return "LUKS (header at the start of the volume)";
   return std::nullopt;
 }
@@ -471,11 +498,12 @@ Detection detect_image(const std::string& path, ImageMode mode) {
   Detection detection;
   Head head;
   std::string error;
-  switch (read_head(path, mode, head, error)) {
+  switch (read_head(path, head, error)) {
     case HeadStatus::not_a_file: return detection;
     case HeadStatus::unreadable:
-      // Not forced: the walk reports the operand's open error as for any other file.
-      if (mode == ImageMode::forced) {
+      // Not forced: the walk reports a file's open error as for any other file; a block device
+      // is a disk the walk does not open, so its open error is the image's.
+      if (mode == ImageMode::forced || head.device) {
         detection.kind = Detection::Kind::unreadable;
         detection.detail = std::move(error);
       }
@@ -483,7 +511,9 @@ Detection detect_image(const std::string& path, ImageMode mode) {
     case HeadStatus::ok: break;
   }
   const Classified classified = classify(head);
-  const Candidate candidate = mode == ImageMode::forced ? Candidate::container : classified.candidate;
+  // A block device named as PATH is a disk (issue 12): opened as an image as --image does, so
+  // whatever TSK cannot read in it is reported, never skipped.
+  const Candidate candidate = mode == ImageMode::forced || head.device ? Candidate::container : classified.candidate;
   if (candidate == Candidate::none) return detection;
 
   ImgPtr img = open_image(path);

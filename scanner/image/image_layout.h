@@ -9,9 +9,12 @@
 //    clean file;
 //  - a raw candidate (0x55AA at offset 510, or "EFI PART" at 512) is an image only when TSK
 //    confirms it: a partition table with at least one allocated partition, an NTFS or FAT
-//    filesystem at offset 0, or an encrypted volume's signature at offset 0.
+//    filesystem at offset 0, or an encrypted volume's signature at offset 0 (BitLocker "-FVE-FS-",
+//    BitLocker To Go's discovery-volume GUID at 0x1A8, LUKS).
 // --image (ImageMode::forced) skips the content test: the operand is opened as an image and every
-// failure is reported for it.
+// failure is reported for it. A block device named as PATH is a disk and is opened the same way
+// without --image (issue 12); FIFOs, sockets and character devices are never opened here (the
+// walk reports them NOT SCANNED special-file).
 //
 // Volumes: the allocated partitions (TSK_VS_PART_FLAG_ALLOC) of the volume system TSK finds (MBR
 // with extended partitions, GPT), named p1, p2, ... in start-offset order; an image with no
@@ -58,7 +61,7 @@ struct Detection {
 };
 
 // Examines the PATH operand `path` (as given; followed if a symlink). Directories, missing paths
-// and other non-regular files are not images (with ImageMode::forced a block device is opened too).
+// and other non-regular files are not images, except block devices, which always are.
 // Never throws for bad content.
 [[nodiscard]] Detection detect_image(const std::string& path, ImageMode mode);
 

@@ -104,7 +104,8 @@ tl::expected<std::unique_ptr<TskFile>, ReadError> TskFile::open(TSK_FS_INFO* fs,
 
 tl::expected<FileStamp, ReadError> TskFile::stamp() {
   const TSK_FS_META& meta = *file_->meta;
-  return FileStamp{static_cast<std::uint64_t>(meta.size), static_cast<std::int64_t>(meta.mtime), static_cast<std::int64_t>(meta.mtime_nano)};
+  return FileStamp{static_cast<std::uint64_t>(meta.size), static_cast<std::int64_t>(meta.mtime), static_cast<std::int64_t>(meta.mtime_nano),
+                   static_cast<std::int64_t>(meta.ctime), static_cast<std::int64_t>(meta.ctime_nano)};
 }
 
 tl::expected<std::size_t, ReadError> TskFile::read_at(std::uint64_t offset, std::uint8_t* out, std::size_t length) {

@@ -318,6 +318,69 @@ TEST_CASE("image: a garbage partition and a BitLocker volume are reported, the o
   CHECK(exit_code(report) == kExitIncomplete);
 }
 
+// A BitLocker To Go volume laid out as Windows makes one (checked byte by byte against a real one,
+// tests/e2e/image_bitlocker_test.py): a FAT32 "discovery volume" whose boot sector carries the OEM
+// name "MSWIN4.1" at offset 3 and the discovery-volume GUID 4967D63B-2E29-4AD8-8399-F6A339E3D001 at
+// 0x1A8 (first three fields little-endian), inside the boot code. `with_guid` false leaves an
+// ordinary FAT32 volume formatted the Windows way. Either way the FAT is valid and holds `file`,
+// so read as a FAT it would look clean.
+namespace {
+void make_fat32_mswin(const std::string& image, const std::string& file, bool with_guid) {
+  sh("rm -f " + image + " && mkfs.fat -F 32 -C " + image + " 40960");
+  sh("mcopy -o -i " + image + " " + file + " ::/README.TXT");
+  sh("printf 'MSWIN4.1' | dd of=" + image + " bs=1 seek=3 conv=notrunc");
+  if (with_guid) {
+    sh("printf '\\073\\326\\147\\111\\051\\056\\330\\112\\203\\231\\366\\243\\071\\343\\320\\001' | dd of=" + image +
+       " bs=1 seek=424 conv=notrunc");
+  }
+}
+}  // namespace
+
+TEST_CASE("image: a BitLocker To Go volume is encrypted-volume, as a whole image and as a partition", "[image][bitlocker]") {
+  const TempDir dir;
+  flscan::test::write_file(dir / "readme.txt", "the reader volume's own file\n");
+  const std::string togo = dir / "togo.img";
+  make_fat32_mswin(togo, dir / "readme.txt", true);
+
+  ScanReport report = scan({togo});
+  REQUIRE(report.volumes.size() == 1);
+  CHECK(report.volumes[0].status == VolumeStatus::error);
+  CHECK(report.volumes[0].reason == NotScannedReason::encrypted_volume);
+  const NotScannedEntry* whole = not_scanned_at(report, togo + ":vol");
+  REQUIRE(whole != nullptr);
+  CHECK(whole->reason == NotScannedReason::encrypted_volume);
+  CHECK(whole->detail.find("To Go") != std::string::npos);
+  CHECK(report.counters.files_seen == 0);
+  CHECK(exit_code(report) == kExitIncomplete);
+
+  // As the second partition of an MBR disk; the FAT16 first partition is still scanned.
+  make_fat(dir / "p1.img", 4096, {{dir / "readme.txt", "README.TXT"}});
+  const std::string disk = dir / "disk.img";
+  make_disk(disk, 50, "dos", {{2048, 8192, "6", dir / "p1.img"}, {12288, 81920, "c", togo}});
+  report = scan({disk});
+  REQUIRE(report.volumes.size() == 2);
+  CHECK(report.volumes[0].status == VolumeStatus::scanned);
+  const NotScannedEntry* p2 = not_scanned_at(report, disk + ":p2");
+  REQUIRE(p2 != nullptr);
+  CHECK(p2->reason == NotScannedReason::encrypted_volume);
+  CHECK(report.counters.files_seen == 1);
+  CHECK(exit_code(report) == kExitIncomplete);
+}
+
+TEST_CASE("image: a FAT32 volume formatted the Windows way (MSWIN4.1) without the GUID is scanned", "[image][bitlocker]") {
+  // The control for the test above: the OEM name alone is no BitLocker, the GUID is what counts.
+  const TempDir dir;
+  flscan::test::write_file(dir / "readme.txt", "an ordinary file\n");
+  const std::string fat = dir / "fat32.img";
+  make_fat32_mswin(fat, dir / "readme.txt", false);
+  const ScanReport report = scan({fat});
+  REQUIRE(report.volumes.size() == 1);
+  CHECK(report.volumes[0].status == VolumeStatus::scanned);
+  CHECK(report.counters.files_seen == 1);
+  CHECK(report.complete());
+  CHECK(exit_code(report) == kExitClean);
+}
+
 TEST_CASE("image: a regular file that is not an image is scanned as a file", "[image]") {
   const TempDir dir;
   const std::string infected = corpus_sample("infected");

@@ -2,12 +2,14 @@
 // completely is an error with a reason, never a short buffer passed off as the file.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <grp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -136,6 +138,93 @@ TEST_CASE("reader: rewritten in place while being read (same size, new mtime)", 
   const auto content = reader.read(path.c_str(), FollowSymlink::no, kAlwaysWhole);
   REQUIRE_FALSE(content);
   CHECK(content.error().reason == NotScannedReason::modified);
+}
+
+TEST_CASE("reader: rewritten in place with the mtime restored is modified (the ctime changed)", "[reader]") {
+  // Issue 12: same size, same mtime afterwards; only the inode change time tells.
+  const TempDir dir;
+  const std::string path = dir / "rewritten";
+  flscan::test::write_file(path, "MZ original bytes");
+  struct stat original {};
+  REQUIRE(::stat(path.c_str(), &original) == 0);
+  FileReader reader(kNoLimit);
+  reader.after_sniff_hook = [&] {
+    // Each write and utimensat sets the ctime to "now"; on a coarse clock "now" may still equal
+    // the creation's, so repeat (bounded) until it differs, as a real rewrite a moment later would.
+    struct stat now {};
+    for (int attempt = 0; attempt < 1000; ++attempt) {
+      {
+        std::fstream out(path, std::ios::binary | std::ios::in | std::ios::out);
+        out << "MZ changed bytes!";
+      }
+      const timespec times[2] = {original.st_atim, original.st_mtim};
+      REQUIRE(::utimensat(AT_FDCWD, path.c_str(), times, 0) == 0);
+      REQUIRE(::stat(path.c_str(), &now) == 0);
+      if (now.st_ctim.tv_sec != original.st_ctim.tv_sec || now.st_ctim.tv_nsec != original.st_ctim.tv_nsec) break;
+      ::usleep(2000);
+    }
+    // The premise: only the ctime tells the versions apart.
+    REQUIRE(now.st_size == original.st_size);
+    REQUIRE(now.st_mtim.tv_sec == original.st_mtim.tv_sec);
+    REQUIRE(now.st_mtim.tv_nsec == original.st_mtim.tv_nsec);
+    REQUIRE((now.st_ctim.tv_sec != original.st_ctim.tv_sec || now.st_ctim.tv_nsec != original.st_ctim.tv_nsec));
+  };
+  const auto content = reader.read(path.c_str(), FollowSymlink::no, kAlwaysWhole);
+  REQUIRE_FALSE(content);
+  CHECK(content.error().reason == NotScannedReason::modified);
+  CHECK(content.error().detail.find("ctime") != std::string::npos);
+}
+
+namespace {
+
+// A file whose reported size is 0 whatever it holds, as some FUSE and network filesystems report
+// (a test seam: the reader reads every file through RandomAccessFile).
+class ReportsZeroSize final : public RandomAccessFile {
+ public:
+  explicit ReportsZeroSize(std::string content) : content_(std::move(content)) {}
+  tl::expected<FileStamp, ReadError> stamp() override { return FileStamp{}; }
+  tl::expected<std::size_t, ReadError> read_at(std::uint64_t offset, std::uint8_t* out, std::size_t length) override {
+    ++reads;
+    if (offset >= content_.size()) return 0;
+    const std::size_t n = std::min<std::size_t>(length, content_.size() - static_cast<std::size_t>(offset));
+    std::memcpy(out, content_.data() + offset, n);
+    return n;
+  }
+  int reads = 0;
+
+ private:
+  std::string content_;
+};
+
+const PlanRead kPlanWhole = [](ByteView, std::uint64_t) { return ReadPlan::whole; };
+
+}  // namespace
+
+TEST_CASE("reader: a file reported as 0 bytes is read once; bytes beyond that size make it modified", "[reader]") {
+  // Issue 12: a reported size of 0 was taken as "empty, clean" without a read.
+  FileReader reader(kNoLimit);
+  ReportsZeroSize with_content(flscan::test::mz_bytes(300));
+  const auto refused = reader.read(with_content, kPlanWhole, nullptr);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().reason == NotScannedReason::modified);
+  CHECK(refused.error().detail.find("reported as 0 bytes") != std::string::npos);
+
+  // Truly empty: one read, which finds nothing; an empty file, read whole.
+  ReportsZeroSize empty("");
+  const auto content = reader.read(empty, kPlanWhole, nullptr);
+  REQUIRE(content);
+  CHECK(empty.reads == 1);
+  CHECK(content->whole);
+  CHECK(content->bytes.empty());
+  CHECK(content->bytes_read == 0);
+
+  // A real one: /proc reports 0 bytes for files with content.
+  struct stat st {};
+  REQUIRE(::stat("/proc/self/status", &st) == 0);
+  REQUIRE(st.st_size == 0);
+  const auto proc = reader.read("/proc/self/status", FollowSymlink::no, kAlwaysWhole);
+  REQUIRE_FALSE(proc);
+  CHECK(proc.error().reason == NotScannedReason::modified);
 }
 
 TEST_CASE("reader: a path that no longer exists has vanished", "[reader]") {

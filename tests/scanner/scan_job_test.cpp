@@ -87,13 +87,36 @@ TEST_CASE("walk: a FIFO is skipped and never opened (the scan does not block)", 
   CHECK(report.counters.files_seen == 1);
 }
 
-TEST_CASE("walk: a FIFO named as PATH is skipped too", "[walk][special]") {
+// Issue 12: an operand the user named is read, opened as an image or reported NOT SCANNED with
+// the reason and a hint; only special files met inside a walk are skipped.
+namespace {
+void check_special_operand(const std::string& path, const std::string& kind) {
+  INFO(path);
+  const ScanReport report = scan(settings_for(path));
+  CHECK(report.skipped.empty());
+  const NotScannedEntry* entry = not_scanned_entry(report, path);
+  REQUIRE(entry);
+  CHECK(entry->reason == NotScannedReason::special_file);
+  CHECK(entry->detail.find(kind) != std::string::npos);
+  CHECK(entry->detail.find("--image") != std::string::npos);
+  CHECK(report.counters.files_seen == 0);
+  CHECK_FALSE(report.complete());
+  CHECK(exit_code(report) == kExitIncomplete);
+}
+}  // namespace
+
+TEST_CASE("walk: a FIFO named as PATH is NOT SCANNED special-file, never opened", "[walk][special]") {
   const TempDir dir;
   flscan::test::make_fifo(dir / "pipe");
-  const ScanReport report = scan(settings_for(dir / "pipe"));
-  REQUIRE(report.skipped.size() == 1);
-  CHECK(report.skipped[0].reason == SkipReason::fifo);
-  CHECK(report.complete());
+  check_special_operand(dir / "pipe", "FIFO");
+  // The same FIFO met inside the walk stays skipped (see above).
+}
+
+TEST_CASE("walk: a socket or a character device named as PATH is NOT SCANNED special-file", "[walk][special]") {
+  const TempDir dir;
+  flscan::test::make_socket(dir / "sock");
+  check_special_operand(dir / "sock", "socket");
+  check_special_operand("/dev/null", "character device");
 }
 
 TEST_CASE("walk: a socket is skipped", "[walk][special]") {
