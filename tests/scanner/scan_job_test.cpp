@@ -90,9 +90,11 @@ TEST_CASE("walk: a FIFO is skipped and never opened (the scan does not block)", 
 // Issue 12: an operand the user named is read, opened as an image or reported NOT SCANNED with
 // the reason and a hint; only special files met inside a walk are skipped.
 namespace {
-void check_special_operand(const std::string& path, const std::string& kind) {
-  INFO(path);
-  const ScanReport report = scan(settings_for(path));
+void check_special_operand(const std::string& path, const std::string& kind, bool force_image = false) {
+  INFO(path << (force_image ? " with --image" : ""));
+  ScanSettings settings = settings_for(path);
+  settings.force_image = force_image;
+  const ScanReport report = scan(settings);
   CHECK(report.skipped.empty());
   const NotScannedEntry* entry = not_scanned_entry(report, path);
   REQUIRE(entry);
@@ -109,6 +111,8 @@ TEST_CASE("walk: a FIFO named as PATH is NOT SCANNED special-file, never opened"
   const TempDir dir;
   flscan::test::make_fifo(dir / "pipe");
   check_special_operand(dir / "pipe", "FIFO");
+  // --image opens files and block devices only: a FIFO is still never opened.
+  check_special_operand(dir / "pipe", "FIFO", true);
   // The same FIFO met inside the walk stays skipped (see above).
 }
 
