@@ -254,6 +254,13 @@ void write_host(std::ostream& out, const host::HostReport& host) {
   for (const std::string& error : host.errors) out << "Error:      " << esc(error) << '\n';
 }
 
+// The names a removal or repair of one hard link leaves holding the infected content.
+std::string other_links(const FileAction& action) {
+  return std::to_string(action.other_links) + (action.other_links == 1 ? " other hard link to the same file still holds"
+                                                                        : " other hard links to the same file still hold") +
+         " the infected content";
+}
+
 }  // namespace
 
 // "quarantined to DIR/x.flq; repair refused: ...": what --quarantine / --repair did (remediate.h).
@@ -264,9 +271,12 @@ std::string describe_action(const FileAction& action) {
   switch (action.result) {
     case ActionResult::repaired:
       text = "repaired in place (" + detail + "); the infected original is kept as " + copy;
+      if (action.other_links > 0) text += "; " + other_links(action);
       break;
     case ActionResult::quarantined:
-      text = "quarantined to " + copy + " (original removed)";
+      // A file with other hard links is not removed by unlinking one name (issue 13).
+      text = "quarantined to " + copy +
+             (action.other_links == 0 ? std::string(" (original removed)") : " (this name removed; " + other_links(action) + ")");
       if (action.repair == RepairStatus::refused) text += "; repair refused: " + detail;
       if (action.repair == RepairStatus::system_file) text += "; not repaired: " + detail;
       if (action.repair == RepairStatus::failed) text += "; repair failed (" + detail + "), quarantined instead";
