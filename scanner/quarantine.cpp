@@ -418,6 +418,7 @@ tl::expected<Location, std::string> locate(const std::string& path, const std::s
     return tl::make_unexpected("not below its PATH operand " + escape_for_terminal(root));
   }
   while (!relative.empty() && relative.back() == '/') relative.pop_back();
+  relative.erase(0, relative.find_first_not_of('/') == std::string::npos ? relative.size() : relative.find_first_not_of('/'));
   const std::size_t cut = relative.rfind('/');
   const std::string parent = cut == std::string::npos ? std::string() : relative.substr(0, cut);
   Location where;

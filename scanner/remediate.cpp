@@ -200,7 +200,12 @@ constexpr const char* kRestoreDescription =
     "it was, with its content (checked by SHA-256), mode, modification and access times, and its\n"
     "owner when run as root. A file is never restored over a different existing file (except the\n"
     "repaired file --repair left in its place): such an entry stays in DIR and the error names the\n"
-    "file. Each restored entry leaves the manifest; its copy is removed.";
+    "file. Each restored entry leaves the manifest; its copy is removed.\n\n"
+    "DIR and its parents must be owned by root or you and writable by no one else. Every\n"
+    "directory of a target path (and of ROOT) is opened without following a symbolic link and\n"
+    "must be owned by root, you or the file's original owner; a missing one is created. An entry\n"
+    "whose copy does not match its SHA-256, or that gives set-user-ID or set-group-ID bits to a\n"
+    "file root did not own, is not restored.";
 
 constexpr const char* kRestoreFooter = R"(Examples:
   flscan restore /var/quarantine              back to the original paths
@@ -220,7 +225,8 @@ int run_restore_command(int argc, const char* const* argv, std::ostream& out, st
   app.add_option("--to", to_root,
                  "Restore under ROOT instead of the original locations: each file\n"
                  "goes to ROOT followed by its original absolute path; missing\n"
-                 "directories are created. Example: --to /tmp/restored")
+                 "directories are created. ROOT's directories must be no symbolic\n"
+                 "links and owned by root or you. Example: --to /tmp/restored")
       ->type_name("ROOT");
   try {
     app.parse(argc, argv);
