@@ -139,6 +139,12 @@ std::string verdict_line(const ScanReport& report) {
   std::string missing;
   if (not_scanned > 0) missing = plural(not_scanned, "entry", "entries") + " not scanned";
   if (report.host_errors()) missing += std::string(missing.empty() ? "" : ", ") + "host evidence unreadable";
+  if (report.actions_failed()) {
+    const auto left = static_cast<std::uint64_t>(std::count_if(report.results.begin(), report.results.end(), [](const FileResult& r) {
+      return r.action && r.action->result == ActionResult::left_in_place;
+    }));
+    missing += std::string(missing.empty() ? "" : ", ") + plural(left, "file", "files") + " --quarantine left in place";
+  }
   if (report.infection_found() || report.flc_service_found()) {
     std::string line = "FunLove evidence FOUND (exit code 1)";
     if (!report.infection_found()) line = "FunLove evidence FOUND: an FLC service in the SYSTEM hive (exit code 1)";

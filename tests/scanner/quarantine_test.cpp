@@ -39,6 +39,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/scan.h"
+#include "scanner/open_path.h"
 #include "scanner/quarantine.h"
 #include "scanner/remediate.h"
 #include "signatures/loader.h"
@@ -1119,6 +1120,10 @@ TEST_CASE("cli: a quarantine that fails on a read-only file system makes the run
   CHECK(tool->at("action").at("result") == "left-in-place");
   CHECK(tool->at("action").at("error").get<std::string>().find("Read-only file system") != std::string::npos);
   CHECK(read_bytes(ro + "/tool.exe") == s.infection.file);
+  // The text report says so in its result line, not only on the file's action line.
+  const auto text = flscan::test::run_flscan({"--quarantine", tmp / "q", ro});
+  CHECK(text.exit_code == 1);
+  CHECK(text.out.find("the scan is also INCOMPLETE: 1 file --quarantine left in place") != std::string::npos);
 }
 
 TEST_CASE("cli: a file met again through overlapping PATHs keeps its first action", "[cli][quarantine]") {
@@ -1166,4 +1171,48 @@ TEST_CASE("cli: a hard-linked file is not claimed removed: its other links are c
   INFO(plain.out);
   CHECK(plain.out.find("this name removed; 1 other hard link to the same file still holds the infected content") != std::string::npos);
   CHECK(plain.out.find("original removed") == std::string::npos);
+}
+
+TEST_CASE("open_directory_beneath: one component at a time, no symlink, no '..', owners checked, created on request",
+          "[quarantine][open_path]") {
+  TempDir tmp;
+  fs::create_directories(tmp / "a/b");
+  flscan::test::make_symlink(tmp / "a", tmp / "link");
+  const int start = ::open(tmp.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  REQUIRE(start >= 0);
+  auto same_dir = [](int fd, const std::string& path) {
+    struct stat a {}, b {};
+    return ::fstat(fd, &a) == 0 && ::stat(path.c_str(), &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+  };
+  const auto ab = open_directory_beneath(start, "a//b/");
+  REQUIRE(ab);
+  CHECK(same_dir(*ab, tmp / "a/b"));
+  ::close(*ab);
+
+  const auto through_link = open_directory_beneath(start, "link/b");
+  REQUIRE_FALSE(through_link);
+  CHECK(through_link.error().where == "link");
+  CHECK(through_link.error().reason == "is a symbolic link (not followed)");
+  const auto up = open_directory_beneath(start, "a/../a");
+  REQUIRE_FALSE(up);
+  CHECK(up.error().where == "a/..");
+  const auto missing = open_directory_beneath(start, "a/new/deeper");
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().error == ENOENT);
+  CHECK_FALSE(exists(tmp / "a/new"));
+
+  BeneathOptions create;
+  create.create_missing = true;
+  const auto made = open_directory_beneath(start, "a/new/deeper", create);
+  REQUIRE(made);
+  CHECK(same_dir(*made, tmp / "a/new/deeper"));
+  ::close(*made);
+
+  BeneathOptions strangers;
+  strangers.owners = {::geteuid() + 1};  // nobody that owns these directories
+  const auto foreign = open_directory_beneath(start, "a/b", strangers);
+  REQUIRE_FALSE(foreign);
+  CHECK(foreign.error().where == "a");
+  CHECK(foreign.error().reason.find("is owned by uid " + std::to_string(::geteuid())) == 0);
+  ::close(start);
 }
