@@ -124,12 +124,12 @@ tl::expected<int, BeneathError> open_directory_beneath(int dir_fd, std::string_v
     if (end == std::string_view::npos) end = relative.size();
     const std::string name(relative.substr(start, end - start));
     start = end + 1;
-    if (name.empty()) continue;
+    if (name.empty() || name == ".") continue;
     if (!where.empty()) where += '/';
     where += name;
-    if (name == "." || name == "..") {
+    if (name == "..") {
       replace(-1);
-      return failure(where, 0, "is a '.' or '..' component (refused)");
+      return failure(where, 0, "is a '..' component (refused: the result must stay below the start)");
     }
     // Every component is opened O_PATH (a directory that may only be traversed is enough); the
     // last one is reopened for reading below.

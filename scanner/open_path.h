@@ -61,7 +61,7 @@ struct BeneathError {
 
 // Opens the directory `relative` (names separated by '/') below the directory `dir_fd`, one
 // openat(O_NOFOLLOW | O_DIRECTORY) per component: a symbolic link anywhere is refused, never
-// followed, and so is a "." or ".." component (the result is always below `dir_fd`). Every
+// followed, and so is a ".." component (the result is always below `dir_fd`; "." is skipped). Every
 // component opened (not `dir_fd` itself) must satisfy `options`. An empty `relative` reopens
 // `dir_fd`. The descriptor returned (O_RDONLY | O_DIRECTORY | O_CLOEXEC) belongs to the caller.
 [[nodiscard]] tl::expected<int, BeneathError> open_directory_beneath(int dir_fd, std::string_view relative,

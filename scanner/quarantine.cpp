@@ -479,7 +479,9 @@ tl::expected<Fd, std::string> open_private_directory(const std::string& dir) {
   std::size_t start = 1;
   for (;;) {
     struct stat st {};
-    if (::fstat(current.get(), &st) != 0) return tl::make_unexpected("cannot examine " + escape_for_terminal(where) + ": " + errno_text(errno));
+    if (::fstat(current.get(), &st) != 0) {
+      return tl::make_unexpected("cannot examine " + escape_for_terminal(where) + ": " + errno_text(errno));
+    }
     const bool last = start > canonical.size();
     const std::string what = (last ? "the quarantine directory " : "the directory ") + escape_for_terminal(where);
     if (st.st_uid != 0 && st.st_uid != self) {
@@ -1043,7 +1045,8 @@ std::vector<RestoreOutcome> Quarantine::restore_all(const std::optional<std::str
   return outcomes;
 }
 
-tl::expected<void, QuarantineError> Quarantine::restore_one(const QuarantineEntry& entry, const std::optional<std::string>& to_root, RestoreOutcome& out) {
+tl::expected<void, QuarantineError> Quarantine::restore_one(const QuarantineEntry& entry, const std::optional<std::string>& to_root,
+                                                             RestoreOutcome& out) {
   State& s = *state_;
   using Step = QuarantineStep;
   if (int error = s.gate(Step::read_copy)) return s.fail(Step::read_copy, error);

@@ -14,6 +14,13 @@
 // Restore runs the mirror image: verified copy -> temp file beside the target -> fsync -> metadata
 // -> rename without overwriting -> fsync -> manifest commit without the entry -> remove the copy.
 //
+// Who may write what (README "Safety", issue 13): the scanned tree and the directories of a
+// restore target may belong to other users, so every directory below a trusted start (the PATH
+// operand; / or --to ROOT for restore) is opened one component at a time without following a
+// symbolic link (open_directory_beneath, open_path.h), and restore takes only directories owned
+// by root, the user running it or the file's original owner. DIR itself must be private to root
+// or the user running flscan (checked up to /), since restore trusts its manifest.
+//
 // Invariants that make every crash recoverable: a manifest entry exists only for a verified,
 // fsynced copy; the original is removed only after its entry is committed; a copy whose entry is
 // not committed (or no longer is) is garbage. Opening the directory therefore recovers by deleting
@@ -130,7 +137,8 @@ struct RestoreOutcome {
 class Quarantine {
  public:
   // Opens DIR (created with mode 0700 when missing; an existing DIR must be empty or hold an
-  // flscan manifest), takes its lock (one flscan at a time), reads the manifest and recovers
+  // flscan manifest; DIR and every directory above it owned by root or the user running flscan
+  // and writable by no one else, sticky parents aside), takes its lock (one flscan at a time), reads the manifest and recovers
   // from an interrupted run. The error says what is wrong with DIR.
   static tl::expected<Quarantine, std::string> open(const std::string& dir, QuarantineHooks hooks = {});
 
@@ -172,7 +180,8 @@ class Quarantine {
  private:
   struct State;
   explicit Quarantine(std::unique_ptr<State> state);
-  tl::expected<void, QuarantineError> restore_one(const QuarantineEntry& entry, const std::optional<std::string>& to_root, RestoreOutcome& out);
+  tl::expected<void, QuarantineError> restore_one(const QuarantineEntry& entry, const std::optional<std::string>& to_root,
+                                                  RestoreOutcome& out);
   std::unique_ptr<State> state_;
 };
 

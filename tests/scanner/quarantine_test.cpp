@@ -1184,7 +1184,7 @@ TEST_CASE("open_directory_beneath: one component at a time, no symlink, no '..',
     struct stat a {}, b {};
     return ::fstat(fd, &a) == 0 && ::stat(path.c_str(), &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
   };
-  const auto ab = open_directory_beneath(start, "a//b/");
+  const auto ab = open_directory_beneath(start, "./a//b/.");
   REQUIRE(ab);
   CHECK(same_dir(*ab, tmp / "a/b"));
   ::close(*ab);
