@@ -1121,9 +1121,12 @@ TEST_CASE("cli: a quarantine that fails on a read-only file system makes the run
   CHECK(tool->at("action").at("error").get<std::string>().find("Read-only file system") != std::string::npos);
   CHECK(read_bytes(ro + "/tool.exe") == s.infection.file);
   // The text report says so in its result line, not only on the file's action line.
-  const auto text = flscan::test::run_flscan({"--quarantine", tmp / "q", ro});
+  const auto text = flscan::test::run_flscan({"--quarantine", tmp / "q", "--sarif", tmp / "run.sarif", ro});
   CHECK(text.exit_code == 1);
   CHECK(text.out.find("the scan is also INCOMPLETE: 1 file --quarantine left in place") != std::string::npos);
+  std::ifstream sarif(tmp / "run.sarif");
+  const json log = json::parse(sarif);
+  CHECK(log.at("runs").at(0).at("invocations").at(0).at("executionSuccessful") == false);
 }
 
 TEST_CASE("cli: a file met again through overlapping PATHs keeps its first action", "[cli][quarantine]") {
