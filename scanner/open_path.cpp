@@ -4,10 +4,12 @@
 #include <limits.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 namespace flscan::scanner {
 namespace {
@@ -95,6 +97,79 @@ ssize_t readlink_path(const char* path, char* buffer, std::size_t size) {
   Anchor anchor;
   if (!anchor.resolve(path)) return -1;
   return ::readlinkat(anchor.dir(), anchor.tail(), buffer, size);
+}
+
+std::string BeneathError::describe() const { return where.empty() ? reason : where + " " + reason; }
+
+tl::expected<int, BeneathError> open_directory_beneath(int dir_fd, std::string_view relative, const BeneathOptions& options) {
+  constexpr int kIntermediate = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  constexpr int kFinal = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  auto failure = [](std::string where, int error, std::string reason) {
+    return tl::make_unexpected(BeneathError{std::move(where), error, std::move(reason)});
+  };
+  auto errno_failure = [&failure](std::string where, int error) {
+    return failure(std::move(where), error, std::system_category().message(error));
+  };
+  // The current directory, owned here; -1 while it is still the caller's `dir_fd`.
+  int current = -1;
+  auto at = [&] { return current >= 0 ? current : dir_fd; };
+  auto replace = [&](int fd) {
+    if (current >= 0) ::close(current);
+    current = fd;
+  };
+  std::string where;
+  std::size_t start = 0;
+  while (start < relative.size()) {
+    std::size_t end = relative.find('/', start);
+    if (end == std::string_view::npos) end = relative.size();
+    const std::string name(relative.substr(start, end - start));
+    start = end + 1;
+    if (name.empty() || name == ".") continue;
+    if (!where.empty()) where += '/';
+    where += name;
+    if (name == "..") {
+      replace(-1);
+      return failure(where, 0, "is a '..' component (refused: the result must stay below the start)");
+    }
+    // Every component is opened O_PATH (a directory that may only be traversed is enough); the
+    // last one is reopened for reading below.
+    int fd = ::openat(at(), name.c_str(), kIntermediate);
+    if (fd < 0 && errno == ENOENT && options.create_missing) {
+      if (::mkdirat(at(), name.c_str(), 0755) != 0 && errno != EEXIST) {
+        const int error = errno;
+        replace(-1);
+        return errno_failure(where, error);
+      }
+      fd = ::openat(at(), name.c_str(), kIntermediate);
+    }
+    if (fd < 0) {
+      const int error = errno;
+      struct stat st {};
+      const bool link = (error == ENOTDIR || error == ELOOP) && ::fstatat(at(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                        S_ISLNK(st.st_mode);
+      replace(-1);
+      if (link) return failure(where, error, "is a symbolic link (not followed)");
+      return errno_failure(where, error);
+    }
+    replace(fd);
+    if (!options.owners.empty()) {
+      struct stat st {};
+      if (::fstat(current, &st) != 0) {
+        const int error = errno;
+        replace(-1);
+        return errno_failure(where, error);
+      }
+      if (std::find(options.owners.begin(), options.owners.end(), st.st_uid) == options.owners.end()) {
+        replace(-1);
+        return failure(where, 0, "is owned by uid " + std::to_string(st.st_uid) + ", a user not trusted here");
+      }
+    }
+  }
+  const int fd = ::openat(at(), ".", kFinal);
+  const int error = errno;
+  replace(-1);
+  if (fd < 0) return errno_failure(where, error);
+  return fd;
 }
 
 DirectoryReader::DirectoryReader(const char* path) {

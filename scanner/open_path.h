@@ -24,6 +24,11 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <tl/expected.hpp>
 
 namespace flscan::scanner {
 
@@ -36,6 +41,31 @@ namespace flscan::scanner {
 
 // readlink(2) for a path of any length (no terminating NUL is written, as readlink).
 [[nodiscard]] ssize_t readlink_path(const char* path, char* buffer, std::size_t size);
+
+// Opening a directory below a trusted one without following symbolic links (issue 13): what the
+// quarantine, repair and restore use before they create, rename or remove anything, so that a
+// user who can write to the tree cannot redirect them by swapping a directory for a symlink.
+struct BeneathOptions {
+  // Create a missing component with mkdirat (mode 0755 less the umask) and open what is there.
+  bool create_missing = false;
+  // When not empty: every component opened must be owned by one of these users.
+  std::vector<uid_t> owners;
+};
+
+struct BeneathError {
+  std::string where;   // the components up to the one that failed, as given ("" for the start)
+  int error = 0;       // the errno of the failed call, 0 when `reason` alone says what is wrong
+  std::string reason;  // "is a symbolic link (not followed)", "is owned by uid 1000", errno text...
+  [[nodiscard]] std::string describe() const;  // "<where> <reason>"
+};
+
+// Opens the directory `relative` (names separated by '/') below the directory `dir_fd`, one
+// openat(O_NOFOLLOW | O_DIRECTORY) per component: a symbolic link anywhere is refused, never
+// followed, and so is a ".." component (the result is always below `dir_fd`; "." is skipped). Every
+// component opened (not `dir_fd` itself) must satisfy `options`. An empty `relative` reopens
+// `dir_fd`. The descriptor returned (O_RDONLY | O_DIRECTORY | O_CLOEXEC) belongs to the caller.
+[[nodiscard]] tl::expected<int, BeneathError> open_directory_beneath(int dir_fd, std::string_view relative,
+                                                                     const BeneathOptions& options = {});
 
 // The names in one directory, read through a descriptor opened with O_NOATIME when permitted (see
 // above), for a path of any length. Never yields "." or "..". Order: as the filesystem returns

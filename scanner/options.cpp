@@ -111,7 +111,8 @@ Exit codes:
   1  FunLove evidence found (some finding has severity "infection", or an FLC service in a
      SYSTEM hive)
   2  scan incomplete (a file or directory could NOT be scanned: see its NOT SCANNED line; or
-     a SYSTEM hive or SysEvent.Evt could not be read), or flscan failed (bad option, unreadable PATH, signature file that does not load)
+     a SYSTEM hive or SysEvent.Evt could not be read; or --quarantine left a file in place),
+     or flscan failed (bad option, unreadable PATH, signature file that does not load)
   When both 1 and 2 apply, the exit code is 1: evidence of infection is the fact to act on.
   The incompleteness is still stated in the summary and in the JSON "not_scanned" list.
   --fail-on LIST chooses the outcomes that count; the default is infected,incomplete:
@@ -119,7 +120,8 @@ Exit codes:
     suspicious  a suspicious finding (a kernel checksum mismatch alone, a built-in signature
                 the detector does not confirm) gives 1: something found in the files, to
                 look at; 2 stays "could not tell"
-    incomplete  NOT SCANNED entries or unreadable host evidence give 2
+    incomplete  NOT SCANNED entries, unreadable host evidence or a file --quarantine
+                left in place give 2
     none        0 whatever the scan found
   A failed run exits 2 whatever the list: bad option, a PATH that does not exist, signatures
   that do not load, a report that cannot be written.
@@ -281,8 +283,9 @@ ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out,
   app.add_option("--quarantine", quarantine_dir,
                  "After the scan, move every file with an infection finding\n"
                  "into DIR (created if missing; must be empty or an flscan\n"
-                 "quarantine): verified copy and manifest entry first, then\n"
-                 "the original is removed. Undo: flscan restore DIR.\n"
+                 "quarantine; DIR and its parents owned by root or you and\n"
+                 "writable by no one else): verified copy and manifest entry\n"
+                 "first, then the original is removed. Undo: flscan restore DIR.\n"
                  "Example: --quarantine /root/flscan-quarantine")
       ->type_name("DIR");
   app.add_flag("--repair", options.repair,

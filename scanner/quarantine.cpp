@@ -11,6 +11,7 @@
 #include <ctime>
 #include <filesystem>
 #include <limits>
+#include <set>
 #include <system_error>
 
 #include <nlohmann/json.hpp>
@@ -377,6 +378,144 @@ int apply_metadata(int fd, std::uint32_t uid, std::uint32_t gid, std::uint32_t m
   return 0;
 }
 
+// Opens the directory `relative` below the root directory without following symbolic links
+// (open_path.h), as a descriptor of ours.
+tl::expected<Fd, BeneathError> open_below_root(std::string_view relative, const BeneathOptions& options = {}) {
+  const Fd root(::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root.valid()) return tl::make_unexpected(BeneathError{"/", errno, errno_text(errno)});
+  auto fd = open_directory_beneath(root.get(), relative, options);
+  if (!fd) return tl::make_unexpected(fd.error());
+  return Fd(*fd);
+}
+
+// Where a scanned file is: its directory, reached from the PATH operand it was found under (named
+// by the administrator, trusted) by one component at a time without following a symbolic link,
+// its name there, and its absolute path (the operand's canonical path plus the components below
+// it, so the path holds no symbolic link when it is recorded and restore may refuse any).
+struct Location {
+  Fd dir;
+  std::string base;
+  std::string absolute;
+};
+
+tl::expected<Location, std::string> locate(const std::string& path, const std::string& root) {
+  std::string trusted;   // followed as given
+  std::string relative;  // walked without following symlinks
+  if (root.empty()) {
+    auto absolute = absolute_path(path);
+    if (!absolute) return tl::make_unexpected(absolute.error());
+    trusted = "/";
+    relative = absolute->substr(1);
+  } else if (path == root) {
+    // The operand is the file itself: its directory is as trusted as the operand.
+    const std::size_t slash = root.rfind('/');
+    trusted = slash == std::string::npos ? "." : slash == 0 ? "/" : root.substr(0, slash);
+    relative = slash == std::string::npos ? root : root.substr(slash + 1);
+  } else if (path.starts_with(root) && (root.back() == '/' || (path.size() > root.size() && path[root.size()] == '/'))) {
+    trusted = root;
+    relative = path.substr(root.size());
+  } else {
+    return tl::make_unexpected("not below its PATH operand " + escape_for_terminal(root));
+  }
+  while (!relative.empty() && relative.back() == '/') relative.pop_back();
+  relative.erase(0, relative.find_first_not_of('/') == std::string::npos ? relative.size() : relative.find_first_not_of('/'));
+  const std::size_t cut = relative.rfind('/');
+  const std::string parent = cut == std::string::npos ? std::string() : relative.substr(0, cut);
+  Location where;
+  where.base = cut == std::string::npos ? relative : relative.substr(cut + 1);
+  if (where.base.empty() || where.base == "." || where.base == "..") return tl::make_unexpected("the path names no file");
+
+  std::string canonical = "/";
+  Fd start;
+  if (root.empty()) {
+    start = Fd(::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  } else {
+    char* resolved = ::realpath(trusted.c_str(), nullptr);
+    if (resolved == nullptr) return tl::make_unexpected("cannot resolve " + escape_for_terminal(trusted) + ": " + errno_text(errno));
+    canonical = resolved;
+    std::free(resolved);
+    start = Fd(open_path(canonical.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  }
+  if (!start.valid()) return tl::make_unexpected("cannot open " + escape_for_terminal(canonical) + ": " + errno_text(errno));
+  auto dir = open_directory_beneath(start.get(), parent);
+  if (!dir) return tl::make_unexpected("cannot open its directory: " + escape_for_terminal(dir.error().describe()));
+  where.dir = Fd(*dir);
+  where.absolute = (canonical == "/" ? std::string() : canonical) + "/" + (parent.empty() ? "" : parent + "/") + where.base;
+  return where;
+}
+
+// Issue 13: DIR holds the evidence and the manifest restore trusts (paths, owners, modes), so only
+// root or the user running flscan may be able to change it. DIR and every directory above it up to
+// / must be owned by root or by that user and writable by no one else (a parent with the sticky
+// bit, like /tmp, aside: nobody else can rename or remove what is in it), as ssh checks its files.
+// DIR is created (mode 0700) when missing. The error names the directory and what is wrong.
+tl::expected<Fd, std::string> open_private_directory(const std::string& dir) {
+  auto absolute = absolute_path(dir);
+  if (!absolute) return tl::make_unexpected(absolute.error());
+  // The directories above DIR resolved once (symlinks the administrator named are followed here),
+  // then walked without following any, so what is checked is what is used.
+  std::string canonical;
+  if (char* resolved = ::realpath(absolute->c_str(), nullptr)) {
+    canonical = resolved;
+    std::free(resolved);
+  } else if (errno == ENOENT) {
+    const std::size_t slash = absolute->rfind('/');
+    const std::string parent = slash == 0 ? "/" : absolute->substr(0, slash);
+    resolved = ::realpath(parent.c_str(), nullptr);
+    if (resolved == nullptr) return tl::make_unexpected("cannot resolve " + escape_for_terminal(parent) + ": " + errno_text(errno));
+    canonical = resolved;
+    std::free(resolved);
+    if (canonical.back() != '/') canonical += '/';
+    canonical += absolute->substr(slash + 1);
+  } else {
+    return tl::make_unexpected("cannot resolve the quarantine directory " + escape_for_terminal(dir) + ": " + errno_text(errno));
+  }
+  if (canonical == "/") return tl::make_unexpected("/ cannot be the quarantine directory");
+
+  const uid_t self = ::geteuid();
+  Fd current(::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!current.valid()) return tl::make_unexpected("cannot open /: " + errno_text(errno));
+  std::string where = "/";
+  std::size_t start = 1;
+  for (;;) {
+    struct stat st {};
+    if (::fstat(current.get(), &st) != 0) {
+      return tl::make_unexpected("cannot examine " + escape_for_terminal(where) + ": " + errno_text(errno));
+    }
+    const bool last = start > canonical.size();
+    const std::string what = (last ? "the quarantine directory " : "the directory ") + escape_for_terminal(where);
+    if (st.st_uid != 0 && st.st_uid != self) {
+      return tl::make_unexpected(what + " is owned by uid " + std::to_string(st.st_uid) +
+                                 ", neither root nor the user running flscan: that user could change the quarantine");
+    }
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (last || (st.st_mode & S_ISVTX) == 0)) {
+      return tl::make_unexpected(what + " is writable by " + ((st.st_mode & S_IWOTH) != 0 ? "every user" : "its group") +
+                                 " (mode " + [&] {
+                                   char octal[8];
+                                   std::snprintf(octal, sizeof octal, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+                                   return std::string(octal);
+                                 }() + "): they could change the quarantine");
+    }
+    if (last) return current;
+    std::size_t end = canonical.find('/', start);
+    if (end == std::string::npos) end = canonical.size();
+    const std::string name = canonical.substr(start, end - start);
+    const bool is_dir_itself = end == canonical.size();
+    if (is_dir_itself && ::mkdirat(current.get(), name.c_str(), 0700) != 0 && errno != EEXIST) {
+      return tl::make_unexpected("cannot create the quarantine directory " + escape_for_terminal(dir) + ": " + errno_text(errno));
+    }
+    auto next = open_directory_beneath(current.get(), name);
+    if (!next) {
+      where += (where.back() == '/' ? "" : "/") + name;
+      return tl::make_unexpected((is_dir_itself ? "cannot open the quarantine directory " : "cannot open the directory ") +
+                                 escape_for_terminal(where) + ": " + escape_for_terminal(next.error().reason));
+    }
+    current = Fd(*next);
+    where += (where.back() == '/' ? "" : "/") + name;
+    start = end + 1;
+  }
+}
+
 }  // namespace
 
 std::string_view to_string(QuarantineStep step) {
@@ -431,6 +570,9 @@ struct Quarantine::State {
   QuarantineHooks hooks;
   std::vector<QuarantineEntry> entries;
   std::vector<std::string> recovered;
+  // Copies whose original this Quarantine removed or replaced: the same file met again (overlapping
+  // PATH operands) is reported as done, not as gone.
+  std::set<std::string> disposed;
 
   // The fault point before every step: the hook's errno, else 0.
   int gate(QuarantineStep step) const { return hooks.before_step ? hooks.before_step(step) : 0; }
@@ -496,8 +638,17 @@ struct Quarantine::State {
 
   // Opens DIR/<file> for reading.
   tl::expected<Fd, std::string> open_copy(const QuarantineEntry& entry) const {
-    Fd fd(::openat(dir_fd.get(), entry.file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    Fd fd(::openat(dir_fd.get(), entry.file.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
     if (!fd.valid()) return tl::make_unexpected("cannot open the copy " + entry.file + ": " + errno_text(errno));
+    // A copy is a regular file flscan wrote as the owner of DIR; anything else was put there.
+    struct stat copy {};
+    struct stat directory {};
+    if (::fstat(fd.get(), &copy) != 0 || ::fstat(dir_fd.get(), &directory) != 0) {
+      return tl::make_unexpected("cannot examine the copy " + entry.file + ": " + errno_text(errno));
+    }
+    if (!S_ISREG(copy.st_mode) || copy.st_uid != directory.st_uid) {
+      return tl::make_unexpected("the copy " + entry.file + " is not a regular file owned by the owner of the quarantine directory");
+    }
     return fd;
   }
 
@@ -553,8 +704,8 @@ struct Quarantine::State {
     for (const QuarantineEntry& entry : entries) {
       const SplitPath where = split(entry.original_path);
       const std::string temp = std::string(kRepairPrefix) + id_of(entry);
-      const Fd parent(open_path(where.parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-      if (parent.valid() && ::unlinkat(parent.get(), temp.c_str(), 0) == 0) recovered.push_back(where.parent + "/" + temp);
+      const auto parent = open_below_root(where.parent.substr(1));
+      if (parent && ::unlinkat(parent->get(), temp.c_str(), 0) == 0) recovered.push_back(where.parent + "/" + temp);
     }
   }
 };
@@ -577,11 +728,9 @@ tl::expected<Quarantine, std::string> Quarantine::open(const std::string& dir, Q
   state->hooks = std::move(hooks);
   const std::string quoted = "quarantine directory " + escape_for_terminal(dir);
   if (dir.empty()) return tl::make_unexpected("the quarantine directory name is empty");
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return tl::make_unexpected("cannot create the " + quoted + ": " + errno_text(errno));
-  }
-  state->dir_fd = Fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!state->dir_fd.valid()) return tl::make_unexpected("cannot open the " + quoted + ": " + errno_text(errno));
+  auto private_dir = open_private_directory(dir);
+  if (!private_dir) return tl::make_unexpected(private_dir.error());
+  state->dir_fd = std::move(*private_dir);
 
   // Only an empty directory, or one flscan already uses, becomes a quarantine: recovery deletes
   // files by name there, which must never touch anything of someone else's.
@@ -623,22 +772,29 @@ tl::expected<Quarantine, std::string> Quarantine::open(const std::string& dir, Q
 }
 
 tl::expected<Quarantined, QuarantineError> Quarantine::put(const std::string& path, const std::string& sha256,
-                                                           const std::string& state, const std::string& rule) {
+                                                           const std::string& state, const std::string& rule,
+                                                           const std::string& root) {
   State& s = *state_;
   using Step = QuarantineStep;
-  auto absolute = absolute_path(path);
-  if (!absolute) return s.fail(Step::open_original, absolute.error());
-  const SplitPath where = split(*absolute);
-  if (where.base == "..") return s.fail(Step::open_original, "'..' names a directory, not a file");
-  const std::string name = copy_name(*absolute, sha256);
-
-  // Step 1: the original, by name relative to its directory from here on.
-  auto held = std::make_shared<HeldOriginal>();
-  held->base = where.base;
   if (int error = s.gate(Step::open_original)) return s.fail(Step::open_original, error);
-  // open_path: the original may lie below a path longer than PATH_MAX, as the scan found it.
-  held->dir = Fd(open_path(where.parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!held->dir.valid()) return s.fail(Step::open_original, "cannot open its directory: " + errno_text(errno));
+  // Step 1: the original's directory, reached without following a symbolic link below `root`
+  // (a directory of the tree swapped for a link since the scan must not redirect the removal),
+  // then the original by name relative to it from here on.
+  auto located = locate(path, root);
+  if (!located) return s.fail(Step::open_original, located.error());
+  const std::string* absolute = &located->absolute;
+  const std::string name = copy_name(*absolute, sha256);
+  if (s.disposed.count(name) > 0) {
+    // Overlapping PATH operands list a file twice: the first listing's action stands.
+    QuarantineEntry earlier;
+    earlier.file = name;
+    QuarantineError done{Step::open_original, "already acted on in this run", path_of(earlier)};
+    done.done_earlier = true;
+    return tl::unexpected(std::move(done));
+  }
+  auto held = std::make_shared<HeldOriginal>();
+  held->base = located->base;
+  held->dir = std::move(located->dir);
   // A copy in this quarantine, met by a scan of a tree that holds DIR, stays where it is: moving it
   // would take a referenced copy from under its manifest entry.
   struct stat dir_stat {};
@@ -667,7 +823,8 @@ tl::expected<Quarantined, QuarantineError> Quarantine::put(const std::string& pa
     }
     if (auto verified = s.verify_copy(*existing); !verified) return s.fail(Step::verify_copy, verified.error());
     if (auto checked = s.check_original(*held); !checked) return tl::unexpected(checked.error());
-    return Quarantined{*existing, std::move(held)};
+    const std::uint64_t links = held->stat_at_read.st_nlink;
+    return Quarantined{*existing, std::move(held), links};
   }
 
   // Steps 1 and 2: the copy, under a temporary name until it is complete and synced, hashing the
@@ -711,7 +868,10 @@ tl::expected<Quarantined, QuarantineError> Quarantine::put(const std::string& pa
   entry.original_path = *absolute;
   entry.size = copied->size;
   entry.sha256 = sha256;
-  entry.mode = static_cast<std::uint32_t>(held->stat_at_read.st_mode & 07777);
+  // Set-user-ID and set-group-ID bits are recorded only from a root-owned original (issue 13):
+  // restore refuses them on any other entry, so a manifest cannot make it create a program that
+  // runs with another user's or group's rights.
+  entry.mode = static_cast<std::uint32_t>(held->stat_at_read.st_mode & (held->stat_at_read.st_uid == 0 ? 07777 : 01777));
   entry.uid = held->stat_at_read.st_uid;
   entry.gid = held->stat_at_read.st_gid;
   entry.atime_ns = to_ns(held->stat_at_read.st_atim);
@@ -737,7 +897,8 @@ tl::expected<Quarantined, QuarantineError> Quarantine::put(const std::string& pa
     kept.kept_copy = path_of(entry);
     return tl::unexpected(std::move(kept));
   }
-  return Quarantined{std::move(entry), std::move(held)};
+  const std::uint64_t links = held->stat_at_read.st_nlink;
+  return Quarantined{std::move(entry), std::move(held), links};
 }
 
 tl::expected<void, QuarantineError> Quarantine::remove_original(Quarantined& item) {
@@ -746,6 +907,7 @@ tl::expected<void, QuarantineError> Quarantine::remove_original(Quarantined& ite
   if (auto checked = s.check_original(held); !checked) return checked;
   if (int error = s.gate(QuarantineStep::remove_original)) return s.fail(QuarantineStep::remove_original, error);
   if (::unlinkat(held.dir.get(), held.base.c_str(), 0) != 0) return s.fail(QuarantineStep::remove_original, errno);
+  s.disposed.insert(item.entry.file);
   if (int error = s.gate(QuarantineStep::sync_original_dir)) return s.fail(QuarantineStep::sync_original_dir, error);
   if (::fsync(held.dir.get()) != 0) return s.fail(QuarantineStep::sync_original_dir, errno);
   return {};
@@ -802,6 +964,7 @@ tl::expected<void, QuarantineError> Quarantine::replace_original(Quarantined& it
   error = s.gate(Step::rename_repaired);
   if (error == 0 && ::renameat(held.dir.get(), temp.c_str(), held.dir.get(), held.base.c_str()) != 0) error = errno;
   if (error != 0) return abandon(s.fail(Step::rename_repaired, error));
+  s.disposed.insert(item.entry.file);
   if ((error = s.gate(Step::sync_repaired_dir)) != 0) return s.fail(Step::sync_repaired_dir, error);
   if (::fsync(held.dir.get()) != 0) return s.fail(Step::sync_repaired_dir, errno);
   return {};
@@ -809,11 +972,40 @@ tl::expected<void, QuarantineError> Quarantine::replace_original(Quarantined& it
 
 namespace {
 
-// The parent directories of a restore target, created when missing (mode 0777 less the umask).
-int make_parents(const std::string& parent) {
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(parent), ec);
-  return ec ? ec.value() : 0;
+// The directory a restore writes into (issue 13): every component of ROOT (--to) and of the
+// original's directory opened from / (or the working directory for a relative ROOT) without
+// following a symbolic link, missing ones created (mode 0755 less the umask, owned by whoever
+// runs restore), each owned by root or the user running restore, and below ROOT also the
+// original's owner: a directory of the original's path that someone else controls (or a link
+// they put there) could move the file, owned by its original owner, anywhere they like.
+tl::expected<Fd, std::string> open_restore_dir(const QuarantineEntry& entry, const std::optional<std::string>& to_root) {
+  const SplitPath original = split(entry.original_path);
+  const uid_t self = ::geteuid();
+  BeneathOptions options;
+  options.create_missing = true;
+  options.owners = {0, self};
+  auto refused = [](const std::string& start, const BeneathError& error) {
+    return tl::make_unexpected("cannot open or create the directory " + escape_for_terminal(start + error.where) + ": " +
+                               escape_for_terminal(error.reason));
+  };
+  Fd start;
+  std::string prefix = "/";
+  if (to_root) {
+    const bool relative = to_root->empty() || to_root->front() != '/';
+    start = Fd(::open(relative ? "." : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!start.valid()) return tl::make_unexpected(std::string("cannot open ") + (relative ? "." : "/") + ": " + errno_text(errno));
+    auto root = open_directory_beneath(start.get(), *to_root, options);
+    if (!root) return refused(relative ? "" : "/", root.error());
+    start = Fd(*root);
+    prefix = *to_root + (to_root->back() == '/' ? "" : "/");
+  } else {
+    start = Fd(::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!start.valid()) return tl::make_unexpected("cannot open /: " + errno_text(errno));
+  }
+  options.owners.push_back(static_cast<uid_t>(entry.uid));
+  auto dir = open_directory_beneath(start.get(), std::string_view(original.parent).substr(1), options);
+  if (!dir) return refused(prefix, dir.error());
+  return Fd(*dir);
 }
 
 // Renames `from` to `to` in `dir` only if `to` does not exist (renameat2 RENAME_NOREPLACE, or
@@ -847,27 +1039,29 @@ std::vector<RestoreOutcome> Quarantine::restore_all(const std::optional<std::str
   for (const QuarantineEntry& entry : work) {
     RestoreOutcome out;
     out.target = to_root ? *to_root + entry.original_path : entry.original_path;
-    if (auto done = restore_one(entry, out); !done) out.error = done.error().describe();
+    if (auto done = restore_one(entry, to_root, out); !done) out.error = done.error().describe();
     outcomes.push_back(std::move(out));
   }
   return outcomes;
 }
 
-tl::expected<void, QuarantineError> Quarantine::restore_one(const QuarantineEntry& entry, RestoreOutcome& out) {
+tl::expected<void, QuarantineError> Quarantine::restore_one(const QuarantineEntry& entry, const std::optional<std::string>& to_root,
+                                                             RestoreOutcome& out) {
   State& s = *state_;
   using Step = QuarantineStep;
   if (int error = s.gate(Step::read_copy)) return s.fail(Step::read_copy, error);
   auto copy = s.open_copy(entry);
   if (!copy) return s.fail(Step::read_copy, copy.error() + "; not restored");
-  const SplitPath where = split(out.target);
-  Fd dir(open_path(where.parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir.valid() && errno == ENOENT) {
-    if (int error = make_parents(where.parent)) {
-      return s.fail(Step::create_restored, "cannot create " + where.parent + ": " + errno_text(error));
-    }
-    dir = Fd(open_path(where.parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  // Set-user-ID and set-group-ID bits come only from a root-owned original (put() records no
+  // others): an entry that has them on another owner's file was not written by flscan.
+  if ((entry.mode & (S_ISUID | S_ISGID)) != 0 && entry.uid != 0) {
+    return s.fail(Step::read_copy, "the manifest gives set-user-ID or set-group-ID bits to a file owned by uid " +
+                                       std::to_string(entry.uid) + ", which flscan never records; not restored");
   }
-  if (!dir.valid()) return s.fail(Step::create_restored, "cannot open " + where.parent + ": " + errno_text(errno));
+  const SplitPath where = split(out.target);
+  auto opened = open_restore_dir(entry, to_root);
+  if (!opened) return s.fail(Step::create_restored, opened.error() + "; not restored");
+  Fd dir = std::move(*opened);
   const std::string temp = std::string(kRestorePrefix) + id_of(entry);
 
   // Never over a different file. The identical file is there after a run interrupted between

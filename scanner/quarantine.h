@@ -14,6 +14,13 @@
 // Restore runs the mirror image: verified copy -> temp file beside the target -> fsync -> metadata
 // -> rename without overwriting -> fsync -> manifest commit without the entry -> remove the copy.
 //
+// Who may write what (README "Safety", issue 13): the scanned tree and the directories of a
+// restore target may belong to other users, so every directory below a trusted start (the PATH
+// operand; / or --to ROOT for restore) is opened one component at a time without following a
+// symbolic link (open_directory_beneath, open_path.h), and restore takes only directories owned
+// by root, the user running it or the file's original owner. DIR itself must be private to root
+// or the user running flscan (checked up to /), since restore trusts its manifest.
+//
 // Invariants that make every crash recoverable: a manifest entry exists only for a verified,
 // fsynced copy; the original is removed only after its entry is committed; a copy whose entry is
 // not committed (or no longer is) is garbage. Opening the directory therefore recovers by deleting
@@ -101,6 +108,9 @@ struct QuarantineError {
   QuarantineStep step = QuarantineStep::open_original;
   std::string message;
   std::string kept_copy;  // DIR/<id>.flq when a copy stays although the step failed (manifest sync)
+  // put(): this Quarantine already removed or replaced this very file (same location and content,
+  // met again through overlapping PATH operands); kept_copy names its copy. Nothing was done now.
+  bool done_earlier = false;
   [[nodiscard]] std::string describe() const;
 };
 
@@ -111,6 +121,9 @@ class HeldOriginal;
 struct Quarantined {
   QuarantineEntry entry;
   std::shared_ptr<HeldOriginal> original;
+  // The original's link count (st_nlink): removing or replacing this name leaves links - 1 other
+  // names of the same infected file in place.
+  std::uint64_t links = 1;
 };
 
 struct RestoreOutcome {
@@ -124,7 +137,8 @@ struct RestoreOutcome {
 class Quarantine {
  public:
   // Opens DIR (created with mode 0700 when missing; an existing DIR must be empty or hold an
-  // flscan manifest), takes its lock (one flscan at a time), reads the manifest and recovers
+  // flscan manifest; DIR and every directory above it owned by root or the user running flscan
+  // and writable by no one else, sticky parents aside), takes its lock (one flscan at a time), reads the manifest and recovers
   // from an interrupted run. The error says what is wrong with DIR.
   static tl::expected<Quarantine, std::string> open(const std::string& dir, QuarantineHooks hooks = {});
 
@@ -134,9 +148,13 @@ class Quarantine {
 
   // Steps 1-4 for the file at `path` (as scanned: relative to the working directory or absolute)
   // whose scanned content has SHA-256 `sha256` (hex). On error nothing was committed and the
-  // original is untouched.
+  // original is untouched. `root` is the PATH operand the scan found it under: it is followed as
+  // given (the administrator named it), every directory below it is opened without following a
+  // symbolic link, and the entry records the operand's canonical path plus the names below it.
+  // Without `root`, every directory of `path` made absolute is opened so, from /.
   [[nodiscard]] tl::expected<Quarantined, QuarantineError> put(const std::string& path, const std::string& sha256,
-                                                               const std::string& state, const std::string& rule);
+                                                               const std::string& state, const std::string& rule,
+                                                               const std::string& root = {});
   // The verified content of an entry's copy, read whole (--repair works from it, never from the
   // original); `max_bytes` caps what is read into memory.
   [[nodiscard]] tl::expected<std::vector<std::uint8_t>, std::string> read_copy(const QuarantineEntry& entry,
@@ -162,7 +180,8 @@ class Quarantine {
  private:
   struct State;
   explicit Quarantine(std::unique_ptr<State> state);
-  tl::expected<void, QuarantineError> restore_one(const QuarantineEntry& entry, RestoreOutcome& out);
+  tl::expected<void, QuarantineError> restore_one(const QuarantineEntry& entry, const std::optional<std::string>& to_root,
+                                                  RestoreOutcome& out);
   std::unique_ptr<State> state_;
 };
 

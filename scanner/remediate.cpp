@@ -70,8 +70,23 @@ void Remediator::run(ScanReport& report) {
       result.action = std::move(left);
       continue;
     }
+    // The PATH operand the file was found under (the longest that holds it): the directories below
+    // it are opened without following symbolic links (Quarantine::put).
+    const std::string* root = nullptr;
+    for (const std::string& candidate : report.roots) {
+      const bool holds = result.path == candidate ||
+                         (result.path.starts_with(candidate) && !candidate.empty() &&
+                          (candidate.back() == '/' || (result.path.size() > candidate.size() && result.path[candidate.size()] == '/')));
+      if (holds && (root == nullptr || candidate.size() > root->size())) root = &candidate;
+    }
+    if (root == nullptr) {
+      FileAction left;
+      left.error = "not below any PATH operand: not acted on";
+      result.action = std::move(left);
+      continue;
+    }
     try {
-      result.action = act(result);
+      result.action = act(result, *root);
     } catch (const std::exception& e) {
       // Out of memory, say: this file's action is lost, not the others'. The quarantine's order of
       // steps keeps the file safe wherever this happened.
@@ -124,22 +139,34 @@ RepairPlan plan_repair(const FileResult& result, const QuarantineEntry& entry, c
 
 }  // namespace
 
-FileAction Remediator::act(const FileResult& result) {
+FileAction Remediator::act(const FileResult& result, const std::string& root) {
   FileAction action;
   const Finding& strongest = strongest_finding(result);
-  auto item = quarantine_.put(result.path, result.sha256, std::string(to_string(strongest.kind)), strongest.rule);
+  auto item = quarantine_.put(result.path, result.sha256, std::string(to_string(strongest.kind)), strongest.rule, root);
   if (!item) {
+    // The same file met again (overlapping PATH operands): what was done to it the first time.
+    if (item.error().done_earlier) {
+      if (const auto earlier = done_.find(item.error().kept_copy); earlier != done_.end()) return earlier->second;
+    }
     action.error = item.error().describe();
     action.quarantine_file = item.error().kept_copy;
     return action;
   }
   action.quarantine_file = quarantine_.path_of(item->entry);
+  action.other_links = item->links > 0 ? item->links - 1 : 0;
+  action = finish(action, result, *item);
+  if (action.result == ActionResult::left_in_place) action.other_links = 0;
+  if (action.result != ActionResult::left_in_place) done_[action.quarantine_file] = action;
+  return action;
+}
+
+FileAction Remediator::finish(FileAction action, const FileResult& result, Quarantined& item) {
   if (repair_ == RepairMode::on) {
-    RepairPlan plan = plan_repair(result, item->entry, quarantine_, scanner_);
+    RepairPlan plan = plan_repair(result, item.entry, quarantine_, scanner_);
     action.repair = plan.status;
     action.repair_detail = std::move(plan.detail);
     if (plan.bytes) {
-      auto replaced = quarantine_.replace_original(*item, *plan.bytes);
+      auto replaced = quarantine_.replace_original(item, *plan.bytes);
       if (replaced) {
         action.result = ActionResult::repaired;
         return action;
@@ -155,7 +182,7 @@ FileAction Remediator::act(const FileResult& result) {
       action.repair_detail = replaced.error().describe();
     }
   }
-  auto removed = quarantine_.remove_original(*item);
+  auto removed = quarantine_.remove_original(item);
   if (removed) {
     action.result = ActionResult::quarantined;
   } else {
@@ -173,7 +200,12 @@ constexpr const char* kRestoreDescription =
     "it was, with its content (checked by SHA-256), mode, modification and access times, and its\n"
     "owner when run as root. A file is never restored over a different existing file (except the\n"
     "repaired file --repair left in its place): such an entry stays in DIR and the error names the\n"
-    "file. Each restored entry leaves the manifest; its copy is removed.";
+    "file. Each restored entry leaves the manifest; its copy is removed.\n\n"
+    "DIR and its parents must be owned by root or you and writable by no one else. Every\n"
+    "directory of a target path (and of ROOT) is opened without following a symbolic link and\n"
+    "must be owned by root, you or the file's original owner; a missing one is created. An entry\n"
+    "whose copy does not match its SHA-256, or that gives set-user-ID or set-group-ID bits to a\n"
+    "file root did not own, is not restored.";
 
 constexpr const char* kRestoreFooter = R"(Examples:
   flscan restore /var/quarantine              back to the original paths
@@ -193,7 +225,8 @@ int run_restore_command(int argc, const char* const* argv, std::ostream& out, st
   app.add_option("--to", to_root,
                  "Restore under ROOT instead of the original locations: each file\n"
                  "goes to ROOT followed by its original absolute path; missing\n"
-                 "directories are created. Example: --to /tmp/restored")
+                 "directories are created. ROOT's directories must be no symbolic\n"
+                 "links and owned by root or you. Example: --to /tmp/restored")
       ->type_name("ROOT");
   try {
     app.parse(argc, argv);

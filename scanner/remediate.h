@@ -20,6 +20,7 @@
 #pragma once
 
 #include <iosfwd>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -49,11 +50,16 @@ class Remediator {
   // result's `action`.
   void run(ScanReport& report);
 
-  // One file.
-  [[nodiscard]] FileAction act(const FileResult& result);
+  // One file, found under the PATH operand `root` (Quarantine::put; empty: its directories are
+  // opened from /). The same file met again (overlapping operands) gets its first action.
+  [[nodiscard]] FileAction act(const FileResult& result, const std::string& root = {});
 
  private:
+  // Repair or removal of a file whose copy is committed.
+  FileAction finish(FileAction action, const FileResult& result, Quarantined& item);
+
   Quarantine& quarantine_;
+  std::map<std::string, FileAction> done_;  // by quarantine_file: files removed or repaired so far
   FileScanner scanner_;
   RepairMode repair_;
 };

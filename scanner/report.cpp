@@ -147,6 +147,11 @@ bool ScanReport::host_errors() const {
          std::any_of(volumes.begin(), volumes.end(), [](const ImageVolume& v) { return !v.host_error.empty(); });
 }
 
+bool ScanReport::actions_failed() const {
+  return std::any_of(results.begin(), results.end(),
+                     [](const FileResult& r) { return r.action && r.action->result == ActionResult::left_in_place; });
+}
+
 bool ScanReport::suspicious_found() const {
   return std::any_of(results.begin(), results.end(), [](const FileResult& r) {
     return std::any_of(r.findings.begin(), r.findings.end(),
@@ -163,7 +168,7 @@ int exit_code(const ScanReport& report, const FailOn& fail_on) {
   if (fail_on.suspicious && report.suspicious_found()) return kExitInfected;
   // A mistyped PATH must not pass a pipeline that only fails on infections.
   if (report.operand_missing()) return kExitIncomplete;
-  if (fail_on.incomplete && (!report.complete() || report.host_errors())) return kExitIncomplete;
+  if (fail_on.incomplete && (!report.complete() || report.host_errors() || report.actions_failed())) return kExitIncomplete;
   return kExitClean;
 }
 

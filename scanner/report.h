@@ -106,6 +106,9 @@ struct FileAction {
   RepairStatus repair = RepairStatus::not_requested;
   std::string repair_detail;    // what the repair did, or why it was refused / not done
   std::string error;            // the step that failed and why; empty when none did
+  // Other hard links to the file (st_nlink - 1) when it was removed or replaced: those names still
+  // hold the infected content (issue 13); 0 normally.
+  std::uint64_t other_links = 0;
 };
 
 struct FileResult {
@@ -217,6 +220,9 @@ struct ScanReport {
   [[nodiscard]] bool operand_missing() const;
   // True when some installation's hive or event log could not be read (exit code 2 unless 1).
   [[nodiscard]] bool host_errors() const;
+  // True when --quarantine was asked to act on a file and left it in place (issue 13: an action
+  // that was asked for and did not happen makes the run incomplete, exit code 2 unless 1).
+  [[nodiscard]] bool actions_failed() const;
 };
 
 // What the printers say about the program and its signatures (from main; no engine calls).
@@ -233,7 +239,7 @@ inline constexpr int kExitIncomplete = 2;  // scan incomplete, or the program fa
 
 // With the default policy: 1 when FunLove evidence was found (an infection finding or an FLC
 // service; even if the scan is also incomplete: the evidence is the fact that needs acting on),
-// else 2 when the scan is incomplete or a host read failed, else 0. `fail_on` (--fail-on) says
+// else 2 when the scan is incomplete, a host read failed or a requested action did not happen, else 0. `fail_on` (--fail-on) says
 // which outcomes count: infected and suspicious give 1, incomplete 2, 1 winning. A PATH operand
 // that does not exist gives 2 unless 1 applies, whatever `fail_on` says (the run failed).
 [[nodiscard]] int exit_code(const ScanReport& report, const FailOn& fail_on = kDefaultFailOn);

@@ -34,7 +34,8 @@ Json action_to_json(const std::optional<FileAction>& action) {
               {"quarantine_file", action->quarantine_file.empty() ? Json(nullptr) : path_to_json(action->quarantine_file)},
               {"repair", to_code(action->repair)},
               {"repair_detail", text_or_null(action->repair_detail)},
-              {"error", text_or_null(action->error)}};
+              {"error", text_or_null(action->error)},
+              {"other_links", action->other_links}};
 }
 
 Json result_to_json(const FileResult& result) {

@@ -155,6 +155,7 @@ std::optional<FileAction> action_from_json(const Json& object, const std::string
   action.repair = get_code<RepairStatus>(value, here, "repair", kRepairStatusCount, [](RepairStatus r) { return to_code(r); });
   action.repair_detail = get_optional_string(value, here, "repair_detail").value_or("");
   action.error = get_optional_string(value, here, "error").value_or("");
+  if (value.contains("other_links")) action.other_links = get_uint(value, here, "other_links");
   return action;
 }
 

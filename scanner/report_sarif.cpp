@@ -564,7 +564,7 @@ std::string exit_code_description(const ScanReport& report, const Options& optio
 }
 
 Json invocation(const ScanReport& report, const Options& options) {
-  const bool successful = report.complete() && !report.host_errors();
+  const bool successful = report.complete() && !report.host_errors() && !report.actions_failed();
   const int code = exit_code(report, options.fail_on);
   Json invocation{{"executionSuccessful", successful},
                   {"exitCode", code},
@@ -579,6 +579,7 @@ Json invocation(const ScanReport& report, const Options& options) {
     if (report.counters.lost_reports > 0) {
       text += ", " + std::to_string(report.counters.lost_reports) + " errors that could not be recorded";
     }
+    if (report.actions_failed()) text += ", --quarantine actions that did not happen (properties.action of their results)";
     invocation["toolExecutionNotifications"] = Json::array(
         {Json{{"level", "error"}, {"message", {{"text", text}}}, {"associatedRule", {{"id", "FL900"}, {"index", rule_index("FL900")}}}}});
   }

@@ -139,6 +139,12 @@ std::string verdict_line(const ScanReport& report) {
   std::string missing;
   if (not_scanned > 0) missing = plural(not_scanned, "entry", "entries") + " not scanned";
   if (report.host_errors()) missing += std::string(missing.empty() ? "" : ", ") + "host evidence unreadable";
+  if (report.actions_failed()) {
+    const auto left = static_cast<std::uint64_t>(std::count_if(report.results.begin(), report.results.end(), [](const FileResult& r) {
+      return r.action && r.action->result == ActionResult::left_in_place;
+    }));
+    missing += std::string(missing.empty() ? "" : ", ") + plural(left, "file", "files") + " --quarantine left in place";
+  }
   if (report.infection_found() || report.flc_service_found()) {
     std::string line = "FunLove evidence FOUND (exit code 1)";
     if (!report.infection_found()) line = "FunLove evidence FOUND: an FLC service in the SYSTEM hive (exit code 1)";
@@ -254,6 +260,13 @@ void write_host(std::ostream& out, const host::HostReport& host) {
   for (const std::string& error : host.errors) out << "Error:      " << esc(error) << '\n';
 }
 
+// The names a removal or repair of one hard link leaves holding the infected content.
+std::string other_links(const FileAction& action) {
+  return std::to_string(action.other_links) + (action.other_links == 1 ? " other hard link to the same file still holds"
+                                                                        : " other hard links to the same file still hold") +
+         " the infected content";
+}
+
 }  // namespace
 
 // "quarantined to DIR/x.flq; repair refused: ...": what --quarantine / --repair did (remediate.h).
@@ -264,9 +277,12 @@ std::string describe_action(const FileAction& action) {
   switch (action.result) {
     case ActionResult::repaired:
       text = "repaired in place (" + detail + "); the infected original is kept as " + copy;
+      if (action.other_links > 0) text += "; " + other_links(action);
       break;
     case ActionResult::quarantined:
-      text = "quarantined to " + copy + " (original removed)";
+      // A file with other hard links is not removed by unlinking one name (issue 13).
+      text = "quarantined to " + copy +
+             (action.other_links == 0 ? std::string(" (original removed)") : " (this name removed; " + other_links(action) + ")");
       if (action.repair == RepairStatus::refused) text += "; repair refused: " + detail;
       if (action.repair == RepairStatus::system_file) text += "; not repaired: " + detail;
       if (action.repair == RepairStatus::failed) text += "; repair failed (" + detail + "), quarantined instead";

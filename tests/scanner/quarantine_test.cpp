@@ -15,6 +15,8 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <grp.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,6 +26,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <iterator>
 #include <map>
@@ -36,6 +39,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/scan.h"
+#include "scanner/open_path.h"
 #include "scanner/quarantine.h"
 #include "scanner/remediate.h"
 #include "signatures/loader.h"
@@ -279,13 +283,26 @@ TEST_CASE("quarantine then restore gives byte- and metadata-identical files", "[
     Meta meta;
   };
   std::vector<Planted> planted;
-  // Different modes (set-user-ID too: chown must not clear it for good), a non-UTF-8 name, a
-  // nested directory.
+  // Different modes (set-user-ID too, on a root-owned file: chown must not clear it for good), a
+  // non-UTF-8 name, a nested directory.
   const std::vector<std::pair<std::string, mode_t>> files = {
       {tmp / "tree/a.exe", 0751}, {tmp / "tree/sub/b.scr", 0640}, {tmp / "tree/suid.exe", 04755}, {tmp / "tree/bad-\xff.exe", 0600}};
   for (const auto& [path, mode] : files) {
     write_bytes(path, s.infection.file);
     planted.push_back({path, set_meta(path, mode)});
+  }
+  if (flscan::test::running_as_root()) {
+    REQUIRE(::chown((tmp / "tree/suid.exe").c_str(), 0, 0) == 0);
+    REQUIRE(::chmod((tmp / "tree/suid.exe").c_str(), 04755) == 0);
+    planted[2].meta = meta_of(tmp / "tree/suid.exe");
+    // Issue 13: set-user-ID and set-group-ID bits are recorded only from a root-owned original.
+    const std::string other = tmp / "tree/user-suid.exe";
+    write_bytes(other, s.infection.file);
+    Meta meta = set_meta(other, 06755);
+    meta.mode = 0755;  // what comes back
+    planted.push_back({other, meta});
+  } else {
+    planted[2].meta.mode = 0755;  // the user's own set-user-ID bit is not recorded (issue 13)
   }
   {
     auto q = Quarantine::open(qdir);
@@ -839,4 +856,366 @@ TEST_CASE("cli: the HTML and SARIF reports show what --quarantine and --repair d
   CHECK(html.find("<th>Action</th>") != std::string::npos);
   CHECK(html.find("repaired in place (") != std::string::npos);
   CHECK(html.find("<th>Quarantine</th><td>1 quarantined, 1 repaired in place, 0 left in place</td>") != std::string::npos);
+}
+
+// Issue 13: a local user (nobody here) attacks root's quarantine and restore. Root is needed to
+// play both sides; each attack step runs in a child process that has dropped to nobody.
+namespace {
+
+// Runs `body` as nobody in a child process; true when it returned true.
+bool as_nobody(const std::function<bool()>& body) {
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    if (::setgroups(0, nullptr) != 0 || ::setgid(flscan::test::kNobodyGid) != 0 || ::setuid(flscan::test::kNobodyUid) != 0) {
+      ::_exit(10);
+    }
+    ::_exit(body() ? 0 : 11);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+void make_dir(const std::string& path, mode_t mode, uid_t uid = 0) {
+  fs::create_directories(path);
+  REQUIRE(::chown(path.c_str(), uid, uid == 0 ? 0 : flscan::test::kNobodyGid) == 0);
+  REQUIRE(::chmod(path.c_str(), mode) == 0);
+}
+
+// The root-owned directory an attacker aims at (a stand-in for /etc/profile.d), empty.
+std::string make_victim(const TempDir& tmp) {
+  const std::string victim = tmp / "root-owned";
+  make_dir(victim, 0755);
+  return victim;
+}
+
+}  // namespace
+
+TEST_CASE("restore never follows a directory of the original's path swapped for a symlink", "[restore][hostile]") {
+  if (!flscan::test::running_as_root()) {
+    WARN("needs root: the attack is nobody's against root's restore");
+    return;
+  }
+  TempDir tmp;
+  const std::string victim = make_victim(tmp);
+  // nobody's home with an infected download, owned by nobody.
+  const std::string home = tmp / "home";
+  make_dir(home, 0755, flscan::test::kNobodyUid);
+  make_dir(home + "/dl", 0755, flscan::test::kNobodyUid);
+  const std::string file = home + "/dl/tool.exe";
+  const Sample s = make_sample();
+  write_bytes(file, s.infection.file);
+  REQUIRE(::chown(file.c_str(), flscan::test::kNobodyUid, flscan::test::kNobodyGid) == 0);
+  const std::string qdir = tmp / "q";
+  {
+    auto q = Quarantine::open(qdir);
+    REQUIRE(q);
+    REQUIRE(Remediator(*q, builtin(), RepairMode::off).act(scanned(file)).result == ActionResult::quarantined);
+  }
+  // The attack: nobody swaps dl for a link to the root-owned directory.
+  REQUIRE(as_nobody([&] {
+    return ::rename((home + "/dl").c_str(), (home + "/dl.old").c_str()) == 0 && ::symlink(victim.c_str(), (home + "/dl").c_str()) == 0;
+  }));
+  const auto outcomes = restore(qdir);
+  INFO(outcome_text(outcomes));
+  REQUIRE(outcomes.size() == 1);
+  CHECK_FALSE(outcomes[0].restored);
+  CHECK(outcomes[0].error.find("symbolic link") != std::string::npos);
+  CHECK(listing(victim).empty());
+  CHECK(read_manifest(qdir).entries.size() == 1);  // the entry stays for a restore by hand
+}
+
+TEST_CASE("restore --to ROOT never follows a symlink planted where ROOT is to be created", "[restore][hostile]") {
+  if (!flscan::test::running_as_root()) {
+    WARN("needs root: the attack is nobody's against root's restore");
+    return;
+  }
+  TempDir tmp;
+  const std::string victim = make_victim(tmp);
+  Fixture f;
+  REQUIRE(quarantine_file(f, RepairMode::off)->result == ActionResult::quarantined);
+  // A shared, sticky, world-writable directory like /tmp; root will restore under pub/r, which
+  // nobody creates first as a link to the root-owned directory.
+  const std::string pub = tmp / "pub";
+  make_dir(pub, 01777);
+  REQUIRE(as_nobody([&] { return ::symlink(victim.c_str(), (pub + "/r").c_str()) == 0; }));
+  const auto outcomes = restore(f.qdir, pub + "/r");
+  INFO(outcome_text(outcomes));
+  REQUIRE(outcomes.size() == 1);
+  CHECK_FALSE(outcomes[0].restored);
+  CHECK(outcomes[0].error.find("symbolic link") != std::string::npos);
+  CHECK(listing(victim).empty());
+
+  // nobody's own directory there instead (no link at all): restore does not write below it either.
+  REQUIRE(::unlink((pub + "/r").c_str()) == 0);
+  REQUIRE(as_nobody([&] { return ::mkdir((pub + "/r").c_str(), 0777) == 0; }));
+  const auto again = restore(f.qdir, pub + "/r");
+  INFO(outcome_text(again));
+  REQUIRE(again.size() == 1);
+  CHECK_FALSE(again[0].restored);
+  CHECK(again[0].error.find("owned by uid 65534") != std::string::npos);
+  CHECK(listing(pub + "/r").empty());
+}
+
+TEST_CASE("restore refuses a directory of the path owned by neither root nor the file's owner", "[restore][hostile]") {
+  if (!flscan::test::running_as_root()) {
+    WARN("needs root: the directories belong to nobody");
+    return;
+  }
+  TempDir tmp;
+  // A root-owned infected file in a directory nobody owns: nobody could move whatever root puts
+  // there (a set-user-ID program, say) wherever they like.
+  const std::string dir = tmp / "nobodys";
+  make_dir(dir, 0755, flscan::test::kNobodyUid);
+  const std::string file = dir + "/tool.exe";
+  const Sample s = make_sample();
+  write_bytes(file, s.infection.file);
+  const std::string qdir = tmp / "q";
+  {
+    auto q = Quarantine::open(qdir);
+    REQUIRE(q);
+    REQUIRE(Remediator(*q, builtin(), RepairMode::off).act(scanned(file)).result == ActionResult::quarantined);
+  }
+  const auto outcomes = restore(qdir);
+  INFO(outcome_text(outcomes));
+  REQUIRE(outcomes.size() == 1);
+  CHECK_FALSE(outcomes[0].restored);
+  CHECK(outcomes[0].error.find("nobodys: is owned by uid 65534") != std::string::npos);
+  CHECK_FALSE(exists(file));
+}
+
+TEST_CASE("quarantine never follows a directory of the tree swapped for a symlink after the scan", "[quarantine][hostile]") {
+  if (!flscan::test::running_as_root()) {
+    WARN("needs root: the attack is nobody's against root's quarantine");
+    return;
+  }
+  TempDir tmp;
+  const Sample s = make_sample();
+  // The same infected program in a root-owned directory outside the tree (same content: the
+  // SHA-256 check alone cannot tell them apart).
+  const std::string victim = make_victim(tmp);
+  write_bytes(victim + "/tool.exe", s.infection.file);
+  const std::string tree = tmp / "tree";
+  make_dir(tree, 0755, flscan::test::kNobodyUid);
+  make_dir(tree + "/sub", 0755, flscan::test::kNobodyUid);
+  write_bytes(tree + "/sub/tool.exe", s.infection.file);
+  const FileResult result = scanned(tree + "/sub/tool.exe");
+  REQUIRE(as_nobody([&] {
+    return ::rename((tree + "/sub").c_str(), (tree + "/old").c_str()) == 0 && ::symlink(victim.c_str(), (tree + "/sub").c_str()) == 0;
+  }));
+  auto q = Quarantine::open(tmp / "q");
+  REQUIRE(q);
+  const FileAction action = Remediator(*q, builtin(), RepairMode::off).act(result, tree);
+  INFO(action.error);
+  CHECK(action.result == ActionResult::left_in_place);
+  CHECK(action.error.find("symbolic link") != std::string::npos);
+  CHECK(read_bytes(victim + "/tool.exe") == s.infection.file);
+  CHECK(q->entries().empty());
+}
+
+TEST_CASE("the quarantine directory and its parents must be owned by root or the user and writable by no one else",
+          "[quarantine][restore][hostile]") {
+  if (!flscan::test::running_as_root()) {
+    WARN("needs root: the directories belong to nobody");
+    return;
+  }
+  TempDir tmp;
+  const std::string victim = make_victim(tmp);
+  // The attack: nobody prepares a world-writable "quarantine" with a forged manifest naming a
+  // root-owned set-user-ID program in the root-owned directory, and a copy of their making.
+  make_dir(tmp / "pub", 01777);  // like /tmp
+  const std::string shared = tmp / "pub/shared";
+  REQUIRE(as_nobody([&] { return ::mkdir(shared.c_str(), 0777) == 0 && ::chmod(shared.c_str(), 0777) == 0; }));
+  const std::string payload = "#!/bin/sh\nid\n";
+  const std::string copy = "0123456789abcdef0123456789abcdef.flq";
+  const json manifest = {{"schema", "flscan-quarantine"},
+                         {"schema_version", 1},
+                         {"entries",
+                          {{{"file", copy},
+                            {"path", {{"text", victim + "/evil"}}},
+                            {"size", payload.size()},
+                            {"sha256", flscan::test::sha256_hex(payload)},
+                            {"mode", 04755},
+                            {"uid", 0},
+                            {"gid", 0},
+                            {"atime_ns", 0},
+                            {"mtime_ns", 0},
+                            {"state", "infected"},
+                            {"rule", "funlove.infected"},
+                            {"quarantined_at", 0},
+                            {"repaired_sha256", nullptr}}}}};
+  REQUIRE(as_nobody([&] {
+    std::ofstream(shared + "/" + copy) << payload;
+    std::ofstream(shared + "/manifest.json") << manifest.dump();
+    return exists(shared + "/manifest.json");
+  }));
+  std::ostringstream out, err;
+  const char* argv[] = {"restore", shared.c_str()};
+  CHECK(run_restore_command(2, argv, out, err) == 2);
+  INFO(err.str());
+  CHECK(err.str().find("quarantine directory " + shared + " is owned by uid 65534") != std::string::npos);
+  CHECK_FALSE(exists(victim + "/evil"));
+
+  // Root-owned but writable by every user: as bad.
+  make_dir(tmp / "open", 0777);
+  const auto open = Quarantine::open(tmp / "open");
+  REQUIRE_FALSE(open);
+  CHECK(open.error().find(tmp / "open" + " is writable by every user") != std::string::npos);
+  // A parent directory another user owns (they could rename DIR away and put their own there).
+  make_dir(tmp / "nobodys", 0755, flscan::test::kNobodyUid);
+  const auto below = Quarantine::open(tmp / "nobodys/q");
+  REQUIRE_FALSE(below);
+  CHECK(below.error().find("directory " + tmp / "nobodys" + " is owned by uid 65534") != std::string::npos);
+  CHECK_FALSE(exists(tmp / "nobodys/q"));
+  // A sticky world-writable parent (like /tmp) is fine: nobody else can rename what root put there.
+  const auto in_tmp = Quarantine::open(tmp / "pub/q");
+  INFO((in_tmp ? std::string() : in_tmp.error()));
+  CHECK(in_tmp);
+}
+
+TEST_CASE("restore refuses set-user-ID bits the manifest gives to a file root did not own", "[restore][hostile]") {
+  Fixture f;
+  REQUIRE(quarantine_file(f, RepairMode::off)->result == ActionResult::quarantined);
+  // The manifest as a forger (or an older flscan) would leave it: uid != 0 with set-group-ID.
+  Manifest m = read_manifest(f.qdir);
+  REQUIRE(m.entries.size() == 1);
+  m.entries[0]["mode"] = 02755;
+  m.entries[0]["uid"] = flscan::test::kNobodyUid;
+  const json doc = {{"schema", "flscan-quarantine"}, {"schema_version", 1}, {"entries", m.entries}};
+  std::ofstream(f.qdir + "/manifest.json", std::ios::trunc) << doc.dump();
+  const auto outcomes = restore(f.qdir);
+  INFO(outcome_text(outcomes));
+  REQUIRE(outcomes.size() == 1);
+  CHECK_FALSE(outcomes[0].restored);
+  CHECK(outcomes[0].error.find("set-user-ID or set-group-ID") != std::string::npos);
+  CHECK_FALSE(exists(f.file));
+}
+
+TEST_CASE("cli: a quarantine that fails on a read-only file system makes the run incomplete", "[cli][quarantine]") {
+  if (!flscan::test::running_as_root()) {
+    WARN("needs root to mount a tmpfs");
+    return;
+  }
+  TempDir tmp;
+  const std::string ro = tmp / "ro";
+  fs::create_directories(ro);
+  if (::mount("flscan-test", ro.c_str(), "tmpfs", 0, "size=4m") != 0) {
+    WARN("mount refused (" << std::strerror(errno) << "): the read-only case is not tested here");
+    return;
+  }
+  struct Unmount {
+    std::string path;
+    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+  } unmount{ro};
+  const Sample s = make_sample();
+  write_bytes(ro + "/tool.exe", s.infection.file);
+  REQUIRE(::mount(nullptr, ro.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) == 0);
+  const auto run = flscan::test::run_flscan({"--json", "-", "--quarantine", tmp / "q", "--fail-on", "incomplete", ro});
+  INFO(run.err);
+  CHECK(run.exit_code == 2);
+  const json doc = json::parse(run.out);
+  const json* tool = flscan::test::find_by_path(doc.at("results"), ro + "/tool.exe");
+  REQUIRE(tool != nullptr);
+  CHECK(tool->at("action").at("result") == "left-in-place");
+  CHECK(tool->at("action").at("error").get<std::string>().find("Read-only file system") != std::string::npos);
+  CHECK(read_bytes(ro + "/tool.exe") == s.infection.file);
+  // The text report says so in its result line, not only on the file's action line.
+  const auto text = flscan::test::run_flscan({"--quarantine", tmp / "q", "--sarif", tmp / "run.sarif", ro});
+  CHECK(text.exit_code == 1);
+  CHECK(text.out.find("the scan is also INCOMPLETE: 1 file --quarantine left in place") != std::string::npos);
+  std::ifstream sarif(tmp / "run.sarif");
+  const json log = json::parse(sarif);
+  CHECK(log.at("runs").at(0).at("invocations").at(0).at("executionSuccessful") == false);
+}
+
+TEST_CASE("cli: a file met again through overlapping PATHs keeps its first action", "[cli][quarantine]") {
+  TempDir tmp;
+  const Sample s = make_sample();
+  const std::string tree = tmp / "tree";
+  write_bytes(tree + "/sub/tool.exe", s.infection.file);
+  const auto run = flscan::test::run_flscan({"--json", "-", "--quarantine", tmp / "q", tree, tree + "/sub"});
+  INFO(run.err);
+  CHECK(run.exit_code == 1);
+  const json doc = json::parse(run.out);
+  std::size_t listed = 0;
+  for (const json& result : doc.at("results")) {
+    if (flscan::test::json_path_bytes(result.at("path")) != tree + "/sub/tool.exe") continue;
+    ++listed;
+    CHECK(result.at("action").at("result") == "quarantined");
+    CHECK(result.at("action").at("error").is_null());
+  }
+  CHECK(listed == 2);
+  CHECK(doc.at("summary").at("actions").at("left-in-place") == 0);
+  CHECK(read_manifest(tmp / "q").entries.size() == 1);
+  CHECK_FALSE(exists(tree + "/sub/tool.exe"));
+}
+
+TEST_CASE("cli: a hard-linked file is not claimed removed: its other links are counted", "[cli][quarantine]") {
+  TempDir tmp;
+  const Sample s = make_sample();
+  const std::string tree = tmp / "tree";
+  write_bytes(tree + "/tool.exe", s.infection.file);
+  fs::create_directories(tmp / "elsewhere");
+  REQUIRE(::link((tree + "/tool.exe").c_str(), (tmp / "elsewhere/link.exe").c_str()) == 0);
+  const auto run = flscan::test::run_flscan({"--json", "-", "--quarantine", tmp / "q", tree});
+  INFO(run.err);
+  const json doc = json::parse(run.out);
+  const json* tool = flscan::test::find_by_path(doc.at("results"), tree + "/tool.exe");
+  REQUIRE(tool != nullptr);
+  CHECK(tool->at("action").at("result") == "quarantined");
+  CHECK(tool->at("action").at("other_links") == 1);
+  CHECK_FALSE(exists(tree + "/tool.exe"));
+  CHECK(read_bytes(tmp / "elsewhere/link.exe") == s.infection.file);
+  // The text report says what is left, never "original removed".
+  write_bytes(tree + "/again.exe", s.infection.file);
+  REQUIRE(::link((tree + "/again.exe").c_str(), (tmp / "elsewhere/again-link.exe").c_str()) == 0);
+  const auto plain = flscan::test::run_flscan({"--quarantine", tmp / "q2", tree});
+  INFO(plain.out);
+  CHECK(plain.out.find("this name removed; 1 other hard link to the same file still holds the infected content") != std::string::npos);
+  CHECK(plain.out.find("original removed") == std::string::npos);
+}
+
+TEST_CASE("open_directory_beneath: one component at a time, no symlink, no '..', owners checked, created on request",
+          "[quarantine][open_path]") {
+  TempDir tmp;
+  fs::create_directories(tmp / "a/b");
+  flscan::test::make_symlink(tmp / "a", tmp / "link");
+  const int start = ::open(tmp.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  REQUIRE(start >= 0);
+  auto same_dir = [](int fd, const std::string& path) {
+    struct stat a {}, b {};
+    return ::fstat(fd, &a) == 0 && ::stat(path.c_str(), &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+  };
+  const auto ab = open_directory_beneath(start, "./a//b/.");
+  REQUIRE(ab);
+  CHECK(same_dir(*ab, tmp / "a/b"));
+  ::close(*ab);
+
+  const auto through_link = open_directory_beneath(start, "link/b");
+  REQUIRE_FALSE(through_link);
+  CHECK(through_link.error().where == "link");
+  CHECK(through_link.error().reason == "is a symbolic link (not followed)");
+  const auto up = open_directory_beneath(start, "a/../a");
+  REQUIRE_FALSE(up);
+  CHECK(up.error().where == "a/..");
+  const auto missing = open_directory_beneath(start, "a/new/deeper");
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().error == ENOENT);
+  CHECK_FALSE(exists(tmp / "a/new"));
+
+  BeneathOptions create;
+  create.create_missing = true;
+  const auto made = open_directory_beneath(start, "a/new/deeper", create);
+  REQUIRE(made);
+  CHECK(same_dir(*made, tmp / "a/new/deeper"));
+  ::close(*made);
+
+  BeneathOptions strangers;
+  strangers.owners = {::geteuid() + 1};  // nobody that owns these directories
+  const auto foreign = open_directory_beneath(start, "a/b", strangers);
+  REQUIRE_FALSE(foreign);
+  CHECK(foreign.error().where == "a");
+  CHECK(foreign.error().reason.find("is owned by uid " + std::to_string(::geteuid())) == 0);
+  ::close(start);
 }
