@@ -199,10 +199,16 @@ std::uint64_t Image::end_of_section_data() const {
 std::uint64_t Image::overlay_size() const { return file_size - end_of_section_data(); }
 
 std::uint32_t compute_checksum(ByteView file, std::uint64_t checksum_offset) {
+  return compute_checksum(file, checksum_offset, 0, ByteView());
+}
+
+std::uint32_t compute_checksum(ByteView file, std::uint64_t checksum_offset, std::uint64_t replace_at, ByteView replacement) {
   // The CheckSum field itself counts as zero (imagehlp zeroes it before summing).
   auto byte_at = [&](std::size_t off) -> std::uint32_t {
     const bool in_field = off >= checksum_offset && off - checksum_offset < 4;
-    return in_field ? 0u : file.data()[off];
+    if (in_field) return 0u;
+    const bool replaced = off >= replace_at && off - replace_at < replacement.size();
+    return replaced ? replacement.data()[off - replace_at] : file.data()[off];
   };
   std::uint64_t sum = 0;
   const std::size_t size = file.size();

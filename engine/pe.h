@@ -109,4 +109,10 @@ tl::expected<Image, ParseError> parse_prefix(ByteView prefix, std::uint64_t file
 // file as little-endian words, skipping the 4-byte CheckSum field, plus the file length.
 [[nodiscard]] std::uint32_t compute_checksum(ByteView file, std::uint64_t checksum_offset);
 
+// The checksum `file` would have with the bytes at [replace_at, replace_at + replacement.size())
+// replaced by `replacement` (clipped to the file), without copying the file: infection-model
+// section 7 undoes FunLove's kernel patch this way before comparing with the header's CheckSum.
+[[nodiscard]] std::uint32_t compute_checksum(ByteView file, std::uint64_t checksum_offset, std::uint64_t replace_at,
+                                             ByteView replacement);
+
 }  // namespace flscan::pe
