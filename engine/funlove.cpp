@@ -340,7 +340,8 @@ std::optional<Finding> detect_kernel(ByteView file, const pe::Image* image) {
   if (image == nullptr || !is_nt_kernel(file, *image)) return std::nullopt;
   const ByteView searched = file.clip(0, limits::kMaxKernelSearchBytes);
   const std::uint32_t header = image->checksum;
-  const std::uint32_t as_is = pe::compute_checksum(file, image->checksum_offset);
+  const pe::Checksum sum(file, image->checksum_offset);
+  const std::uint32_t as_is = sum.value();
   const bool mismatch = header != 0 && as_is != header;
   const std::string checksum_text = "PE checksum in header " + hex(header) + ", recomputed " + hex(as_is) +
                                     (header == 0 ? " (CheckSum 0: not set)" : mismatch ? " (MISMATCH)" : " (matches)");
@@ -362,7 +363,7 @@ std::optional<Finding> detect_kernel(ByteView file, const pe::Image* image) {
       continue;
     }
     for (const std::uint64_t at : s.candidates) {
-      const std::uint32_t undone = pe::compute_checksum(file, image->checksum_offset, at, ByteView(p.original.data(), p.length));
+      const std::uint32_t undone = sum.with_bytes(at, ByteView(p.original.data(), p.length));
       if (undone != header) continue;
       return make(FindingKind::kernel_patched, "funlove.kernel.patched", Confidence::high,
                   "SeAccessCheck patched: " + pattern_text(p, true) + " at offset " + hex(at) +

@@ -91,9 +91,26 @@ TEST_CASE("the checksum with bytes replaced equals the checksum of the file with
   REQUIRE(image);
   Buffer undone = file;
   put(undone, 0x701, kNt4Original);
-  CHECK(pe::compute_checksum(view(file), image->checksum_offset, 0x701, ByteView(kNt4Original.data(), kNt4Original.size())) ==
-        reference_checksum(undone));
+  const pe::Checksum sum(view(file), image->checksum_offset);
+  CHECK(sum.value() == reference_checksum(file));
+  CHECK(sum.with_bytes(0x701, ByteView(kNt4Original.data(), kNt4Original.size())) == reference_checksum(undone));
   CHECK(reference_checksum(undone) == get32(file, kChecksumField));
+  // Bytes over the CheckSum field still count as zero; bytes past the end are ignored.
+  const Bytes ones(8, 0xFF);
+  Buffer over_field = file;
+  std::fill(over_field.begin() + kChecksumField - 2, over_field.begin() + kChecksumField + 6, 0xFF);
+  CHECK(sum.with_bytes(kChecksumField - 2, ByteView(ones.data(), ones.size())) == reference_checksum(over_field));
+  Buffer tail = file;
+  std::fill(tail.end() - 3, tail.end(), 0xFF);
+  CHECK(sum.with_bytes(file.size() - 3, ByteView(ones.data(), ones.size())) == reference_checksum(tail));
+  // An odd-sized file: its last byte is the low half of a word of its own.
+  Buffer odd = file;
+  odd.push_back(0x5A);
+  Buffer odd_changed = odd;
+  odd_changed.back() = 0xFF;
+  const pe::Checksum odd_sum(view(odd), image->checksum_offset);
+  CHECK(odd_sum.value() == reference_checksum(odd));
+  CHECK(odd_sum.with_bytes(odd.size() - 1, ByteView(ones.data(), ones.size())) == reference_checksum(odd_changed));
 }
 
 TEST_CASE("an original kernel with a right checksum gives no finding", "[kernel]") {
