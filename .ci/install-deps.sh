@@ -23,6 +23,7 @@ packages=(
   qemu-utils ewf-tools                         # corpus: the same volume as VHD/VMDK (qemu-img convert) and E01 (ewfacquire)
   sleuthkit                                    # tests: fls/icat read the image fixtures independently of flscan
   strace                                       # test: e2e_io_per_file counts each file's opens and reads
+  libwine                                      # test: e2e_wine_kernel scans Wine's real ntoskrnl.exe (not an NT kernel: no finding)
   xz-utils mount                               # tests: e2e_image_bitlocker unpacks the shared .tar.xz; e2e_operand_device attaches loop devices (losetup)
 )
 if [[ -n "${FLSCAN_EXTRA_PACKAGES:-}" ]]; then

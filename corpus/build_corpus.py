@@ -32,7 +32,8 @@ from pathlib import Path
 
 # A build must not leave __pycache__ in the source tree, so this import comes after the flag.
 sys.dont_write_bytecode = True
-from funlove_synth import (BODY_SIZE, FUNLOVE_STRING, KERNEL_PATTERNS, STUB_SIZE, Infection, Pe,
+from funlove_synth import (BODY_SIZE, FUNLOVE_STRING, KERNEL_PATTERNS, NTLDR_PATTERNS, STUB_SIZE,
+                           Infection, Pe,
                            checksum_state, find_unique, infect, make_body, make_disinfected,
                            make_dropper, make_ntldr, make_pe32plus, make_remnant, prng_bytes, put32,
                            with_checksum, without_checksum, zero_range)
@@ -111,6 +112,25 @@ PROGRAMS = (
              "-Wl,-e,_KiSystemStartupStandin@4", "-Wl,--image-base,0x80400000"),
             how="kernel_standin.c -DFL_W2K: a native-subsystem stand-in holding the Windows 2000 "
                 "original SeAccessCheck bytes, correct PE checksum"),
+    # Issue 12: a kernel that also holds a legitimate `mov al, 1` / pop / ret 28h function ending.
+    Program("kernel_nt4_legit", "kernel_standin.c", "ntoskrnl_nt4_legit.exe",
+            ("-DFL_NT4", "-DFL_LEGIT_EPILOGUE", "-nostdlib", "-nostartfiles", "-Wl,--subsystem,native",
+             "-Wl,-e,_KiSystemStartupStandin@4", "-Wl,--image-base,0x80400000"),
+            how="kernel_standin.c -DFL_NT4 -DFL_LEGIT_EPILOGUE: the NT4 stand-in whose .text holds, after "
+                "the intact original SeAccessCheck bytes, a second function ending B0 01 5F 5E 5B 5D C2 28 00 "
+                "(mov al,1; pops; ret 28h), correct PE checksum"),
+    Program("kernel_w2k_legit", "kernel_standin.c", "ntoskrnl_w2k_legit.exe",
+            ("-DFL_W2K", "-DFL_LEGIT_EPILOGUE", "-nostdlib", "-nostartfiles", "-Wl,--subsystem,native",
+             "-Wl,-e,_KiSystemStartupStandin@4", "-Wl,--image-base,0x80400000"),
+            how="kernel_standin.c -DFL_W2K -DFL_LEGIT_EPILOGUE: the Windows 2000 stand-in whose .text "
+                "holds, after the intact original SeAccessCheck bytes, a second function ending "
+                "B0 01 90 5F 5E 5B 5D C2 28 00 (mov al,1; nop; pops; ret 28h), correct PE checksum"),
+    # Wine's ntoskrnl.exe is a DLL of the console subsystem (Debian libwine 8.0, i386 and amd64).
+    Program("kernel_wine", "kernel_standin.c", "ntoskrnl_wine.exe",
+            ("-DFL_NT4", "-nostdlib", "-nostartfiles", "-shared", "-Wl,--subsystem,console",
+             "-Wl,-e,_KiSystemStartupStandin@4"),
+            how="kernel_standin.c -DFL_NT4 linked as Wine links its ntoskrnl.exe: a DLL "
+                "(IMAGE_FILE_DLL) of the console subsystem (3), correct PE checksum"),
 )
 
 
@@ -386,10 +406,10 @@ def add_kernels(c: Corpus, programs: dict[str, bytes]) -> dict[str, str]:
     paths = {}
 
     def add(folder: str, name: str, data: bytes, expected: str, made_from: str, how: str,
-            version: str, patched: bool, offset: int) -> None:
+            version: str, patched: bool, offset: int, **facts) -> None:
         path = f"kernel/{folder}/{name}"
         c.add(path, data, expected, made_from, how, role="kernel", windows=version,
-              patched=patched, pattern_offset=offset, pe_checksum_ok=checksum_state(data))
+              patched=patched, pattern_offset=offset, pe_checksum_ok=checksum_state(data), **facts)
         paths[folder] = path
 
     for version, key in (("nt4", "kernel_nt4"), ("w2k", "kernel_w2k")):
@@ -412,18 +432,51 @@ def add_kernels(c: Corpus, programs: dict[str, bytes]) -> dict[str, str]:
         add(f"{version}-patched", "ntoskrnl.exe", patched, "kernel-patched", clean_path,
             f"{clean_path} with the section 7 {label} patch applied and the checksum left stale, "
             "as the virus does", version, True, offset)
+        # Section 7 / issue 12: the virus never fixes the checksum, so patched-looking bytes in a
+        # kernel whose checksum matches as it stands are not its patch.
         add(f"{version}-patched-checksum-fixed", "ntoskrnl.exe", with_checksum(patched),
-            "kernel-patched", clean_path,
-            f"{clean_path} with the section 7 {label} patch applied and the PE checksum then "
-            "recomputed (patched bytes are the only evidence)", version, True, offset)
-        modified = bytearray(clean)
+            "clean", clean_path,
+            f"{clean_path} with the section 7 {label} patched bytes written and the PE checksum then "
+            "recomputed: the checksum matches as the file stands, which FunLove never leaves, so "
+            "the bytes are not its patch", version, True, offset)
         text_at = find_unique(clean, b"flscan corpus ntoskrnl")
+        modified = bytearray(clean)
         modified[text_at] ^= 0x20   # 'f' -> 'F': an unrelated change, checksum not fixed
         modified = bytes(modified)
         assert checksum_state(modified) is False
         add(f"{version}-modified", "ntoskrnl.exe", modified, "kernel-modified", clean_path,
             f"{clean_path} with one byte of its version text changed (not the section 7 bytes) "
             "and the checksum left stale", version, False, offset)
+        # Patched and changed elsewhere: undoing the patch does not restore the checksum.
+        both = bytearray(patched)
+        both[text_at] ^= 0x20
+        both = bytes(both)
+        assert checksum_state(both) is False
+        add(f"{version}-patched-then-modified", "ntoskrnl.exe", both, "kernel-modified", clean_path,
+            f"{clean_path} with the section 7 {label} patch applied and one byte of its version text "
+            "changed, checksum left stale: with the original bytes put back the checksum still "
+            "differs, so the patch is not confirmed", version, True, offset)
+        # Issue 12's false positive: the intact original first, a legitimate function ending that
+        # reads like the patched bytes later, correct checksum.
+        legit = programs[f"{key}_legit"]
+        legit_offset = find_unique(legit, original)
+        epilogue = find_unique(legit, patch)
+        assert legit_offset < epilogue and checksum_state(legit) is True
+        add(f"{version}-legit-epilogue", "ntoskrnl.exe", legit, "clean", made,
+            next(p for p in PROGRAMS if p.key == f"{key}_legit").how +
+            f" at {epilogue:#x}, after the original at {legit_offset:#x}: a clean kernel",
+            version, False, legit_offset, epilogue_offset=epilogue)
+    # Section 7, "only an NT kernel counts": Wine's ntoskrnl.exe. winebuild stamps the marker into
+    # the DOS stub after linking (so the checksum is stale), as in Debian's libwine 8.0 files.
+    wine = bytearray(programs["kernel_wine"])
+    assert wine[0x3C:0x40] == (0x80).to_bytes(4, "little") and Pe(bytes(wine)).subsystem == 3
+    wine[0x40:0x60] = b"Wine builtin DLL".ljust(0x20, b"\0")
+    wine = bytes(wine)
+    assert checksum_state(wine) is False
+    add("wine-builtin", "ntoskrnl.exe", wine, "clean", src("kernel_standin.c"),
+        next(p for p in PROGRAMS if p.key == "kernel_wine").how + ", then 'Wine builtin DLL' written "
+        "at 0x40 as winebuild does, leaving the checksum stale: not an NT kernel, so no kernel finding",
+        "nt4", False, find_unique(wine, KERNEL_PATTERNS["nt4"][0]))
     # The multiprocessor kernel's name (section 7: check ntkrnlmp.exe too).
     for state, folder in (("clean", "w2k-clean"), ("kernel-patched", "w2k-patched")):
         source = paths[folder]
@@ -453,6 +506,19 @@ def add_loaders(c: Corpus) -> dict[str, str]:
                   f"{what} bytes at {offset:#x}",
                   role="loader", windows=version, patched=patched, pattern_offset=offset)
             paths[folder] = path
+        # Section 7 / issue 12: the virus patches the first original, so patched-looking bytes
+        # after an intact original are not its patch.
+        data, offset = make_ntldr(version, False)
+        later = offset + 0x1000
+        data = data[:later] + NTLDR_PATTERNS[version][1] + data[later + 5:]
+        folder = f"{version}-later-patched-looking"
+        path = f"loader/{folder}/NTLDR"
+        c.add(path, data, "clean", GENERATOR,
+              f"NTLDR stand-in: fixed-seed filler (not a PE) with the section 7 {label} original bytes "
+              f"at {offset:#x} and the patched bytes written later at {later:#x}: the virus would have "
+              "patched the first, so the file is clean",
+              role="loader", windows=version, patched=False, pattern_offset=offset, later_patched_offset=later)
+        paths[folder] = path
     return paths
 
 
@@ -620,6 +686,7 @@ class HostTree:
     computer: str
     how: str
     ntldr_patched: bool = False
+    ntldr: str = ""           # loader/ folder to copy as NTLDR; default {windows}-clean / -patched
 
 
 def _tree_services(spooler: str, pstore: str, flc: bool) -> dict:
@@ -718,12 +785,12 @@ def add_windows_trees(c: Corpus, kernels: dict[str, str], loaders: dict[str, str
     # 2. Windows 2000, clean, but with Q321454's Protected Storage event (corrupt PS data).
     w2k_programs = programs_for({})
     w2k_programs.update({"spoolsv.exe": "clean/gui_hello.exe", "csrss.exe": "clean/tiny_gui.exe",
-                         "ntoskrnl.exe": kernels["w2k-clean"]})
+                         "ntoskrnl.exe": kernels["w2k-legit-epilogue"]})
     lsass = r"%SystemRoot%\System32\lsass.exe"
     trees.append(HostTree(
         root="windows/q321454", windows="w2k", system32="WINNT/System32",
         config="WINNT/System32/config", hive_name="SYSTEM", evt_name="SysEvent.Evt",
-        programs=w2k_programs, missing=(),
+        programs=w2k_programs, missing=(), ntldr="w2k-later-patched-looking",
         control_sets={1: _tree_services(r"%SystemRoot%\System32\spoolsv.exe", lsass, False),
                       2: _tree_services(r"%SystemRoot%\System32\spoolsv.exe", lsass, False)},
         events=[
@@ -737,7 +804,8 @@ def add_windows_trees(c: Corpus, kernels: dict[str, str], loaders: dict[str, str
         how="Windows 2000 volume with no FunLove evidence (clean programs, kernel and NTLDR, no FLC "
             "service) whose SysEvent.Evt holds the 7024 Protected Storage 2148270091 event that "
             "Q321454 attributes to corrupt Protected Storage data; the only 7000 error-2 record is "
-            "for Alerter"))
+            "for Alerter; its clean ntoskrnl.exe and NTLDR each hold patched-looking bytes after the "
+            "intact original (issue 12), which are not FunLove's patch"))
     # 3. NT4, clean, upper-case file names and a lower-case config folder as a mounted NTFS
     # volume may show them; nwconv.exe absent (not installed), which is no evidence.
     clean_programs = programs_for({}, casing=str.upper, skip=("nwconv",))
@@ -761,7 +829,7 @@ def add_windows_trees(c: Corpus, kernels: dict[str, str], loaders: dict[str, str
             "config\\system as a mounted volume may show them, and nwconv.exe not installed"))
 
     for t in trees:
-        ntldr = loaders[f"{t.windows}-{'patched' if t.ntldr_patched else 'clean'}"]
+        ntldr = loaders[t.ntldr or f"{t.windows}-{'patched' if t.ntldr_patched else 'clean'}"]
         c.copy(f"{t.root}/NTLDR", ntldr, f"{ntldr} copied to the volume root of {t.root}")
         for name in sorted(t.programs):
             of = t.programs[name]

@@ -40,6 +40,41 @@ LOADER = {
     "nt4": (bytes.fromhex("3B46587407"), bytes.fromhex("3B4658EB07")),
     "w2k": (bytes.fromhex("3B47587407"), bytes.fromhex("3B4758EB07")),
 }
+# Section 7: only an NT kernel counts. Wine's builtins carry one of these in the DOS stub.
+WINE_MARKERS = (b"Wine builtin DLL", b"Wine placeholder DLL")
+SUBSYSTEM_NATIVE = 1
+
+
+def kernel_state(d: bytes, h: "Headers | None") -> str:
+    """What section 7 makes of a file named ntoskrnl.exe: the virus overwrites the FIRST original
+    SeAccessCheck sequence and never fixes the PE checksum. So patched bytes are its patch when no
+    original precedes them and putting the original back gives the header's non-zero CheckSum;
+    a checksum mismatch that no such patch explains is kernel-modified; not an NT kernel (another
+    subsystem, a Wine builtin) is no kernel at all."""
+    if h is None or h.subsystem != SUBSYSTEM_NATIVE or any(m in d[0x40:h.lfanew] for m in WINE_MARKERS):
+        return "clean"
+    header = h.checksum
+    mismatch = header != 0 and checksum(d, h.checksum_offset) != header
+    if not mismatch:
+        return "clean"
+    for original, patched in KERNEL.values():
+        first_original = d.find(original)
+        at = d.find(patched)
+        while at >= 0 and (first_original < 0 or at < first_original):
+            undone = d[:at] + original + d[at + len(original):]
+            if checksum(undone, h.checksum_offset) == header:
+                return "kernel-patched"
+            at = d.find(patched, at + 1)
+    return "kernel-modified"
+
+
+def loader_state(d: bytes) -> str:
+    """Section 7 on NTLDR (no checksum): the first occurrence of the original or patched bytes decides."""
+    for original, patched in LOADER.values():
+        first_original, first_patched = d.find(original), d.find(patched)
+        if first_patched >= 0 and (first_original < 0 or first_patched < first_original):
+            return "loader-patched"
+    return "clean"
 
 
 class Headers:
@@ -272,7 +307,11 @@ class Checker:
         ok = checksum(d, h.checksum_offset) == h.checksum
         if ok != f["pe_checksum_ok"]:
             self.fail(path, "pe_checksum_ok differs")
-        state = "kernel-patched" if f["patched"] else ("clean" if ok else "kernel-modified")
+        if "epilogue_offset" in f:
+            at = f["epilogue_offset"]
+            if d[at:at + len(patched)] != patched or at < off:
+                self.fail(path, "no patched-looking epilogue after the original at epilogue_offset")
+        state = kernel_state(d, h)
         if state != f["expected"]:
             self.fail(path, f"bytes say {state}")
 
@@ -281,8 +320,12 @@ class Checker:
         off = f["pattern_offset"]
         if d[off:off + 5] != (patched if f["patched"] else original):
             self.fail(path, "pattern bytes at pattern_offset")
-        if (f["expected"] == "loader-patched") != f["patched"] or d[:2] == b"MZ":
-            self.fail(path, "state / not-a-PE")
+        if "later_patched_offset" in f:
+            at = f["later_patched_offset"]
+            if d[at:at + 5] != patched or at < off:
+                self.fail(path, "no patched bytes after the original at later_patched_offset")
+        if loader_state(d) != f["expected"] or d[:2] == b"MZ":
+            self.fail(path, f"state / not-a-PE: bytes say {loader_state(d)}")
 
     # -- driver ---------------------------------------------------------------------------
     def run(self) -> None:

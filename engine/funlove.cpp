@@ -279,60 +279,137 @@ constexpr std::array<PatchPattern, 2> kLoaderPatches = {{
     {"2000", {0x3B, 0x47, 0x58, 0x74, 0x07}, {0x3B, 0x47, 0x58, 0xEB, 0x07}, 5},
 }};
 
-struct PatchHit {
-  const PatchPattern* pattern = nullptr;
-  std::uint64_t offset = 0;
-  bool patched = false;
+// Where one section-7 pattern occurs in the searched bytes: the first intact original, and the
+// patched-looking sequences before it (all of them when there is no original), which are the only
+// places the virus's patch can be: it overwrites the FIRST original and stops.
+struct PatternSearch {
+  std::optional<std::uint64_t> first_original;
+  std::vector<std::uint64_t> candidates;          // up to limits::kMaxKernelPatchCandidates
+  bool more_candidates = false;                   // the cap was reached
+  std::optional<std::uint64_t> first_patched_after;  // a patched-looking sequence after the original
 };
 
-std::optional<PatchHit> find_patch(ByteView file, std::span<const PatchPattern> patterns) {
-  const ByteView searched = file.clip(0, limits::kMaxKernelSearchBytes);
-  for (const PatchPattern& p : patterns) {
-    if (auto at = searched.find(Bytes(p.patched.data(), p.length))) return PatchHit{&p, *at, true};
+PatternSearch search_pattern(ByteView searched, const PatchPattern& p, std::size_t max_candidates) {
+  PatternSearch s;
+  const Bytes original(p.original.data(), p.length);
+  const Bytes patched(p.patched.data(), p.length);
+  if (auto at = searched.find(original)) s.first_original = *at;
+  std::size_t from = 0;
+  while (auto at = searched.find(patched, from)) {
+    if (s.first_original && *at > *s.first_original) {
+      s.first_patched_after = *at;
+      break;
+    }
+    if (s.candidates.size() == max_candidates) {
+      s.more_candidates = true;
+      break;
+    }
+    s.candidates.push_back(*at);
+    from = *at + 1;
   }
-  for (const PatchPattern& p : patterns) {
-    if (auto at = searched.find(Bytes(p.original.data(), p.length))) return PatchHit{&p, *at, false};
-  }
-  return std::nullopt;
+  return s;
 }
 
+std::string pattern_text(const PatchPattern& p, bool patched) {
+  return std::string("Windows ") + p.windows + (patched ? " patched" : " original") + " SeAccessCheck bytes " +
+         hex_bytes(ByteView((patched ? p.patched : p.original).data(), p.length));
+}
+
+// Section 7, "only an NT kernel counts": a PE of the native subsystem (a kernel runs below every
+// Win32 subsystem) that is not a Wine builtin. Wine ships a file named ntoskrnl.exe (Debian libwine
+// 8.0: Subsystem 3, IMAGE_FILE_DLL, a stale CheckSum) and stamps "Wine builtin DLL" (or
+// "Wine placeholder DLL") into the DOS stub after linking.
+constexpr std::uint16_t kSubsystemNative = 1;
+constexpr std::uint64_t kDosStubOffset = 0x40;
+constexpr std::array<std::string_view, 2> kWineMarkers = {"Wine builtin DLL", "Wine placeholder DLL"};
+
+bool is_nt_kernel(ByteView file, const pe::Image& image) {
+  if (image.subsystem != kSubsystemNative) return false;
+  // The DOS stub lies between the DOS header and the PE header (e_lfanew <= limits::kMaxLfanew).
+  const ByteView stub = image.e_lfanew > kDosStubOffset ? file.clip(kDosStubOffset, image.e_lfanew - kDosStubOffset) : ByteView();
+  return std::none_of(kWineMarkers.begin(), kWineMarkers.end(), [&](std::string_view marker) { return stub.find(bytes(marker)).has_value(); });
+}
+
+// Section 7 on ntoskrnl.exe / ntkrnlmp.exe. FunLove overwrites the first original SeAccessCheck
+// sequence and never fixes the PE checksum, so a patched-looking sequence is the virus's patch
+// exactly when putting the original bytes back there gives the header's (non-zero) CheckSum. An
+// intact original before it, a checksum that matches as the file stands, or CheckSum 0 rule it
+// out. A checksum mismatch the patch does not explain is a modified kernel (suspicious), never
+// FunLove evidence (issue 12).
 std::optional<Finding> detect_kernel(ByteView file, const pe::Image* image) {
-  const auto hit = find_patch(file, kKernelPatches);
-  std::string checksum_text;
-  bool checksum_wrong = false;
-  if (image != nullptr) {
-    const std::uint32_t computed = pe::compute_checksum(file, image->checksum_offset);
-    checksum_wrong = computed != image->checksum;
-    checksum_text = "PE checksum in header " + hex(image->checksum) + ", recomputed " + hex(computed) +
-                    (checksum_wrong ? " (MISMATCH: the virus never fixes it)" : " (matches)");
-  } else {
-    checksum_text = "not a valid PE, checksum not checkable";
+  if (image == nullptr || !is_nt_kernel(file, *image)) return std::nullopt;
+  const ByteView searched = file.clip(0, limits::kMaxKernelSearchBytes);
+  const std::uint32_t header = image->checksum;
+  const pe::Checksum sum(file, image->checksum_offset);
+  const std::uint32_t as_is = sum.value();
+  const bool mismatch = header != 0 && as_is != header;
+  const std::string checksum_text = "PE checksum in header " + hex(header) + ", recomputed " + hex(as_is) +
+                                    (header == 0 ? " (CheckSum 0: not set)" : mismatch ? " (MISMATCH)" : " (matches)");
+  std::string notes;  // patched-looking bytes ruled out, for the evidence of a kernel-modified finding
+  std::optional<Finding> unconfirmed;
+  for (const PatchPattern& p : kKernelPatches) {
+    const PatternSearch s = search_pattern(searched, p, limits::kMaxKernelPatchCandidates);
+    if (s.candidates.empty()) {
+      if (s.first_patched_after) {
+        notes += "; " + pattern_text(p, true) + " at " + hex(*s.first_patched_after) + " follow the intact original at " +
+                 hex(*s.first_original) + ": not FunLove's patch, which overwrites the first original";
+      }
+      continue;
+    }
+    const std::string first = pattern_text(p, true) + " at " + hex(s.candidates.front());
+    if (!mismatch) {
+      notes += "; " + first + (header == 0 ? ", but CheckSum is 0" : ", but the checksum matches the file as it stands") +
+               ": not FunLove's patch, which never fixes the checksum of a signed kernel";
+      continue;
+    }
+    for (const std::uint64_t at : s.candidates) {
+      const std::uint32_t undone = sum.with_bytes(at, ByteView(p.original.data(), p.length));
+      if (undone != header) continue;
+      return make(FindingKind::kernel_patched, "funlove.kernel.patched", Confidence::high,
+                  "SeAccessCheck patched: " + pattern_text(p, true) + " at offset " + hex(at) +
+                      (s.first_original ? ", before the first intact original at " + hex(*s.first_original) : std::string(", no intact original")) +
+                      "; " + checksum_text + "; with the original bytes put back the checksum is " + hex(undone) +
+                      " = the header's: a correctly signed kernel plus FunLove's patch; replace from clean media (Q287664)",
+                  at);
+    }
+    if (!unconfirmed) {
+      unconfirmed = make(FindingKind::kernel_modified, "funlove.kernel.unconfirmed", Confidence::medium,
+                         first + (s.first_original ? " before the first intact original at " + hex(*s.first_original) : std::string()) +
+                             "; " + checksum_text + "; putting the original bytes back at " +
+                             (s.more_candidates ? "the first " + std::to_string(s.candidates.size()) + " such offsets"
+                                                : std::to_string(s.candidates.size()) + " such offset(s)") +
+                             " does not give the header's checksum either: the kernel was changed by more than FunLove's "
+                             "2-byte patch, so the patch is not confirmed and this is not counted as FunLove evidence",
+                         s.candidates.front());
+    }
   }
-  if (hit && hit->patched) {
-    return make(FindingKind::kernel_patched, "funlove.kernel.patched", Confidence::high,
-                std::string("SeAccessCheck patched (Windows ") + hit->pattern->windows + " pattern " +
-                    hex_bytes(ByteView(hit->pattern->patched.data(), hit->pattern->length)) + ") at offset " + hex(hit->offset) + "; " +
-                    checksum_text + "; replace from clean media (Q287664)",
-                hit->offset);
+  if (unconfirmed) {
+    unconfirmed->evidence += notes;
+    return unconfirmed;
   }
-  if (checksum_wrong) {
-    return make(FindingKind::kernel_modified, "funlove.kernel.checksum", Confidence::medium,
-                checksum_text + (hit ? std::string("; original Windows ") + hit->pattern->windows + " SeAccessCheck bytes at " + hex(hit->offset)
-                                     : std::string("; no known SeAccessCheck bytes found")) +
-                    ": the kernel was modified after it was built",
-                image->checksum_offset);
-  }
-  return std::nullopt;
+  if (!mismatch) return std::nullopt;
+  return make(FindingKind::kernel_modified, "funlove.kernel.checksum", Confidence::medium,
+              checksum_text + notes + "; no FunLove patch explains the difference: the kernel was modified after it was built "
+                                      "(not FunLove evidence)",
+              image->checksum_offset);
 }
 
+// Section 7 on NTLDR: not a PE, no checksum. The virus patches the first original sequence, so the
+// first occurrence of either sequence decides: patched bytes after an intact original are not its.
 std::optional<Finding> detect_loader(ByteView file) {
-  const auto hit = find_patch(file, kLoaderPatches);
-  if (!hit || !hit->patched) return std::nullopt;
-  return make(FindingKind::loader_patched, "funlove.loader.patched", Confidence::high,
-              std::string("kernel checksum check skipped (Windows ") + hit->pattern->windows + " pattern " +
-                  hex_bytes(ByteView(hit->pattern->patched.data(), hit->pattern->length)) + ") at offset " + hex(hit->offset) +
-                  "; replace NTLDR from clean media",
-              hit->offset);
+  const ByteView searched = file.clip(0, limits::kMaxKernelSearchBytes);
+  for (const PatchPattern& p : kLoaderPatches) {
+    const PatternSearch s = search_pattern(searched, p, 1);
+    if (s.candidates.empty()) continue;
+    const std::uint64_t at = s.candidates.front();
+    return make(FindingKind::loader_patched, "funlove.loader.patched", Confidence::high,
+                std::string("kernel checksum check skipped (Windows ") + p.windows + " pattern " +
+                    hex_bytes(ByteView(p.patched.data(), p.length)) + ") at offset " + hex(at) +
+                    (s.first_original ? ", before the first intact original at " + hex(*s.first_original) : std::string(", no intact original")) +
+                    "; replace NTLDR from clean media",
+                at);
+  }
+  return std::nullopt;
 }
 
 }  // namespace

@@ -40,6 +40,10 @@ inline constexpr std::size_t kMaxAlternatives = 256;
 // fixed windows and never loops over file contents except the kernel/loader byte searches below.
 // Largest file searched byte-by-byte for the NTLDR/ntoskrnl patch patterns (real files: < 6 MiB).
 inline constexpr std::size_t kMaxKernelSearchBytes = 64u * 1024 * 1024;
+// Patched-looking SeAccessCheck sequences before the first intact original that are each undone
+// and checksummed (infection-model section 7; one search of the file each). A real kernel holds
+// one or two; more leave the patch unconfirmed, never confirmed.
+inline constexpr std::size_t kMaxKernelPatchCandidates = 16;
 
 // Scanner ----------------------------------------------------------------------------------
 // Bytes read first from every regular file to recognise it by content. One page: recognising MZ

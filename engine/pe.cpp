@@ -198,24 +198,44 @@ std::uint64_t Image::end_of_section_data() const {
 
 std::uint64_t Image::overlay_size() const { return file_size - end_of_section_data(); }
 
-std::uint32_t compute_checksum(ByteView file, std::uint64_t checksum_offset) {
-  // The CheckSum field itself counts as zero (imagehlp zeroes it before summing).
-  auto byte_at = [&](std::size_t off) -> std::uint32_t {
-    const bool in_field = off >= checksum_offset && off - checksum_offset < 4;
-    return in_field ? 0u : file.data()[off];
-  };
-  std::uint64_t sum = 0;
+std::uint32_t compute_checksum(ByteView file, std::uint64_t checksum_offset) { return Checksum(file, checksum_offset).value(); }
+
+Checksum::Checksum(ByteView file, std::uint64_t checksum_offset) : file_(file), field_(checksum_offset) {
   const std::size_t size = file.size();
-  for (std::size_t off = 0; off + 1 < size; off += 2) {
-    sum += byte_at(off) | (byte_at(off + 1) << 8);
-    sum = (sum & 0xFFFF) + (sum >> 16);
+  for (std::size_t off = 0; off < size; off += 2) words_ += byte_at(off) | (off + 1 < size ? byte_at(off + 1) << 8 : 0u);
+}
+
+// The CheckSum field itself counts as zero (imagehlp zeroes it before summing).
+std::uint32_t Checksum::byte_at(std::uint64_t off) const {
+  const bool in_field = off >= field_ && off - field_ < 4;
+  return in_field ? 0u : file_.data()[off];
+}
+
+// One's-complement folding of the exact sum gives what imagehlp's running 16-bit fold gives (both
+// are the sum mod 0xFFFF, 0 only for an all-zero file), then the file length is added.
+std::uint32_t Checksum::finish(std::uint64_t words) const {
+  while (words >> 16) words = (words & 0xFFFF) + (words >> 16);
+  return static_cast<std::uint32_t>(words + file_.size());
+}
+
+std::uint32_t Checksum::value() const { return finish(words_); }
+
+std::uint32_t Checksum::with_bytes(std::uint64_t at, ByteView replacement) const {
+  const std::uint64_t size = file_.size();
+  if (at >= size || replacement.empty()) return value();
+  const std::uint64_t end = at + std::min<std::uint64_t>(replacement.size(), size - at);
+  auto replaced = [&](std::uint64_t off) -> std::uint32_t {
+    const bool in_field = off >= field_ && off - field_ < 4;
+    if (in_field) return 0u;
+    return off >= at && off < end ? replacement.data()[off - at] : file_.data()[off];
+  };
+  std::uint64_t words = words_;
+  for (std::uint64_t off = at & ~std::uint64_t{1}; off < end; off += 2) {
+    const bool has_high = off + 1 < size;
+    words -= byte_at(off) | (has_high ? byte_at(off + 1) << 8 : 0u);  // part of words_: no underflow
+    words += replaced(off) | (has_high ? replaced(off + 1) << 8 : 0u);
   }
-  if (size % 2 == 1) {
-    sum += byte_at(size - 1);
-    sum = (sum & 0xFFFF) + (sum >> 16);
-  }
-  sum = (sum & 0xFFFF) + (sum >> 16);
-  return static_cast<std::uint32_t>(sum + size);
+  return finish(words);
 }
 
 }  // namespace flscan::pe

@@ -109,4 +109,24 @@ tl::expected<Image, ParseError> parse_prefix(ByteView prefix, std::uint64_t file
 // file as little-endian words, skipping the 4-byte CheckSum field, plus the file length.
 [[nodiscard]] std::uint32_t compute_checksum(ByteView file, std::uint64_t checksum_offset);
 
+// The same checksum, kept as the exact sum of the file's words so that the checksum with a few
+// bytes replaced costs only those bytes: infection-model section 7 undoes FunLove's kernel patch at
+// each candidate offset and compares with the header's CheckSum, one file pass in all.
+class Checksum {
+ public:
+  Checksum(ByteView file, std::uint64_t checksum_offset);  // reads every byte once
+  // compute_checksum(file, checksum_offset).
+  [[nodiscard]] std::uint32_t value() const;
+  // The checksum of the file with [at, at + replacement.size()) replaced by `replacement` (the
+  // part inside the file; the CheckSum field still counts as zero).
+  [[nodiscard]] std::uint32_t with_bytes(std::uint64_t at, ByteView replacement) const;
+
+ private:
+  [[nodiscard]] std::uint32_t byte_at(std::uint64_t off) const;
+  [[nodiscard]] std::uint32_t finish(std::uint64_t words) const;
+  ByteView file_;
+  std::uint64_t field_ = 0;
+  std::uint64_t words_ = 0;  // exact sum of the 16-bit words (below 2^64 for any file held in memory)
+};
+
 }  // namespace flscan::pe

@@ -117,7 +117,8 @@ Exit codes:
   The incompleteness is still stated in the summary and in the JSON "not_scanned" list.
   --fail-on LIST chooses the outcomes that count; the default is infected,incomplete:
     infected    FunLove evidence gives 1
-    suspicious  a suspicious finding (a kernel checksum mismatch alone, a built-in signature
+    suspicious  a suspicious finding (a kernel checksum mismatch that FunLove's patch does
+                not explain, a built-in signature
                 the detector does not confirm) gives 1: something found in the files, to
                 look at; 2 stays "could not tell"
     incomplete  NOT SCANNED entries, unreadable host evidence or a file --quarantine

@@ -1,7 +1,10 @@
 /* kernel_standin.c: a stand-in for ntoskrnl.exe, NOT a kernel. A tiny native-subsystem image whose
  * .text holds the ORIGINAL instruction bytes that FunLove patches in SeAccessCheck
  * (infection-model section 7): build with -DFL_NT4 or -DFL_W2K. build_corpus.py writes a correct
- * PE checksum, then derives the patched variants from it. */
+ * PE checksum, then derives the patched variants from it.
+ * -DFL_LEGIT_EPILOGUE adds, after SeAccessCheck, a function that returns TRUE and ends with the
+ * same pops and ret 28h: its `mov al, 1` epilogue reads exactly like FunLove's patched bytes
+ * (issue 12: real kernels hold such functions). */
 
 #if defined(FL_NT4)
 /* NT4: mov al, bl; pop edi; pop esi; pop ebx; pop ebp; ret 28h */
@@ -28,6 +31,26 @@ __asm__(".text\n"
         "  push %edi\n"
         "  mov $1, %ebx\n"
         "  " FL_TAIL);
+
+#if defined(FL_LEGIT_EPILOGUE)
+#if defined(FL_NT4)
+/* mov al, 1; pop edi; pop esi; pop ebx; pop ebp; ret 28h */
+#define FL_TRUE_TAIL ".byte 0xB0, 0x01, 0x5F, 0x5E, 0x5B, 0x5D, 0xC2, 0x28, 0x00\n"
+#else
+/* mov al, 1; nop; pop edi; pop esi; pop ebx; pop ebp; ret 28h */
+#define FL_TRUE_TAIL ".byte 0xB0, 0x01, 0x90, 0x5F, 0x5E, 0x5B, 0x5D, 0xC2, 0x28, 0x00\n"
+#endif
+/* A function that always grants, e.g. a privilege check for the system process. */
+__asm__(".text\n"
+        ".globl _SeSinglePrivilegeCheckStandin@40\n"
+        "_SeSinglePrivilegeCheckStandin@40:\n"
+        "  push %ebp\n"
+        "  mov %esp, %ebp\n"
+        "  push %ebx\n"
+        "  push %esi\n"
+        "  push %edi\n"
+        "  " FL_TRUE_TAIL);
+#endif
 
 int __stdcall KiSystemStartupStandin(void* loader_block) {
   (void)loader_block;

@@ -395,7 +395,10 @@ void build_symptoms(HostReport& host, const std::optional<std::string>& hive_err
   }
   stop.status = stop.evidence.empty() ? SymptomStatus::not_found : SymptomStatus::found;
   for (const KernelCheck& kernel : host.kernel) {
-    if (kernel.status == "modified") stop.evidence.push_back(kernel.name + " checksum mismatch only (" + kernel.path + ")");
+    // Issue 12: a mismatch FunLove's patch does not explain is shown, but is not this symptom's cause.
+    if (kernel.status == "modified") {
+      stop.evidence.push_back(kernel.name + " modified, not by FunLove's patch alone (" + kernel.path + ")");
+    }
   }
   if (stop.status == SymptomStatus::not_found) {
     stop.evidence.insert(stop.evidence.begin(), "winlogon.exe and csrss.exe present and not infected; kernel and NTLDR not patched");

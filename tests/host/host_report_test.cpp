@@ -138,6 +138,31 @@ TEST_CASE("7024 event without FunLove evidence: Q321454", "[host_report]") {
   CHECK(flscan::scanner::exit_code(report) == flscan::scanner::kExitClean);
 }
 
+// Issue 12: patched-looking kernel bytes that are not FunLove's patch (corpus manifest: the
+// legitimate epilogue after the intact original is clean; the patch whose undo does not restore
+// the checksum is kernel-modified) leave a 7024 installation at Q321454.
+TEST_CASE("7024 event and a kernel whose patched-looking bytes are not FunLove's: Q321454", "[host_report]") {
+  for (const char* kernel : {"kernel/nt4-legit-epilogue/ntoskrnl.exe", "kernel/nt4-patched-then-modified/ntoskrnl.exe"}) {
+    INFO(kernel);
+    const fs::path root = tree("q321454-kernel");
+    const fs::path system32 = root / "WINNT" / "System32";
+    clean_programs(system32, root);
+    put_corpus(system32 / "ntoskrnl.exe", kernel);
+    put_corpus(root / "NTLDR", "loader/nt4-later-patched-looking/NTLDR");
+    put_scenario(system32 / "config" / "SYSTEM", "hive-clean");
+    put_scenario(system32 / "config" / "SysEvent.Evt", "evt-q317218");
+
+    const ScanReport report = scan(root);
+    const HostReport& host = only_host(report);
+    CHECK(host.verdict == Verdict::q321454);
+    CHECK(row(host, "stop-c000021a") == SymptomStatus::not_found);
+    REQUIRE(host.kernel.size() == 3);
+    CHECK(host.kernel[0].status != "patched");
+    CHECK(host.kernel[2].status == "clean");
+    CHECK(flscan::scanner::exit_code(report) == flscan::scanner::kExitClean);
+  }
+}
+
 TEST_CASE("clean tree: no evidence", "[host_report]") {
   const fs::path root = tree("clean");
   const fs::path system32 = root / "WINNT" / "System32";
