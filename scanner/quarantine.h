@@ -35,6 +35,8 @@
 
 #include <tl/expected.hpp>
 
+#include "scanner/report.h"
+
 namespace flscan::scanner {
 
 // The steps that can fail, in the order a quarantine, a repair and a restore run them. Each is a
@@ -133,10 +135,13 @@ class Quarantine {
   ~Quarantine();
 
   // Steps 1-4 for the file at `path` (as scanned: relative to the working directory or absolute)
-  // whose scanned content has SHA-256 `sha256` (hex). On error nothing was committed and the
-  // original is untouched.
+  // whose scanned content has SHA-256 `sha256` (hex). With `origin` (the scan's FileOrigin), the
+  // directory opened and the file opened in it must be the ones the scan read (st_dev, st_ino):
+  // a directory of the path swapped for a symlink or another directory since the scan is refused
+  // (issue 13, item 3). On error nothing was committed and the original is untouched.
   [[nodiscard]] tl::expected<Quarantined, QuarantineError> put(const std::string& path, const std::string& sha256,
-                                                               const std::string& state, const std::string& rule);
+                                                               const std::string& state, const std::string& rule,
+                                                               const std::optional<FileOrigin>& origin = std::nullopt);
   // The verified content of an entry's copy, read whole (--repair works from it, never from the
   // original); `max_bytes` caps what is read into memory.
   [[nodiscard]] tl::expected<std::vector<std::uint8_t>, std::string> read_copy(const QuarantineEntry& entry,

@@ -127,7 +127,7 @@ RepairPlan plan_repair(const FileResult& result, const QuarantineEntry& entry, c
 FileAction Remediator::act(const FileResult& result) {
   FileAction action;
   const Finding& strongest = strongest_finding(result);
-  auto item = quarantine_.put(result.path, result.sha256, std::string(to_string(strongest.kind)), strongest.rule);
+  auto item = quarantine_.put(result.path, result.sha256, std::string(to_string(strongest.kind)), strongest.rule, result.origin);
   if (!item) {
     action.error = item.error().describe();
     action.quarantine_file = item.error().kept_copy;
