@@ -20,18 +20,12 @@ namespace {
 
 std::string errno_text(int error) { return std::system_category().message(error); }
 
-// O_NOATIME keeps listing from touching the tree (open_path.h); the kernel allows it to the owner
-// and to CAP_FOWNER only, so EPERM is retried without. O_NONBLOCK: should the name have become a
-// FIFO, O_DIRECTORY refuses it anyway, but open must not wait first.
+// O_NOATIME keeps listing from touching the tree (open_path.h). O_NONBLOCK: should the name have
+// become a FIFO, O_DIRECTORY refuses it anyway, but open must not wait first.
 int open_directory(int parent_fd, const char* name, bool follow) {
   int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK;
   if (!follow) flags |= O_NOFOLLOW;
-  const auto open_once = [&](int with) {
-    return parent_fd == AT_FDCWD ? open_path(name, with) : ::openat(parent_fd, name, with);
-  };
-  const int fd = open_once(flags | O_NOATIME);
-  if (fd >= 0 || errno != EPERM) return fd;
-  return open_once(flags);
+  return open_noatime_at(parent_fd, name, flags);
 }
 
 // What a failed open of a listed directory means. O_NOFOLLOW | O_DIRECTORY on what is now a

@@ -47,10 +47,7 @@ class Descriptor {
 int open_for_scan(int dir_fd, const char* name, FollowSymlink follow) {
   int flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
   if (follow == FollowSymlink::no) flags |= O_NOFOLLOW;
-  const auto open_once = [&](int with) { return dir_fd == AT_FDCWD ? open_path(name, with) : ::openat(dir_fd, name, with); };
-  int fd = open_once(flags | O_NOATIME);
-  if (fd < 0 && errno == EPERM) fd = open_once(flags);
-  return fd;
+  return open_noatime_at(dir_fd, name, flags);
 }
 
 std::string_view type_name(mode_t mode) {
