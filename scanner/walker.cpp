@@ -162,7 +162,7 @@ class WalkRun {
   }
 
   // Where and how the visitor opens a regular file: relative to the directory that listed it, and
-  // checked against what the listing decided on (walker.h ExpectedFile).
+  // checked against what the listing decided on (ExpectedFile, file_reader.h).
   [[nodiscard]] FileEntry file_entry(const Item& item, std::string key) const {
     FileEntry entry{item.path, item.via_symlink, std::move(key), item.parent, item.name, {}};
     entry.expected.dev = item.st.st_dev;
@@ -326,7 +326,7 @@ std::uint64_t Walker::walk(const std::vector<fs::path>& roots, WalkVisitor& visi
     items.push_back(std::move(item));
   }
   // Declared before the run: the last directory handles are released with the run's items.
-  auto cache = std::make_shared<DirCache>(open_directory_cap);
+  auto cache = std::make_shared<DirCache>(open_directory_cap());
   WalkRun run(settings_, excludes_, visitor, cache, before_open_directory);
   tbb::parallel_for_each(items.begin(), items.end(),
                          [&run](const Item& item, tbb::feeder<Item>& feeder) { run(item, feeder); });

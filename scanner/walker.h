@@ -119,8 +119,6 @@ class Walker {
   // Test hook: runs before a directory below a PATH operand is opened, after its parent listed it
   // (tests swap it or mount on it there). Never set by the program.
   std::function<void(const boost::filesystem::path&)> before_open_directory;
-  // Idle directory descriptors kept open (dir_handle.h); tests lower it to exercise re-opening.
-  std::size_t open_directory_cap = scanner::open_directory_cap();
 
   // Walks every root in parallel on the calling thread's TBB arena and returns when all is done.
   // No exception leaves a TBB body. Returns how many events could not be reported at all because
