@@ -217,6 +217,33 @@ TEST_CASE("quarantine: a directory swapped for a symlink after the scan is refus
   CHECK(read_text(tmp / "moved/tool.exe") == infected);
 }
 
+TEST_CASE("quarantine: a file replaced after the scan, even by the same bytes, is left alone (issue 13)",
+          "[quarantine][race][issue13]") {
+  const TempDir tmp;
+  const std::string tree = tmp / "tree";
+  const std::string infected = infected_program();
+  write_file(tree + "/tool.exe", infected);
+  ScanReport report = scan(tree, {});
+  REQUIRE(report.results.size() == 1);
+  // Another file takes the name: a copy of the same bytes renamed over it.
+  write_file(tmp / "copy.exe", infected);
+  REQUIRE(::rename((tmp / "copy.exe").c_str(), (tree + "/tool.exe").c_str()) == 0);
+  struct stat replacement {};
+  REQUIRE(::stat((tree + "/tool.exe").c_str(), &replacement) == 0);
+
+  auto quarantine = Quarantine::open(tmp / "q");
+  REQUIRE(quarantine);
+  Remediator(*quarantine, flscan::test::builtin_set(), RepairMode::off).run(report);
+  REQUIRE(report.results[0].action);
+  INFO("action error: " << report.results[0].action->error);
+  CHECK(report.results[0].action->result == ActionResult::left_in_place);
+  CHECK(report.results[0].action->error.find("not the file that was scanned") != std::string::npos);
+  CHECK(quarantine->entries().empty());
+  struct stat now {};
+  REQUIRE(::stat((tree + "/tool.exe").c_str(), &now) == 0);
+  CHECK(now.st_ino == replacement.st_ino);
+}
+
 TEST_CASE("walk: -x holds for a tmpfs mounted on a directory after it was listed", "[walk][mount][issue13]") {
   if (!flscan::test::running_as_root()) {
     WARN("mounting a tmpfs needs root; not exercised");
