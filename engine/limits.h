@@ -62,5 +62,12 @@ inline constexpr std::uint64_t kMaxWholeRead = 256ull * 1024 * 1024;
 inline constexpr std::uint64_t kDefaultStreamAbove = 8ull * 1024 * 1024;
 // Directory depth the walker descends before reporting the directory as not scanned.
 inline constexpr std::size_t kMaxDirectoryDepth = 4096;
+// Directory descriptors the walker keeps open while idle (scanner/dir_handle.h): past this the
+// least recently used is closed and re-opened from its nearest open ancestor when needed again.
+// Lowered to a quarter of RLIMIT_NOFILE's soft limit when that is smaller, never below the minimum.
+inline constexpr std::size_t kMaxOpenDirectories = 256;
+inline constexpr std::size_t kMinOpenDirectories = 8;
+// Bytes of directory records read per getdents64 call while listing a directory.
+inline constexpr std::size_t kDirectoryReadBytes = 32 * 1024;
 
 }  // namespace flscan::limits

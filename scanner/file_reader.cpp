@@ -43,12 +43,11 @@ class Descriptor {
 // writer (the fstat check below then refuses it). O_NOATIME keeps the scan from rewriting access
 // times, which forensics may need; the kernel only allows it to the owner or CAP_FOWNER (EPERM
 // otherwise), so it is retried without.
-int open_for_scan(const char* path, FollowSymlink follow) {
+// Relative to the walk's directory descriptor (walker.h), or a path of any length (open_path.h).
+int open_for_scan(int dir_fd, const char* name, FollowSymlink follow) {
   int flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
   if (follow == FollowSymlink::no) flags |= O_NOFOLLOW;
-  int fd = open_path(path, flags | O_NOATIME);  // any length (open_path.h)
-  if (fd < 0 && errno == EPERM) fd = open_path(path, flags);
-  return fd;
+  return open_noatime_at(dir_fd, name, flags);
 }
 
 std::string_view type_name(mode_t mode) {
@@ -99,13 +98,17 @@ ReadError truncated_error(std::uint64_t expected_size, std::uint64_t got) {
 // no longer regular), bytes from pread.
 class FdFile final : public RandomAccessFile {
  public:
-  explicit FdFile(int fd) : fd_(fd) {}
+  FdFile(int fd, const ExpectedFile& expected) : fd_(fd), expected_(expected) {}
+  // The opened file's device and inode, as the last stamp() found them.
+  [[nodiscard]] const FileIdentity& identity() const { return identity_; }
   tl::expected<FileStamp, ReadError> stamp() override {
     struct stat st {};
     if (::fstat(fd_, &st) != 0) return tl::make_unexpected(ReadError{NotScannedReason::io_error, "fstat: " + errno_text(errno)});
     if (!S_ISREG(st.st_mode)) {
       return tl::make_unexpected(ReadError{NotScannedReason::replaced, "now " + std::string(type_name(st.st_mode))});
     }
+    if (auto mismatch = unexpected_file(st)) return tl::make_unexpected(std::move(*mismatch));
+    identity_ = FileIdentity{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
     return FileStamp{static_cast<std::uint64_t>(st.st_size), st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_ctim.tv_sec, st.st_ctim.tv_nsec};
   }
   tl::expected<std::size_t, ReadError> read_at(std::uint64_t offset, std::uint8_t* out, std::size_t length) override {
@@ -115,7 +118,20 @@ class FdFile final : public RandomAccessFile {
   }
 
  private:
+  // What the walk decided on, checked on the descriptor itself (issue 13, item 3).
+  [[nodiscard]] std::optional<ReadError> unexpected_file(const struct stat& st) const {
+    if (expected_.same == ExpectSame::file && (st.st_dev != expected_.dev || st.st_ino != expected_.ino)) {
+      return ReadError{NotScannedReason::replaced, "open: not the file that was listed (another file at this name now)"};
+    }
+    if (expected_.same == ExpectSame::device && st.st_dev != expected_.dev) {
+      return ReadError{NotScannedReason::replaced, "open: on another device than when listed (a filesystem mounted on it since)"};
+    }
+    return std::nullopt;
+  }
+
   int fd_;
+  ExpectedFile expected_;
+  FileIdentity identity_;
 };
 
 // The file as a ByteSource for a StreamConsumer: the sniffed head is served from memory,
@@ -182,12 +198,20 @@ tl::expected<FileContent, ReadError> FileReader::read(const char* path, FollowSy
 
 tl::expected<FileContent, ReadError> FileReader::read(const char* path, FollowSymlink follow, const PlanRead& plan,
                                                        const StreamConsumer& stream) {
+  return read_at(AT_FDCWD, path, follow, ExpectedFile{}, plan, stream);
+}
+
+tl::expected<FileContent, ReadError> FileReader::read_at(int dir_fd, const char* name, FollowSymlink follow,
+                                                          const ExpectedFile& expected, const PlanRead& plan,
+                                                          const StreamConsumer& stream) {
   shrink_after_large_file();
-  const Descriptor fd(open_for_scan(path, follow));
+  const Descriptor fd(open_for_scan(dir_fd, name, follow));
   if (fd.get() < 0) return tl::make_unexpected(open_error(errno));
-  FdFile file(fd.get());
+  FdFile file(fd.get(), expected);
   try {
-    return read_file(file, plan, stream);
+    auto content = read_file(file, plan, stream);
+    if (content) content->identity = file.identity();
+    return content;
   } catch (const std::bad_alloc&) {
     return tl::make_unexpected(ReadError{NotScannedReason::internal_error, "out of memory for the read buffer"});
   }

@@ -19,10 +19,13 @@
 // content, and such a file yields bytes beyond its size (modified while read), never "clean".
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <tl/expected.hpp>
@@ -34,6 +37,16 @@
 namespace flscan::scanner {
 
 enum class FollowSymlink { no, yes };
+
+// What an opened file must be besides a regular file (walker.h decides; a mismatch is refused as
+// `replaced`): the device the walk listed it on (--one-file-system: a filesystem mounted on the
+// name since), or the very file the walk decided on (a symlink it followed, a PATH operand).
+enum class ExpectSame { nothing, device, file };
+struct ExpectedFile {
+  ExpectSame same = ExpectSame::nothing;
+  dev_t dev = 0;
+  ino_t ino = 0;
+};
 
 struct ReadError {
   NotScannedReason reason = NotScannedReason::io_error;
@@ -53,6 +66,7 @@ struct FileContent {
   bool whole = false;          // bytes holds the entire file
   bool streamed = false;       // the whole file went through the StreamConsumer
   std::uint64_t bytes_read = 0;  // bytes read from the file (each byte at most once, plus a few ahead)
+  std::optional<FileIdentity> identity;  // the file's st_dev/st_ino (read through a descriptor only)
 };
 
 // What identifies one version of a file: reading it is consistent when the stamp before and the
@@ -102,6 +116,13 @@ class FileReader {
   // checks that the file did not change while read (size, mtime, ctime) cover the streamed bytes too.
   [[nodiscard]] tl::expected<FileContent, ReadError> read(const char* path, FollowSymlink follow, const PlanRead& plan,
                                                           const StreamConsumer& stream);
+
+  // The same for `name` relative to the directory open as `dir_fd` (the walk's descriptor: no
+  // component above the file is resolved again; AT_FDCWD makes `name` a path of any length), and
+  // the opened file checked against `expected`.
+  [[nodiscard]] tl::expected<FileContent, ReadError> read_at(int dir_fd, const char* name, FollowSymlink follow,
+                                                             const ExpectedFile& expected, const PlanRead& plan,
+                                                             const StreamConsumer& stream);
 
   // The same over any RandomAccessFile (a file inside a disk image): sniff, plan, then nothing
   // more, whole or streamed, and the stamp compared before and after.

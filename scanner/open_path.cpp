@@ -69,13 +69,6 @@ class Anchor {
 
 bool fits_one_call(const char* path) { return std::strlen(path) < kPathMax; }
 
-// O_NOATIME is refused (EPERM) unless the caller owns the file or has CAP_FOWNER.
-int open_noatime(const char* path, int flags) {
-  const int fd = open_path(path, flags | O_NOATIME);
-  if (fd >= 0 || errno != EPERM) return fd;
-  return open_path(path, flags);
-}
-
 }  // namespace
 
 int open_path(const char* path, int flags, mode_t mode) {
@@ -90,6 +83,13 @@ int stat_path(const char* path, struct stat* st, int at_flags) {
   Anchor anchor;
   if (!anchor.resolve(path)) return -1;
   return ::fstatat(anchor.dir(), anchor.tail(), st, at_flags);
+}
+
+int open_noatime_at(int dir_fd, const char* name, int flags) {
+  const auto open_once = [&](int with) { return dir_fd == AT_FDCWD ? open_path(name, with) : ::openat(dir_fd, name, with); };
+  const int fd = open_once(flags | O_NOATIME);
+  if (fd >= 0 || errno != EPERM) return fd;
+  return open_once(flags);
 }
 
 ssize_t readlink_path(const char* path, char* buffer, std::size_t size) {
@@ -174,7 +174,7 @@ tl::expected<int, BeneathError> open_directory_beneath(int dir_fd, std::string_v
 
 DirectoryReader::DirectoryReader(const char* path) {
   // O_NONBLOCK as for files: should the entry have become a FIFO, O_DIRECTORY refuses it anyway.
-  const int fd = open_noatime(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK);
+  const int fd = open_noatime_at(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     error_ = errno;
     return;

@@ -12,9 +12,9 @@
 // the same file. On failure they return -1 with errno set, as the system calls do.
 //
 // Access times: reading a directory (getdents) updates its atime, on relatime mounts whenever
-// the atime is not newer than the mtime. DirectoryReader opens directories with O_NOATIME, which
-// the kernel allows to the owner and to CAP_FOWNER (root); for anyone else it falls back to a
-// plain open, and the directory's atime may then change. Regular files are the reader's business
+// the atime is not newer than the mtime. DirectoryReader and the walk (dir_handle.cpp) open
+// directories with O_NOATIME, which the kernel allows to the owner and to CAP_FOWNER (root); for
+// anyone else they fall back to a plain open, and the directory's atime may then change. Regular files are the reader's business
 // (file_reader.cpp, host_common.cpp), which use O_NOATIME the same way. Symbolic links have no
 // such escape: readlink and following a link update the link's own atime on a read-write mount.
 #pragma once
@@ -66,6 +66,10 @@ struct BeneathError {
 // `dir_fd`. The descriptor returned (O_RDONLY | O_DIRECTORY | O_CLOEXEC) belongs to the caller.
 [[nodiscard]] tl::expected<int, BeneathError> open_directory_beneath(int dir_fd, std::string_view relative,
                                                                      const BeneathOptions& options = {});
+
+// openat(dir_fd, name, flags | O_NOATIME), retried without O_NOATIME when the kernel refuses it
+// (EPERM: neither the owner nor CAP_FOWNER). With AT_FDCWD `name` may be a path of any length.
+[[nodiscard]] int open_noatime_at(int dir_fd, const char* name, int flags);
 
 // The names in one directory, read through a descriptor opened with O_NOATIME when permitted (see
 // above), for a path of any length. Never yields "." or "..". Order: as the filesystem returns

@@ -77,6 +77,10 @@ class Fd {
   int fd_ = -1;
 };
 
+FileIdentity identity_of(const struct stat& st) {
+  return FileIdentity{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
+}
+
 std::int64_t to_ns(const timespec& t) { return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec; }
 
 timespec from_ns(std::int64_t ns) {
@@ -773,7 +777,8 @@ tl::expected<Quarantine, std::string> Quarantine::open(const std::string& dir, Q
 
 tl::expected<Quarantined, QuarantineError> Quarantine::put(const std::string& path, const std::string& sha256,
                                                            const std::string& state, const std::string& rule,
-                                                           const std::string& root) {
+                                                           const std::string& root,
+                                                           const std::optional<FileOrigin>& origin) {
   State& s = *state_;
   using Step = QuarantineStep;
   if (int error = s.gate(Step::open_original)) return s.fail(Step::open_original, error);
@@ -803,6 +808,9 @@ tl::expected<Quarantined, QuarantineError> Quarantine::put(const std::string& pa
       dir_stat.st_dev == quarantine_stat.st_dev && dir_stat.st_ino == quarantine_stat.st_ino) {
     return s.fail(Step::open_original, "it is in the quarantine directory itself (exclude DIR from the scan)");
   }
+  if (origin && origin->directory && !(identity_of(dir_stat) == *origin->directory)) {
+    return s.fail(Step::open_original, "its directory is not the one scanned (replaced, or a symbolic link in its path now); left in place");
+  }
   held->file = Fd(open_no_atime(held->dir.get(), held->base.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
   if (!held->file.valid()) {
     if (errno == ELOOP) return s.fail(Step::open_original, "it is a symbolic link; quarantine the file it points to by its own path");
@@ -810,6 +818,9 @@ tl::expected<Quarantined, QuarantineError> Quarantine::put(const std::string& pa
   }
   if (::fstat(held->file.get(), &held->stat_at_read) != 0) return s.fail(Step::open_original, errno);
   if (!S_ISREG(held->stat_at_read.st_mode)) return s.fail(Step::open_original, "no longer a regular file");
+  if (origin && !(identity_of(held->stat_at_read) == origin->file)) {
+    return s.fail(Step::open_original, "not the file that was scanned (another file at this name now); left in place");
+  }
 
   const auto existing = std::find_if(s.entries.begin(), s.entries.end(), [&](const QuarantineEntry& e) { return e.file == name; });
   if (existing != s.entries.end()) {

@@ -42,6 +42,8 @@
 
 #include <tl/expected.hpp>
 
+#include "scanner/report.h"
+
 namespace flscan::scanner {
 
 // The steps that can fail, in the order a quarantine, a repair and a restore run them. Each is a
@@ -151,10 +153,14 @@ class Quarantine {
   // original is untouched. `root` is the PATH operand the scan found it under: it is followed as
   // given (the administrator named it), every directory below it is opened without following a
   // symbolic link, and the entry records the operand's canonical path plus the names below it.
-  // Without `root`, every directory of `path` made absolute is opened so, from /.
+  // Without `root`, every directory of `path` made absolute is opened so, from /. With `origin`
+  // (the scan's FileOrigin), the directory opened and the file opened in it must be the ones the
+  // scan read (st_dev, st_ino): a directory swapped for another directory since the scan is
+  // refused (issue 13, item 3).
   [[nodiscard]] tl::expected<Quarantined, QuarantineError> put(const std::string& path, const std::string& sha256,
                                                                const std::string& state, const std::string& rule,
-                                                               const std::string& root = {});
+                                                               const std::string& root = {},
+                                                               const std::optional<FileOrigin>& origin = std::nullopt);
   // The verified content of an entry's copy, read whole (--repair works from it, never from the
   // original); `max_bytes` caps what is read into memory.
   [[nodiscard]] tl::expected<std::vector<std::uint8_t>, std::string> read_copy(const QuarantineEntry& entry,

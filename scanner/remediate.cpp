@@ -142,7 +142,8 @@ RepairPlan plan_repair(const FileResult& result, const QuarantineEntry& entry, c
 FileAction Remediator::act(const FileResult& result, const std::string& root) {
   FileAction action;
   const Finding& strongest = strongest_finding(result);
-  auto item = quarantine_.put(result.path, result.sha256, std::string(to_string(strongest.kind)), strongest.rule, root);
+  auto item = quarantine_.put(result.path, result.sha256, std::string(to_string(strongest.kind)), strongest.rule, root,
+                              result.origin);
   if (!item) {
     // The same file met again (overlapping PATH operands): what was done to it the first time.
     if (item.error().done_earlier) {

@@ -33,7 +33,7 @@ std::string_view describe(NotScannedReason reason) {
     case NotScannedReason::not_found: return "does not exist";
     case NotScannedReason::permission_denied: return "permission denied";
     case NotScannedReason::vanished: return "vanished before it could be read";
-    case NotScannedReason::replaced: return "replaced by a non-regular file after listing";
+    case NotScannedReason::replaced: return "replaced by something else after listing";
     case NotScannedReason::truncated: return "truncated while being read";
     case NotScannedReason::modified: return "modified while being read";
     case NotScannedReason::too_large: return "larger than --max-filesize";

@@ -28,7 +28,7 @@ enum class NotScannedReason {
   not_found,             // a PATH operand that does not exist
   permission_denied,     // open/stat/list refused (EACCES, EPERM)
   vanished,              // listed, then gone before it could be examined or opened
-  replaced,              // a regular file when listed, something else (FIFO, symlink...) when opened
+  replaced,              // listed as a regular file or directory, something else when opened (walker.h)
   truncated,             // the file shrank while it was being read (short read against fstat's size)
   modified,              // size or mtime changed while the file was being read
   too_large,             // larger than --max-filesize and needed whole
@@ -111,6 +111,21 @@ struct FileAction {
   std::uint64_t other_links = 0;
 };
 
+// A file or directory as st_dev and st_ino name it.
+struct FileIdentity {
+  std::uint64_t dev = 0;
+  std::uint64_t ino = 0;
+  bool operator==(const FileIdentity&) const = default;
+};
+
+// Where a file of a directory scan was read (issue 13, item 3): the file as its descriptor was
+// opened, and the directory the walk opened it in (none for a PATH operand that is a file).
+// --quarantine acts on that file in that directory only (Quarantine::put). Not in any report.
+struct FileOrigin {
+  FileIdentity file;
+  std::optional<FileIdentity> directory;
+};
+
 struct FileResult {
   std::string path;
   std::uint64_t size = 0;
@@ -118,6 +133,7 @@ struct FileResult {
   ContentType type = ContentType::not_pe;
   std::vector<Finding> findings;  // strongest first
   std::optional<FileAction> action{};  // set by --quarantine (remediate.h) for the files it acted on
+  std::optional<FileOrigin> origin{};  // set for files read from a directory walk
 };
 
 struct NotScannedEntry {

@@ -1,5 +1,7 @@
 #include "scanner/scan_job.h"
 
+#include <fcntl.h>
+
 #include <algorithm>
 #include <chrono>
 #include <memory>
@@ -142,10 +144,27 @@ class JobVisitor final : public WalkVisitor {
     } else {
       worker.reader.after_sniff_hook = nullptr;
     }
+    // Opened relative to the descriptor of the directory the walk listed it in (walker.h), held
+    // while the file is read: a directory on its path swapped since cannot redirect the open.
+    DirLease dir;
+    if (entry.dir) {
+      auto lease = entry.dir->lease();
+      if (!lease) {
+        add_not_scanned(worker, entry.path.string(), lease.error().reason, std::move(lease.error().detail));
+        return;
+      }
+      dir = std::move(*lease);
+    }
+    const int dir_fd = entry.dir ? dir.fd() : AT_FDCWD;
+    std::optional<FileIdentity> directory;
+    if (entry.dir) directory = FileIdentity{entry.dir->identity().dev, entry.dir->identity().ino};
     const FollowSymlink follow = entry.via_symlink ? FollowSymlink::yes : FollowSymlink::no;
-    scan_content(worker, entry.path.string(), entry.path.filename().string(), [&](const PlanRead& plan, const StreamConsumer& stream) {
-      return worker.reader.read(entry.path.c_str(), follow, plan, stream);
-    });
+    scan_content(
+        worker, entry.path.string(), entry.path.filename().string(),
+        [&](const PlanRead& plan, const StreamConsumer& stream) {
+          return worker.reader.read_at(dir_fd, entry.name.c_str(), follow, entry.expected, plan, stream);
+        },
+        directory);
   }
 
   void scan_image_file(Worker& worker, const ImageItem& item, const image::ImageLayout& layout) {
@@ -162,15 +181,17 @@ class JobVisitor final : public WalkVisitor {
     }
     const std::size_t slash = item.path.rfind('/');
     const std::string name = slash == std::string::npos ? item.path : item.path.substr(slash + 1);
-    scan_content(worker, item.path, name, [&](const PlanRead& plan, const StreamConsumer& stream) {
-      return worker.reader.read(**file, plan, stream);
-    });
+    scan_content(
+        worker, item.path, name,
+        [&](const PlanRead& plan, const StreamConsumer& stream) { return worker.reader.read(**file, plan, stream); },
+        std::nullopt);
   }
 
   // Reads one file with `read` (sniff, plan, whole or streamed) and scans it; `path` is how the
-  // report names it, `name` its last component.
+  // report names it, `name` its last component, `directory` the directory the walk read it in.
   template <typename Read>
-  void scan_content(Worker& worker, const std::string& path, const std::string& name, const Read& read) {
+  void scan_content(Worker& worker, const std::string& path, const std::string& name, const Read& read,
+                    const std::optional<FileIdentity>& directory) {
     // Kernel and loader checks depend on the file's role, which only its name tells
     // (infection-model section 7); everything else is recognised by content.
     const funlove::FileRole role = funlove::role_for_name(name);
@@ -198,14 +219,14 @@ class JobVisitor final : public WalkVisitor {
         return;
       }
       ++worker.counters.files_scanned_whole;
-      record(worker, path, *content, **streamed);
+      record(worker, path, *content, **streamed, directory);
       return;
     }
     // Not read whole: the engine saw from the head that nothing in this file can matter.
     if (!content->whole) return;
     ++worker.counters.files_scanned_whole;
     const FileVerdict verdict = worker.scanner.scan(content->bytes, role);
-    record(worker, path, *content, verdict);
+    record(worker, path, *content, verdict, directory);
   }
 
   std::string sha256_of(Worker& worker, const FileVerdict& verdict, ByteView bytes) {
@@ -214,7 +235,8 @@ class JobVisitor final : public WalkVisitor {
     return to_hex(worker.hasher->digest(bytes, WantMd5::no).sha256);
   }
 
-  void record(Worker& worker, const std::string& path, const FileContent& content, const FileVerdict& verdict) {
+  void record(Worker& worker, const std::string& path, const FileContent& content, const FileVerdict& verdict,
+              const std::optional<FileIdentity>& directory) {
     ScanCounters& counters = worker.counters;
     if (verdict.type == ContentType::pe) ++counters.pe_files;
     if (verdict.type == ContentType::mz_not_pe) ++counters.mz_files;
@@ -230,7 +252,9 @@ class JobVisitor final : public WalkVisitor {
         infection = infection || finding.severity == Severity::infection;
       }
       if (infection) ++counters.infected_files;
-      worker.results.push_back(FileResult{path, content.file_size, sha256, verdict.type, verdict.findings});
+      FileResult result{path, content.file_size, sha256, verdict.type, verdict.findings};
+      if (content.identity) result.origin = FileOrigin{*content.identity, directory};
+      worker.results.push_back(std::move(result));
     }
     const bool pe_or_mz = verdict.type == ContentType::pe || verdict.type == ContentType::mz_not_pe;
     if (settings_.inventory && pe_or_mz) {
@@ -343,7 +367,8 @@ ScanReport ScanJob::run() const {
   SplitRoots roots = split_roots(settings_, visitor);
   std::uint64_t lost = 0;
   if (!roots.walked.empty()) {
-    const Walker walker(settings_.walk);
+    Walker walker(settings_.walk);
+    walker.before_open_directory = hooks.before_open_directory;
     lost = walker.walk(roots.walked, visitor);
   }
   std::vector<ImageVolume> volumes;

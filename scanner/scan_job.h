@@ -43,6 +43,9 @@ struct ScanHooks {
   std::function<void(const boost::filesystem::path&)> before_open;
   // After the sniff read and before the rest of the file is read (tests truncate or grow it).
   std::function<void(const boost::filesystem::path&)> after_sniff;
+  // After the walk listed a directory's parent and before the directory is opened (tests swap it
+  // for a symlink or mount a filesystem on it here).
+  std::function<void(const boost::filesystem::path&)> before_open_directory;
 };
 
 class ScanJob {

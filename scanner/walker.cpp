@@ -13,6 +13,7 @@
 
 #include <tbb/parallel_for_each.h>
 
+#include "scanner/dir_handle.h"
 #include "scanner/open_path.h"
 
 namespace flscan::scanner {
@@ -22,15 +23,6 @@ namespace {
 
 std::string errno_text(int error) { return std::system_category().message(error); }
 
-// One directory on the path from a PATH operand down to the directory being listed. The chain is
-// shared (immutable) by every item below it, so loop checks need no lock and no global set.
-struct DirLink {
-  dev_t dev = 0;
-  ino_t ino = 0;
-  std::string path;
-  std::shared_ptr<const DirLink> parent;
-};
-
 struct Item {
   fs::path path;
   std::string relative;  // below the PATH operand, '/'-separated; empty for the operand itself
@@ -39,7 +31,12 @@ struct Item {
   bool via_symlink = false;
   struct stat st {};  // for non-roots: what listing the parent found (lstat, or stat if followed)
   dev_t root_dev = 0;
-  std::shared_ptr<const DirLink> ancestors;
+  // The directory whose listing found this entry (null for a PATH operand) and the entry's name
+  // in it: everything about the entry is done relative to that directory's descriptor. The
+  // handles' parent chain is also the list of ancestors loop detection compares against; it is
+  // shared (immutable) by every item below, so the check needs no lock and no global set.
+  std::shared_ptr<DirHandle> parent;
+  std::string name;
 };
 
 // How a failed lstat/stat/opendir maps onto the report: gone means it vanished after its parent
@@ -73,9 +70,9 @@ std::string special_operand_detail(mode_t mode) {
          "if it is a disk image)";
 }
 
-std::string symlink_target(const fs::path& link) {
+std::string symlink_target(int dir_fd, const char* name) {
   std::string target(4096, '\0');
-  const ssize_t n = readlink_path(link.c_str(), target.data(), target.size());
+  const ssize_t n = ::readlinkat(dir_fd, name, target.data(), target.size());
   if (n < 0) return {};
   target.resize(static_cast<std::size_t>(n));
   return target;
@@ -103,8 +100,14 @@ class SafeReporter {
 
 class WalkRun {
  public:
-  WalkRun(const WalkSettings& settings, const ExcludeMatcher& excludes, WalkVisitor& visitor)
-      : settings_(settings), excludes_(excludes), visitor_(visitor), reporter_(visitor) {}
+  WalkRun(const WalkSettings& settings, const ExcludeMatcher& excludes, WalkVisitor& visitor,
+          std::shared_ptr<DirCache> cache, const std::function<void(const fs::path&)>& before_open_directory)
+      : settings_(settings),
+        excludes_(excludes),
+        visitor_(visitor),
+        reporter_(visitor),
+        cache_(std::move(cache)),
+        before_open_directory_(before_open_directory) {}
 
   // The TBB body: one item, every exception caught here (a throw would cancel the whole walk).
   void operator()(const Item& item, tbb::feeder<Item>& feeder) {
@@ -164,7 +167,7 @@ class WalkRun {
     if (S_ISREG(mode)) {
       std::string key = key_of(item);
       if (owns(key)) {
-        visitor_.file(FileEntry{item.path, item.via_symlink, std::move(key)});
+        visitor_.file(file_entry(item, std::move(key)));
       } else {
         visitor_.file_in_other_shard(item.path);
       }
@@ -183,12 +186,36 @@ class WalkRun {
     }
   }
 
+  // Where and how the visitor opens a regular file: relative to the directory that listed it, and
+  // checked against what the listing decided on (ExpectedFile, file_reader.h).
+  [[nodiscard]] FileEntry file_entry(const Item& item, std::string key) const {
+    FileEntry entry{item.path, item.via_symlink, std::move(key), item.parent, item.name, {}};
+    entry.expected.dev = item.st.st_dev;
+    entry.expected.ino = item.st.st_ino;
+    if (item.is_root || item.via_symlink) {
+      entry.expected.same = ExpectSame::file;
+    } else if (settings_.one_file_system) {
+      entry.expected.same = ExpectSame::device;
+    }
+    if (item.is_root) entry.name = item.path.string();
+    return entry;
+  }
+
   // The ancestor with the same identity as `st`, if this directory is being walked above itself.
-  static const DirLink* find_loop(const Item& item) {
-    for (const DirLink* link = item.ancestors.get(); link != nullptr; link = link->parent.get()) {
-      if (link->dev == item.st.st_dev && link->ino == item.st.st_ino) return link;
+  static const DirHandle* find_loop(const Item& item) {
+    for (const DirHandle* link = item.parent.get(); link != nullptr; link = link->parent().get()) {
+      if (link->identity().dev == item.st.st_dev && link->identity().ino == item.st.st_ino) return link;
     }
     return nullptr;
+  }
+
+  // Opens the directory of `item`: a PATH operand by its name, anything else relative to its
+  // parent's descriptor, checked against the identity its listing recorded (dir_handle.h).
+  tl::expected<DirLease, DirError> open_directory(const Item& item) {
+    const DirIdentity identity{item.st.st_dev, item.st.st_ino};
+    if (item.is_root) return DirHandle::open_root(cache_, item.path.string(), identity);
+    if (before_open_directory_) before_open_directory_(item.path);
+    return DirHandle::open_child(item.parent, item.name, item.path.string(), item.via_symlink, identity);
   }
 
   void list_directory(const Item& item, tbb::feeder<Item>& feeder) {
@@ -197,61 +224,62 @@ class WalkRun {
                            "more than " + std::to_string(settings_.max_depth) + " directory levels below the PATH");
       return;
     }
-    if (const DirLink* ancestor = find_loop(item)) {
+    if (const DirHandle* ancestor = find_loop(item)) {
       visitor_.not_scanned(item.path, NotScannedReason::loop,
-                           "same directory as its ancestor " + ancestor->path + " (already being scanned)");
+                           "same directory as its ancestor " + ancestor->path() + " (already being scanned)");
       return;
     }
-    auto self = std::make_shared<const DirLink>(DirLink{item.st.st_dev, item.st.st_ino, item.path.string(), item.ancestors});
-
-    // Opened with O_NOATIME where permitted (open_path.h): listing must not touch the tree.
-    DirectoryReader reader(item.path.c_str());
-    if (reader.error() != 0) {
-      const int error = reader.error();
-      const auto reason = error == ENOENT ? NotScannedReason::vanished : NotScannedReason::unlistable_directory;
-      visitor_.not_scanned(item.path, reason, "opendir: " + errno_text(error));
+    auto lease = open_directory(item);
+    if (!lease) {
+      DirError& error = lease.error();
+      if (error.other_device && settings_.one_file_system) {
+        skip(item, SkipReason::other_filesystem, "mount point or other device (mounted after its parent was listed)");
+      } else {
+        visitor_.not_scanned(item.path, error.reason, std::move(error.detail));
+      }
       return;
     }
     if (owns(key_of(item))) visitor_.directory_listed(item.path);
+    DirectoryListing listing(lease->fd());
     std::uint64_t listed = 0;
-    while (const char* name = reader.next()) {
-      visit_child(item, self, item.path / name, feeder);
+    while (const char* name = listing.next()) {
+      visit_child(item, *lease, name, feeder);
       ++listed;
     }
-    if (reader.error() != 0) {
+    if (listing.error() != 0) {
       visitor_.not_scanned(item.path, NotScannedReason::unlistable_directory,
-                           "readdir failed after " + std::to_string(listed) +
-                               " entries: " + errno_text(reader.error()));
+                           "getdents64 failed after " + std::to_string(listed) +
+                               " entries: " + errno_text(listing.error()));
     }
   }
 
-  void visit_child(const Item& parent, const std::shared_ptr<const DirLink>& parent_link, const fs::path& path,
-                   tbb::feeder<Item>& feeder) {
+  // One entry of a directory being listed, examined relative to the directory's descriptor.
+  void visit_child(const Item& parent, const DirLease& dir, const char* name, tbb::feeder<Item>& feeder) {
     Item child;
-    child.path = path;
-    const std::string name = path.filename().string();
-    child.relative = parent.relative.empty() ? name : parent.relative + "/" + name;
-    if (const std::string* pattern = excludes_.match(name, child.relative)) {
+    child.path = parent.path / name;
+    child.name = name;
+    child.relative = parent.relative.empty() ? child.name : parent.relative + "/" + child.name;
+    if (const std::string* pattern = excludes_.match(child.name, child.relative)) {
       skip(child, SkipReason::excluded, "--exclude " + *pattern);
       return;
     }
-    if (stat_path(path.c_str(), &child.st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (::fstatat(dir.fd(), name, &child.st, AT_SYMLINK_NOFOLLOW) != 0) {
       const int error = errno;
-      visitor_.not_scanned(path, reason_for_errno(error), "lstat: " + errno_text(error));
+      visitor_.not_scanned(child.path, reason_for_errno(error), "lstat: " + errno_text(error));
       return;
     }
     if (S_ISLNK(child.st.st_mode)) {
       if (!settings_.follow_symlinks) {
-        skip(child, SkipReason::symlink, "-> " + symlink_target(path));
+        skip(child, SkipReason::symlink, "-> " + symlink_target(dir.fd(), name));
         return;
       }
       child.via_symlink = true;
-      if (stat_path(path.c_str(), &child.st, 0) != 0) {
+      if (::fstatat(dir.fd(), name, &child.st, 0) != 0) {
         const int error = errno;
         if (error == ENOENT || error == ELOOP || error == ENOTDIR) {
-          skip(child, SkipReason::broken_symlink, "-> " + symlink_target(path) + ": " + errno_text(error));
+          skip(child, SkipReason::broken_symlink, "-> " + symlink_target(dir.fd(), name) + ": " + errno_text(error));
         } else {
-          visitor_.not_scanned(path, reason_for_errno(error), "stat: " + errno_text(error));
+          visitor_.not_scanned(child.path, reason_for_errno(error), "stat: " + errno_text(error));
         }
         return;
       }
@@ -266,7 +294,7 @@ class WalkRun {
     }
     child.depth = parent.depth + 1;
     child.root_dev = parent.root_dev;
-    child.ancestors = parent_link;
+    child.parent = dir.handle();
     feeder.add(std::move(child));
   }
 
@@ -274,6 +302,8 @@ class WalkRun {
   const ExcludeMatcher& excludes_;
   WalkVisitor& visitor_;
   SafeReporter reporter_;
+  std::shared_ptr<DirCache> cache_;
+  const std::function<void(const fs::path&)>& before_open_directory_;
 };
 
 }  // namespace
@@ -320,7 +350,9 @@ std::uint64_t Walker::walk(const std::vector<fs::path>& roots, WalkVisitor& visi
     item.is_root = true;
     items.push_back(std::move(item));
   }
-  WalkRun run(settings_, excludes_, visitor);
+  // Declared before the run: the last directory handles are released with the run's items.
+  auto cache = std::make_shared<DirCache>(open_directory_cap());
+  WalkRun run(settings_, excludes_, visitor, cache, before_open_directory);
   tbb::parallel_for_each(items.begin(), items.end(),
                          [&run](const Item& item, tbb::feeder<Item>& feeder) { run(item, feeder); });
   return run.lost();

@@ -4,15 +4,25 @@
 // not scannable; it never opens a regular file (the visitor does) and never opens FIFOs, sockets
 // or devices at all.
 //
-// What the walk does with each kind of entry (entries are examined with lstat):
+// Nothing below a PATH operand is reached by its full path (issue 13, item 3): each directory is
+// opened relative to the descriptor of its parent (openat, O_NOFOLLOW) and must be the directory
+// the parent's listing recorded (st_dev, st_ino); its entries are examined with fstatat relative
+// to it, and each FileEntry carries the directory's handle so that the visitor opens the file
+// relative to the same descriptor. A directory swapped for a symlink (or another directory) once
+// listed is reported as replaced, never followed. How descriptors stay bounded: dir_handle.h.
+//
+// What the walk does with each kind of entry (entries are examined with fstatat, no follow):
 //   regular file            -> WalkVisitor::file
-//   directory               -> listed, its entries become new work items
+//   directory               -> opened and checked as above, listed, its entries new work items
 //   FIFO, socket, device    -> skipped (never opened: opening a FIFO can block forever)
 //   symlink                 -> skipped, unless follow_symlinks: then stat'ed and handled as its
-//                              target (a dangling link is skipped as broken-symlink)
-//   other device (one_file_system, st_dev differs from the PATH operand's) -> skipped
+//                              target (a dangling link is skipped as broken-symlink); the target
+//                              opened must be the one stat'ed
+//   other device (one_file_system, st_dev differs from the PATH operand's) -> skipped; a directory
+//                              that is a mount point when opened though it was not when listed too
 //   matching an exclude     -> skipped (a directory is not descended)
-//   lstat/stat/list failure -> not scanned, with errno text
+//   stat/open/list failure  -> not scanned, with errno text; a directory found changed when opened
+//                              (now a symlink, another directory, another device) -> replaced
 //   directory already on the current path (same st_dev/st_ino as an ancestor: a followed
 //   symlink or a bind mount pointing upwards) -> not scanned (loop)
 // PATH operands are stat'ed, i.e. followed when they are symlinks, and never excluded: the user
@@ -23,8 +33,12 @@
 // scanned under both (as find -L does).
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +47,8 @@
 #include <boost/filesystem/path.hpp>
 
 #include "engine/limits.h"
+#include "scanner/dir_handle.h"
+#include "scanner/file_reader.h"
 #include "scanner/report.h"
 #include "scanner/shard.h"
 
@@ -51,11 +67,16 @@ struct WalkSettings {
   std::optional<Shard> shard;
 };
 
-// A regular file found by the walk (by lstat, or by stat through a followed symlink).
+// A regular file found by the walk (by fstatat, or by stat through a followed symlink).
 struct FileEntry {
-  boost::filesystem::path path;  // the PATH operand joined with the names below it
+  boost::filesystem::path path;  // the PATH operand joined with the names below it (for reports)
   bool via_symlink = false;      // the last component is a symlink the walk chose to follow
   std::string key;               // shard key (shard.h): relative to the PATH, or the PATH's name
+  // Where to open it: `name` relative to `dir`'s descriptor (DirHandle::lease), never `path`. A
+  // PATH operand that is a file has no `dir`: it is opened by `path`, as the user named it.
+  std::shared_ptr<DirHandle> dir;
+  std::string name;
+  ExpectedFile expected;  // what the walk decided on (file_reader.h)
 };
 
 // Receives the walk's events. Called concurrently from TBB worker threads: implementations must
@@ -96,6 +117,10 @@ class ExcludeMatcher {
 class Walker {
  public:
   explicit Walker(WalkSettings settings);
+
+  // Test hook: runs before a directory below a PATH operand is opened, after its parent listed it
+  // (tests swap it or mount on it there). Never set by the program.
+  std::function<void(const boost::filesystem::path&)> before_open_directory;
 
   // Walks every root in parallel on the calling thread's TBB arena and returns when all is done.
   // No exception leaves a TBB body. Returns how many events could not be reported at all because
