@@ -379,6 +379,28 @@ def add_decoys(c: Corpus, programs: dict[str, bytes], hosts: dict[str, str]) -> 
     c.add("decoy/appended_body.exe", appended, "decoy", hosts["gui_hello"],
           "clean/gui_hello.exe with the whole inert body appended at EOF and headers and entry "
           "point untouched (no stub, no section 2 geometry)", also=["inoculated"])
+    c.add("decoy/dos_string.exe", make_dos_program(), "decoy", GENERATOR,
+          "a DOS MZ program (0x20-byte header, no PE header: e_lfanew 0) that prints "
+          "~Fun Loving Criminal~ CR CR LF $ with INT 21h AH=09h; MZ but not a PE, so target-1 "
+          "signatures do not apply to it (issue 12)", malformed=True)
+
+
+def make_dos_program() -> bytes:
+    """A 0x60-byte DOS .EXE: header of 2 paragraphs, no relocations, CS:IP = 0:0, SS:SP = 0:0x100;
+    code at file 0x20: push cs / pop ds / mov dx,0x20 / mov ah,9 / int 21h / mov ax,4C00h / int 21h,
+    the message at load offset 0x20 (file 0x40). e_lfanew (file 0x3C) lies in the zero padding
+    after the code, so it is 0 and names the DOS header itself: no "PE\\0\\0" anywhere."""
+    size = 0x60
+    header = struct.pack("<2sHHHHHHHHHHHHH", b"MZ", size % 512, (size + 511) // 512, 0, 2, 0x10, 0xFFFF,
+                         0, 0x100, 0, 0, 0, 0x1C, 0)
+    code = bytes.fromhex("0e1f" "ba2000" "b409" "cd21" "b8004c" "cd21")
+    message = FUNLOVE_STRING + b"\r\r\n$"
+    data = bytearray(size)
+    data[:len(header)] = header
+    data[0x20:0x20 + len(code)] = code
+    data[0x40:0x40 + len(message)] = message
+    assert data[0x3C:0x40] == bytes(4) and b"PE\0\0" not in data
+    return bytes(data)
 
 
 def add_kernels(c: Corpus, programs: dict[str, bytes]) -> dict[str, str]:

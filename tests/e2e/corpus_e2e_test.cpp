@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <string>
@@ -203,4 +204,40 @@ TEST_CASE("an excluded system program is not-scanned in the host report, not cle
     CHECK(seen);
     CHECK(run.report.at("skipped").empty());  // listed one by one only with --verbose
   }
+}
+
+// Issue 12: a target-1 signature applies to a valid PE only. decoy/ holds the marker string in a
+// compiled PE (decoy_string.exe), a DOS program without PE header (dos_string.exe, manifest
+// malformed: true) and a text file; tests/signatures/data/marker.ndb has the marker as a target-1
+// and a target-0 signature. Which file each must match follows from its bytes and the manifest.
+TEST_CASE("target-1 signatures match valid PEs only, not a DOS program carrying the bytes", "[e2e][corpus][signatures]") {
+  const json manifest = load_manifest();
+  const std::string marker = "~Fun Loving Criminal~";
+  const std::string read_mode = GENERATE(as<std::string>{}, "--stream-above 0 ");
+  INFO("options: " << read_mode);
+  const Run run = run_flscan(read_mode + "-d " + std::string(FLSCAN_SOURCE_DIR) + "/tests/signatures/data/marker.ndb " +
+                             kCorpus + "/decoy");
+  std::map<std::string, std::set<std::string>> rules;
+  for (const json& r : run.report.at("results")) {
+    for (const json& f : r.at("findings")) rules[relative(r.at("path"))].insert(f.at("rule").get<std::string>());
+  }
+  bool dos_program_seen = false;
+  for (const json& entry : manifest.at("files")) {
+    const std::string path = entry.at("path");
+    if (!path.starts_with("decoy/")) continue;
+    std::ifstream in(kCorpus + "/" + path, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const bool has_marker = bytes.find(marker) != std::string::npos;
+    const bool valid_pe = bytes.starts_with("MZ") && !entry.at("malformed").get<bool>();
+    INFO(path << ": marker " << has_marker << ", valid PE " << valid_pe);
+    CHECK(rules[path].count("sig:Flscan.Test.MarkerAny") == (has_marker ? 1u : 0u));
+    CHECK(rules[path].count("sig:Flscan.Test.MarkerPe") == (has_marker && valid_pe ? 1u : 0u));
+    if (path == "decoy/dos_string.exe") {
+      dos_program_seen = true;
+      CHECK(bytes.starts_with("MZ"));
+      CHECK(has_marker);
+      CHECK_FALSE(valid_pe);
+    }
+  }
+  CHECK(dos_program_seen);
 }
