@@ -7,14 +7,18 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <sstream>
 #include <string>
 
 #include "fixtures.h"
 #include "scanner/host/host_report.h"
 #include "scanner/host/windows_install.h"
 #include "scanner/report.h"
+#include "scanner/report_html.h"
 #include "scanner/report_json.h"
 #include "scanner/report_json_read.h"
+#include "scanner/report_sarif.h"
+#include "scanner/report_text.h"
 #include "scanner/scan_job.h"
 #include "signatures/loader.h"
 
@@ -377,4 +381,27 @@ TEST_CASE("host errors and notes survive the JSON report and flscan merge's re-d
     CHECK(has_line(again.notes, "SysEvent.Evt"));
     CHECK(has_line(again.notes, "SYSTEM hive") == (hive == "hive-dirty"));
   }
+}
+
+TEST_CASE("host notes are printed: text Note line, HTML list, SARIF verdict properties", "[host_report]") {
+  const ScanReport report = scan_clean_tree_with("dirty-printed", "hive-dirty", "evt-clean");
+  const HostReport& host = only_host(report);
+  REQUIRE(host.notes.size() == 1);
+  const flscan::scanner::Options options;
+  const flscan::scanner::ReportMeta meta{"test", {}, 0};
+  std::ostringstream text;
+  flscan::scanner::write_text_report(text, report, options, meta);
+  CHECK(text.str().find("Note:       SYSTEM hive " + host.install.system_hive + " was not closed cleanly") !=
+        std::string::npos);
+  std::ostringstream html;
+  flscan::scanner::write_html_report(html, report, options, meta);
+  CHECK(html.str().find("<ul class=\"notes\">\n<li>SYSTEM hive ") != std::string::npos);
+  const auto sarif = flscan::scanner::report_to_sarif(report, options, meta);
+  bool found = false;
+  for (const auto& result : sarif.at("runs")[0].at("results")) {
+    if (!result.at("properties").contains("notes")) continue;
+    found = true;
+    CHECK(result.at("properties").at("notes") == nlohmann::ordered_json(host.notes));
+  }
+  CHECK(found);
 }
