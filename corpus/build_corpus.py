@@ -159,6 +159,7 @@ class Corpus:
     def __init__(self) -> None:
         self.entries: dict[str, Entry] = {}
         self.host_trees: list[dict] = []
+        self.hive_samples: list[dict] = []
 
     def add(self, path: str, data: bytes, expected: str, made_from: str, how: str,
             malformed: bool = False, **facts) -> bytes:
@@ -190,7 +191,7 @@ class Corpus:
                 record["pe_checksum_ok"] = ok
             files.append(record)
         return {"schema_version": SCHEMA_VERSION, "generator": GENERATOR, "files": files,
-                "host_trees": self.host_trees}
+                "host_trees": self.host_trees, "hive_samples": self.hive_samples}
 
 
 def src(name: str) -> str:
@@ -825,13 +826,58 @@ def add_windows_trees(c: Corpus, kernels: dict[str, str], loaders: dict[str, str
 
 
 # ---------------------------------------------------------------------------------------------
+# hives/: installations whose config/SYSTEM is no SYSTEM hive, one read in part, or one not closed
+# cleanly (issue 12). Only the hive is there: what is checked is how flscan treats it.
+# ---------------------------------------------------------------------------------------------
+# (folder, windows_fixtures scenario, hive status, error prefix, verdict, exit code); "read" hives
+# whose verdict is not no-evidence are read in part (partial-clean: a Services list hivex refuses;
+# no-select-flc: no Select key).
+HIVE_SAMPLES = (
+    ("ntuser-as-system", "hive-ntuser", "error",
+     "not a SYSTEM hive: no Select key and no ControlSetNNN key; root holds AppEvents, Console", "incomplete", 2),
+    ("sam-as-system", "hive-sam", "error",
+     "not a SYSTEM hive: no Select key and no ControlSetNNN key; root holds SAM", "incomplete", 2),
+    ("security-as-system", "hive-security", "error",
+     "not a SYSTEM hive: no Select key and no ControlSetNNN key; root holds Cache, Policy, RXACT, SAM",
+     "incomplete", 2),
+    ("no-control-set", "hive-no-control-set", "error",
+     "not a SYSTEM hive: no ControlSetNNN key; root holds Select, Setup", "incomplete", 2),
+    ("no-select", "hive-no-select-clean", "error",
+     "not a SYSTEM hive: no Select key; root holds ControlSet001, Setup", "incomplete", 2),
+    ("services-unreadable", "hive-services-unreadable", "error", "no readable control set", "incomplete", 2),
+    ("partial-clean", "hive-partial-clean", "read", None, "incomplete", 2),
+    ("no-select-flc", "hive-no-select-flc", "read", None, "q317218", 1),
+    ("dirty", "hive-dirty", "read", None, "no-evidence", 0),
+)
+
+
+def add_hive_samples(c: Corpus) -> None:
+    """hives/NAME/WINNT/system32/config/SYSTEM for each HIVE_SAMPLES entry, with what flscan must
+    make of it in the manifest's hive_samples list."""
+    for folder, scenario, status, error, verdict, exit_code in HIVE_SAMPLES:
+        data = wf.SCENARIOS[scenario]()
+        doc = " ".join((wf.SCENARIOS[scenario].__doc__ or "").split())
+        path = f"hives/{folder}/WINNT/system32/config/SYSTEM"
+        c.add(path, data, "clean", "corpus/windows_fixtures.py",
+              f"registry hive written by windows_fixtures.py scenario {scenario}: {doc}")
+        primary, secondary = struct.unpack_from("<II", data, 4)
+        c.hive_samples.append({
+            "root": f"hives/{folder}", "system_hive": path, "scenario": scenario,
+            "hive_status": status, "error_prefix": error, "expected_verdict": verdict,
+            "exit_code": exit_code, "dirty": primary != secondary,
+            "partial": status == "read" and verdict != "no-evidence",
+            "how": doc,
+        })
+
+
+# ---------------------------------------------------------------------------------------------
 # Output
 # ---------------------------------------------------------------------------------------------
 # Top-level names the corpus writes, and names CMake keeps in its binary directory for corpus/
 # (which is also where the `corpus` target puts the corpus: ${CMAKE_BINARY_DIR}/corpus).
 CORPUS_TOP = frozenset({
     "clean", "infected", "damaged", "remnant", "repaired", "inoculated", "dropper", "decoy",
-    "kernel", "loader", "malformed", "demo", "windows", "manifest.json",
+    "kernel", "loader", "malformed", "demo", "windows", "hives", "manifest.json",
 })
 CMAKE_OWNED = frozenset({"CMakeFiles", "CTestTestfile.cmake", "cmake_install.cmake", "Makefile"})
 
@@ -898,6 +944,7 @@ def build(out: Path, cc: str) -> Corpus:
     add_malformed(c, hosts, infections)
     add_demo(c, kernels, loaders)
     add_windows_trees(c, kernels, loaders)
+    add_hive_samples(c)
     prepare_out_dir(out)
     write_corpus(c, out)
     return c
