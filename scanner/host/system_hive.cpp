@@ -533,7 +533,7 @@ tl::expected<SystemHiveEvidence, HostError> read_snapshot(tl::expected<FileSnaps
   bool root_unreadable = false;
   const auto root_keys = walker.children(root, limits::kMaxRootKeysExamined, "root", &root_unreadable);
   if (root_unreadable) {
-    return tl::unexpected(HostError{path.string(), "the root key's subkeys are unreadable: " + errno_text()});
+    return tl::unexpected(HostError{path.string(), "the root key's subkeys are unreadable: hivex refused its subkey list"});
   }
   RootNames root_names;
   for (hive_node_h child : root_keys) {
