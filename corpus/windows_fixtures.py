@@ -1075,13 +1075,15 @@ def _scenario_evt_dirty() -> bytes:
 # SAM and SECURITY roots are named after the hive).
 def _scenario_hive_ntuser() -> bytes:
     """An NTUSER.DAT layout: root $$$PROTO.HIV with AppEvents, Console, Control Panel, Environment,
-    Keyboard Layout, Printers, Software, UNICODE Program Groups -- no Select, no ControlSetNNN."""
+    Keyboard Layout, Network, Printers, Software, UNICODE Program Groups (nine keys) -- no Select,
+    no ControlSetNNN."""
     root = Key("$$$PROTO.HIV", subkeys=[
         Key("AppEvents", subkeys=[Key("Schemes", {"": ".Default"})]),
         Key("Console", {"ScreenBufferSize": 0x012C0050, "FaceName": ""}),
         Key("Control Panel", subkeys=[Key("Desktop", {"Wallpaper": "(None)"})]),
         Key("Environment", {"TEMP": ExpandSz(r"%USERPROFILE%\Local Settings\Temp")}),
         Key("Keyboard Layout", subkeys=[Key("Preload", {"1": "00000409"})]),
+        Key("Network"),
         Key("Printers"),
         Key("Software", subkeys=[Key("Microsoft", subkeys=[Key("Windows NT", subkeys=[
             Key("CurrentVersion", subkeys=[Key("Winlogon", {"ParseAutoexec": "1"})])])])]),

@@ -26,8 +26,6 @@ constexpr std::size_t kMinHiveSize = 0x2000;  // hivex refuses anything smaller
 constexpr std::size_t kChecksumOffset = 0x1FC;
 constexpr std::size_t kPrimarySequenceOffset = 0x4;
 constexpr std::size_t kSecondarySequenceOffset = 0x8;
-// Root key names quoted in a "not a SYSTEM hive" reason; the rest are counted.
-constexpr std::size_t kRootNamesQuoted = 8;
 
 // REG_* value types (winnt.h). Kept as integers: hivex stores the file's 32-bit type field,
 // whatever it is, into a `hive_type`, and loading an out-of-range enum is undefined behaviour.
@@ -126,11 +124,11 @@ std::string dirty_hive_note(const HiveSequence& sequence) {
          "); its latest changes may sit in SYSTEM.LOG, SYSTEM.LOG1 or SYSTEM.LOG2, which flscan does not apply";
 }
 
-// The root's key names for a "not a SYSTEM hive" reason: the first kRootNamesQuoted, then a count.
+// The root's key names for a "not a SYSTEM hive" reason: the first kMaxRootNamesQuoted, then a count.
 class RootNames {
  public:
   void add(const std::string& name) {
-    if (quoted_.size() < kRootNamesQuoted) {
+    if (quoted_.size() < limits::kMaxRootNamesQuoted) {
       quoted_.push_back(name);
     } else {
       ++more_;
