@@ -179,6 +179,7 @@ class Corpus:
     def __init__(self) -> None:
         self.entries: dict[str, Entry] = {}
         self.host_trees: list[dict] = []
+        self.hive_samples: list[dict] = []
 
     def add(self, path: str, data: bytes, expected: str, made_from: str, how: str,
             malformed: bool = False, **facts) -> bytes:
@@ -210,7 +211,7 @@ class Corpus:
                 record["pe_checksum_ok"] = ok
             files.append(record)
         return {"schema_version": SCHEMA_VERSION, "generator": GENERATOR, "files": files,
-                "host_trees": self.host_trees}
+                "host_trees": self.host_trees, "hive_samples": self.hive_samples}
 
 
 def src(name: str) -> str:
@@ -399,6 +400,28 @@ def add_decoys(c: Corpus, programs: dict[str, bytes], hosts: dict[str, str]) -> 
     c.add("decoy/appended_body.exe", appended, "decoy", hosts["gui_hello"],
           "clean/gui_hello.exe with the whole inert body appended at EOF and headers and entry "
           "point untouched (no stub, no section 2 geometry)", also=["inoculated"])
+    c.add("decoy/dos_string.exe", make_dos_program(), "decoy", GENERATOR,
+          "a DOS MZ program (0x20-byte header, no PE header: e_lfanew 0) that prints "
+          "~Fun Loving Criminal~ CR CR LF $ with INT 21h AH=09h; MZ but not a PE, so target-1 "
+          "signatures do not apply to it (issue 12)", malformed=True)
+
+
+def make_dos_program() -> bytes:
+    """A 0x60-byte DOS .EXE: header of 2 paragraphs, no relocations, CS:IP = 0:0, SS:SP = 0:0x100;
+    code at file 0x20: push cs / pop ds / mov dx,0x20 / mov ah,9 / int 21h / mov ax,4C00h / int 21h,
+    the message at load offset 0x20 (file 0x40). e_lfanew (file 0x3C) lies in the zero padding
+    after the code, so it is 0 and names the DOS header itself: no "PE\\0\\0" anywhere."""
+    size = 0x60
+    header = struct.pack("<2sHHHHHHHHHHHHH", b"MZ", size % 512, (size + 511) // 512, 0, 2, 0x10, 0xFFFF,
+                         0, 0x100, 0, 0, 0, 0x1C, 0)
+    code = bytes.fromhex("0e1f" "ba2000" "b409" "cd21" "b8004c" "cd21")
+    message = FUNLOVE_STRING + b"\r\r\n$"
+    data = bytearray(size)
+    data[:len(header)] = header
+    data[0x20:0x20 + len(code)] = code
+    data[0x40:0x40 + len(message)] = message
+    assert data[0x3C:0x40] == bytes(4) and b"PE\0\0" not in data
+    return bytes(data)
 
 
 def add_kernels(c: Corpus, programs: dict[str, bytes]) -> dict[str, str]:
@@ -871,13 +894,58 @@ def add_windows_trees(c: Corpus, kernels: dict[str, str], loaders: dict[str, str
 
 
 # ---------------------------------------------------------------------------------------------
+# hives/: installations whose config/SYSTEM is no SYSTEM hive, one read in part, or one not closed
+# cleanly (issue 12). Only the hive is there: what is checked is how flscan treats it.
+# ---------------------------------------------------------------------------------------------
+# (folder, windows_fixtures scenario, hive status, error prefix, verdict, exit code); "read" hives
+# whose verdict is not no-evidence are read in part (partial-clean: a Services list hivex refuses;
+# no-select-flc: no Select key).
+HIVE_SAMPLES = (
+    ("ntuser-as-system", "hive-ntuser", "error",
+     "not a SYSTEM hive: no Select key and no ControlSetNNN key; root holds AppEvents, Console", "incomplete", 2),
+    ("sam-as-system", "hive-sam", "error",
+     "not a SYSTEM hive: no Select key and no ControlSetNNN key; root holds SAM", "incomplete", 2),
+    ("security-as-system", "hive-security", "error",
+     "not a SYSTEM hive: no Select key and no ControlSetNNN key; root holds Cache, Policy, RXACT, SAM",
+     "incomplete", 2),
+    ("no-control-set", "hive-no-control-set", "error",
+     "not a SYSTEM hive: no ControlSetNNN key; root holds Select, Setup", "incomplete", 2),
+    ("no-select", "hive-no-select-clean", "error",
+     "not a SYSTEM hive: no Select key; root holds ControlSet001, Setup", "incomplete", 2),
+    ("services-unreadable", "hive-services-unreadable", "error", "no readable control set", "incomplete", 2),
+    ("partial-clean", "hive-partial-clean", "read", None, "incomplete", 2),
+    ("no-select-flc", "hive-no-select-flc", "read", None, "q317218", 1),
+    ("dirty", "hive-dirty", "read", None, "no-evidence", 0),
+)
+
+
+def add_hive_samples(c: Corpus) -> None:
+    """hives/NAME/WINNT/system32/config/SYSTEM for each HIVE_SAMPLES entry, with what flscan must
+    make of it in the manifest's hive_samples list."""
+    for folder, scenario, status, error, verdict, exit_code in HIVE_SAMPLES:
+        data = wf.SCENARIOS[scenario]()
+        doc = " ".join((wf.SCENARIOS[scenario].__doc__ or "").split())
+        path = f"hives/{folder}/WINNT/system32/config/SYSTEM"
+        c.add(path, data, "clean", "corpus/windows_fixtures.py",
+              f"registry hive written by windows_fixtures.py scenario {scenario}: {doc}")
+        primary, secondary = struct.unpack_from("<II", data, 4)
+        c.hive_samples.append({
+            "root": f"hives/{folder}", "system_hive": path, "scenario": scenario,
+            "hive_status": status, "error_prefix": error, "expected_verdict": verdict,
+            "exit_code": exit_code, "dirty": primary != secondary,
+            "partial": status == "read" and verdict != "no-evidence",
+            "how": doc,
+        })
+
+
+# ---------------------------------------------------------------------------------------------
 # Output
 # ---------------------------------------------------------------------------------------------
 # Top-level names the corpus writes, and names CMake keeps in its binary directory for corpus/
 # (which is also where the `corpus` target puts the corpus: ${CMAKE_BINARY_DIR}/corpus).
 CORPUS_TOP = frozenset({
     "clean", "infected", "damaged", "remnant", "repaired", "inoculated", "dropper", "decoy",
-    "kernel", "loader", "malformed", "demo", "windows", "manifest.json",
+    "kernel", "loader", "malformed", "demo", "windows", "hives", "manifest.json",
 })
 CMAKE_OWNED = frozenset({"CMakeFiles", "CTestTestfile.cmake", "cmake_install.cmake", "Makefile"})
 
@@ -944,6 +1012,7 @@ def build(out: Path, cc: str) -> Corpus:
     add_malformed(c, hosts, infections)
     add_demo(c, kernels, loaders)
     add_windows_trees(c, kernels, loaders)
+    add_hive_samples(c)
     prepare_out_dir(out)
     write_corpus(c, out)
     return c

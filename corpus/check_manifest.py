@@ -398,9 +398,9 @@ SYMPTOM_NAMES = {"slowness", "event-7024", "event-7000", "sp-copy-errors", "flcs
 EVIDENCE_STATES = {"infected", "damaged", "dropper", "kernel-patched", "loader-patched"}
 
 
-def hive_service_names(d: bytes) -> set[str]:
-    """Names of every nk cell in a REGF hive, upper-cased (a raw walk over the hbins' cells)."""
-    names = set()
+def nk_cells(d: bytes) -> list[tuple[int, int, str, int]]:
+    """(cell offset, cell size, upper-cased name, subkey-list offset as stored) of every nk cell."""
+    out = []
     off = 0x1000
     while off + 0x20 <= len(d) and d[off:off + 4] == b"hbin":
         size = struct.unpack_from("<I", d, off + 8)[0]
@@ -413,10 +413,16 @@ def hive_service_names(d: bytes) -> set[str]:
                 flags = struct.unpack_from("<H", d, cell + 6)[0]
                 n = struct.unpack_from("<H", d, cell + 4 + 0x48)[0]
                 raw = d[cell + 4 + 0x4C:cell + 4 + 0x4C + n]
-                names.add((raw.decode("latin-1") if flags & 0x20 else raw.decode("utf-16-le", "replace")).upper())
+                name = (raw.decode("latin-1") if flags & 0x20 else raw.decode("utf-16-le", "replace")).upper()
+                out.append((cell, -csize, name, struct.unpack_from("<I", d, cell + 4 + 0x1C)[0]))
             cell += abs(csize)
         off += size
-    return names
+    return out
+
+
+def hive_service_names(d: bytes) -> set[str]:
+    """Names of every nk cell in a REGF hive, upper-cased (a raw walk over the hbins' cells)."""
+    return {name for _, _, name, _ in nk_cells(d)}
 
 
 def evt_records(d: bytes) -> list[tuple[int, str, list[str]]]:
@@ -493,6 +499,51 @@ def check_host_trees(checker: "Checker", trees: list) -> None:
             checker.fail(where, f"expected_verdict {t['expected_verdict']}, files say {verdict}")
 
 
+def check_hive_samples(checker: "Checker", samples: list) -> None:
+    """What flscan must make of each hives/ sample (issue 12), re-derived from the hive's bytes:
+    which root-level keys exist, whether a Services key's subkey list points into its own cell
+    (so no reader can list it), whether an FLC service is there, and the sequence numbers."""
+    for t in samples:
+        where = f"hive_samples[{t['root']}]"
+        d = checker.data(t["system_hive"])
+        cells = nk_cells(d)
+        names = {name for _, _, name, _ in cells}
+        select = "SELECT" in names
+        control_sets = any(len(n) == 13 and n.startswith("CONTROLSET") and n[10:].isdigit() for n in names)
+        services = [(cell, size, sub) for cell, size, name, sub in cells if name == "SERVICES"]
+        unlistable = [cell <= sub + 0x1000 < cell + size for cell, size, sub in services]
+        flc = bool(names & {"FLC", "FLCSS"})
+        if not select and not control_sets:
+            derived = ("error", "not a SYSTEM hive: no Select key and no ControlSetNNN key", "incomplete", 2)
+        elif not control_sets:
+            derived = ("error", "not a SYSTEM hive: no ControlSetNNN key", "incomplete", 2)
+        elif services and all(unlistable):
+            derived = ("error", "no readable control set", "incomplete", 2)
+        elif not select:
+            derived = ("read", None, "q317218", 1) if flc else ("error", "not a SYSTEM hive: no Select key",
+                                                                  "incomplete", 2)
+        elif any(unlistable) and not flc:
+            derived = ("read", None, "incomplete", 2)
+        else:
+            derived = ("read", None, "q317218", 1) if flc else ("read", None, "no-evidence", 0)
+        status, prefix, verdict, code = derived
+        claimed = t["error_prefix"]
+        if (t["hive_status"], t["expected_verdict"], t["exit_code"]) != (status, verdict, code) or \
+                (prefix is None) != (claimed is None) or (prefix is not None and not claimed.startswith(prefix)):
+            checker.fail(where, f"manifest says {t['hive_status']}/{claimed}/{t['expected_verdict']}/{t['exit_code']}, "
+                                f"the bytes say {status}/{prefix}/{verdict}/{code}")
+        if claimed and "; root holds " in claimed:
+            for key in claimed.split("; root holds ", 1)[1].split(", "):
+                if key.upper() not in names:
+                    checker.fail(where, f"the error names root key {key}, which the hive does not hold")
+        partial = status == "read" and (not select or any(unlistable))
+        if t["partial"] != partial:
+            checker.fail(where, f"partial is {t['partial']} but the bytes say {partial}")
+        primary, secondary = struct.unpack_from("<II", d, 4)
+        if t["dirty"] != (primary != secondary):
+            checker.fail(where, f"dirty is {t['dirty']} but the sequence numbers are {primary} and {secondary}")
+
+
 def main() -> int:
     if len(sys.argv) != 2:
         print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
@@ -508,6 +559,7 @@ def main() -> int:
     checker = Checker(root, manifest)
     checker.run()
     check_host_trees(checker, manifest.get("host_trees", []))
+    check_hive_samples(checker, manifest.get("hive_samples", []))
     for failure in checker.failures:
         print(failure)
     print(f"check_manifest: {len(checker.files)} files, {len(checker.failures)} failures")

@@ -1070,7 +1070,101 @@ def _scenario_evt_dirty() -> bytes:
     return bytes(build_evt(_q317218_records(), dirty=True).data)
 
 
+# Hives that are not SYSTEM hives, or SYSTEM hives that cannot rule FunLove out (issue 12). The
+# root keys follow the layouts Windows NT 4.0-XP write (NTUSER.DAT's root is "$$$PROTO.HIV" there;
+# SAM and SECURITY roots are named after the hive).
+def _scenario_hive_ntuser() -> bytes:
+    """An NTUSER.DAT layout: root $$$PROTO.HIV with AppEvents, Console, Control Panel, Environment,
+    Keyboard Layout, Network, Printers, Software, UNICODE Program Groups (nine keys) -- no Select,
+    no ControlSetNNN."""
+    root = Key("$$$PROTO.HIV", subkeys=[
+        Key("AppEvents", subkeys=[Key("Schemes", {"": ".Default"})]),
+        Key("Console", {"ScreenBufferSize": 0x012C0050, "FaceName": ""}),
+        Key("Control Panel", subkeys=[Key("Desktop", {"Wallpaper": "(None)"})]),
+        Key("Environment", {"TEMP": ExpandSz(r"%USERPROFILE%\Local Settings\Temp")}),
+        Key("Keyboard Layout", subkeys=[Key("Preload", {"1": "00000409"})]),
+        Key("Network"),
+        Key("Printers"),
+        Key("Software", subkeys=[Key("Microsoft", subkeys=[Key("Windows NT", subkeys=[
+            Key("CurrentVersion", subkeys=[Key("Winlogon", {"ParseAutoexec": "1"})])])])]),
+        Key("UNICODE Program Groups"),
+    ])
+    return bytes(build_hive(root, file_name="ntuser.dat").data)
+
+
+def _scenario_hive_sam() -> bytes:
+    """A SAM layout: root SAM holding SAM\\Domains\\{Account,Builtin} and SAM\\RXACT."""
+    root = Key("SAM", subkeys=[Key("SAM", subkeys=[
+        Key("Domains", subkeys=[
+            Key("Account", {"F": bytes(0x50)}, subkeys=[Key("Users", subkeys=[Key("000001F4", {"F": bytes(0x50)})]),
+                                                       Key("Groups"), Key("Aliases")]),
+            Key("Builtin", subkeys=[Key("Aliases")])]),
+        Key("RXACT", {"": bytes(12)})])])
+    return bytes(build_hive(root, file_name="SAM").data)
+
+
+def _scenario_hive_security() -> bytes:
+    """A SECURITY layout: root SECURITY holding Cache, Policy (PolAdtEv, Secrets, Accounts), RXACT, SAM."""
+    root = Key("SECURITY", subkeys=[
+        Key("Cache", {"NL$Control": bytes(8)}),
+        Key("Policy", subkeys=[Key("PolAdtEv", {"": bytes(16)}), Key("Secrets"), Key("Accounts")]),
+        Key("RXACT", {"": bytes(12)}),
+        Key("SAM", {"C": bytes(8)})])
+    return bytes(build_hive(root, file_name="SECURITY").data)
+
+
+def _scenario_hive_no_control_set() -> bytes:
+    """Select (Current = 1) and Setup under the root, but no ControlSetNNN key at all."""
+    return bytes(build_system_hive({}, current=1).data)
+
+
+def _scenario_hive_no_select_clean() -> bytes:
+    """ControlSet001 with ordinary services (no FunLove) and no Select key."""
+    return bytes(build_system_hive({1: ordinary_services()}, current=1, select=False).data)
+
+
+def _scenario_hive_no_select_flc() -> bytes:
+    """ControlSet001 with ordinary services and FLC, and no Select key."""
+    services = ordinary_services()
+    services["FLC"] = flc_service()
+    return bytes(build_system_hive({1: services}, current=1, select=False).data)
+
+
+def _scenario_hive_services_unreadable() -> bytes:
+    """One control set, clean, whose Services key's subkey-list offset points into the middle of
+    its own nk cell: hivex cannot list it, so no control set can be read."""
+    image = build_system_hive({1: ordinary_services()}, current=1)
+    off = image.cells["nk:ControlSet001\\Services"]
+    return _patch_u32(image, off + 4 + 0x1C, image.rel("nk:ControlSet001\\Services") + 12)
+
+
+def _scenario_hive_partial_clean() -> bytes:
+    """Two clean control sets (Current = 1); ControlSet002's Services subkey list is unreadable
+    (offset into its own nk cell), so the hive is read in part and no FunLove service is seen."""
+    image = build_system_hive({1: ordinary_services(), 2: ordinary_services()}, current=1)
+    off = image.cells["nk:ControlSet002\\Services"]
+    return _patch_u32(image, off + 4 + 0x1C, image.rel("nk:ControlSet002\\Services") + 12)
+
+
+def _scenario_hive_dirty() -> bytes:
+    """hive-clean with base block sequence numbers 0x3A1 (primary, offset 4) and 0x3A0 (secondary,
+    offset 8), checksum recomputed: a hive Windows had not finished writing."""
+    image = build_system_hive({1: ordinary_services(), 2: ordinary_services()}, current=1)
+    struct.pack_into("<II", image.data, 4, 0x3A1, 0x3A0)
+    image.fix_checksum()
+    return bytes(image.data)
+
+
 SCENARIOS: Dict[str, Callable[[], bytes]] = {
+    "hive-ntuser": _scenario_hive_ntuser,
+    "hive-sam": _scenario_hive_sam,
+    "hive-security": _scenario_hive_security,
+    "hive-no-control-set": _scenario_hive_no_control_set,
+    "hive-no-select-clean": _scenario_hive_no_select_clean,
+    "hive-no-select-flc": _scenario_hive_no_select_flc,
+    "hive-services-unreadable": _scenario_hive_services_unreadable,
+    "hive-partial-clean": _scenario_hive_partial_clean,
+    "hive-dirty": _scenario_hive_dirty,
     "hive-flc-cs001": _scenario_hive_flc_cs001,
     "hive-flcss-cs002-only": _scenario_hive_flcss_cs002_only,
     "hive-foo-image-path": _scenario_hive_foo_image_path,

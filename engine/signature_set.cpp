@@ -276,12 +276,13 @@ bool SignatureSet::needs_non_pe_content() const {
 std::vector<Match> SignatureSet::match(ByteView file, const pe::Image* image, const Digests& digests, MatchStats* stats) const {
   std::vector<Match> out;
   // ClamAV types every file that starts with "MZ" as an executable and parses its headers for
-  // relative offsets; `headers_failed` is its info.status == -1.
+  // relative offsets; `headers_failed` is its info.status == -1. Target 1 itself needs a valid PE
+  // (issue 12; see Target).
   const bool executable = image != nullptr || pe::looks_like_mz(file);
   const std::optional<ExeLayout> layout = image ? clamav_layout(*image, file.size()) : std::nullopt;
   const bool headers_failed = executable && !layout;
   for (const BodySignature& sig : body_) {
-    if (sig.target == Target::pe && !executable) continue;
+    if (sig.target == Target::pe && image == nullptr) continue;
     const auto window = start_window(sig.offset, file.size(), headers_failed, layout);
     if (!window) continue;
     const SearchResult found = sig.pattern.search(file, window->first, window->last);
@@ -317,7 +318,7 @@ StreamMatcher::StreamMatcher(const SignatureSet& set, std::uint64_t file_size, c
     State& st = states_[i];
     st.done = true;
     if (!sig.streams()) continue;  // not streamable: the caller must not stream with this set
-    if (sig.target == Target::pe && !executable) continue;
+    if (sig.target == Target::pe && image == nullptr) continue;  // a valid PE only (Target)
     const auto window = start_window(sig.offset, file_size, headers_failed, layout);
     if (!window) continue;
     st.first = window->first;

@@ -21,9 +21,11 @@
 namespace flscan::sig {
 
 // .ndb target type: 0 = any file, 1 = PE files. Other ClamAV targets are rejected by the loader.
-// As in ClamAV, "PE" means the file type ClamAV gives every file that starts with "MZ"
-// (CL_TYPE_MSEXE): a target-1 signature with a `*` or absolute offset also runs on an MZ file whose
-// PE headers do not parse; offsets relative to PE structure (EP, Sx, SL) then never match.
+// Target 1 applies to a valid PE only: a file pe::parse accepts (the caller's `image`). This is
+// the ClamAV signature format's definition and YARA's pe module's, and a deliberate deviation from
+// clamscan (issue 12, signatures/README.md "Where ClamAV differs"): clamscan gives target 1 to
+// every file that starts with "MZ" (CL_TYPE_MSEXE), so a `*` or absolute-offset target-1 signature
+// also matches a DOS program, or an MZ file whose PE headers do not parse, that carries the bytes.
 enum class Target { any_file = 0, pe = 1 };
 
 // Where an .ndb pattern may start (ClamAV offset syntax, libclamav matcher.c cli_caloff). A base

@@ -111,8 +111,9 @@ Exit codes:
   1  FunLove evidence found (some finding has severity "infection", or an FLC service in a
      SYSTEM hive)
   2  scan incomplete (a file or directory could NOT be scanned: see its NOT SCANNED line; or
-     a SYSTEM hive or SysEvent.Evt could not be read; or --quarantine left a file in place),
-     or flscan failed (bad option, unreadable PATH, signature file that does not load)
+     a SYSTEM hive or SysEvent.Evt could not be read, is no SYSTEM hive by content, or was
+     read only in part; or --quarantine left a file in place), or flscan failed (bad option,
+     unreadable PATH, signature file that does not load)
   When both 1 and 2 apply, the exit code is 1: evidence of infection is the fact to act on.
   The incompleteness is still stated in the summary and in the JSON "not_scanned" list.
   --fail-on LIST chooses the outcomes that count; the default is infected,incomplete:
@@ -125,7 +126,8 @@ Exit codes:
                 left in place give 2
     none        0 whatever the scan found
   A failed run exits 2 whatever the list: bad option, a PATH that does not exist, signatures
-  that do not load, a report that cannot be written.
+  that do not load, a report that cannot be written. The text report's Result line states the
+  exit code under the active --fail-on, and why when the policy changed it.
   Example, a CI step that also fails on suspicious findings and publishes SARIF:
     flscan -q --fail-on infected,suspicious,incomplete --sarif flscan.sarif /mnt/snapshot)";
 

@@ -50,6 +50,11 @@ void write_host(std::ostream& out, const host::HostReport& host, std::size_t ind
     for (const std::string& error : host.errors) out << "<li>" << esc(error) << "</li>\n";
     out << "</ul>\n";
   }
+  if (!host.notes.empty()) {
+    out << "<h3>Notes on the evidence</h3>\n<ul class=\"notes\">\n";
+    for (const std::string& note : host.notes) out << "<li>" << esc(note) << "</li>\n";
+    out << "</ul>\n";
+  }
   out << "</section>\n";
 }
 

@@ -168,6 +168,7 @@ Json events_to_json(const host::HostReport& host) {
     events["status"] = "read";
     events["records_read"] = host.events->records_read;
     events["partial"] = host.events->partial;
+    events["dirty"] = host.events->header.dirty;
     events["protected_storage_7024"] = event_evidence_to_json(host.events->protected_storage_7024);
     events["spooler_7000"] = event_evidence_to_json(host.events->spooler_7000);
     events["notes"] = host.events->notes;
@@ -182,6 +183,8 @@ Json hive_to_json(const host::HostReport& host) {
     hive["status"] = "read";
     hive["control_sets_read"] = host.hive->control_sets.size();
     hive["partial"] = host.hive->partial;
+    hive["sequence"] = Json{{"primary", host.hive->sequence.primary}, {"secondary", host.hive->sequence.secondary}};
+    hive["dirty"] = host.hive->sequence.dirty();
     hive["notes"] = host.hive->notes;
   } else {
     hive["status"] = host.install.system_hive.empty() ? "not-found" : "error";
@@ -228,7 +231,8 @@ Json host_to_json(const host::HostReport& host) {
               {"flcss", Json{{"status", to_code(host.flcss.status)}, {"path", optional_path(host.flcss.path)}}},
               {"kernel", std::move(kernel)},
               {"remediation", host.remediation},
-              {"errors", host.errors}};
+              {"errors", host.errors},
+              {"notes", host.notes}};
 }
 
 }  // namespace

@@ -227,6 +227,13 @@ host::SystemHiveEvidence hive_from_json(const Json& hive, const Json& services, 
   evidence.path = get_optional_path(hive, at(where, "hive"), "path");
   evidence.partial = get_bool(hive, at(where, "hive"), "partial");
   evidence.notes = get_strings(hive, at(where, "hive"), "notes");
+  const Json& sequence = member(hive, at(where, "hive"), "sequence");
+  evidence.sequence.primary = static_cast<std::uint32_t>(get_uint(sequence, at(where, "hive.sequence"), "primary", 0xFFFFFFFFu));
+  evidence.sequence.secondary =
+      static_cast<std::uint32_t>(get_uint(sequence, at(where, "hive.sequence"), "secondary", 0xFFFFFFFFu));
+  if (get_bool(hive, at(where, "hive"), "dirty") != evidence.sequence.dirty()) {
+    fail(at(where, "hive.dirty"), "disagrees with hive.sequence");
+  }
   const std::uint64_t sets = get_uint(hive, at(where, "hive"), "control_sets_read", host::limits::kMaxControlSets);
   for (std::size_t i = 0; i < services.size(); ++i) {
     const std::string here = at(at(where, "services"), i);
@@ -309,6 +316,7 @@ host::HostReport host_from_json(const Json& value, const std::string& where) {
     log.path = host.event_log_path;
     log.records_read = get_uint(events, events_where, "records_read");
     log.partial = get_bool(events, events_where, "partial");
+    log.header.dirty = get_bool(events, events_where, "dirty");
     log.notes = get_strings(events, events_where, "notes");
     log.protected_storage_7024 = event_evidence_from_json(events, events_where, "protected_storage_7024");
     log.spooler_7000 = event_evidence_from_json(events, events_where, "spooler_7000");

@@ -504,6 +504,7 @@ void add_host_results(Json& results, const std::vector<UriBase>& bases, const ho
                             windows_dir.uri + "\nverdict");
   if (Json related = related_locations(bases, host); !related.empty()) result["relatedLocations"] = std::move(related);
   result["properties"] = host_properties;
+  if (!host.notes.empty()) result["properties"]["notes"] = host.notes;  // a hive or log not closed cleanly
   results.push_back(std::move(result));
 
   for (const host::SymptomRow& row : host.symptoms) {

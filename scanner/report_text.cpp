@@ -134,7 +134,29 @@ std::string findings_breakdown(const ScanCounters& counters) {
   return text;
 }
 
-std::string verdict_line(const ScanReport& report) {
+// "(exit code N)" and, when --fail-on changed it from what the outcome alone would give, why in
+// words: the line states the code this process returns (issue 12), not the default policy's.
+std::string exit_code_text(const ScanReport& report, const FailOn& fail_on) {
+  const int code = exit_code(report, fail_on);
+  const bool funlove = report.infection_found() || report.flc_service_found();
+  const bool incomplete = !report.complete() || report.host_errors() || report.actions_failed();
+  std::string why;
+  if (code == kExitInfected && !(funlove && fail_on.infected)) why = "suspicious findings, and --fail-on counts them";
+  if (code == kExitIncomplete && report.operand_missing() && !fail_on.incomplete) {
+    why = "a PATH does not exist, which fails the run whatever --fail-on says";
+  }
+  std::string uncounted;
+  if (funlove && !fail_on.infected) uncounted = "FunLove evidence";
+  if (incomplete && !fail_on.incomplete && !report.operand_missing()) {
+    uncounted += std::string(uncounted.empty() ? "" : " or ") + "an incomplete scan";
+  }
+  if (!uncounted.empty()) {
+    why += std::string(why.empty() ? "" : "; ") + "--fail-on " + to_string(fail_on) + " does not count " + uncounted;
+  }
+  return "(exit code " + std::to_string(code) + (why.empty() ? "" : ": " + why) + ")";
+}
+
+std::string verdict_line(const ScanReport& report, const FailOn& fail_on) {
   const std::uint64_t not_scanned = report.counters.not_scanned_total() + report.counters.lost_reports;
   std::string missing;
   if (not_scanned > 0) missing = plural(not_scanned, "entry", "entries") + " not scanned";
@@ -145,17 +167,19 @@ std::string verdict_line(const ScanReport& report) {
     }));
     missing += std::string(missing.empty() ? "" : ", ") + plural(left, "file", "files") + " --quarantine left in place";
   }
+  const std::string code = exit_code_text(report, fail_on);
   if (report.infection_found() || report.flc_service_found()) {
-    std::string line = "FunLove evidence FOUND (exit code 1)";
-    if (!report.infection_found()) line = "FunLove evidence FOUND: an FLC service in the SYSTEM hive (exit code 1)";
+    std::string line = "FunLove evidence FOUND " + code;
+    if (!report.infection_found()) line = "FunLove evidence FOUND: an FLC service in the SYSTEM hive " + code;
     if (!missing.empty()) line += "; the scan is also INCOMPLETE: " + missing;
     return line;
   }
-  if (!missing.empty()) return "INCOMPLETE: " + missing + "; no FunLove evidence in what was scanned (exit code 2)";
-  return "clean: no FunLove evidence, every file scanned (exit code 0)";
+  if (!missing.empty()) return "INCOMPLETE: " + missing + "; no FunLove evidence in what was scanned " + code;
+  return "clean: no FunLove evidence, every file scanned " + code;
 }
 
-void write_summary(std::ostream& out, const ScanReport& report, const ReportMeta& meta, bool verbose) {
+void write_summary(std::ostream& out, const ScanReport& report, const ReportMeta& meta, const Options& options) {
+  const bool verbose = options.verbose;
   const ScanCounters& c = report.counters;
   const std::uint64_t other_files = c.files_examined - c.pe_files - c.mz_files;
   const double seconds = report.elapsed_seconds > 0 ? report.elapsed_seconds : 1e-9;
@@ -213,7 +237,7 @@ void write_summary(std::ostream& out, const ScanReport& report, const ReportMeta
   out << "Signatures:   " << meta.signature_count << " in total";
   for (const std::string& source : meta.signature_sources) out << "\n              " << escape_for_terminal(source);
   out << '\n';
-  out << "Result:       " << verdict_line(report) << '\n';
+  out << "Result:       " << verdict_line(report, options.fail_on) << '\n';
 }
 
 // "Q317218 report" per installation (host_report.h): verdict, symptom rows, the non-clean
@@ -258,6 +282,7 @@ void write_host(std::ostream& out, const host::HostReport& host) {
   out << "Remediation:\n";
   for (std::size_t i = 0; i < host.remediation.size(); ++i) out << "  " << i + 1 << ". " << esc(host.remediation[i]) << '\n';
   for (const std::string& error : host.errors) out << "Error:      " << esc(error) << '\n';
+  for (const std::string& note : host.notes) out << "Note:       " << esc(note) << '\n';
 }
 
 // The names a removal or repair of one hard link leaves holding the infected content.
@@ -313,7 +338,7 @@ void write_text_report(std::ostream& out, const ScanReport& report, const Option
   }
   if (options.verbose) write_skipped(out, report);
   if (options.inventory) write_inventory(out, report);
-  if (!options.quiet) write_summary(out, report, meta, options.verbose);
+  if (!options.quiet) write_summary(out, report, meta, options);
 }
 
 }  // namespace flscan::scanner

@@ -364,7 +364,10 @@ void build_symptoms(HostReport& host, const std::optional<std::string>& hive_err
                                  flc->values.image_path.value_or("(none)") + ", matched by " +
                                  (flc->match.by_name ? "name" : "ImagePath"));
     }
-    service.status = service.evidence.empty() ? SymptomStatus::not_found : SymptomStatus::found;
+    // Issue 12: not-found only when the whole hive was read; a partial read rules nothing out.
+    service.status = !service.evidence.empty() ? SymptomStatus::found
+                     : host.hive->partial      ? SymptomStatus::error
+                                               : SymptomStatus::not_found;
     if (service.evidence.empty()) {
       service.evidence.push_back("no FLC, FLCSS or flcss.exe service in " +
                                  std::to_string(host.hive->control_sets.size()) + " control set(s) read");
@@ -507,6 +510,26 @@ void build_verdict(HostReport& host, const ScanReport& scan, bool infection_on_v
   }
 }
 
+// Notes on the evidence that change no verdict (issue 12): the hive and the log as stored are
+// what was read, and a file that was not closed cleanly may lack its latest changes. The verdict
+// stands on what was read; FunLove evidence in it is evidence still.
+void build_notes(HostReport& host) {
+  host.notes.clear();
+  if (host.hive && host.hive->sequence.dirty()) {
+    host.notes.push_back("SYSTEM hive " + host.install.system_hive +
+                         " was not closed cleanly (base block sequence numbers " +
+                         std::to_string(host.hive->sequence.primary) + " and " +
+                         std::to_string(host.hive->sequence.secondary) +
+                         " differ): its latest changes may sit in SYSTEM.LOG, SYSTEM.LOG1 or SYSTEM.LOG2, which "
+                         "flscan does not apply; the report is of the hive as stored");
+  }
+  if (host.events && host.events->header.dirty) {
+    host.notes.push_back("SysEvent.Evt " + host.event_log_path +
+                         " is marked dirty (not closed cleanly): records outside its header's range were read as "
+                         "recovered");
+  }
+}
+
 }  // namespace
 
 namespace {
@@ -541,7 +564,16 @@ HostReport build_report(const VolumeFs& volume, const WindowsInstall& install, c
   } else {
     hive_error = hive.error().reason;
   }
-  if (hive_error) host.errors.push_back("SYSTEM hive: " + *hive_error);
+  if (hive_error) {
+    host.errors.push_back(install.system_hive.empty() ? "SYSTEM hive: " + *hive_error
+                                                      : "SYSTEM hive " + install.system_hive + ": " + *hive_error);
+  } else if (host.hive->partial) {
+    // Issue 12: a service in the part not read may be FLC; the installation stays incomplete
+    // unless FunLove evidence is found (build_verdict).
+    host.errors.push_back("SYSTEM hive " + install.system_hive +
+                          ": read only in part (see the hive's notes): a FunLove service in the part not read "
+                          "cannot be ruled out");
+  }
 
   std::optional<std::string> log_error;
   if (!install.config_dir.empty()) {
@@ -595,6 +627,7 @@ void derive_host_report(HostReport& host, const ScanReport& scan) {
   }
   build_symptoms(host, host.hive_error, host.log_error, infection_on_volume || host.flc_service_found());
   build_verdict(host, scan, infection_on_volume);
+  build_notes(host);
 }
 
 HostReport build_host_report(const VolumeFs& volume, const WindowsInstall& install, const ScanReport& scan) {

@@ -89,6 +89,9 @@ struct HostReport {
   std::string verdict_text;
   std::vector<std::string> remediation;
   std::vector<std::string> errors;           // host evidence that could not be read
+  // What the reader should know that changes no verdict: a SYSTEM hive or SysEvent.Evt that was
+  // not closed cleanly (issue 12). Derived by derive_host_report from the evidence.
+  std::vector<std::string> notes;
   // Why the hive / the event log could not be read (nullopt: read, or for the log also not
   // found); derive_host_report's inputs besides the evidence above.
   std::optional<std::string> hive_error;

@@ -20,6 +20,9 @@ inline constexpr std::uint64_t kMaxEventLogFileBytes = 256ull * 1024 * 1024;
 // SYSTEM hive ------------------------------------------------------------------------------
 // Keys under the root examined for Select and ControlSetNNN (a real SYSTEM root has ~10).
 inline constexpr std::size_t kMaxRootKeysExamined = 4096;
+// Root key names quoted in a "not a SYSTEM hive" reason (the rest are counted): enough to tell an
+// NTUSER.DAT (AppEvents, Console, ...) from a SAM or SECURITY hive, short enough for one line.
+inline constexpr std::size_t kMaxRootNamesQuoted = 8;
 // ControlSetNNN keys read. Windows keeps 2-4 (current, last known good, failed); the sets named
 // by Select are always read first, then the rest in ascending order up to this cap.
 inline constexpr std::size_t kMaxControlSets = 16;

@@ -24,6 +24,8 @@ namespace {
 constexpr std::size_t kBaseBlockSize = 0x1000;
 constexpr std::size_t kMinHiveSize = 0x2000;  // hivex refuses anything smaller
 constexpr std::size_t kChecksumOffset = 0x1FC;
+constexpr std::size_t kPrimarySequenceOffset = 0x4;
+constexpr std::size_t kSecondarySequenceOffset = 0x8;
 
 // REG_* value types (winnt.h). Kept as integers: hivex stores the file's 32-bit type field,
 // whatever it is, into a `hive_type`, and loading an out-of-range enum is undefined behaviour.
@@ -116,6 +118,35 @@ std::optional<std::string> check_base_block(std::span<const std::uint8_t> bytes)
   return std::nullopt;
 }
 
+std::string dirty_hive_note(const HiveSequence& sequence) {
+  return "the hive was not closed cleanly: base block sequence numbers differ (primary " +
+         std::to_string(sequence.primary) + ", secondary " + std::to_string(sequence.secondary) +
+         "); its latest changes may sit in SYSTEM.LOG, SYSTEM.LOG1 or SYSTEM.LOG2, which flscan does not apply";
+}
+
+// The root's key names for a "not a SYSTEM hive" reason: the first kMaxRootNamesQuoted, then a count.
+class RootNames {
+ public:
+  void add(const std::string& name) {
+    if (quoted_.size() < limits::kMaxRootNamesQuoted) {
+      quoted_.push_back(name);
+    } else {
+      ++more_;
+    }
+  }
+  [[nodiscard]] std::string text() const {
+    if (quoted_.empty()) return "no readable key";
+    std::string out;
+    for (const std::string& name : quoted_) out += (out.empty() ? "" : ", ") + name;
+    if (more_ > 0) out += " and " + std::to_string(more_) + " more";
+    return out;
+  }
+
+ private:
+  std::vector<std::string> quoted_;
+  std::size_t more_ = 0;
+};
+
 std::string describe_open_failure(int err) {
   std::string why = std::strerror(err);
   if (err == ENOTSUP) {
@@ -156,10 +187,13 @@ class HiveWalker {
     return sanitize_utf8(name.get(), limits::kMaxStringChars);
   }
 
-  // Subkeys of `node`, at most `cap` of them.
-  std::vector<hive_node_h> children(hive_node_h node, std::size_t cap, std::string_view where) {
+  // Subkeys of `node`, at most `cap` of them; `*unreadable` (when given) says whether the list
+  // itself could not be read, as opposed to being empty.
+  std::vector<hive_node_h> children(hive_node_h node, std::size_t cap, std::string_view where,
+                                    bool* unreadable = nullptr) {
     errno = 0;
     CPtr<hive_node_h> list(hivex_node_children(hive_, node));
+    if (unreadable != nullptr) *unreadable = !list;
     if (!list) {
       skipped(notes_, std::string(where) + ": subkeys unreadable: " + errno_text());
       return {};
@@ -358,9 +392,10 @@ ControlSet read_control_set(HiveWalker& walker, NoteList& hive_notes, hive_node_
   set.services_key_present = true;
   const std::string services_path = set.name + "\\Services";
 
-  NoteList spooler_notes;
-  NoteList pstore_notes;
-  for (hive_node_h service : walker.children(services, limits::kMaxServicesPerControlSet, services_path)) {
+  bool services_unreadable = false;
+  const auto service_keys = walker.children(services, limits::kMaxServicesPerControlSet, services_path, &services_unreadable);
+  set.services_listed = !services_unreadable;
+  for (hive_node_h service : service_keys) {
     auto name = walker.node_name(service, hive_notes, services_path + "\\<subkey>");
     if (!name) continue;
     ++set.services_examined;
@@ -470,7 +505,9 @@ tl::expected<SystemHiveEvidence, HostError> read_snapshot(tl::expected<FileSnaps
 
   SystemHiveEvidence evidence;
   evidence.path = path;
+  evidence.sequence = HiveSequence{load_le32(bytes, kPrimarySequenceOffset), load_le32(bytes, kSecondarySequenceOffset)};
   NoteList notes;
+  if (evidence.sequence.dirty()) notes.add(dirty_hive_note(evidence.sequence));
   if (!short_file.empty()) {
     notes.add(short_file + ": keys in the missing part cannot be read");
     evidence.partial = true;
@@ -491,9 +528,16 @@ tl::expected<SystemHiveEvidence, HostError> read_snapshot(tl::expected<FileSnaps
   }
   hive_node_h select = 0;
   std::vector<std::pair<std::uint32_t, hive_node_h>> sets;
-  for (hive_node_h child : walker.children(root, limits::kMaxRootKeysExamined, "root")) {
+  bool root_unreadable = false;
+  const auto root_keys = walker.children(root, limits::kMaxRootKeysExamined, "root", &root_unreadable);
+  if (root_unreadable) {
+    return tl::unexpected(HostError{path.string(), "the root key's subkeys are unreadable: hivex refused its subkey list"});
+  }
+  RootNames root_names;
+  for (hive_node_h child : root_keys) {
     auto name = walker.node_name(child, notes, "root\\<subkey>");
     if (!name) continue;
+    root_names.add(*name);
     if (iequals(*name, "Select")) {
       if (select == 0) select = child;
       continue;
@@ -513,6 +557,16 @@ tl::expected<SystemHiveEvidence, HostError> read_snapshot(tl::expected<FileSnaps
   }
   std::sort(sets.begin(), sets.end());
   for (const auto& s : sets) evidence.control_sets_present.push_back(s.first);
+  // Decided by content (issue 12): a SYSTEM hive's root holds Select and ControlSetNNN.
+  std::string not_system;
+  if (select == 0 || sets.empty()) {
+    not_system = std::string("not a SYSTEM hive: ") +
+                 (select == 0 && sets.empty() ? "no Select key and no ControlSetNNN key"
+                  : select == 0              ? "no Select key"
+                                             : "no ControlSetNNN key") +
+                 "; root holds " + root_names.text();
+    if (sets.empty()) return tl::unexpected(HostError{path.string(), std::move(not_system)});
+  }
 
   if (select != 0) {
     evidence.select.present = true;
@@ -524,8 +578,6 @@ tl::expected<SystemHiveEvidence, HostError> read_snapshot(tl::expected<FileSnaps
     evidence.select.failed = walker.read_dword(values[3], select_notes, "Select\\Failed");
     for (auto& note : std::move(select_notes).finish()) notes.add(std::move(note));
     if (!evidence.select.current) notes.add("Select has no readable Current value: the live control set is unknown");
-  } else {
-    notes.add("no Select key: the live control set is unknown");
   }
   const auto present = [&](std::uint32_t n) {
     return std::any_of(sets.begin(), sets.end(), [&](const auto& s) { return s.first == n; });
@@ -538,7 +590,6 @@ tl::expected<SystemHiveEvidence, HostError> read_snapshot(tl::expected<FileSnaps
                 control_set_name(*evidence.select.current) + " is not in the hive");
     }
   }
-  if (sets.empty()) notes.add("no ControlSetNNN key under the root");
 
   // The sets Select names first, then ascending, up to the cap.
   std::vector<std::pair<std::uint32_t, hive_node_h>> chosen;
@@ -570,6 +621,23 @@ tl::expected<SystemHiveEvidence, HostError> read_snapshot(tl::expected<FileSnaps
     set.is_failed = evidence.select.failed == number;
     for (auto& service : set.flc_services) service.in_current_control_set = set.is_current;
     evidence.control_sets.push_back(std::move(set));
+  }
+
+  // Some control set must have been read for the hive to rule anything out.
+  const bool any_listed = std::any_of(evidence.control_sets.begin(), evidence.control_sets.end(),
+                                      [](const ControlSet& set) { return set.services_listed; });
+  if (!any_listed) {
+    std::string names;
+    for (const ControlSet& set : evidence.control_sets) names += (names.empty() ? "" : ", ") + set.name;
+    return tl::unexpected(HostError{path.string(), "no readable control set: no Services key whose subkeys could be "
+                                                   "listed in " + names});
+  }
+  if (!not_system.empty()) {
+    // No Select key, but control sets: evidence of FunLove in them is kept; without it, nothing
+    // here can be trusted as a SYSTEM hive.
+    if (!evidence.has_flc_service()) return tl::unexpected(HostError{path.string(), std::move(not_system)});
+    notes.add(not_system + " (kept for the FunLove service its control sets hold; the live control set is unknown)");
+    evidence.partial = true;
   }
 
   evidence.notes = std::move(notes).finish();

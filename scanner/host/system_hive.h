@@ -69,6 +69,7 @@ struct ControlSet {
   bool is_last_known_good = false;
   bool is_failed = false;
   bool services_key_present = false;
+  bool services_listed = false;        // the Services key's subkey list could be read
   std::size_t services_examined = 0;   // service keys looked at (<= kMaxServicesPerControlSet)
   std::vector<FlcService> flc_services;  // in key order
   KnownService spooler;
@@ -84,8 +85,19 @@ struct SelectKey {
   std::optional<std::uint32_t> failed;
 };
 
+// The base block's two sequence numbers (REGF offsets 0x4 and 0x8). Windows raises the primary
+// one before writing the hive and sets the secondary one to match when done; they differ in a hive
+// that was not closed cleanly, whose latest changes may still sit in its transaction logs
+// (SYSTEM.LOG, SYSTEM.LOG1, SYSTEM.LOG2), which flscan does not apply (issue 12).
+struct HiveSequence {
+  std::uint32_t primary = 0;
+  std::uint32_t secondary = 0;
+  [[nodiscard]] bool dirty() const { return primary != secondary; }
+};
+
 struct SystemHiveEvidence {
   std::filesystem::path path;
+  HiveSequence sequence;
   SelectKey select;
   // Select\Current when it names a ControlSetNNN present in the hive, else nullopt (noted).
   std::optional<std::uint32_t> current_control_set;
@@ -103,6 +115,13 @@ struct SystemHiveEvidence {
 };
 
 // Reads the local file `path` as an offline SYSTEM hive (…\System32\config\SYSTEM).
+//
+// What makes it a SYSTEM hive is its content, not its name (issue 12): the root holds a Select key
+// and ControlSetNNN keys, and at least one control set read has a Services key whose subkeys could
+// be listed. Otherwise it is a HostError that names what was missing and what the root holds
+// (an NTUSER.DAT, SAM, SECURITY or SOFTWARE hive copied under the name SYSTEM), with one
+// exception: a hive without Select whose control sets hold a FunLove service is returned, partial,
+// so that evidence is not lost.
 tl::expected<SystemHiveEvidence, HostError> read_system_hive(const std::filesystem::path& path);
 // The same for the file `path` of `volume` (volume_fs.h), e.g. inside a disk image: the reader
 // works on volume.snapshot(path, cap), so a failure to take it is the HostError.

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <string>
@@ -202,5 +203,83 @@ TEST_CASE("an excluded system program is not-scanned in the host report, not cle
     }
     CHECK(seen);
     CHECK(run.report.at("skipped").empty());  // listed one by one only with --verbose
+  }
+}
+
+// Issue 12: a target-1 signature applies to a valid PE only. decoy/ holds the marker string in a
+// compiled PE (decoy_string.exe), a DOS program without PE header (dos_string.exe, manifest
+// malformed: true) and a text file; tests/signatures/data/marker.ndb has the marker as a target-1
+// and a target-0 signature. Which file each must match follows from its bytes and the manifest.
+TEST_CASE("target-1 signatures match valid PEs only, not a DOS program carrying the bytes", "[e2e][corpus][signatures]") {
+  const json manifest = load_manifest();
+  const std::string marker = "~Fun Loving Criminal~";
+  const std::string read_mode = GENERATE(as<std::string>{}, "--stream-above 0 ");
+  INFO("options: " << read_mode);
+  const Run run = run_flscan(read_mode + "-d " + std::string(FLSCAN_SOURCE_DIR) + "/tests/signatures/data/marker.ndb " +
+                             kCorpus + "/decoy");
+  std::map<std::string, std::set<std::string>> rules;
+  for (const json& r : run.report.at("results")) {
+    for (const json& f : r.at("findings")) rules[relative(r.at("path"))].insert(f.at("rule").get<std::string>());
+  }
+  bool dos_program_seen = false;
+  for (const json& entry : manifest.at("files")) {
+    const std::string path = entry.at("path");
+    if (!path.starts_with("decoy/")) continue;
+    std::ifstream in(kCorpus + "/" + path, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const bool has_marker = bytes.find(marker) != std::string::npos;
+    const bool valid_pe = bytes.starts_with("MZ") && !entry.at("malformed").get<bool>();
+    INFO(path << ": marker " << has_marker << ", valid PE " << valid_pe);
+    CHECK(rules[path].count("sig:Flscan.Test.MarkerAny") == (has_marker ? 1u : 0u));
+    CHECK(rules[path].count("sig:Flscan.Test.MarkerPe") == (has_marker && valid_pe ? 1u : 0u));
+    if (path == "decoy/dos_string.exe") {
+      dos_program_seen = true;
+      CHECK(bytes.starts_with("MZ"));
+      CHECK(has_marker);
+      CHECK_FALSE(valid_pe);
+    }
+  }
+  CHECK(dos_program_seen);
+}
+
+// Issue 12: each hives/ installation gives the hive status, error, verdict, exit code and note the
+// manifest's hive_samples derive from how the hive was built (corpus/build_corpus.py HIVE_SAMPLES,
+// re-checked against the bytes by corpus/check_manifest.py).
+TEST_CASE("every corpus hive sample: SYSTEM by content, partial reads incomplete, dirty hives noted", "[e2e][corpus][host]") {
+  const json manifest = load_manifest();
+  REQUIRE(manifest.contains("hive_samples"));
+  REQUIRE(manifest.at("hive_samples").size() >= 8);
+  for (const json& sample : manifest.at("hive_samples")) {
+    const std::string root = sample.at("root");
+    INFO(root << ": " << sample.value("how", ""));
+    const Run run = run_flscan(kCorpus + "/" + root);
+    CHECK(run.exit_code == sample.at("exit_code").get<int>());
+    REQUIRE(run.report.at("hosts").size() == 1);
+    const json& host = run.report.at("hosts").at(0);
+    CHECK(relative(host.at("system_hive")) == sample.at("system_hive").get<std::string>());
+    CHECK(host.at("verdict") == sample.at("expected_verdict"));
+    const json& hive = host.at("hive");
+    CHECK(hive.at("status") == sample.at("hive_status"));
+    std::string service_row;
+    for (const json& s : host.at("symptoms")) {
+      if (s.at("id") == "flcss-service") service_row = s.at("status");
+    }
+    const std::string verdict = sample.at("expected_verdict");
+    CHECK(service_row == (verdict == "q317218" ? "found" : verdict == "incomplete" ? "error" : "not-found"));
+    const std::string hive_path = kCorpus + "/" + sample.at("system_hive").get<std::string>();
+    if (sample.at("error_prefix").is_string()) {
+      const std::string prefix = sample.at("error_prefix");
+      CHECK(hive.at("error").get<std::string>().starts_with(prefix));
+      REQUIRE(host.at("errors").size() == 1);
+      CHECK(host.at("errors").at(0).get<std::string>().starts_with("SYSTEM hive " + hive_path + ": " + prefix));
+    } else {
+      CHECK(hive.at("error").is_null());
+      CHECK(hive.at("dirty") == sample.at("dirty"));
+      CHECK(hive.at("partial") == sample.at("partial"));
+      // Read in part: a host error says so (the verdict stays q317218 when FunLove was found).
+      CHECK(host.at("errors").size() == (sample.at("partial").get<bool>() ? 1u : 0u));
+    }
+    // A hive not closed cleanly is a note, never an error.
+    CHECK(host.at("notes").size() == (sample.at("dirty").get<bool>() ? 1u : 0u));
   }
 }

@@ -32,6 +32,24 @@ def expect(condition, message):
         failures.append(message)
 
 
+# Scenarios that are not SYSTEM hives (or lack Select / ControlSetNNN): keys the export must hold
+# and root keys it must not (issue 12).
+OTHER_HIVES = {
+    "hive-ntuser": (["Console", "Control Panel\\Desktop", "Software\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon"],
+                    ["Select", "ControlSet001"]),
+    "hive-sam": (["SAM\\Domains\\Account\\Users\\000001F4", "SAM\\Domains\\Builtin"], ["Select", "ControlSet001"]),
+    "hive-security": (["Policy\\PolAdtEv", "Policy\\Secrets", "Cache"], ["Select", "ControlSet001"]),
+    "hive-no-control-set": (["Select", "Setup"], ["ControlSet001"]),
+    "hive-no-select-clean": (["ControlSet001\\Services\\Spooler"], ["Select"]),
+    "hive-no-select-flc": (["ControlSet001\\Services\\FLC"], ["Select"]),
+}
+# Scenarios whose Services subkey list is broken on purpose: the last key the export reaches.
+UNLISTABLE_HIVES = {
+    "hive-services-unreadable": "ControlSet001\\Services",
+    "hive-partial-clean": "ControlSet002\\Services",
+}
+
+
 def main() -> int:
     missing = [t for t in TOOLS if shutil.which(t) is None]
     if missing:
@@ -59,8 +77,29 @@ def main() -> int:
                     continue
                 if hostile:
                     continue
+                if name in UNLISTABLE_HIVES:
+                    # Built with a Services subkey list hivex cannot follow: the tool must fail there too.
+                    expect(result.returncode != 0 and "Bad address" in result.stderr,
+                           f"{name}: hivexregedit listed the broken Services key: {result.stderr.strip()[:300]}")
+                    expect(f"[\\{UNLISTABLE_HIVES[name]}]" in result.stdout, f"{name}: {UNLISTABLE_HIVES[name]} not reached")
+                    checked += 1
+                    continue
                 expect(result.returncode == 0, f"{name}: hivexregedit failed: {result.stderr.strip()[:300]}")
                 text = result.stdout
+                if name in OTHER_HIVES:
+                    # Not SYSTEM hives, or SYSTEM hives missing Select or every ControlSetNNN.
+                    present, absent = OTHER_HIVES[name]
+                    for key in present:
+                        expect(f"[\\{key}]" in text, f"{name}: key {key} missing from the export")
+                    for key in absent:
+                        expect(f"[\\{key}]" not in text, f"{name}: key {key} should not be there")
+                    checked += 1
+                    continue
+                if name == "hive-dirty":
+                    shell = subprocess.run(["hivexsh", "-d", str(path)], input="ls\n", capture_output=True, text=True,
+                                           timeout=20)
+                    expect("sequence nos             929 928" in shell.stderr + shell.stdout,
+                           f"{name}: hivexsh -d does not see sequence numbers 929/928")
                 expect("[\\ControlSet00" in text, f"{name}: no ControlSetNNN key in the export")
                 expect("[\\Select]" in text and '"Current"=dword:' in text, f"{name}: no Select\\Current")
                 expect("Services\\Spooler]" in text or "spooler-missing" in name, f"{name}: no Spooler key")

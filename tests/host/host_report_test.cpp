@@ -2,16 +2,23 @@
 // hives and SysEvent.Evt logs from corpus/windows_fixtures.py (host_fixture), programs copied from
 // the synthetic corpus (manifest.json: clean/ files are clean, infected/ ones infected, kernel/ and
 // loader/ patched or not). Each expectation follows from how the tree was built.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <sstream>
 #include <string>
 
 #include "fixtures.h"
 #include "scanner/host/host_report.h"
 #include "scanner/host/windows_install.h"
 #include "scanner/report.h"
+#include "scanner/report_html.h"
+#include "scanner/report_json.h"
+#include "scanner/report_json_read.h"
+#include "scanner/report_sarif.h"
+#include "scanner/report_text.h"
 #include "scanner/scan_job.h"
 #include "signatures/loader.h"
 
@@ -291,4 +298,135 @@ TEST_CASE("the Windows directory as the PATH, and --windows-root", "[host_report
   CHECK(only_host(named).install.volume_root == root.string());
   CHECK(only_host(named).verdict == Verdict::q317218);
   CHECK(program(only_host(named), "calc.exe") == FileStatus::clean);
+}
+
+// Issue 12: a SYSTEM file that is no SYSTEM hive, or one read in part, cannot rule FunLove out.
+namespace {
+
+// A clean NT4 tree whose config/SYSTEM is `hive` and SysEvent.Evt is `log`.
+ScanReport scan_clean_tree_with(std::string_view name, std::string_view hive, std::string_view log) {
+  const fs::path root = tree(name);
+  const fs::path system32 = root / "WINNT" / "System32";
+  clean_programs(system32, root);
+  put_scenario(system32 / "config" / "SYSTEM", hive);
+  put_scenario(system32 / "config" / "SysEvent.Evt", log);
+  return scan(root);
+}
+
+bool has_line(const std::vector<std::string>& lines, const std::string& text) {
+  return std::any_of(lines.begin(), lines.end(), [&](const std::string& line) { return line.find(text) != std::string::npos; });
+}
+
+}  // namespace
+
+TEST_CASE("an NTUSER.DAT, SAM or SECURITY hive named SYSTEM: a host error naming the file, exit code 2",
+          "[host_report]") {
+  for (std::string_view scenario : {"hive-ntuser", "hive-sam", "hive-security", "hive-no-control-set",
+                                    "hive-no-select-clean", "hive-services-unreadable"}) {
+    INFO(scenario);
+    const ScanReport report = scan_clean_tree_with("not-system", scenario, "evt-clean");
+    const HostReport& host = only_host(report);
+    CHECK_FALSE(host.hive);
+    CHECK(row(host, "flcss-service") == SymptomStatus::error);
+    REQUIRE(host.errors.size() == 1);
+    const std::string reason = scenario == "hive-services-unreadable" ? ": no readable control set" : ": not a SYSTEM hive: ";
+    CHECK(host.errors[0].starts_with("SYSTEM hive " + host.install.system_hive + reason));
+    CHECK(host.verdict == Verdict::incomplete);
+    CHECK(report.complete());  // every file was scanned; the host evidence is what is missing
+    CHECK(flscan::scanner::exit_code(report) == flscan::scanner::kExitIncomplete);
+  }
+}
+
+TEST_CASE("a SYSTEM hive read in part: incomplete unless FunLove evidence was found", "[host_report]") {
+  SECTION("no FunLove service in the part read: incomplete, exit code 2") {
+    const ScanReport report = scan_clean_tree_with("partial-clean", "hive-partial-clean", "evt-clean");
+    const HostReport& host = only_host(report);
+    REQUIRE(host.hive);
+    CHECK(host.hive->partial);
+    CHECK(row(host, "flcss-service") == SymptomStatus::error);
+    REQUIRE(host.errors.size() == 1);
+    CHECK(host.errors[0] == "SYSTEM hive " + host.install.system_hive +
+                                ": read only in part (see the hive's notes): a FunLove service in the part not read "
+                                "cannot be ruled out");
+    CHECK(host.verdict == Verdict::incomplete);
+    CHECK(flscan::scanner::exit_code(report) == flscan::scanner::kExitIncomplete);
+  }
+  SECTION("an FLC service found (no Select key): Q317218, exit code 1") {
+    const ScanReport report = scan_clean_tree_with("partial-flc", "hive-no-select-flc", "evt-clean");
+    const HostReport& host = only_host(report);
+    REQUIRE(host.hive);
+    CHECK(host.hive->partial);
+    CHECK(row(host, "flcss-service") == SymptomStatus::found);
+    CHECK(host.verdict == Verdict::q317218);
+    CHECK(flscan::scanner::exit_code(report) == flscan::scanner::kExitInfected);
+  }
+}
+
+TEST_CASE("a hive or log not closed cleanly: a host note, the verdict unchanged", "[host_report]") {
+  SECTION("dirty hive") {
+    const ScanReport report = scan_clean_tree_with("dirty-hive", "hive-dirty", "evt-clean");
+    const HostReport& host = only_host(report);
+    CHECK(host.verdict == Verdict::no_evidence);
+    CHECK(host.errors.empty());
+    CHECK(row(host, "flcss-service") == SymptomStatus::not_found);
+    REQUIRE(host.notes.size() == 1);
+    CHECK(host.notes[0].starts_with("SYSTEM hive " + host.install.system_hive +
+                                    " was not closed cleanly (base block sequence numbers 929 and 928 differ)"));
+    CHECK(flscan::scanner::exit_code(report) == flscan::scanner::kExitClean);
+  }
+  SECTION("dirty event log") {
+    const ScanReport report = scan_clean_tree_with("dirty-log", "hive-clean", "evt-dirty");
+    const HostReport& host = only_host(report);
+    REQUIRE(host.notes.size() == 1);
+    CHECK(host.notes[0].starts_with("SysEvent.Evt " + host.event_log_path + " is marked dirty"));
+  }
+  SECTION("both clean: no note") {
+    const ScanReport report = scan_clean_tree_with("no-notes", "hive-clean", "evt-clean");
+    CHECK(only_host(report).notes.empty());
+  }
+}
+
+TEST_CASE("host errors and notes survive the JSON report and flscan merge's re-derivation", "[host_report][json]") {
+  for (std::string_view hive : {"hive-dirty", "hive-partial-clean", "hive-ntuser"}) {
+    INFO(hive);
+    const ScanReport report = scan_clean_tree_with("json-round-trip", hive, "evt-dirty");
+    const flscan::scanner::Options options;
+    const flscan::scanner::ReportMeta meta{"test", {}, 0};
+    auto read = flscan::scanner::report_from_json(nlohmann::json::parse(
+        flscan::scanner::report_to_json(report, options, meta).dump()));
+    if (!read) FAIL(read.error());
+    REQUIRE(read->report.hosts.size() == 1);
+    HostReport again = read->report.hosts.front();
+    flscan::host::derive_host_report(again, read->report);
+    const HostReport& original = only_host(report);
+    CHECK(again.errors == original.errors);
+    CHECK(again.notes == original.notes);
+    CHECK(again.verdict == original.verdict);
+    CHECK(row(again, "flcss-service") == row(original, "flcss-service"));
+    CHECK(has_line(again.notes, "SysEvent.Evt"));
+    CHECK(has_line(again.notes, "SYSTEM hive") == (hive == "hive-dirty"));
+  }
+}
+
+TEST_CASE("host notes are printed: text Note line, HTML list, SARIF verdict properties", "[host_report]") {
+  const ScanReport report = scan_clean_tree_with("dirty-printed", "hive-dirty", "evt-clean");
+  const HostReport& host = only_host(report);
+  REQUIRE(host.notes.size() == 1);
+  const flscan::scanner::Options options;
+  const flscan::scanner::ReportMeta meta{"test", {}, 0};
+  std::ostringstream text;
+  flscan::scanner::write_text_report(text, report, options, meta);
+  CHECK(text.str().find("Note:       SYSTEM hive " + host.install.system_hive + " was not closed cleanly") !=
+        std::string::npos);
+  std::ostringstream html;
+  flscan::scanner::write_html_report(html, report, options, meta);
+  CHECK(html.str().find("<ul class=\"notes\">\n<li>SYSTEM hive ") != std::string::npos);
+  const auto sarif = flscan::scanner::report_to_sarif(report, options, meta);
+  bool found = false;
+  for (const auto& result : sarif.at("runs")[0].at("results")) {
+    if (!result.at("properties").contains("notes")) continue;
+    found = true;
+    CHECK(result.at("properties").at("notes") == nlohmann::ordered_json(host.notes));
+  }
+  CHECK(found);
 }

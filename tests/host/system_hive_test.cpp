@@ -221,3 +221,76 @@ TEST_CASE("Files that are not hives are errors, not crashes", "[host][hive]") {
     CHECK(result.error().reason == "not a regular file");
   }
 }
+
+// Issue 12: a SYSTEM hive is one by content. Each scenario's docstring in
+// corpus/windows_fixtures.py says which root keys it was built with.
+namespace {
+
+std::string read_error(std::string_view scenario) {
+  auto result = read_system_hive(host_fixture(scenario));
+  if (result) FAIL_CHECK(scenario << " was read as a SYSTEM hive with " << result->control_sets.size() << " control sets");
+  REQUIRE_FALSE(result);
+  CHECK(result.error().path == host_fixture(scenario).string());
+  return result.error().reason;
+}
+
+}  // namespace
+
+TEST_CASE("hives that are not SYSTEM hives are errors naming what is missing and what the root holds",
+          "[host][hive]") {
+  CHECK(read_error("hive-ntuser") ==
+        "not a SYSTEM hive: no Select key and no ControlSetNNN key; root holds AppEvents, Console, Control Panel, "
+        "Environment, Keyboard Layout, Network, Printers, Software and 1 more");  // kMaxRootNamesQuoted 8 of 9
+  CHECK(read_error("hive-sam") == "not a SYSTEM hive: no Select key and no ControlSetNNN key; root holds SAM");
+  CHECK(read_error("hive-security") ==
+        "not a SYSTEM hive: no Select key and no ControlSetNNN key; root holds Cache, Policy, RXACT, SAM");
+  CHECK(read_error("hive-no-control-set") == "not a SYSTEM hive: no ControlSetNNN key; root holds Select, Setup");
+  CHECK(read_error("hive-no-select-clean") == "not a SYSTEM hive: no Select key; root holds ControlSet001, Setup");
+}
+
+TEST_CASE("no control set whose Services can be listed: an error, not an empty read", "[host][hive]") {
+  const std::string reason = read_error("hive-services-unreadable");
+  CHECK(reason == "no readable control set: no Services key whose subkeys could be listed in ControlSet001");
+}
+
+TEST_CASE("no Select key but an FLC service: the evidence is kept, the read is partial", "[host][hive]") {
+  const auto evidence = read_ok("hive-no-select-flc");
+  INFO(joined(evidence.notes));
+  CHECK(evidence.partial);
+  CHECK_FALSE(evidence.select.present);
+  CHECK_FALSE(evidence.current_control_set);
+  REQUIRE(evidence.flc_services().size() == 1);
+  CHECK(evidence.flc_services()[0]->key_name == "FLC");
+  CHECK(joined(evidence.notes).find("not a SYSTEM hive: no Select key; root holds ControlSet001, Setup") !=
+        std::string::npos);
+}
+
+TEST_CASE("a control set whose Services cannot be listed: partial, the other set read", "[host][hive]") {
+  const auto evidence = read_ok("hive-partial-clean");
+  INFO(joined(evidence.notes));
+  CHECK(evidence.partial);
+  CHECK_FALSE(evidence.has_flc_service());
+  CHECK(set_number(evidence, 1).services_listed);
+  CHECK(set_number(evidence, 1).services_examined == 4);  // windows_fixtures.ordinary_services()
+  CHECK(set_number(evidence, 2).services_key_present);
+  CHECK_FALSE(set_number(evidence, 2).services_listed);
+  CHECK(joined(evidence.notes).find("ControlSet002\\Services: subkeys unreadable") != std::string::npos);
+}
+
+TEST_CASE("a hive not closed cleanly: sequence numbers kept and noted", "[host][hive]") {
+  const auto dirty = read_ok("hive-dirty");
+  CHECK(dirty.sequence.primary == 0x3A1u);
+  CHECK(dirty.sequence.secondary == 0x3A0u);
+  CHECK(dirty.sequence.dirty());
+  CHECK_FALSE(dirty.partial);  // a note, not a skip
+  REQUIRE(dirty.notes.size() == 1);
+  CHECK(dirty.notes[0] ==
+        "the hive was not closed cleanly: base block sequence numbers differ (primary 929, secondary 928); its latest "
+        "changes may sit in SYSTEM.LOG, SYSTEM.LOG1 or SYSTEM.LOG2, which flscan does not apply");
+  // Built with both numbers 1 (windows_fixtures.build_hive).
+  const auto clean = read_ok("hive-clean");
+  CHECK(clean.sequence.primary == 1u);
+  CHECK(clean.sequence.secondary == 1u);
+  CHECK_FALSE(clean.sequence.dirty());
+  CHECK(clean.notes.empty());
+}

@@ -292,7 +292,8 @@ TEST_CASE("a volume without a readable hive: the service row is an error", "[vol
     REQUIRE(hosts.size() == 1);
     const HostReport& host = hosts.front();
     CHECK(row(host, "flcss-service") == SymptomStatus::error);
-    CHECK(has_error_containing(host, "SYSTEM hive: read error: cluster 1234 is beyond the volume"));
+    CHECK(has_error_containing(host, "SYSTEM hive " + windows + "/system32/config/SYSTEM: read error: cluster 1234 is "
+                                     "beyond the volume"));
     CHECK(host.verdict == Verdict::incomplete);
   }
 

@@ -59,6 +59,39 @@ int expected_exit(const Scenario& s, const FailOn& f) {
   return 0;
 }
 
+// The scan inputs of the scenarios: corpus samples by manifest state, and a directory that holds
+// itself through a symlink (with -L it is NOT SCANNED: loop).
+struct Inputs {
+  std::string infected, clean, suspicious, looping;
+  TempDir dir;
+
+  Inputs() {
+    const json files = manifest().at("files");
+    infected = sample(files, "infected");
+    clean = sample(files, "clean");
+    for (const json& file : files) {
+      if (file.at("expected") == "kernel-modified") suspicious = kCorpus + "/" + file.at("path").get<std::string>();
+    }
+    REQUIRE_FALSE(suspicious.empty());
+    std::filesystem::create_directories(dir.path() / "looping");
+    flscan::test::make_symlink(".", dir / "looping/again");
+    looping = dir / "looping";
+  }
+
+  [[nodiscard]] std::vector<Scenario> scenarios() const {
+    return {
+        {"clean", {clean}, false, false, false},
+        {"infected", {infected, clean}, true, false, false},
+        {"suspicious", {suspicious, clean}, false, true, false},
+        {"incomplete", {looping, clean}, false, false, true},
+        {"infected+incomplete", {infected, looping}, true, false, true},
+        {"suspicious+incomplete", {suspicious, looping}, false, true, true},
+        {"infected+suspicious", {infected, suspicious}, true, true, false},
+        {"all three", {infected, suspicious, looping}, true, true, true},
+    };
+  }
+};
+
 }  // namespace
 
 TEST_CASE("fail-on: parsing", "[fail-on]") {
@@ -78,30 +111,8 @@ TEST_CASE("fail-on: parsing", "[fail-on]") {
 }
 
 TEST_CASE("fail-on: the exit code for every policy over corpus samples", "[fail-on][corpus]") {
-  const json files = manifest().at("files");
-  const std::string infected = sample(files, "infected");
-  const std::string clean = sample(files, "clean");
-  std::string suspicious;
-  for (const json& file : files) {
-    if (file.at("expected") == "kernel-modified") suspicious = kCorpus + "/" + file.at("path").get<std::string>();
-  }
-  REQUIRE_FALSE(suspicious.empty());
-  // A directory that holds itself through a symlink: with -L it is NOT SCANNED (loop).
-  const TempDir dir;
-  std::filesystem::create_directories(dir.path() / "looping");
-  flscan::test::make_symlink(".", dir / "looping/again");
-  const std::string looping = dir / "looping";
-
-  const std::vector<Scenario> scenarios = {
-      {"clean", {clean}, false, false, false},
-      {"infected", {infected, clean}, true, false, false},
-      {"suspicious", {suspicious, clean}, false, true, false},
-      {"incomplete", {looping, clean}, false, false, true},
-      {"infected+incomplete", {infected, looping}, true, false, true},
-      {"suspicious+incomplete", {suspicious, looping}, false, true, true},
-      {"infected+suspicious", {infected, suspicious}, true, true, false},
-      {"all three", {infected, suspicious, looping}, true, true, true},
-  };
+  const Inputs inputs;
+  const std::vector<Scenario> scenarios = inputs.scenarios();
   std::vector<std::string> policies = {"none"};
   for (int bits = 1; bits < 8; ++bits) {
     policies.push_back(to_string(FailOn{(bits & 1) != 0, (bits & 2) != 0, (bits & 4) != 0}));
@@ -125,6 +136,40 @@ TEST_CASE("fail-on: the exit code for every policy over corpus samples", "[fail-
     INFO(scenario.name << " without --fail-on");
     CHECK(run.exit_code == expected_exit(scenario, kDefaultFailOn));
   }
+}
+
+// Issue 12: the text report's Result line states the code the process returns under the active
+// --fail-on, not the default policy's, and says in words why when the policy changed it.
+TEST_CASE("fail-on: the text Result line states the exit code the process returns", "[fail-on][corpus]") {
+  const Inputs inputs;
+  const std::vector<Scenario> scenarios = inputs.scenarios();
+  for (const Scenario& scenario : scenarios) {
+    for (const char* policy : {"none", "infected", "suspicious", "incomplete", "infected,incomplete"}) {
+      std::vector<std::string> args = {"-L", "--fail-on", policy};
+      args.insert(args.end(), scenario.paths.begin(), scenario.paths.end());
+      const RunResult run = run_flscan(args);
+      const int expected = expected_exit(scenario, *parse_fail_on(policy));
+      INFO(scenario.name << " with --fail-on " << policy << "\n" << run.out);
+      REQUIRE(run.exit_code == expected);
+      const auto at = run.out.find("Result:");
+      REQUIRE(at != std::string::npos);
+      const std::string result = run.out.substr(at, run.out.find('\n', at) - at);
+      CHECK(result.find("(exit code " + std::to_string(expected)) != std::string::npos);
+      // An outcome the scan holds that the policy leaves out is named as the reason.
+      const FailOn f = *parse_fail_on(policy);
+      const bool uncounted = (scenario.infected && !f.infected) || (scenario.incomplete && !f.incomplete);
+      CHECK((result.find("does not count") != std::string::npos) == uncounted);
+      if (scenario.infected && !f.infected) CHECK(result.find("does not count FunLove evidence") != std::string::npos);
+      if (expected == 1 && !(scenario.infected && f.infected)) {
+        CHECK(result.find("suspicious findings, and --fail-on counts them") != std::string::npos);
+      }
+    }
+  }
+  // The case of the issue: --fail-on none on an infected tree exits 0 and says so.
+  const RunResult none = run_flscan({"--fail-on", "none", inputs.infected});
+  CHECK(none.exit_code == 0);
+  CHECK(none.out.find("Result:       FunLove evidence FOUND (exit code 0: --fail-on none does not count FunLove "
+                      "evidence)") != std::string::npos);
 }
 
 TEST_CASE("fail-on: a PATH that does not exist fails the run whatever the policy", "[fail-on]") {
