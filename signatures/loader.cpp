@@ -1,5 +1,9 @@
 #include "signatures/loader.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -317,21 +321,31 @@ tl::expected<Staged, LoadError> parse_text(std::string_view text, Kind kind, std
   return std::move(parser).finish();
 }
 
-struct FileCloser {
-  void operator()(std::FILE* f) const { std::fclose(f); }
-};
-
 // Reads a database file in blocks, never holding more than one line (at most the line cap).
+// Opened as the scanner opens the files it scans (issue 13, item 10): O_NONBLOCK, so a FIFO or a
+// device named by -d (or swapped in for a file of a -d directory after it was listed) cannot
+// block the open, and refused unless the descriptor is a regular file. A -d operand that is a
+// symlink to a regular file is the user's own choice and is followed.
 tl::expected<Staged, LoadError> parse_file(const std::filesystem::path& path, Kind kind) {
   const std::string name = path.string();
-  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(name.c_str(), "rb"));
-  if (!file) return tl::unexpected(LoadError{name, 0, std::string("cannot open: ") + std::strerror(errno)});
+  const int fd = ::open(name.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return tl::unexpected(LoadError{name, 0, std::string("cannot open: ") + std::strerror(errno)});
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return tl::unexpected(LoadError{name, 0, std::string("cannot stat: ") + std::strerror(errno)});
+  if (!S_ISREG(st.st_mode)) return tl::unexpected(LoadError{name, 0, "not a regular file (a FIFO, device or directory is never read)"});
   DatabaseParser parser(kind, name);
   std::string pending;
   std::vector<char> block(64 * 1024);
   for (;;) {
-    const std::size_t got = std::fread(block.data(), 1, block.size(), file.get());
-    std::string_view chunk(block.data(), got);
+    const ssize_t got = ::read(fd, block.data(), block.size());
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return tl::unexpected(LoadError{name, 0, std::string("read error: ") + std::strerror(errno)});
+    if (got == 0) break;
+    std::string_view chunk(block.data(), static_cast<std::size_t>(got));
     while (!chunk.empty()) {
       const std::size_t newline = chunk.find('\n');
       const std::string_view piece = chunk.substr(0, newline);
@@ -345,9 +359,7 @@ tl::expected<Staged, LoadError> parse_file(const std::filesystem::path& path, Ki
       pending.clear();
       chunk.remove_prefix(newline + 1);
     }
-    if (got < block.size()) break;
   }
-  if (std::ferror(file.get())) return tl::unexpected(LoadError{name, 0, "read error"});
   if (!pending.empty()) {
     if (auto ok = parser.line(pending); !ok) return tl::unexpected(ok.error());
   }
