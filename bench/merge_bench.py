@@ -3,8 +3,8 @@
 
 Makes SHARDS shard reports (--shard K/SHARDS --inventory) of a one-file tree with flscan itself,
 then grows their inventories to ENTRIES entries in all (each entry a distinct path, a size and a
-SHA-256, as flscan writes them), and times `flscan merge --json OUT` over them (one warm-up, then
-RUNS measured runs; the peak RSS is the merge process's own, from wait4). Prints one Markdown
+SHA-256, as flscan writes them), and times `flscan merge --json OUT` over them (one warm-up when
+RUNS > 1, then RUNS measured runs; the peak RSS is the merge process's own, from wait4). Prints one Markdown
 table row per run size, with the input's size and the ratio of peak RSS to it.
 
 Usage: merge_bench.py [--flscan BUILD/scanner/flscan] [--entries 1000000] [--shards 4] [--runs 3]
@@ -86,7 +86,8 @@ def main() -> int:
             files = write_shards(args.flscan, work, entries, args.shards)
             size = sum(f.stat().st_size for f in files)
             cmd = [str(args.flscan), "merge", "--json", str(work / "merged.json"), *map(str, files)]
-            measure(cmd)
+            if args.runs > 1:
+                measure(cmd)  # warm-up (the files were just written, so mostly for the binary)
             samples = sorted(measure(cmd) for _ in range(args.runs))
             seconds = samples[len(samples) // 2][0]
             rss = max(s[1] for s in samples)

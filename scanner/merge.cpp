@@ -25,7 +25,13 @@ constexpr const char* kMergeDescription =
 constexpr const char* kMergeFooter = R"(The reports must be the N shards of one scan: the same flscan version and signatures,
 the same PATHs and options (threads aside), each K from 1 to N exactly once. A missing
 or duplicate shard, or a report of another scan, stops the merge (exit code 2) with the
-files at fault named: a merged report never silently covers less than the whole tree.
+files at fault named: a merged report never silently covers less than the whole tree. So
+does a report holding what flscan never writes (a sha256 that is not 64 lower-case hex
+digits, a program name with control characters, a key given twice): file, key and entry
+are named (scanner/JSON.md).
+
+Counters, verdicts and the exit code are derived from the merged entries (results, NOT
+SCANNED entries, host evidence), never taken from the shards' summaries.
 
 Per Windows installation, the SYSTEM hive and SysEvent.Evt evidence (read by every shard)
 is taken from the shard with the fewest host errors; each program, kernel and ImagePath

@@ -1,6 +1,7 @@
 #include "scanner/report_json.h"
 
 #include <array>
+#include <memory>
 #include <ostream>
 
 #include "scanner/text_encoding.h"
@@ -310,8 +311,43 @@ Json report_to_json(const ScanReport& report, const Options& options, const Repo
   return document;
 }
 
+namespace {
+// The serializer's output in 64 KiB pieces: dump() would first build the whole text, a second
+// copy of a report the size of a million-entry inventory (issue 13, item 8: flscan merge).
+class ChunkedOutput : public nlohmann::detail::output_adapter_protocol<char> {
+ public:
+  explicit ChunkedOutput(std::ostream& out) : out_(out) {}
+  ~ChunkedOutput() override { flush(); }
+  ChunkedOutput(const ChunkedOutput&) = delete;
+  ChunkedOutput& operator=(const ChunkedOutput&) = delete;
+  void write_character(char c) override {
+    buffer_.push_back(c);
+    if (buffer_.size() >= kChunk) flush();
+  }
+  void write_characters(const char* s, std::size_t length) override {
+    buffer_.append(s, length);
+    if (buffer_.size() >= kChunk) flush();
+  }
+  void flush() {
+    out_.write(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
+    buffer_.clear();
+  }
+
+ private:
+  static constexpr std::size_t kChunk = 1 << 16;
+  std::ostream& out_;
+  std::string buffer_;
+};
+}  // namespace
+
 void write_json_report(std::ostream& out, const ScanReport& report, const Options& options, const ReportMeta& meta) {
-  out << report_to_json(report, options, meta).dump(2, ' ', false, Json::error_handler_t::replace) << '\n';
+  const Json document = report_to_json(report, options, meta);
+  {
+    auto chunks = std::make_shared<ChunkedOutput>(out);
+    nlohmann::detail::serializer<Json> serializer(chunks, ' ', Json::error_handler_t::replace);
+    serializer.dump(document, true, false, 2);
+  }
+  out << '\n';
 }
 
 }  // namespace flscan::scanner
