@@ -238,3 +238,33 @@ TEST_CASE("merged counters and verdicts come from the merged entries, not the sh
   CHECK(merged->report.counters.files_with_findings == 0);
   CHECK_FALSE(merged->report.infection_found());
 }
+
+TEST_CASE("the JSON report written entry by entry is the document report_to_json builds", "[report][json]") {
+  // write_json_report never holds the entry arrays as JSON; its bytes must still be nlohmann's
+  // pretty print of the whole document.
+  const ReportMeta meta{"1.0", {"builtin"}, 1};
+  const auto whole = [&](const ScanReport& report, const Options& options) {
+    return report_to_json(report, options, meta).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+  };
+  const auto streamed = [&](const ScanReport& report, const Options& options) {
+    std::ostringstream out;
+    write_json_report(out, report, options, meta);
+    return out.str();
+  };
+  Options options;
+  ScanReport empty;
+  CHECK(streamed(empty, options) == whole(empty, options));
+
+  ScanReport report = one_result_report();
+  report.results.push_back(FileResult{"/t/b\xff.exe", 1, kSha, ContentType::mz_not_pe, {infection_finding()}});
+  report.not_scanned.push_back(NotScannedEntry{"/t/c", NotScannedReason::not_found, "gone"});
+  report.skipped.push_back(SkippedEntry{"/t/d.iso", SkipReason::excluded, "--exclude *.iso"});
+  report.skipped.push_back(SkippedEntry{"/t/pipe", SkipReason::fifo, ""});
+  report.inventory.push_back(InventoryEntry{"/t/e.exe", 2, kSha, ContentType::mz_not_pe, "no PE header"});
+  options.inventory = true;
+  CHECK(streamed(report, options) == whole(report, options));
+  options.verbose = true;  // excluded entries listed
+  CHECK(streamed(report, options) == whole(report, options));
+  options.inventory = false;
+  CHECK(streamed(report, options) == whole(report, options));
+}
