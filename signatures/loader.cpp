@@ -337,6 +337,9 @@ tl::expected<Staged, LoadError> parse_file(const std::filesystem::path& path, Ki
   struct stat st {};
   if (::fstat(fd, &st) != 0) return tl::unexpected(LoadError{name, 0, std::string("cannot stat: ") + std::strerror(errno)});
   if (!S_ISREG(st.st_mode)) return tl::unexpected(LoadError{name, 0, "not a regular file (a FIFO, device or directory is never read)"});
+  const std::string too_large = "larger than " + std::to_string(limits::kMaxSignatureFileBytes >> 20) + " MiB";
+  if (static_cast<std::uint64_t>(st.st_size) > limits::kMaxSignatureFileBytes) return tl::unexpected(LoadError{name, 0, too_large});
+  std::uint64_t total = 0;
   DatabaseParser parser(kind, name);
   std::string pending;
   std::vector<char> block(64 * 1024);
@@ -345,6 +348,9 @@ tl::expected<Staged, LoadError> parse_file(const std::filesystem::path& path, Ki
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) return tl::unexpected(LoadError{name, 0, std::string("read error: ") + std::strerror(errno)});
     if (got == 0) break;
+    // The file may grow while it is read: the cap holds for what is read, not what stat said.
+    total += static_cast<std::uint64_t>(got);
+    if (total > limits::kMaxSignatureFileBytes) return tl::unexpected(LoadError{name, 0, too_large});
     std::string_view chunk(block.data(), static_cast<std::size_t>(got));
     while (!chunk.empty()) {
       const std::size_t newline = chunk.find('\n');
