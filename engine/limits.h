@@ -30,6 +30,11 @@ inline constexpr std::uint64_t kMaxStreamSegment = 64 * 1024;
 // Signature text: longest line and most lines accepted from one database file.
 inline constexpr std::size_t kMaxSignatureLineLength = 64 * 1024;
 inline constexpr std::size_t kMaxSignaturesPerFile = 4'000'000;
+// Largest database file read. Loaded signatures take memory in proportion to their text: about
+// 12 bytes per byte for a typical .ndb (a 78 MB file of 1,000,000 lines: 0.94 GB), at most about
+// 20 for lines of alternations or nibble masks (measured, issue 13 item 10), so this bounds a
+// database's memory to a few GB whatever its lines; 4,000,000 .hsb lines are about 380 MB.
+inline constexpr std::uint64_t kMaxSignatureFileBytes = 512ull * 1024 * 1024;
 // Largest `{n}` jump and largest alternation a pattern may use.
 inline constexpr std::uint32_t kMaxPatternJump = 64u * 1024 * 1024;
 inline constexpr std::size_t kMaxAlternatives = 256;

@@ -1,7 +1,6 @@
 // flscan: parse options, load signatures, run the scan, print the reports. The pieces live in
 // this directory (options, walker, file_reader, scan_job, report_*); main only glues them.
 #include <algorithm>
-#include <fstream>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -18,10 +17,7 @@
 #include "scanner/progress.h"
 #include "scanner/remediate.h"
 #include "scanner/report.h"
-#include "scanner/report_html.h"
-#include "scanner/report_json.h"
-#include "scanner/report_sarif.h"
-#include "scanner/report_text.h"
+#include "scanner/report_file.h"
 #include "scanner/scan_job.h"
 #include "scanner/text_encoding.h"
 #include "signatures/loader.h"
@@ -97,35 +93,12 @@ int run(int argc, char** argv) {
   // Skipped here, which also keeps the digests independent of a system-wide OpenSSL configuration.
   OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ADD_ALL_CIPHERS | OPENSSL_INIT_NO_ADD_ALL_DIGESTS, nullptr);
 
-  // Opened before the scan: a report that cannot be written should fail now, not after hours.
-  std::ofstream json_file;
-  if (options.json_path && !options.json_to_stdout()) {
-    json_file.open(*options.json_path, std::ios::binary | std::ios::trunc);
-    if (!json_file) {
-      std::cerr << "flscan: cannot write the JSON report to " << escape_for_terminal(*options.json_path) << ": "
-                << std::system_category().message(errno) << '\n';
-      return kExitIncomplete;
-    }
-  }
-
-  std::ofstream html_file;
-  if (options.html_path) {
-    html_file.open(*options.html_path, std::ios::binary | std::ios::trunc);
-    if (!html_file) {
-      std::cerr << "flscan: cannot write the HTML report to " << escape_for_terminal(*options.html_path) << ": "
-                << std::system_category().message(errno) << '\n';
-      return kExitIncomplete;
-    }
-  }
-
-  std::ofstream sarif_file;
-  if (options.sarif_path && !options.sarif_to_stdout()) {
-    sarif_file.open(*options.sarif_path, std::ios::binary | std::ios::trunc);
-    if (!sarif_file) {
-      std::cerr << "flscan: cannot write the SARIF log to " << escape_for_terminal(*options.sarif_path) << ": "
-                << std::system_category().message(errno) << '\n';
-      return kExitIncomplete;
-    }
+  // Created before the scan: a report that cannot be written should fail now, not after hours.
+  // Never through a symlink someone planted at the name (report_file.h).
+  auto outputs = ReportOutputs::open(options);
+  if (!outputs) {
+    std::cerr << "flscan: " << outputs.error() << '\n';
+    return kExitIncomplete;
   }
 
   // The quarantine is opened (created, locked, recovered) before the scan, for the same reason.
@@ -189,41 +162,7 @@ int run(int argc, char** argv) {
   const ReportMeta meta{FLSCAN_VERSION, signatures->sources(), signatures->size()};
 
   int code = exit_code(report, options.fail_on);
-  bool written = true;
-  if (!options.json_to_stdout() && !options.sarif_to_stdout()) {
-    write_text_report(std::cout, report, options, meta);
-  }
-  if (options.json_path) {
-    std::ostream& json_out = options.json_to_stdout() ? std::cout : json_file;
-    write_json_report(json_out, report, options, meta);
-    json_out.flush();
-    if (!json_out) {
-      std::cerr << "flscan: writing the JSON report to " << escape_for_terminal(*options.json_path) << " failed\n";
-      written = false;
-    }
-  }
-  if (options.sarif_path) {
-    std::ostream& sarif_out = options.sarif_to_stdout() ? std::cout : sarif_file;
-    write_sarif_report(sarif_out, report, options, meta);
-    sarif_out.flush();
-    if (!sarif_out) {
-      std::cerr << "flscan: writing the SARIF log to " << escape_for_terminal(*options.sarif_path) << " failed\n";
-      written = false;
-    }
-  }
-  if (options.html_path) {
-    write_html_report(html_file, report, options, meta);
-    html_file.flush();
-    if (!html_file) {
-      std::cerr << "flscan: writing the HTML report to " << escape_for_terminal(*options.html_path) << " failed\n";
-      written = false;
-    }
-  }
-  std::cout.flush();
-  if (!std::cout) {
-    std::cerr << "flscan: writing the report to stdout failed\n";
-    written = false;
-  }
+  const bool written = outputs->write(std::cout, std::cerr, "flscan", report, options, meta);
   // A lost report is a failure, but evidence of infection still wins (exit code rule, --help).
   if (!written && code == kExitClean) code = kExitIncomplete;
   return code;

@@ -1,7 +1,7 @@
 #include "scanner/merge.h"
 
 #include <algorithm>
-#include <fstream>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <ostream>
@@ -11,10 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "scanner/host/host_report.h"
-#include "scanner/report_html.h"
-#include "scanner/report_json.h"
-#include "scanner/report_sarif.h"
-#include "scanner/report_text.h"
+#include "scanner/report_file.h"
 #include "scanner/text_encoding.h"
 
 namespace flscan::scanner {
@@ -28,7 +25,13 @@ constexpr const char* kMergeDescription =
 constexpr const char* kMergeFooter = R"(The reports must be the N shards of one scan: the same flscan version and signatures,
 the same PATHs and options (threads aside), each K from 1 to N exactly once. A missing
 or duplicate shard, or a report of another scan, stops the merge (exit code 2) with the
-files at fault named: a merged report never silently covers less than the whole tree.
+files at fault named: a merged report never silently covers less than the whole tree. So
+does a report holding what flscan never writes (a sha256 that is not 64 lower-case hex
+digits, a program name with control characters, a key given twice): file, key and entry
+are named (scanner/JSON.md).
+
+Counters, verdicts and the exit code are derived from the merged entries (results, NOT
+SCANNED entries, host evidence), never taken from the shards' summaries.
 
 Per Windows installation, the SYSTEM hive and SysEvent.Evt evidence (read by every shard)
 is taken from the shard with the fewest host errors; each program, kernel and ImagePath
@@ -175,6 +178,27 @@ std::vector<NotScannedEntry> merge_not_scanned(const std::vector<ShardReport>& s
   return out;
 }
 
+// The finding counters, and with them the verdict and exit code, come from the merged results,
+// never from what the shards' summaries claim (issue 13, item 7): a shard whose summary says
+// infected_files 0 beside an infected result merges to exit code 1, and one whose summary claims
+// infections it does not list merges to what its results show. The other summary counters
+// (files seen, bytes read, ...) describe work no entry records and are summed; lost_reports can
+// only make the merged scan incomplete, never clean.
+void count_findings(ScanReport& report) {
+  ScanCounters& c = report.counters;
+  c.files_with_findings = report.results.size();
+  c.infected_files = 0;
+  c.findings_by_kind.fill(0);
+  for (const FileResult& result : report.results) {
+    bool infection = false;
+    for (const Finding& finding : result.findings) {
+      ++c.findings_by_kind[static_cast<std::size_t>(finding.kind)];
+      infection = infection || finding.severity == Severity::infection;
+    }
+    if (infection) ++c.infected_files;
+  }
+}
+
 // One checked file from the shard that owns it (the others say other-shard); when no shard does
 // (cannot happen in a complete set), the first shard's.
 template <typename Get, typename Other>
@@ -229,7 +253,11 @@ tl::expected<ReadReport, std::string> merge_shard_reports(std::vector<ShardRepor
   report.roots = first.report.roots;
   for (ShardReport& shard : shards) {
     ScanReport& part = shard.read.report;
-    auto append = [](auto& to, auto& from) { to.insert(to.end(), from.begin(), from.end()); };
+    auto append = [](auto& to, auto& from) {
+      to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
+      from.clear();
+      from.shrink_to_fit();
+    };
     append(report.results, part.results);
     append(report.skipped, part.skipped);
     append(report.inventory, part.inventory);
@@ -256,6 +284,7 @@ tl::expected<ReadReport, std::string> merge_shard_reports(std::vector<ShardRepor
     ++report.counters.not_scanned_by_reason[static_cast<std::size_t>(entry.reason)];
   }
   report.counters.files_in_other_shards = 0;
+  count_findings(report);
   if (report.live_processes) {
     auto& live = *report.live_processes;
     const auto key = [](const host::LiveProcess& p) { return std::tie(p.pid, p.exe, p.argv); };
@@ -335,50 +364,14 @@ int run_merge_command(int argc, const char* const* argv, std::ostream& out, std:
   if (!html_path.empty()) options.html_path = html_path;
   const ScanReport& report = merged->report;
 
-  // Every output is opened before anything is written, as for a scan.
-  std::ofstream json_file, sarif_file, html_file;
-  const auto open = [&err](std::ofstream& file, const std::string& path, const char* what) {
-    file.open(path, std::ios::binary | std::ios::trunc);
-    if (!file) {
-      err << "flscan merge: cannot write the " << what << " to " << escape_for_terminal(path) << ": "
-          << std::system_category().message(errno) << '\n';
-      return false;
-    }
-    return true;
-  };
-  if (options.json_path && !options.json_to_stdout() && !open(json_file, *options.json_path, "JSON report")) return kExitIncomplete;
-  if (options.sarif_path && !options.sarif_to_stdout() && !open(sarif_file, *options.sarif_path, "SARIF log")) return kExitIncomplete;
-  if (options.html_path && !open(html_file, *options.html_path, "HTML report")) return kExitIncomplete;
-
+  // Every output is created before anything is written, as for a scan (report_file.h).
+  auto outputs = ReportOutputs::open(options);
+  if (!outputs) {
+    err << "flscan merge: " << outputs.error() << '\n';
+    return kExitIncomplete;
+  }
   int code = exit_code(report, options.fail_on);
-  bool written = true;
-  if (!options.json_to_stdout() && !options.sarif_to_stdout()) write_text_report(out, report, options, merged->meta);
-  const auto finish = [&](std::ostream& stream, const std::string& path, const char* what) {
-    stream.flush();
-    if (!stream) {
-      err << "flscan merge: writing the " << what << " to " << escape_for_terminal(path) << " failed\n";
-      written = false;
-    }
-  };
-  if (options.json_path) {
-    std::ostream& stream = options.json_to_stdout() ? out : json_file;
-    write_json_report(stream, report, options, merged->meta);
-    finish(stream, *options.json_path, "JSON report");
-  }
-  if (options.sarif_path) {
-    std::ostream& stream = options.sarif_to_stdout() ? out : sarif_file;
-    write_sarif_report(stream, report, options, merged->meta);
-    finish(stream, *options.sarif_path, "SARIF log");
-  }
-  if (options.html_path) {
-    write_html_report(html_file, report, options, merged->meta);
-    finish(html_file, *options.html_path, "HTML report");
-  }
-  out.flush();
-  if (!out) {
-    err << "flscan merge: writing the report to stdout failed\n";
-    written = false;
-  }
+  const bool written = outputs->write(out, err, "flscan merge", report, options, merged->meta);
   if (!written && code == kExitClean) code = kExitIncomplete;
   return code;
 }

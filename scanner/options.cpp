@@ -80,6 +80,12 @@ Special files:
   bytes is still read once: one that yields bytes is NOT SCANNED (modified-while-reading).
   Symbolic links below a PATH are skipped unless --follow-symlinks is given.
 
+Report files (--json, --sarif, --html):
+  Written to a new file beside FILE, then renamed over it: never through a symlink. A FILE
+  that exists as a symlink, FIFO, device or directory is refused (exit code 2) before the
+  scan. Control, bidi and invisible characters print escaped as \xNN in the text and HTML
+  reports (README "Safety").
+
 JSON report (--json FILE, '-' for stdout):
   One document, "schema": "flscan-report", "schema_version": 1: results (files with
   findings), not_scanned (path, reason code, detail), skipped, inventory, hosts (the

@@ -76,7 +76,7 @@ void write_findings(std::ostream& out, const ScanReport& report, const Options& 
       if (result.action) out << " data-action=\"" << to_code(result.action->result) << '"';
       out << "><td class=\"path\">" << esc(result.path) << "</td><td>" << to_string(finding.kind) << "</td><td class=\""
           << severity << "\">" << severity << "</td><td>" << esc(finding.name) << (finding.evidence.empty() ? "" : ": ")
-          << esc(finding.evidence) << "<br><small>sha256 <code>" << result.sha256 << "</code>, " << result.size
+          << esc(finding.evidence) << "<br><small>sha256 <code>" << esc(result.sha256) << "</code>, " << result.size
           << " bytes</small></td>";
       if (actions) out << "<td class=\"action\">" << (result.action ? esc(describe_action(*result.action)) : std::string()) << "</td>";
       out << "</tr>\n";

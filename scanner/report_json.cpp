@@ -1,6 +1,7 @@
 #include "scanner/report_json.h"
 
 #include <array>
+#include <memory>
 #include <ostream>
 
 #include "scanner/text_encoding.h"
@@ -242,21 +243,39 @@ Json path_to_json(std::string_view path) {
   return Json{{"bytes", base64_encode(path)}};
 }
 
-Json report_to_json(const ScanReport& report, const Options& options, const ReportMeta& meta) {
-  Json results = Json::array();
-  for (const FileResult& result : report.results) results.push_back(result_to_json(result));
+namespace {
 
+// The entries of the four arrays that grow with the tree, one at a time (write_json_report).
+template <typename Entry>
+Json entry_to_json(const Entry& entry) {
+  return Json{{"path", path_to_json(entry.path)}, {"reason", to_code(entry.reason)}, {"detail", entry.detail}};
+}
+
+Json inventory_item_to_json(const InventoryEntry& entry) {
+  Json item{{"path", path_to_json(entry.path)}, {"size", entry.size}, {"sha256", entry.sha256}, {"type", to_code(entry.type)}};
+  if (!entry.pe_error.empty()) item["pe_error"] = entry.pe_error;
+  return item;
+}
+
+// Excluded entries are always kept in memory (the host report must not call an excluded system
+// program clean) but listed one by one only with --verbose, as documented.
+bool listed(const SkippedEntry& entry, const Options& options) {
+  return entry.reason != SkipReason::excluded || options.verbose;
+}
+
+enum class EntryArrays { built, left_empty };
+
+Json document_to_json(const ScanReport& report, const Options& options, const ReportMeta& meta, EntryArrays arrays) {
+  const bool build = arrays == EntryArrays::built;
+  Json results = Json::array();
   Json not_scanned = Json::array();
-  for (const NotScannedEntry& entry : report.not_scanned) {
-    not_scanned.push_back(
-        Json{{"path", path_to_json(entry.path)}, {"reason", to_code(entry.reason)}, {"detail", entry.detail}});
-  }
   Json skipped = Json::array();
-  for (const SkippedEntry& entry : report.skipped) {
-    // Excluded entries are always kept in memory (the host report must not call an excluded
-    // system program clean) but listed one by one only with --verbose, as documented.
-    if (entry.reason == SkipReason::excluded && !options.verbose) continue;
-    skipped.push_back(Json{{"path", path_to_json(entry.path)}, {"reason", to_code(entry.reason)}, {"detail", entry.detail}});
+  if (build) {
+    for (const FileResult& result : report.results) results.push_back(result_to_json(result));
+    for (const NotScannedEntry& entry : report.not_scanned) not_scanned.push_back(entry_to_json(entry));
+    for (const SkippedEntry& entry : report.skipped) {
+      if (listed(entry, options)) skipped.push_back(entry_to_json(entry));
+    }
   }
 
   // Disk image operands' volumes (scanner/image/): always present, empty without images.
@@ -291,9 +310,7 @@ Json report_to_json(const ScanReport& report, const Options& options, const Repo
   if (options.inventory) {
     Json inventory = Json::array();
     for (const InventoryEntry& entry : report.inventory) {
-      Json item{{"path", path_to_json(entry.path)}, {"size", entry.size}, {"sha256", entry.sha256}, {"type", to_code(entry.type)}};
-      if (!entry.pe_error.empty()) item["pe_error"] = entry.pe_error;
-      inventory.push_back(std::move(item));
+      if (build) inventory.push_back(inventory_item_to_json(entry));
     }
     document["inventory"] = std::move(inventory);
   }
@@ -315,8 +332,84 @@ Json report_to_json(const ScanReport& report, const Options& options, const Repo
   return document;
 }
 
+}  // namespace
+
+Json report_to_json(const ScanReport& report, const Options& options, const ReportMeta& meta) {
+  return document_to_json(report, options, meta, EntryArrays::built);
+}
+
+namespace {
+// The serializer's output in 64 KiB pieces: dump() would first build the whole text, a second
+// copy of a report the size of a million-entry inventory (issue 13, item 8: flscan merge).
+class ChunkedOutput : public nlohmann::detail::output_adapter_protocol<char> {
+ public:
+  explicit ChunkedOutput(std::ostream& out) : out_(out) {}
+  ~ChunkedOutput() override { flush(); }
+  ChunkedOutput(const ChunkedOutput&) = delete;
+  ChunkedOutput& operator=(const ChunkedOutput&) = delete;
+  void write_character(char c) override {
+    buffer_.push_back(c);
+    if (buffer_.size() >= kChunk) flush();
+  }
+  void write_characters(const char* s, std::size_t length) override {
+    buffer_.append(s, length);
+    if (buffer_.size() >= kChunk) flush();
+  }
+  void flush() {
+    out_.write(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
+    buffer_.clear();
+  }
+
+ private:
+  static constexpr std::size_t kChunk = 1 << 16;
+  std::ostream& out_;
+  std::string buffer_;
+};
+}  // namespace
+
+// The document of report_to_json, byte for byte, without ever holding the JSON of the entry
+// arrays: each entry is converted and written in turn. A million-entry inventory would otherwise
+// be held twice, as entries and as JSON several times their size (issue 13, item 8).
 void write_json_report(std::ostream& out, const ScanReport& report, const Options& options, const ReportMeta& meta) {
-  out << report_to_json(report, options, meta).dump(2, ' ', false, Json::error_handler_t::replace) << '\n';
+  const Json document = document_to_json(report, options, meta, EntryArrays::left_empty);
+  auto chunks = std::make_shared<ChunkedOutput>(out);
+  nlohmann::detail::serializer<Json> serializer(chunks, ' ', Json::error_handler_t::replace);
+  constexpr unsigned kIndent = 2;
+  const auto text = [&chunks](std::string_view piece) { chunks->write_characters(piece.data(), piece.size()); };
+  // One top-level array, laid out as nlohmann's pretty printer lays it out at depth 1.
+  const auto write_array = [&](const auto& entries, auto keep, auto to_json) {
+    bool first = true;
+    for (const auto& entry : entries) {
+      if (!keep(entry)) continue;
+      text(first ? "[\n    " : ",\n    ");
+      serializer.dump(to_json(entry), true, false, kIndent, 2 * kIndent);
+      first = false;
+    }
+    text(first ? "[]" : "\n  ]");
+  };
+  const auto all = [](const auto&) { return true; };
+  bool first_key = true;
+  for (const auto& [key, value] : document.items()) {
+    text(first_key ? "{\n  \"" : ",\n  \"");
+    text(key);
+    text("\": ");
+    first_key = false;
+    if (key == "results") {
+      write_array(report.results, all, [](const FileResult& r) { return result_to_json(r); });
+    } else if (key == "not_scanned") {
+      write_array(report.not_scanned, all, [](const NotScannedEntry& e) { return entry_to_json(e); });
+    } else if (key == "skipped") {
+      write_array(report.skipped, [&options](const SkippedEntry& e) { return listed(e, options); },
+                  [](const SkippedEntry& e) { return entry_to_json(e); });
+    } else if (key == "inventory") {
+      write_array(report.inventory, all, [](const InventoryEntry& e) { return inventory_item_to_json(e); });
+    } else {
+      serializer.dump(value, true, false, kIndent, kIndent);
+    }
+  }
+  text(first_key ? "{}" : "\n}");
+  chunks->flush();
+  out << '\n';
 }
 
 }  // namespace flscan::scanner

@@ -4,7 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <set>
+#include <string_view>
 #include <cerrno>
 #include <fstream>
 #include <iterator>
@@ -79,6 +82,35 @@ std::vector<std::string> get_strings(const Json& object, const std::string& wher
     out.push_back(value[i].get<std::string>());
   }
   return out;
+}
+
+// Fields the printers show as they are must hold what flscan itself writes there, whoever wrote
+// the report (issue 13, item 6): a digest is lower-case hex of its length, a name is one name.
+std::string get_hex_digest(const Json& object, const std::string& where, const char* key, std::size_t digits) {
+  std::string value = get_string(object, where, key);
+  const bool hex = value.size() == digits &&
+                   std::all_of(value.begin(), value.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  if (!hex) fail(at(where, key), "not " + std::to_string(digits) + " lower-case hex digits");
+  return value;
+}
+
+std::string get_sha256(const Json& object, const std::string& where, const char* key) {
+  return get_hex_digest(object, where, key, kSha256HexDigits);
+}
+
+// Printable text (is_printable_text: no control or invisible character) of at most `max` bytes.
+std::string get_label(const Json& object, const std::string& where, const char* key, std::size_t max = kMaxReportLabelBytes) {
+  std::string value = get_string(object, where, key);
+  if (value.size() > max) fail(at(where, key), "longer than " + std::to_string(max) + " bytes");
+  if (!is_printable_text(value)) fail(at(where, key), "holds a control, invisible or non-UTF-8 character");
+  return value;
+}
+
+// A file, program or service name: printable, not empty, no path separator, at most NAME_MAX.
+std::string get_name(const Json& object, const std::string& where, const char* key) {
+  std::string value = get_label(object, where, key, kMaxReportNameBytes);
+  if (value.empty() || value.find_first_of("/\\") != std::string::npos) fail(at(where, key), "not a name");
+  return value;
 }
 
 const Json& get_array(const Json& object, const std::string& where, const char* key) {
@@ -159,12 +191,16 @@ std::optional<FileAction> action_from_json(const Json& object, const std::string
   return action;
 }
 
+ContentType get_content_type(const Json& value, const std::string& where) {
+  return get_code<ContentType>(value, where, "type", kContentTypeCount, [](ContentType t) { return to_code(t); });
+}
+
 FileResult result_from_json(const Json& value, const std::string& where) {
   FileResult result;
+  result.type = get_content_type(value, where);
   result.path = get_path(value, where, "path");
   result.size = get_uint(value, where, "size");
-  result.sha256 = get_string(value, where, "sha256");
-  result.type = get_code<ContentType>(value, where, "type", kContentTypeCount, [](ContentType t) { return to_code(t); });
+  result.sha256 = get_sha256(value, where, "sha256");
   const Json& findings = get_array(value, where, "findings");
   if (findings.empty()) fail(at(where, "findings"), "empty (a result has at least one finding)");
   for (std::size_t i = 0; i < findings.size(); ++i) {
@@ -174,19 +210,48 @@ FileResult result_from_json(const Json& value, const std::string& where) {
   return result;
 }
 
-template <typename Reason>
-std::vector<std::pair<std::string, std::pair<Reason, std::string>>> entries_from_json(const Json& document,
-                                                                                     const char* key,
-                                                                                     std::size_t count) {
-  const Json& array = get_array(document, "", key);
-  std::vector<std::pair<std::string, std::pair<Reason, std::string>>> out;
-  out.reserve(array.size());
-  for (std::size_t i = 0; i < array.size(); ++i) {
-    const std::string where = at(std::string(key), i);
-    const Reason reason = get_code<Reason>(array[i], where, "reason", count, [](Reason r) { return to_code(r); });
-    out.push_back({get_path(array[i], where, "path"), {reason, get_string(array[i], where, "detail")}});
+// One not_scanned or skipped entry.
+template <typename Entry, typename Reason>
+Entry entry_from_json(const Json& value, const std::string& where, std::size_t count) {
+  const Reason reason = get_code<Reason>(value, where, "reason", count, [](Reason r) { return to_code(r); });
+  return Entry{get_path(value, where, "path"), reason, get_string(value, where, "detail")};
+}
+
+InventoryEntry inventory_entry_from_json(const Json& value, const std::string& where) {
+  InventoryEntry entry;
+  entry.path = get_path(value, where, "path");
+  entry.size = get_uint(value, where, "size");
+  entry.sha256 = get_sha256(value, where, "sha256");
+  entry.type = get_content_type(value, where);
+  if (value.contains("pe_error")) entry.pe_error = get_string(value, where, "pe_error");
+  return entry;
+}
+
+ImageVolume volume_from_json(const Json& value, const std::string& where) {
+  ImageVolume volume;
+  volume.image = get_path(value, where, "image");
+  volume.name = get_label(value, where, "volume");
+  volume.image_format = get_label(value, where, "image_format");
+  volume.offset = get_uint(value, where, "offset");
+  volume.length = get_uint(value, where, "length");
+  volume.partition_type = get_string(value, where, "partition_type");  // holds a GPT name from the image
+  volume.filesystem = get_label(value, where, "filesystem");
+  volume.status = get_code<VolumeStatus>(value, where, "status", kVolumeStatusCount, [](VolumeStatus v) { return to_code(v); });
+  if (!member(value, where, "reason").is_null()) {
+    volume.reason = get_code<NotScannedReason>(value, where, "reason", kNotScannedReasonCount,
+                                               [](NotScannedReason r) { return to_code(r); });
   }
-  return out;
+  volume.detail = get_string(value, where, "detail");
+  volume.host_error = get_optional_string(value, where, "host_error").value_or("");
+  return volume;
+}
+
+host::LiveProcess live_process_from_json(const Json& value, const std::string& where) {
+  host::LiveProcess process;
+  process.pid = static_cast<long>(get_uint(value, where, "pid", std::numeric_limits<std::int32_t>::max()));
+  process.exe = get_path(value, where, "exe");
+  process.argv = get_paths(value, where, "argv");
+  return process;
 }
 
 host::EventEvidence event_evidence_from_json(const Json& object, const std::string& where, const char* key) {
@@ -204,6 +269,14 @@ host::EventEvidence event_evidence_from_json(const Json& object, const std::stri
     evidence.record_numbers.push_back(numbers[i].get<std::uint32_t>());
   }
   return evidence;
+}
+
+// A kernel check's status: a file status code or what the strongest finding made of it.
+bool is_kernel_status(const std::string& status) {
+  for (std::size_t i = 0; i < host::kFileStatusCount; ++i) {
+    if (host::to_code(static_cast<host::FileStatus>(i)) == status) return true;
+  }
+  return status == "patched" || status == "modified";
 }
 
 host::FileStatus file_status_from_json(const Json& object, const std::string& where, const char* key) {
@@ -275,7 +348,7 @@ host::HostReport host_from_json(const Json& value, const std::string& where) {
   for (std::size_t i = 0; i < symptoms.size(); ++i) {
     const std::string here = at(at(where, "symptoms"), i);
     host::SymptomRow row;
-    row.id = get_string(symptoms[i], here, "id");
+    row.id = get_name(symptoms[i], here, "id");
     row.symptom = get_string(symptoms[i], here, "symptom");
     row.meaning = get_string(symptoms[i], here, "meaning");
     row.status = get_code<host::SymptomStatus>(symptoms[i], here, "status", kSymptomStatusCount,
@@ -299,7 +372,7 @@ host::HostReport host_from_json(const Json& value, const std::string& where) {
     if (role == "funlove") continue;
     if (role != "spooler" && role != "protected-storage") fail(at(here, "role"), "unknown code \"" + role + "\"");
     host::ServiceImageCheck check;
-    check.service = get_string(services[i], here, "key");
+    check.service = get_name(services[i], here, "key");
     check.present = get_bool(services[i], here, "present");
     check.image_path = get_optional_string(services[i], here, "image_path");
     check.file = get_optional_path(services[i], here, "image_file");
@@ -332,15 +405,16 @@ host::HostReport host_from_json(const Json& value, const std::string& where) {
   for (std::size_t i = 0; i < programs.size(); ++i) {
     const std::string here = at(at(where, "programs"), i);
     host.programs.push_back(
-        program_from_json(programs[i], here, get_string(programs[i], here, "name"), get_bool(programs[i], here, "q317218_list")));
+        program_from_json(programs[i], here, get_name(programs[i], here, "name"), get_bool(programs[i], here, "q317218_list")));
   }
   host.flcss = program_from_json(member(value, where, "flcss"), at(where, "flcss"), "flcss.exe", false);
   const Json& kernel = get_array(value, where, "kernel");
   for (std::size_t i = 0; i < kernel.size(); ++i) {
     const std::string here = at(at(where, "kernel"), i);
     host::KernelCheck check;
-    check.name = get_string(kernel[i], here, "name");
+    check.name = get_name(kernel[i], here, "name");
     check.status = get_string(kernel[i], here, "status");
+    if (!is_kernel_status(check.status)) fail(at(here, "status"), "unknown code \"" + escape_for_terminal(check.status) + "\"");
     check.path = get_optional_path(kernel[i], here, "path");
     check.evidence = get_string(kernel[i], here, "evidence");
     host.kernel.push_back(std::move(check));
@@ -412,15 +486,64 @@ Options options_from_json(const Json& object, std::vector<std::string> roots) {
   return options;
 }
 
-ReadReport read_document(const Json& document) {
+// The top-level arrays that grow with the tree (and the host reports), converted element by
+// element: while a file is parsed, each element as soon as it is complete, so the parsed JSON of
+// a whole array never exists (ReportSax below).
+struct Entries {
+  std::vector<FileResult> results;
+  std::vector<NotScannedEntry> not_scanned;
+  std::vector<SkippedEntry> skipped;
+  std::vector<InventoryEntry> inventory;
+  std::vector<ImageVolume> volumes;
+  std::vector<host::HostReport> hosts;
+  std::vector<host::LiveProcess> live_processes;
+  std::set<std::string, std::less<>> keys;  // the arrays converted (present in the document as arrays)
+};
+
+constexpr std::string_view kEntryKeys[] = {"results", "not_scanned", "skipped", "inventory", "volumes", "hosts", "live_processes"};
+
+bool is_entry_key(std::string_view key) { return std::find(std::begin(kEntryKeys), std::end(kEntryKeys), key) != std::end(kEntryKeys); }
+
+void add_entry(Entries& entries, std::string_view key, std::size_t index, const Json& value) {
+  const std::string where = at(std::string(key), index);
+  if (key == "results") {
+    entries.results.push_back(result_from_json(value, where));
+  } else if (key == "not_scanned") {
+    entries.not_scanned.push_back(entry_from_json<NotScannedEntry, NotScannedReason>(value, where, kNotScannedReasonCount));
+  } else if (key == "skipped") {
+    entries.skipped.push_back(entry_from_json<SkippedEntry, SkipReason>(value, where, kSkipReasonCount));
+  } else if (key == "inventory") {
+    entries.inventory.push_back(inventory_entry_from_json(value, where));
+  } else if (key == "volumes") {
+    entries.volumes.push_back(volume_from_json(value, where));
+  } else if (key == "hosts") {
+    entries.hosts.push_back(host_from_json(value, where));
+  } else if (key == "live_processes") {
+    entries.live_processes.push_back(live_process_from_json(value, where));
+  }
+}
+
+// `document` holds every top-level key but those in entries.keys, already converted.
+ReadReport read_document(const Json& document, Entries entries) {
   if (!document.is_object()) fail("document", "not a JSON object");
   if (get_string(document, "", "schema") != "flscan-report") fail("schema", "not \"flscan-report\"");
   const std::uint64_t version = get_uint(document, "", "schema_version");
   if (version != static_cast<std::uint64_t>(kJsonSchemaVersion)) {
     fail("schema_version", std::to_string(version) + ", this flscan reads version " + std::to_string(kJsonSchemaVersion));
   }
+  // The arrays of a document parsed whole (report_from_json) are converted here.
+  for (const std::string_view key : kEntryKeys) {
+    const auto it = document.find(key);
+    if (entries.keys.contains(key) || it == document.end() || !it->is_array()) continue;
+    for (std::size_t i = 0; i < it->size(); ++i) add_entry(entries, key, i, (*it)[i]);
+    entries.keys.emplace(key);
+  }
+  // A required array missing or of another type: the error get_array gives.
+  const auto require = [&](const char* key) {
+    if (!entries.keys.contains(std::string_view(key))) static_cast<void>(get_array(document, "", key));
+  };
   ReadReport read;
-  read.meta.flscan_version = get_string(document, "", "flscan_version");
+  read.meta.flscan_version = get_label(document, "", "flscan_version");
   read.signatures_json = member(document, "", "signatures");
   read.meta.signature_count = get_uint(read.signatures_json, "signatures", "count");
   read.meta.signature_sources = get_strings(read.signatures_json, "signatures", "sources");
@@ -438,67 +561,26 @@ ReadReport read_document(const Json& document) {
     read.options.shard = report.shard;
   }
 
-  const Json& results = get_array(document, "", "results");
-  report.results.reserve(results.size());
-  for (std::size_t i = 0; i < results.size(); ++i) report.results.push_back(result_from_json(results[i], at("results", i)));
-  for (auto& [path, rest] : entries_from_json<NotScannedReason>(document, "not_scanned", kNotScannedReasonCount)) {
-    report.not_scanned.push_back(NotScannedEntry{std::move(path), rest.first, std::move(rest.second)});
-  }
-  for (auto& [path, rest] : entries_from_json<SkipReason>(document, "skipped", kSkipReasonCount)) {
-    report.skipped.push_back(SkippedEntry{std::move(path), rest.first, std::move(rest.second)});
-  }
+  require("results");
+  report.results = std::move(entries.results);
+  require("not_scanned");
+  report.not_scanned = std::move(entries.not_scanned);
+  require("skipped");
+  report.skipped = std::move(entries.skipped);
   if (read.options.inventory) {
-    const Json& inventory = get_array(document, "", "inventory");
-    report.inventory.reserve(inventory.size());
-    for (std::size_t i = 0; i < inventory.size(); ++i) {
-      const std::string where = at("inventory", i);
-      InventoryEntry entry;
-      entry.path = get_path(inventory[i], where, "path");
-      entry.size = get_uint(inventory[i], where, "size");
-      entry.sha256 = get_string(inventory[i], where, "sha256");
-      entry.type = get_code<ContentType>(inventory[i], where, "type", kContentTypeCount, [](ContentType t) { return to_code(t); });
-      if (inventory[i].contains("pe_error")) entry.pe_error = get_string(inventory[i], where, "pe_error");
-      report.inventory.push_back(std::move(entry));
-    }
+    require("inventory");
+    report.inventory = std::move(entries.inventory);
   }
   // Disk image volumes (scanner/image/): absent in reports of versions without image scanning.
-  if (document.contains("volumes")) {
-    const Json& volumes = get_array(document, "", "volumes");
-    for (std::size_t i = 0; i < volumes.size(); ++i) {
-      const std::string where = at("volumes", i);
-      ImageVolume volume;
-      volume.image = get_path(volumes[i], where, "image");
-      volume.name = get_string(volumes[i], where, "volume");
-      volume.image_format = get_string(volumes[i], where, "image_format");
-      volume.offset = get_uint(volumes[i], where, "offset");
-      volume.length = get_uint(volumes[i], where, "length");
-      volume.partition_type = get_string(volumes[i], where, "partition_type");
-      volume.filesystem = get_string(volumes[i], where, "filesystem");
-      volume.status = get_code<VolumeStatus>(volumes[i], where, "status", kVolumeStatusCount, [](VolumeStatus v) { return to_code(v); });
-      if (!member(volumes[i], where, "reason").is_null()) {
-        volume.reason = get_code<NotScannedReason>(volumes[i], where, "reason", kNotScannedReasonCount,
-                                                   [](NotScannedReason r) { return to_code(r); });
-      }
-      volume.detail = get_string(volumes[i], where, "detail");
-      volume.host_error = get_optional_string(volumes[i], where, "host_error").value_or("");
-      report.volumes.push_back(std::move(volume));
-    }
-  }
-  const Json& hosts = get_array(document, "", "hosts");
-  for (std::size_t i = 0; i < hosts.size(); ++i) report.hosts.push_back(host_from_json(hosts[i], at("hosts", i)));
+  if (document.contains("volumes")) require("volumes");
+  report.volumes = std::move(entries.volumes);
+  require("hosts");
+  report.hosts = std::move(entries.hosts);
 
-  const Json& live = member(document, "", "live_processes");
-  if (!live.is_null()) {
-    if (!live.is_array()) fail("live_processes", "not an array or null");
-    report.live_processes.emplace();
-    for (std::size_t i = 0; i < live.size(); ++i) {
-      const std::string where = at("live_processes", i);
-      host::LiveProcess process;
-      process.pid = static_cast<long>(get_uint(live[i], where, "pid", std::numeric_limits<std::int32_t>::max()));
-      process.exe = get_path(live[i], where, "exe");
-      process.argv = get_paths(live[i], where, "argv");
-      report.live_processes->push_back(std::move(process));
-    }
+  if (entries.keys.contains(std::string_view("live_processes"))) {
+    report.live_processes = std::move(entries.live_processes);
+  } else if (!member(document, "", "live_processes").is_null()) {
+    fail("live_processes", "not an array or null");
   }
 
   const Json& summary = member(document, "", "summary");
@@ -509,6 +591,134 @@ ReadReport read_document(const Json& document) {
   read.exit_code = static_cast<int>(get_uint(document, "", "exit_code", 2));
   return read;
 }
+
+// nlohmann's SAX interface (json::sax_parse), one pass over the text (issue 13, item 8; the
+// callback parser it replaces rescans the parent array after every object, quadratic in the
+// entries). It builds the JSON of the top-level object, except that the elements of the arrays
+// named by kEntryKeys are built one at a time and converted into `entries` when complete, then
+// dropped. What stays in memory is the text, the converted entries and at most one element's
+// JSON (plus the small keys: options, signatures, summary). Depth and value count are capped as
+// the values arrive; a top-level key given twice is refused (the old parse kept the last one,
+// which would let a report show one set of results to one reader and another to the next).
+class ReportSax {
+ public:
+  explicit ReportSax(Entries& entries) : entries_(entries) {}
+
+  Json& document() { return root_; }
+  const std::string& syntax_error() const { return syntax_error_; }
+
+  bool null() { return value(Json(nullptr)); }
+  bool boolean(bool v) { return value(Json(v)); }
+  bool number_integer(Json::number_integer_t v) { return value(Json(v)); }
+  bool number_unsigned(Json::number_unsigned_t v) { return value(Json(v)); }
+  bool number_float(Json::number_float_t v, const Json::string_t&) { return value(Json(v)); }
+  bool string(Json::string_t& v) { return value(Json(std::move(v))); }
+  bool binary(Json::binary_t&) { throw BadReport("binary values are not JSON"); }
+
+  bool start_object(std::size_t) { return open(Json::object()); }
+  bool start_array(std::size_t) {
+    // The array of an entry key, directly in the top-level object: streamed, not built.
+    if (stack_.size() == 1 && root_.is_object() && is_entry_key(key_)) {
+      enter();
+      streaming_ = true;
+      entries_.keys.insert(key_);
+      streamed_key_ = key_;
+      streamed_index_ = 0;
+      stack_.push_back(nullptr);
+      return true;
+    }
+    return open(Json::array());
+  }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+
+  bool key(Json::string_t& name) {
+    if (stack_.size() == 1 && root_.is_object() && (root_.contains(name) || entries_.keys.contains(name))) {
+      throw BadReport(escape_for_terminal(name) + ": the key appears twice in the top-level object");
+    }
+    key_ = std::move(name);
+    return true;
+  }
+
+  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& e) {
+    syntax_error_ = "at byte " + std::to_string(position) + ": " + e.what();
+    return false;
+  }
+
+ private:
+  // Values held as JSON at once: those of the top-level object and of the element being built.
+  void count() {
+    std::uint64_t& values = streaming_ ? element_values_ : document_values_;
+    if (++values + (streaming_ ? document_values_ : element_values_) > kMaxReportValues) {
+      throw BadReport("more than " + std::to_string(kMaxReportValues) + " values held at once (kMaxReportValues)");
+    }
+  }
+  void enter() {
+    count();
+    if (++depth_ > kMaxReportDepth) throw BadReport("nested deeper than " + std::to_string(kMaxReportDepth) + " levels (kMaxReportDepth)");
+  }
+
+  // Stores `v` where the parse is: the root, the element being built, an array or an object.
+  Json* place(Json&& v) {
+    if (stack_.empty()) {
+      root_ = std::move(v);
+      return &root_;
+    }
+    Json* parent = stack_.back();
+    if (parent == nullptr) {
+      element_ = std::move(v);
+      return &element_;
+    }
+    if (parent->is_array()) {
+      parent->push_back(std::move(v));
+      return &parent->back();
+    }
+    Json& slot = (*parent)[key_];
+    slot = std::move(v);
+    return &slot;
+  }
+
+  bool value(Json&& v) {
+    count();
+    place(std::move(v));
+    if (!stack_.empty() && stack_.back() == nullptr) emit();
+    return true;
+  }
+
+  bool open(Json&& container) {
+    enter();
+    stack_.push_back(place(std::move(container)));
+    return true;
+  }
+
+  bool close() {
+    --depth_;
+    const bool streamed_array = stack_.back() == nullptr;
+    stack_.pop_back();
+    if (streamed_array) streaming_ = false;
+    if (!streamed_array && !stack_.empty() && stack_.back() == nullptr) emit();
+    return true;
+  }
+
+  void emit() {
+    add_entry(entries_, streamed_key_, streamed_index_++, element_);
+    element_ = Json();
+    element_values_ = 0;
+  }
+
+  Entries& entries_;
+  Json root_;
+  Json element_;
+  std::vector<Json*> stack_;  // open containers; nullptr stands for a streamed array
+  std::string key_;
+  std::string streamed_key_;
+  std::size_t streamed_index_ = 0;
+  bool streaming_ = false;
+  std::uint64_t document_values_ = 0;
+  std::uint64_t element_values_ = 0;
+  int depth_ = 0;
+  std::string syntax_error_;
+};
 
 }  // namespace
 
@@ -529,7 +739,7 @@ tl::expected<std::string, std::string> path_from_json(const nlohmann::json& valu
 
 tl::expected<ReadReport, std::string> report_from_json(const nlohmann::json& document) {
   try {
-    return read_document(document);
+    return read_document(document, Entries{});
   } catch (const BadReport& e) {
     return tl::make_unexpected(std::string(e.what()));
   } catch (const nlohmann::json::exception& e) {
@@ -563,24 +773,19 @@ tl::expected<ReadReport, std::string> read_json_report_file(const std::string& p
     text.append(buffer, static_cast<std::size_t>(n));
     if (text.size() > kMaxReportFileBytes) return tl::make_unexpected(too_large);
   }
-  // Depth and value count are capped while parsing (the callback sees every value first).
-  std::uint64_t values = 0;
-  const auto limit = [&values](int depth, Json::parse_event_t event, Json&) {
-    if (depth > kMaxReportDepth) throw BadReport("nested deeper than " + std::to_string(kMaxReportDepth) + " levels (kMaxReportDepth)");
-    if (event == Json::parse_event_t::value || event == Json::parse_event_t::object_start ||
-        event == Json::parse_event_t::array_start) {
-      if (++values > kMaxReportValues) throw BadReport("more than " + std::to_string(kMaxReportValues) + " values (kMaxReportValues)");
-    }
-    return true;
-  };
-  Json document;
+  // One pass (ReportSax); the text is freed before the report is put together.
+  Entries entries;
+  ReportSax sax(entries);
   try {
-    document = Json::parse(text, limit, false);
+    const bool parsed = Json::sax_parse(text, &sax);
+    text = std::string();
+    if (!parsed) return tl::make_unexpected("not valid JSON (" + sax.syntax_error() + ")");
+    return read_document(sax.document(), std::move(entries));
   } catch (const BadReport& e) {
     return tl::make_unexpected(std::string(e.what()));
+  } catch (const nlohmann::json::exception& e) {
+    return tl::make_unexpected(std::string("unexpected JSON: ") + e.what());
   }
-  if (document.is_discarded()) return tl::make_unexpected("not valid JSON");
-  return report_from_json(document);
 }
 
 }  // namespace flscan::scanner

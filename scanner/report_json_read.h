@@ -15,15 +15,24 @@
 
 namespace flscan::scanner {
 
-// Largest report file read (a report with --inventory of a million PE files is ~300 MB; parsed,
-// a document takes several times its size in memory).
+// Largest report file read (a report with --inventory of a million PE files is ~200 MB). Read
+// whole, then parsed in one pass into the report's entries (see kMaxReportValues).
 inline constexpr std::uint64_t kMaxReportFileBytes = 1ULL << 30;
 // Nesting allowed in a report (flscan writes at most 6 levels): deeper input is refused before it
 // reaches code that recurses over the document (copy, comparison).
 inline constexpr int kMaxReportDepth = 32;
-// JSON values allowed in one report (each costs tens of bytes parsed, so a file of "[]," cannot
-// make a gigabyte of text into tens of gigabytes of memory).
-inline constexpr std::uint64_t kMaxReportValues = 32'000'000;
+// JSON values held parsed at once: the top-level object without its entry arrays (results,
+// inventory, ...), plus the one entry being converted (report_json_read.cpp, ReportSax). Each
+// costs tens of bytes parsed, so a file of "[]," cannot make its text into gigabytes of memory;
+// flscan's own reports hold a few thousand (a host report is the largest entry).
+inline constexpr std::uint64_t kMaxReportValues = 1'000'000;
+
+// Hex digits of a SHA-256 digest as reports write it (lower case).
+inline constexpr std::size_t kSha256HexDigits = 64;
+// Longest name accepted (program, kernel file, service key, symptom id): NAME_MAX.
+inline constexpr std::size_t kMaxReportNameBytes = 255;
+// Longest short label accepted (flscan version, volume description, filesystem, image format).
+inline constexpr std::size_t kMaxReportLabelBytes = 1024;
 
 // A report as read: the scan, the options and program/signature description it records, and
 // the raw JSON of the keys a merge compares between shards.

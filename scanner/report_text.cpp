@@ -81,7 +81,7 @@ void write_findings(std::ostream& out, const ScanReport& report, const Options& 
     }
     if (printed && !options.brief && !corroborating.empty()) out << "    signatures also matched: " << corroborating << '\n';
     // The file's identity once, after its findings: what to look up or quarantine.
-    if (printed && !options.brief) out << "    file: " << result.size << " bytes, sha256 " << result.sha256 << '\n';
+    if (printed && !options.brief) out << "    file: " << result.size << " bytes, sha256 " << escape_for_terminal(result.sha256) << '\n';
     if (result.action) out << "    action: " << describe_action(*result.action) << '\n';
   }
 }
@@ -105,7 +105,7 @@ void write_skipped(std::ostream& out, const ScanReport& report) {
 void write_inventory(std::ostream& out, const ScanReport& report) {
   out << "\nInventory of PE/MZ files (sha256, size in bytes, type, path):\n";
   for (const InventoryEntry& entry : report.inventory) {
-    out << entry.sha256 << "  " << entry.size << "  " << to_code(entry.type) << "  " << escape_path_for_terminal(entry.path);
+    out << escape_for_terminal(entry.sha256) << "  " << entry.size << "  " << to_code(entry.type) << "  " << escape_path_for_terminal(entry.path);
     if (!entry.pe_error.empty()) out << "  (not a valid PE: " << escape_for_terminal(entry.pe_error) << ")";
     out << '\n';
   }
@@ -196,7 +196,7 @@ void write_summary(std::ostream& out, const ScanReport& report, const ReportMeta
   // Disk images (scanner/image/): one line per volume, so a reader sees what each held.
   for (const ImageVolume& volume : report.volumes) {
     out << "Volume:       " << escape_path_for_terminal(volume.path()) << ' ' << to_code(volume.status);
-    if (!volume.filesystem.empty()) out << ", " << volume.filesystem;
+    if (!volume.filesystem.empty()) out << ", " << escape_for_terminal(volume.filesystem);
     out << ", " << human_bytes(volume.length) << " at offset " << volume.offset;
     if (volume.status == VolumeStatus::error) out << " (" << to_code(volume.reason) << ')';
     if (!volume.detail.empty()) out << ": " << escape_for_terminal(volume.detail);
@@ -250,7 +250,7 @@ void write_host(std::ostream& out, const host::HostReport& host) {
   for (const host::SymptomRow& row : host.symptoms) {
     std::string status(to_code(row.status));
     status.resize(std::max<std::size_t>(status.size(), 22), ' ');
-    std::string id = row.id;
+    std::string id = esc(row.id);
     id.resize(std::max<std::size_t>(id.size(), 14), ' ');
     out << "  " << id << "  " << status << "  " << esc(row.symptom) << '\n';
     for (const std::string& line : row.evidence) out << "      " << esc(line) << '\n';
@@ -264,19 +264,19 @@ void write_host(std::ostream& out, const host::HostReport& host) {
   out << '\n';
   std::string missing;
   for (const host::ProgramCheck& program : host.programs) {
-    if (program.status == host::FileStatus::missing) missing += (missing.empty() ? "" : " ") + program.name;
+    if (program.status == host::FileStatus::missing) missing += (missing.empty() ? "" : " ") + esc(program.name);
     if (program.status == host::FileStatus::clean || program.status == host::FileStatus::missing ||
         program.status == host::FileStatus::other_shard) {
       continue;
     }
-    out << "  " << to_code(program.status) << ": " << program.name;
+    out << "  " << to_code(program.status) << ": " << esc(program.name);
     if (!program.path.empty()) out << "  " << esc(program.path);
     out << '\n';
   }
   if (!missing.empty()) out << "  missing: " << missing << '\n';
   out << "Kernel:     ";
   for (const host::KernelCheck& kernel : host.kernel) {
-    out << (&kernel == &host.kernel.front() ? "" : ", ") << kernel.name << " " << kernel.status;
+    out << (&kernel == &host.kernel.front() ? "" : ", ") << esc(kernel.name) << " " << esc(kernel.status);
   }
   out << '\n';
   out << "Remediation:\n";

@@ -35,6 +35,15 @@ std::size_t utf8_sequence_length(std::string_view bytes, std::size_t pos) {
   return length;
 }
 
+// Decodes the valid UTF-8 sequence of `length` bytes at `pos` (utf8_sequence_length said so).
+char32_t code_point(std::string_view bytes, std::size_t pos, std::size_t length) {
+  const auto byte = [&](std::size_t i) { return static_cast<char32_t>(static_cast<std::uint8_t>(bytes[pos + i])); };
+  if (length == 1) return byte(0);
+  char32_t value = byte(0) & (length == 2 ? 0x1Fu : length == 3 ? 0x0Fu : 0x07u);
+  for (std::size_t i = 1; i < length; ++i) value = (value << 6) | (byte(i) & 0x3Fu);
+  return value;
+}
+
 void append_hex_escape(std::string& out, std::uint8_t value) {
   constexpr char kHex[] = "0123456789abcdef";
   out += "\\x";
@@ -79,6 +88,21 @@ std::string base64_encode(std::string_view bytes) {
   return out;
 }
 
+bool is_invisible_control(char32_t c) {
+  return (c >= 0x80 && c <= 0x9F) ||      // C1 controls
+         c == 0x00AD ||                    // soft hyphen
+         c == 0x061C ||                    // Arabic letter mark (Bidi_Control)
+         c == 0x180E ||                    // Mongolian vowel separator
+         (c >= 0x200B && c <= 0x200F) ||   // zero width space, ZWNJ, ZWJ, LRM, RLM (Bidi_Control)
+         (c >= 0x2028 && c <= 0x202E) ||   // line/paragraph separators; LRE, RLE, PDF, LRO, RLO
+         (c >= 0x2060 && c <= 0x206F) ||   // word joiner, invisible operators; LRI, RLI, FSI, PDI
+         c == 0xFEFF ||                    // zero width no-break space (byte order mark)
+         (c >= 0xFFF9 && c <= 0xFFFB) ||   // interlinear annotation controls
+         (c >= 0xE0000 && c <= 0xE007F);   // tag characters (invisible ASCII look-alikes)
+}
+
+bool is_printable_text(std::string_view bytes) { return escape(bytes, false) == bytes; }
+
 std::string escape_for_terminal(std::string_view bytes) { return escape(bytes, false); }
 
 std::string escape_path_for_terminal(std::string_view bytes) { return escape(bytes, true); }
@@ -94,11 +118,11 @@ std::string escape(std::string_view bytes, bool escape_backslash) {
       ++pos;
       continue;
     }
-    // C1 control characters (U+0080..U+009F) steer terminals as much as C0 ones do.
-    if (length == 2 && lead == 0xC2 && static_cast<std::uint8_t>(bytes[pos + 1]) < 0xA0) {
-      append_hex_escape(out, lead);
-      append_hex_escape(out, static_cast<std::uint8_t>(bytes[pos + 1]));
-      pos += 2;
+    // C1 control characters (U+0080..U+009F) steer terminals as much as C0 ones do, and the
+    // invisible formatting characters reorder or hide what is shown: each byte as \xNN too.
+    if (length > 1 && is_invisible_control(code_point(bytes, pos, length))) {
+      for (std::size_t i = 0; i < length; ++i) append_hex_escape(out, static_cast<std::uint8_t>(bytes[pos + i]));
+      pos += length;
       continue;
     }
     out.append(bytes.substr(pos, length));

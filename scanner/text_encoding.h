@@ -17,12 +17,24 @@ namespace flscan::scanner {
 // or two characters. Anything else (a hand-edited or damaged report or manifest) is nullopt.
 [[nodiscard]] std::optional<std::string> base64_decode(std::string_view text);
 
-// For the text report: control characters and bytes that are not valid UTF-8 become \xNN, so a
-// file name cannot move the cursor, recolour the terminal or start a forged report line.
+// Characters that steer or hide what a terminal or a browser shows without being visible
+// themselves: the C1 controls, every Unicode Bidi_Control character (U+061C, U+200E, U+200F,
+// U+202A..U+202E, U+2066..U+2069; those of "Trojan Source", CVE-2021-42574), the zero-width and
+// invisible format characters around them (U+200B..U+200D, U+2060..U+2065, U+206A..U+206F,
+// U+FEFF, U+00AD, U+180E, U+FFF9..U+FFFB, the tag characters U+E0000..U+E007F) and the line and
+// paragraph separators U+2028, U+2029. The printers escape them (issue 13, item 9).
+[[nodiscard]] bool is_invisible_control(char32_t code_point);
+
+// For the text report: control characters, the characters above and bytes that are not valid
+// UTF-8 become \xNN (one per byte: U+202E prints as \xe2\x80\xae), so a file name cannot move
+// the cursor, recolour the terminal, start a forged report line or show its letters reordered.
 [[nodiscard]] std::string escape_for_terminal(std::string_view bytes);
 // The same for a file path, where a backslash is escaped too (\x5c), so that a name holding the
 // characters "\x0a" and a name holding a newline never print alike: the form is lossless.
 [[nodiscard]] std::string escape_path_for_terminal(std::string_view bytes);
+// True when escape_for_terminal would leave `bytes` as they are: valid UTF-8 without a control
+// or invisible character. What the report reader asks of a field that is text, not a path.
+[[nodiscard]] bool is_printable_text(std::string_view bytes);
 // Both: `escape_backslash` selects the path form.
 [[nodiscard]] std::string escape(std::string_view bytes, bool escape_backslash);
 

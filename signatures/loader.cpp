@@ -1,5 +1,9 @@
 #include "signatures/loader.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -317,21 +321,37 @@ tl::expected<Staged, LoadError> parse_text(std::string_view text, Kind kind, std
   return std::move(parser).finish();
 }
 
-struct FileCloser {
-  void operator()(std::FILE* f) const { std::fclose(f); }
-};
-
 // Reads a database file in blocks, never holding more than one line (at most the line cap).
+// Opened as the scanner opens the files it scans (issue 13, item 10): O_NONBLOCK, so a FIFO or a
+// device named by -d (or swapped in for a file of a -d directory after it was listed) cannot
+// block the open, and refused unless the descriptor is a regular file. A -d operand that is a
+// symlink to a regular file is the user's own choice and is followed.
 tl::expected<Staged, LoadError> parse_file(const std::filesystem::path& path, Kind kind) {
   const std::string name = path.string();
-  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(name.c_str(), "rb"));
-  if (!file) return tl::unexpected(LoadError{name, 0, std::string("cannot open: ") + std::strerror(errno)});
+  const int fd = ::open(name.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return tl::unexpected(LoadError{name, 0, std::string("cannot open: ") + std::strerror(errno)});
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return tl::unexpected(LoadError{name, 0, std::string("cannot stat: ") + std::strerror(errno)});
+  if (!S_ISREG(st.st_mode)) return tl::unexpected(LoadError{name, 0, "not a regular file (a FIFO, device or directory is never read)"});
+  const std::string too_large = "larger than " + std::to_string(limits::kMaxSignatureFileBytes >> 20) + " MiB";
+  if (static_cast<std::uint64_t>(st.st_size) > limits::kMaxSignatureFileBytes) return tl::unexpected(LoadError{name, 0, too_large});
+  std::uint64_t total = 0;
   DatabaseParser parser(kind, name);
   std::string pending;
   std::vector<char> block(64 * 1024);
   for (;;) {
-    const std::size_t got = std::fread(block.data(), 1, block.size(), file.get());
-    std::string_view chunk(block.data(), got);
+    const ssize_t got = ::read(fd, block.data(), block.size());
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return tl::unexpected(LoadError{name, 0, std::string("read error: ") + std::strerror(errno)});
+    if (got == 0) break;
+    // The file may grow while it is read: the cap holds for what is read, not what stat said.
+    total += static_cast<std::uint64_t>(got);
+    if (total > limits::kMaxSignatureFileBytes) return tl::unexpected(LoadError{name, 0, too_large});
+    std::string_view chunk(block.data(), static_cast<std::size_t>(got));
     while (!chunk.empty()) {
       const std::size_t newline = chunk.find('\n');
       const std::string_view piece = chunk.substr(0, newline);
@@ -345,9 +365,7 @@ tl::expected<Staged, LoadError> parse_file(const std::filesystem::path& path, Ki
       pending.clear();
       chunk.remove_prefix(newline + 1);
     }
-    if (got < block.size()) break;
   }
-  if (std::ferror(file.get())) return tl::unexpected(LoadError{name, 0, "read error"});
   if (!pending.empty()) {
     if (auto ok = parser.line(pending); !ok) return tl::unexpected(ok.error());
   }
@@ -356,7 +374,12 @@ tl::expected<Staged, LoadError> parse_file(const std::filesystem::path& path, Ki
 
 void commit(Staged&& staged, SignatureSet& set, std::string description) {
   set.reserve(staged.body.size(), staged.md5.size(), staged.sha256.size());
-  for (auto& sig : staged.body) set.add_body(std::move(sig));
+  // Popped as they are moved, so the deque's blocks are freed on the way and the staged and the
+  // committed signatures never both exist in full (a 1,000,000-line .ndb: issue 13, item 10).
+  while (!staged.body.empty()) {
+    set.add_body(std::move(staged.body.front()));
+    staged.body.pop_front();
+  }
   for (auto& [digest, sig] : staged.md5) set.add_md5(digest, std::move(sig));
   for (auto& [digest, sig] : staged.sha256) set.add_sha256(digest, std::move(sig));
   set.add_source(std::move(description));

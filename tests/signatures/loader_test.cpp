@@ -3,6 +3,8 @@
 // directories, and the caps.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -261,6 +263,37 @@ TEST_CASE("load_file dispatches on the extension", "[loader][files]") {
   REQUIRE_FALSE(too_long);
   CHECK(too_long.error().line == 2);
   CHECK(set.size() == 3);  // failures added nothing
+}
+
+TEST_CASE("a database is a regular file: a FIFO or device is refused without blocking", "[loader][files]") {
+  // Issue 13, item 10: fopen on a FIFO blocks until a writer appears, which never happens.
+  TempDir dir;
+  SignatureSet set;
+  const fs::path fifo = dir.path / "pipe.ndb";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  auto from_fifo = load_path(fifo, set);
+  REQUIRE_FALSE(from_fifo);
+  CHECK_THAT(from_fifo.error().reason, Catch::Contains("not a regular file"));
+  CHECK(from_fifo.error().file == fifo.string());
+  // The user's own symlink is followed, and what it names must be a regular file too.
+  fs::create_symlink("/dev/zero", dir.path / "zero.ndb");
+  auto from_device = load_path(dir.path / "zero.ndb", set);
+  REQUIRE_FALSE(from_device);
+  CHECK_THAT(from_device.error().reason, Catch::Contains("not a regular file"));
+  fs::create_symlink(dir.write("real.ndb", "A:0:*:4142\n"), dir.path / "link.ndb");
+  REQUIRE(load_path(dir.path / "link.ndb", set));
+  CHECK(set.size() == 1);
+}
+
+TEST_CASE("a database larger than kMaxSignatureFileBytes is refused before it is read", "[loader][files]") {
+  TempDir dir;
+  const fs::path big = dir.write("big.ndb", "A:0:*:4142\n");
+  fs::resize_file(big, limits::kMaxSignatureFileBytes + 1);  // sparse: nothing is written
+  SignatureSet set;
+  auto loaded_big = load_path(big, set);
+  REQUIRE_FALSE(loaded_big);
+  CHECK_THAT(loaded_big.error().reason, Catch::Contains("larger than 512 MiB"));
+  CHECK(set.size() == 0);
 }
 
 TEST_CASE("load_path loads a directory in name order, all or nothing", "[loader][files]") {

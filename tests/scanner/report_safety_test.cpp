@@ -1,0 +1,270 @@
+// Reports and their reader under crafted input (issue 13, items 6-9): the escaping of every
+// printer, the report reader's field checks and caps, and merged counters derived from the
+// merged entries. Every crafted value here is written by the test itself (a report built in
+// memory, printed, read back and altered); expected values follow from that construction.
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "scanner/merge.h"
+#include "scanner/report.h"
+#include "scanner/report_html.h"
+#include "scanner/report_json.h"
+#include "scanner/report_json_read.h"
+#include "scanner/report_text.h"
+#include "scanner/text_encoding.h"
+
+using namespace flscan;
+using namespace flscan::scanner;
+using Json = nlohmann::json;
+
+namespace {
+
+const std::string kSha = std::string(64, 'a');
+// An OSC 52 sequence: asks the terminal to put "pwned" on the clipboard.
+const std::string kOsc52 = "\x1b]52;c;cHduZWQ=\x07";
+const std::string kRlo = "\xe2\x80\xae";  // U+202E RIGHT-TO-LEFT OVERRIDE
+
+Finding infection_finding() {
+  Finding f;
+  f.kind = FindingKind::infected;
+  f.severity = Severity::infection;
+  f.rule = "funlove.structure";
+  f.name = "W32.FunLove.4099";
+  f.confidence = Confidence::high;
+  f.evidence = "body at the end of the last section";
+  return f;
+}
+
+host::HostReport host_with(const std::string& program, const std::string& kernel) {
+  host::HostReport host;
+  host.install.volume_root = "/t";
+  host.install.windows_dir = "/t/WINNT";
+  host.programs.push_back(host::ProgramCheck{program, true, "", host::FileStatus::missing});
+  host.flcss = host::ProgramCheck{"flcss.exe", false, "", host::FileStatus::missing};
+  host.kernel.push_back(host::KernelCheck{kernel, "", "missing", ""});
+  host.verdict = host::Verdict::incomplete;
+  host.verdict_text = "incomplete";
+  return host;
+}
+
+// A shard report (1/1) with one file result and one inventory entry, as the JSON flscan writes.
+Json shard_document(const ScanReport& report, Options options = {}) {
+  options.inventory = true;
+  options.shard = Shard{1, 1};
+  std::ostringstream out;
+  write_json_report(out, report, options, ReportMeta{"1.0", {"builtin"}, 1});
+  return Json::parse(out.str());
+}
+
+ScanReport one_result_report() {
+  ScanReport report;
+  report.roots = {"/t"};
+  report.shard = Shard{1, 1};
+  report.results.push_back(FileResult{"/t/a.exe", 4099, kSha, ContentType::pe, {infection_finding()}});
+  report.inventory.push_back(InventoryEntry{"/t/a.exe", 4099, kSha, ContentType::pe, ""});
+  report.counters.files_seen = 1;
+  report.counters.files_with_findings = 1;
+  report.counters.infected_files = 1;
+  report.counters.findings_by_kind[static_cast<std::size_t>(FindingKind::infected)] = 1;
+  report.hosts.push_back(host_with("calc.exe", "ntoskrnl.exe"));
+  return report;
+}
+
+std::string read_error(const Json& document) {
+  auto read = report_from_json(document);
+  return read ? std::string() : read.error();
+}
+
+std::string file_error(const std::string& text) {
+  char name[] = "/tmp/flscan-report-XXXXXX";
+  const int fd = ::mkstemp(name);
+  REQUIRE(fd >= 0);
+  ::close(fd);
+  std::ofstream(name, std::ios::binary) << text;
+  auto read = read_json_report_file(name);
+  std::remove(name);
+  return read ? std::string() : read.error();
+}
+
+}  // namespace
+
+TEST_CASE("bidi and invisible format characters are escaped like control bytes", "[report][escape]") {
+  // Each byte of the character as \xNN, the scheme of control bytes, so a path stays lossless.
+  CHECK(escape_path_for_terminal("bidi" + kRlo + "exe.txt") == "bidi\\xe2\\x80\\xaeexe.txt");
+  CHECK(escape_for_terminal("a\xe2\x80\x8b" "b") == "a\\xe2\\x80\\x8bb");          // U+200B zero width space
+  CHECK(escape_for_terminal("\xe2\x81\xa6x\xe2\x81\xa9") == "\\xe2\\x81\\xa6x\\xe2\\x81\\xa9");  // LRI, PDI
+  CHECK(escape_for_terminal("\xd8\x9c") == "\\xd8\\x9c");                          // U+061C Arabic letter mark
+  CHECK(escape_for_terminal("\xef\xbb\xbf") == "\\xef\\xbb\\xbf");                 // U+FEFF
+  CHECK(escape_for_terminal("\xe2\x80\xa8") == "\\xe2\\x80\\xa8");                 // U+2028 line separator
+  CHECK(escape_for_terminal("\xf3\xa0\x80\x81") == "\\xf3\\xa0\\x80\\x81");        // U+E0001 language tag
+  CHECK(escape_for_terminal("\xc2\x9b") == "\\xc2\\x9b");                          // C1 CSI, as before
+  // Visible text is left alone: accented and CJK letters, the no-break space.
+  CHECK(escape_for_terminal("caf\xc3\xa9 \xe4\xb8\xad \xc2\xa0") == "caf\xc3\xa9 \xe4\xb8\xad \xc2\xa0");
+  CHECK(is_printable_text("calc.exe"));
+  CHECK_FALSE(is_printable_text("calc" + kRlo + "exe"));
+}
+
+TEST_CASE("the text and HTML printers escape every field whatever its source", "[report][escape]") {
+  ScanReport report = one_result_report();
+  report.results[0].sha256 = "<script>alert(1)</script>" + kOsc52;
+  report.inventory[0].sha256 = kOsc52;
+  report.hosts[0] = host_with("calc" + kOsc52 + ".exe", "nt" + kOsc52 + "krnl.exe");
+  report.hosts[0].kernel[0].status = kOsc52;
+  report.hosts[0].symptoms.push_back(host::SymptomRow{"flc" + kOsc52, "s", "m", host::SymptomStatus::found, {}});
+  ImageVolume volume;
+  volume.image = "/i.raw";
+  volume.name = "p1";
+  volume.filesystem = "ntfs" + kOsc52 + kRlo;
+  report.volumes.push_back(volume);
+  Options options;
+  options.inventory = true;
+  const ReportMeta meta{"1.0", {"builtin"}, 1};
+
+  std::ostringstream text;
+  write_text_report(text, report, options, meta);
+  CHECK(text.str().find('\x1b') == std::string::npos);
+  CHECK(text.str().find('\x07') == std::string::npos);
+  CHECK(text.str().find(kRlo) == std::string::npos);
+  CHECK(text.str().find("\\x1b]52;c;cHduZWQ=\\x07") != std::string::npos);
+
+  std::ostringstream html;
+  write_html_report(html, report, options, meta);
+  CHECK(html.str().find("<script>") == std::string::npos);
+  CHECK(html.str().find("&lt;script&gt;alert(1)&lt;/script&gt;") != std::string::npos);
+  CHECK(html.str().find('\x1b') == std::string::npos);
+}
+
+TEST_CASE("the report reader refuses fields that are not what flscan writes, naming field and entry", "[report][json]") {
+  const Json good = shard_document(one_result_report());
+  REQUIRE(read_error(good).empty());
+
+  Json doc = good;
+  doc["results"][0]["sha256"] = "<script>alert(1)</script>";
+  CHECK(read_error(doc).find("results[0].sha256: not 64 lower-case hex digits") != std::string::npos);
+  doc = good;
+  doc["results"][0]["sha256"] = std::string(64, 'A');  // upper case is not what flscan writes
+  CHECK(read_error(doc).find("results[0].sha256") != std::string::npos);
+  doc = good;
+  doc["inventory"][0]["sha256"] = kSha + "0";
+  CHECK(read_error(doc).find("inventory[0].sha256") != std::string::npos);
+  doc = good;
+  doc["hosts"][0]["programs"][0]["name"] = "calc" + kOsc52 + ".exe";
+  CHECK(read_error(doc).find("hosts[0].programs[0].name") != std::string::npos);
+  doc = good;
+  doc["hosts"][0]["programs"][0]["name"] = "../../calc.exe";
+  CHECK(read_error(doc).find("hosts[0].programs[0].name: not a name") != std::string::npos);
+  doc = good;
+  doc["hosts"][0]["kernel"][0]["name"] = "nt" + kRlo + "exe.krnl";
+  CHECK(read_error(doc).find("hosts[0].kernel[0].name") != std::string::npos);
+  doc = good;
+  doc["hosts"][0]["kernel"][0]["status"] = "clean" + kOsc52;
+  CHECK(read_error(doc).find("hosts[0].kernel[0].status: unknown code") != std::string::npos);
+  doc = good;
+  doc["flscan_version"] = "1.0" + kOsc52;
+  CHECK(read_error(doc).find("flscan_version") != std::string::npos);
+  doc = good;
+  doc["volumes"] = Json::array({Json{{"image", {{"text", "/i.raw"}}}, {"volume", "p1"}, {"image_format", "raw"},
+                                     {"offset", 0}, {"length", 1}, {"partition_type", ""}, {"filesystem", "ntfs" + kOsc52},
+                                     {"status", "scanned"}, {"reason", nullptr}, {"detail", ""}, {"host_error", nullptr}}});
+  CHECK(read_error(doc).find("volumes[0].filesystem") != std::string::npos);
+}
+
+TEST_CASE("a report file naming a top-level key twice is refused", "[report][json]") {
+  // With the key given twice one reader would see the first results and another the last.
+  const Json good = shard_document(one_result_report());
+  std::string text = good.dump();
+  REQUIRE(file_error(text).empty());
+  text.insert(1, "\"results\":[],");
+  CHECK(file_error(text).find("results: the key appears twice") != std::string::npos);
+}
+
+TEST_CASE("the report file reader keeps its depth and value caps", "[report][json]") {
+  const std::string deep = std::string(kMaxReportDepth + 1, '[') + std::string(kMaxReportDepth + 1, ']');
+  CHECK(file_error(deep).find("kMaxReportDepth") != std::string::npos);
+  // Inside a streamed array too (each element is built on its own, the cap counts them all).
+  const std::string deep_entry =
+      "{\"results\":[" + std::string(kMaxReportDepth, '[') + std::string(kMaxReportDepth, ']') + "]}";
+  CHECK(file_error(deep_entry).find("kMaxReportDepth") != std::string::npos);
+  std::string many = "{\"x\":[";
+  many.reserve(2 * kMaxReportValues + 16);
+  for (std::uint64_t i = 0; i < kMaxReportValues; ++i) many += "0,";
+  many += "0]}";
+  CHECK(file_error(many).find("kMaxReportValues") != std::string::npos);
+  // Within one entry of a streamed array as well.
+  many.replace(0, 6, "{\"hosts\":[[");
+  many.replace(many.size() - 2, 2, "]]}");
+  CHECK(file_error(many).find("kMaxReportValues") != std::string::npos);
+  CHECK(file_error("{\"schema\": ").find("not valid JSON") != std::string::npos);
+}
+
+TEST_CASE("merged counters and verdicts come from the merged entries, not the shards' summaries", "[report][merge]") {
+  // A shard listing an infected file whose summary says no file is infected.
+  Json lying = shard_document(one_result_report());
+  lying["summary"]["infected_files"] = 0;
+  lying["summary"]["files_with_findings"] = 0;
+  lying["summary"]["findings_by_kind"]["infected"] = 0;
+  lying["exit_code"] = 0;
+  auto read = report_from_json(lying);
+  REQUIRE(read);
+  auto merged = merge_shard_reports({ShardReport{"lying.json", std::move(*read)}});
+  REQUIRE(merged);
+  CHECK(merged->report.counters.infected_files == 1);
+  CHECK(merged->report.counters.files_with_findings == 1);
+  CHECK(merged->report.counters.findings_by_kind[static_cast<std::size_t>(FindingKind::infected)] == 1);
+  CHECK(merged->exit_code == kExitInfected);
+  CHECK(exit_code(merged->report) == kExitInfected);
+
+  // The other direction: a summary claiming infections its results do not list.
+  ScanReport clean = one_result_report();
+  clean.results.clear();
+  Json claiming = shard_document(clean);
+  claiming["summary"]["infected_files"] = 5;
+  claiming["summary"]["files_with_findings"] = 5;
+  claiming["exit_code"] = 1;
+  read = report_from_json(claiming);
+  REQUIRE(read);
+  merged = merge_shard_reports({ShardReport{"claiming.json", std::move(*read)}});
+  REQUIRE(merged);
+  CHECK(merged->report.counters.infected_files == 0);
+  CHECK(merged->report.counters.files_with_findings == 0);
+  CHECK_FALSE(merged->report.infection_found());
+}
+
+TEST_CASE("the JSON report written entry by entry is the document report_to_json builds", "[report][json]") {
+  // write_json_report never holds the entry arrays as JSON; its bytes must still be nlohmann's
+  // pretty print of the whole document.
+  const ReportMeta meta{"1.0", {"builtin"}, 1};
+  const auto whole = [&](const ScanReport& report, const Options& options) {
+    return report_to_json(report, options, meta).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+  };
+  const auto streamed = [&](const ScanReport& report, const Options& options) {
+    std::ostringstream out;
+    write_json_report(out, report, options, meta);
+    return out.str();
+  };
+  Options options;
+  ScanReport empty;
+  CHECK(streamed(empty, options) == whole(empty, options));
+
+  ScanReport report = one_result_report();
+  report.results.push_back(FileResult{"/t/b\xff.exe", 1, kSha, ContentType::mz_not_pe, {infection_finding()}});
+  report.not_scanned.push_back(NotScannedEntry{"/t/c", NotScannedReason::not_found, "gone"});
+  report.skipped.push_back(SkippedEntry{"/t/d.iso", SkipReason::excluded, "--exclude *.iso"});
+  report.skipped.push_back(SkippedEntry{"/t/pipe", SkipReason::fifo, ""});
+  report.inventory.push_back(InventoryEntry{"/t/e.exe", 2, kSha, ContentType::mz_not_pe, "no PE header"});
+  options.inventory = true;
+  CHECK(streamed(report, options) == whole(report, options));
+  options.verbose = true;  // excluded entries listed
+  CHECK(streamed(report, options) == whole(report, options));
+  options.inventory = false;
+  CHECK(streamed(report, options) == whole(report, options));
+}
