@@ -375,6 +375,7 @@ std::string headline(const Finding& finding) {
   const std::string name = finding.name.empty() ? std::string("W32.FunLove.4099") : finding.name;
   const std::string kind(to_string(finding.kind));
   if (finding.severity == Severity::infection) return name + " FOUND (" + kind + ")";
+  if (finding.kind == FindingKind::kernel_modified) return "modified NT kernel, not FunLove evidence (suspicious: " + kind + ")";
   if (finding.severity == Severity::suspicious) return "possibly " + name + " (suspicious: " + kind + ")";
   switch (finding.kind) {
     case FindingKind::remnant: return "remnant of " + name + " (informational: " + kind + ")";

@@ -49,6 +49,8 @@ std::string headline(const std::string& path, const Finding& finding) {
   const std::string kind(to_string(finding.kind));
   std::string line = escape_path_for_terminal(path) + ": ";
   if (finding.severity == Severity::infection) return line + name + " FOUND (" + kind + ")";
+  // A kernel whose checksum FunLove's patch does not explain is not FunLove evidence (issue 12).
+  if (finding.kind == FindingKind::kernel_modified) return line + "modified NT kernel, not FunLove evidence (suspicious: " + kind + ")";
   if (finding.severity == Severity::suspicious) return line + "possibly " + name + " (suspicious: " + kind + ")";
   switch (finding.kind) {
     case FindingKind::remnant: return line + "remnant of " + name + " (informational: " + kind + ")";

@@ -204,3 +204,32 @@ TEST_CASE("fail-on: bad lists are usage errors, --help documents the option and 
   const RunResult both = run_flscan({"--json", "-", "--sarif", "-", dir.path().string()});
   CHECK(both.exit_code == 2);
 }
+
+// A kernel-modified file (the manifest: a checksum mismatch FunLove's patch does not explain) is
+// suspicious but no FunLove evidence (infection-model section 7, issue 12): its report line must
+// not name the virus, in text or SARIF.
+TEST_CASE("fail-on: a kernel-modified finding is not worded as FunLove evidence", "[fail-on][corpus]") {
+  const Inputs inputs;
+  TempDir out;
+  const RunResult run = run_flscan({"--sarif", out / "r.sarif", inputs.suspicious});
+  INFO(run.out << run.err);
+  CHECK(run.exit_code == 0);
+  const auto headline_start = run.out.find(": ");
+  REQUIRE(headline_start != std::string::npos);
+  const std::string headline = run.out.substr(headline_start, run.out.find('\n') - headline_start);
+  CHECK(headline.find("kernel-modified") != std::string::npos);
+  CHECK(headline.find("not FunLove evidence") != std::string::npos);
+  CHECK(headline.find("FunLove.4099") == std::string::npos);
+  std::ifstream sarif_in(out / "r.sarif");
+  const json sarif = json::parse(sarif_in);
+  const json& results = sarif.at("runs").at(0).at("results");
+  bool seen = false;
+  for (const json& result : results) {
+    if (result.at("ruleId") != "FL007") continue;
+    seen = true;
+    const std::string text = result.at("message").at("text");
+    CHECK(text.find("not FunLove evidence") != std::string::npos);
+    CHECK(text.find("FunLove.4099 (suspicious") == std::string::npos);
+  }
+  CHECK(seen);
+}
