@@ -462,6 +462,12 @@ def add_kernels(c: Corpus, programs: dict[str, bytes]) -> dict[str, str]:
             f"{clean_path} with the section 7 {label} patched bytes written and the PE checksum then "
             "recomputed: the checksum matches as the file stands, which FunLove never leaves, so "
             "the bytes are not its patch", version, True, offset)
+        # CheckSum 0 ("not set"): an NT kernel is always checksummed (NTLDR checks it), so the
+        # patched bytes can be neither confirmed nor ruled out: suspicious, not FunLove evidence.
+        add(f"{version}-patched-checksum-zero", "ntoskrnl.exe", without_checksum(patched),
+            "kernel-modified", clean_path,
+            f"{clean_path} with the section 7 {label} patched bytes written and CheckSum then set "
+            "to 0: nothing to undo the patch against, so it is not confirmed", version, True, offset)
         text_at = find_unique(clean, b"flscan corpus ntoskrnl")
         modified = bytearray(clean)
         modified[text_at] ^= 0x20   # 'f' -> 'F': an unrelated change, checksum not fixed

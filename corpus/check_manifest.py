@@ -49,13 +49,22 @@ def kernel_state(d: bytes, h: "Headers | None") -> str:
     """What section 7 makes of a file named ntoskrnl.exe: the virus overwrites the FIRST original
     SeAccessCheck sequence and never fixes the PE checksum. So patched bytes are its patch when no
     original precedes them and putting the original back gives the header's non-zero CheckSum;
-    a checksum mismatch that no such patch explains is kernel-modified; not an NT kernel (another
+    a checksum mismatch that no such patch explains, or such bytes under CheckSum 0, is
+    kernel-modified; not an NT kernel (another
     subsystem, a Wine builtin) is no kernel at all."""
     if h is None or h.subsystem != SUBSYSTEM_NATIVE or any(m in d[0x40:h.lfanew] for m in WINE_MARKERS):
         return "clean"
     header = h.checksum
-    mismatch = header != 0 and checksum(d, h.checksum_offset) != header
-    if not mismatch:
+    if header == 0:
+        # CheckSum 0: no checksum to undo the patch against. Patched bytes with no original before
+        # them are then unconfirmed (kernel-modified); without them there is nothing to compare.
+        for original, patched in KERNEL.values():
+            first_original = d.find(original)
+            at = d.find(patched)
+            if at >= 0 and (first_original < 0 or at < first_original):
+                return "kernel-modified"
+        return "clean"
+    if checksum(d, h.checksum_offset) == header:
         return "clean"
     for original, patched in KERNEL.values():
         first_original = d.find(original)
@@ -304,7 +313,8 @@ class Checker:
         got = d[off:off + len(original)]
         if got != (patched if f["patched"] else original):
             self.fail(path, "pattern bytes at pattern_offset")
-        ok = checksum(d, h.checksum_offset) == h.checksum
+        # pe_checksum_ok is None for CheckSum 0 ("not set"), as funlove_synth.checksum_state says.
+        ok = None if h.checksum == 0 else checksum(d, h.checksum_offset) == h.checksum
         if ok != f["pe_checksum_ok"]:
             self.fail(path, "pe_checksum_ok differs")
         if "epilogue_offset" in f:
@@ -354,7 +364,8 @@ class Checker:
                 self.fail(path, f"malformed is {f['malformed']} but the headers "
                                 f"{'do not parse' if h is None else 'parse'}")
             if "pe_checksum_ok" in f and h is not None:
-                if (checksum(d, h.checksum_offset) == h.checksum) != f["pe_checksum_ok"]:
+                ok = None if h.checksum == 0 else checksum(d, h.checksum_offset) == h.checksum
+                if ok != f["pe_checksum_ok"]:
                     self.fail(path, "pe_checksum_ok differs")
             try:
                 self.check_state(path, f, d, h)

@@ -357,8 +357,21 @@ std::optional<Finding> detect_kernel(ByteView file, const pe::Image* image) {
       continue;
     }
     const std::string first = pattern_text(p, true) + " at " + hex(s.candidates.front());
+    if (header == 0) {
+      // Nothing to undo the patch against: an NT kernel is always checksummed (NTLDR checks it),
+      // so the bytes can be neither confirmed nor ruled out. Suspicious, not FunLove evidence.
+      if (!unconfirmed) {
+        unconfirmed = make(FindingKind::kernel_modified, "funlove.kernel.unconfirmed", Confidence::medium,
+                           first + (s.first_original ? " before the first intact original at " + hex(*s.first_original) : std::string()) +
+                               "; " + checksum_text +
+                               ": a Windows NT kernel is always checksummed, so the patch can be neither confirmed "
+                               "nor ruled out and this is not counted as FunLove evidence",
+                           s.candidates.front());
+      }
+      continue;
+    }
     if (!mismatch) {
-      notes += "; " + first + (header == 0 ? ", but CheckSum is 0" : ", but the checksum matches the file as it stands") +
+      notes += "; " + first + ", but the checksum matches the file as it stands" +
                ": not FunLove's patch, which never fixes the checksum of a signed kernel";
       continue;
     }

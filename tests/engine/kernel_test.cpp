@@ -167,10 +167,25 @@ TEST_CASE("patched bytes in a kernel whose checksum matches as it stands are not
   }
 }
 
-TEST_CASE("patched bytes in a kernel with CheckSum 0 are not FunLove's patch", "[kernel]") {
-  const Buffer file = nt_kernel({{0x700, kNt4Patched}});
-  REQUIRE(get32(file, kChecksumField) == 0);
-  CHECK(detect(file).empty());
+// CheckSum 0 leaves nothing to undo the patch against, while an NT kernel is always checksummed:
+// patched bytes with no original before them are unconfirmed (suspicious), never kernel-patched
+// and never silently clean; after an intact original they are still not the virus's patch.
+TEST_CASE("patched bytes in a kernel with CheckSum 0 are unconfirmed: kernel-modified, not kernel-patched", "[kernel]") {
+  for (const Version& v : kVersions) {
+    INFO("Windows " << v.name);
+    const Buffer file = nt_kernel({{0x700, v.patched}});
+    REQUIRE(get32(file, kChecksumField) == 0);
+    const auto findings = detect(file);
+    REQUIRE(findings.size() == 1);
+    CHECK(findings[0].kind == FindingKind::kernel_modified);
+    CHECK(findings[0].rule == "funlove.kernel.unconfirmed");
+    CHECK(findings[0].severity == Severity::suspicious);
+    CHECK(findings[0].offset == 0x700);
+
+    const Buffer after_original = nt_kernel({{0x600, v.original}, {0x700, v.patched}});
+    REQUIRE(get32(after_original, kChecksumField) == 0);
+    CHECK(detect(after_original).empty());
+  }
 }
 
 TEST_CASE("patched bytes whose undo does not restore the checksum are kernel-modified, not kernel-patched", "[kernel]") {
