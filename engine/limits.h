@@ -67,7 +67,7 @@ inline constexpr std::uint64_t kMaxWholeRead = 256ull * 1024 * 1024;
 inline constexpr std::uint64_t kDefaultStreamAbove = 8ull * 1024 * 1024;
 // Directory depth the walker descends before reporting the directory as not scanned.
 inline constexpr std::size_t kMaxDirectoryDepth = 4096;
-// Directory descriptors the walker keeps open while idle (scanner/dir_handle.h): past this the
+// Directory descriptors the walker keeps open while idle (scanner/walk/dir_handle.h): past this the
 // least recently used is closed and re-opened from its nearest open ancestor when needed again.
 // Lowered to a quarter of RLIMIT_NOFILE's soft limit when that is smaller, never below the minimum.
 inline constexpr std::size_t kMaxOpenDirectories = 256;

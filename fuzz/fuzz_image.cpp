@@ -13,7 +13,7 @@
 #include <string>
 
 #include "fuzz/fuzz_check.h"
-#include "scanner/file_reader.h"
+#include "scanner/walk/file_reader.h"
 #include "scanner/image/image_layout.h"
 #include "scanner/image/limits.h"
 #include "scanner/image/tsk_file.h"

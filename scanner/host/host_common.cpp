@@ -77,7 +77,7 @@ tl::expected<FileSnapshot, HostError> FileSnapshot::take(const std::filesystem::
   const std::string shown = path.string();
   // O_NONBLOCK: opening a FIFO must not wait for a writer; the S_ISREG test below rejects it.
   // O_NOATIME: reading evidence must not rewrite its access time (allowed only to the owner or
-  // CAP_FOWNER: EPERM otherwise, then opened without, as scanner/file_reader.cpp does).
+  // CAP_FOWNER: EPERM otherwise, then opened without, as scanner/walk/file_reader.cpp does).
   const int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
   int opened = ::open(path.c_str(), flags | O_NOATIME);
   if (opened < 0 && errno == EPERM) opened = ::open(path.c_str(), flags);

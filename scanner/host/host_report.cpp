@@ -7,8 +7,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "scanner/report.h"
-#include "scanner/shard.h"
+#include "scanner/report/report.h"
+#include "scanner/report/shard.h"
 
 namespace flscan::host {
 namespace fs = std::filesystem;

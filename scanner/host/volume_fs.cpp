@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "scanner/open_path.h"
+#include "scanner/platform/open_path.h"
 
 namespace flscan::host {
 

@@ -16,8 +16,8 @@
 
 #include "scanner/image/limits.h"
 #include "scanner/image/tsk_handle.h"
-#include "scanner/open_path.h"
-#include "scanner/tsk_runtime.h"
+#include "scanner/platform/open_path.h"
+#include "scanner/image/tsk_runtime.h"
 
 namespace flscan::scanner::image {
 namespace {

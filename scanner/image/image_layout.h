@@ -31,7 +31,7 @@
 
 #include <tsk/libtsk.h>
 
-#include "scanner/report.h"
+#include "scanner/report/report.h"
 
 namespace flscan::scanner::image {
 

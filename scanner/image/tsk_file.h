@@ -11,7 +11,7 @@
 #include <tl/expected.hpp>
 #include <tsk/libtsk.h>
 
-#include "scanner/file_reader.h"
+#include "scanner/walk/file_reader.h"
 #include "scanner/image/image_layout.h"
 #include "scanner/image/tsk_handle.h"
 

@@ -18,7 +18,7 @@
 
 #include "scanner/host/volume_fs.h"
 #include "scanner/image/tsk_handle.h"
-#include "scanner/report.h"
+#include "scanner/report/report.h"
 
 namespace flscan::scanner::image {
 

@@ -23,8 +23,8 @@
 
 #include <tsk/libtsk.h>
 
-#include "scanner/report.h"
-#include "scanner/walker.h"
+#include "scanner/report/report.h"
+#include "scanner/walk/walker.h"
 
 namespace flscan::scanner::image {
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Disk images with a libtsk that cannot be used: flscan must say so, never call an image clean.
 
-flscan loads The Sleuth Kit with dlopen(SONAME) on first use (scanner/tsk_runtime.cpp), which
+flscan loads The Sleuth Kit with dlopen(SONAME) on first use (scanner/image/tsk_runtime.cpp), which
 searches LD_LIBRARY_PATH first. Here that finds STUB (tests/image/tsk_stub.cpp, copied under the
 SONAME), a library lacking one of the functions flscan uses (tsk_fs_file_close), as another build
 of The Sleuth Kit under the same name would. Then every fixture image, the raw ones included (by

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The progress line (--progress, scanner/progress.h): drawn on stderr when stderr is a terminal
+"""The progress line (--progress, scanner/app/progress.h): drawn on stderr when stderr is a terminal
 (auto) or when asked for (always); never when stderr is a pipe or a file under auto, with -q, or
 with never. Drawn lines start with a carriage return and end by clearing the line, and the report
 on stdout is the same with or without it.

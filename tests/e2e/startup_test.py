@@ -3,7 +3,7 @@
 
 Each shared library flscan is linked against is mapped and has its symbols resolved at every run,
 `flscan --version` included (README.md, Dependencies: linking). This test checks that
-  - libtsk and its image-format libraries are not linked (scanner/tsk_runtime.cpp loads libtsk
+  - libtsk and its image-format libraries are not linked (scanner/image/tsk_runtime.cpp loads libtsk
     when the first disk image is opened) and are not loaded by `flscan --version`;
   - with FLSCAN_STATIC_LIBS (the default), libcrypto, Boost.Filesystem, hivex, libevt and libbfio
     are linked statically;

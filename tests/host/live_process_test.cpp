@@ -8,7 +8,7 @@
 #include <string>
 
 #include "scanner/host/live_process.h"
-#include "scanner/report_html.h"
+#include "scanner/report/report_html.h"
 
 namespace fs = std::filesystem;
 using flscan::host::find_flcss_processes;

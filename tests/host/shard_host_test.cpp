@@ -1,4 +1,4 @@
-// The Q317218 host report under --shard (scanner/shard.h): host::derive_host_report is the whole
+// The Q317218 host report under --shard (scanner/report/shard.h): host::derive_host_report is the whole
 // derivation (re-running it on a report's own evidence gives the same rows, verdict and
 // remediation), a shard marks the checked files other shards own as other-shard and never claims
 // a verdict only the merge can give, and the owners' statuses put together and derived again give
@@ -12,9 +12,9 @@
 
 #include "fixtures.h"
 #include "scanner/host/host_report.h"
-#include "scanner/report.h"
-#include "scanner/scan_job.h"
-#include "scanner/shard.h"
+#include "scanner/report/report.h"
+#include "scanner/app/scan_job.h"
+#include "scanner/report/shard.h"
 #include "signatures/loader.h"
 
 namespace fs = std::filesystem;

@@ -22,7 +22,7 @@
 #include "scanner/host/system_hive.h"
 #include "scanner/host/volume_fs.h"
 #include "scanner/host/windows_install.h"
-#include "scanner/report.h"
+#include "scanner/report/report.h"
 
 namespace fs = std::filesystem;
 using flscan::FindingKind;

@@ -19,8 +19,8 @@
 #include <nlohmann/json.hpp>
 
 #include "scanner/image/tsk_volume_fs.h"
-#include "scanner/report.h"
-#include "scanner/scan_job.h"
+#include "scanner/report/report.h"
+#include "scanner/app/scan_job.h"
 #include "signatures/loader.h"
 #include "test_support.h"
 

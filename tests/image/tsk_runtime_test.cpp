@@ -1,4 +1,4 @@
-// scanner/tsk_runtime.cpp, compiled here against a libtsk that is not there
+// scanner/image/tsk_runtime.cpp, compiled here against a libtsk that is not there
 // (FLSCAN_TSK_EXPECT_MISSING_LIBRARY) or against tsk_stub.cpp, which lacks one function
 // (FLSCAN_TSK_EXPECT_MISSING_SYMBOL): either way opening an image fails with a null handle and
 // tsk_error_get() says why, so the image is reported NOT SCANNED with that reason; the program does
@@ -9,7 +9,7 @@
 
 #include <tsk/libtsk.h>
 
-#include "scanner/tsk_runtime.h"
+#include "scanner/image/tsk_runtime.h"
 
 TEST_CASE("no error before the library was looked for, and a reset then is harmless", "[tsk_runtime]") {
   tsk_error_reset();

@@ -1,4 +1,4 @@
-// A stand-in for libtsk for tsk_runtime_tests: it exports every function scanner/tsk_runtime.cpp
+// A stand-in for libtsk for tsk_runtime_tests: it exports every function scanner/image/tsk_runtime.cpp
 // takes from libtsk except tsk_fs_file_close, like a different build of The Sleuth Kit under the
 // same SONAME. None of them is ever called (the runtime refuses the library when it is loaded), so
 // their signatures do not matter to dlsym.

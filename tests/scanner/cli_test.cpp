@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "scanner/text_encoding.h"
+#include "scanner/report/text_encoding.h"
 #include "test_support.h"
 
 using flscan::test::RunResult;

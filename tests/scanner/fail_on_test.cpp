@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "scanner/fail_on.h"
+#include "scanner/report/fail_on.h"
 #include "test_support.h"
 
 using flscan::scanner::FailOn;

@@ -15,7 +15,7 @@
 #include <string>
 
 #include "engine/limits.h"
-#include "scanner/file_reader.h"
+#include "scanner/walk/file_reader.h"
 #include "test_support.h"
 
 using namespace flscan;

@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "scanner/options.h"
-#include "scanner/text_encoding.h"
+#include "scanner/app/options.h"
+#include "scanner/report/text_encoding.h"
 
 using namespace flscan::scanner;
 

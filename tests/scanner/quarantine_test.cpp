@@ -1,4 +1,4 @@
-// --quarantine, --repair and `flscan restore` (scanner/quarantine.h, scanner/remediate.h).
+// --quarantine, --repair and `flscan restore` (scanner/remedy/quarantine.h, scanner/remedy/remediate.h).
 //
 // The infected samples are built in memory by tests/support/pe_builder.h (sections 2-4 applied to
 // a synthetic host), so what a repair must give back is the host the test built. The quarantine
@@ -39,9 +39,9 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/scan.h"
-#include "scanner/open_path.h"
-#include "scanner/quarantine.h"
-#include "scanner/remediate.h"
+#include "scanner/platform/open_path.h"
+#include "scanner/remedy/quarantine.h"
+#include "scanner/remedy/remediate.h"
 #include "signatures/loader.h"
 #include "test_support.h"
 #include "tests/support/pe_builder.h"

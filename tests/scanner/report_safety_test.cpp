@@ -14,13 +14,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "scanner/merge.h"
-#include "scanner/report.h"
-#include "scanner/report_html.h"
-#include "scanner/report_json.h"
-#include "scanner/report_json_read.h"
-#include "scanner/report_text.h"
-#include "scanner/text_encoding.h"
+#include "scanner/app/merge.h"
+#include "scanner/report/report.h"
+#include "scanner/report/report_html.h"
+#include "scanner/report/report_json.h"
+#include "scanner/report/report_json_read.h"
+#include "scanner/report/report_text.h"
+#include "scanner/report/text_encoding.h"
 
 using namespace flscan;
 using namespace flscan::scanner;

@@ -1,5 +1,5 @@
 // The walk and the scan job in-process: every special case of the walker and the reader ends in
-// the documented entry of the report (scanner/walker.h lists them).
+// the documented entry of the report (scanner/walk/walker.h lists them).
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
@@ -14,8 +14,8 @@
 
 #include "engine/limits.h"
 #include "engine/signature_set.h"
-#include "scanner/scan_job.h"
-#include "scanner/walker.h"
+#include "scanner/app/scan_job.h"
+#include "scanner/walk/walker.h"
 #include "test_support.h"
 
 using namespace flscan;

@@ -1,5 +1,5 @@
-// --shard K/N: the parser, the hash and the predicate (scanner/shard.h), and the JSON report
-// reader's refusals (scanner/report_json_read.h). Expected shard numbers are computed here from
+// --shard K/N: the parser, the hash and the predicate (scanner/report/shard.h), and the JSON report
+// reader's refusals (scanner/report/report_json_read.h). Expected shard numbers are computed here from
 // the definition, shard = FNV-1a-64(key) mod N + 1, with the FNV-1a 64 values of the published
 // test vectors (Fowler/Noll/Vo reference: "" -> cbf29ce484222325, "a" -> af63dc4c8601ec8c,
 // "foobar" -> 85944171f73967e8), never taken from the program's output.
@@ -12,9 +12,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "scanner/report.h"
-#include "scanner/report_json_read.h"
-#include "scanner/shard.h"
+#include "scanner/report/report.h"
+#include "scanner/report/report_json_read.h"
+#include "scanner/report/shard.h"
 
 using namespace flscan::scanner;
 

@@ -18,7 +18,7 @@
 #include <thread>
 
 #include "engine/hashing.h"
-#include "scanner/text_encoding.h"
+#include "scanner/report/text_encoding.h"
 #include "signatures/loader.h"
 
 extern char** environ;

@@ -2,7 +2,7 @@
 // scanned tree swapped for a symbolic link (or a filesystem mounted on it) once listed cannot take
 // a read or an action outside the PATH. The swaps happen at deterministic seams (ScanHooks): after
 // the walk listed the directory and before the file in it is opened, or after the scan and before
-// --quarantine acts. Then the descriptor bound of the walk (scanner/dir_handle.h): a tree deeper
+// --quarantine acts. Then the descriptor bound of the walk (scanner/walk/dir_handle.h): a tree deeper
 // than RLIMIT_NOFILE and a wide one are walked completely under a small limit, and a directory
 // handle re-opened after its descriptor was closed is checked name by name.
 //
@@ -26,10 +26,10 @@
 
 #include <tbb/global_control.h>
 
-#include "scanner/dir_handle.h"
-#include "scanner/quarantine.h"
-#include "scanner/remediate.h"
-#include "scanner/scan_job.h"
+#include "scanner/walk/dir_handle.h"
+#include "scanner/remedy/quarantine.h"
+#include "scanner/remedy/remediate.h"
+#include "scanner/app/scan_job.h"
 #include "hostile_support.h"
 #include "test_support.h"
 #include "tests/support/pe_builder.h"

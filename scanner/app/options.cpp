@@ -1,0 +1,427 @@
+#include "scanner/app/options.h"
+
+#include <cctype>
+#include <limits>
+#include <ostream>
+
+#include <CLI/CLI.hpp>
+
+namespace flscan::scanner {
+namespace {
+
+constexpr const char* kDescription =
+    "flscan: scan files and directory trees for the W32.FunLove.4099 file virus (infected PE files,\n"
+    "the FLCSS.EXE dropper, the NT kernel/loader patch) and its remnants.\n"
+    "Files are recognised by content, never by name or extension. Directories are walked in\n"
+    "parallel; the report lists files with findings and every file that could NOT be scanned\n"
+    "(such a file is never reported as clean), then a summary.";
+
+// Printed after the option list: everything --help must say that does not belong to one option.
+constexpr const char* kFooter = R"(Examples:
+  flscan /mnt/windows                    scan a mounted Windows volume
+  flscan -x -j 8 --json report.json /    whole machine, one file system, 8 threads, JSON too
+  flscan --json - /srv/share | jq .summary
+  flscan -q --sarif out.sarif --fail-on infected .   CI: SARIF for code scanning, fail on FunLove only
+
+Exclude patterns (--exclude GLOB, fnmatch(3) syntax: * ? [...]):
+  A GLOB without '/' is matched against the entry's name, at any depth:
+      --exclude '*.iso'  skips a.iso and dir/sub/b.iso;  --exclude .git  skips every .git
+  A GLOB with '/' is matched against the path relative to the PATH operand it was found
+  under, with '/' separators; '*', '?' and [...] never match '/':
+      --exclude 'WINNT/Installer/*'  skips WINNT/Installer/x.msi, not a/WINNT/Installer/x.msi
+  A leading '/' or './' anchors a GLOB at the PATH (--exclude /top.txt); trailing '/' is
+  ignored. A matching directory is not descended. PATH operands are never excluded.
+  Excluded entries are counted in the summary (listed with -v).
+
+Disk images (scanned without mounting, through The Sleuth Kit):
+  A PATH that is a raw/dd, E01, VHD or VMDK image is recognised by content (a file starting
+  with MZ never is) and each volume in it is scanned: the allocated partitions of its MBR or
+  GPT table, or the whole image when it holds a bare filesystem (NTFS and FAT; other
+  filesystems TSK knows are read too). Files are named IMAGE:pN/path/in/volume (N counts the
+  allocated partitions in start order; IMAGE:vol/... without a partition table), e.g.
+      snap/nt4.vhd:p1/WINNT/System32/calc.exe
+  and Windows installations in a volume get their Q317218 report. Only the default data stream
+  of allocated files is read: no NTFS alternate data stream, no deleted file. A volume that
+  cannot be read is NOT SCANNED with a reason (unreadable-image, unknown-filesystem,
+  encrypted-volume: BitLocker, BitLocker To Go, LUKS) and the others are still scanned. A
+  block device named as PATH (flscan /dev/sdb) is a disk, opened the same way. Nothing is
+  mounted or extracted.
+
+Offline Windows (Q317218 report):
+  For each Windows installation found (a WINNT or WINDOWS directory with
+  system32/config/SYSTEM directly under a PATH, or the PATH itself), flscan reads the SYSTEM
+  hive and SysEvent.Evt and reports each Q317218 symptom (found, not-found,
+  not-checkable-offline, error), the state of the programs Q317218 names, the kernel and
+  NTLDR, a verdict (Q317218, Q321454, incomplete, no evidence) and what to do.
+  --windows-root DIR names the installation instead. An FLC service in the hive counts as
+  FunLove evidence (exit code 1); a hive or log that cannot be read makes the scan incomplete.
+  slowness and flcss-process are live symptoms: not-checkable-offline unless --live is given,
+  which looks for running processes named flcss.exe in /proc (Linux; Wine) and makes
+  flcss-process found (PIDs and command lines as evidence) or not-found. A name is no
+  evidence of content: a running flcss.exe does not change the exit code.
+  --html FILE writes the same report as one self-contained HTML page (verdict and symptom
+  checklist first; <p class="verdict" data-verdict=...>, <tr data-symptom=... data-status=...>).
+
+Quarantine and repair (the only options that write to what is scanned):
+  --quarantine DIR moves every file with an infection finding into DIR after the scan: a
+  copy (mode 0400, named <id>.flq) is written, synced and checked by SHA-256 against the
+  scanned content, its entry (original path, owner, mode, times, SHA-256, rule) committed to
+  DIR/manifest.json, and only then is the original removed. --repair disinfects infected
+  files in place instead (infection-model section 9) when the result scans clean; system
+  files (kernel, NTLDR, the Q317218 programs) are never repaired in place. Undo with
+  "flscan restore DIR [--to ROOT]" (flscan restore --help). To scan a directory named
+  "restore", write ./restore.
+
+Special files:
+  FIFOs, sockets and devices below a PATH are never opened; they are reported as skipped
+  (listed with -v), not as errors. Named as PATH, a FIFO, socket or character device is NOT
+  SCANNED (special-file: never opened; copy the data to a file and scan that, with --image if
+  it is a disk image), and a block device is opened as a disk image. A file reported as 0
+  bytes is still read once: one that yields bytes is NOT SCANNED (modified-while-reading).
+  Symbolic links below a PATH are skipped unless --follow-symlinks is given.
+
+Report files (--json, --sarif, --html):
+  Written to a new file beside FILE, then renamed over it: never through a symlink. A FILE
+  that exists as a symlink, FIFO, device or directory is refused (exit code 2) before the
+  scan. Control, bidi and invisible characters print escaped as \xNN in the text and HTML
+  reports (README "Safety").
+
+JSON report (--json FILE, '-' for stdout):
+  One document, "schema": "flscan-report", "schema_version": 1: results (files with
+  findings), not_scanned (path, reason code, detail), skipped, inventory, hosts (the
+  Q317218 report per Windows installation), summary, exit_code.
+  File names that are not valid UTF-8 are written as {"bytes": "<base64>"} instead of
+  {"text": "..."}. The schema is documented in scanner/JSON.md.
+
+SARIF log (--sarif FILE, '-' for stdout):
+  One SARIF 2.1.0 run for code-scanning dashboards: a rule per FunLove state (FL001
+  infected ... FL010 decoy), per Q317218 verdict and symptom (FL100-FL116) and for what
+  could not be read (FL900 not scanned, FL901 host evidence). One result per finding
+  (level error: infection, warning: suspicious, note: informational) at the file's URI
+  relative to its PATH operand (uriBaseId PATH1, PATH2, ...); per Windows installation
+  the verdict and each symptom found; NOT SCANNED entries as results of kind "open".
+  invocations[0].exitCode is the exit code. Documented in scanner/SARIF.md.
+
+Fleets (--shard K/N and flscan merge):
+  N runners each scan the same PATHs with --shard K/N (K = 1..N) and --json; every file
+  belongs to exactly one shard, by a hash of its path below the PATH (stable across runs,
+  machines and compilers). Every shard walks every directory but opens only its own files;
+  the hive and event log of each Windows installation are read by every shard. Then
+    flscan merge [--json FILE|-] [--sarif FILE|-] [--html FILE] [--fail-on LIST] S1.json ...
+  checks that the reports are the N shards of one scan (same PATHs, options and signatures;
+  each K exactly once) and writes the report, Q317218 verdicts and exit code a single full
+  scan would have given (flscan merge --help). Kubernetes and CI examples: examples/.
+
+Exit codes:
+  0  nothing found and every file was scanned
+  1  FunLove evidence found (some finding has severity "infection", or an FLC service in a
+     SYSTEM hive)
+  2  scan incomplete (a file or directory could NOT be scanned: see its NOT SCANNED line; or
+     a SYSTEM hive or SysEvent.Evt could not be read, is no SYSTEM hive by content, or was
+     read only in part; or --quarantine left a file in place), or flscan failed (bad option,
+     unreadable PATH, signature file that does not load)
+  When both 1 and 2 apply, the exit code is 1: evidence of infection is the fact to act on.
+  The incompleteness is still stated in the summary and in the JSON "not_scanned" list.
+  --fail-on LIST chooses the outcomes that count; the default is infected,incomplete:
+    infected    FunLove evidence gives 1
+    suspicious  a suspicious finding (a kernel checksum mismatch that FunLove's patch does
+                not explain, a built-in signature
+                the detector does not confirm) gives 1: something found in the files, to
+                look at; 2 stays "could not tell"
+    incomplete  NOT SCANNED entries, unreadable host evidence or a file --quarantine
+                left in place give 2
+    none        0 whatever the scan found
+  A failed run exits 2 whatever the list: bad option, a PATH that does not exist, signatures
+  that do not load, a report that cannot be written. The text report's Result line states the
+  exit code under the active --fail-on, and why when the policy changed it.
+  Example, a CI step that also fails on suspicious findings and publishes SARIF:
+    flscan -q --fail-on infected,suspicious,incomplete --sarif flscan.sarif /mnt/snapshot)";
+
+// Splits "256M" into its number and its unit; the unit may be K, M, G, T, optionally followed by
+// "B" or "iB", all case-insensitive.
+tl::expected<unsigned, std::string> unit_shift(std::string_view unit) {
+  if (unit.empty()) return 0u;
+  unsigned shift = 0;
+  switch (std::tolower(static_cast<unsigned char>(unit.front()))) {
+    case 'k': shift = 10; break;
+    case 'm': shift = 20; break;
+    case 'g': shift = 30; break;
+    case 't': shift = 40; break;
+    default: return tl::make_unexpected("unknown unit '" + std::string(unit) + "' (use K, M, G or T)");
+  }
+  std::string rest;
+  for (char c : unit.substr(1)) rest.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  if (!rest.empty() && rest != "b" && rest != "ib") {
+    return tl::make_unexpected("unknown unit '" + std::string(unit) + "' (use K, M, G or T)");
+  }
+  return shift;
+}
+
+}  // namespace
+
+tl::expected<std::uint64_t, std::string> parse_size(std::string_view text) {
+  std::size_t digits = 0;
+  std::uint64_t value = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) {
+    const auto digit = static_cast<std::uint64_t>(text[digits] - '0');
+    if (value > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) {
+      return tl::make_unexpected("'" + std::string(text) + "' is too large");
+    }
+    value = value * 10 + digit;
+    ++digits;
+  }
+  if (digits == 0) return tl::make_unexpected("'" + std::string(text) + "' is not a size (examples: 123, 10K, 256M, 2G)");
+  const auto shift = unit_shift(text.substr(digits));
+  if (!shift) return tl::make_unexpected(shift.error());
+  if (*shift > 0 && value > (std::numeric_limits<std::uint64_t>::max() >> *shift)) {
+    return tl::make_unexpected("'" + std::string(text) + "' is too large");
+  }
+  return value << *shift;
+}
+
+ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  CLI::App app{kDescription, "flscan"};
+  app.footer(kFooter);
+  app.get_formatter()->column_width(30);
+
+  Options options;
+  std::string max_filesize_text;
+  std::string stream_above_text;
+  std::string progress_text = "auto";
+  std::string json_path;
+  std::string html_path;
+  std::string sarif_path;
+  std::string fail_on_text;
+  std::string windows_root;
+  std::string quarantine_dir;
+  std::string shard_text;
+
+  app.add_option("PATH", options.paths,
+                 "File or directory to scan; several may be given. A PATH is\n"
+                 "scanned even if it is a symlink or matches --exclude.\n"
+                 "Example: flscan /mnt/win/WINNT ~/downloads/setup.exe")
+      ->type_name("");
+  app.add_option("-d,--database", options.databases,
+                 "Load more signatures (.ndb, .hdb, .hsb) from FILE, or from\n"
+                 "every such file in DIR, after the built-in set; repeatable.\n"
+                 "A file that does not load stops flscan (exit code 2) with\n"
+                 "its file, line and reason. Example: -d extra.ndb -d sigs/")
+      ->type_name("FILE|DIR")
+      ->allow_extra_args(false);
+  app.add_option("--exclude", options.excludes,
+                 "Skip entries matching GLOB, by name (GLOB without '/') or by\n"
+                 "path below the PATH (GLOB with '/'); repeatable; see\n"
+                 "'Exclude patterns' below.\n"
+                 "Example: --exclude '*.iso' --exclude 'WINNT/Installer/*'")
+      ->type_name("GLOB")
+      ->allow_extra_args(false);
+  app.add_option("--max-filesize", max_filesize_text,
+                 "Largest file scanned (PE/MZ files, kernels, loaders; any\n"
+                 "file when a signature needs its content). Larger ones are\n"
+                 "reported NOT SCANNED (too-large), never clean. A time cap,\n"
+                 "not a memory one: big files stream (--stream-above). K, M,\n"
+                 "G, T are powers of 1024; default 4G. Example: --max-filesize 1G")
+      ->type_name("SIZE");
+  app.add_option("--stream-above", stream_above_text,
+                 "Files up to SIZE are read whole in one read; larger ones\n"
+                 "are scanned as a stream of 1 MiB chunks, so memory does\n"
+                 "not grow with file size (kernels, loaders and signature\n"
+                 "sets with variable-length pieces always read whole, up to\n"
+                 "256M). Default 8M. Example: --stream-above 0 streams all")
+      ->type_name("SIZE");
+  app.add_option("--progress", progress_text,
+                 "A progress line on stderr (files, bytes, rate, phase;\n"
+                 "refreshed at most 10 times a second): auto (default: only\n"
+                 "when stderr is a terminal and without -q), always, never.\n"
+                 "Example: flscan --progress never /mnt")
+      ->type_name("WHEN")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+  app.add_option("-j,--threads", options.threads,
+                 "Worker threads; 0 or absent: one per core. Example: -j 4")
+      ->type_name("N")
+      ->check(CLI::Range(0u, 4096u).description(""));
+  app.add_flag("-L,--follow-symlinks", options.follow_symlinks,
+               "Follow symbolic links below the PATHs; a directory loop is\n"
+               "reported NOT SCANNED (loop). Without -L links are skipped.\n"
+               "Example: flscan -L /srv/share");
+  app.add_flag("-x,--one-file-system", options.one_file_system,
+               "Stay on the file system of each PATH; other mounts are\n"
+               "reported as skipped. Example: flscan -x /");
+  app.add_flag("--image", options.force_image,
+               "Open every PATH that is a file as a disk image, without the\n"
+               "content test; one that cannot be opened is NOT SCANNED\n"
+               "(unreadable-image). Without it, raw, E01, VHD and VMDK images\n"
+               "are recognised by content, and a block device always is a disk\n"
+               "(see Disk images below). Example: flscan --image disk.bin");
+  app.add_option("--json", json_path,
+                 "Also write the report as one JSON document to FILE; '-'\n"
+                 "writes it to stdout instead of the text report. Schema in\n"
+                 "scanner/JSON.md. Example: --json report.json")
+      ->type_name("FILE");
+  app.add_option("--html", html_path,
+                 "Also write the report as one self-contained HTML page to\n"
+                 "FILE (inline CSS, no script): the Q317218 verdict and\n"
+                 "symptom checklist per Windows installation, remediation,\n"
+                 "file findings, not scanned, disk image volumes, summary.\n"
+                 "Example: --html r.html")
+      ->type_name("FILE");
+  app.add_option("--sarif", sarif_path,
+                 "Also write the report as a SARIF 2.1.0 log to FILE; '-'\n"
+                 "writes it to stdout instead of the text report. For code\n"
+                 "scanning (GitHub, GitLab); rules and fields in\n"
+                 "scanner/SARIF.md. Example: --sarif flscan.sarif")
+      ->type_name("FILE");
+  app.add_option("--fail-on", fail_on_text,
+                 "Outcomes that make the exit code non-zero, comma-separated:\n"
+                 "infected (1), suspicious (1), incomplete (2), or none.\n"
+                 "Default: infected,incomplete. See 'Exit codes' below.\n"
+                 "Example: --fail-on infected,suspicious")
+      ->type_name("LIST");
+  app.add_option("--windows-root", windows_root,
+                 "The Windows directory (%SystemRoot%) to write the Q317218\n"
+                 "report for, instead of looking for WINNT/WINDOWS under each\n"
+                 "PATH; NTLDR is looked for in its parent.\n"
+                 "Example: --windows-root /mnt/c/WINNT")
+      ->type_name("DIR");
+  app.add_flag("--live", options.live,
+               "Also look for a running FunLove dropper on this machine:\n"
+               "processes whose executable or any argument is named\n"
+               "flcss.exe (any case; Wine runs Windows programs so), from\n"
+               "/proc. Fills the flcss-process and slowness symptoms.\n"
+               "Example: flscan --live /mnt/c");
+  app.add_option("--quarantine", quarantine_dir,
+                 "After the scan, move every file with an infection finding\n"
+                 "into DIR (created if missing; must be empty or an flscan\n"
+                 "quarantine; DIR and its parents owned by root or you and\n"
+                 "writable by no one else): verified copy and manifest entry\n"
+                 "first, then the original is removed. Undo: flscan restore DIR.\n"
+                 "Example: --quarantine /root/flscan-quarantine")
+      ->type_name("DIR");
+  app.add_flag("--repair", options.repair,
+               "With --quarantine: disinfect infected files in place\n"
+               "(infection-model section 9) after their verified copy is in\n"
+               "DIR, when the result scans clean; anything else (damaged,\n"
+               "dropper, system files) is quarantined. Example:\n"
+               "flscan --quarantine q --repair /mnt/c");
+  app.add_option("--shard", shard_text,
+                 "Scan only shard K of N: the files whose path below the PATH\n"
+                 "hashes to K (FNV-1a 64 mod N, plus 1), the same on every run\n"
+                 "and machine; run K = 1..N anywhere, then combine the JSON\n"
+                 "reports with flscan merge. See 'Fleets' below.\n"
+                 "Example: --shard $((JOB_COMPLETION_INDEX + 1))/8 --json s.json")
+      ->type_name("K/N");
+  app.add_flag("--inventory", options.inventory,
+               "Also list every PE/MZ file scanned, with size and SHA-256,\n"
+               "findings or not (text report and JSON \"inventory\").\n"
+               "Example: flscan --inventory --json inv.json /mnt");
+  app.add_flag("-v,--verbose", options.verbose,
+               "Also list skipped entries one per line (FIFOs, sockets,\n"
+               "devices, symlinks not followed, other file systems,\n"
+               "excluded); without -v they are only counted. Also\n"
+               "prints each signature match that corroborates a detector\n"
+               "finding in full (folded into one line otherwise).\n"
+               "Example: flscan -v /mnt/windows");
+  app.add_flag("--brief", options.brief,
+               "One line per finding, without the evidence lines.\n"
+               "Example: flscan --brief /mnt");
+  app.add_flag("-i,--infected", options.infected_only,
+               "Print only findings of severity \"infection\" (NOT SCANNED\n"
+               "lines stay: such files must never pass for clean). The JSON\n"
+               "report is complete regardless. Example: flscan -i /mnt");
+  app.add_flag("-q,--quiet", options.quiet, "Do not print the summary block. Example: flscan -q /mnt");
+  app.add_flag("-V,--version", options.show_version,
+               "Print the flscan version and the signature set (built-in\n"
+               "and -d), then exit. Example: flscan --version -d extra.ndb");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int cli_code = app.exit(e, out, err);
+    // --help is a "successful" parse error; every real usage error is exit code 2 (failed).
+    return ParseOutcome{std::nullopt, cli_code == 0 ? 0 : 2};
+  }
+
+  if (!stream_above_text.empty()) {
+    auto size = parse_size(stream_above_text);
+    if (!size) {
+      err << "flscan: --stream-above: " << size.error() << "\n";
+      return ParseOutcome{std::nullopt, 2};
+    }
+    options.stream_above = *size;
+  }
+  options.progress = progress_text == "always" ? Progress::always : progress_text == "never" ? Progress::never : Progress::automatic;
+  if (!max_filesize_text.empty()) {
+    auto size = parse_size(max_filesize_text);
+    if (!size) {
+      err << "flscan: --max-filesize: " << size.error() << "\n";
+      return ParseOutcome{std::nullopt, 2};
+    }
+    options.max_filesize = *size;
+  }
+  if (app.count("--json") > 0) {
+    if (json_path.empty()) {
+      err << "flscan: --json needs a file name ('-' for stdout)\n";
+      return ParseOutcome{std::nullopt, 2};
+    }
+    options.json_path = json_path;
+  }
+  if (app.count("--html") > 0) {
+    if (html_path.empty()) {
+      err << "flscan: --html needs a file name\n";
+      return ParseOutcome{std::nullopt, 2};
+    }
+    options.html_path = html_path;
+  }
+  if (app.count("--sarif") > 0) {
+    if (sarif_path.empty()) {
+      err << "flscan: --sarif needs a file name ('-' for stdout)\n";
+      return ParseOutcome{std::nullopt, 2};
+    }
+    options.sarif_path = sarif_path;
+  }
+  if (options.json_to_stdout() && options.sarif_to_stdout()) {
+    err << "flscan: --json - and --sarif - cannot both write to stdout\n";
+    return ParseOutcome{std::nullopt, 2};
+  }
+  if (app.count("--fail-on") > 0) {
+    auto fail_on = parse_fail_on(fail_on_text);
+    if (!fail_on) {
+      err << "flscan: --fail-on: " << fail_on.error() << "\n";
+      return ParseOutcome{std::nullopt, 2};
+    }
+    options.fail_on = *fail_on;
+  }
+  if (app.count("--windows-root") > 0) {
+    if (windows_root.empty()) {
+      err << "flscan: --windows-root needs a directory\n";
+      return ParseOutcome{std::nullopt, 2};
+    }
+    options.windows_root = windows_root;
+  }
+  if (app.count("--quarantine") > 0) {
+    if (quarantine_dir.empty()) {
+      err << "flscan: --quarantine needs a directory\n";
+      return ParseOutcome{std::nullopt, 2};
+    }
+    options.quarantine_dir = quarantine_dir;
+  }
+  if (app.count("--shard") > 0) {
+    auto shard = parse_shard(shard_text);
+    if (!shard) {
+      err << "flscan: --shard: " << shard.error() << "\n";
+      return ParseOutcome{std::nullopt, 2};
+    }
+    options.shard = *shard;
+  }
+  if (options.repair && !options.quarantine_dir) {
+    err << "flscan: --repair needs --quarantine DIR (the infected original is kept there first)\n";
+    return ParseOutcome{std::nullopt, 2};
+  }
+  if (options.paths.empty() && !options.show_version) {
+    err << "flscan: no PATH to scan given\nRun with --help for more information.\n";
+    return ParseOutcome{std::nullopt, 2};
+  }
+  return ParseOutcome{std::move(options), 0};
+}
+
+}  // namespace flscan::scanner

@@ -1,0 +1,396 @@
+#include "scanner/app/scan_job.h"
+
+#include <fcntl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <tuple>
+#include <utility>
+
+#include <tbb/blocked_range.h>
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/parallel_for.h>
+
+#include "engine/funlove.h"
+#include "engine/hashing.h"
+#include "engine/scan.h"
+#include "scanner/walk/file_reader.h"
+#include "scanner/image/image_layout.h"
+#include "scanner/image/tsk_file.h"
+#include "scanner/image/volume_walk.h"
+
+namespace flscan::scanner {
+namespace fs = boost::filesystem;
+
+namespace {
+
+// Everything one thread needs and produces. The engine scanner and the read buffer are reused for
+// every file the thread handles; the partial report holds only entries that matter.
+struct Worker {
+  Worker(const sig::SignatureSet& signatures, std::uint64_t max_file_size)
+      : scanner(signatures), reader(max_file_size) {}
+
+  FileScanner scanner;
+  FileReader reader;
+  std::optional<Hasher> hasher;  // only for a finding in a file the engine did not hash
+  std::vector<FileResult> results;
+  std::vector<NotScannedEntry> not_scanned;
+  std::vector<SkippedEntry> skipped;
+  std::vector<InventoryEntry> inventory;
+  ScanCounters counters;
+  image::ThreadImages images;  // this thread's own TSK handles of the disk images scanned
+};
+
+// A file listed inside a disk image, waiting for a worker.
+struct ImageItem {
+  std::uint32_t image = 0;   // index into the scan's image layouts
+  std::uint32_t volume = 0;  // index into that layout's volumes
+  TSK_INUM_T inum = 0;
+  std::string path;          // the report path, `IMAGE:pN/path/in/volume`
+};
+
+class JobVisitor final : public WalkVisitor {
+ public:
+  JobVisitor(const sig::SignatureSet& signatures, const ScanSettings& settings, const ScanHooks& hooks, ProgressMeter* progress)
+      : signatures_(signatures),
+        settings_(settings),
+        hooks_(hooks),
+        progress_(progress),
+        workers_([&signatures, &settings] { return std::make_unique<Worker>(signatures, settings.max_file_size); }) {}
+
+  void file(const FileEntry& entry) override {
+    Worker& worker = local();
+    ++worker.counters.files_seen;
+    // The per-file boundary: whatever goes wrong with this file is reported for this file, and
+    // the walk goes on (a throw into the TBB body would cancel the whole scan).
+    const std::uint64_t bytes_before = worker.counters.bytes_read;
+    try {
+      scan_file(worker, entry);
+    } catch (const std::exception& e) {
+      add_not_scanned(worker, entry.path.string(), NotScannedReason::internal_error, e.what());
+    }
+    if (progress_ != nullptr) progress_->file_done(worker.counters.bytes_read - bytes_before);
+  }
+
+  // One file of a disk image: opened by metadata address on this thread's TSK handles, then read
+  // and scanned exactly as a file of a directory.
+  void image_file(const ImageItem& item, const image::ImageLayout& layout) {
+    Worker& worker = local();
+    ++worker.counters.files_seen;
+    const std::uint64_t bytes_before = worker.counters.bytes_read;
+    try {
+      scan_image_file(worker, item, layout);
+    } catch (const std::exception& e) {
+      add_not_scanned(worker, item.path, NotScannedReason::internal_error, e.what());
+    }
+    if (progress_ != nullptr) progress_->file_done(worker.counters.bytes_read - bytes_before);
+  }
+
+  void directory_listed(const fs::path&) override { ++local().counters.directories; }
+
+  // --shard: another shard's file, never opened; done as far as this shard's progress line goes.
+  void file_in_other_shard(const fs::path&) override {
+    ++local().counters.files_in_other_shards;
+    if (progress_ != nullptr) progress_->file_done(0);
+  }
+
+  void skipped(const fs::path& path, SkipReason reason, std::string detail) override {
+    Worker& worker = local();
+    ++worker.counters.skipped_by_reason[static_cast<std::size_t>(reason)];
+    // Excluded trees can be huge (a whole backup directory): counted, listed only on request.
+    if (reason == SkipReason::excluded && !settings_.list_excluded) return;
+    worker.skipped.push_back(SkippedEntry{path.string(), reason, std::move(detail)});
+  }
+
+  void not_scanned(const fs::path& path, NotScannedReason reason, std::string detail) override {
+    add_not_scanned(local(), path.string(), reason, std::move(detail));
+  }
+
+  // What the listing of an image volume found besides files (on the calling thread's worker).
+  void add_listing(image::VolumeListing& listing) {
+    Worker& worker = local();
+    for (NotScannedEntry& entry : listing.not_scanned) add_not_scanned(worker, entry.path, entry.reason, std::move(entry.detail));
+    for (SkippedEntry& entry : listing.skipped) skipped(fs::path(entry.path), entry.reason, std::move(entry.detail));
+    worker.counters.directories += listing.directories;
+    worker.counters.files_in_other_shards += listing.files_other_shards;
+  }
+
+  // Moves every worker's partial report into `report` and sums their counters.
+  void merge_into(ScanReport& report) {
+    for (auto& worker : workers_) {
+      auto append = [](auto& to, auto& from) { std::move(from.begin(), from.end(), std::back_inserter(to)); };
+      append(report.results, worker->results);
+      append(report.not_scanned, worker->not_scanned);
+      append(report.skipped, worker->skipped);
+      append(report.inventory, worker->inventory);
+      report.counters += worker->counters;
+    }
+  }
+
+ private:
+  Worker& local() { return *workers_.local(); }
+
+  static void add_not_scanned(Worker& worker, const std::string& path, NotScannedReason reason, std::string detail) {
+    ++worker.counters.not_scanned_by_reason[static_cast<std::size_t>(reason)];
+    worker.not_scanned.push_back(NotScannedEntry{path, reason, std::move(detail)});
+  }
+
+  void scan_file(Worker& worker, const FileEntry& entry) {
+    if (hooks_.before_open) hooks_.before_open(entry.path);
+    if (hooks_.after_sniff) {
+      worker.reader.after_sniff_hook = [this, &entry] { hooks_.after_sniff(entry.path); };
+    } else {
+      worker.reader.after_sniff_hook = nullptr;
+    }
+    // Opened relative to the descriptor of the directory the walk listed it in (walker.h), held
+    // while the file is read: a directory on its path swapped since cannot redirect the open.
+    DirLease dir;
+    if (entry.dir) {
+      auto lease = entry.dir->lease();
+      if (!lease) {
+        add_not_scanned(worker, entry.path.string(), lease.error().reason, std::move(lease.error().detail));
+        return;
+      }
+      dir = std::move(*lease);
+    }
+    const int dir_fd = entry.dir ? dir.fd() : AT_FDCWD;
+    std::optional<FileIdentity> directory;
+    if (entry.dir) directory = FileIdentity{entry.dir->identity().dev, entry.dir->identity().ino};
+    const FollowSymlink follow = entry.via_symlink ? FollowSymlink::yes : FollowSymlink::no;
+    scan_content(
+        worker, entry.path.string(), entry.path.filename().string(),
+        [&](const PlanRead& plan, const StreamConsumer& stream) {
+          return worker.reader.read_at(dir_fd, entry.name.c_str(), follow, entry.expected, plan, stream);
+        },
+        directory);
+  }
+
+  void scan_image_file(Worker& worker, const ImageItem& item, const image::ImageLayout& layout) {
+    worker.reader.after_sniff_hook = nullptr;
+    auto filesystem = worker.images.filesystem(item.image, layout, item.volume);
+    if (!filesystem) {
+      add_not_scanned(worker, item.path, NotScannedReason::unreadable_image, std::move(filesystem.error()));
+      return;
+    }
+    auto file = image::TskFile::open(*filesystem, item.inum);
+    if (!file) {
+      add_not_scanned(worker, item.path, file.error().reason, std::move(file.error().detail));
+      return;
+    }
+    const std::size_t slash = item.path.rfind('/');
+    const std::string name = slash == std::string::npos ? item.path : item.path.substr(slash + 1);
+    scan_content(
+        worker, item.path, name,
+        [&](const PlanRead& plan, const StreamConsumer& stream) { return worker.reader.read(**file, plan, stream); },
+        std::nullopt);
+  }
+
+  // Reads one file with `read` (sniff, plan, whole or streamed) and scans it; `path` is how the
+  // report names it, `name` its last component, `directory` the directory the walk read it in.
+  template <typename Read>
+  void scan_content(Worker& worker, const std::string& path, const std::string& name, const Read& read,
+                    const std::optional<FileIdentity>& directory) {
+    // Kernel and loader checks depend on the file's role, which only its name tells
+    // (infection-model section 7); everything else is recognised by content.
+    const funlove::FileRole role = funlove::role_for_name(name);
+    const auto plan = [this, &worker, role](ByteView head, std::uint64_t size) {
+      if (!needs_whole_file(head, signatures_, role)) return ReadPlan::head_only;
+      return size > settings_.stream_above && worker.scanner.can_stream(role) ? ReadPlan::stream : ReadPlan::whole;
+    };
+    std::optional<tl::expected<FileVerdict, StreamFailure>> streamed;
+    const auto stream = [&worker, &streamed](ByteSource& source, std::uint64_t size) {
+      streamed = worker.scanner.scan_stream(source, size);
+    };
+    auto content = read(PlanRead(plan), StreamConsumer(stream));
+    if (!content) {
+      add_not_scanned(worker, path, content.error().reason, std::move(content.error().detail));
+      return;
+    }
+    ++worker.counters.files_examined;
+    worker.counters.bytes_read += content->bytes_read;
+    if (content->streamed) {
+      if (!streamed || !*streamed) {
+        // The reader reported no read error, so the engine's plan missed bytes it needed: a bug,
+        // reported as such rather than guessed around.
+        add_not_scanned(worker, path, NotScannedReason::internal_error,
+                        "the streamed scan needed bytes it had not kept; please report this file");
+        return;
+      }
+      ++worker.counters.files_scanned_whole;
+      record(worker, path, *content, **streamed, directory);
+      return;
+    }
+    // Not read whole: the engine saw from the head that nothing in this file can matter.
+    if (!content->whole) return;
+    ++worker.counters.files_scanned_whole;
+    const FileVerdict verdict = worker.scanner.scan(content->bytes, role);
+    record(worker, path, *content, verdict, directory);
+  }
+
+  std::string sha256_of(Worker& worker, const FileVerdict& verdict, ByteView bytes) {
+    if (verdict.digests) return to_hex(verdict.digests->sha256);
+    if (!worker.hasher) worker.hasher.emplace();
+    return to_hex(worker.hasher->digest(bytes, WantMd5::no).sha256);
+  }
+
+  void record(Worker& worker, const std::string& path, const FileContent& content, const FileVerdict& verdict,
+              const std::optional<FileIdentity>& directory) {
+    ScanCounters& counters = worker.counters;
+    if (verdict.type == ContentType::pe) ++counters.pe_files;
+    if (verdict.type == ContentType::mz_not_pe) ++counters.mz_files;
+    counters.match_cap_hits += verdict.match_cap_hits;
+
+    std::string sha256;
+    if (!verdict.findings.empty()) {
+      sha256 = sha256_of(worker, verdict, content.bytes);
+      ++counters.files_with_findings;
+      bool infection = false;
+      for (const Finding& finding : verdict.findings) {
+        ++counters.findings_by_kind[static_cast<std::size_t>(finding.kind)];
+        infection = infection || finding.severity == Severity::infection;
+      }
+      if (infection) ++counters.infected_files;
+      FileResult result{path, content.file_size, sha256, verdict.type, verdict.findings};
+      if (content.identity) result.origin = FileOrigin{*content.identity, directory};
+      worker.results.push_back(std::move(result));
+    }
+    const bool pe_or_mz = verdict.type == ContentType::pe || verdict.type == ContentType::mz_not_pe;
+    if (settings_.inventory && pe_or_mz) {
+      if (sha256.empty()) sha256 = sha256_of(worker, verdict, content.bytes);
+      std::string pe_error;
+      if (verdict.pe_error) {
+        pe_error = verdict.pe_error->reason + " (offset " + std::to_string(verdict.pe_error->offset) + ")";
+      }
+      worker.inventory.push_back(InventoryEntry{path, content.file_size, sha256, verdict.type, pe_error});
+    }
+  }
+
+  const sig::SignatureSet& signatures_;
+  const ScanSettings& settings_;
+  const ScanHooks& hooks_;
+  ProgressMeter* progress_;
+  tbb::enumerable_thread_specific<std::unique_ptr<Worker>> workers_;
+};
+
+}  // namespace
+
+ScanJob::ScanJob(const sig::SignatureSet& signatures, ScanSettings settings)
+    : signatures_(signatures), settings_(std::move(settings)) {}
+
+namespace {
+
+// The disk images among the PATH operands, and the other operands (walked as before).
+struct SplitRoots {
+  std::vector<fs::path> walked;
+  std::vector<image::ImageLayout> images;
+};
+
+SplitRoots split_roots(const ScanSettings& settings, JobVisitor& visitor) {
+  SplitRoots split;
+  const image::ImageMode mode = settings.force_image ? image::ImageMode::forced : image::ImageMode::detect;
+  for (const std::string& root : settings.roots) {
+    image::Detection detection = image::detect_image(root, mode);
+    switch (detection.kind) {
+      case image::Detection::Kind::not_image: split.walked.emplace_back(root); break;
+      case image::Detection::Kind::image: split.images.push_back(std::move(detection.layout)); break;
+      case image::Detection::Kind::unreadable:
+        visitor.not_scanned(fs::path(root), NotScannedReason::unreadable_image, std::move(detection.detail));
+        break;
+    }
+  }
+  return split;
+}
+
+// Lists every volume of every image (one thread, its own TSK handles), records the volumes and
+// their errors, and returns the files to scan.
+std::vector<ImageItem> list_images(const std::vector<image::ImageLayout>& images, const ScanSettings& settings, JobVisitor& visitor,
+                                   std::vector<ImageVolume>& volumes) {
+  std::vector<ImageItem> items;
+  const ExcludeMatcher excludes(settings.walk.excludes);
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    const image::ImageLayout& layout = images[i];
+    image::ImgPtr img;
+    std::string img_error;
+    for (std::size_t v = 0; v < layout.volumes.size(); ++v) {
+      const image::VolumeLayout& volume = layout.volumes[v];
+      volumes.push_back(volume.report);
+      const std::string volume_path = volume.report.path();
+      if (volume.report.status == VolumeStatus::error) {
+        visitor.not_scanned(fs::path(volume_path), volume.report.reason, volume.report.detail);
+        continue;
+      }
+      if (volume.report.status != VolumeStatus::scanned) continue;
+      if (!img && img_error.empty()) {
+        img = image::open_image(layout.path, layout.type);
+        if (!img) img_error = image::tsk_error_text("open image");
+      }
+      image::FsPtr fs;
+      if (img) {
+        tsk_error_reset();
+        fs.reset(tsk_fs_open_img(img.get(), static_cast<TSK_OFF_T>(volume.report.offset), volume.fs_type));
+        if (!fs) img_error = image::tsk_error_text("open filesystem");
+      }
+      if (!fs) {
+        visitor.not_scanned(fs::path(volume_path), NotScannedReason::unreadable_image, img_error);
+        volumes.back().status = VolumeStatus::error;
+        volumes.back().detail = img_error;
+        continue;
+      }
+      // --shard: the key of an entry is its path relative to the image, `pN/path/in/volume`.
+      const std::string& name = volume.report.name;
+      image::WalkOptions options;
+      options.excludes = &excludes;
+      if (settings.walk.shard) {
+        const Shard shard = *settings.walk.shard;
+        options.owns = [&name, shard](std::string_view path) {
+          return in_shard(path.empty() ? name : name + "/" + std::string(path), shard);
+        };
+      }
+      image::VolumeListing listing = image::list_volume(fs.get(), volume_path, options);
+      visitor.add_listing(listing);
+      for (image::ListedFile& file : listing.files) {
+        items.push_back(ImageItem{static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(v), file.inum,
+                                  volume_path + "/" + file.path});
+      }
+    }
+  }
+  return items;
+}
+
+}  // namespace
+
+ScanReport ScanJob::run() const {
+  const auto start = std::chrono::steady_clock::now();
+  JobVisitor visitor(signatures_, settings_, hooks, progress);
+  SplitRoots roots = split_roots(settings_, visitor);
+  std::uint64_t lost = 0;
+  if (!roots.walked.empty()) {
+    Walker walker(settings_.walk);
+    walker.before_open_directory = hooks.before_open_directory;
+    lost = walker.walk(roots.walked, visitor);
+  }
+  std::vector<ImageVolume> volumes;
+  if (!roots.images.empty()) {
+    const std::vector<ImageItem> items = list_images(roots.images, settings_, visitor, volumes);
+    // One file per task: files differ in size by orders of magnitude, so TBB's work stealing
+    // balances better on single files than on fixed blocks.
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, items.size(), 1), [&](const tbb::blocked_range<std::size_t>& range) {
+      for (std::size_t i = range.begin(); i != range.end(); ++i) visitor.image_file(items[i], roots.images[items[i].image]);
+    });
+  }
+
+  ScanReport report;
+  report.volumes = std::move(volumes);
+  report.roots = settings_.roots;
+  visitor.merge_into(report);
+  report.counters.lost_reports += lost;
+  report.shard = settings_.walk.shard;
+  // Sorted by path (bytes), ties broken by the rest, so the report is the same on every run.
+  sort_entries(report);
+  report.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+}  // namespace flscan::scanner

@@ -1,0 +1,196 @@
+#include "scanner/report/report.h"
+
+#include <algorithm>
+#include <limits>
+#include <tuple>
+
+namespace flscan::scanner {
+
+std::string_view to_code(NotScannedReason reason) {
+  switch (reason) {
+    case NotScannedReason::not_found: return "not-found";
+    case NotScannedReason::permission_denied: return "permission-denied";
+    case NotScannedReason::vanished: return "vanished";
+    case NotScannedReason::replaced: return "replaced";
+    case NotScannedReason::truncated: return "truncated-while-reading";
+    case NotScannedReason::modified: return "modified-while-reading";
+    case NotScannedReason::too_large: return "too-large";
+    case NotScannedReason::io_error: return "io-error";
+    case NotScannedReason::unlistable_directory: return "unlistable-directory";
+    case NotScannedReason::loop: return "loop";
+    case NotScannedReason::too_deep: return "too-deep";
+    case NotScannedReason::internal_error: return "internal-error";
+    case NotScannedReason::unreadable_image: return "unreadable-image";
+    case NotScannedReason::unknown_filesystem: return "unknown-filesystem";
+    case NotScannedReason::encrypted_volume: return "encrypted-volume";
+    case NotScannedReason::special_file: return "special-file";
+  }
+  return "unknown";
+}
+
+std::string_view describe(NotScannedReason reason) {
+  switch (reason) {
+    case NotScannedReason::not_found: return "does not exist";
+    case NotScannedReason::permission_denied: return "permission denied";
+    case NotScannedReason::vanished: return "vanished before it could be read";
+    case NotScannedReason::replaced: return "replaced by something else after listing";
+    case NotScannedReason::truncated: return "truncated while being read";
+    case NotScannedReason::modified: return "modified while being read";
+    case NotScannedReason::too_large: return "larger than --max-filesize";
+    case NotScannedReason::io_error: return "I/O error";
+    case NotScannedReason::unlistable_directory: return "directory could not be listed";
+    case NotScannedReason::loop: return "directory loop";
+    case NotScannedReason::too_deep: return "directories nested too deep";
+    case NotScannedReason::internal_error: return "internal error";
+    case NotScannedReason::unreadable_image: return "disk image or volume could not be read";
+    case NotScannedReason::unknown_filesystem: return "no filesystem recognised in this volume";
+    case NotScannedReason::encrypted_volume: return "encrypted volume";
+    case NotScannedReason::special_file: return "PATH is not a regular file, directory or disk";
+  }
+  return "unknown";
+}
+
+std::string_view to_code(VolumeStatus status) {
+  switch (status) {
+    case VolumeStatus::scanned: return "scanned";
+    case VolumeStatus::skipped: return "skipped";
+    case VolumeStatus::error: return "error";
+  }
+  return "error";
+}
+
+std::string_view to_code(SkipReason reason) {
+  switch (reason) {
+    case SkipReason::fifo: return "fifo";
+    case SkipReason::socket: return "socket";
+    case SkipReason::device: return "device";
+    case SkipReason::symlink: return "symlink";
+    case SkipReason::broken_symlink: return "broken-symlink";
+    case SkipReason::other_filesystem: return "other-filesystem";
+    case SkipReason::excluded: return "excluded";
+    case SkipReason::other_type: return "other-type";
+  }
+  return "unknown";
+}
+
+std::string_view describe(SkipReason reason) {
+  switch (reason) {
+    case SkipReason::fifo: return "FIFO, never opened";
+    case SkipReason::socket: return "socket, never opened";
+    case SkipReason::device: return "device, never opened";
+    case SkipReason::symlink: return "symbolic link, not followed (see --follow-symlinks)";
+    case SkipReason::broken_symlink: return "symbolic link whose target cannot be resolved";
+    case SkipReason::other_filesystem: return "on another file system (--one-file-system)";
+    case SkipReason::excluded: return "excluded";
+    case SkipReason::other_type: return "not a regular file or directory";
+  }
+  return "unknown";
+}
+
+std::string_view to_code(ContentType type) {
+  switch (type) {
+    case ContentType::empty: return "empty";
+    case ContentType::not_pe: return "not-pe";
+    case ContentType::mz_not_pe: return "mz";
+    case ContentType::pe: return "pe";
+  }
+  return "unknown";
+}
+
+namespace {
+// Saturating: counters summed from crafted shard reports (flscan merge) must never wrap around,
+// which could turn a count of lost or NOT SCANNED entries into zero, so a complete-looking scan.
+void add_to(std::uint64_t& sum, std::uint64_t more) {
+  if (__builtin_add_overflow(sum, more, &sum)) sum = std::numeric_limits<std::uint64_t>::max();
+}
+}  // namespace
+
+ScanCounters& ScanCounters::operator+=(const ScanCounters& other) {
+  add_to(files_seen, other.files_seen);
+  add_to(files_examined, other.files_examined);
+  add_to(files_scanned_whole, other.files_scanned_whole);
+  add_to(directories, other.directories);
+  add_to(pe_files, other.pe_files);
+  add_to(mz_files, other.mz_files);
+  add_to(bytes_read, other.bytes_read);
+  add_to(files_with_findings, other.files_with_findings);
+  add_to(infected_files, other.infected_files);
+  add_to(match_cap_hits, other.match_cap_hits);
+  add_to(lost_reports, other.lost_reports);
+  add_to(files_in_other_shards, other.files_in_other_shards);
+  for (std::size_t i = 0; i < findings_by_kind.size(); ++i) add_to(findings_by_kind[i], other.findings_by_kind[i]);
+  for (std::size_t i = 0; i < not_scanned_by_reason.size(); ++i) add_to(not_scanned_by_reason[i], other.not_scanned_by_reason[i]);
+  for (std::size_t i = 0; i < skipped_by_reason.size(); ++i) add_to(skipped_by_reason[i], other.skipped_by_reason[i]);
+  return *this;
+}
+
+std::uint64_t ScanCounters::not_scanned_total() const {
+  std::uint64_t total = 0;
+  for (const std::uint64_t count : not_scanned_by_reason) add_to(total, count);
+  return total;
+}
+
+std::uint64_t ScanCounters::skipped_total() const {
+  std::uint64_t total = 0;
+  for (const std::uint64_t count : skipped_by_reason) add_to(total, count);
+  return total;
+}
+
+bool ScanReport::complete() const { return counters.not_scanned_total() == 0 && counters.lost_reports == 0; }
+
+bool ScanReport::flc_service_found() const {
+  return std::any_of(hosts.begin(), hosts.end(), [](const host::HostReport& h) { return h.flc_service_found(); });
+}
+
+bool ScanReport::host_errors() const {
+  return std::any_of(hosts.begin(), hosts.end(), [](const host::HostReport& h) { return !h.errors.empty(); }) ||
+         std::any_of(volumes.begin(), volumes.end(), [](const ImageVolume& v) { return !v.host_error.empty(); });
+}
+
+bool ScanReport::actions_failed() const {
+  return std::any_of(results.begin(), results.end(),
+                     [](const FileResult& r) { return r.action && r.action->result == ActionResult::left_in_place; });
+}
+
+bool ScanReport::suspicious_found() const {
+  return std::any_of(results.begin(), results.end(), [](const FileResult& r) {
+    return std::any_of(r.findings.begin(), r.findings.end(),
+                       [](const Finding& f) { return f.severity == Severity::suspicious; });
+  });
+}
+
+bool ScanReport::operand_missing() const {
+  return counters.not_scanned_by_reason[static_cast<std::size_t>(NotScannedReason::not_found)] > 0;
+}
+
+int exit_code(const ScanReport& report, const FailOn& fail_on) {
+  if (fail_on.infected && (report.infection_found() || report.flc_service_found())) return kExitInfected;
+  if (fail_on.suspicious && report.suspicious_found()) return kExitInfected;
+  // A mistyped PATH must not pass a pipeline that only fails on infections.
+  if (report.operand_missing()) return kExitIncomplete;
+  if (fail_on.incomplete && (!report.complete() || report.host_errors() || report.actions_failed())) return kExitIncomplete;
+  return kExitClean;
+}
+
+const Finding& strongest_finding(const FileResult& result) {
+  return *std::min_element(result.findings.begin(), result.findings.end(), [](const Finding& a, const Finding& b) {
+    if (a.severity != b.severity) return static_cast<int>(a.severity) < static_cast<int>(b.severity);
+    return stronger(a.kind, b.kind);
+  });
+}
+
+namespace {
+template <typename Entry, typename Key>
+void sort_by(std::vector<Entry>& entries, Key key) {
+  std::sort(entries.begin(), entries.end(), [&key](const Entry& a, const Entry& b) { return key(a) < key(b); });
+}
+}  // namespace
+
+void sort_entries(ScanReport& report) {
+  sort_by(report.results, [](const FileResult& r) { return std::tie(r.path, r.size); });
+  sort_by(report.not_scanned, [](const NotScannedEntry& e) { return std::tie(e.path, e.reason, e.detail); });
+  sort_by(report.skipped, [](const SkippedEntry& e) { return std::tie(e.path, e.reason, e.detail); });
+  sort_by(report.inventory, [](const InventoryEntry& e) { return std::tie(e.path, e.size); });
+}
+
+}  // namespace flscan::scanner

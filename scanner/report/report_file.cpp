@@ -1,0 +1,204 @@
+#include "scanner/report/report_file.h"
+
+#include <fcntl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <streambuf>
+#include <system_error>
+
+#include "scanner/report/report_html.h"
+#include "scanner/report/report_json.h"
+#include "scanner/report/report_sarif.h"
+#include "scanner/report/report_text.h"
+#include "scanner/report/text_encoding.h"
+
+namespace flscan::scanner {
+namespace {
+
+std::string errno_text(int error) { return std::system_category().message(error); }
+
+// Temporary names tried before giving up (each is random; a clash means someone is guessing).
+constexpr int kMaxTemporaryNameTries = 64;
+// Bytes buffered before a write(2).
+constexpr std::size_t kReportBufferBytes = 1 << 16;
+
+// An ostream's buffer over a descriptor; a failed write makes the stream fail (badbit).
+class FdBuffer : public std::streambuf {
+ public:
+  explicit FdBuffer(int fd) : fd_(fd) { setp(buffer_.data(), buffer_.data() + buffer_.size()); }
+  int error() const { return error_; }
+
+ protected:
+  int_type overflow(int_type ch) override {
+    if (!drain()) return traits_type::eof();
+    if (!traits_type::eq_int_type(ch, traits_type::eof())) {
+      *pptr() = traits_type::to_char_type(ch);
+      pbump(1);
+    }
+    return traits_type::not_eof(ch);
+  }
+  int sync() override { return drain() ? 0 : -1; }
+
+ private:
+  bool drain() {
+    const char* at = pbase();
+    while (at < pptr()) {
+      const ssize_t n = ::write(fd_, at, static_cast<std::size_t>(pptr() - at));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        error_ = n < 0 ? errno : EIO;
+        return false;
+      }
+      at += n;
+    }
+    setp(buffer_.data(), buffer_.data() + buffer_.size());
+    return true;
+  }
+
+  int fd_;
+  int error_ = 0;
+  std::array<char, kReportBufferBytes> buffer_{};
+};
+
+// Step 2 of report_file.h: nothing there, or a regular file (which the rename replaces).
+tl::expected<void, std::string> check_target(int dir, const std::string& name) {
+  struct stat st {};
+  if (::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT) return {};
+    return tl::make_unexpected("cannot stat: " + errno_text(errno));
+  }
+  if (S_ISLNK(st.st_mode)) {
+    return tl::make_unexpected("is a symbolic link (refused: flscan never writes a report through a symlink; remove it or "
+                               "name another file)");
+  }
+  if (!S_ISREG(st.st_mode)) return tl::make_unexpected("exists and is not a regular file (refused; '-' writes to stdout)");
+  return {};
+}
+
+}  // namespace
+
+struct ReportFile::State {
+  int dir = -1;
+  int fd = -1;
+  std::string name;       // the report's name in `dir`
+  std::string temporary;  // the temporary file's name in `dir`, empty once renamed
+  std::unique_ptr<FdBuffer> buffer;
+  std::unique_ptr<std::ostream> stream;
+
+  ~State() {
+    if (fd >= 0) ::close(fd);
+    if (!temporary.empty()) ::unlinkat(dir, temporary.c_str(), 0);
+    if (dir >= 0) ::close(dir);
+  }
+};
+
+ReportFile::ReportFile(std::unique_ptr<State> state) : state_(std::move(state)) {}
+ReportFile::~ReportFile() = default;
+
+tl::expected<std::unique_ptr<ReportFile>, std::string> ReportFile::create(const std::string& path) {
+  const std::size_t slash = path.find_last_of('/');
+  const std::string directory = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  auto state = std::make_unique<State>();
+  state->name = slash == std::string::npos ? path : path.substr(slash + 1);
+  if (state->name.empty() || state->name == "." || state->name == "..") return tl::make_unexpected(std::string("not a file name"));
+  state->dir = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (state->dir < 0) return tl::make_unexpected("cannot open its directory: " + errno_text(errno));
+  if (auto ok = check_target(state->dir, state->name); !ok) return tl::make_unexpected(ok.error());
+  for (int attempt = 0; attempt < kMaxTemporaryNameTries && state->fd < 0; ++attempt) {
+    std::uint64_t random = 0;
+    if (::getrandom(&random, sizeof random, 0) != static_cast<ssize_t>(sizeof random)) {
+      return tl::make_unexpected("getrandom: " + errno_text(errno));
+    }
+    char suffix[32];
+    std::snprintf(suffix, sizeof suffix, ".%016llx.tmp", static_cast<unsigned long long>(random));
+    // A leading dot and the name keep it next to the report in a listing; NAME_MAX still holds.
+    std::string temporary = "." + state->name.substr(0, 200) + suffix;
+    state->fd = ::openat(state->dir, temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (state->fd >= 0) {
+      state->temporary = std::move(temporary);
+    } else if (errno != EEXIST) {
+      return tl::make_unexpected("cannot create a temporary file beside it: " + errno_text(errno));
+    }
+  }
+  if (state->fd < 0) return tl::make_unexpected(std::string("cannot create a temporary file beside it: every name tried exists"));
+  state->buffer = std::make_unique<FdBuffer>(state->fd);
+  state->stream = std::make_unique<std::ostream>(state->buffer.get());
+  return std::unique_ptr<ReportFile>(new ReportFile(std::move(state)));
+}
+
+std::ostream& ReportFile::stream() { return *state_->stream; }
+
+tl::expected<void, std::string> ReportFile::commit() {
+  State& s = *state_;
+  s.stream->flush();
+  if (!*s.stream) return tl::make_unexpected("write error: " + errno_text(s.buffer->error() != 0 ? s.buffer->error() : EIO));
+  if (::fsync(s.fd) != 0) return tl::make_unexpected("fsync: " + errno_text(errno));
+  const int fd = s.fd;
+  s.fd = -1;
+  if (::close(fd) != 0) return tl::make_unexpected("close: " + errno_text(errno));
+  if (auto ok = check_target(s.dir, s.name); !ok) return tl::make_unexpected(ok.error());
+  if (::renameat(s.dir, s.temporary.c_str(), s.dir, s.name.c_str()) != 0) {
+    return tl::make_unexpected("cannot rename the temporary file over it: " + errno_text(errno));
+  }
+  s.temporary.clear();
+  return {};
+}
+
+tl::expected<ReportOutputs, std::string> ReportOutputs::open(const Options& options) {
+  ReportOutputs outputs;
+  const auto create = [](std::unique_ptr<ReportFile>& file, const std::string& path, const char* what) -> tl::expected<void, std::string> {
+    auto created = ReportFile::create(path);
+    if (!created) return tl::make_unexpected(std::string("cannot write the ") + what + " to " + escape_path_for_terminal(path) + ": " + created.error());
+    file = std::move(*created);
+    return {};
+  };
+  if (options.json_path && !options.json_to_stdout()) {
+    if (auto ok = create(outputs.json_, *options.json_path, "JSON report"); !ok) return tl::make_unexpected(ok.error());
+  }
+  if (options.sarif_path && !options.sarif_to_stdout()) {
+    if (auto ok = create(outputs.sarif_, *options.sarif_path, "SARIF log"); !ok) return tl::make_unexpected(ok.error());
+  }
+  if (options.html_path) {
+    if (auto ok = create(outputs.html_, *options.html_path, "HTML report"); !ok) return tl::make_unexpected(ok.error());
+  }
+  return outputs;
+}
+
+bool ReportOutputs::write(std::ostream& out, std::ostream& err, const char* program, const ScanReport& report,
+                          const Options& options, const ReportMeta& meta) {
+  bool written = true;
+  if (!options.json_to_stdout() && !options.sarif_to_stdout()) write_text_report(out, report, options, meta);
+  // A report to stdout is flushed with it; a file is committed (report_file.h, step 3).
+  const auto finish = [&](std::unique_ptr<ReportFile>& file, const std::string& path, const char* what) {
+    if (!file) return;
+    if (auto ok = file->commit(); !ok) {
+      err << program << ": writing the " << what << " to " << escape_path_for_terminal(path) << " failed: " << ok.error() << '\n';
+      written = false;
+    }
+  };
+  if (options.json_path) {
+    write_json_report(json_ ? json_->stream() : out, report, options, meta);
+    finish(json_, *options.json_path, "JSON report");
+  }
+  if (options.sarif_path) {
+    write_sarif_report(sarif_ ? sarif_->stream() : out, report, options, meta);
+    finish(sarif_, *options.sarif_path, "SARIF log");
+  }
+  if (options.html_path) {
+    write_html_report(html_->stream(), report, options, meta);
+    finish(html_, *options.html_path, "HTML report");
+  }
+  out.flush();
+  if (!out) {
+    err << program << ": writing the report to stdout failed\n";
+    written = false;
+  }
+  return written;
+}
+
+}  // namespace flscan::scanner

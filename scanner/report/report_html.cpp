@@ -1,0 +1,194 @@
+#include "scanner/report/report_html.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <ostream>
+#include <string>
+
+#include "scanner/report/report_text.h"
+#include "scanner/report/text_encoding.h"
+
+namespace flscan::scanner {
+namespace {
+
+// Inline, so the page needs nothing but itself (it may be opened on an isolated machine).
+constexpr const char* kStyle = R"(
+body { font-family: sans-serif; margin: 1.5em; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0 1em; }
+th, td { border: 1px solid #bbb; padding: 0.3em 0.5em; text-align: left; vertical-align: top; }
+th { background: #eee; }
+.verdict { font-size: 1.2em; font-weight: bold; padding: 0.5em; border: 2px solid #888; }
+.verdict[data-verdict="q317218"], tr[data-status="found"] td.status, .infection { background: #fdd; }
+.verdict[data-verdict="q321454"], tr[data-status="error"] td.status, .suspicious { background: #ffd; }
+.verdict[data-verdict="incomplete"] { background: #ffd; }
+.verdict[data-verdict="no-evidence"], tr[data-status="not-found"] td.status { background: #dfd; }
+code, .path { font-family: monospace; word-break: break-all; }
+ul.evidence { margin: 0; padding-left: 1.2em; }
+)";
+
+std::string esc(std::string_view text) { return escape_for_html(text); }
+
+void write_host(std::ostream& out, const host::HostReport& host, std::size_t index) {
+  out << "<section class=\"host\" id=\"host-" << index << "\">\n<h2>Q317218 report: <span class=\"path\">"
+      << esc(host.install.windows_dir) << "</span></h2>\n";
+  out << "<p id=\"verdict-" << index << "\" class=\"verdict\" data-verdict=\"" << to_code(host.verdict) << "\">"
+      << esc(host.verdict_text) << "</p>\n";
+  out << "<h3>Symptoms (Microsoft KB Q317218)</h3>\n<table class=\"symptoms\">\n"
+         "<tr><th>Symptom</th><th>Status</th><th>Evidence</th><th>Meaning</th></tr>\n";
+  for (const host::SymptomRow& row : host.symptoms) {
+    out << "<tr data-symptom=\"" << esc(row.id) << "\" data-status=\"" << to_code(row.status) << "\"><td>"
+        << esc(row.symptom) << "</td><td class=\"status\">" << to_code(row.status) << "</td><td><ul class=\"evidence\">";
+    for (const std::string& line : row.evidence) out << "<li>" << esc(line) << "</li>";
+    out << "</ul></td><td>" << esc(row.meaning) << "</td></tr>\n";
+  }
+  out << "</table>\n<h3>Remediation</h3>\n<ol class=\"remediation\">\n";
+  for (const std::string& step : host.remediation) out << "<li>" << esc(step) << "</li>\n";
+  out << "</ol>\n";
+  if (!host.errors.empty()) {
+    out << "<h3>Host evidence that could not be read</h3>\n<ul class=\"errors\">\n";
+    for (const std::string& error : host.errors) out << "<li>" << esc(error) << "</li>\n";
+    out << "</ul>\n";
+  }
+  if (!host.notes.empty()) {
+    out << "<h3>Notes on the evidence</h3>\n<ul class=\"notes\">\n";
+    for (const std::string& note : host.notes) out << "<li>" << esc(note) << "</li>\n";
+    out << "</ul>\n";
+  }
+  out << "</section>\n";
+}
+
+void write_findings(std::ostream& out, const ScanReport& report, const Options& options) {
+  out << "<h2>Files with findings</h2>\n";
+  if (report.results.empty()) {
+    out << "<p id=\"no-findings\">No file with findings.</p>\n";
+    return;
+  }
+  // The Action column (--quarantine, --repair): what was done to the file, on each of its rows.
+  const bool actions = std::any_of(report.results.begin(), report.results.end(), [](const FileResult& r) { return r.action.has_value(); });
+  out << "<table class=\"findings\">\n<tr><th>Path</th><th>State</th><th>Severity</th><th>Evidence</th>"
+      << (actions ? "<th>Action</th>" : "") << "</tr>\n";
+  for (const FileResult& result : report.results) {
+    for (const Finding& finding : result.findings) {
+      if (options.infected_only && finding.severity != Severity::infection) continue;
+      const std::string severity(to_string(finding.severity));
+      out << "<tr data-state=\"" << to_string(finding.kind) << "\" data-severity=\"" << severity << '"';
+      if (result.action) out << " data-action=\"" << to_code(result.action->result) << '"';
+      out << "><td class=\"path\">" << esc(result.path) << "</td><td>" << to_string(finding.kind) << "</td><td class=\""
+          << severity << "\">" << severity << "</td><td>" << esc(finding.name) << (finding.evidence.empty() ? "" : ": ")
+          << esc(finding.evidence) << "<br><small>sha256 <code>" << esc(result.sha256) << "</code>, " << result.size
+          << " bytes</small></td>";
+      if (actions) out << "<td class=\"action\">" << (result.action ? esc(describe_action(*result.action)) : std::string()) << "</td>";
+      out << "</tr>\n";
+    }
+  }
+  out << "</table>\n";
+}
+
+void write_not_scanned(std::ostream& out, const ScanReport& report) {
+  out << "<h2>Not scanned</h2>\n";
+  if (report.not_scanned.empty()) {
+    out << "<p id=\"all-scanned\">Every file found was scanned.</p>\n";
+    return;
+  }
+  // These entries may hold evidence flscan did not see: listed, never counted as clean.
+  out << "<ul class=\"not-scanned\">\n";
+  for (const NotScannedEntry& entry : report.not_scanned) {
+    out << "<li data-reason=\"" << to_code(entry.reason) << "\"><span class=\"path\">" << esc(entry.path)
+        << "</span>: " << describe(entry.reason) << (entry.detail.empty() ? "" : ": ") << esc(entry.detail) << "</li>\n";
+  }
+  out << "</ul>\n";
+}
+
+// Disk images (scanner/image/): what each volume held and whether it was read, as the text
+// report's Volume: lines.
+void write_volumes(std::ostream& out, const ScanReport& report) {
+  if (report.volumes.empty()) return;
+  out << "<h2>Disk image volumes</h2>\n<table class=\"volumes\">\n"
+         "<tr><th>Volume</th><th>Status</th><th>Filesystem</th><th>Offset</th><th>Bytes</th><th>Notes</th></tr>\n";
+  for (const ImageVolume& volume : report.volumes) {
+    std::string notes = esc(volume.partition_type);
+    if (volume.status == VolumeStatus::error) notes += (notes.empty() ? "" : "; ") + std::string(to_code(volume.reason));
+    if (!volume.detail.empty()) notes += (notes.empty() ? "" : ": ") + esc(volume.detail);
+    if (!volume.host_error.empty()) notes += (notes.empty() ? "" : "; ") + ("host evidence not read: " + esc(volume.host_error));
+    out << "<tr data-status=\"" << to_code(volume.status) << "\"" << (volume.host_error.empty() ? "" : " data-host-error=\"1\"")
+        << "><td class=\"path\">" << esc(volume.path()) << "</td><td>" << to_code(volume.status) << "</td><td>"
+        << esc(volume.filesystem) << "</td><td>" << volume.offset << "</td><td>" << volume.length << "</td><td>" << notes
+        << "</td></tr>\n";
+  }
+  out << "</table>\n";
+}
+
+void write_summary(std::ostream& out, const ScanReport& report, const Options& options, const ReportMeta& meta) {
+  const ScanCounters& c = report.counters;
+  out << "<h2>Summary</h2>\n<table class=\"summary\">\n";
+  const auto line = [&out](std::string_view name, const std::string& value) {
+    out << "<tr><th>" << name << "</th><td>" << value << "</td></tr>\n";
+  };
+  std::string roots;
+  for (const std::string& root : report.roots) roots += (roots.empty() ? "" : "<br>") + esc(root);
+  line("Scanned", roots);
+  line("Files found", std::to_string(c.files_seen) + " in " + std::to_string(c.directories) + " directories");
+  line("Files read", std::to_string(c.files_examined) + " (" + std::to_string(c.files_scanned_whole) + " whole)");
+  line("Files with FunLove evidence", std::to_string(c.infected_files));
+  line("Files with notes only", std::to_string(c.files_with_findings - c.infected_files));
+  line("Not scanned", std::to_string(c.not_scanned_total() + c.lost_reports));
+  line("Skipped", std::to_string(c.skipped_total()));
+  std::array<std::uint64_t, 3> actions{};  // by ActionResult, as the text report's Quarantine: line
+  for (const FileResult& result : report.results) {
+    if (result.action) ++actions[static_cast<std::size_t>(result.action->result)];
+  }
+  if (actions[0] + actions[1] + actions[2] > 0) {
+    line("Quarantine", std::to_string(actions[static_cast<std::size_t>(ActionResult::quarantined)]) + " quarantined, " +
+                           std::to_string(actions[static_cast<std::size_t>(ActionResult::repaired)]) + " repaired in place, " +
+                           std::to_string(actions[static_cast<std::size_t>(ActionResult::left_in_place)]) + " left in place");
+  }
+  line("Exit code", std::to_string(exit_code(report, options.fail_on)));
+  line("flscan", esc(meta.flscan_version) + ", " + std::to_string(meta.signature_count) + " signatures");
+  out << "</table>\n";
+}
+
+}  // namespace
+
+std::string escape_for_html(std::string_view bytes) {
+  const std::string text = escape_for_terminal(bytes);
+  std::string out;
+  out.reserve(text.size());
+  for (const char ch : text) {
+    switch (ch) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += ch;
+    }
+  }
+  return out;
+}
+
+void write_html_report(std::ostream& out, const ScanReport& report, const Options& options, const ReportMeta& meta) {
+  out << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>flscan report</title>\n<style>"
+      << kStyle << "</style>\n</head>\n<body>\n<h1>flscan report: W32.FunLove.4099</h1>\n";
+  if (report.hosts.empty()) {
+    out << "<p id=\"no-windows\" class=\"verdict\" data-verdict=\"none\">No Windows installation was found under the "
+           "scanned paths (a WINNT or WINDOWS directory with system32/config/SYSTEM); no Q317218 report. Use "
+           "--windows-root DIR to name one.</p>\n";
+  }
+  for (std::size_t i = 0; i < report.hosts.size(); ++i) write_host(out, report.hosts[i], i);
+  if (report.live_processes) {
+    out << "<h2>Running processes named flcss.exe (--live)</h2>\n<ul id=\"live-processes\">\n";
+    if (report.live_processes->empty()) out << "<li>none</li>\n";
+    for (const host::LiveProcess& process : *report.live_processes) {
+      out << "<li data-pid=\"" << process.pid << "\">" << esc(host::describe(process)) << "</li>\n";
+    }
+    out << "</ul>\n";
+  }
+  write_findings(out, report, options);
+  write_not_scanned(out, report);
+  write_volumes(out, report);
+  write_summary(out, report, options, meta);
+  out << "</body>\n</html>\n";
+}
+
+}  // namespace flscan::scanner

@@ -1,0 +1,169 @@
+#include "scanner/report/text_encoding.h"
+
+#include <cstdint>
+
+namespace flscan::scanner {
+namespace {
+
+// Length of the valid UTF-8 sequence starting at `pos`, or 0 when the bytes there are not one.
+// Second-byte ranges follow RFC 3629 section 4, which excludes overlongs and surrogates.
+std::size_t utf8_sequence_length(std::string_view bytes, std::size_t pos) {
+  const auto byte = [&](std::size_t i) { return static_cast<std::uint8_t>(bytes[pos + i]); };
+  const std::uint8_t lead = byte(0);
+  if (lead < 0x80) return 1;
+  std::size_t length = 0;
+  std::uint8_t second_min = 0x80;
+  std::uint8_t second_max = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) second_min = 0xA0;
+    if (lead == 0xED) second_max = 0x9F;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) second_min = 0x90;
+    if (lead == 0xF4) second_max = 0x8F;
+  } else {
+    return 0;
+  }
+  if (bytes.size() - pos < length) return 0;
+  if (byte(1) < second_min || byte(1) > second_max) return 0;
+  for (std::size_t i = 2; i < length; ++i) {
+    if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
+  }
+  return length;
+}
+
+// Decodes the valid UTF-8 sequence of `length` bytes at `pos` (utf8_sequence_length said so).
+char32_t code_point(std::string_view bytes, std::size_t pos, std::size_t length) {
+  const auto byte = [&](std::size_t i) { return static_cast<char32_t>(static_cast<std::uint8_t>(bytes[pos + i])); };
+  if (length == 1) return byte(0);
+  char32_t value = byte(0) & (length == 2 ? 0x1Fu : length == 3 ? 0x0Fu : 0x07u);
+  for (std::size_t i = 1; i < length; ++i) value = (value << 6) | (byte(i) & 0x3Fu);
+  return value;
+}
+
+void append_hex_escape(std::string& out, std::uint8_t value) {
+  constexpr char kHex[] = "0123456789abcdef";
+  out += "\\x";
+  out += kHex[value >> 4];
+  out += kHex[value & 0x0F];
+}
+
+}  // namespace
+
+bool is_valid_utf8(std::string_view bytes) {
+  for (std::size_t pos = 0; pos < bytes.size();) {
+    const std::size_t length = utf8_sequence_length(bytes, pos);
+    if (length == 0) return false;
+    pos += length;
+  }
+  return true;
+}
+
+std::string base64_encode(std::string_view bytes) {
+  constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t pos = 0;
+  for (; bytes.size() - pos >= 3; pos += 3) {
+    const std::uint32_t group = static_cast<std::uint32_t>(static_cast<std::uint8_t>(bytes[pos])) << 16 |
+                                static_cast<std::uint32_t>(static_cast<std::uint8_t>(bytes[pos + 1])) << 8 |
+                                static_cast<std::uint8_t>(bytes[pos + 2]);
+    out += kAlphabet[(group >> 18) & 0x3F];
+    out += kAlphabet[(group >> 12) & 0x3F];
+    out += kAlphabet[(group >> 6) & 0x3F];
+    out += kAlphabet[group & 0x3F];
+  }
+  const std::size_t rest = bytes.size() - pos;
+  if (rest > 0) {
+    std::uint32_t group = static_cast<std::uint32_t>(static_cast<std::uint8_t>(bytes[pos])) << 16;
+    if (rest == 2) group |= static_cast<std::uint32_t>(static_cast<std::uint8_t>(bytes[pos + 1])) << 8;
+    out += kAlphabet[(group >> 18) & 0x3F];
+    out += kAlphabet[(group >> 12) & 0x3F];
+    out += rest == 2 ? kAlphabet[(group >> 6) & 0x3F] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+bool is_invisible_control(char32_t c) {
+  return (c >= 0x80 && c <= 0x9F) ||      // C1 controls
+         c == 0x00AD ||                    // soft hyphen
+         c == 0x061C ||                    // Arabic letter mark (Bidi_Control)
+         c == 0x180E ||                    // Mongolian vowel separator
+         (c >= 0x200B && c <= 0x200F) ||   // zero width space, ZWNJ, ZWJ, LRM, RLM (Bidi_Control)
+         (c >= 0x2028 && c <= 0x202E) ||   // line/paragraph separators; LRE, RLE, PDF, LRO, RLO
+         (c >= 0x2060 && c <= 0x206F) ||   // word joiner, invisible operators; LRI, RLI, FSI, PDI
+         c == 0xFEFF ||                    // zero width no-break space (byte order mark)
+         (c >= 0xFFF9 && c <= 0xFFFB) ||   // interlinear annotation controls
+         (c >= 0xE0000 && c <= 0xE007F);   // tag characters (invisible ASCII look-alikes)
+}
+
+bool is_printable_text(std::string_view bytes) { return escape(bytes, false) == bytes; }
+
+std::string escape_for_terminal(std::string_view bytes) { return escape(bytes, false); }
+
+std::string escape_path_for_terminal(std::string_view bytes) { return escape(bytes, true); }
+
+std::string escape(std::string_view bytes, bool escape_backslash) {
+  std::string out;
+  out.reserve(bytes.size());
+  for (std::size_t pos = 0; pos < bytes.size();) {
+    const auto lead = static_cast<std::uint8_t>(bytes[pos]);
+    const std::size_t length = utf8_sequence_length(bytes, pos);
+    if (length == 0 || lead < 0x20 || lead == 0x7F || (escape_backslash && lead == '\\')) {
+      append_hex_escape(out, lead);
+      ++pos;
+      continue;
+    }
+    // C1 control characters (U+0080..U+009F) steer terminals as much as C0 ones do, and the
+    // invisible formatting characters reorder or hide what is shown: each byte as \xNN too.
+    if (length > 1 && is_invisible_control(code_point(bytes, pos, length))) {
+      for (std::size_t i = 0; i < length; ++i) append_hex_escape(out, static_cast<std::uint8_t>(bytes[pos + i]));
+      pos += length;
+      continue;
+    }
+    out.append(bytes.substr(pos, length));
+    pos += length;
+  }
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  std::string out;
+  out.reserve(text.size() / 4 * 3);
+  for (std::size_t i = 0; i < text.size(); i += 4) {
+    int v[4];
+    int pad = 0;
+    for (int j = 0; j < 4; ++j) {
+      const char c = text[i + static_cast<std::size_t>(j)];
+      if (c == '=' && i + 4 == text.size() && j >= 2) {
+        v[j] = 0;
+        ++pad;
+        continue;
+      }
+      if (pad > 0) return std::nullopt;  // data after '='
+      v[j] = value(c);
+      if (v[j] < 0) return std::nullopt;
+    }
+    const unsigned triple = (static_cast<unsigned>(v[0]) << 18) | (static_cast<unsigned>(v[1]) << 12) |
+                            (static_cast<unsigned>(v[2]) << 6) | static_cast<unsigned>(v[3]);
+    out.push_back(static_cast<char>((triple >> 16) & 0xFF));
+    if (pad < 2) out.push_back(static_cast<char>((triple >> 8) & 0xFF));
+    if (pad < 1) out.push_back(static_cast<char>(triple & 0xFF));
+  }
+  return out;
+}
+
+}  // namespace flscan::scanner

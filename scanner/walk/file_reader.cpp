@@ -1,0 +1,307 @@
+#include "scanner/walk/file_reader.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <new>
+#include <optional>
+#include <string>
+#include <system_error>
+
+#include "engine/limits.h"
+#include "scanner/platform/open_path.h"
+
+namespace flscan::scanner {
+namespace {
+
+// A buffer grown past this for one large file is released before the next file, so each idle
+// worker pins at most this much (the sniff buffer is far smaller).
+constexpr std::size_t kKeepBufferBytes = 32u * 1024 * 1024;
+
+std::string errno_text(int error) { return std::system_category().message(error); }
+
+class Descriptor {
+ public:
+  explicit Descriptor(int fd) : fd_(fd) {}
+  ~Descriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Descriptor(const Descriptor&) = delete;
+  Descriptor& operator=(const Descriptor&) = delete;
+  [[nodiscard]] int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// O_NONBLOCK: should the entry have become a FIFO since it was listed, open must not wait for a
+// writer (the fstat check below then refuses it). O_NOATIME keeps the scan from rewriting access
+// times, which forensics may need; the kernel only allows it to the owner or CAP_FOWNER (EPERM
+// otherwise), so it is retried without.
+// Relative to the walk's directory descriptor (walker.h), or a path of any length (open_path.h).
+int open_for_scan(int dir_fd, const char* name, FollowSymlink follow) {
+  int flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
+  if (follow == FollowSymlink::no) flags |= O_NOFOLLOW;
+  return open_noatime_at(dir_fd, name, flags);
+}
+
+std::string_view type_name(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISLNK(mode)) return "a symbolic link";
+  return "not a regular file";
+}
+
+ReadError open_error(int error) {
+  switch (error) {
+    case ENOENT:
+    case ENOTDIR: return {NotScannedReason::vanished, "open: " + errno_text(error)};
+    case EACCES:
+    case EPERM: return {NotScannedReason::permission_denied, "open: " + errno_text(error)};
+    // O_NOFOLLOW met a symlink (ELOOP), or open met a socket (ENXIO): not what was listed.
+    case ELOOP: return {NotScannedReason::replaced, "open: now a symbolic link"};
+    case ENXIO: return {NotScannedReason::replaced, "open: now a socket or device without driver"};
+    default: return {NotScannedReason::io_error, "open: " + errno_text(error)};
+  }
+}
+
+// Reads up to `size` bytes at `offset`, retrying short reads, until EOF. Returns the number of
+// bytes read, or the errno of a failed pread.
+tl::expected<std::size_t, int> pread_full(int fd, std::uint8_t* destination, std::size_t size, std::uint64_t offset) {
+  std::size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::pread(fd, destination + done, size - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return tl::make_unexpected(errno);
+    }
+    if (n == 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  return done;
+}
+
+ReadError truncated_error(std::uint64_t expected_size, std::uint64_t got) {
+  return {NotScannedReason::truncated, "read " + std::to_string(got) + " bytes of the " +
+                                           std::to_string(expected_size) + " fstat reported: the file ended early"};
+}
+
+// The open descriptor of a file the walk found: stamp from fstat (which also refuses a file that is
+// no longer regular), bytes from pread.
+class FdFile final : public RandomAccessFile {
+ public:
+  FdFile(int fd, const ExpectedFile& expected) : fd_(fd), expected_(expected) {}
+  // The opened file's device and inode, as the last stamp() found them.
+  [[nodiscard]] const FileIdentity& identity() const { return identity_; }
+  tl::expected<FileStamp, ReadError> stamp() override {
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) return tl::make_unexpected(ReadError{NotScannedReason::io_error, "fstat: " + errno_text(errno)});
+    if (!S_ISREG(st.st_mode)) {
+      return tl::make_unexpected(ReadError{NotScannedReason::replaced, "now " + std::string(type_name(st.st_mode))});
+    }
+    if (auto mismatch = unexpected_file(st)) return tl::make_unexpected(std::move(*mismatch));
+    identity_ = FileIdentity{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
+    return FileStamp{static_cast<std::uint64_t>(st.st_size), st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_ctim.tv_sec, st.st_ctim.tv_nsec};
+  }
+  tl::expected<std::size_t, ReadError> read_at(std::uint64_t offset, std::uint8_t* out, std::size_t length) override {
+    const auto got = pread_full(fd_, out, length, offset);
+    if (!got) return tl::make_unexpected(ReadError{NotScannedReason::io_error, "read: " + errno_text(got.error())});
+    return *got;
+  }
+
+ private:
+  // What the walk decided on, checked on the descriptor itself (issue 13, item 3).
+  [[nodiscard]] std::optional<ReadError> unexpected_file(const struct stat& st) const {
+    if (expected_.same == ExpectSame::file && (st.st_dev != expected_.dev || st.st_ino != expected_.ino)) {
+      return ReadError{NotScannedReason::replaced, "open: not the file that was listed (another file at this name now)"};
+    }
+    if (expected_.same == ExpectSame::device && st.st_dev != expected_.dev) {
+      return ReadError{NotScannedReason::replaced, "open: on another device than when listed (a filesystem mounted on it since)"};
+    }
+    return std::nullopt;
+  }
+
+  int fd_;
+  ExpectedFile expected_;
+  FileIdentity identity_;
+};
+
+// The file as a ByteSource for a StreamConsumer: the sniffed head is served from memory,
+// everything else from the file. The first failure is kept as the read's error.
+class FileSource final : public ByteSource {
+ public:
+  FileSource(RandomAccessFile& file, ByteView head, std::uint64_t file_size) : file_(file), head_(head), file_size_(file_size) {}
+  bool read(std::uint64_t offset, std::uint8_t* out, std::size_t length) override {
+    if (error) return false;
+    if (offset < head_.size()) {
+      const std::size_t from_head = static_cast<std::size_t>(std::min<std::uint64_t>(length, head_.size() - offset));
+      std::memcpy(out, head_.data() + offset, from_head);
+      out += from_head;
+      offset += from_head;
+      length -= from_head;
+    }
+    if (length == 0) return true;
+    auto got = file_.read_at(offset, out, length);
+    if (!got) {
+      error = std::move(got.error());
+      return false;
+    }
+    bytes_read += *got;
+    if (*got < length) {
+      error = truncated_error(file_size_, offset + *got);
+      return false;
+    }
+    return true;
+  }
+  std::optional<ReadError> error;
+  std::uint64_t bytes_read = 0;
+
+ private:
+  RandomAccessFile& file_;
+  ByteView head_;
+  std::uint64_t file_size_;
+};
+
+}  // namespace
+
+void FileReader::shrink_after_large_file() {
+  if (capacity_ > kKeepBufferBytes) {
+    buffer_.reset();
+    capacity_ = 0;
+  }
+}
+
+void FileReader::reserve(std::size_t size, std::size_t keep) {
+  if (size <= capacity_) return;
+  const std::size_t capacity = std::max(size, limits::kSniffBytes);
+  std::unique_ptr<std::uint8_t[]> grown(new (std::nothrow) std::uint8_t[capacity]);
+  if (!grown) throw std::bad_alloc();
+  if (keep > 0) std::memcpy(grown.get(), buffer_.get(), keep);
+  buffer_ = std::move(grown);
+  capacity_ = capacity;
+}
+
+tl::expected<FileContent, ReadError> FileReader::read(const char* path, FollowSymlink follow,
+                                                       const NeedsWholeFile& needs_whole) {
+  return read(
+      path, follow, [&needs_whole](ByteView head, std::uint64_t) { return needs_whole(head) ? ReadPlan::whole : ReadPlan::head_only; },
+      nullptr);
+}
+
+tl::expected<FileContent, ReadError> FileReader::read(const char* path, FollowSymlink follow, const PlanRead& plan,
+                                                       const StreamConsumer& stream) {
+  return read_at(AT_FDCWD, path, follow, ExpectedFile{}, plan, stream);
+}
+
+tl::expected<FileContent, ReadError> FileReader::read_at(int dir_fd, const char* name, FollowSymlink follow,
+                                                          const ExpectedFile& expected, const PlanRead& plan,
+                                                          const StreamConsumer& stream) {
+  shrink_after_large_file();
+  const Descriptor fd(open_for_scan(dir_fd, name, follow));
+  if (fd.get() < 0) return tl::make_unexpected(open_error(errno));
+  FdFile file(fd.get(), expected);
+  try {
+    auto content = read_file(file, plan, stream);
+    if (content) content->identity = file.identity();
+    return content;
+  } catch (const std::bad_alloc&) {
+    return tl::make_unexpected(ReadError{NotScannedReason::internal_error, "out of memory for the read buffer"});
+  }
+}
+
+tl::expected<FileContent, ReadError> FileReader::read(RandomAccessFile& file, const PlanRead& plan,
+                                                       const StreamConsumer& stream) {
+  shrink_after_large_file();
+  try {
+    return read_file(file, plan, stream);
+  } catch (const std::bad_alloc&) {
+    return tl::make_unexpected(ReadError{NotScannedReason::internal_error, "out of memory for the read buffer"});
+  }
+}
+
+tl::expected<FileContent, ReadError> FileReader::read_file(RandomAccessFile& file, const PlanRead& plan,
+                                                            const StreamConsumer& stream) {
+  auto before = file.stamp();
+  if (!before) return tl::make_unexpected(std::move(before.error()));
+  const std::uint64_t file_size = before->size;
+
+  const std::size_t head_size = static_cast<std::size_t>(std::min<std::uint64_t>(file_size, limits::kSniffBytes));
+  // Reported empty: still read once (issue 12). A FUSE or network filesystem (or /proc) may report
+  // 0 for a file with content; bytes past the reported size mean the size does not describe the
+  // file, so what the plan below would decide from it cannot be trusted.
+  const std::size_t head_request = file_size == 0 ? limits::kSniffBytes : head_size;
+  reserve(head_request, 0);
+  auto head_read = file.read_at(0, buffer_.get(), head_request);
+  if (!head_read) return tl::make_unexpected(std::move(head_read.error()));
+  if (*head_read > head_size) {
+    return tl::make_unexpected(ReadError{NotScannedReason::modified,
+                                         "the file's size was reported as " + std::to_string(file_size) + " bytes, but reading it gave " +
+                                             std::to_string(*head_read) + (*head_read == head_request ? " bytes or more" : " bytes") +
+                                             " (a filesystem that does not report sizes, or a file written while read)"});
+  }
+  if (*head_read < head_size) return tl::make_unexpected(truncated_error(file_size, *head_read));
+  if (after_sniff_hook) after_sniff_hook();
+
+  FileContent content;
+  content.file_size = file_size;
+  content.bytes = ByteView(buffer_.get(), head_size);
+  content.bytes_read = head_size;
+  const ReadPlan chosen = plan(content.bytes, file_size);
+  if (chosen != ReadPlan::head_only &&
+      (file_size > max_file_size_ || file_size > std::numeric_limits<std::size_t>::max())) {
+    return tl::make_unexpected(ReadError{NotScannedReason::too_large,
+                                         std::to_string(file_size) + " bytes, more than --max-filesize " +
+                                             std::to_string(max_file_size_)});
+  }
+  if (chosen == ReadPlan::whole && file_size > limits::kMaxWholeRead) {
+    return tl::make_unexpected(ReadError{NotScannedReason::too_large,
+                                         std::to_string(file_size) + " bytes must be read whole (kernel or loader file, or a signature "
+                                         "set that cannot stream) and that is capped at " + std::to_string(limits::kMaxWholeRead)});
+  }
+  if (chosen == ReadPlan::stream && stream) {
+    FileSource source(file, content.bytes, file_size);
+    stream(source, file_size);
+    if (source.error) return tl::make_unexpected(std::move(*source.error));
+    content.bytes_read += source.bytes_read;
+    content.streamed = true;
+  } else if (chosen != ReadPlan::head_only) {
+    const auto size = static_cast<std::size_t>(file_size);
+    if (size > head_size) {
+      reserve(size, head_size);
+      auto rest_read = file.read_at(head_size, buffer_.get() + head_size, size - head_size);
+      if (!rest_read) return tl::make_unexpected(std::move(rest_read.error()));
+      if (*rest_read < size - head_size) return tl::make_unexpected(truncated_error(file_size, head_size + *rest_read));
+    }
+    content.bytes = ByteView(buffer_.get(), size);
+    content.whole = true;
+    content.bytes_read = size;
+  }
+
+  // Growth, an in-place rewrite or a truncate-and-refill since the first stamp means the bytes
+  // just read may mix two versions of the file: scanning them could miss or invent evidence.
+  auto after = file.stamp();
+  if (!after) return tl::make_unexpected(std::move(after.error()));
+  if (after->size != before->size) {
+    return tl::make_unexpected(ReadError{NotScannedReason::modified, "size changed from " + std::to_string(before->size) +
+                                                                         " to " + std::to_string(after->size) +
+                                                                         " bytes while reading"});
+  }
+  if (after->mtime_seconds != before->mtime_seconds || after->mtime_nanoseconds != before->mtime_nanoseconds) {
+    return tl::make_unexpected(ReadError{NotScannedReason::modified, "modification time changed while reading"});
+  }
+  if (*after != *before) {
+    return tl::make_unexpected(
+        ReadError{NotScannedReason::modified, "inode change time (ctime) changed while reading: the file was rewritten or its times set"});
+  }
+  return content;
+}
+
+}  // namespace flscan::scanner

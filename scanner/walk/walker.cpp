@@ -1,0 +1,361 @@
+#include "scanner/walk/walker.h"
+
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <memory>
+#include <system_error>
+#include <utility>
+
+#include <tbb/parallel_for_each.h>
+
+#include "scanner/walk/dir_handle.h"
+#include "scanner/platform/open_path.h"
+
+namespace flscan::scanner {
+namespace fs = boost::filesystem;
+
+namespace {
+
+std::string errno_text(int error) { return std::system_category().message(error); }
+
+struct Item {
+  fs::path path;
+  std::string relative;  // below the PATH operand, '/'-separated; empty for the operand itself
+  std::size_t depth = 0;
+  bool is_root = false;
+  bool via_symlink = false;
+  struct stat st {};  // for non-roots: what listing the parent found (lstat, or stat if followed)
+  dev_t root_dev = 0;
+  // The directory whose listing found this entry (null for a PATH operand) and the entry's name
+  // in it: everything about the entry is done relative to that directory's descriptor. The
+  // handles' parent chain is also the list of ancestors loop detection compares against; it is
+  // shared (immutable) by every item below, so the check needs no lock and no global set.
+  std::shared_ptr<DirHandle> parent;
+  std::string name;
+};
+
+// How a failed lstat/stat/opendir maps onto the report: gone means it vanished after its parent
+// was listed; refused is a permission problem; anything else is an I/O error.
+NotScannedReason reason_for_errno(int error) {
+  switch (error) {
+    case ENOENT:
+    case ENOTDIR: return NotScannedReason::vanished;
+    case EACCES:
+    case EPERM: return NotScannedReason::permission_denied;
+    default: return NotScannedReason::io_error;
+  }
+}
+
+// Why a PATH operand that is no regular file, directory or disk is not read, and what to do.
+std::string special_operand_detail(mode_t mode) {
+  std::string what;
+  if (S_ISFIFO(mode)) {
+    what = "a FIFO (named pipe), never opened: reading one can block forever";
+  } else if (S_ISSOCK(mode)) {
+    what = "a socket, never opened";
+  } else if (S_ISCHR(mode)) {
+    what = "a character device, never opened: reading one can hang or have side effects (a disk is a block device, "
+           "opened as a disk image)";
+  } else if (S_ISBLK(mode)) {
+    what = "a block device that could not be opened as a disk image";
+  } else {
+    what = "file type " + std::to_string(mode & S_IFMT) + ", never opened";
+  }
+  return what + "; flscan reads regular files, directories and disks: copy the data to a file and scan that (with --image "
+         "if it is a disk image)";
+}
+
+std::string symlink_target(int dir_fd, const char* name) {
+  std::string target(4096, '\0');
+  const ssize_t n = ::readlinkat(dir_fd, name, target.data(), target.size());
+  if (n < 0) return {};
+  target.resize(static_cast<std::size_t>(n));
+  return target;
+}
+
+// Reports to the visitor, counting instead of throwing when even that fails (it runs inside
+// catch handlers of a TBB body, where nothing may escape).
+class SafeReporter {
+ public:
+  explicit SafeReporter(WalkVisitor& visitor) : visitor_(visitor) {}
+
+  void not_scanned(const fs::path& path, NotScannedReason reason, std::string detail) noexcept {
+    try {
+      visitor_.not_scanned(path, reason, std::move(detail));
+    } catch (...) {
+      lost_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  [[nodiscard]] std::uint64_t lost() const { return lost_.load(); }
+
+ private:
+  WalkVisitor& visitor_;
+  std::atomic<std::uint64_t> lost_{0};
+};
+
+class WalkRun {
+ public:
+  WalkRun(const WalkSettings& settings, const ExcludeMatcher& excludes, WalkVisitor& visitor,
+          std::shared_ptr<DirCache> cache, const std::function<void(const fs::path&)>& before_open_directory)
+      : settings_(settings),
+        excludes_(excludes),
+        visitor_(visitor),
+        reporter_(visitor),
+        cache_(std::move(cache)),
+        before_open_directory_(before_open_directory) {}
+
+  // The TBB body: one item, every exception caught here (a throw would cancel the whole walk).
+  void operator()(const Item& item, tbb::feeder<Item>& feeder) {
+    try {
+      if (item.is_root) {
+        start_root(item, feeder);
+      } else {
+        dispatch(item, feeder);
+      }
+    } catch (const std::exception& e) {
+      reporter_.not_scanned(item.path, NotScannedReason::internal_error, e.what());
+    } catch (...) {
+      reporter_.not_scanned(item.path, NotScannedReason::internal_error, "unknown exception");
+    }
+  }
+
+  [[nodiscard]] std::uint64_t lost() const { return reporter_.lost(); }
+
+ private:
+  // The entry's shard key (shard.h): its path below the PATH operand, or the operand's name.
+  static std::string key_of(const Item& item) {
+    return item.relative.empty() ? operand_key(item.path.string()) : item.relative;
+  }
+  // True when this run reports the entry (no --shard, or its shard is this one).
+  [[nodiscard]] bool owns(const std::string& key) const { return !settings_.shard || in_shard(key, *settings_.shard); }
+
+  void skip(const Item& item, SkipReason reason, std::string detail) {
+    if (owns(key_of(item))) visitor_.skipped(item.path, reason, std::move(detail));
+  }
+
+  void start_root(const Item& root, tbb::feeder<Item>& feeder) {
+    Item item = root;
+    struct stat lst {};
+    if (stat_path(item.path.c_str(), &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode)) item.via_symlink = true;
+    if (stat_path(item.path.c_str(), &item.st, 0) != 0) {
+      const int error = errno;
+      if (item.via_symlink && (error == ENOENT || error == ELOOP)) {
+        skip(item, SkipReason::broken_symlink, "stat: " + errno_text(error));
+        return;
+      }
+      const auto reason = error == ENOENT ? NotScannedReason::not_found : reason_for_errno(error);
+      visitor_.not_scanned(item.path, reason, "stat: " + errno_text(error));
+      return;
+    }
+    item.root_dev = item.st.st_dev;
+    // An operand the user named is read, opened as an image (block devices: scan_job, before the
+    // walk) or reported NOT SCANNED: never skipped as a special file inside a tree is (issue 12).
+    if (!S_ISREG(item.st.st_mode) && !S_ISDIR(item.st.st_mode)) {
+      visitor_.not_scanned(item.path, NotScannedReason::special_file, special_operand_detail(item.st.st_mode));
+      return;
+    }
+    dispatch(item, feeder);
+  }
+
+  void dispatch(const Item& item, tbb::feeder<Item>& feeder) {
+    const mode_t mode = item.st.st_mode;
+    if (S_ISREG(mode)) {
+      std::string key = key_of(item);
+      if (owns(key)) {
+        visitor_.file(file_entry(item, std::move(key)));
+      } else {
+        visitor_.file_in_other_shard(item.path);
+      }
+    } else if (S_ISDIR(mode)) {
+      list_directory(item, feeder);
+    } else if (S_ISFIFO(mode)) {
+      skip(item, SkipReason::fifo, "FIFO (named pipe)");
+    } else if (S_ISSOCK(mode)) {
+      skip(item, SkipReason::socket, "socket");
+    } else if (S_ISBLK(mode)) {
+      skip(item, SkipReason::device, "block device");
+    } else if (S_ISCHR(mode)) {
+      skip(item, SkipReason::device, "character device");
+    } else {
+      skip(item, SkipReason::other_type, "file type " + std::to_string(mode & S_IFMT));
+    }
+  }
+
+  // Where and how the visitor opens a regular file: relative to the directory that listed it, and
+  // checked against what the listing decided on (ExpectedFile, file_reader.h).
+  [[nodiscard]] FileEntry file_entry(const Item& item, std::string key) const {
+    FileEntry entry{item.path, item.via_symlink, std::move(key), item.parent, item.name, {}};
+    entry.expected.dev = item.st.st_dev;
+    entry.expected.ino = item.st.st_ino;
+    if (item.is_root || item.via_symlink) {
+      entry.expected.same = ExpectSame::file;
+    } else if (settings_.one_file_system) {
+      entry.expected.same = ExpectSame::device;
+    }
+    if (item.is_root) entry.name = item.path.string();
+    return entry;
+  }
+
+  // The ancestor with the same identity as `st`, if this directory is being walked above itself.
+  static const DirHandle* find_loop(const Item& item) {
+    for (const DirHandle* link = item.parent.get(); link != nullptr; link = link->parent().get()) {
+      if (link->identity().dev == item.st.st_dev && link->identity().ino == item.st.st_ino) return link;
+    }
+    return nullptr;
+  }
+
+  // Opens the directory of `item`: a PATH operand by its name, anything else relative to its
+  // parent's descriptor, checked against the identity its listing recorded (dir_handle.h).
+  tl::expected<DirLease, DirError> open_directory(const Item& item) {
+    const DirIdentity identity{item.st.st_dev, item.st.st_ino};
+    if (item.is_root) return DirHandle::open_root(cache_, item.path.string(), identity);
+    if (before_open_directory_) before_open_directory_(item.path);
+    return DirHandle::open_child(item.parent, item.name, item.path.string(), item.via_symlink, identity);
+  }
+
+  void list_directory(const Item& item, tbb::feeder<Item>& feeder) {
+    if (item.depth > settings_.max_depth) {
+      visitor_.not_scanned(item.path, NotScannedReason::too_deep,
+                           "more than " + std::to_string(settings_.max_depth) + " directory levels below the PATH");
+      return;
+    }
+    if (const DirHandle* ancestor = find_loop(item)) {
+      visitor_.not_scanned(item.path, NotScannedReason::loop,
+                           "same directory as its ancestor " + ancestor->path() + " (already being scanned)");
+      return;
+    }
+    auto lease = open_directory(item);
+    if (!lease) {
+      DirError& error = lease.error();
+      if (error.other_device && settings_.one_file_system) {
+        skip(item, SkipReason::other_filesystem, "mount point or other device (mounted after its parent was listed)");
+      } else {
+        visitor_.not_scanned(item.path, error.reason, std::move(error.detail));
+      }
+      return;
+    }
+    if (owns(key_of(item))) visitor_.directory_listed(item.path);
+    DirectoryListing listing(lease->fd());
+    std::uint64_t listed = 0;
+    while (const char* name = listing.next()) {
+      visit_child(item, *lease, name, feeder);
+      ++listed;
+    }
+    if (listing.error() != 0) {
+      visitor_.not_scanned(item.path, NotScannedReason::unlistable_directory,
+                           "getdents64 failed after " + std::to_string(listed) +
+                               " entries: " + errno_text(listing.error()));
+    }
+  }
+
+  // One entry of a directory being listed, examined relative to the directory's descriptor.
+  void visit_child(const Item& parent, const DirLease& dir, const char* name, tbb::feeder<Item>& feeder) {
+    Item child;
+    child.path = parent.path / name;
+    child.name = name;
+    child.relative = parent.relative.empty() ? child.name : parent.relative + "/" + child.name;
+    if (const std::string* pattern = excludes_.match(child.name, child.relative)) {
+      skip(child, SkipReason::excluded, "--exclude " + *pattern);
+      return;
+    }
+    if (::fstatat(dir.fd(), name, &child.st, AT_SYMLINK_NOFOLLOW) != 0) {
+      const int error = errno;
+      visitor_.not_scanned(child.path, reason_for_errno(error), "lstat: " + errno_text(error));
+      return;
+    }
+    if (S_ISLNK(child.st.st_mode)) {
+      if (!settings_.follow_symlinks) {
+        skip(child, SkipReason::symlink, "-> " + symlink_target(dir.fd(), name));
+        return;
+      }
+      child.via_symlink = true;
+      if (::fstatat(dir.fd(), name, &child.st, 0) != 0) {
+        const int error = errno;
+        if (error == ENOENT || error == ELOOP || error == ENOTDIR) {
+          skip(child, SkipReason::broken_symlink, "-> " + symlink_target(dir.fd(), name) + ": " + errno_text(error));
+        } else {
+          visitor_.not_scanned(child.path, reason_for_errno(error), "stat: " + errno_text(error));
+        }
+        return;
+      }
+    }
+    if (settings_.one_file_system && child.st.st_dev != parent.root_dev) {
+      skip(child, SkipReason::other_filesystem, "mount point or other device");
+      return;
+    }
+    if (!S_ISDIR(child.st.st_mode) && !S_ISREG(child.st.st_mode)) {
+      dispatch(child, feeder);  // special files are only reported: nothing to queue
+      return;
+    }
+    child.depth = parent.depth + 1;
+    child.root_dev = parent.root_dev;
+    child.parent = dir.handle();
+    feeder.add(std::move(child));
+  }
+
+  const WalkSettings& settings_;
+  const ExcludeMatcher& excludes_;
+  WalkVisitor& visitor_;
+  SafeReporter reporter_;
+  std::shared_ptr<DirCache> cache_;
+  const std::function<void(const fs::path&)>& before_open_directory_;
+};
+
+}  // namespace
+
+ExcludeMatcher::ExcludeMatcher(const std::vector<std::string>& patterns) {
+  for (const std::string& original : patterns) {
+    std::string glob = original;
+    while (glob.size() > 1 && glob.back() == '/') glob.pop_back();
+    if (glob.find('/') == std::string::npos) {
+      if (!glob.empty()) name_patterns_.push_back({glob, original});
+      continue;
+    }
+    if (glob.rfind("./", 0) == 0) {
+      glob.erase(0, 2);
+    } else if (glob.front() == '/') {
+      glob.erase(0, 1);
+    }
+    if (!glob.empty()) path_patterns_.push_back({glob, original});
+  }
+}
+
+const std::string* ExcludeMatcher::match(std::string_view name, std::string_view relative) const {
+  if (empty()) return nullptr;
+  // fnmatch needs NUL-terminated strings; names never contain NUL.
+  const std::string name_z(name);
+  for (const Pattern& pattern : name_patterns_) {
+    if (::fnmatch(pattern.glob.c_str(), name_z.c_str(), 0) == 0) return &pattern.original;
+  }
+  const std::string relative_z(relative);
+  for (const Pattern& pattern : path_patterns_) {
+    if (::fnmatch(pattern.glob.c_str(), relative_z.c_str(), FNM_PATHNAME) == 0) return &pattern.original;
+  }
+  return nullptr;
+}
+
+Walker::Walker(WalkSettings settings) : settings_(std::move(settings)), excludes_(settings_.excludes) {}
+
+std::uint64_t Walker::walk(const std::vector<fs::path>& roots, WalkVisitor& visitor) const {
+  std::vector<Item> items;
+  items.reserve(roots.size());
+  for (const fs::path& root : roots) {
+    Item item;
+    item.path = root;
+    item.is_root = true;
+    items.push_back(std::move(item));
+  }
+  // Declared before the run: the last directory handles are released with the run's items.
+  auto cache = std::make_shared<DirCache>(open_directory_cap());
+  WalkRun run(settings_, excludes_, visitor, cache, before_open_directory);
+  tbb::parallel_for_each(items.begin(), items.end(),
+                         [&run](const Item& item, tbb::feeder<Item>& feeder) { run(item, feeder); });
+  return run.lost();
+}
+
+}  // namespace flscan::scanner
