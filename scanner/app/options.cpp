@@ -76,8 +76,10 @@ Special files:
   FIFOs, sockets and devices below a PATH are never opened; they are reported as skipped
   (listed with -v), not as errors. Named as PATH, a FIFO, socket or character device is NOT
   SCANNED (special-file: never opened; copy the data to a file and scan that, with --image if
-  it is a disk image), and a block device is opened as a disk image. A file reported as 0
-  bytes is still read once: one that yields bytes is NOT SCANNED (modified-while-reading).
+  it is a disk image), and a block device is opened as a disk image. A reported size is not
+  trusted to be the end: a file reported smaller than 4 KiB (0 included) is sniffed with 4 KiB,
+  and a file read to its end asks for one byte past its size; one that yields bytes beyond its
+  reported size is NOT SCANNED (modified-while-reading).
   Symbolic links below a PATH are skipped unless --follow-symlinks is given.
 
 Report files (--json, --sarif, --html):

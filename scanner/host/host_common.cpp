@@ -96,9 +96,12 @@ tl::expected<FileSnapshot, HostError> FileSnapshot::take(const std::filesystem::
   if (size > max_bytes) return tl::unexpected(HostError{shown, too_large(size, max_bytes)});
 
   FileSnapshot snap;
-  snap.bytes_.resize(static_cast<std::size_t>(size));
+  // One byte more than the stat size is asked for (issue 12): a FUSE or network filesystem may
+  // report less than the file holds (0 included), and the copy must not pass for the whole file.
+  snap.bytes_.resize(static_cast<std::size_t>(size) + 1);
   std::size_t done = 0;
-  // pread until the stat size is reached or the file ends early (it shrank: keep what was read).
+  // pread until the stat size is passed or the file ends (early: it shrank, keep what was read). A
+  // short read that reaches the stat size is the end, without a further read.
   while (done < snap.bytes_.size()) {
     const ssize_t n = ::pread(fd.get(), snap.bytes_.data() + done, snap.bytes_.size() - done,
                               static_cast<off_t>(done));
@@ -108,6 +111,12 @@ tl::expected<FileSnapshot, HostError> FileSnapshot::take(const std::filesystem::
     }
     if (n == 0) break;
     done += static_cast<std::size_t>(n);
+    if (done >= size) break;
+  }
+  if (done > size) {
+    return tl::unexpected(HostError{shown, "modified while reading: its size was reported as " + std::to_string(size) +
+                                               " bytes, but it holds more (a filesystem that does not report sizes, or a "
+                                               "file written while read)"});
   }
   snap.bytes_.resize(done);
 

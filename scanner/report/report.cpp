@@ -138,6 +138,8 @@ std::uint64_t ScanCounters::skipped_total() const {
 
 bool ScanReport::complete() const { return counters.not_scanned_total() == 0 && counters.lost_reports == 0; }
 
+bool ScanReport::run_complete() const { return complete() && !host_errors() && !actions_failed(); }
+
 bool ScanReport::flc_service_found() const {
   return std::any_of(hosts.begin(), hosts.end(), [](const host::HostReport& h) { return h.flc_service_found(); });
 }
@@ -168,7 +170,7 @@ int exit_code(const ScanReport& report, const FailOn& fail_on) {
   if (fail_on.suspicious && report.suspicious_found()) return kExitInfected;
   // A mistyped PATH must not pass a pipeline that only fails on infections.
   if (report.operand_missing()) return kExitIncomplete;
-  if (fail_on.incomplete && (!report.complete() || report.host_errors() || report.actions_failed())) return kExitIncomplete;
+  if (fail_on.incomplete && !report.run_complete()) return kExitIncomplete;
   return kExitClean;
 }
 

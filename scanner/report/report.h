@@ -226,6 +226,11 @@ struct ScanReport {
 
   // True when every entry found was scanned (nothing in not_scanned, no lost report).
   [[nodiscard]] bool complete() const;
+  // True when the run as a whole is complete: complete(), no host error and no action left undone.
+  // What JSON `summary.complete`, SARIF `executionSuccessful` and the text's INCOMPLETE say
+  // (issue 12: a hive that could not be read, or a quarantine that did not happen, never leaves a
+  // report calling itself complete).
+  [[nodiscard]] bool run_complete() const;
   // True when some file carries an infection-severity finding.
   [[nodiscard]] bool infection_found() const { return counters.infected_files > 0; }
   // True when some installation has an FLC service (FunLove evidence too: exit code 1).

@@ -98,7 +98,7 @@ Json summary_to_json(const ScanReport& report) {
     findings_by_kind[std::string(to_string(static_cast<FindingKind>(i)))] = c.findings_by_kind[i];
   }
   const double seconds = report.elapsed_seconds > 0 ? report.elapsed_seconds : 1e-9;
-  return Json{{"complete", report.complete()},
+  return Json{{"complete", report.run_complete()},
               {"infection_found", report.infection_found()},
               {"files_seen", c.files_seen},
               {"files_read", c.files_examined},

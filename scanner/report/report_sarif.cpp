@@ -566,7 +566,7 @@ std::string exit_code_description(const ScanReport& report, const Options& optio
 }
 
 Json invocation(const ScanReport& report, const Options& options) {
-  const bool successful = report.complete() && !report.host_errors() && !report.actions_failed();
+  const bool successful = report.run_complete();
   const int code = exit_code(report, options.fail_on);
   Json invocation{{"executionSuccessful", successful},
                   {"exitCode", code},
@@ -642,7 +642,7 @@ Json report_to_sarif(const ScanReport& report, const Options& options, const Rep
            {"artifacts", std::move(artifacts)},
            {"results", std::move(results)},
            {"properties",
-            {{"complete", report.complete()},
+            {{"complete", report.run_complete()},
              {"infectionFound", report.infection_found() || report.flc_service_found()},
              {"filesSeen", report.counters.files_seen},
              {"filesWithFindings", report.counters.files_with_findings},

@@ -141,7 +141,7 @@ std::string findings_breakdown(const ScanCounters& counters) {
 std::string exit_code_text(const ScanReport& report, const FailOn& fail_on) {
   const int code = exit_code(report, fail_on);
   const bool funlove = report.infection_found() || report.flc_service_found();
-  const bool incomplete = !report.complete() || report.host_errors() || report.actions_failed();
+  const bool incomplete = !report.run_complete();
   std::string why;
   if (code == kExitInfected && !(funlove && fail_on.infected)) why = "suspicious findings, and --fail-on counts them";
   if (code == kExitIncomplete && report.operand_missing() && !fail_on.incomplete) {

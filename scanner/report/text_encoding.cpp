@@ -88,17 +88,49 @@ std::string base64_encode(std::string_view bytes) {
   return out;
 }
 
+namespace {
+
+struct CodePointRange {
+  char32_t first;
+  char32_t last;
+};
+
+// Every Default_Ignorable_Code_Point of Unicode 15.1 (DerivedCoreProperties.txt,
+// https://www.unicode.org/Public/15.1.0/ucd/DerivedCoreProperties.txt: drawn as nothing, so a
+// name holding one looks like another name; issue 13), plus the C1 controls, the line and
+// paragraph separators and the interlinear annotation controls. Adjacent ranges are merged;
+// sorted by first code point.
+constexpr CodePointRange kInvisible[] = {
+    {0x0080, 0x009F},    // C1 controls
+    {0x00AD, 0x00AD},    // soft hyphen (DI)
+    {0x034F, 0x034F},    // combining grapheme joiner (DI)
+    {0x061C, 0x061C},    // Arabic letter mark (DI, Bidi_Control)
+    {0x115F, 0x1160},    // Hangul choseong and jungseong fillers (DI)
+    {0x17B4, 0x17B5},    // Khmer inherent vowels AQ, AA (DI)
+    {0x180B, 0x180F},    // Mongolian free variation selectors, vowel separator (DI)
+    {0x200B, 0x200F},    // zero width space, ZWNJ, ZWJ, LRM, RLM (DI, Bidi_Control)
+    {0x2028, 0x2029},    // line and paragraph separators
+    {0x202A, 0x202E},    // LRE, RLE, PDF, LRO, RLO (DI, Bidi_Control)
+    {0x2060, 0x206F},    // word joiner, invisible operators, LRI, RLI, FSI, PDI, deprecated format (DI)
+    {0x3164, 0x3164},    // Hangul filler (DI)
+    {0xFE00, 0xFE0F},    // variation selectors 1-16 (DI)
+    {0xFEFF, 0xFEFF},    // zero width no-break space, byte order mark (DI)
+    {0xFFA0, 0xFFA0},    // halfwidth Hangul filler (DI)
+    {0xFFF0, 0xFFF8},    // unassigned specials (DI)
+    {0xFFF9, 0xFFFB},    // interlinear annotation controls
+    {0x1BCA0, 0x1BCA3},  // shorthand format controls (DI)
+    {0x1D173, 0x1D17A},  // musical symbol format controls (DI)
+    {0xE0000, 0xE0FFF},  // tag characters, variation selectors 17-256, unassigned (DI)
+};
+
+}  // namespace
+
 bool is_invisible_control(char32_t c) {
-  return (c >= 0x80 && c <= 0x9F) ||      // C1 controls
-         c == 0x00AD ||                    // soft hyphen
-         c == 0x061C ||                    // Arabic letter mark (Bidi_Control)
-         c == 0x180E ||                    // Mongolian vowel separator
-         (c >= 0x200B && c <= 0x200F) ||   // zero width space, ZWNJ, ZWJ, LRM, RLM (Bidi_Control)
-         (c >= 0x2028 && c <= 0x202E) ||   // line/paragraph separators; LRE, RLE, PDF, LRO, RLO
-         (c >= 0x2060 && c <= 0x206F) ||   // word joiner, invisible operators; LRI, RLI, FSI, PDI
-         c == 0xFEFF ||                    // zero width no-break space (byte order mark)
-         (c >= 0xFFF9 && c <= 0xFFFB) ||   // interlinear annotation controls
-         (c >= 0xE0000 && c <= 0xE007F);   // tag characters (invisible ASCII look-alikes)
+  for (const CodePointRange& range : kInvisible) {
+    if (c < range.first) return false;
+    if (c <= range.last) return true;
+  }
+  return false;
 }
 
 bool is_printable_text(std::string_view bytes) { return escape(bytes, false) == bytes; }

@@ -18,11 +18,12 @@ namespace flscan::scanner {
 [[nodiscard]] std::optional<std::string> base64_decode(std::string_view text);
 
 // Characters that steer or hide what a terminal or a browser shows without being visible
-// themselves: the C1 controls, every Unicode Bidi_Control character (U+061C, U+200E, U+200F,
-// U+202A..U+202E, U+2066..U+2069; those of "Trojan Source", CVE-2021-42574), the zero-width and
-// invisible format characters around them (U+200B..U+200D, U+2060..U+2065, U+206A..U+206F,
-// U+FEFF, U+00AD, U+180E, U+FFF9..U+FFFB, the tag characters U+E0000..U+E007F) and the line and
-// paragraph separators U+2028, U+2029. The printers escape them (issue 13, item 9).
+// themselves: every Unicode Default_Ignorable_Code_Point (DerivedCoreProperties.txt: U+00AD,
+// U+034F, the Hangul fillers U+115F, U+1160, U+3164, U+FFA0, variation selectors U+FE00..U+FE0F
+// and U+E0100..U+E01EF, the zero-width and Bidi_Control characters of "Trojan Source",
+// CVE-2021-42574, the tag characters, ...), the C1 controls, the line and paragraph separators
+// U+2028, U+2029 and the interlinear annotation controls U+FFF9..U+FFFB. The printers escape
+// them (issue 13, item 9). The table is in text_encoding.cpp.
 [[nodiscard]] bool is_invisible_control(char32_t code_point);
 
 // For the text report: control characters, the characters above and bytes that are not valid

@@ -74,8 +74,12 @@ ReadError open_error(int error) {
 }
 
 // Reads up to `size` bytes at `offset`, retrying short reads, until EOF. Returns the number of
-// bytes read, or the errno of a failed pread.
-tl::expected<std::size_t, int> pread_full(int fd, std::uint8_t* destination, std::size_t size, std::uint64_t offset) {
+// bytes read, or the errno of a failed pread. A short read that reaches `reported_end` (the size
+// fstat gave) is taken as the end of the file without asking again: the reader requests more than
+// the reported size to see bytes beyond it (issue 12), and must not pay a second pread per file
+// for it; bytes past the reported end still show in that one read.
+tl::expected<std::size_t, int> pread_full(int fd, std::uint8_t* destination, std::size_t size, std::uint64_t offset,
+                                          std::uint64_t reported_end) {
   std::size_t done = 0;
   while (done < size) {
     const ssize_t n = ::pread(fd, destination + done, size - done, static_cast<off_t>(offset + done));
@@ -85,8 +89,18 @@ tl::expected<std::size_t, int> pread_full(int fd, std::uint8_t* destination, std
     }
     if (n == 0) break;
     done += static_cast<std::size_t>(n);
+    if (done < size && offset + done >= reported_end) break;
   }
   return done;
+}
+
+// Bytes where the file should have ended: its reported size does not describe it (a FUSE or
+// network filesystem that under-reports sizes, or a file written while read). What was read up to
+// that size is not the file, so it is never scanned as if it were (issue 12).
+ReadError beyond_size_error(std::uint64_t reported_size, std::uint64_t got, bool or_more) {
+  return {NotScannedReason::modified, "the file's size was reported as " + std::to_string(reported_size) +
+                                          " bytes, but reading it gave " + std::to_string(got) + (or_more ? " bytes or more" : " bytes") +
+                                          " (a filesystem that does not report sizes, or a file written while read)"};
 }
 
 ReadError truncated_error(std::uint64_t expected_size, std::uint64_t got) {
@@ -109,10 +123,11 @@ class FdFile final : public RandomAccessFile {
     }
     if (auto mismatch = unexpected_file(st)) return tl::make_unexpected(std::move(*mismatch));
     identity_ = FileIdentity{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
+    reported_size_ = static_cast<std::uint64_t>(st.st_size);
     return FileStamp{static_cast<std::uint64_t>(st.st_size), st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_ctim.tv_sec, st.st_ctim.tv_nsec};
   }
   tl::expected<std::size_t, ReadError> read_at(std::uint64_t offset, std::uint8_t* out, std::size_t length) override {
-    const auto got = pread_full(fd_, out, length, offset);
+    const auto got = pread_full(fd_, out, length, offset, reported_size_);
     if (!got) return tl::make_unexpected(ReadError{NotScannedReason::io_error, "read: " + errno_text(got.error())});
     return *got;
   }
@@ -132,6 +147,7 @@ class FdFile final : public RandomAccessFile {
   int fd_;
   ExpectedFile expected_;
   FileIdentity identity_;
+  std::uint64_t reported_size_ = 0;
 };
 
 // The file as a ByteSource for a StreamConsumer: the sniffed head is served from memory,
@@ -234,19 +250,17 @@ tl::expected<FileContent, ReadError> FileReader::read_file(RandomAccessFile& fil
   const std::uint64_t file_size = before->size;
 
   const std::size_t head_size = static_cast<std::size_t>(std::min<std::uint64_t>(file_size, limits::kSniffBytes));
-  // Reported empty: still read once (issue 12). A FUSE or network filesystem (or /proc) may report
-  // 0 for a file with content; bytes past the reported size mean the size does not describe the
-  // file, so what the plan below would decide from it cannot be trusted.
-  const std::size_t head_request = file_size == 0 ? limits::kSniffBytes : head_size;
+  // Reported smaller than the sniff (0 included): the one sniff read asks for the full sniff size
+  // anyway (issue 12). A FUSE or network filesystem (or /proc) may report 0, or any size below the
+  // truth, for a file with content; bytes past the reported size mean the size does not describe
+  // the file, so what the plan below would decide from it cannot be trusted. Such a file is then
+  // read to its end by this one read: no further check is needed for it below.
+  const bool sniff_reaches_end = file_size < limits::kSniffBytes;
+  const std::size_t head_request = sniff_reaches_end ? limits::kSniffBytes : head_size;
   reserve(head_request, 0);
   auto head_read = file.read_at(0, buffer_.get(), head_request);
   if (!head_read) return tl::make_unexpected(std::move(head_read.error()));
-  if (*head_read > head_size) {
-    return tl::make_unexpected(ReadError{NotScannedReason::modified,
-                                         "the file's size was reported as " + std::to_string(file_size) + " bytes, but reading it gave " +
-                                             std::to_string(*head_read) + (*head_read == head_request ? " bytes or more" : " bytes") +
-                                             " (a filesystem that does not report sizes, or a file written while read)"});
-  }
+  if (*head_read > head_size) return tl::make_unexpected(beyond_size_error(file_size, *head_read, *head_read == head_request));
   if (*head_read < head_size) return tl::make_unexpected(truncated_error(file_size, *head_read));
   if (after_sniff_hook) after_sniff_hook();
 
@@ -266,18 +280,33 @@ tl::expected<FileContent, ReadError> FileReader::read_file(RandomAccessFile& fil
                                          std::to_string(file_size) + " bytes must be read whole (kernel or loader file, or a signature "
                                          "set that cannot stream) and that is capped at " + std::to_string(limits::kMaxWholeRead)});
   }
+  // Bytes past the reported size, found by the last read of a file read to its end: reported after
+  // the stamp comparison below, so a file that grew while read is said to have grown.
+  std::optional<ReadError> beyond_size;
   if (chosen == ReadPlan::stream && stream) {
     FileSource source(file, content.bytes, file_size);
     stream(source, file_size);
     if (source.error) return tl::make_unexpected(std::move(*source.error));
     content.bytes_read += source.bytes_read;
     content.streamed = true;
+    // The consumer's reads end at the reported size and cannot be extended: one more read at that
+    // offset, which must find nothing (issue 12: an under-reported size hides the rest).
+    if (!sniff_reaches_end) {
+      std::uint8_t beyond = 0;
+      auto extra = file.read_at(file_size, &beyond, 1);
+      if (!extra) return tl::make_unexpected(std::move(extra.error()));
+      if (*extra > 0) beyond_size = beyond_size_error(file_size, file_size + *extra, true);
+    }
   } else if (chosen != ReadPlan::head_only) {
     const auto size = static_cast<std::size_t>(file_size);
-    if (size > head_size) {
-      reserve(size, head_size);
-      auto rest_read = file.read_at(head_size, buffer_.get() + head_size, size - head_size);
+    if (!sniff_reaches_end) {
+      // The last read asks for one byte past the reported size, which must not be there (issue 12).
+      // A file size fits off_t (below 2^63), so size + 1 cannot wrap.
+      const std::size_t request = size - head_size + 1;
+      reserve(size + 1, head_size);
+      auto rest_read = file.read_at(head_size, buffer_.get() + head_size, request);
       if (!rest_read) return tl::make_unexpected(std::move(rest_read.error()));
+      if (*rest_read == request) beyond_size = beyond_size_error(file_size, size + 1, true);
       if (*rest_read < size - head_size) return tl::make_unexpected(truncated_error(file_size, head_size + *rest_read));
     }
     content.bytes = ByteView(buffer_.get(), size);
@@ -301,6 +330,7 @@ tl::expected<FileContent, ReadError> FileReader::read_file(RandomAccessFile& fil
     return tl::make_unexpected(
         ReadError{NotScannedReason::modified, "inode change time (ctime) changed while reading: the file was rewritten or its times set"});
   }
+  if (beyond_size) return tl::make_unexpected(std::move(*beyond_size));
   return content;
 }
 

@@ -14,9 +14,12 @@
 // open descriptor closes the race of a file swapped for a FIFO after listing), larger than the
 // size limit, shorter than fstat said (truncated while read), or with a size, mtime or ctime that
 // changed between the fstat before and the fstat after reading (modified while read; the ctime
-// catches an in-place rewrite whose writer restored the mtime, issue 12). A file whose reported
-// size is 0 is still read once: a FUSE or network filesystem may report 0 for a file with
-// content, and such a file yields bytes beyond its size (modified while read), never "clean".
+// catches an in-place rewrite whose writer restored the mtime, issue 12). A reported size is not
+// trusted to be the end (issue 12: a FUSE or network filesystem may report 0, or less than the
+// file holds): a file reported smaller than the sniff is sniffed with the full sniff size, and a
+// file read to its end (whole or streamed) asks for one byte past its reported size in its last
+// read (a streamed file: one extra read at that offset). Bytes there make the file modified while
+// read, never "clean". A file that is only sniffed is not read to its end and not checked so.
 #pragma once
 
 #include <sys/types.h>

@@ -5,13 +5,16 @@
 #include <array>
 #include <cctype>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <random>
 #include <set>
 #include <string>
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -173,6 +176,39 @@ TEST_CASE("every corpus Windows tree gets its manifest verdict and symptom rows"
     CHECK(run.exit_code == (tree.at("expected_verdict") == "q317218" ? 1 : 0));
   }
   CHECK(verdicts_seen == std::set<std::string>{"q317218", "q321454", "no-evidence"});
+}
+
+// Issue 12: a host error makes the run incomplete, and the JSON summary must say so. Each corpus
+// Windows tree without FunLove evidence, copied, with its SYSTEM hive overwritten by random bytes
+// (same length): the hive is no hive, so a host error, exit 2, and `summary.complete` false.
+TEST_CASE("a Windows tree whose SYSTEM hive is random bytes: summary.complete is false", "[e2e][corpus][host]") {
+  namespace fs = std::filesystem;
+  const json manifest = load_manifest();
+  std::size_t trees = 0;
+  for (const json& tree : manifest.at("host_trees")) {
+    if (tree.at("expected_verdict") == "q317218") continue;  // evidence found: exit 1 whatever else
+    const std::string root = tree.at("root");
+    INFO("tree " << root);
+    const fs::path copy = fs::temp_directory_path() / ("flscan-e2e-random-hive-" + std::to_string(::getpid()));
+    fs::remove_all(copy);
+    fs::create_directories(copy);
+    fs::copy(kCorpus + "/" + root, copy / "tree", fs::copy_options::recursive);
+    const fs::path hive = copy / "tree" / tree.at("system_hive").get<std::string>();
+    const auto size = fs::file_size(hive);
+    std::mt19937 random(12);
+    std::string noise(static_cast<std::size_t>(size), '\0');
+    for (char& c : noise) c = static_cast<char>(random() & 0xff);
+    std::ofstream(hive, std::ios::binary | std::ios::trunc) << noise;
+    const Run run = run_flscan((copy / "tree").string());
+    fs::remove_all(copy);
+    REQUIRE(run.report.at("hosts").size() == 1);
+    CHECK_FALSE(run.report.at("hosts").at(0).at("errors").empty());
+    CHECK(run.report.at("not_scanned").empty());  // every file was read: only the host error is missing
+    CHECK(run.report.at("summary").at("complete") == false);
+    CHECK(run.exit_code == 2);
+    ++trees;
+  }
+  CHECK(trees == 2);
 }
 
 // Regression: with several PATHs in one scan, infections on one volume must not decide another

@@ -3,6 +3,8 @@
 // SYSTEM hive and SysEvent.Evt bytes corpus/windows_fixtures.py writes, and a ScanReport whose
 // results say which programs were built infected. Every expectation follows from how the volume
 // and the results were put together here. Also FileSnapshot::from_reader and LocalFs itself.
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <cstdint>
@@ -473,4 +475,27 @@ TEST_CASE("LocalFs: listing, kinds, snapshots of this machine's files", "[volume
   CHECK(flscan::host::join_path("a/", "b") == "a/b");
   CHECK(flscan::host::join_path("", "b") == "b");
   CHECK(flscan::host::join_path("nt4.vhd:p1", "WINNT") == "nt4.vhd:p1/WINNT");
+}
+
+TEST_CASE("FileSnapshot::take: a file holding more than its reported size is modified, not a short copy", "[volume_fs]") {
+  // Issue 12: a FUSE or network filesystem may report less than a file holds; /proc reports 0
+  // bytes for files with content. The copy asks for one byte past the reported size.
+  struct stat st {};
+  REQUIRE(::stat("/proc/self/status", &st) == 0);
+  REQUIRE(st.st_size == 0);
+  auto proc = FileSnapshot::take("/proc/self/status", 1 << 20);
+  REQUIRE_FALSE(proc);
+  CHECK(proc.error().reason.find("modified while reading: its size was reported as 0 bytes") == 0);
+
+  // A file of the size it reports is copied whole.
+  const fs::path dir = flscan::test::host_scratch("take-size");
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  { std::ofstream(dir / "f.bin") << "abcdef"; }
+  auto snap = FileSnapshot::take(dir / "f.bin", 100);
+  REQUIRE(snap);
+  CHECK(snap->bytes().size() == 6);
+  auto exact = FileSnapshot::take(dir / "f.bin", 6);
+  REQUIRE(exact);
+  CHECK(exact->bytes().size() == 6);
 }

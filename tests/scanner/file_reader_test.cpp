@@ -177,12 +177,12 @@ TEST_CASE("reader: rewritten in place with the mtime restored is modified (the c
 
 namespace {
 
-// A file whose reported size is 0 whatever it holds, as some FUSE and network filesystems report
-// (a test seam: the reader reads every file through RandomAccessFile).
-class ReportsZeroSize final : public RandomAccessFile {
+// A file whose reported size is `reported` whatever it holds, as some FUSE and network filesystems
+// report (a test seam: the reader reads every file through RandomAccessFile).
+class ReportsSize final : public RandomAccessFile {
  public:
-  explicit ReportsZeroSize(std::string content) : content_(std::move(content)) {}
-  tl::expected<FileStamp, ReadError> stamp() override { return FileStamp{}; }
+  ReportsSize(std::string content, std::uint64_t reported) : content_(std::move(content)), reported_(reported) {}
+  tl::expected<FileStamp, ReadError> stamp() override { return FileStamp{reported_}; }
   tl::expected<std::size_t, ReadError> read_at(std::uint64_t offset, std::uint8_t* out, std::size_t length) override {
     ++reads;
     if (offset >= content_.size()) return 0;
@@ -194,9 +194,37 @@ class ReportsZeroSize final : public RandomAccessFile {
 
  private:
   std::string content_;
+  std::uint64_t reported_;
+};
+
+// Reports 0 bytes, whatever it holds.
+class ReportsZeroSize final : public RandomAccessFile {
+ public:
+  explicit ReportsZeroSize(std::string content) : file_(std::move(content), 0) {}
+  tl::expected<FileStamp, ReadError> stamp() override { return file_.stamp(); }
+  tl::expected<std::size_t, ReadError> read_at(std::uint64_t offset, std::uint8_t* out, std::size_t length) override {
+    const auto got = file_.read_at(offset, out, length);
+    reads = file_.reads;
+    return got;
+  }
+  int reads = 0;
+
+ private:
+  ReportsSize file_;
 };
 
 const PlanRead kPlanWhole = [](ByteView, std::uint64_t) { return ReadPlan::whole; };
+const PlanRead kPlanStream = [](ByteView, std::uint64_t) { return ReadPlan::stream; };
+const PlanRead kPlanHeadOnly = [](ByteView, std::uint64_t) { return ReadPlan::head_only; };
+// Reads the file through the source in chunks up to its (reported) size, as the engine's streamed
+// scan does.
+const StreamConsumer kReadAll = [](ByteSource& source, std::uint64_t file_size) {
+  std::string chunk(limits::kSniffBytes, '\0');
+  for (std::uint64_t offset = 0; offset < file_size; offset += chunk.size()) {
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), file_size - offset));
+    if (!source.read(offset, reinterpret_cast<std::uint8_t*>(chunk.data()), n)) return;
+  }
+};
 
 }  // namespace
 
@@ -225,6 +253,64 @@ TEST_CASE("reader: a file reported as 0 bytes is read once; bytes beyond that si
   const auto proc = reader.read("/proc/self/status", FollowSymlink::no, kAlwaysWhole);
   REQUIRE_FALSE(proc);
   CHECK(proc.error().reason == NotScannedReason::modified);
+}
+
+TEST_CASE("reader: a file reported smaller than it is, read to its end, is modified, never its first bytes alone", "[reader]") {
+  // Issue 12: a FUSE filesystem reporting 1024 bytes for a larger infected PE made flscan scan
+  // those 1024 bytes and call the file clean.
+  FileReader reader(kNoLimit);
+  const std::string large = flscan::test::mz_bytes(3 * limits::kSniffBytes + 17);
+
+  // Reported below the sniff size: the one sniff read finds the bytes beyond it.
+  ReportsSize small(flscan::test::mz_bytes(1500), 1024);
+  const auto small_read = reader.read(small, kPlanWhole, nullptr);
+  REQUIRE_FALSE(small_read);
+  CHECK(small_read.error().reason == NotScannedReason::modified);
+  CHECK(small_read.error().detail.find("reported as 1024 bytes") != std::string::npos);
+  CHECK(small.reads == 1);
+
+  // Reported above the sniff size (and exactly the sniff size), read whole: the last read asks
+  // for one byte more, which is there.
+  for (const std::uint64_t reported : {std::uint64_t{2 * limits::kSniffBytes}, std::uint64_t{limits::kSniffBytes}}) {
+    ReportsSize whole(large, reported);
+    const auto whole_read = reader.read(whole, kPlanWhole, nullptr);
+    REQUIRE_FALSE(whole_read);
+    CHECK(whole_read.error().reason == NotScannedReason::modified);
+    CHECK(whole_read.error().detail.find("reported as " + std::to_string(reported) + " bytes") != std::string::npos);
+    CHECK(whole.reads == 2);
+  }
+
+  // Streamed (a file above --stream-above): one read at the reported end finds more.
+  ReportsSize streamed(large, 2 * limits::kSniffBytes);
+  const auto streamed_read = reader.read(streamed, kPlanStream, kReadAll);
+  REQUIRE_FALSE(streamed_read);
+  CHECK(streamed_read.error().reason == NotScannedReason::modified);
+  CHECK(streamed_read.error().detail.find("reported as " + std::to_string(2 * limits::kSniffBytes) + " bytes") != std::string::npos);
+
+  // The same files reporting their true size are read, whole and streamed.
+  ReportsSize whole_true(large, large.size());
+  const auto whole_ok = reader.read(whole_true, kPlanWhole, nullptr);
+  REQUIRE(whole_ok);
+  CHECK(whole_ok->whole);
+  CHECK(as_string(whole_ok->bytes) == large);
+  CHECK(whole_ok->bytes_read == large.size());
+  ReportsSize streamed_true(large, large.size());
+  const auto streamed_ok = reader.read(streamed_true, kPlanStream, kReadAll);
+  REQUIRE(streamed_ok);
+  CHECK(streamed_ok->streamed);
+  CHECK(streamed_ok->bytes_read == large.size());
+  ReportsSize small_true(flscan::test::mz_bytes(1500), 1500);
+  const auto small_ok = reader.read(small_true, kPlanWhole, nullptr);
+  REQUIRE(small_ok);
+  CHECK(small_ok->bytes.size() == 1500);
+  CHECK(small_true.reads == 1);
+
+  // A file that is only sniffed is not read to its end: bytes beyond its reported size are not
+  // looked for (README, "What is read").
+  ReportsSize sniffed(large, 2 * limits::kSniffBytes);
+  const auto sniffed_read = reader.read(sniffed, kPlanHeadOnly, nullptr);
+  REQUIRE(sniffed_read);
+  CHECK(sniffed.reads == 1);
 }
 
 TEST_CASE("reader: a path that no longer exists has vanished", "[reader]") {

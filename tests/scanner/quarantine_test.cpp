@@ -1120,6 +1120,8 @@ TEST_CASE("cli: a quarantine that fails on a read-only file system makes the run
   CHECK(tool->at("action").at("result") == "left-in-place");
   CHECK(tool->at("action").at("error").get<std::string>().find("Read-only file system") != std::string::npos);
   CHECK(read_bytes(ro + "/tool.exe") == s.infection.file);
+  // The summary says the run is incomplete too (issue 12, README: "complete": false).
+  CHECK(doc.at("summary").at("complete") == false);
   // The text report says so in its result line, not only on the file's action line.
   const auto text = flscan::test::run_flscan({"--quarantine", tmp / "q", "--sarif", tmp / "run.sarif", ro});
   CHECK(text.exit_code == 1);
@@ -1127,6 +1129,7 @@ TEST_CASE("cli: a quarantine that fails on a read-only file system makes the run
   std::ifstream sarif(tmp / "run.sarif");
   const json log = json::parse(sarif);
   CHECK(log.at("runs").at(0).at("invocations").at(0).at("executionSuccessful") == false);
+  CHECK(log.at("runs").at(0).at("properties").at("complete") == false);
 }
 
 TEST_CASE("cli: a file met again through overlapping PATHs keeps its first action", "[cli][quarantine]") {

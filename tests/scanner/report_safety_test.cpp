@@ -6,10 +6,12 @@
 
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -111,6 +113,44 @@ TEST_CASE("bidi and invisible format characters are escaped like control bytes",
   CHECK(escape_for_terminal("caf\xc3\xa9 \xe4\xb8\xad \xc2\xa0") == "caf\xc3\xa9 \xe4\xb8\xad \xc2\xa0");
   CHECK(is_printable_text("calc.exe"));
   CHECK_FALSE(is_printable_text("calc" + kRlo + "exe"));
+}
+
+// Every range of Default_Ignorable_Code_Point in Unicode 15.1's DerivedCoreProperties.txt,
+// copied from that file (grep '; Default_Ignorable_Code_Point'), not from the scanner's table.
+TEST_CASE("every Default_Ignorable_Code_Point is escaped, and its visible neighbours are not", "[report][escape]") {
+  // Written out as bytes, so the test does not rely on an encoder of its own: U+3164 HANGUL
+  // FILLER, U+FFA0 HALFWIDTH HANGUL FILLER, U+115F, U+1160, U+034F COMBINING GRAPHEME JOINER,
+  // U+17B4, U+17B5, U+FE00 and U+FE0F VARIATION SELECTORS, U+E0100 and U+E01EF.
+  CHECK(escape_for_terminal("a\xe3\x85\xa4" "b") == "a\\xe3\\x85\\xa4b");
+  CHECK(escape_for_terminal("\xef\xbe\xa0") == "\\xef\\xbe\\xa0");
+  CHECK(escape_for_terminal("\xe1\x85\x9f\xe1\x85\xa0") == "\\xe1\\x85\\x9f\\xe1\\x85\\xa0");
+  CHECK(escape_for_terminal("e\xcd\x8f") == "e\\xcd\\x8f");
+  CHECK(escape_for_terminal("\xe1\x9e\xb4\xe1\x9e\xb5") == "\\xe1\\x9e\\xb4\\xe1\\x9e\\xb5");
+  CHECK(escape_for_terminal("\xef\xb8\x80\xef\xb8\x8f") == "\\xef\\xb8\\x80\\xef\\xb8\\x8f");
+  CHECK(escape_for_terminal("\xf3\xa0\x84\x80\xf3\xa0\x87\xaf") == "\\xf3\\xa0\\x84\\x80\\xf3\\xa0\\x87\\xaf");
+  const std::pair<char32_t, char32_t> ranges[] = {
+      {0x00AD, 0x00AD}, {0x034F, 0x034F}, {0x061C, 0x061C}, {0x115F, 0x1160}, {0x17B4, 0x17B5},
+      {0x180B, 0x180D}, {0x180E, 0x180E}, {0x180F, 0x180F}, {0x200B, 0x200F}, {0x202A, 0x202E},
+      {0x2060, 0x2064}, {0x2065, 0x2065}, {0x2066, 0x206F}, {0x3164, 0x3164}, {0xFE00, 0xFE0F},
+      {0xFEFF, 0xFEFF}, {0xFFA0, 0xFFA0}, {0xFFF0, 0xFFF8}, {0x1BCA0, 0x1BCA3}, {0x1D173, 0x1D17A},
+      {0xE0000, 0xE0000}, {0xE0001, 0xE0001}, {0xE0002, 0xE001F}, {0xE0020, 0xE007F}, {0xE0080, 0xE00FF},
+      {0xE0100, 0xE01EF}, {0xE01F0, 0xE0FFF}};
+  for (const auto& [first, last] : ranges) {
+    for (char32_t c = first; c <= last; ++c) {
+      INFO("U+" << std::hex << static_cast<std::uint32_t>(c));
+      CHECK(is_invisible_control(c));
+    }
+  }
+  // What was escaped before and is not Default_Ignorable stays escaped.
+  for (const char32_t c : {char32_t{0x80}, char32_t{0x9F}, char32_t{0x2028}, char32_t{0x2029}, char32_t{0xFFF9}, char32_t{0xFFFB}}) {
+    CHECK(is_invisible_control(c));
+  }
+  // Visible neighbours: letters, punctuation, the no-break space.
+  for (const char32_t c : {char32_t{0xA0}, char32_t{0xAC}, char32_t{0x034E}, char32_t{0x1161}, char32_t{0x17B6}, char32_t{0x3163},
+                           char32_t{0x3165}, char32_t{0xFE10}, char32_t{0xFFA1}, char32_t{0x1D172}, char32_t{0xE1000}}) {
+    INFO("U+" << std::hex << static_cast<std::uint32_t>(c));
+    CHECK_FALSE(is_invisible_control(c));
+  }
 }
 
 TEST_CASE("the text and HTML printers escape every field whatever its source", "[report][escape]") {
