@@ -30,11 +30,21 @@ inline constexpr std::uint64_t kMaxStreamSegment = 64 * 1024;
 // Signature text: longest line and most lines accepted from one database file.
 inline constexpr std::size_t kMaxSignatureLineLength = 64 * 1024;
 inline constexpr std::size_t kMaxSignaturesPerFile = 4'000'000;
-// Largest database file read. Loaded signatures take memory in proportion to their text: about
-// 12 bytes per byte for a typical .ndb (a 78 MB file of 1,000,000 lines: 0.94 GB), at most about
-// 20 for lines of alternations or nibble masks (measured, issue 13 item 10), so this bounds a
-// database's memory to a few GB whatever its lines; 4,000,000 .hsb lines are about 380 MB.
+// Largest database file read; 4,000,000 .hsb lines are about 380 MB.
 inline constexpr std::uint64_t kMaxSignatureFileBytes = 512ull * 1024 * 1024;
+// Memory budget of a loaded .ndb (issue 13 item 10): the body signatures of one database file may
+// take at most this many bytes per byte of its text, plus kSignatureMemoryAllowance, or the file
+// is refused at the line that goes over. Charged per parsed signature and per piece it is cut into
+// for streaming (each piece between `*` jumps is a compiled pattern of its own, a few hundred
+// bytes however short its text), not per byte of text: text alone did not bound memory, since a
+// line of 2-byte pieces joined by `*` took 69 bytes per byte. A typical .ndb is charged about 12
+// per byte (short lines, with their fixed per-signature cost, up to about 25). ClamAV's own limit
+// on pieces is far above what a line can hold (cli_ac_addsig in libclamav matcher-ac.c numbers a
+// signature's parts in a uint16_t: 65535; a 64 KiB line holds at most 13,107 `*` pieces), so
+// the budget, not a count of pieces, is what refuses a database, and only one far denser in
+// pieces than real ones.
+inline constexpr std::uint64_t kSignatureMemoryPerTextByte = 32;
+inline constexpr std::uint64_t kSignatureMemoryAllowance = 128ull * 1024 * 1024;
 // Largest `{n}` jump and largest alternation a pattern may use.
 inline constexpr std::uint32_t kMaxPatternJump = 64u * 1024 * 1024;
 inline constexpr std::size_t kMaxAlternatives = 256;

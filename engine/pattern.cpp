@@ -550,6 +550,16 @@ tl::expected<Pattern, PatternError> Pattern::compile(std::string_view hex) {
   return p;
 }
 
+std::size_t heap_allocation_bytes(std::size_t bytes) {
+  return bytes == 0 ? 0 : std::max<std::size_t>(32, (bytes + 8 + 15) / 16 * 16);
+}
+
+std::size_t Pattern::heap_bytes() const {
+  const std::size_t text_heap = text_.capacity() > std::string().capacity() ? text_.capacity() + 1 : 0;
+  return heap_allocation_bytes(text_heap) + heap_allocation_bytes(program_.capacity() * sizeof(Instr)) +
+         heap_allocation_bytes(alt_starts_.capacity() * sizeof(std::uint32_t)) + heap_allocation_bytes(bytes_.capacity());
+}
+
 bool Pattern::next_jump_candidate(ByteView data, Frame& frame, std::uint64_t& steps) const {
   if (frame.pos > frame.last) return false;
   ++steps;

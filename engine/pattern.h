@@ -22,6 +22,10 @@
 
 namespace flscan::sig {
 
+// Bytes a heap allocation of `bytes` takes (glibc malloc: a header, 16-byte granularity, 32 bytes
+// at least); 0 for none. For the loader's memory budget.
+[[nodiscard]] std::size_t heap_allocation_bytes(std::size_t bytes);
+
 struct PatternError {
   std::size_t column = 0;  // 1-based column in the hex text
   std::string reason;
@@ -64,6 +68,11 @@ class Pattern {
 
   [[nodiscard]] bool empty() const { return program_.empty(); }
   [[nodiscard]] const std::string& text() const { return text_; }
+  // Drops the stored copy of the hex text (a piece cut for streaming never needs it).
+  void drop_text() { std::string().swap(text_); }
+  // Bytes this pattern takes on the heap, allocator overhead included (the loader's memory
+  // budget, limits::kSignatureMemoryPerTextByte, charges it).
+  [[nodiscard]] std::size_t heap_bytes() const;
   // Fewest bytes any match spans, and the most (nothing when a jump is unbounded).
   [[nodiscard]] std::uint64_t min_length() const { return min_length_; }
   [[nodiscard]] std::optional<std::uint64_t> max_length() const { return max_length_; }

@@ -187,6 +187,7 @@ std::vector<Segment> stream_segments(const std::string& text) {
     if (!compiled) return false;
     const auto max = compiled->max_length();
     if (!max || *max != compiled->min_length() || *max == 0 || *max > limits::kMaxStreamSegment) return false;
+    compiled->drop_text();
     out.push_back(Segment{std::move(*compiled), gap, *max});
     piece.clear();
     return true;
@@ -217,12 +218,17 @@ std::vector<Segment> stream_segments(const std::string& text) {
     piece += c;
   }
   if (!close_piece()) return {};
+  out.shrink_to_fit();
   return out;
+}
+
+std::size_t string_heap_bytes(const std::string& text) {
+  return text.capacity() > std::string().capacity() ? heap_allocation_bytes(text.capacity() + 1) : 0;
 }
 
 }  // namespace
 
-void SignatureSet::add_body(BodySignature signature) {
+void cut_pieces(BodySignature& signature) {
   const Pattern& whole = signature.pattern;
   const bool unbounded_jump = !whole.max_length();
   if (!unbounded_jump) {
@@ -231,6 +237,18 @@ void SignatureSet::add_body(BodySignature signature) {
   } else {
     signature.segments = stream_segments(whole.text());
   }
+  signature.pieces_cut = true;
+}
+
+std::size_t BodySignature::memory_bytes() const {
+  std::size_t total = sizeof(BodySignature) + string_heap_bytes(name) + string_heap_bytes(origin) + pattern.heap_bytes() +
+                      heap_allocation_bytes(segments.capacity() * sizeof(Segment));
+  for (const Segment& segment : segments) total += segment.pattern.heap_bytes();
+  return total;
+}
+
+void SignatureSet::add_body(BodySignature signature) {
+  if (!signature.pieces_cut) cut_pieces(signature);
   if (!signature.streams()) {
     streamable_ = false;
   } else {

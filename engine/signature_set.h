@@ -75,12 +75,20 @@ struct BodySignature {
   // Set instead of `segments` when the pattern has no unbounded jump and one fixed length: the
   // pattern itself is the only piece (no second compiled copy).
   bool single_piece = false;
+  // True once cut_pieces() filled `segments` / `single_piece` (the loader cuts a signature as it
+  // parses it, to charge its pieces to the memory budget; add_body cuts the others).
+  bool pieces_cut = false;
+  // Bytes the signature takes in memory, its pieces and allocator overhead included.
+  [[nodiscard]] std::size_t memory_bytes() const;
   [[nodiscard]] bool streams() const { return single_piece || !segments.empty(); }
   [[nodiscard]] std::size_t piece_count() const { return single_piece ? 1 : segments.size(); }
   [[nodiscard]] const Pattern& piece(std::size_t i) const { return single_piece ? pattern : segments[i].pattern; }
   [[nodiscard]] std::uint64_t piece_gap(std::size_t i) const { return single_piece ? 0 : segments[i].gap; }
   [[nodiscard]] std::uint64_t piece_length(std::size_t i) const { return single_piece ? pattern.min_length() : segments[i].length; }
 };
+
+// Fills `segments` or `single_piece` (see BodySignature) and sets pieces_cut.
+void cut_pieces(BodySignature& signature);
 
 // A whole-file hash signature (.hdb/.hsb line `HashString:FileSize:MalwareName`). As in ClamAV the
 // digest type follows from the hash length, whatever the file extension.

@@ -214,6 +214,8 @@ tl::expected<void, std::string> parse_ndb(std::string_view line, std::string ori
     return Failure("hex signature, column " + std::to_string(pattern.error().column) + ": " + pattern.error().reason);
   }
   sig.pattern = std::move(*pattern);
+  // Cut now rather than when the set adds it, so that the memory budget sees its pieces.
+  cut_pieces(sig);
   staged.body.push_back(std::move(sig));
   return {};
 }
@@ -284,9 +286,28 @@ class DatabaseParser {
     std::string origin;
     origin.reserve(staged_.origin.size() + 1 + line_number.size());
     origin.append(staged_.origin).append(1, ':').append(line_number);
+    const std::size_t body_before = staged_.body.size();
     auto parsed = staged_.kind == Kind::ndb ? parse_ndb(text, std::move(origin), staged_) : parse_hash(text, std::move(origin), staged_);
     if (!parsed) return error(parsed.error());
+    if (staged_.body.size() != body_before) return charge(staged_.body.back());
     return {};
+  }
+
+  // Counts a line's bytes (its newline included) toward the text the memory budget allows for.
+  void count_text(std::size_t line_bytes) { text_bytes_ += line_bytes + 1; }
+
+  // The memory budget (limits::kSignatureMemoryPerTextByte, issue 13 item 10): what the body
+  // signatures parsed so far take, each counted twice for its inline part (the staging deque and
+  // the set's vector both hold it while the set takes them over), may not exceed the budget for
+  // the text read so far. Checked per line, so the error names the line that went over.
+  tl::expected<void, LoadError> charge(const BodySignature& signature) {
+    charged_ += signature.memory_bytes() + sizeof(BodySignature);
+    if (charged_ <= signature_memory_budget(text_bytes_)) return {};
+    return error("loaded signatures would take more than the memory budget of " +
+                 std::to_string(limits::kSignatureMemoryPerTextByte) + " bytes per byte of database text plus " +
+                 std::to_string(limits::kSignatureMemoryAllowance >> 20) +
+                 " MiB (limits::kSignatureMemoryPerTextByte; this line's pattern has " +
+                 std::to_string(std::max<std::size_t>(signature.piece_count(), 1)) + " pieces)");
   }
 
   tl::unexpected<LoadError> error(std::string reason) const {
@@ -307,6 +328,8 @@ class DatabaseParser {
 
  private:
   Staged staged_;
+  std::uint64_t text_bytes_ = 0;
+  std::uint64_t charged_ = 0;
 };
 
 tl::expected<Staged, LoadError> parse_text(std::string_view text, Kind kind, std::string origin) {
@@ -315,6 +338,7 @@ tl::expected<Staged, LoadError> parse_text(std::string_view text, Kind kind, std
     const std::size_t newline = text.find('\n');
     const std::string_view line = text.substr(0, newline);
     if (line.size() > limits::kMaxSignatureLineLength) return parser.line_too_long();
+    parser.count_text(line.size());
     if (auto ok = parser.line(line); !ok) return tl::unexpected(ok.error());
     text = newline == std::string_view::npos ? std::string_view() : text.substr(newline + 1);
   }
@@ -361,12 +385,14 @@ tl::expected<Staged, LoadError> parse_file(const std::filesystem::path& path, Ki
         break;
       }
       pending.append(piece);
+      parser.count_text(pending.size());
       if (auto ok = parser.line(pending); !ok) return tl::unexpected(ok.error());
       pending.clear();
       chunk.remove_prefix(newline + 1);
     }
   }
   if (!pending.empty()) {
+    parser.count_text(pending.size());
     if (auto ok = parser.line(pending); !ok) return tl::unexpected(ok.error());
   }
   return std::move(parser).finish();
@@ -402,6 +428,10 @@ tl::expected<Staged, LoadError> parse_path_as_file(const std::filesystem::path& 
 }
 
 }  // namespace
+
+std::uint64_t signature_memory_budget(std::uint64_t text_bytes) {
+  return text_bytes * limits::kSignatureMemoryPerTextByte + limits::kSignatureMemoryAllowance;
+}
 
 std::string LoadError::message() const {
   std::string out = file;

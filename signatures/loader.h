@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -28,6 +29,11 @@ struct LoadError {
   // "file:line: reason" (or "file: reason" when line is 0).
   [[nodiscard]] std::string message() const;
 };
+
+// The memory a database of `text_bytes` bytes may take once loaded (limits::kSignatureMemoryPerTextByte
+// per byte plus limits::kSignatureMemoryAllowance); a database whose signatures would take more is
+// refused at the line that goes over.
+[[nodiscard]] std::uint64_t signature_memory_budget(std::uint64_t text_bytes);
 
 // The format a file name's extension says (case-insensitive), if it is one flscan reads.
 [[nodiscard]] std::optional<Kind> kind_for_path(const std::filesystem::path& path);

@@ -382,3 +382,48 @@ TEST_CASE("mutated database lines load or are rejected on their own line, never 
     }
   }
 }
+
+// Issue 13 item 10: every `*` piece of an .ndb pattern is compiled on its own for streaming, so a
+// line of 2-byte pieces took about 69 bytes of memory per byte of text. The loader charges each
+// signature with its pieces against a budget of kSignatureMemoryPerTextByte per byte of text plus
+// kSignatureMemoryAllowance: the most lines of such pieces the budget holds load, one more is
+// refused on its own line with the cap named.
+TEST_CASE("an .ndb over the memory budget is refused at the line that goes over, one just under loads", "[loader][caps]") {
+  constexpr std::size_t kPieces = 13'000;  // as many 2-byte pieces as a 64 KiB line holds
+  std::mt19937 rng(13);
+  auto line = [&](std::size_t i) {
+    std::string text = "S" + std::to_string(100000 + i) + ":0:*:";
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (std::size_t p = 0; p < kPieces; ++p) {
+      if (p != 0) text += '*';
+      for (int d = 0; d < 4; ++d) text += kHex[rng() % 16];
+    }
+    return text + "\n";
+  };
+  const std::string first = line(0);
+  // What one such line is charged: the signature with its pieces, and its inline part once more.
+  const SignatureSet one = loaded(first);
+  const BodySignature& sig = one.body_signatures()[0];
+  REQUIRE(sig.piece_count() == kPieces);
+  const std::uint64_t charge = sig.memory_bytes() + sizeof(BodySignature);
+  CHECK(charge >= kPieces * sizeof(Segment));  // charged per piece, not per byte of text
+  const std::uint64_t per_line_allowance = first.size() * limits::kSignatureMemoryPerTextByte;
+  REQUIRE(charge > per_line_allowance);
+  const std::uint64_t fit = limits::kSignatureMemoryAllowance / (charge - per_line_allowance);
+  REQUIRE(fit >= 1);
+
+  std::string database = first;
+  for (std::size_t i = 1; i < fit; ++i) database += line(i);
+  {
+    SignatureSet set;
+    auto ok = load_text(database, Kind::ndb, "t.db", set);
+    INFO((ok ? std::string() : ok.error().message()));
+    CHECK(ok);
+    CHECK(set.size() == fit);
+  }
+  database += line(fit);
+  const LoadError error = rejected(database);
+  CHECK(error.line == fit + 1);
+  CHECK(error.reason.find("kSignatureMemoryPerTextByte") != std::string::npos);
+  CHECK(error.message().rfind("t.db:" + std::to_string(fit + 1) + ": ", 0) == 0);
+}
