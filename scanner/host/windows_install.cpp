@@ -8,7 +8,9 @@ namespace flscan::host {
 
 namespace {
 
-bool is_windows_dir(const WindowsInstall& install) { return !install.system_hive.empty(); }
+bool is_windows_dir(const WindowsInstall& install) {
+  return !install.system_hive.empty() || !install.unfollowed_link.empty();
+}
 
 }  // namespace
 
@@ -39,10 +41,14 @@ std::optional<std::string> find_child_icase(const VolumeFs& volume, const std::s
 }
 
 WindowsInstall describe_install(const VolumeFs& volume, const std::string& windows_dir, const std::string& volume_root) {
-  WindowsInstall install{volume_root, windows_dir, {}, {}, {}};
-  if (auto system32 = find_child_icase(volume, windows_dir, "system32"); system32 && volume.is_directory(*system32)) {
+  WindowsInstall install{volume_root, windows_dir, {}, {}, {}, {}};
+  const auto system32 = find_child_icase(volume, windows_dir, "system32");
+  if (system32 && volume.kind(*system32) == EntryKind::symlink) install.unfollowed_link = *system32;
+  if (system32 && volume.is_directory(*system32)) {
     install.system32 = *system32;
-    if (auto config = find_child_icase(volume, *system32, "config"); config && volume.is_directory(*config)) {
+    const auto config = find_child_icase(volume, *system32, "config");
+    if (config && volume.kind(*config) == EntryKind::symlink) install.unfollowed_link = *config;
+    if (config && volume.is_directory(*config)) {
       install.config_dir = *config;
       if (auto hive = find_child_icase(volume, *config, "SYSTEM"); hive && !volume.is_directory(*hive)) {
         install.system_hive = *hive;

@@ -23,6 +23,9 @@ struct WindowsInstall {
   std::string system32;      // e.g. "/mnt/c/WINNT/System32"; empty when there is none
   std::string config_dir;    // system32's "config" child; empty when there is none
   std::string system_hive;   // config's "SYSTEM" child; empty when there is none
+  // system32 or its config child when that is a symbolic link: not followed (issue 13), so the
+  // hive and the event log below it are not read and the report says so. Empty otherwise.
+  std::string unfollowed_link;
 };
 
 // The names in one directory of `volume`, listed once (at most kMaxEntriesListed entries, see
@@ -56,7 +59,9 @@ std::optional<std::string> find_child_icase(const VolumeFs& volume, const std::s
 WindowsInstall describe_install(const VolumeFs& volume, const std::string& windows_dir, const std::string& volume_root);
 
 // Every installation under `scan_root` of `volume` (see the file comment): the root itself when
-// it is a Windows directory, else each WINNT/WINDOWS child that has system32/config/SYSTEM.
+// it is a Windows directory, else each WINNT/WINDOWS child that has system32/config/SYSTEM. A
+// system32 or config that is a symbolic link makes an installation too (unfollowed_link): where
+// the hive should be, a link is reported, never followed and never passed over as absent.
 std::vector<WindowsInstall> find_windows_installs(const VolumeFs& volume, const std::string& scan_root);
 
 }  // namespace flscan::host
