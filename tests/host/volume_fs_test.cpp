@@ -269,9 +269,9 @@ TEST_CASE("a volume without a readable hive: the service row is an error", "[vol
   image.add_file(windows + "/system32/config/SysEvent.Evt", scenario_bytes("evt-clean"));
   const ScanReport scan = image_scan({});
 
-  SECTION("no SYSTEM: detection finds no installation; the Windows directory named explicitly has an error row") {
-    CHECK(flscan::host::find_windows_installs(image, volume).empty());
-    CHECK(flscan::host::build_host_reports(scan, {HostVolume{image, volume}}).empty());
+  SECTION("no SYSTEM: found by its SysEvent.Evt (issue 12), and named explicitly, with an error row") {
+    CHECK(flscan::host::find_windows_installs(image, volume).size() == 1);
+    CHECK(flscan::host::build_host_reports(scan, {HostVolume{image, volume}}).size() == 1);
     const auto hosts =
         flscan::host::build_host_reports(scan, {HostVolume{image, windows, HostVolume::Kind::windows_dir}});
     REQUIRE(hosts.size() == 1);
