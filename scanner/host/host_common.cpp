@@ -75,18 +75,32 @@ std::string too_large(std::uint64_t size, std::uint64_t max_bytes) {
 tl::expected<FileSnapshot, HostError> FileSnapshot::take(const std::filesystem::path& path,
                                                          std::uint64_t max_bytes) {
   const std::string shown = path.string();
-  // O_NONBLOCK: opening a FIFO must not wait for a writer; the S_ISREG test below rejects it.
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; read_regular rejects it.
+  // O_NOFOLLOW: a symbolic link named as the file is not followed (issue 13).
   // O_NOATIME: reading evidence must not rewrite its access time (allowed only to the owner or
   // CAP_FOWNER: EPERM otherwise, then opened without, as scanner/walk/file_reader.cpp does).
-  const int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+  const int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW;
   int opened = ::open(path.c_str(), flags | O_NOATIME);
   if (opened < 0 && errno == EPERM) opened = ::open(path.c_str(), flags);
   Fd fd(opened);
   if (fd.get() < 0) {
-    return tl::unexpected(HostError{shown, "cannot open: " + errno_text(errno)});
+    return tl::unexpected(HostError{shown, errno == ELOOP ? std::string(kSymlinkNotFollowed)
+                                                          : "cannot open: " + errno_text(errno)});
   }
+  auto bytes = read_regular(fd.get(), shown, max_bytes);
+  if (!bytes) return tl::unexpected(std::move(bytes.error()));
+  FileSnapshot snap;
+  snap.bytes_ = std::move(*bytes);
+  if (snap.make_private_copy()) return snap;
+  // No memory files or no /proc: the library reads the original (checked to be regular).
+  snap.library_path_ = path.string();
+  return snap;
+}
+
+tl::expected<std::vector<std::uint8_t>, HostError> FileSnapshot::read_regular(int fd, const std::string& shown,
+                                                                             std::uint64_t max_bytes) {
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) {
+  if (::fstat(fd, &st) != 0) {
     return tl::unexpected(HostError{shown, "cannot stat: " + errno_text(errno)});
   }
   if (!S_ISREG(st.st_mode)) {
@@ -95,16 +109,14 @@ tl::expected<FileSnapshot, HostError> FileSnapshot::take(const std::filesystem::
   const auto size = static_cast<std::uint64_t>(st.st_size);
   if (size > max_bytes) return tl::unexpected(HostError{shown, too_large(size, max_bytes)});
 
-  FileSnapshot snap;
   // One byte more than the stat size is asked for (issue 12): a FUSE or network filesystem may
   // report less than the file holds (0 included), and the copy must not pass for the whole file.
-  snap.bytes_.resize(static_cast<std::size_t>(size) + 1);
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size) + 1);
   std::size_t done = 0;
   // pread until the stat size is passed or the file ends (early: it shrank, keep what was read). A
   // short read that reaches the stat size is the end, without a further read.
-  while (done < snap.bytes_.size()) {
-    const ssize_t n = ::pread(fd.get(), snap.bytes_.data() + done, snap.bytes_.size() - done,
-                              static_cast<off_t>(done));
+  while (done < bytes.size()) {
+    const ssize_t n = ::pread(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return tl::unexpected(HostError{shown, "read error: " + errno_text(errno)});
@@ -118,12 +130,8 @@ tl::expected<FileSnapshot, HostError> FileSnapshot::take(const std::filesystem::
                                                " bytes, but it holds more (a filesystem that does not report sizes, or a "
                                                "file written while read)"});
   }
-  snap.bytes_.resize(done);
-
-  if (snap.make_private_copy()) return snap;
-  // No memory files or no /proc: the library reads the original (checked above to be regular).
-  snap.library_path_ = path.string();
-  return snap;
+  bytes.resize(done);
+  return bytes;
 }
 
 tl::expected<FileSnapshot, HostError> FileSnapshot::from_reader(const std::string& shown, std::uint64_t size,

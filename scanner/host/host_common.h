@@ -22,6 +22,10 @@ struct HostError {
   std::string reason;  // one line, e.g. "not a registry hive: no \"regf\" signature"
 };
 
+// The reason given for a symbolic link met where host evidence (a hive, an event log, a directory
+// on the way to them) should be: host evidence is never read through a link (issue 13).
+inline constexpr std::string_view kSymlinkNotFollowed = "a symbolic link: not followed";
+
 // Anomalies met while reading one file, at most limits::kMaxNotes of them; the rest are counted
 // and summarised by `finish()` as a last note.
 class NoteList {
@@ -42,8 +46,14 @@ class NoteList {
 // blocks, and both flscan and the library see the same bytes.
 class FileSnapshot {
  public:
-  // Copies `path` (a regular file of at most `max_bytes`) into an anonymous memory file.
+  // Copies `path` (a regular file of at most `max_bytes`) into an anonymous memory file. A
+  // symbolic link named as `path` is not followed (kSymlinkNotFollowed).
   static tl::expected<FileSnapshot, HostError> take(const std::filesystem::path& path, std::uint64_t max_bytes);
+
+  // The bytes of the open file `fd` (not closed here), which must be a regular file of at most
+  // `max_bytes` (fstat); `shown` is the path errors name. A file that shrinks keeps what was read.
+  static tl::expected<std::vector<std::uint8_t>, HostError> read_regular(int fd, const std::string& shown,
+                                                                         std::uint64_t max_bytes);
 
   // Reads up to out.size() bytes at `offset` into `out`: the number of bytes read (0: the file
   // ends there), or why the read failed (one line, e.g. "tsk_fs_file_read: bad cluster").

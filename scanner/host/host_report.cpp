@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <memory>
 #include <system_error>
 #include <unordered_map>
 #include <unordered_set>
@@ -557,7 +558,9 @@ HostReport build_report(const VolumeFs& volume, const WindowsInstall& install, c
   host.install = install;
 
   std::optional<std::string> hive_error;
-  if (install.system_hive.empty()) {
+  if (!install.unfollowed_link.empty()) {
+    hive_error = install.unfollowed_link + " is " + std::string(kSymlinkNotFollowed);
+  } else if (install.system_hive.empty()) {
     hive_error = "no system32/config/SYSTEM under " + install.windows_dir;
   } else if (auto hive = read_system_hive(volume, install.system_hive)) {
     host.hive = std::move(*hive);
@@ -641,16 +644,26 @@ std::vector<HostReport> build_host_reports(const ScanReport& scan, const std::ve
   };
   std::vector<Found> found;
   std::unordered_set<std::string> seen;
-  for (const HostVolume& volume : volumes) {
+  // Directories of this machine are read below their root without following symbolic links
+  // (issue 13): each gets a LocalFs rooted at it, alive until the reports are built.
+  std::vector<std::unique_ptr<LocalFs>> rooted_fs;
+  std::vector<std::unique_ptr<HostVolume>> rooted;
+  for (const HostVolume& given : volumes) {
+    const HostVolume* volume = &given;
+    if (dynamic_cast<const LocalFs*>(&given.fs) != nullptr) {
+      rooted_fs.push_back(std::make_unique<LocalFs>(given.root));
+      rooted.push_back(std::make_unique<HostVolume>(HostVolume{*rooted_fs.back(), given.root, given.kind}));
+      volume = rooted.back().get();
+    }
     std::vector<WindowsInstall> installs;
-    if (volume.kind == HostVolume::Kind::windows_dir) {
-      std::string parent = fs::path(volume.root).lexically_normal().parent_path().string();
-      installs.push_back(describe_install(volume.fs, volume.root, parent.empty() ? "." : parent));
+    if (volume->kind == HostVolume::Kind::windows_dir) {
+      std::string parent = fs::path(volume->root).lexically_normal().parent_path().string();
+      installs.push_back(describe_install(volume->fs, volume->root, parent.empty() ? "." : parent));
     } else {
-      installs = find_windows_installs(volume.fs, volume.root);
+      installs = find_windows_installs(volume->fs, volume->root);
     }
     for (WindowsInstall& install : installs) {
-      if (seen.insert(path_key(install.windows_dir)).second) found.push_back({&volume, std::move(install)});
+      if (seen.insert(path_key(install.windows_dir)).second) found.push_back({volume, std::move(install)});
     }
   }
   std::vector<HostReport> reports;

@@ -2,16 +2,106 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "scanner/platform/open_path.h"
 
 namespace flscan::host {
 
+namespace {
+
+// A descriptor closed on scope exit.
+class OwnedFd {
+ public:
+  explicit OwnedFd(int fd) : fd_(fd) {}
+  OwnedFd(OwnedFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  OwnedFd(const OwnedFd&) = delete;
+  OwnedFd& operator=(const OwnedFd&) = delete;
+  OwnedFd& operator=(OwnedFd&&) = delete;
+  ~OwnedFd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  [[nodiscard]] int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+};
+
+std::string without_trailing_slashes(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  return path;
+}
+
+}  // namespace
+
+// Where a path's last name is looked up: the directory that holds it, opened without following a
+// symbolic link anywhere below the root (issue 13), and the name.
+struct LocalFs::Parent {
+  int fd = -1;  // owned by the caller (through OwnedFd)
+  std::string leaf;
+};
+
+LocalFs::LocalFs(std::string root) : root_(without_trailing_slashes(std::move(root))) {}
+
+bool LocalFs::is_root(const std::string& path) const {
+  return !root_.empty() && without_trailing_slashes(path) == root_;
+}
+
+tl::expected<LocalFs::Parent, std::string> LocalFs::open_parent(const std::string& path) const {
+  const std::string trimmed = without_trailing_slashes(path);
+  const std::string prefix = root_ == "/" ? root_ : root_ + "/";
+  if (!root_.empty() && trimmed.size() > prefix.size() && trimmed.starts_with(prefix)) {
+    // Below the root: the root as the user named it, every directory below it without following.
+    const std::string relative = trimmed.substr(prefix.size());
+    const std::size_t slash = relative.rfind('/');
+    OwnedFd root(scanner::open_noatime_at(AT_FDCWD, root_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (root.get() < 0) return tl::unexpected(std::string(std::strerror(errno)));
+    if (slash == std::string::npos) return Parent{root.release(), relative};
+    auto dir = scanner::open_directory_beneath(root.get(), std::string_view(relative).substr(0, slash));
+    if (!dir) {
+      const scanner::BeneathError& error = dir.error();
+      if (error.error == ELOOP || error.reason.find("symbolic link") != std::string::npos) {
+        return tl::unexpected(join_path(root_, error.where) + " is " + std::string(kSymlinkNotFollowed));
+      }
+      return tl::unexpected(join_path(root_, error.where) + ": " +
+                            (error.error != 0 ? std::string(std::strerror(error.error)) : error.reason));
+    }
+    return Parent{*dir, relative.substr(slash + 1)};
+  }
+  // Not below the root (the volume root of --windows-root, or no root at all): the directory as
+  // named, the last name without following.
+  const std::size_t slash = trimmed.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : trimmed.substr(0, slash);
+  const int fd = scanner::open_noatime_at(AT_FDCWD, dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return tl::unexpected(std::string(std::strerror(errno)));
+  return Parent{fd, slash == std::string::npos ? trimmed : trimmed.substr(slash + 1)};
+}
+
 tl::expected<DirectoryNames, HostError> LocalFs::list(const std::string& dir, std::size_t max_entries) const {
-  scanner::DirectoryReader reader(dir.c_str());
+  constexpr int kFlags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK;
+  int fd = -1;
+  int open_errno = 0;
+  if (is_root(dir)) {
+    fd = scanner::open_noatime_at(AT_FDCWD, dir.c_str(), kFlags);  // as the user named it
+    open_errno = errno;
+  } else {
+    auto parent = open_parent(dir);
+    if (!parent) return tl::unexpected(HostError{dir, "cannot list: " + parent.error()});
+    const OwnedFd parent_fd(parent->fd);
+    fd = scanner::open_noatime_at(parent_fd.get(), parent->leaf.c_str(), kFlags | O_NOFOLLOW);
+    open_errno = errno;
+    struct stat st {};
+    if (fd < 0 && ::fstatat(parent_fd.get(), parent->leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISLNK(st.st_mode)) {
+      return tl::unexpected(HostError{dir, "cannot list: " + std::string(kSymlinkNotFollowed)});
+    }
+  }
+  scanner::DirectoryReader reader(fd, open_errno);
   if (reader.error() != 0) {
     return tl::unexpected(HostError{dir, "cannot list: " + std::string(std::strerror(reader.error()))});
   }
@@ -31,18 +121,40 @@ tl::expected<DirectoryNames, HostError> LocalFs::list(const std::string& dir, st
 
 EntryKind LocalFs::kind(const std::string& path) const {
   struct stat st {};
-  if (scanner::stat_path(path.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return EntryKind::missing;
+  if (is_root(path)) {
+    if (scanner::stat_path(path.c_str(), &st, 0) != 0) return EntryKind::missing;  // as named
+  } else {
+    auto parent = open_parent(path);
+    if (!parent) return EntryKind::missing;
+    const OwnedFd parent_fd(parent->fd);
+    if (::fstatat(parent_fd.get(), parent->leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return EntryKind::missing;
+  }
   if (S_ISREG(st.st_mode)) return EntryKind::regular;
   if (S_ISDIR(st.st_mode)) return EntryKind::directory;
-  // A symlink to a directory is listed through (DirectoryReader follows it, as opendir does).
-  if (S_ISLNK(st.st_mode) && scanner::stat_path(path.c_str(), &st, 0) == 0 && S_ISDIR(st.st_mode)) {
-    return EntryKind::directory;
-  }
+  if (S_ISLNK(st.st_mode)) return EntryKind::symlink;
   return EntryKind::other;
 }
 
 tl::expected<FileSnapshot, HostError> LocalFs::snapshot(const std::string& path, std::uint64_t max_bytes) const {
-  return FileSnapshot::take(path, max_bytes);
+  if (is_root(path)) return FileSnapshot::take(path, max_bytes);
+  auto parent = open_parent(path);
+  if (!parent) return tl::unexpected(HostError{path, "cannot open: " + parent.error()});
+  const OwnedFd parent_fd(parent->fd);
+  // O_NONBLOCK: a FIFO must not wait for a writer (read_regular rejects it); O_NOFOLLOW: a link
+  // is refused, never followed.
+  const OwnedFd fd(scanner::open_noatime_at(parent_fd.get(), parent->leaf.c_str(),
+                                            O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW));
+  if (fd.get() < 0) {
+    const int open_errno = errno;
+    struct stat st {};
+    if (::fstatat(parent_fd.get(), parent->leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+      return tl::unexpected(HostError{path, std::string(kSymlinkNotFollowed)});
+    }
+    return tl::unexpected(HostError{path, "cannot open: " + std::string(std::strerror(open_errno))});
+  }
+  auto bytes = FileSnapshot::read_regular(fd.get(), path, max_bytes);
+  if (!bytes) return tl::unexpected(std::move(bytes.error()));
+  return FileSnapshot::from_bytes(path, std::move(*bytes), max_bytes);
 }
 
 const LocalFs& local_fs() {

@@ -29,10 +29,9 @@ namespace flscan::host {
 // lookup run away; a Windows system32 directory holds a few thousand entries).
 inline constexpr std::size_t kMaxEntriesListed = 65536;
 
-// What a path names. A symbolic link to a directory counts as `directory` (listings follow it, as
-// opendir does); any other symbolic link is `other` (never `regular`), as is a device, FIFO or
-// socket. `missing`: it does not exist or cannot be examined.
-enum class EntryKind { missing, directory, regular, other };
+// What a path names. `symlink`: a symbolic link (LocalFs never follows one below its root, issue
+// 13); `other`: a device, FIFO or socket. `missing`: it does not exist or cannot be examined.
+enum class EntryKind { missing, directory, regular, other, symlink };
 
 // One directory's names, as stored (never "." or ".."), in the order the volume returns them.
 struct DirectoryNames {
@@ -71,19 +70,33 @@ class VolumeFs {
   [[nodiscard]] bool is_regular_file(const std::string& path) const { return kind(path) == EntryKind::regular; }
 };
 
-// The directories and files of this machine, exactly as flscan reads them in a directory scan:
-// listings through scanner::DirectoryReader (O_NOATIME when permitted, any path length, symlinks
-// named as the directory followed), kinds from lstat (stat for a symlink, to tell a directory),
-// snapshots with FileSnapshot::take (O_NOATIME when permitted, non-blocking, regular files only,
-// pread into a memory file). Stateless: local_fs() is the one instance anyone needs.
+// The directories and files of this machine below one root (a PATH operand, or the --windows-root
+// directory), resolved as the walk resolves them (README, Safety; issue 13): the root is opened as
+// the user named it, every directory below it with scanner::open_directory_beneath (openat
+// O_NOFOLLOW | O_DIRECTORY per component) and the last name with openat(O_NOFOLLOW), so a symbolic
+// link anywhere below the root is never followed, even with -L: it is EntryKind::symlink, and
+// listing or snapshotting through it is a HostError saying so (kSymlinkNotFollowed). A path not
+// below the root (the volume root above --windows-root) has its directory opened as named and its
+// last name not followed; local_fs(), without a root, treats every path so. Listings O_NOATIME
+// when permitted; snapshots non-blocking, regular files only (fstat), pread into a memory file.
 class LocalFs final : public VolumeFs {
  public:
+  LocalFs() = default;
+  explicit LocalFs(std::string root);
   [[nodiscard]] tl::expected<DirectoryNames, HostError> list(const std::string& dir,
                                                              std::size_t max_entries) const override;
   [[nodiscard]] EntryKind kind(const std::string& path) const override;
   [[nodiscard]] tl::expected<FileSnapshot, HostError> snapshot(const std::string& path,
                                                                std::uint64_t max_bytes) const override;
+
+ private:
+  struct Parent;
+  [[nodiscard]] bool is_root(const std::string& path) const;
+  // The directory holding `path`'s last name, and that name; the error says why it cannot be opened.
+  [[nodiscard]] tl::expected<Parent, std::string> open_parent(const std::string& path) const;
+  std::string root_;  // without trailing '/'; empty: no root
 };
+// A LocalFs without a root (see LocalFs).
 [[nodiscard]] const LocalFs& local_fs();
 
 // `dir` + "/" + `name` (no second '/' when `dir` ends with one; `name` alone when `dir` is empty).

@@ -8,7 +8,14 @@ namespace flscan::host {
 
 namespace {
 
-bool is_windows_dir(const WindowsInstall& install) { return !install.system_hive.empty(); }
+// Issue 12: a SYSTEM that is missing, a directory or a link must not hide the installation (its
+// SysEvent.Evt is still read and the hive reported as a host error), so a system32/config holding
+// SYSTEM of any type or SysEvent.Evt is enough; a config directory alone is not (few false
+// positives: those two names in system32/config are Windows's own).
+bool is_windows_dir(const VolumeFs& volume, const WindowsInstall& install) {
+  if (!install.system_hive.empty() || !install.unfollowed_link.empty()) return true;
+  return !install.config_dir.empty() && find_child_icase(volume, install.config_dir, "SysEvent.Evt").has_value();
+}
 
 }  // namespace
 
@@ -39,14 +46,17 @@ std::optional<std::string> find_child_icase(const VolumeFs& volume, const std::s
 }
 
 WindowsInstall describe_install(const VolumeFs& volume, const std::string& windows_dir, const std::string& volume_root) {
-  WindowsInstall install{volume_root, windows_dir, {}, {}, {}};
-  if (auto system32 = find_child_icase(volume, windows_dir, "system32"); system32 && volume.is_directory(*system32)) {
+  WindowsInstall install{volume_root, windows_dir, {}, {}, {}, {}};
+  const auto system32 = find_child_icase(volume, windows_dir, "system32");
+  if (system32 && volume.kind(*system32) == EntryKind::symlink) install.unfollowed_link = *system32;
+  if (system32 && volume.is_directory(*system32)) {
     install.system32 = *system32;
-    if (auto config = find_child_icase(volume, *system32, "config"); config && volume.is_directory(*config)) {
+    const auto config = find_child_icase(volume, *system32, "config");
+    if (config && volume.kind(*config) == EntryKind::symlink) install.unfollowed_link = *config;
+    if (config && volume.is_directory(*config)) {
       install.config_dir = *config;
-      if (auto hive = find_child_icase(volume, *config, "SYSTEM"); hive && !volume.is_directory(*hive)) {
-        install.system_hive = *hive;
-      }
+      // Of any type: a directory or link named SYSTEM is reported as unreadable, not passed over.
+      if (auto hive = find_child_icase(volume, *config, "SYSTEM")) install.system_hive = *hive;
     }
   }
   return install;
@@ -56,7 +66,7 @@ std::vector<WindowsInstall> find_windows_installs(const VolumeFs& volume, const 
   std::vector<WindowsInstall> installs;
   if (!volume.is_directory(scan_root)) return installs;
   // The root itself is the Windows directory (flscan /mnt/c/WINNT).
-  if (WindowsInstall self = describe_install(volume, scan_root, scan_root); is_windows_dir(self)) {
+  if (WindowsInstall self = describe_install(volume, scan_root, scan_root); is_windows_dir(volume, self)) {
     installs.push_back(std::move(self));
     return installs;
   }
@@ -69,7 +79,7 @@ std::vector<WindowsInstall> find_windows_installs(const VolumeFs& volume, const 
   std::sort(candidates.begin(), candidates.end());
   for (const std::string& dir : candidates) {
     if (!volume.is_directory(dir)) continue;
-    if (WindowsInstall install = describe_install(volume, dir, scan_root); is_windows_dir(install)) {
+    if (WindowsInstall install = describe_install(volume, dir, scan_root); is_windows_dir(volume, install)) {
       installs.push_back(std::move(install));
     }
   }

@@ -1,5 +1,6 @@
 // Where the Windows installations are in a scan: a `WINNT` or `WINDOWS` directory (any case)
-// directly under a scan root, or the root itself, holding `system32/config/SYSTEM` (any case:
+// directly under a scan root, or the root itself, holding `system32/config/SYSTEM` (of any type)
+// or `system32/config/SysEvent.Evt` (any case:
 // `WINNT/System32/CONFIG/system` is normal on a mounted NTFS volume). The Q317218 host report
 // (host_report.h, infection-model section 8) reads its evidence from there; NTLDR is looked for at
 // the volume root (section 7).
@@ -22,7 +23,10 @@ struct WindowsInstall {
   std::string windows_dir;   // e.g. "/mnt/c/WINNT"
   std::string system32;      // e.g. "/mnt/c/WINNT/System32"; empty when there is none
   std::string config_dir;    // system32's "config" child; empty when there is none
-  std::string system_hive;   // config's "SYSTEM" child; empty when there is none
+  std::string system_hive;   // config's "SYSTEM" child of any type; empty when there is none
+  // system32 or its config child when that is a symbolic link: not followed (issue 13), so the
+  // hive and the event log below it are not read and the report says so. Empty otherwise.
+  std::string unfollowed_link;
 };
 
 // The names in one directory of `volume`, listed once (at most kMaxEntriesListed entries, see
@@ -56,7 +60,10 @@ std::optional<std::string> find_child_icase(const VolumeFs& volume, const std::s
 WindowsInstall describe_install(const VolumeFs& volume, const std::string& windows_dir, const std::string& volume_root);
 
 // Every installation under `scan_root` of `volume` (see the file comment): the root itself when
-// it is a Windows directory, else each WINNT/WINDOWS child that has system32/config/SYSTEM.
+// it is a Windows directory, else each WINNT/WINDOWS child that has system32/config/SYSTEM (of
+// any type: a directory or link there is a host error) or system32/config/SysEvent.Evt. A
+// system32 or config that is a symbolic link makes an installation too (unfollowed_link): where
+// the hive should be, a link is reported, never followed and never passed over as absent.
 std::vector<WindowsInstall> find_windows_installs(const VolumeFs& volume, const std::string& scan_root);
 
 }  // namespace flscan::host

@@ -186,6 +186,18 @@ DirectoryReader::DirectoryReader(const char* path) {
   }
 }
 
+DirectoryReader::DirectoryReader(int fd, int open_errno) {
+  if (fd < 0) {
+    error_ = open_errno;
+    return;
+  }
+  stream_ = ::fdopendir(fd);
+  if (stream_ == nullptr) {
+    error_ = errno;
+    ::close(fd);
+  }
+}
+
 DirectoryReader::~DirectoryReader() {
   if (stream_ != nullptr) ::closedir(stream_);
 }

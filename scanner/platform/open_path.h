@@ -78,6 +78,9 @@ class DirectoryReader {
  public:
   // Opens the directory (following a symlink named as `path`, as opendir does); check error().
   explicit DirectoryReader(const char* path);
+  // Lists the directory open as `fd`, which the reader takes over (closes); a negative `fd` is the
+  // error `open_errno`.
+  DirectoryReader(int fd, int open_errno);
   ~DirectoryReader();
   DirectoryReader(const DirectoryReader&) = delete;
   DirectoryReader& operator=(const DirectoryReader&) = delete;

@@ -271,9 +271,9 @@ TEST_CASE("a volume without a readable hive: the service row is an error", "[vol
   image.add_file(windows + "/system32/config/SysEvent.Evt", scenario_bytes("evt-clean"));
   const ScanReport scan = image_scan({});
 
-  SECTION("no SYSTEM: detection finds no installation; the Windows directory named explicitly has an error row") {
-    CHECK(flscan::host::find_windows_installs(image, volume).empty());
-    CHECK(flscan::host::build_host_reports(scan, {HostVolume{image, volume}}).empty());
+  SECTION("no SYSTEM: found by its SysEvent.Evt (issue 12), and named explicitly, with an error row") {
+    CHECK(flscan::host::find_windows_installs(image, volume).size() == 1);
+    CHECK(flscan::host::build_host_reports(scan, {HostVolume{image, volume}}).size() == 1);
     const auto hosts =
         flscan::host::build_host_reports(scan, {HostVolume{image, windows, HostVolume::Kind::windows_dir}});
     REQUIRE(hosts.size() == 1);
@@ -453,8 +453,22 @@ TEST_CASE("LocalFs: listing, kinds, snapshots of this machine's files", "[volume
 
   CHECK(local.kind(dir.string()) == EntryKind::directory);
   CHECK(local.kind((dir / "a.bin").string()) == EntryKind::regular);
-  CHECK(local.kind((dir / "link-to-dir").string()) == EntryKind::directory);  // listed through, as before
-  CHECK(local.kind((dir / "link-to-file").string()) == EntryKind::other);     // never "regular"
+  // Issue 13: a symbolic link is never followed, to a directory or to a file.
+  CHECK(local.kind((dir / "link-to-dir").string()) == EntryKind::symlink);
+  CHECK(local.kind((dir / "link-to-file").string()) == EntryKind::symlink);
+  auto through = local.list((dir / "link-to-dir").string(), 10);
+  REQUIRE_FALSE(through);
+  CHECK(through.error().reason == "cannot list: a symbolic link: not followed");
+  auto linked = local.snapshot((dir / "link-to-file").string(), 100);
+  REQUIRE_FALSE(linked);
+  CHECK(linked.error().reason == "a symbolic link: not followed");
+  // Rooted at the directory: a path below it through the symlinked directory is refused too.
+  const flscan::host::LocalFs rooted(dir.string());
+  CHECK(rooted.kind(dir.string()) == EntryKind::directory);
+  CHECK(rooted.kind((dir / "link-to-dir" / "x").string()) == EntryKind::missing);
+  auto below = rooted.snapshot((dir / "link-to-dir" / "x").string(), 100);
+  REQUIRE_FALSE(below);
+  CHECK(below.error().reason == "cannot open: " + (dir / "link-to-dir").string() + " is a symbolic link: not followed");
   CHECK(local.kind((dir / "none").string()) == EntryKind::missing);
 
   auto snap = local.snapshot((dir / "a.bin").string(), 100);
