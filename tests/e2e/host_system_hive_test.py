@@ -40,10 +40,9 @@ def main() -> int:
             check(code == 2, f"SYSTEM {label}: exit {code}, expected 2")
             check(len(report["hosts"]) == 1, f"SYSTEM {label}: {len(report['hosts'])} host reports, expected 1")
             for host in report["hosts"]:
-                # The 7024 record alone gives Q321454, qualified: the hive that could rule FunLove
-                # out was not read (host_report.cpp build_verdict).
-                check(host["verdict"] == "incomplete" or
-                      (host["verdict"] == "q321454" and "incomplete" in host["verdict_text"]),
+                # The 7024 record with no FunLove evidence is Q321454 (JSON.md, verdict), qualified:
+                # the hive that could rule FunLove out was not read (host_report.cpp build_verdict).
+                check(host["verdict"] == "q321454" and "incomplete" in host["verdict_text"],
                       f"SYSTEM {label}: verdict {host['verdict']}: {host['verdict_text']}")
                 check(any(reason in e for e in host["errors"]), f"SYSTEM {label}: no error saying {reason!r}: {host['errors']}")
                 rows = {row["id"]: row["status"] for row in host["symptoms"]}
