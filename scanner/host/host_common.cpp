@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "scanner/host/limits.h"
+#include "scanner/platform/open_path.h"
 
 namespace flscan::host {
 
@@ -80,9 +81,7 @@ tl::expected<FileSnapshot, HostError> FileSnapshot::take(const std::filesystem::
   // O_NOATIME: reading evidence must not rewrite its access time (allowed only to the owner or
   // CAP_FOWNER: EPERM otherwise, then opened without, as scanner/walk/file_reader.cpp does).
   const int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW;
-  int opened = ::open(path.c_str(), flags | O_NOATIME);
-  if (opened < 0 && errno == EPERM) opened = ::open(path.c_str(), flags);
-  Fd fd(opened);
+  Fd fd(scanner::open_noatime_at(AT_FDCWD, path.c_str(), flags));
   if (fd.get() < 0) {
     return tl::unexpected(HostError{shown, errno == ELOOP ? std::string(kSymlinkNotFollowed)
                                                           : "cannot open: " + errno_text(errno)});

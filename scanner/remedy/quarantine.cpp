@@ -364,12 +364,6 @@ bool same_file_state(const struct stat& a, const struct stat& b) {
          to_ns(a.st_ctim) == to_ns(b.st_ctim);
 }
 
-int open_no_atime(int dir_fd, const char* name, int flags) {
-  int fd = ::openat(dir_fd, name, flags | O_NOATIME);
-  if (fd < 0 && errno == EPERM) fd = ::openat(dir_fd, name, flags);
-  return fd;
-}
-
 // Owner, mode and times of a manifest entry (or of the original) onto a file being written.
 // Root restores the owner; anyone else can only keep their own (the caller decides if that is ok).
 int apply_metadata(int fd, std::uint32_t uid, std::uint32_t gid, std::uint32_t mode, std::int64_t atime_ns,
@@ -811,7 +805,7 @@ tl::expected<Quarantined, QuarantineError> Quarantine::put(const std::string& pa
   if (origin && origin->directory && !(identity_of(dir_stat) == *origin->directory)) {
     return s.fail(Step::open_original, "its directory is not the one scanned (replaced, or a symbolic link in its path now); left in place");
   }
-  held->file = Fd(open_no_atime(held->dir.get(), held->base.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  held->file = Fd(open_noatime_at(held->dir.get(), held->base.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
   if (!held->file.valid()) {
     if (errno == ELOOP) return s.fail(Step::open_original, "it is a symbolic link; quarantine the file it points to by its own path");
     return s.fail(Step::open_original, errno);
@@ -1081,7 +1075,7 @@ tl::expected<void, QuarantineError> Quarantine::restore_one(const QuarantineEntr
   struct stat existing {};
   if (::fstatat(dir.get(), where.base.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0) {
     if (!S_ISREG(existing.st_mode)) return s.fail(Step::link_restored, out.target + " exists and is not a regular file; not overwritten");
-    Fd present(open_no_atime(dir.get(), where.base.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    Fd present(open_noatime_at(dir.get(), where.base.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
     auto present_read = present.valid() ? copy_and_hash(present.get(), -1) : tl::expected<Copied, int>(tl::unexpect, errno);
     if (!present_read) {
       return s.fail(Step::link_restored,
