@@ -306,6 +306,20 @@ class WalkRun {
   const std::function<void(const fs::path&)>& before_open_directory_;
 };
 
+// The parallel_for_each body. An item added through the feeder lives in a TBB task that signals
+// completion before it destroys the item (oneTBB 2021: feeder_item_task::finalize releases the
+// wait context, then deletes the task). The body therefore takes such an item by rvalue and moves
+// it out, so its path, name and directory handle are gone before walk() can return: nothing of
+// the walk (no descriptor, no allocation) outlives it on a worker thread.
+struct ItemBody {
+  WalkRun& run;
+  void operator()(const Item& item, tbb::feeder<Item>& feeder) const { run(item, feeder); }
+  void operator()(Item&& item, tbb::feeder<Item>& feeder) const {
+    const Item owned = std::move(item);
+    run(owned, feeder);
+  }
+};
+
 }  // namespace
 
 ExcludeMatcher::ExcludeMatcher(const std::vector<std::string>& patterns) {
@@ -353,8 +367,7 @@ std::uint64_t Walker::walk(const std::vector<fs::path>& roots, WalkVisitor& visi
   // Declared before the run: the last directory handles are released with the run's items.
   auto cache = std::make_shared<DirCache>(open_directory_cap());
   WalkRun run(settings_, excludes_, visitor, cache, before_open_directory);
-  tbb::parallel_for_each(items.begin(), items.end(),
-                         [&run](const Item& item, tbb::feeder<Item>& feeder) { run(item, feeder); });
+  tbb::parallel_for_each(items.begin(), items.end(), ItemBody{run});
   return run.lost();
 }
 

@@ -57,7 +57,9 @@ std::string figures(const MeasuredRun& run) {
   std::snprintf(text, sizeof text, "exit %d, peak RSS %.1f MiB (this test process: %.1f MiB), %.2f s", run.exit_code,
                 static_cast<double>(run.peak_rss_kib) / 1024, static_cast<double>(flscan::test::own_rss_kib()) / 1024,
                 run.seconds);
-  return text;
+  // What flscan printed on stderr (a sanitizer report, an error) explains an unexpected exit code.
+  if (run.err.empty()) return text;
+  return text + std::string("; stderr (last 3000 bytes): ") + run.err.substr(run.err.size() > 3000 ? run.err.size() - 3000 : 0);
 }
 
 json parse_json(const MeasuredRun& run) {
