@@ -12,7 +12,7 @@
 #include "engine/funlove.h"
 #include "engine/hashing.h"
 #include "engine/pe.h"
-#include "engine/signature_set.h"
+#include "engine/sig/signature_set.h"
 
 namespace flscan {
 

@@ -26,7 +26,7 @@ using flscan::funlove::FileRole;
 // between workers; no input can change it, so every run starts from the same state.
 const flscan::sig::SignatureSet& builtin_set() {
   static const flscan::sig::SignatureSet set = [] {
-    auto loaded = flscan::sig::builtin_signatures();
+    auto loaded = flscan::signatures::builtin_signatures();
     FUZZ_CHECK(loaded.has_value(), "the built-in signature set loads");
     return std::move(*loaded);
   }();

@@ -1,4 +1,4 @@
-// Fuzz target: the signature loader (signatures/loader.h, sig::load_text) on database text, then
+// Fuzz target: the signature loader (signatures/loader.h, signatures::load_text) on database text, then
 // the matcher (SignatureSet::match and FileScanner::scan) with whatever loaded.
 //
 // Input layout: byte 0 picks the format (byte % 3: .ndb, .hdb, .hsb), the rest is the text. When
@@ -23,6 +23,7 @@
 namespace {
 
 namespace sig = flscan::sig;
+namespace signatures = flscan::signatures;
 using flscan::ByteView;
 
 // How much of the text is also matched as a file: enough for every offset kind to land inside it,
@@ -30,14 +31,14 @@ using flscan::ByteView;
 constexpr std::size_t kMaxInputMatchBytes = 4096;
 constexpr std::string_view kOrigin = "fuzz-input";
 
-sig::Kind kind_from_byte(std::uint8_t byte) {
+signatures::Kind kind_from_byte(std::uint8_t byte) {
   switch (byte % 3) {
     case 1:
-      return sig::Kind::hdb;
+      return signatures::Kind::hdb;
     case 2:
-      return sig::Kind::hsb;
+      return signatures::Kind::hsb;
     default:
-      return sig::Kind::ndb;
+      return signatures::Kind::ndb;
   }
 }
 
@@ -74,13 +75,13 @@ void match_against(const sig::SignatureSet& set, ByteView file) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
-  const sig::Kind kind = kind_from_byte(data[0]);
+  const signatures::Kind kind = kind_from_byte(data[0]);
   const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
 
   sig::SignatureSet set;
-  const auto loaded = sig::load_text(text, kind, kOrigin, set);
+  const auto loaded = signatures::load_text(text, kind, kOrigin, set);
   if (!loaded) {
-    const sig::LoadError& error = loaded.error();
+    const signatures::LoadError& error = loaded.error();
     FUZZ_CHECK(set.size() == 0 && set.sources().empty(), "a rejected database leaves the set untouched");
     FUZZ_CHECK(error.file == kOrigin, "a load error names its origin");
     FUZZ_CHECK(!error.reason.empty(), "a load error gives a reason");

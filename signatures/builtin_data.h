@@ -4,11 +4,11 @@
 
 #include <string_view>
 
-namespace flscan::sig::detail {
+namespace flscan::signatures::detail {
 
 // The text of signatures/funlove.ndb as it was when flscan was built.
 [[nodiscard]] std::string_view builtin_ndb();
 // The set's version, FLSCAN_SIGNATURE_SET_VERSION in signatures/CMakeLists.txt.
 [[nodiscard]] std::string_view builtin_version();
 
-}  // namespace flscan::sig::detail
+}  // namespace flscan::signatures::detail

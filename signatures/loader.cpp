@@ -18,7 +18,16 @@
 #include "engine/limits.h"
 #include "signatures/builtin_data.h"
 
-namespace flscan::sig {
+namespace flscan::signatures {
+
+// The compiled forms the loader builds (engine/sig/).
+using sig::BodySignature;
+using sig::HashSignature;
+using sig::Offset;
+using sig::Pattern;
+using sig::SignatureSet;
+using sig::Target;
+
 namespace {
 
 // ClamAV 1.4's functionality level. Lines may carry MinFL/MaxFL fields; ClamAV skips a line whose
@@ -506,4 +515,4 @@ tl::expected<SignatureSet, LoadError> builtin_signatures() {
 
 std::string_view builtin_version() { return detail::builtin_version(); }
 
-}  // namespace flscan::sig
+}  // namespace flscan::signatures

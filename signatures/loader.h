@@ -14,9 +14,9 @@
 
 #include <tl/expected.hpp>
 
-#include "engine/signature_set.h"
+#include "engine/sig/signature_set.h"
 
-namespace flscan::sig {
+namespace flscan::signatures {
 
 // The database formats, named after ClamAV's file extensions.
 enum class Kind { ndb, hdb, hsb };
@@ -40,20 +40,20 @@ struct LoadError {
 
 // Parses database text of the given kind. `origin` names it in errors and in each signature's
 // origin ("origin:line"). Adds a source line to `set` on success.
-tl::expected<void, LoadError> load_text(std::string_view text, Kind kind, std::string_view origin, SignatureSet& set);
+tl::expected<void, LoadError> load_text(std::string_view text, Kind kind, std::string_view origin, sig::SignatureSet& set);
 
 // Loads one .ndb/.hdb/.hsb file (the kind follows its extension; any other is an error).
-tl::expected<void, LoadError> load_file(const std::filesystem::path& path, SignatureSet& set);
+tl::expected<void, LoadError> load_file(const std::filesystem::path& path, sig::SignatureSet& set);
 
 // Loads a file, or every .ndb/.hdb/.hsb file directly inside a directory in name order (other
 // files there are ignored, as ClamAV does; a directory with none is an error).
-tl::expected<void, LoadError> load_path(const std::filesystem::path& path, SignatureSet& set);
+tl::expected<void, LoadError> load_path(const std::filesystem::path& path, sig::SignatureSet& set);
 
 // The signature set compiled into flscan (signatures/funlove.ndb, embedded at build time), so a
 // lone binary needs no files beside it. Its signatures' origins start with "builtin:".
-tl::expected<SignatureSet, LoadError> builtin_signatures();
+tl::expected<sig::SignatureSet, LoadError> builtin_signatures();
 
 // Version of the built-in set, e.g. "funlove-2026.11.1", for --version and reports.
 [[nodiscard]] std::string_view builtin_version();
 
-}  // namespace flscan::sig
+}  // namespace flscan::signatures

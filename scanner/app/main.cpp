@@ -30,10 +30,10 @@ using namespace flscan::scanner;
 // Built-in signatures first, then every -d in order. A signature file that does not load stops
 // the program: scanning with a silently smaller set would report clean what the user asked to find.
 tl::expected<sig::SignatureSet, std::string> load_signatures(const Options& options) {
-  auto signatures = sig::builtin_signatures();
+  auto signatures = signatures::builtin_signatures();
   if (!signatures) return tl::make_unexpected("built-in signatures: " + signatures.error().message());
   for (const std::string& database : options.databases) {
-    auto loaded = sig::load_path(database, *signatures);
+    auto loaded = signatures::load_path(database, *signatures);
     if (!loaded) return tl::make_unexpected(loaded.error().message());
   }
   return std::move(*signatures);

@@ -16,7 +16,7 @@
 
 #include <boost/filesystem/path.hpp>
 
-#include "engine/signature_set.h"
+#include "engine/sig/signature_set.h"
 #include "scanner/app/progress.h"
 #include "scanner/report/report.h"
 #include "scanner/walk/walker.h"

@@ -25,7 +25,7 @@
 #include <string_view>
 
 #include "engine/scan.h"
-#include "engine/signature_set.h"
+#include "engine/sig/signature_set.h"
 #include "scanner/remedy/quarantine.h"
 #include "scanner/report/report.h"
 

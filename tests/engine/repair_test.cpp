@@ -48,7 +48,7 @@ json load_manifest() {
 
 const sig::SignatureSet& builtin() {
   static const sig::SignatureSet set = [] {
-    auto loaded = sig::builtin_signatures();
+    auto loaded = signatures::builtin_signatures();
     REQUIRE(loaded);
     return std::move(*loaded);
   }();

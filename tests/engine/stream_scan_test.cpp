@@ -52,14 +52,14 @@ constexpr const char* kStreamableNdb =
     "Test.Never:0:*:deadbeefcafe*0102030405\n";
 
 sig::SignatureSet test_set() {
-  auto set = sig::builtin_signatures();
+  auto set = signatures::builtin_signatures();
   REQUIRE(set);
   // Lines whose syntax the loader refuses are dropped here on purpose, so the set is as rich as
   // the loader allows; the test below checks the set stays streamable.
   std::istringstream lines(kStreamableNdb);
   std::string line;
   while (std::getline(lines, line)) {
-    (void)sig::load_text(line + "\n", sig::Kind::ndb, "stream-test", *set);
+    (void)signatures::load_text(line + "\n", signatures::Kind::ndb, "stream-test", *set);
   }
   return std::move(*set);
 }
@@ -167,10 +167,10 @@ TEST_CASE("streamed and whole matching agree on random files with planted pieces
 
 TEST_CASE("a set with a variable-length piece does not stream", "[stream]") {
   sig::SignatureSet set;
-  REQUIRE(sig::load_text("Var:0:*:4142{1-4}4344\n", sig::Kind::ndb, "t", set));
+  REQUIRE(signatures::load_text("Var:0:*:4142{1-4}4344\n", signatures::Kind::ndb, "t", set));
   CHECK_FALSE(set.streamable());
   sig::SignatureSet fixed;
-  REQUIRE(sig::load_text("Fixed:0:*:4142{4}4344*4546\n", sig::Kind::ndb, "t", fixed));
+  REQUIRE(signatures::load_text("Fixed:0:*:4142{4}4344*4546\n", signatures::Kind::ndb, "t", fixed));
   CHECK(fixed.streamable());
   CHECK(fixed.stream_overlap() == 7);  // longest piece 4142{4}4344 is 8 bytes
 }

@@ -64,7 +64,7 @@ void clean_programs(const fs::path& system32, const fs::path& volume_root) {
 }
 
 ScanReport scan(const fs::path& root, const std::optional<std::string>& windows_root = std::nullopt) {
-  static const auto signatures = flscan::sig::builtin_signatures();
+  static const auto signatures = flscan::signatures::builtin_signatures();
   REQUIRE(signatures);
   flscan::scanner::ScanSettings settings;
   settings.roots = {root.string()};

@@ -71,7 +71,7 @@ fs::path q321454_tree() {
 }
 
 ScanReport scan(const fs::path& root, std::optional<Shard> shard = std::nullopt) {
-  static const auto signatures = flscan::sig::builtin_signatures();
+  static const auto signatures = flscan::signatures::builtin_signatures();
   REQUIRE(signatures);
   flscan::scanner::ScanSettings settings;
   settings.roots = {root.string()};

@@ -13,7 +13,7 @@
 #include <string>
 
 #include "engine/limits.h"
-#include "engine/signature_set.h"
+#include "engine/sig/signature_set.h"
 #include "scanner/app/scan_job.h"
 #include "scanner/walk/walker.h"
 #include "test_support.h"

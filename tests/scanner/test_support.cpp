@@ -169,7 +169,7 @@ std::string base64_decode(std::string_view text) {
 
 const sig::SignatureSet& builtin_set() {
   static const sig::SignatureSet set = [] {
-    auto loaded = sig::builtin_signatures();
+    auto loaded = signatures::builtin_signatures();
     if (!loaded) throw std::runtime_error("the built-in signature set does not load: " + loaded.error().message());
     return std::move(*loaded);
   }();

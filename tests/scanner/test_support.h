@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/signature_set.h"
+#include "engine/sig/signature_set.h"
 
 namespace flscan::test {
 

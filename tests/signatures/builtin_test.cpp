@@ -15,6 +15,7 @@
 
 using namespace flscan;
 using namespace flscan::sig;
+using namespace flscan::signatures;
 using test::Buffer;
 
 namespace {

@@ -16,6 +16,7 @@
 
 using namespace flscan;
 using namespace flscan::sig;
+using namespace flscan::signatures;
 namespace fs = std::filesystem;
 
 namespace {

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "engine/limits.h"
-#include "engine/pattern.h"
+#include "engine/sig/pattern.h"
 #include "tests/signatures/test_util.h"
 
 using namespace flscan;

@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--builtin") {
-      auto builtin = sig::builtin_signatures();
+      auto builtin = signatures::builtin_signatures();
       if (!builtin) {
         std::cerr << builtin.error().message() << "\n";
         return 2;
@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
       set = std::move(*builtin);
     } else if (arg == "-d") {
       if (++i >= argc) return usage();
-      if (auto ok = sig::load_path(argv[i], set); !ok) {
+      if (auto ok = signatures::load_path(argv[i], set); !ok) {
         std::cerr << "sigmatch_tool: " << ok.error().message() << "\n";
         return 2;
       }

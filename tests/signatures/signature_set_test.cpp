@@ -7,7 +7,7 @@
 
 #include "engine/hashing.h"
 #include "engine/pe.h"
-#include "engine/signature_set.h"
+#include "engine/sig/signature_set.h"
 #include "tests/signatures/test_util.h"
 #include "tests/support/pe_builder.h"
 

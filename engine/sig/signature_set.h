@@ -15,7 +15,7 @@
 
 #include "engine/byte_view.h"
 #include "engine/hashing.h"
-#include "engine/pattern.h"
+#include "engine/sig/pattern.h"
 #include "engine/pe.h"
 
 namespace flscan::sig {

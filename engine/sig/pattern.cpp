@@ -1,4 +1,4 @@
-#include "engine/pattern.h"
+#include "engine/sig/pattern.h"
 
 #include <algorithm>
 #include <cstring>

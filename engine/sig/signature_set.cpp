@@ -1,4 +1,4 @@
-#include "engine/signature_set.h"
+#include "engine/sig/signature_set.h"
 
 #include <algorithm>
 #include <array>
