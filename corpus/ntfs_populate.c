@@ -33,192 +33,173 @@
 /* Limits: the corpus trees are a few levels deep and under a megabyte; these only stop a wrong
  * SOURCE_DIR from filling the volume or recursing without end. */
 enum {
-    MAX_DEPTH = 32,                  /* directory nesting below SOURCE_DIR */
-    MAX_ENTRIES = 100000,            /* files and directories copied in total */
-    MAX_NAME_UNITS = 255,            /* NTFS file name length in UTF-16 units */
-    COPY_CHUNK = 1 << 16,            /* bytes per read/write */
+  MAX_DEPTH = 32,       /* directory nesting below SOURCE_DIR */
+  MAX_ENTRIES = 100000, /* files and directories copied in total */
+  MAX_NAME_UNITS = 255, /* NTFS file name length in UTF-16 units */
+  COPY_CHUNK = 1 << 16, /* bytes per read/write */
 };
 #define MAX_FILE_SIZE ((off_t)256 << 20) /* one file's size */
 
-static const char *volume_path;
+static const char* volume_path;
 static long entries_copied;
 
-static int fail(const char *what, const char *path, int err)
-{
-    fprintf(stderr, "ntfs_populate: %s: %s: %s\n", volume_path, what, path);
-    if (err)
-        fprintf(stderr, "ntfs_populate:   %s\n", strerror(err));
-    return -1;
+static int fail(const char* what, const char* path, int err) {
+  fprintf(stderr, "ntfs_populate: %s: %s: %s\n", volume_path, what, path);
+  if (err) fprintf(stderr, "ntfs_populate:   %s\n", strerror(err));
+  return -1;
 }
 
 /* Creates NAME (a directory or an empty regular file) in DIR_NI; returns the open inode. */
-static ntfs_inode *create_entry(ntfs_inode *dir_ni, const char *name, mode_t type, const char *shown)
-{
-    ntfschar *uname = NULL;
-    int len = ntfs_mbstoucs(name, &uname);
-    if (len <= 0) {
-        fail("name is not valid in the current character set", shown, errno);
-        return NULL;
-    }
-    if (len > MAX_NAME_UNITS) {
-        free(uname);
-        fail("name longer than 255 UTF-16 units", shown, 0);
-        return NULL;
-    }
-    ntfs_inode *ni = ntfs_create(dir_ni, const_cpu_to_le32(0), uname, (u8)len, type);
-    int err = errno;
+static ntfs_inode* create_entry(ntfs_inode* dir_ni, const char* name, mode_t type, const char* shown) {
+  ntfschar* uname = NULL;
+  int len = ntfs_mbstoucs(name, &uname);
+  if (len <= 0) {
+    fail("name is not valid in the current character set", shown, errno);
+    return NULL;
+  }
+  if (len > MAX_NAME_UNITS) {
     free(uname);
-    if (!ni)
-        fail("ntfs_create failed", shown, err);
-    return ni;
+    fail("name longer than 255 UTF-16 units", shown, 0);
+    return NULL;
+  }
+  ntfs_inode* ni = ntfs_create(dir_ni, const_cpu_to_le32(0), uname, (u8)len, type);
+  int err = errno;
+  free(uname);
+  if (!ni) fail("ntfs_create failed", shown, err);
+  return ni;
 }
 
-static int copy_file(ntfs_inode *ni, const char *source, const char *shown)
-{
-    int fd = open(source, O_RDONLY | O_NOFOLLOW);
-    if (fd < 0)
-        return fail("cannot open", source, errno);
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_FILE_SIZE) {
-        close(fd);
-        return fail("not a regular file of at most 256 MiB", source, 0);
-    }
-    ntfs_attr *na = ntfs_attr_open(ni, AT_DATA, AT_UNNAMED, 0);
-    if (!na) {
-        close(fd);
-        return fail("cannot open the $DATA attribute", shown, errno);
-    }
-    static char buffer[COPY_CHUNK];
-    s64 offset = 0;
-    int status = 0;
-    for (;;) {
-        ssize_t got = read(fd, buffer, sizeof buffer);
-        if (got < 0) {
-            status = fail("read failed", source, errno);
-            break;
-        }
-        if (got == 0)
-            break;
-        s64 done = 0;
-        while (done < got) {
-            s64 wrote = ntfs_attr_pwrite(na, offset + done, got - done, buffer + done);
-            if (wrote <= 0) {
-                status = fail("ntfs_attr_pwrite failed", shown, errno);
-                break;
-            }
-            done += wrote;
-        }
-        if (status != 0)
-            break;
-        offset += got;
-        if (offset > MAX_FILE_SIZE) {
-            status = fail("file grew beyond 256 MiB while copied", source, 0);
-            break;
-        }
-    }
-    ntfs_attr_close(na);
+static int copy_file(ntfs_inode* ni, const char* source, const char* shown) {
+  int fd = open(source, O_RDONLY | O_NOFOLLOW);
+  if (fd < 0) return fail("cannot open", source, errno);
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_FILE_SIZE) {
     close(fd);
-    if (status == 0 && offset != st.st_size)
-        status = fail("file changed size while copied", source, 0);
-    return status;
+    return fail("not a regular file of at most 256 MiB", source, 0);
+  }
+  ntfs_attr* na = ntfs_attr_open(ni, AT_DATA, AT_UNNAMED, 0);
+  if (!na) {
+    close(fd);
+    return fail("cannot open the $DATA attribute", shown, errno);
+  }
+  static char buffer[COPY_CHUNK];
+  s64 offset = 0;
+  int status = 0;
+  for (;;) {
+    ssize_t got = read(fd, buffer, sizeof buffer);
+    if (got < 0) {
+      status = fail("read failed", source, errno);
+      break;
+    }
+    if (got == 0) break;
+    s64 done = 0;
+    while (done < got) {
+      s64 wrote = ntfs_attr_pwrite(na, offset + done, got - done, buffer + done);
+      if (wrote <= 0) {
+        status = fail("ntfs_attr_pwrite failed", shown, errno);
+        break;
+      }
+      done += wrote;
+    }
+    if (status != 0) break;
+    offset += got;
+    if (offset > MAX_FILE_SIZE) {
+      status = fail("file grew beyond 256 MiB while copied", source, 0);
+      break;
+    }
+  }
+  ntfs_attr_close(na);
+  close(fd);
+  if (status == 0 && offset != st.st_size) status = fail("file changed size while copied", source, 0);
+  return status;
 }
 
-static int by_name(const struct dirent **a, const struct dirent **b)
-{
-    return strcmp((*a)->d_name, (*b)->d_name);
-}
+static int by_name(const struct dirent** a, const struct dirent** b) { return strcmp((*a)->d_name, (*b)->d_name); }
 
 /* Copies the contents of the host directory SOURCE into the volume directory DIR_NI. */
-static int copy_tree(ntfs_inode *dir_ni, const char *source, const char *shown, int depth)
-{
-    if (depth > MAX_DEPTH)
-        return fail("directories nested deeper than 32 levels", shown, 0);
-    struct dirent **names = NULL;
-    int count = scandir(source, &names, NULL, by_name);
-    if (count < 0)
-        return fail("cannot list", source, errno);
-    int status = 0;
-    for (int i = 0; i < count; ++i) {
-        const char *name = names[i]->d_name;
-        if (status != 0 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-            continue;
-        if (++entries_copied > MAX_ENTRIES) {
-            status = fail("more than 100000 entries", source, 0);
-            continue;
-        }
-        char *child = NULL, *child_shown = NULL;
-        if (asprintf(&child, "%s/%s", source, name) < 0 || asprintf(&child_shown, "%s/%s", shown, name) < 0) {
-            free(child);
-            status = fail("out of memory", source, ENOMEM);
-            continue;
-        }
-        struct stat st;
-        if (lstat(child, &st) != 0) {
-            status = fail("cannot stat", child, errno);
-        } else if (S_ISDIR(st.st_mode)) {
-            /* Children are closed with ntfs_inode_close_in_dir(): closing syncs the child's
-             * FILE_NAME into its parent's index, and the parent's new entries are still only in
-             * this open inode, not yet on the disk. */
-            ntfs_inode *ni = create_entry(dir_ni, name, S_IFDIR, child_shown);
-            if (!ni)
-                status = -1;
-            else {
-                status = copy_tree(ni, child, child_shown, depth + 1);
-                if (ntfs_inode_close_in_dir(ni, dir_ni) != 0 && status == 0)
-                    status = fail("closing the directory failed", child_shown, errno);
-            }
-        } else if (S_ISREG(st.st_mode)) {
-            ntfs_inode *ni = create_entry(dir_ni, name, S_IFREG, child_shown);
-            if (!ni)
-                status = -1;
-            else {
-                status = copy_file(ni, child, child_shown);
-                if (ntfs_inode_close_in_dir(ni, dir_ni) != 0 && status == 0)
-                    status = fail("closing the file failed", child_shown, errno);
-            }
-        } else {
-            status = fail("neither a directory nor a regular file", child, 0);
-        }
-        free(child);
-        free(child_shown);
+static int copy_tree(ntfs_inode* dir_ni, const char* source, const char* shown, int depth) {
+  if (depth > MAX_DEPTH) return fail("directories nested deeper than 32 levels", shown, 0);
+  struct dirent** names = NULL;
+  int count = scandir(source, &names, NULL, by_name);
+  if (count < 0) return fail("cannot list", source, errno);
+  int status = 0;
+  for (int i = 0; i < count; ++i) {
+    const char* name = names[i]->d_name;
+    if (status != 0 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) continue;
+    if (++entries_copied > MAX_ENTRIES) {
+      status = fail("more than 100000 entries", source, 0);
+      continue;
     }
-    for (int i = 0; i < count; ++i)
-        free(names[i]);
-    free(names);
-    return status;
+    char *child = NULL, *child_shown = NULL;
+    if (asprintf(&child, "%s/%s", source, name) < 0 || asprintf(&child_shown, "%s/%s", shown, name) < 0) {
+      free(child);
+      status = fail("out of memory", source, ENOMEM);
+      continue;
+    }
+    struct stat st;
+    if (lstat(child, &st) != 0) {
+      status = fail("cannot stat", child, errno);
+    } else if (S_ISDIR(st.st_mode)) {
+      /* Children are closed with ntfs_inode_close_in_dir(): closing syncs the child's
+       * FILE_NAME into its parent's index, and the parent's new entries are still only in
+       * this open inode, not yet on the disk. */
+      ntfs_inode* ni = create_entry(dir_ni, name, S_IFDIR, child_shown);
+      if (!ni)
+        status = -1;
+      else {
+        status = copy_tree(ni, child, child_shown, depth + 1);
+        if (ntfs_inode_close_in_dir(ni, dir_ni) != 0 && status == 0)
+          status = fail("closing the directory failed", child_shown, errno);
+      }
+    } else if (S_ISREG(st.st_mode)) {
+      ntfs_inode* ni = create_entry(dir_ni, name, S_IFREG, child_shown);
+      if (!ni)
+        status = -1;
+      else {
+        status = copy_file(ni, child, child_shown);
+        if (ntfs_inode_close_in_dir(ni, dir_ni) != 0 && status == 0)
+          status = fail("closing the file failed", child_shown, errno);
+      }
+    } else {
+      status = fail("neither a directory nor a regular file", child, 0);
+    }
+    free(child);
+    free(child_shown);
+  }
+  for (int i = 0; i < count; ++i) free(names[i]);
+  free(names);
+  return status;
 }
 
-int main(int argc, char **argv)
-{
-    if (argc != 3) {
-        fprintf(stderr, "usage: ntfs_populate VOLUME SOURCE_DIR\n"
-                        "copies SOURCE_DIR's files and directories into the NTFS volume file VOLUME\n");
-        return 2;
-    }
-    volume_path = argv[1];
-    struct stat st;
-    if (stat(argv[2], &st) != 0 || !S_ISDIR(st.st_mode)) {
-        fail("not a directory", argv[2], errno);
-        return 1;
-    }
-    /* libntfs-3g logs through its own handler; keep its errors, drop its chatter. */
-    ntfs_log_set_handler(ntfs_log_handler_stderr);
-    ntfs_log_set_levels(NTFS_LOG_LEVEL_ERROR | NTFS_LOG_LEVEL_PERROR | NTFS_LOG_LEVEL_CRITICAL);
-    ntfs_volume *vol = ntfs_mount(volume_path, NTFS_MNT_EXCLUSIVE);
-    if (!vol) {
-        fail("cannot open the NTFS volume", volume_path, errno);
-        return 1;
-    }
-    int status = -1;
-    ntfs_inode *root = ntfs_pathname_to_inode(vol, NULL, "/");
-    if (!root)
-        fail("cannot open the root directory", "/", errno);
-    else {
-        status = copy_tree(root, argv[2], "", 0);
-        if (ntfs_inode_close(root) != 0 && status == 0)
-            status = fail("closing the root directory failed", "/", errno);
-    }
-    if (ntfs_umount(vol, FALSE) != 0 && status == 0)
-        status = fail("unmounting failed", volume_path, errno);
-    return status == 0 ? 0 : 1;
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    fprintf(stderr,
+            "usage: ntfs_populate VOLUME SOURCE_DIR\n"
+            "copies SOURCE_DIR's files and directories into the NTFS volume file VOLUME\n");
+    return 2;
+  }
+  volume_path = argv[1];
+  struct stat st;
+  if (stat(argv[2], &st) != 0 || !S_ISDIR(st.st_mode)) {
+    fail("not a directory", argv[2], errno);
+    return 1;
+  }
+  /* libntfs-3g logs through its own handler; keep its errors, drop its chatter. */
+  ntfs_log_set_handler(ntfs_log_handler_stderr);
+  ntfs_log_set_levels(NTFS_LOG_LEVEL_ERROR | NTFS_LOG_LEVEL_PERROR | NTFS_LOG_LEVEL_CRITICAL);
+  ntfs_volume* vol = ntfs_mount(volume_path, NTFS_MNT_EXCLUSIVE);
+  if (!vol) {
+    fail("cannot open the NTFS volume", volume_path, errno);
+    return 1;
+  }
+  int status = -1;
+  ntfs_inode* root = ntfs_pathname_to_inode(vol, NULL, "/");
+  if (!root)
+    fail("cannot open the root directory", "/", errno);
+  else {
+    status = copy_tree(root, argv[2], "", 0);
+    if (ntfs_inode_close(root) != 0 && status == 0) status = fail("closing the root directory failed", "/", errno);
+  }
+  if (ntfs_umount(vol, FALSE) != 0 && status == 0) status = fail("unmounting failed", volume_path, errno);
+  return status == 0 ? 0 : 1;
 }

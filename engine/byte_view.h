@@ -55,8 +55,8 @@ class ByteView {
     return expected.empty() || std::memcmp(bytes_.data() + off, expected.data(), expected.size()) == 0;
   }
   [[nodiscard]] bool equals_at(std::uint64_t off, std::string_view expected) const {
-    return equals_at(off, std::span<const std::uint8_t>(
-                              reinterpret_cast<const std::uint8_t*>(expected.data()), expected.size()));
+    return equals_at(
+        off, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(expected.data()), expected.size()));
   }
 
   // Offset of the first occurrence of `needle` at or after `from`, or nothing.

@@ -40,11 +40,11 @@ enum class Confidence { low, medium, high };
 
 struct Finding {
   FindingKind kind = FindingKind::infected;
-  std::string rule;        // stable rule id, e.g. "funlove.infected" or "sig:W32.FunLove.4099.stub"
-  std::string name;        // threat name reported to people, e.g. "W32.FunLove.4099"
+  std::string rule;                         // stable rule id, e.g. "funlove.infected" or "sig:W32.FunLove.4099.stub"
+  std::string name;                         // threat name reported to people, e.g. "W32.FunLove.4099"
   Severity severity = Severity::infection;  // normally severity_of(kind); see scan.cpp for signatures
   Confidence confidence = Confidence::high;
-  std::string evidence;    // offsets and bytes seen, in words
+  std::string evidence;      // offsets and bytes seen, in words
   std::uint64_t offset = 0;  // the main file offset the evidence points at
 };
 

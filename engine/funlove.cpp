@@ -162,14 +162,16 @@ std::optional<Finding> detect_dropper(const F& file, const pe::Image& image) {
   if (!(body.string && body.code)) return std::nullopt;
   const bool single_code_section = image.sections.size() == 1 && image.sections[0].name == ".code";
   const pe::Section* s = single_code_section ? &image.sections[0] : nullptr;
-  const bool header_exact = s != nullptr && image.e_lfanew == 0x80 && image.machine == 0x14C && s->virtual_size == 0x4000 &&
-                            s->virtual_address == 0x1000 && s->size_of_raw_data == 0x1000 && s->pointer_to_raw_data == 0x200 &&
-                            s->characteristics == 0xC0000020 && image.characteristics == 0x010E && image.subsystem == 2 &&
-                            image.size_of_image == 0x5000;
+  const bool header_exact = s != nullptr && image.e_lfanew == 0x80 && image.machine == 0x14C &&
+                            s->virtual_size == 0x4000 && s->virtual_address == 0x1000 &&
+                            s->size_of_raw_data == 0x1000 && s->pointer_to_raw_data == 0x200 &&
+                            s->characteristics == 0xC0000020 && image.characteristics == 0x010E &&
+                            image.subsystem == 2 && image.size_of_image == 0x5000;
   const bool header_string = file.equals_at(kBodyStringOffset, bytes(kMarkerString));
   std::string evidence = "'~Fun Loving Criminal~' at 0x250 and FunLove code at 0x400";
   evidence += header_string ? "; string also at 0x50" : "";
-  evidence += header_exact ? "; header fingerprint matches FLCSS.EXE (one .code section, VA 0x1000, raw 0x200+0x1000, SizeOfImage 0x5000)"
+  evidence += header_exact ? "; header fingerprint matches FLCSS.EXE (one .code section, VA 0x1000, raw 0x200+0x1000, "
+                             "SizeOfImage 0x5000)"
                            : (single_code_section ? "; one .code section, header differs from FLCSS.EXE in some fields"
                                                   : "; section layout differs from FLCSS.EXE");
   evidence += "; size " + hex(file.size()) + (file.size() == kDropperSize ? " (= FLCSS.EXE's 0x1200)" : "");
@@ -183,8 +185,8 @@ std::optional<Finding> detect_stub_infection(const F& file, const pe::Image& ima
   const pe::Section* last = image.last_section();
   const std::uint64_t stub_text_offset = stub.entry_offset;
   const std::string stub_text = "stub " + hex_bytes(file.clip(stub_text_offset, kStubSize)) + " at entry point (RVA " +
-                                hex(image.address_of_entry_point) + ", offset " + hex(stub.entry_offset) + ") calls RVA " +
-                                hex(stub.target_rva);
+                                hex(image.address_of_entry_point) + ", offset " + hex(stub.entry_offset) +
+                                ") calls RVA " + hex(stub.target_rva);
   const auto body_offset = body_offset_for(image, stub);
   if (!body_offset) {
     return make(FindingKind::decoy, "funlove.decoy.stub", Confidence::low,
@@ -195,7 +197,8 @@ std::optional<Finding> detect_stub_infection(const F& file, const pe::Image& ima
   const BodyMarkers body = markers_at(file, b);
   const GeometryCheck geometry = check_geometry(image, b);
   result.geometry = Geometry{b, stub.entry_offset, stub.target_rva};
-  std::string evidence = stub_text + " = body code at B+0x200 with B=" + hex(b) + "; " + body.describe() + "; " + geometry.describe(a);
+  std::string evidence =
+      stub_text + " = body code at B+0x200 with B=" + hex(b) + "; " + body.describe() + "; " + geometry.describe(a);
   if (auto saved = file.sub(b + kSavedHostBytesOffset, kStubSize)) {
     evidence += "; saved host bytes at B+0xBA7: " + hex_bytes(*saved);
   }
@@ -205,8 +208,10 @@ std::optional<Finding> detect_stub_infection(const F& file, const pe::Image& ima
     return make(FindingKind::infected, "funlove.infected", Confidence::high, std::move(evidence), b);
   }
   if (body.any() || geometry.structural() || b >= file.size()) {
-    evidence += body_complete ? "; body present but incomplete" : "; body truncated: file ends at " + hex(file.size()) + ", before B+0x1003";
-    return make(FindingKind::damaged, "funlove.damaged", body.any() ? Confidence::high : Confidence::medium, std::move(evidence), b);
+    evidence += body_complete ? "; body present but incomplete"
+                              : "; body truncated: file ends at " + hex(file.size()) + ", before B+0x1003";
+    return make(FindingKind::damaged, "funlove.damaged", body.any() ? Confidence::high : Confidence::medium,
+                std::move(evidence), b);
   }
   result.geometry.reset();
   return make(FindingKind::decoy, "funlove.decoy.stub", Confidence::low,
@@ -226,15 +231,16 @@ std::optional<Finding> detect_remnant(const F& file, const pe::Image& image, Res
   if (file.all_zero(b, kBodySize)) {
     result.geometry = Geometry{b, image.entry_offset().value_or(0), 0};
     return make(FindingKind::remnant, "funlove.remnant", geometry.score() >= 4 ? Confidence::high : Confidence::medium,
-                "no entry-point stub; the last 4099 bytes (from B=" + hex(b) + ") are zero and the last section keeps FunLove's geometry (" +
-                    geometry.describe(a) + "): a repaired file, not infected",
+                "no entry-point stub; the last 4099 bytes (from B=" + hex(b) +
+                    ") are zero and the last section keeps FunLove's geometry (" + geometry.describe(a) +
+                    "): a repaired file, not infected",
                 b);
   }
   if (body.any()) {
     result.geometry = Geometry{b, image.entry_offset().value_or(0), 0};
     return make(FindingKind::remnant, "funlove.remnant.body", Confidence::medium,
-                "FunLove body at B=" + hex(b) + " (" + body.describe() + ") with FunLove geometry (" + geometry.describe(a) +
-                    "), but the entry point does not call it: inert, not infected",
+                "FunLove body at B=" + hex(b) + " (" + body.describe() + ") with FunLove geometry (" +
+                    geometry.describe(a) + "), but the entry point does not call it: inert, not infected",
                 b);
   }
   return std::nullopt;
@@ -249,7 +255,8 @@ std::optional<Finding> detect_inoculation(const F& file, const pe::Image& image)
   const std::uint64_t overlay = image.overlay_size();
   if (overlay == 0 || !file.all_zero(file.size() - overlay, overlay)) return std::nullopt;
   return make(FindingKind::inoculated, "funlove.inoculated", Confidence::medium,
-              "size " + hex(file.size()) + " % 256 == 3 (FunLove's 'already infected' marker) reached with " + std::to_string(overlay) +
+              "size " + hex(file.size()) + " % 256 == 3 (FunLove's 'already infected' marker) reached with " +
+                  std::to_string(overlay) +
                   " zero bytes after the last section: inoculated, never an infection on its own",
               file.size() - overlay);
 }
@@ -259,7 +266,8 @@ std::optional<Finding> detect_string_decoy(const F& file) {
   const auto hit = file.find(bytes(kMarkerString));
   if (!hit) return std::nullopt;
   return make(FindingKind::decoy, "funlove.decoy.string", Confidence::low,
-              "'~Fun Loving Criminal~' at offset " + hex(*hit) + " outside any FunLove body: the string alone is not an infection",
+              "'~Fun Loving Criminal~' at offset " + hex(*hit) +
+                  " outside any FunLove body: the string alone is not an infection",
               *hit);
 }
 
@@ -271,8 +279,14 @@ struct PatchPattern {
   std::size_t length;
 };
 constexpr std::array<PatchPattern, 2> kKernelPatches = {{
-    {"NT4", {0x8A, 0xC3, 0x5F, 0x5E, 0x5B, 0x5D, 0xC2, 0x28, 0x00}, {0xB0, 0x01, 0x5F, 0x5E, 0x5B, 0x5D, 0xC2, 0x28, 0x00}, 9},
-    {"2000", {0x8A, 0x45, 0x14, 0x5F, 0x5E, 0x5B, 0x5D, 0xC2, 0x28}, {0xB0, 0x01, 0x90, 0x5F, 0x5E, 0x5B, 0x5D, 0xC2, 0x28}, 9},
+    {"NT4",
+     {0x8A, 0xC3, 0x5F, 0x5E, 0x5B, 0x5D, 0xC2, 0x28, 0x00},
+     {0xB0, 0x01, 0x5F, 0x5E, 0x5B, 0x5D, 0xC2, 0x28, 0x00},
+     9},
+    {"2000",
+     {0x8A, 0x45, 0x14, 0x5F, 0x5E, 0x5B, 0x5D, 0xC2, 0x28},
+     {0xB0, 0x01, 0x90, 0x5F, 0x5E, 0x5B, 0x5D, 0xC2, 0x28},
+     9},
 }};
 constexpr std::array<PatchPattern, 2> kLoaderPatches = {{
     {"NT4", {0x3B, 0x46, 0x58, 0x74, 0x07}, {0x3B, 0x46, 0x58, 0xEB, 0x07}, 5},
@@ -284,8 +298,8 @@ constexpr std::array<PatchPattern, 2> kLoaderPatches = {{
 // places the virus's patch can be: it overwrites the FIRST original and stops.
 struct PatternSearch {
   std::optional<std::uint64_t> first_original;
-  std::vector<std::uint64_t> candidates;          // up to limits::kMaxKernelPatchCandidates
-  bool more_candidates = false;                   // the cap was reached
+  std::vector<std::uint64_t> candidates;             // up to limits::kMaxKernelPatchCandidates
+  bool more_candidates = false;                      // the cap was reached
   std::optional<std::uint64_t> first_patched_after;  // a patched-looking sequence after the original
 };
 
@@ -326,8 +340,10 @@ constexpr std::array<std::string_view, 2> kWineMarkers = {"Wine builtin DLL", "W
 bool is_nt_kernel(ByteView file, const pe::Image& image) {
   if (image.subsystem != kSubsystemNative) return false;
   // The DOS stub lies between the DOS header and the PE header (e_lfanew <= limits::kMaxLfanew).
-  const ByteView stub = image.e_lfanew > kDosStubOffset ? file.clip(kDosStubOffset, image.e_lfanew - kDosStubOffset) : ByteView();
-  return std::none_of(kWineMarkers.begin(), kWineMarkers.end(), [&](std::string_view marker) { return stub.find(bytes(marker)).has_value(); });
+  const ByteView stub =
+      image.e_lfanew > kDosStubOffset ? file.clip(kDosStubOffset, image.e_lfanew - kDosStubOffset) : ByteView();
+  return std::none_of(kWineMarkers.begin(), kWineMarkers.end(),
+                      [&](std::string_view marker) { return stub.find(bytes(marker)).has_value(); });
 }
 
 // Section 7 on ntoskrnl.exe / ntkrnlmp.exe. FunLove overwrites the first original SeAccessCheck
@@ -344,15 +360,18 @@ std::optional<Finding> detect_kernel(ByteView file, const pe::Image* image) {
   const std::uint32_t as_is = sum.value();
   const bool mismatch = header != 0 && as_is != header;
   const std::string checksum_text = "PE checksum in header " + hex(header) + ", recomputed " + hex(as_is) +
-                                    (header == 0 ? " (CheckSum 0: not set)" : mismatch ? " (MISMATCH)" : " (matches)");
+                                    (header == 0 ? " (CheckSum 0: not set)"
+                                     : mismatch  ? " (MISMATCH)"
+                                                 : " (matches)");
   std::string notes;  // patched-looking bytes ruled out, for the evidence of a kernel-modified finding
   std::optional<Finding> unconfirmed;
   for (const PatchPattern& p : kKernelPatches) {
     const PatternSearch s = search_pattern(searched, p, limits::kMaxKernelPatchCandidates);
     if (s.candidates.empty()) {
       if (s.first_patched_after) {
-        notes += "; " + pattern_text(p, true) + " at " + hex(*s.first_patched_after) + " follow the intact original at " +
-                 hex(*s.first_original) + ": not FunLove's patch, which overwrites the first original";
+        notes += "; " + pattern_text(p, true) + " at " + hex(*s.first_patched_after) +
+                 " follow the intact original at " + hex(*s.first_original) +
+                 ": not FunLove's patch, which overwrites the first original";
       }
       continue;
     }
@@ -361,12 +380,14 @@ std::optional<Finding> detect_kernel(ByteView file, const pe::Image* image) {
       // Nothing to undo the patch against: an NT kernel is always checksummed (NTLDR checks it),
       // so the bytes can be neither confirmed nor ruled out. Suspicious, not FunLove evidence.
       if (!unconfirmed) {
-        unconfirmed = make(FindingKind::kernel_modified, "funlove.kernel.unconfirmed", Confidence::medium,
-                           first + (s.first_original ? " before the first intact original at " + hex(*s.first_original) : std::string()) +
-                               "; " + checksum_text +
-                               ": a Windows NT kernel is always checksummed, so the patch can be neither confirmed "
-                               "nor ruled out and this is not counted as FunLove evidence",
-                           s.candidates.front());
+        unconfirmed = make(
+            FindingKind::kernel_modified, "funlove.kernel.unconfirmed", Confidence::medium,
+            first +
+                (s.first_original ? " before the first intact original at " + hex(*s.first_original) : std::string()) +
+                "; " + checksum_text +
+                ": a Windows NT kernel is always checksummed, so the patch can be neither confirmed "
+                "nor ruled out and this is not counted as FunLove evidence",
+            s.candidates.front());
       }
       continue;
     }
@@ -378,22 +399,26 @@ std::optional<Finding> detect_kernel(ByteView file, const pe::Image* image) {
     for (const std::uint64_t at : s.candidates) {
       const std::uint32_t undone = sum.with_bytes(at, ByteView(p.original.data(), p.length));
       if (undone != header) continue;
-      return make(FindingKind::kernel_patched, "funlove.kernel.patched", Confidence::high,
-                  "SeAccessCheck patched: " + pattern_text(p, true) + " at offset " + hex(at) +
-                      (s.first_original ? ", before the first intact original at " + hex(*s.first_original) : std::string(", no intact original")) +
-                      "; " + checksum_text + "; with the original bytes put back the checksum is " + hex(undone) +
-                      " = the header's: a correctly signed kernel plus FunLove's patch; replace from clean media (Q287664)",
-                  at);
+      return make(
+          FindingKind::kernel_patched, "funlove.kernel.patched", Confidence::high,
+          "SeAccessCheck patched: " + pattern_text(p, true) + " at offset " + hex(at) +
+              (s.first_original ? ", before the first intact original at " + hex(*s.first_original)
+                                : std::string(", no intact original")) +
+              "; " + checksum_text + "; with the original bytes put back the checksum is " + hex(undone) +
+              " = the header's: a correctly signed kernel plus FunLove's patch; replace from clean media (Q287664)",
+          at);
     }
     if (!unconfirmed) {
-      unconfirmed = make(FindingKind::kernel_modified, "funlove.kernel.unconfirmed", Confidence::medium,
-                         first + (s.first_original ? " before the first intact original at " + hex(*s.first_original) : std::string()) +
-                             "; " + checksum_text + "; putting the original bytes back at " +
-                             (s.more_candidates ? "the first " + std::to_string(s.candidates.size()) + " such offsets"
-                                                : std::to_string(s.candidates.size()) + " such offset(s)") +
-                             " does not give the header's checksum either: the kernel was changed by more than FunLove's "
-                             "2-byte patch, so the patch is not confirmed and this is not counted as FunLove evidence",
-                         s.candidates.front());
+      unconfirmed = make(
+          FindingKind::kernel_modified, "funlove.kernel.unconfirmed", Confidence::medium,
+          first +
+              (s.first_original ? " before the first intact original at " + hex(*s.first_original) : std::string()) +
+              "; " + checksum_text + "; putting the original bytes back at " +
+              (s.more_candidates ? "the first " + std::to_string(s.candidates.size()) + " such offsets"
+                                 : std::to_string(s.candidates.size()) + " such offset(s)") +
+              " does not give the header's checksum either: the kernel was changed by more than FunLove's "
+              "2-byte patch, so the patch is not confirmed and this is not counted as FunLove evidence",
+          s.candidates.front());
     }
   }
   if (unconfirmed) {
@@ -402,8 +427,9 @@ std::optional<Finding> detect_kernel(ByteView file, const pe::Image* image) {
   }
   if (!mismatch) return std::nullopt;
   return make(FindingKind::kernel_modified, "funlove.kernel.checksum", Confidence::medium,
-              checksum_text + notes + "; no FunLove patch explains the difference: the kernel was modified after it was built "
-                                      "(not FunLove evidence)",
+              checksum_text + notes +
+                  "; no FunLove patch explains the difference: the kernel was modified after it was built "
+                  "(not FunLove evidence)",
               image->checksum_offset);
 }
 
@@ -418,7 +444,8 @@ std::optional<Finding> detect_loader(ByteView file) {
     return make(FindingKind::loader_patched, "funlove.loader.patched", Confidence::high,
                 std::string("kernel checksum check skipped (Windows ") + p.windows + " pattern " +
                     hex_bytes(ByteView(p.patched.data(), p.length)) + ") at offset " + hex(at) +
-                    (s.first_original ? ", before the first intact original at " + hex(*s.first_original) : std::string(", no intact original")) +
+                    (s.first_original ? ", before the first intact original at " + hex(*s.first_original)
+                                      : std::string(", no intact original")) +
                     "; replace NTLDR from clean media",
                 at);
   }
@@ -431,7 +458,8 @@ ByteView marker_string() { return ByteView(bytes(kMarkerString)); }
 
 FileRole role_for_name(std::string_view filename) {
   std::string lower(filename);
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (lower == "ntoskrnl.exe" || lower == "ntkrnlmp.exe") return FileRole::kernel;
   if (lower == "ntldr") return FileRole::loader;
   return FileRole::ordinary;
@@ -495,7 +523,9 @@ std::vector<KeptRange> ranges_to_keep(const pe::Image& image, ByteView entry_byt
   out.push_back({0, kDropperBodyOffset + kBodySize});
   if (const auto entry = image.entry_offset()) {
     out.push_back({*entry, kStubSize});
-    const SparseFile ep(size, {SparseFile::Range{*entry, std::vector<std::uint8_t>(entry_bytes.data(), entry_bytes.data() + entry_bytes.size())}},
+    const SparseFile ep(size,
+                        {SparseFile::Range{*entry, std::vector<std::uint8_t>(entry_bytes.data(),
+                                                                             entry_bytes.data() + entry_bytes.size())}},
                         std::nullopt, {}, std::nullopt);
     if (const auto stub = read_stub(ep, image)) {
       if (const auto b = body_offset_for(image, *stub)) out.push_back({*b, kBodySize});

@@ -17,8 +17,8 @@
 namespace flscan::funlove {
 
 // Layout constants from infection-model sections 2-4, 6.
-inline constexpr std::uint64_t kBodySize = 0x1003;          // 4096 + 3 trailing bytes
-inline constexpr std::uint64_t kBodyStringOffset = 0x50;    // "~Fun Loving Criminal~"
+inline constexpr std::uint64_t kBodySize = 0x1003;        // 4096 + 3 trailing bytes
+inline constexpr std::uint64_t kBodyStringOffset = 0x50;  // "~Fun Loving Criminal~"
 inline constexpr std::uint64_t kBodyPeHeaderOffset = 0x80;
 inline constexpr std::uint64_t kBodyCodeOffset = 0x200;
 inline constexpr std::uint64_t kSavedHostBytesOffset = 0xBA7;

@@ -56,14 +56,17 @@ namespace {
 tl::expected<Image, ParseError> parse_impl(const ByteView file, const std::uint64_t file_size) {
   Image image;
   image.file_size = file_size;
-  const auto in_file = [file_size](std::uint64_t off, std::uint64_t len) { return off <= file_size && len <= file_size - off; };
+  const auto in_file = [file_size](std::uint64_t off, std::uint64_t len) {
+    return off <= file_size && len <= file_size - off;
+  };
   if (!looks_like_mz(file)) return fail(0, "no MZ signature");
   if (file_size < kDosHeaderSize) return fail(0, "file shorter than the 64-byte DOS header");
   if (!file.contains(0, kDosHeaderSize)) return fail(0, kHeadersNotRead);
   image.e_lfarlc = *file.u16le(0x18);
   image.e_lfanew = *file.u32le(0x3C);
   const std::uint64_t nt = image.e_lfanew;
-  if (nt > limits::kMaxLfanew) return fail(0x3C, "e_lfanew " + hex(nt) + " beyond the " + hex(limits::kMaxLfanew) + " limit");
+  if (nt > limits::kMaxLfanew)
+    return fail(0x3C, "e_lfanew " + hex(nt) + " beyond the " + hex(limits::kMaxLfanew) + " limit");
   if (!in_file(nt, 4)) return fail(0x3C, "e_lfanew " + hex(nt) + " points past the end of file");
   if (!file.contains(nt, 4)) return fail(nt, kHeadersNotRead);
   if (!file.equals_at(nt, std::string_view("PE\0\0", 4))) return fail(nt, "no PE signature at e_lfanew " + hex(nt));
@@ -102,14 +105,15 @@ tl::expected<Image, ParseError> parse_impl(const ByteView file, const std::uint6
   if (image.file_alignment == 0) note(image, opt + 36, "FileAlignment is 0");
 
   if (image.number_of_sections > limits::kMaxPeSections) {
-    return fail(coff + 2, "NumberOfSections " + std::to_string(image.number_of_sections) + " exceeds the loader's limit of " +
-                              std::to_string(limits::kMaxPeSections));
+    return fail(coff + 2, "NumberOfSections " + std::to_string(image.number_of_sections) +
+                              " exceeds the loader's limit of " + std::to_string(limits::kMaxPeSections));
   }
   if (image.number_of_sections == 0) note(image, coff + 2, "no sections");
   const std::uint64_t table = opt + image.size_of_optional_header;
   const std::uint64_t table_size = kSectionHeaderSize * image.number_of_sections;
   if (!in_file(table, table_size)) {
-    return fail(table, "section table (" + std::to_string(image.number_of_sections) + " headers) extends past end of file");
+    return fail(table,
+                "section table (" + std::to_string(image.number_of_sections) + " headers) extends past end of file");
   }
   if (!file.contains(table, table_size)) return fail(table, kHeadersNotRead);
   image.sections.reserve(image.number_of_sections);
@@ -124,8 +128,9 @@ tl::expected<Image, ParseError> parse_impl(const ByteView file, const std::uint6
     s.pointer_to_raw_data = *file.u32le(h + 20);
     s.characteristics = *file.u32le(h + 36);
     if (s.size_of_raw_data != 0 && !in_file(s.pointer_to_raw_data, s.size_of_raw_data)) {
-      note(image, h + 16, "section " + s.name + " raw data [" + hex(s.pointer_to_raw_data) + ", +" + hex(s.size_of_raw_data) +
-                              ") extends past end of file");
+      note(image, h + 16,
+           "section " + s.name + " raw data [" + hex(s.pointer_to_raw_data) + ", +" + hex(s.size_of_raw_data) +
+               ") extends past end of file");
     }
     image.sections.push_back(std::move(s));
   }
@@ -155,7 +160,8 @@ std::uint64_t header_extent(ByteView prefix, std::uint64_t file_size) {
   if (prefix.size() < opt) return opt;
   const std::uint64_t optional_size = *prefix.u16le(coff + 16);
   const std::uint64_t sections = std::min<std::uint64_t>(*prefix.u16le(coff + 2), limits::kMaxPeSections);
-  return clamp(std::max(opt + std::max(optional_size, kOptionalHeaderMinimum), opt + optional_size + kSectionHeaderSize * sections));
+  return clamp(std::max(opt + std::max(optional_size, kOptionalHeaderMinimum),
+                        opt + optional_size + kSectionHeaderSize * sections));
 }
 
 std::optional<std::size_t> Image::section_index_for_rva(std::uint64_t rva) const {
@@ -198,11 +204,14 @@ std::uint64_t Image::end_of_section_data() const {
 
 std::uint64_t Image::overlay_size() const { return file_size - end_of_section_data(); }
 
-std::uint32_t compute_checksum(ByteView file, std::uint64_t checksum_offset) { return Checksum(file, checksum_offset).value(); }
+std::uint32_t compute_checksum(ByteView file, std::uint64_t checksum_offset) {
+  return Checksum(file, checksum_offset).value();
+}
 
 Checksum::Checksum(ByteView file, std::uint64_t checksum_offset) : file_(file), field_(checksum_offset) {
   const std::size_t size = file.size();
-  for (std::size_t off = 0; off < size; off += 2) words_ += byte_at(off) | (off + 1 < size ? byte_at(off + 1) << 8 : 0u);
+  for (std::size_t off = 0; off < size; off += 2)
+    words_ += byte_at(off) | (off + 1 < size ? byte_at(off + 1) << 8 : 0u);
 }
 
 // The CheckSum field itself counts as zero (imagehlp zeroes it before summing).

@@ -56,7 +56,8 @@ tl::unexpected<Refusal> refuse(std::string reason) { return tl::unexpected(Refus
 Bytes bytes(std::string_view s) { return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}; }
 
 void put32(std::vector<std::uint8_t>& out, std::uint64_t offset, std::uint32_t value) {
-  for (std::size_t i = 0; i < 4; ++i) out[static_cast<std::size_t>(offset) + i] = static_cast<std::uint8_t>(value >> (8 * i));
+  for (std::size_t i = 0; i < 4; ++i)
+    out[static_cast<std::size_t>(offset) + i] = static_cast<std::uint8_t>(value >> (8 * i));
 }
 
 // The entry point and its stub: where the 8 saved bytes must go back, and the RVA its call lands on.
@@ -99,7 +100,8 @@ std::optional<std::string> header_mismatch(const pe::Image& image, const pe::Sec
     return "SizeOfImage " + hex(image.size_of_image) + " is not L.VirtualAddress+A+0x4000 = " + hex(image_size);
   }
   if ((last.characteristics & kLastFlagsSet) != kLastFlagsSet || (last.characteristics & kLastFlagsClear) != 0) {
-    return "the last section's flags " + hex(last.characteristics) + " are not what the virus leaves (|0x8C000000, &~0x12000000)";
+    return "the last section's flags " + hex(last.characteristics) +
+           " are not what the virus leaves (|0x8C000000, &~0x12000000)";
   }
   const pe::Section* entry_section = image.entry_section();
   if (entry_section != nullptr && (entry_section->characteristics & kEntryFlagsSet) == 0) {
@@ -120,8 +122,9 @@ std::optional<std::string> layout_problem(ByteView file, const pe::Image& image,
   // zeros: a last section that was uninitialised-only (PointerToRawData 0, which the virus never
   // infects, section 1) would receive the headers and code instead of zeros.
   if (last.pointer_to_raw_data < image.size_of_headers) {
-    return "the last section's file data would start at " + hex(last.pointer_to_raw_data) + ", inside the headers (SizeOfHeaders " +
-           hex(image.size_of_headers) + "): its original was uninitialised data, which no section-9 repair restores";
+    return "the last section's file data would start at " + hex(last.pointer_to_raw_data) +
+           ", inside the headers (SizeOfHeaders " + hex(image.size_of_headers) +
+           "): its original was uninitialised data, which no section-9 repair restores";
   }
   for (std::size_t i = 0; i + 1 < image.sections.size(); ++i) {
     const pe::Section& s = image.sections[i];
@@ -169,8 +172,8 @@ tl::expected<Repaired, Refusal> disinfect(ByteView file, const pe::Image& image,
   if (a % kPage != 0) return refuse("A=" + hex(a) + " (from the call target) is not page-aligned");
   if (b != geometry.body_offset) return refuse("B=" + hex(b) + " differs from the body offset the scan reported");
   if (file.size() < b + funlove::kBodySize) {
-    return refuse("the body is truncated: the file ends at " + hex(file.size()) + ", before B+0x1003 = " +
-                  hex(b + funlove::kBodySize) + " (damaged, infection-model section 5)");
+    return refuse("the body is truncated: the file ends at " + hex(file.size()) +
+                  ", before B+0x1003 = " + hex(b + funlove::kBodySize) + " (damaged, infection-model section 5)");
   }
   if (file.size() > b + funlove::kBodySize) {
     return refuse(std::to_string(file.size() - b - funlove::kBodySize) +
@@ -178,7 +181,8 @@ tl::expected<Repaired, Refusal> disinfect(ByteView file, const pe::Image& image,
   }
   for (const BodyMarker& marker : kBodyMarkers) {
     if (!file.equals_at(b + marker.offset, bytes(marker.bytes))) {
-      return refuse(std::string(marker.what) + " is missing: the body is damaged (infection-model section 5), so the "
+      return refuse(std::string(marker.what) +
+                    " is missing: the body is damaged (infection-model section 5), so the "
                     "8 saved bytes at B+0xBA7 cannot be trusted");
     }
   }
@@ -193,7 +197,8 @@ tl::expected<Repaired, Refusal> disinfect(ByteView file, const pe::Image& image,
   const ByteView saved = *file.sub(b + funlove::kSavedHostBytesOffset, funlove::kStubSize);
   std::copy(saved.data(), saved.data() + saved.size(), out.restored_bytes.begin());
   out.bytes.assign(file.data(), file.data() + b);
-  std::copy(out.restored_bytes.begin(), out.restored_bytes.end(), out.bytes.begin() + static_cast<std::ptrdiff_t>(stub->entry_offset));
+  std::copy(out.restored_bytes.begin(), out.restored_bytes.end(),
+            out.bytes.begin() + static_cast<std::ptrdiff_t>(stub->entry_offset));
   out.last_section_raw_size = static_cast<std::uint32_t>(a);
   put32(out.bytes, last->header_offset + kSectionRawSizeField, out.last_section_raw_size);
   // Section 9: "recompute the checksum when the original was non-zero"; the virus never changes

@@ -30,13 +30,13 @@
 namespace flscan::repair {
 
 struct Repaired {
-  std::vector<std::uint8_t> bytes;                 // the disinfected file, bytes.size() == body_offset
-  std::uint64_t body_offset = 0;                   // B: where the infected file was cut
-  std::uint64_t entry_offset = 0;                  // file offset the saved bytes went back to
-  std::array<std::uint8_t, 8> restored_bytes{};    // the 8 bytes taken from B+0xBA7
-  std::uint32_t last_section_raw_size = 0;         // L.SizeOfRawData written (A)
-  bool checksum_recomputed = false;                // the header's CheckSum was non-zero
-  std::uint32_t checksum = 0;                      // the CheckSum field of the result
+  std::vector<std::uint8_t> bytes;               // the disinfected file, bytes.size() == body_offset
+  std::uint64_t body_offset = 0;                 // B: where the infected file was cut
+  std::uint64_t entry_offset = 0;                // file offset the saved bytes went back to
+  std::array<std::uint8_t, 8> restored_bytes{};  // the 8 bytes taken from B+0xBA7
+  std::uint32_t last_section_raw_size = 0;       // L.SizeOfRawData written (A)
+  bool checksum_recomputed = false;              // the header's CheckSum was non-zero
+  std::uint32_t checksum = 0;                    // the CheckSum field of the result
 };
 
 struct Refusal {

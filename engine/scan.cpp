@@ -34,7 +34,8 @@ Finding to_finding(const sig::Match& match, bool detector_found_infection) {
 bool is_infection(const Finding& f) { return f.severity == Severity::infection; }
 
 // A parse of an MZ file: a PE image, or an MZ file that is no valid PE and why.
-void take_parse_result(tl::expected<pe::Image, pe::ParseError> parsed, FileVerdict& verdict, std::optional<pe::Image>& image) {
+void take_parse_result(tl::expected<pe::Image, pe::ParseError> parsed, FileVerdict& verdict,
+                       std::optional<pe::Image>& image) {
   if (parsed) {
     image = std::move(*parsed);
     verdict.type = ContentType::pe;
@@ -74,7 +75,8 @@ FileVerdict FileScanner::scan(ByteView file, funlove::FileRole role) {
   return verdict;
 }
 
-void FileScanner::add_signature_findings(FileVerdict& verdict, const std::vector<sig::Match>& matches, std::uint64_t cap_hits) {
+void FileScanner::add_signature_findings(FileVerdict& verdict, const std::vector<sig::Match>& matches,
+                                         std::uint64_t cap_hits) {
   const bool detector_found_infection = std::any_of(verdict.findings.begin(), verdict.findings.end(), is_infection);
   for (const sig::Match& match : matches) verdict.findings.push_back(to_finding(match, detector_found_infection));
   verdict.match_cap_hits = cap_hits;
@@ -137,7 +139,8 @@ tl::expected<FileVerdict, StreamFailure> FileScanner::scan_stream(ByteSource& so
   const std::size_t carry_max = std::max<std::size_t>(signatures_.stream_overlap(), marker.size() - 1);
 
   // New bytes [offset, offset + n) at `bytes`, inside `window` that starts at window_offset.
-  auto consume = [&](const std::uint8_t* bytes, std::size_t n, std::uint64_t offset, ByteView window, std::uint64_t window_offset) {
+  auto consume = [&](const std::uint8_t* bytes, std::size_t n, std::uint64_t offset, ByteView window,
+                     std::uint64_t window_offset) {
     hasher_.update(ByteView(bytes, n));
     for (SparseFile::Range& r : kept) {
       const std::uint64_t from = std::max(r.offset, offset);
@@ -178,7 +181,8 @@ tl::expected<FileVerdict, StreamFailure> FileScanner::scan_stream(ByteSource& so
   }
   verdict.digests = hasher_.finish();
 
-  const SparseFile file(size, std::move(kept), last_nonzero, std::vector<std::uint8_t>(marker.data(), marker.data() + marker.size()), marker_at);
+  const SparseFile file(size, std::move(kept), last_nonzero,
+                        std::vector<std::uint8_t>(marker.data(), marker.data() + marker.size()), marker_at);
   funlove::Result detected = funlove::detect(file, image ? &*image : nullptr);
   if (file.missed()) return failed(StreamFailure::bytes_not_kept);
   verdict.geometry = detected.geometry;

@@ -20,12 +20,12 @@ enum class ContentType { empty, not_pe, mz_not_pe, pe };
 
 struct FileVerdict {
   ContentType type = ContentType::not_pe;
-  std::optional<pe::ParseError> pe_error;     // set when the file starts with MZ but is no valid PE
+  std::optional<pe::ParseError> pe_error;  // set when the file starts with MZ but is no valid PE
   std::vector<pe::Anomaly> pe_anomalies;
-  std::optional<Digests> digests;             // set for PE/MZ files and whenever signatures need it
-  std::vector<Finding> findings;              // strongest first
+  std::optional<Digests> digests;  // set for PE/MZ files and whenever signatures need it
+  std::vector<Finding> findings;   // strongest first
   std::optional<funlove::Geometry> geometry;
-  std::uint64_t match_cap_hits = 0;           // signature matching cut short by a limit
+  std::uint64_t match_cap_hits = 0;  // signature matching cut short by a limit
 };
 
 // Recognises a file by its first bytes: true when it must be read whole (MZ files and kernel or

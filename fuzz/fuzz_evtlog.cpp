@@ -48,7 +48,8 @@ void check_kind(const host::EventEvidence& evidence) {
 void check_evidence(const host::EventLogEvidence& evidence) {
   flscan::fuzz::check_notes(evidence.notes);
   FUZZ_CHECK(evidence.records_read <= limits::kMaxEventRecords, "records read are capped");
-  FUZZ_CHECK(evidence.records_read <= evidence.records_total + evidence.recovered_total, "only existing records are read");
+  FUZZ_CHECK(evidence.records_read <= evidence.records_total + evidence.recovered_total,
+             "only existing records are read");
   check_kind(evidence.protected_storage_7024);
   check_kind(evidence.spooler_7000);
   const std::size_t classified = evidence.protected_storage_7024.count + evidence.spooler_7000.count +

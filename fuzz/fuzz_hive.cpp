@@ -72,7 +72,8 @@ void check_evidence(const host::SystemHiveEvidence& evidence) {
   FUZZ_CHECK(evidence.has_flc_service() == (flc_total > 0), "has_flc_service() agrees");
   if (evidence.current_control_set) {
     const host::ControlSet* current = evidence.current();
-    if (current != nullptr) FUZZ_CHECK(current->number == *evidence.current_control_set, "current() is the current set");
+    if (current != nullptr)
+      FUZZ_CHECK(current->number == *evidence.current_control_set, "current() is the current set");
   }
 }
 

@@ -78,7 +78,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string& name = volume.report.name;
     FUZZ_CHECK(name == "vol" || (name.size() > 1 && name[0] == 'p' && name == "p" + std::to_string(v + 1)),
                "volumes are vol or p1, p2, ... in order");
-    if (volume.report.status == VolumeStatus::error) FUZZ_CHECK(!volume.report.detail.empty(), "a volume error says why");
+    if (volume.report.status == VolumeStatus::error)
+      FUZZ_CHECK(!volume.report.detail.empty(), "a volume error says why");
     if (volume.report.status != VolumeStatus::scanned) continue;
     tsk_error_reset();
     image::FsPtr fs(tsk_fs_open_img(img.get(), static_cast<TSK_OFF_T>(volume.report.offset), volume.fs_type));
@@ -94,7 +95,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         FUZZ_CHECK(!file.error().detail.empty(), "a file that cannot be opened says why");
         continue;
       }
-      auto content = reader.read(**file, [](flscan::ByteView, std::uint64_t) { return ReadPlan::whole; }, nullptr);
+      auto content = reader.read(
+          **file, [](flscan::ByteView, std::uint64_t) { return ReadPlan::whole; }, nullptr);
       if (content) {
         FUZZ_CHECK(content->whole && content->bytes.size() == content->file_size, "a whole read holds the whole file");
       } else {

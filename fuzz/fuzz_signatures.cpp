@@ -52,7 +52,9 @@ const std::vector<std::uint8_t>& fixed_file() {
   return file;
 }
 
-std::size_t count_lines(std::string_view text) { return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1; }
+std::size_t count_lines(std::string_view text) {
+  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
+}
 
 void match_against(const sig::SignatureSet& set, ByteView file) {
   auto parsed = flscan::pe::parse(file);
@@ -97,7 +99,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   // The whole engine path with the loaded set, as `flscan -d` runs it.
   flscan::FileScanner scanner(set);
-  const flscan::FileVerdict verdict = scanner.scan(ByteView(fixed.data(), fixed.size()), flscan::funlove::FileRole::ordinary);
+  const flscan::FileVerdict verdict =
+      scanner.scan(ByteView(fixed.data(), fixed.size()), flscan::funlove::FileRole::ordinary);
   FUZZ_CHECK(verdict.type == flscan::ContentType::pe, "the fixed file is a PE");
   return 0;
 }

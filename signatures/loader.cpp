@@ -61,9 +61,12 @@ struct Staged {
 
 std::string_view kind_name(Kind kind) {
   switch (kind) {
-    case Kind::ndb: return "ndb";
-    case Kind::hdb: return "hdb";
-    case Kind::hsb: return "hsb";
+    case Kind::ndb:
+      return "ndb";
+    case Kind::hdb:
+      return "hdb";
+    case Kind::hsb:
+      return "hsb";
   }
   return "?";
 }
@@ -78,7 +81,8 @@ class Fields {
     std::size_t from = 0;
     for (;;) {
       const std::size_t at = line.find(separator, from);
-      if (count_ < kMaxKept) kept_[count_] = line.substr(from, at == std::string_view::npos ? std::string_view::npos : at - from);
+      if (count_ < kMaxKept)
+        kept_[count_] = line.substr(from, at == std::string_view::npos ? std::string_view::npos : at - from);
       ++count_;
       if (at == std::string_view::npos) return;
       from = at + 1;
@@ -104,13 +108,16 @@ std::optional<std::uint64_t> decimal(std::string_view text, std::uint64_t max = 
   return value;
 }
 
-std::string quoted(std::string_view text) { return "'" + std::string(text.substr(0, 80)) + (text.size() > 80 ? "...'" : "'"); }
+std::string quoted(std::string_view text) {
+  return "'" + std::string(text.substr(0, 80)) + (text.size() > 80 ? "...'" : "'");
+}
 
 tl::expected<std::string, std::string> check_name(std::string_view name) {
   if (name.empty()) return Failure("empty signature name");
   for (char c : name) {
     const auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7F) return Failure("signature name " + quoted(name) + " has a space, control or non-ASCII byte");
+    if (u <= 0x20 || u >= 0x7F)
+      return Failure("signature name " + quoted(name) + " has a space, control or non-ASCII byte");
   }
   return std::string(name);
 }
@@ -122,7 +129,8 @@ tl::expected<bool, std::string> level_applies(const Fields& fields, std::size_t 
   if (!min) return Failure("minimum functionality level " + quoted(fields[min_index]) + " is not a decimal number");
   if (fields.size() > min_index + 1) {
     const auto max = decimal(fields[min_index + 1]);
-    if (!max) return Failure("maximum functionality level " + quoted(fields[min_index + 1]) + " is not a decimal number");
+    if (!max)
+      return Failure("maximum functionality level " + quoted(fields[min_index + 1]) + " is not a decimal number");
     if (*max < kFunctionalityLevel) return false;
   }
   return *min <= kFunctionalityLevel;
@@ -133,7 +141,8 @@ tl::expected<bool, std::string> level_applies(const Fields& fields, std::size_t 
 tl::expected<Offset, std::string> parse_offset(std::string_view text, Target target) {
   Offset offset;
   if (text == "*") return offset;
-  if (text.size() > kMaxOffsetText) return Failure("offset longer than " + std::to_string(kMaxOffsetText) + " characters");
+  if (text.size() > kMaxOffsetText)
+    return Failure("offset longer than " + std::to_string(kMaxOffsetText) + " characters");
   std::string_view base = text;
   if (const std::size_t comma = text.find(','); comma != std::string_view::npos) {
     const auto shift = decimal(text.substr(comma + 1));
@@ -143,7 +152,9 @@ tl::expected<Offset, std::string> parse_offset(std::string_view text, Target tar
   }
   auto number_after = [&](std::size_t prefix) -> tl::expected<std::int64_t, std::string> {
     const auto n = decimal(base.substr(prefix));
-    if (!n) return Failure("offset " + quoted(text) + ": expected a decimal number below 2^32 after " + quoted(base.substr(0, prefix)));
+    if (!n)
+      return Failure("offset " + quoted(text) + ": expected a decimal number below 2^32 after " +
+                     quoted(base.substr(0, prefix)));
     return static_cast<std::int64_t>(*n);
   };
   bool needs_executable = true;
@@ -249,7 +260,8 @@ tl::expected<void, std::string> parse_hash(std::string_view line, std::string or
     }
   } else {
     const auto size = decimal(fields[1], kMaxHashSize);
-    if (!size || *size == 0) return Failure("file size " + quoted(fields[1]) + " must be '*' or a decimal number from 1 to 4294967294");
+    if (!size || *size == 0)
+      return Failure("file size " + quoted(fields[1]) + " must be '*' or a decimal number from 1 to 4294967294");
     sig.size = *size;
   }
   auto name = check_name(fields[2]);
@@ -259,11 +271,13 @@ tl::expected<void, std::string> parse_hash(std::string_view line, std::string or
   const std::string_view hash = fields[0];
   if (hash.size() == 32) {
     Md5Digest digest{};
-    if (!parse_hex_digest(hash, digest.data(), digest.size())) return Failure("MD5 hash " + quoted(hash) + " is not hexadecimal");
+    if (!parse_hex_digest(hash, digest.data(), digest.size()))
+      return Failure("MD5 hash " + quoted(hash) + " is not hexadecimal");
     staged.md5.emplace_back(digest, std::move(sig));
   } else if (hash.size() == 64) {
     Sha256Digest digest{};
-    if (!parse_hex_digest(hash, digest.data(), digest.size())) return Failure("SHA-256 hash " + quoted(hash) + " is not hexadecimal");
+    if (!parse_hex_digest(hash, digest.data(), digest.size()))
+      return Failure("SHA-256 hash " + quoted(hash) + " is not hexadecimal");
     staged.sha256.emplace_back(digest, std::move(sig));
   } else if (hash.size() == 40) {
     return Failure("SHA-1 hashes are not supported (use MD5 or SHA-256)");
@@ -296,7 +310,8 @@ class DatabaseParser {
     origin.reserve(staged_.origin.size() + 1 + line_number.size());
     origin.append(staged_.origin).append(1, ':').append(line_number);
     const std::size_t body_before = staged_.body.size();
-    auto parsed = staged_.kind == Kind::ndb ? parse_ndb(text, std::move(origin), staged_) : parse_hash(text, std::move(origin), staged_);
+    auto parsed = staged_.kind == Kind::ndb ? parse_ndb(text, std::move(origin), staged_)
+                                            : parse_hash(text, std::move(origin), staged_);
     if (!parsed) return error(parsed.error());
     if (staged_.body.size() != body_before) return charge(staged_.body.back());
     return {};
@@ -368,10 +383,13 @@ tl::expected<Staged, LoadError> parse_file(const std::filesystem::path& path, Ki
     ~Closer() { ::close(fd); }
   } closer{fd};
   struct stat st {};
-  if (::fstat(fd, &st) != 0) return tl::unexpected(LoadError{name, 0, std::string("cannot stat: ") + std::strerror(errno)});
-  if (!S_ISREG(st.st_mode)) return tl::unexpected(LoadError{name, 0, "not a regular file (a FIFO, device or directory is never read)"});
+  if (::fstat(fd, &st) != 0)
+    return tl::unexpected(LoadError{name, 0, std::string("cannot stat: ") + std::strerror(errno)});
+  if (!S_ISREG(st.st_mode))
+    return tl::unexpected(LoadError{name, 0, "not a regular file (a FIFO, device or directory is never read)"});
   const std::string too_large = "larger than " + std::to_string(limits::kMaxSignatureFileBytes >> 20) + " MiB";
-  if (static_cast<std::uint64_t>(st.st_size) > limits::kMaxSignatureFileBytes) return tl::unexpected(LoadError{name, 0, too_large});
+  if (static_cast<std::uint64_t>(st.st_size) > limits::kMaxSignatureFileBytes)
+    return tl::unexpected(LoadError{name, 0, too_large});
   std::uint64_t total = 0;
   DatabaseParser parser(kind, name);
   std::string pending;
@@ -421,9 +439,11 @@ void commit(Staged&& staged, SignatureSet& set, std::string description) {
 }
 
 std::string describe(const Staged& staged) {
-  std::string out = staged.origin + " (" + std::string(kind_name(staged.kind)) + ", " + std::to_string(staged.count()) + " signatures";
+  std::string out = staged.origin + " (" + std::string(kind_name(staged.kind)) + ", " + std::to_string(staged.count()) +
+                    " signatures";
   if (staged.skipped != 0) {
-    out += ", " + std::to_string(staged.skipped) + " skipped for functionality level " + std::to_string(kFunctionalityLevel);
+    out += ", " + std::to_string(staged.skipped) + " skipped for functionality level " +
+           std::to_string(kFunctionalityLevel);
   }
   return out + ")";
 }
@@ -431,7 +451,8 @@ std::string describe(const Staged& staged) {
 tl::expected<Staged, LoadError> parse_path_as_file(const std::filesystem::path& path) {
   const auto kind = kind_for_path(path);
   if (!kind) {
-    return tl::unexpected(LoadError{path.string(), 0, "not a signature database (flscan reads .ndb, .hdb and .hsb files)"});
+    return tl::unexpected(
+        LoadError{path.string(), 0, "not a signature database (flscan reads .ndb, .hdb and .hsb files)"});
   }
   return parse_file(path, *kind);
 }
@@ -450,7 +471,8 @@ std::string LoadError::message() const {
 
 std::optional<Kind> kind_for_path(const std::filesystem::path& path) {
   std::string ext = path.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; });
   if (ext == ".ndb") return Kind::ndb;
   if (ext == ".hdb") return Kind::hdb;
   if (ext == ".hsb") return Kind::hsb;
@@ -487,7 +509,8 @@ tl::expected<void, LoadError> load_path(const std::filesystem::path& path, Signa
     if (it->is_regular_file(type_ec)) files.push_back(it->path());
   }
   if (ec) return tl::unexpected(LoadError{path.string(), 0, "cannot list directory: " + ec.message()});
-  if (files.empty()) return tl::unexpected(LoadError{path.string(), 0, "no .ndb, .hdb or .hsb files in this directory"});
+  if (files.empty())
+    return tl::unexpected(LoadError{path.string(), 0, "no .ndb, .hdb or .hsb files in this directory"});
   std::sort(files.begin(), files.end());
   // Parse every file before adding any, so that one bad file leaves the set as it was.
   std::vector<Staged> staged;

@@ -22,8 +22,8 @@ namespace flscan::signatures {
 enum class Kind { ndb, hdb, hsb };
 
 struct LoadError {
-  std::string file;       // the path or origin it was loaded from
-  std::size_t line = 0;   // 1-based line, 0 when the error concerns the whole file
+  std::string file;      // the path or origin it was loaded from
+  std::size_t line = 0;  // 1-based line, 0 when the error concerns the whole file
   std::string reason;
 
   // "file:line: reason" (or "file: reason" when line is 0).
@@ -40,7 +40,8 @@ struct LoadError {
 
 // Parses database text of the given kind. `origin` names it in errors and in each signature's
 // origin ("origin:line"). Adds a source line to `set` on success.
-tl::expected<void, LoadError> load_text(std::string_view text, Kind kind, std::string_view origin, sig::SignatureSet& set);
+tl::expected<void, LoadError> load_text(std::string_view text, Kind kind, std::string_view origin,
+                                        sig::SignatureSet& set);
 
 // Loads one .ndb/.hdb/.hsb file (the kind follows its extension; any other is an error).
 tl::expected<void, LoadError> load_file(const std::filesystem::path& path, sig::SignatureSet& set);

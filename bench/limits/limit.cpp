@@ -217,8 +217,7 @@ void walk_worker(Mode mode, DirQueue& q, Counters& c) {
   }
 }
 
-void list_worker(const std::vector<std::string>& list, std::atomic<std::size_t>& next, int rootfd,
-                 Counters& c) {
+void list_worker(const std::vector<std::string>& list, std::atomic<std::size_t>& next, int rootfd, Counters& c) {
   Worker w;
   for (;;) {
     std::size_t i = next.fetch_add(1, std::memory_order_relaxed);
@@ -245,9 +244,10 @@ void list_worker(const std::vector<std::string>& list, std::atomic<std::size_t>&
 }
 
 [[noreturn]] void usage() {
-  std::fputs("usage: flbench-limit walk|head|scan|read-all [-j N] DIR\n"
-             "       flbench-limit pe-sha [-j N] --list FILE DIR\n",
-             stderr);
+  std::fputs(
+      "usage: flbench-limit walk|head|scan|read-all [-j N] DIR\n"
+      "       flbench-limit pe-sha [-j N] --list FILE DIR\n",
+      stderr);
   std::exit(2);
 }
 
@@ -257,21 +257,31 @@ int main(int argc, char** argv) {
   if (argc < 3) usage();
   std::string m = argv[1];
   Mode mode;
-  if (m == "walk") mode = Mode::walk;
-  else if (m == "head") mode = Mode::head;
-  else if (m == "scan") mode = Mode::scan;
-  else if (m == "read-all") mode = Mode::read_all;
-  else if (m == "pe-sha") mode = Mode::pe_sha;
-  else usage();
+  if (m == "walk")
+    mode = Mode::walk;
+  else if (m == "head")
+    mode = Mode::head;
+  else if (m == "scan")
+    mode = Mode::scan;
+  else if (m == "read-all")
+    mode = Mode::read_all;
+  else if (m == "pe-sha")
+    mode = Mode::pe_sha;
+  else
+    usage();
   int threads = static_cast<int>(std::thread::hardware_concurrency());
   if (threads < 1) threads = 1;
   std::string list_path, root;
   for (int i = 2; i < argc; ++i) {
     std::string a = argv[i];
-    if ((a == "-j" || a == "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
-    else if (a == "--list" && i + 1 < argc) list_path = argv[++i];
-    else if (root.empty()) root = a;
-    else usage();
+    if ((a == "-j" || a == "--threads") && i + 1 < argc)
+      threads = std::atoi(argv[++i]);
+    else if (a == "--list" && i + 1 < argc)
+      list_path = argv[++i];
+    else if (root.empty())
+      root = a;
+    else
+      usage();
   }
   if (root.empty() || threads < 1 || (mode == Mode::pe_sha) != !list_path.empty()) usage();
   while (root.size() > 1 && root.back() == '/') root.pop_back();
@@ -289,7 +299,8 @@ int main(int argc, char** argv) {
       return 2;
     }
     std::atomic<std::size_t> next{0};
-    for (int t = 0; t < threads; ++t) pool.emplace_back(list_worker, std::cref(list), std::ref(next), rootfd, std::ref(c));
+    for (int t = 0; t < threads; ++t)
+      pool.emplace_back(list_worker, std::cref(list), std::ref(next), rootfd, std::ref(c));
     for (auto& t : pool) t.join();
     close(rootfd);
   } else {
@@ -299,9 +310,10 @@ int main(int argc, char** argv) {
     for (int t = 0; t < threads; ++t) pool.emplace_back(walk_worker, mode, std::ref(q), std::ref(c));
     for (auto& t : pool) t.join();
   }
-  std::printf("mode=%s threads=%d dirs=%llu files=%llu bytes=%llu opened=%llu bytes_read=%llu hashed_files=%llu "
-              "hashed_bytes=%llu errors=%llu digest_xor=%016llx\n",
-              m.c_str(), threads, c.dirs.load(), c.files.load(), c.bytes.load(), c.opened.load(), c.bytes_read.load(),
-              c.hashed_files.load(), c.hashed_bytes.load(), c.errors.load(), c.digest_xor.load());
+  std::printf(
+      "mode=%s threads=%d dirs=%llu files=%llu bytes=%llu opened=%llu bytes_read=%llu hashed_files=%llu "
+      "hashed_bytes=%llu errors=%llu digest_xor=%016llx\n",
+      m.c_str(), threads, c.dirs.load(), c.files.load(), c.bytes.load(), c.opened.load(), c.bytes_read.load(),
+      c.hashed_files.load(), c.hashed_bytes.load(), c.errors.load(), c.digest_xor.load());
   return c.errors.load() ? 1 : 0;
 }

@@ -5,14 +5,15 @@
 
 extern const unsigned char big_blob[];
 extern const unsigned char big_blob_end[];
-__asm__(".section .bigdata,\"dr\"\n"
-        ".globl _big_blob\n"
-        ".globl _big_blob_end\n"
-        ".balign 16\n"
-        "_big_blob:\n"
-        ".incbin \"big_blob.bin\"\n"
-        "_big_blob_end:\n"
-        ".text\n");
+__asm__(
+    ".section .bigdata,\"dr\"\n"
+    ".globl _big_blob\n"
+    ".globl _big_blob_end\n"
+    ".balign 16\n"
+    "_big_blob:\n"
+    ".incbin \"big_blob.bin\"\n"
+    "_big_blob_end:\n"
+    ".text\n");
 
 int WINAPI WinMain(HINSTANCE instance, HINSTANCE previous, LPSTR command_line, int show) {
   (void)instance;

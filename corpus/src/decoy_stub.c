@@ -5,11 +5,12 @@
 
 int __stdcall decoy_main(void) { return (int)(GetTickCount() & 0u); }
 
-__asm__(".text\n"
-        ".globl _decoy_entry\n"
-        "_decoy_entry:\n"
-        "  nop\n"
-        "  nop\n"
-        "  .byte 0x65\n" /* gs: prefix, as in the virus's stub; ignored on a call */
-        "  call _decoy_main@0\n"
-        "  ret $4\n");
+__asm__(
+    ".text\n"
+    ".globl _decoy_entry\n"
+    "_decoy_entry:\n"
+    "  nop\n"
+    "  nop\n"
+    "  .byte 0x65\n" /* gs: prefix, as in the virus's stub; ignored on a call */
+    "  call _decoy_main@0\n"
+    "  ret $4\n");

@@ -5,12 +5,13 @@
 
 /* 256 KiB of zero-initialised storage in a section of its own ("b" = uninitialised, COFF). */
 extern unsigned char zbss_area[];
-__asm__(".section .zbss,\"bw\"\n"
-        ".globl _zbss_area\n"
-        ".balign 32\n"
-        "_zbss_area:\n"
-        ".space 0x40000\n"
-        ".text\n");
+__asm__(
+    ".section .zbss,\"bw\"\n"
+    ".globl _zbss_area\n"
+    ".balign 32\n"
+    "_zbss_area:\n"
+    ".space 0x40000\n"
+    ".text\n");
 
 int WINAPI WinMain(HINSTANCE instance, HINSTANCE previous, LPSTR command_line, int show) {
   (void)instance;

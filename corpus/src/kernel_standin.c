@@ -21,16 +21,17 @@
 const char kStandinVersion[] = "flscan corpus ntoskrnl " FL_VERSION;
 
 /* The tail of a SeAccessCheck-like function: push the registers it pops, then the bytes. */
-__asm__(".text\n"
-        ".globl _SeAccessCheckStandin@40\n"
-        "_SeAccessCheckStandin@40:\n"
-        "  push %ebp\n"
-        "  mov %esp, %ebp\n"
-        "  push %ebx\n"
-        "  push %esi\n"
-        "  push %edi\n"
-        "  mov $1, %ebx\n"
-        "  " FL_TAIL);
+__asm__(
+    ".text\n"
+    ".globl _SeAccessCheckStandin@40\n"
+    "_SeAccessCheckStandin@40:\n"
+    "  push %ebp\n"
+    "  mov %esp, %ebp\n"
+    "  push %ebx\n"
+    "  push %esi\n"
+    "  push %edi\n"
+    "  mov $1, %ebx\n"
+    "  " FL_TAIL);
 
 #if defined(FL_LEGIT_EPILOGUE)
 #if defined(FL_NT4)
@@ -41,15 +42,16 @@ __asm__(".text\n"
 #define FL_TRUE_TAIL ".byte 0xB0, 0x01, 0x90, 0x5F, 0x5E, 0x5B, 0x5D, 0xC2, 0x28, 0x00\n"
 #endif
 /* A function that always grants, e.g. a privilege check for the system process. */
-__asm__(".text\n"
-        ".globl _SeSinglePrivilegeCheckStandin@40\n"
-        "_SeSinglePrivilegeCheckStandin@40:\n"
-        "  push %ebp\n"
-        "  mov %esp, %ebp\n"
-        "  push %ebx\n"
-        "  push %esi\n"
-        "  push %edi\n"
-        "  " FL_TRUE_TAIL);
+__asm__(
+    ".text\n"
+    ".globl _SeSinglePrivilegeCheckStandin@40\n"
+    "_SeSinglePrivilegeCheckStandin@40:\n"
+    "  push %ebp\n"
+    "  mov %esp, %ebp\n"
+    "  push %ebx\n"
+    "  push %esi\n"
+    "  push %edi\n"
+    "  " FL_TRUE_TAIL);
 #endif
 
 int __stdcall KiSystemStartupStandin(void* loader_block) {

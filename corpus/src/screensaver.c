@@ -9,9 +9,13 @@ int WINAPI WinMain(HINSTANCE instance, HINSTANCE previous, LPSTR command_line, i
   const char* arg = command_line;
   while (*arg == ' ' || *arg == '/' || *arg == '-') ++arg;
   switch (*arg | 0x20) {
-    case 's': return 1; /* run full screen: not in this stand-in */
-    case 'c': return 2; /* configure */
-    case 'p': return 3; /* preview */
-    default: return (int)(GetTickCount() & 0u);
+    case 's':
+      return 1; /* run full screen: not in this stand-in */
+    case 'c':
+      return 2; /* configure */
+    case 'p':
+      return 3; /* preview */
+    default:
+      return (int)(GetTickCount() & 0u);
   }
 }

@@ -8,8 +8,9 @@ int __stdcall tiny_entry(void* peb) {
 }
 
 /* 7.5 KiB of fixed filler text after the code. */
-__asm__(".text\n"
-        ".balign 16\n"
-        ".rept 480\n"
-        ".ascii \"tiny host data.\\n\"\n"
-        ".endr\n");
+__asm__(
+    ".text\n"
+    ".balign 16\n"
+    ".rept 480\n"
+    ".ascii \"tiny host data.\\n\"\n"
+    ".endr\n");

@@ -93,7 +93,7 @@ struct Parsed {
       }
       return n;
     };
-    std::size_t n = count(tokens) + 1;  // + accept
+    std::size_t n = count(tokens) + 1;                                           // + accept
     for (std::size_t m = 0; m < members.size(); ++m) n += count(member(m)) + 1;  // + resume
     return n;
   }
@@ -232,7 +232,9 @@ class Parser {
     ++pos_;
     // ClamAV reads a maximum of 0 as "no maximum": {0}, {-0} and {n-0} all skip any number of
     // bytes there. flscan refuses them rather than give them either meaning silently.
-    if (t.max == 0) return fail(start, "a jump with a maximum of 0 ({0}, {-0}, {n-0}) means 'unbounded' to ClamAV; write {n-} or drop it");
+    if (t.max == 0)
+      return fail(start,
+                  "a jump with a maximum of 0 ({0}, {-0}, {n-0}) means 'unbounded' to ClamAV; write {n-} or drop it");
     return t;
   }
 
@@ -286,8 +288,9 @@ tl::expected<void, PatternError> check_parts(std::span<const Token> tokens) {
   std::size_t best = 0;
   auto close_part = [&](std::size_t column) -> tl::expected<void, PatternError> {
     if (best < 2) {
-      return tl::unexpected(PatternError{column, "this part has no two consecutive fixed bytes (ClamAV requires them "
-                                                 "between '*' and ranged jumps)"});
+      return tl::unexpected(PatternError{column,
+                                         "this part has no two consecutive fixed bytes (ClamAV requires them "
+                                         "between '*' and ranged jumps)"});
     }
     return {};
   };
@@ -441,10 +444,14 @@ tl::expected<Pattern, PatternError> Pattern::compile(std::string_view hex) {
   // resume), so that each instruction's min_rest can be filled backwards.
   auto width_min = [&](const Instr& in) -> std::uint64_t {
     switch (in.op) {
-      case Op::literal: return in.b;
-      case Op::masked: return 1;
-      case Op::jump: return in.a;
-      default: return 0;
+      case Op::literal:
+        return in.b;
+      case Op::masked:
+        return 1;
+      case Op::jump:
+        return in.a;
+      default:
+        return 0;
     }
   };
   // Alternative bodies first (they only hold literal/masked/jump/resume), relative to their resume.
@@ -557,7 +564,8 @@ std::size_t heap_allocation_bytes(std::size_t bytes) {
 std::size_t Pattern::heap_bytes() const {
   const std::size_t text_heap = text_.capacity() > std::string().capacity() ? text_.capacity() + 1 : 0;
   return heap_allocation_bytes(text_heap) + heap_allocation_bytes(program_.capacity() * sizeof(Instr)) +
-         heap_allocation_bytes(alt_starts_.capacity() * sizeof(std::uint32_t)) + heap_allocation_bytes(bytes_.capacity());
+         heap_allocation_bytes(alt_starts_.capacity() * sizeof(std::uint32_t)) +
+         heap_allocation_bytes(bytes_.capacity());
 }
 
 bool Pattern::next_jump_candidate(ByteView data, Frame& frame, std::uint64_t& steps) const {
@@ -581,8 +589,8 @@ bool Pattern::next_jump_candidate(ByteView data, Frame& frame, std::uint64_t& st
   return true;
 }
 
-MatchOutcome Pattern::run(ByteView data, std::uint64_t start, std::vector<Frame>& stack, std::vector<std::uint64_t>& fail_from,
-                          std::uint64_t& end) const {
+MatchOutcome Pattern::run(ByteView data, std::uint64_t start, std::vector<Frame>& stack,
+                          std::vector<std::uint64_t>& fail_from, std::uint64_t& end) const {
   const std::uint64_t size = data.size();
   stack.clear();
   std::uint64_t steps = 0;
@@ -688,7 +696,8 @@ SearchResult Pattern::search(ByteView data, std::uint64_t first, std::uint64_t l
     if (first_unbounded_slot_ != 0) {
       // Every position the rest after the first unbounded jump could start from failed already.
       const std::uint64_t failed_from = fail_from[first_unbounded_slot_ - 1];
-      if (failed_from != std::numeric_limits<std::uint64_t>::max() && saturating_add(s, first_unbounded_entry_) >= failed_from) {
+      if (failed_from != std::numeric_limits<std::uint64_t>::max() &&
+          saturating_add(s, first_unbounded_entry_) >= failed_from) {
         return true;
       }
     }

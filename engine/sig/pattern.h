@@ -62,9 +62,7 @@ class Pattern {
   // The leftmost start s with first <= s <= last at which the pattern matches `data`.
   [[nodiscard]] SearchResult search(ByteView data, std::uint64_t first, std::uint64_t last) const;
   // A match starting exactly at `start`.
-  [[nodiscard]] SearchResult match_at(ByteView data, std::uint64_t start) const {
-    return search(data, start, start);
-  }
+  [[nodiscard]] SearchResult match_at(ByteView data, std::uint64_t start) const { return search(data, start, start); }
 
   [[nodiscard]] bool empty() const { return program_.empty(); }
   [[nodiscard]] const std::string& text() const { return text_; }
@@ -109,8 +107,8 @@ class Pattern {
   [[nodiscard]] bool next_jump_candidate(ByteView data, Frame& frame, std::uint64_t& steps) const;
 
   std::string text_;
-  std::vector<Instr> program_;  // main sequence [0, main_end_), accept, then alternative bodies
-  std::uint32_t main_end_ = 0;  // index of the accept instruction
+  std::vector<Instr> program_;             // main sequence [0, main_end_), accept, then alternative bodies
+  std::uint32_t main_end_ = 0;             // index of the accept instruction
   std::vector<std::uint32_t> alt_starts_;  // first instruction of each alternative
   std::vector<std::uint8_t> bytes_;        // literal bytes
   std::uint32_t memo_slots_ = 0;

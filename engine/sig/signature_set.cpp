@@ -23,7 +23,8 @@ std::uint32_t align_down(std::uint32_t value, std::uint32_t alignment) {
   return alignment == 0 ? value : value / alignment * alignment;
 }
 std::uint32_t align_up(std::uint32_t value, std::uint32_t alignment) {
-  return alignment == 0 ? value : static_cast<std::uint32_t>((value / alignment + (value % alignment != 0)) * alignment);
+  return alignment == 0 ? value
+                        : static_cast<std::uint32_t>((value / alignment + (value % alignment != 0)) * alignment);
 }
 
 // Where ClamAV puts an executable's entry point and sections for .ndb offsets. It does not use the
@@ -75,8 +76,8 @@ std::optional<ExeLayout> clamav_layout(const pe::Image& image, std::uint64_t fil
       }
     }
     // "Found PE values with sign bit set".
-    if ((s.virtual_address >> 31) != 0 || (s.virtual_size >> 31) != 0 || (m.rsz != 0 && (s.pointer_to_raw_data >> 31) != 0) ||
-        (raw_size >> 31) != 0) {
+    if ((s.virtual_address >> 31) != 0 || (s.virtual_size >> 31) != 0 ||
+        (m.rsz != 0 && (s.pointer_to_raw_data >> 31) != 0) || (raw_size >> 31) != 0) {
       return std::nullopt;
     }
     mapped[i] = m;
@@ -161,7 +162,8 @@ void add_hash(Table& table, const Key& key, HashSignature signature) {
 }
 
 template <typename Table, typename Key>
-void add_hash_matches(const Table& table, const Key& key, std::uint64_t file_size, const char* kind, std::vector<Match>& out) {
+void add_hash_matches(const Table& table, const Key& key, std::uint64_t file_size, const char* kind,
+                      std::vector<Match>& out) {
   const auto [first, last] = table.equal_range(key);
   for (auto it = first; it != last; ++it) {
     const HashSignature& sig = it->second;
@@ -205,7 +207,8 @@ std::vector<Segment> stream_segments(const std::string& text) {
       const std::size_t end = text.find('}', i);
       if (end == std::string::npos) return {};
       const std::string inner = text.substr(i + 1, end - i - 1);
-      if (!inner.empty() && inner.back() == '-' && inner.find_first_not_of("0123456789") == inner.size() - 1 && inner.size() > 1) {
+      if (!inner.empty() && inner.back() == '-' && inner.find_first_not_of("0123456789") == inner.size() - 1 &&
+          inner.size() > 1) {
         if (!close_piece()) return {};
         gap = std::stoull(inner.substr(0, inner.size() - 1));
         i = end;
@@ -241,8 +244,8 @@ void cut_pieces(BodySignature& signature) {
 }
 
 std::size_t BodySignature::memory_bytes() const {
-  std::size_t total = sizeof(BodySignature) + string_heap_bytes(name) + string_heap_bytes(origin) + pattern.heap_bytes() +
-                      heap_allocation_bytes(segments.capacity() * sizeof(Segment));
+  std::size_t total = sizeof(BodySignature) + string_heap_bytes(name) + string_heap_bytes(origin) +
+                      pattern.heap_bytes() + heap_allocation_bytes(segments.capacity() * sizeof(Segment));
   for (const Segment& segment : segments) total += segment.pattern.heap_bytes();
   return total;
 }
@@ -281,7 +284,8 @@ void reserve_more(Container& c, std::size_t more, std::size_t capacity) {
 void SignatureSet::reserve(std::size_t body, std::size_t md5, std::size_t sha256) {
   reserve_more(body_, body, body_.capacity());
   reserve_more(md5_, md5, static_cast<std::size_t>(static_cast<float>(md5_.bucket_count()) * md5_.max_load_factor()));
-  reserve_more(sha256_, sha256, static_cast<std::size_t>(static_cast<float>(sha256_.bucket_count()) * sha256_.max_load_factor()));
+  reserve_more(sha256_, sha256,
+               static_cast<std::size_t>(static_cast<float>(sha256_.bucket_count()) * sha256_.max_load_factor()));
 }
 
 std::size_t SignatureSet::size() const { return body_.size() + md5_.size() + sha256_.size(); }
@@ -291,7 +295,8 @@ bool SignatureSet::needs_non_pe_content() const {
   return std::any_of(body_.begin(), body_.end(), [](const BodySignature& s) { return s.target == Target::any_file; });
 }
 
-std::vector<Match> SignatureSet::match(ByteView file, const pe::Image* image, const Digests& digests, MatchStats* stats) const {
+std::vector<Match> SignatureSet::match(ByteView file, const pe::Image* image, const Digests& digests,
+                                       MatchStats* stats) const {
   std::vector<Match> out;
   // ClamAV types every file that starts with "MZ" as an executable and parses its headers for
   // relative offsets; `headers_failed` is its info.status == -1. Target 1 itself needs a valid PE
@@ -321,9 +326,8 @@ void SignatureSet::add_hash_matches_to(std::uint64_t size, const Digests& digest
   const std::size_t first_hash = out.size();
   if (digests.md5) add_hash_matches(md5_, *digests.md5, size, "hdb", out);
   add_hash_matches(sha256_, digests.sha256, size, "hsb", out);
-  std::sort(out.begin() + static_cast<std::ptrdiff_t>(first_hash), out.end(), [](const Match& a, const Match& b) {
-    return a.name != b.name ? a.name < b.name : a.origin < b.origin;
-  });
+  std::sort(out.begin() + static_cast<std::ptrdiff_t>(first_hash), out.end(),
+            [](const Match& a, const Match& b) { return a.name != b.name ? a.name < b.name : a.origin < b.origin; });
 }
 
 StreamMatcher::StreamMatcher(const SignatureSet& set, std::uint64_t file_size, const pe::Image* image, bool executable)

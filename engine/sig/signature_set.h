@@ -49,9 +49,9 @@ struct Offset {
     from_last_section,  // SL+n         (PE only; the last section header's raw data start)
   };
   Kind kind = Kind::anywhere;
-  std::int64_t value = 0;      // n (signed for EP-n; EOF-n stores n)
-  std::uint32_t section = 0;   // x for from_section
-  std::uint32_t max_shift = 0; // ",maxshift": the match may start anywhere in [offset, offset+max_shift]
+  std::int64_t value = 0;       // n (signed for EP-n; EOF-n stores n)
+  std::uint32_t section = 0;    // x for from_section
+  std::uint32_t max_shift = 0;  // ",maxshift": the match may start anywhere in [offset, offset+max_shift]
 };
 
 // A piece of a body pattern between two unbounded jumps (`*`, `{n-}`), for streamed files.
@@ -84,7 +84,9 @@ struct BodySignature {
   [[nodiscard]] std::size_t piece_count() const { return single_piece ? 1 : segments.size(); }
   [[nodiscard]] const Pattern& piece(std::size_t i) const { return single_piece ? pattern : segments[i].pattern; }
   [[nodiscard]] std::uint64_t piece_gap(std::size_t i) const { return single_piece ? 0 : segments[i].gap; }
-  [[nodiscard]] std::uint64_t piece_length(std::size_t i) const { return single_piece ? pattern.min_length() : segments[i].length; }
+  [[nodiscard]] std::uint64_t piece_length(std::size_t i) const {
+    return single_piece ? pattern.min_length() : segments[i].length;
+  }
 };
 
 // Fills `segments` or `single_piece` (see BodySignature) and sets pieces_cut.
@@ -101,7 +103,7 @@ struct HashSignature {
 struct Match {
   std::string name;
   std::string origin;
-  std::string kind;                   // "ndb", "hdb" (an MD5 file hash) or "hsb" (a SHA-256 file hash)
+  std::string kind;                     // "ndb", "hdb" (an MD5 file hash) or "hsb" (a SHA-256 file hash)
   std::optional<std::uint64_t> offset;  // file offset of an .ndb match
 };
 

@@ -69,9 +69,11 @@ void print_version(const sig::SignatureSet& signatures) {
 
 int run(int argc, char** argv) {
   // `flscan restore DIR`: a plain argv check, so a PATH named "restore" is written ./restore.
-  if (argc >= 2 && std::string_view(argv[1]) == "restore") return run_restore_command(argc - 1, argv + 1, std::cout, std::cerr);
+  if (argc >= 2 && std::string_view(argv[1]) == "restore")
+    return run_restore_command(argc - 1, argv + 1, std::cout, std::cerr);
   // `flscan merge REPORT.json...`: the shard reports of one --shard scan, as one report (merge.h).
-  if (argc >= 2 && std::string_view(argv[1]) == "merge") return run_merge_command(argc - 1, argv + 1, std::cout, std::cerr);
+  if (argc >= 2 && std::string_view(argv[1]) == "merge")
+    return run_merge_command(argc - 1, argv + 1, std::cout, std::cerr);
   const ParseOutcome parsed = parse_options(argc, argv, std::cout, std::cerr);
   if (!parsed.options) return parsed.exit_code;
   const Options& options = *parsed.options;
@@ -91,7 +93,8 @@ int run(int argc, char** argv) {
   // registers every cipher and digest under its legacy names: about 5 million instructions before
   // the first file is hashed, twice what `flscan --version` costs in all (measured with callgrind).
   // Skipped here, which also keeps the digests independent of a system-wide OpenSSL configuration.
-  OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ADD_ALL_CIPHERS | OPENSSL_INIT_NO_ADD_ALL_DIGESTS, nullptr);
+  OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ADD_ALL_CIPHERS | OPENSSL_INIT_NO_ADD_ALL_DIGESTS,
+                      nullptr);
 
   // Created before the scan: a report that cannot be written should fail now, not after hours.
   // Never through a symlink someone planted at the name (report_file.h).
@@ -116,8 +119,8 @@ int run(int argc, char** argv) {
   if (options.threads > 0) thread_limit.emplace(tbb::global_control::max_allowed_parallelism, options.threads);
 
   // The progress line: on a terminal unless -q, or when asked for (progress.h).
-  const bool draw_progress = options.progress == Progress::always ||
-                             (options.progress == Progress::automatic && !options.quiet && ::isatty(STDERR_FILENO) == 1);
+  const bool draw_progress = options.progress == Progress::always || (options.progress == Progress::automatic &&
+                                                                      !options.quiet && ::isatty(STDERR_FILENO) == 1);
   ProgressMeter progress(draw_progress);
   if (progress.enabled()) progress.estimate_from_paths(options.paths);
 

@@ -22,7 +22,8 @@ constexpr const char* kMergeDescription =
     "--json FILE, K = 1..N) into the report a single full scan would have written: the same\n"
     "findings, NOT SCANNED entries, Q317218 verdicts and symptoms, and exit code.";
 
-constexpr const char* kMergeFooter = R"(The reports must be the N shards of one scan: the same flscan version and signatures,
+constexpr const char* kMergeFooter =
+    R"(The reports must be the N shards of one scan: the same flscan version and signatures,
 the same PATHs and options (threads aside), each K from 1 to N exactly once. A missing
 or duplicate shard, or a report of another scan, stops the merge (exit code 2) with the
 files at fault named: a merged report never silently covers less than the whole tree. So
@@ -75,7 +76,8 @@ tl::expected<void, std::string> validate(const std::vector<ShardReport>& shards)
   if (shards.empty()) return tl::make_unexpected("no report given");
   for (const ShardReport& shard : shards) {
     if (!shard.read.report.shard) {
-      return tl::make_unexpected(escape_path_for_terminal(shard.file) + " is not a shard report (it was written without --shard)");
+      return tl::make_unexpected(escape_path_for_terminal(shard.file) +
+                                 " is not a shard report (it was written without --shard)");
     }
   }
   const ShardReport& first = shards.front();
@@ -84,8 +86,8 @@ tl::expected<void, std::string> validate(const std::vector<ShardReport>& shards)
     const std::string pair = escape_path_for_terminal(first.file) + " and " + escape_path_for_terminal(shard.file);
     if (shard.read.report.shard->n != n) {
       return tl::make_unexpected("shard counts differ: " + to_string(*first.read.report.shard) + " in " +
-                                 escape_path_for_terminal(first.file) + ", " + to_string(*shard.read.report.shard) + " in " +
-                                 escape_path_for_terminal(shard.file));
+                                 escape_path_for_terminal(first.file) + ", " + to_string(*shard.read.report.shard) +
+                                 " in " + escape_path_for_terminal(shard.file));
     }
     if (shard.read.meta.flscan_version != first.read.meta.flscan_version) {
       return tl::make_unexpected("written by different flscan versions: " + pair);
@@ -93,7 +95,8 @@ tl::expected<void, std::string> validate(const std::vector<ShardReport>& shards)
     if (shard.read.signatures_json != first.read.signatures_json) {
       return tl::make_unexpected("scanned with different signature sets: " + pair);
     }
-    if (shard.read.report.roots != first.read.report.roots) return tl::make_unexpected("different PATHs scanned: " + pair);
+    if (shard.read.report.roots != first.read.report.roots)
+      return tl::make_unexpected("different PATHs scanned: " + pair);
     if (comparable_options(shard.read.options_json) != comparable_options(first.read.options_json)) {
       return tl::make_unexpected("scanned with different options: " + pair);
     }
@@ -128,11 +131,12 @@ tl::expected<void, std::string> validate(const std::vector<ShardReport>& shards)
     const std::uint64_t seen_first = files_found(first.read.report.counters);
     const std::uint64_t seen_here = files_found(shard.read.report.counters);
     if (seen_here != seen_first) {
-      return tl::make_unexpected("the scanned tree changed between the shard runs: " + escape_path_for_terminal(first.file) +
-                                 " found " + std::to_string(seen_first) + " files, " + escape_path_for_terminal(shard.file) +
-                                 " found " + std::to_string(seen_here) +
-                                 " (files_seen + files_in_other_shards), so a file may have been scanned by no shard; "
-                                 "scan a snapshot (a disk image or a read-only mount) or a tree that does not change");
+      return tl::make_unexpected(
+          "the scanned tree changed between the shard runs: " + escape_path_for_terminal(first.file) + " found " +
+          std::to_string(seen_first) + " files, " + escape_path_for_terminal(shard.file) + " found " +
+          std::to_string(seen_here) +
+          " (files_seen + files_in_other_shards), so a file may have been scanned by no shard; "
+          "scan a snapshot (a disk image or a read-only mount) or a tree that does not change");
     }
     if (shard.read.report.live_processes.has_value() != first.read.report.live_processes.has_value()) {
       return tl::make_unexpected("--live in some shards only: " + pair);
@@ -145,8 +149,8 @@ tl::expected<void, std::string> validate(const std::vector<ShardReport>& shards)
   std::size_t missing_count = 0;
   for (std::uint32_t k = 1; k <= n; ++k) {
     if (by_k[k].size() > 1) {
-      duplicates += (duplicates.empty() ? "" : "; ") + std::string("shard ") + std::to_string(k) + "/" + std::to_string(n) +
-                    " more than once: " + file_list(by_k[k]);
+      duplicates += (duplicates.empty() ? "" : "; ") + std::string("shard ") + std::to_string(k) + "/" +
+                    std::to_string(n) + " more than once: " + file_list(by_k[k]);
     }
     if (by_k[k].empty()) {
       if (++missing_count <= 20) missing += (missing.empty() ? "" : ", ") + std::to_string(k) + "/" + std::to_string(n);
@@ -168,12 +172,14 @@ std::vector<NotScannedEntry> merge_not_scanned(const std::vector<ShardReport>& s
   std::map<Key, std::size_t> most;
   for (const ShardReport& shard : shards) {
     std::map<Key, std::size_t> here;
-    for (const NotScannedEntry& entry : shard.read.report.not_scanned) ++here[Key{entry.path, entry.reason, entry.detail}];
+    for (const NotScannedEntry& entry : shard.read.report.not_scanned)
+      ++here[Key{entry.path, entry.reason, entry.detail}];
     for (const auto& [key, count] : here) most[key] = std::max(most[key], count);
   }
   std::vector<NotScannedEntry> out;
   for (const auto& [key, count] : most) {
-    for (std::size_t i = 0; i < count; ++i) out.push_back(NotScannedEntry{std::get<0>(key), std::get<1>(key), std::get<2>(key)});
+    for (std::size_t i = 0; i < count; ++i)
+      out.push_back(NotScannedEntry{std::get<0>(key), std::get<1>(key), std::get<2>(key)});
   }
   return out;
 }
@@ -210,7 +216,9 @@ auto owner_value(const std::vector<ShardReport>& shards, Get get, Other other) {
 }
 
 bool program_other(const host::ProgramCheck& check) { return check.status == host::FileStatus::other_shard; }
-bool kernel_other(const host::KernelCheck& check) { return check.status == host::to_code(host::FileStatus::other_shard); }
+bool kernel_other(const host::KernelCheck& check) {
+  return check.status == host::to_code(host::FileStatus::other_shard);
+}
 bool image_other(const host::ServiceImageCheck& check) { return check.status == host::FileStatus::other_shard; }
 
 host::HostReport merge_host(const std::vector<ShardReport>& shards, std::size_t index, const ScanReport& merged) {
@@ -221,14 +229,26 @@ host::HostReport merge_host(const std::vector<ShardReport>& shards, std::size_t 
   }
   host::HostReport host = best->read.report.hosts[index];
   for (std::size_t j = 0; j < host.programs.size(); ++j) {
-    host.programs[j] = owner_value(shards, [&](const ShardReport& s) -> const host::ProgramCheck& { return s.read.report.hosts[index].programs[j]; }, program_other);
+    host.programs[j] = owner_value(
+        shards,
+        [&](const ShardReport& s) -> const host::ProgramCheck& { return s.read.report.hosts[index].programs[j]; },
+        program_other);
   }
-  host.flcss = owner_value(shards, [&](const ShardReport& s) -> const host::ProgramCheck& { return s.read.report.hosts[index].flcss; }, program_other);
+  host.flcss = owner_value(
+      shards, [&](const ShardReport& s) -> const host::ProgramCheck& { return s.read.report.hosts[index].flcss; },
+      program_other);
   for (std::size_t j = 0; j < host.kernel.size(); ++j) {
-    host.kernel[j] = owner_value(shards, [&](const ShardReport& s) -> const host::KernelCheck& { return s.read.report.hosts[index].kernel[j]; }, kernel_other);
+    host.kernel[j] = owner_value(
+        shards, [&](const ShardReport& s) -> const host::KernelCheck& { return s.read.report.hosts[index].kernel[j]; },
+        kernel_other);
   }
   for (std::size_t j = 0; j < host.service_images.size(); ++j) {
-    host.service_images[j] = owner_value(shards, [&](const ShardReport& s) -> const host::ServiceImageCheck& { return s.read.report.hosts[index].service_images[j]; }, image_other);
+    host.service_images[j] = owner_value(
+        shards,
+        [&](const ShardReport& s) -> const host::ServiceImageCheck& {
+          return s.read.report.hosts[index].service_images[j];
+        },
+        image_other);
   }
   host::derive_host_report(host, merged);
   if (merged.live_processes) host::apply_live_processes(host, *merged.live_processes);
@@ -274,7 +294,8 @@ tl::expected<ReadReport, std::string> merge_shard_reports(std::vector<ShardRepor
   for (const ShardReport& shard : shards) {
     for (std::size_t i = 0; i < report.volumes.size(); ++i) {
       const ImageVolume& volume = shard.read.report.volumes[i];
-      if (volume.status == VolumeStatus::error && report.volumes[i].status != VolumeStatus::error) report.volumes[i] = volume;
+      if (volume.status == VolumeStatus::error && report.volumes[i].status != VolumeStatus::error)
+        report.volumes[i] = volume;
       if (report.volumes[i].host_error.empty()) report.volumes[i].host_error = volume.host_error;
     }
   }
@@ -289,7 +310,8 @@ tl::expected<ReadReport, std::string> merge_shard_reports(std::vector<ShardRepor
     auto& live = *report.live_processes;
     const auto key = [](const host::LiveProcess& p) { return std::tie(p.pid, p.exe, p.argv); };
     std::sort(live.begin(), live.end(), [&](const auto& a, const auto& b) { return key(a) < key(b); });
-    live.erase(std::unique(live.begin(), live.end(), [&](const auto& a, const auto& b) { return key(a) == key(b); }), live.end());
+    live.erase(std::unique(live.begin(), live.end(), [&](const auto& a, const auto& b) { return key(a) == key(b); }),
+               live.end());
   }
   sort_entries(report);
   for (std::size_t i = 0; i < first.report.hosts.size(); ++i) report.hosts.push_back(merge_host(shards, i, report));
@@ -306,9 +328,13 @@ int run_merge_command(int argc, const char* const* argv, std::ostream& out, std:
   app.add_option("REPORT", files, "The JSON reports of the shards (flscan --shard K/N --json\nREPORT), in any order.")
       ->required()
       ->type_name("");
-  app.add_option("--json", json_path, "Write the merged report as JSON to FILE; '-' writes it to\nstdout instead of the text report. Example: --json full.json")
+  app.add_option("--json", json_path,
+                 "Write the merged report as JSON to FILE; '-' writes it to\nstdout instead of the text report. "
+                 "Example: --json full.json")
       ->type_name("FILE");
-  app.add_option("--sarif", sarif_path, "Write the merged report as a SARIF 2.1.0 log to FILE; '-'\nwrites it to stdout. Example: --sarif full.sarif")
+  app.add_option(
+         "--sarif", sarif_path,
+         "Write the merged report as a SARIF 2.1.0 log to FILE; '-'\nwrites it to stdout. Example: --sarif full.sarif")
       ->type_name("FILE");
   app.add_option("--html", html_path, "Write the merged report as one HTML page to FILE.\nExample: --html full.html")
       ->type_name("FILE");
@@ -323,7 +349,9 @@ int run_merge_command(int argc, const char* const* argv, std::ostream& out, std:
     return code == 0 ? kExitClean : kExitIncomplete;
   }
   for (const auto* name : {"--json", "--sarif", "--html"}) {
-    const std::string& value = std::string(name) == "--json" ? json_path : std::string(name) == "--sarif" ? sarif_path : html_path;
+    const std::string& value = std::string(name) == "--json"    ? json_path
+                               : std::string(name) == "--sarif" ? sarif_path
+                                                                : html_path;
     if (app.count(name) > 0 && value.empty()) {
       err << "flscan merge: " << name << " needs a file name\n";
       return kExitIncomplete;

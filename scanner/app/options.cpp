@@ -145,11 +145,20 @@ tl::expected<unsigned, std::string> unit_shift(std::string_view unit) {
   if (unit.empty()) return 0u;
   unsigned shift = 0;
   switch (std::tolower(static_cast<unsigned char>(unit.front()))) {
-    case 'k': shift = 10; break;
-    case 'm': shift = 20; break;
-    case 'g': shift = 30; break;
-    case 't': shift = 40; break;
-    default: return tl::make_unexpected("unknown unit '" + std::string(unit) + "' (use K, M, G or T)");
+    case 'k':
+      shift = 10;
+      break;
+    case 'm':
+      shift = 20;
+      break;
+    case 'g':
+      shift = 30;
+      break;
+    case 't':
+      shift = 40;
+      break;
+    default:
+      return tl::make_unexpected("unknown unit '" + std::string(unit) + "' (use K, M, G or T)");
   }
   std::string rest;
   for (char c : unit.substr(1)) rest.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
@@ -172,7 +181,8 @@ tl::expected<std::uint64_t, std::string> parse_size(std::string_view text) {
     value = value * 10 + digit;
     ++digits;
   }
-  if (digits == 0) return tl::make_unexpected("'" + std::string(text) + "' is not a size (examples: 123, 10K, 256M, 2G)");
+  if (digits == 0)
+    return tl::make_unexpected("'" + std::string(text) + "' is not a size (examples: 123, 10K, 256M, 2G)");
   const auto shift = unit_shift(text.substr(digits));
   if (!shift) return tl::make_unexpected(shift.error());
   if (*shift > 0 && value > (std::numeric_limits<std::uint64_t>::max() >> *shift)) {
@@ -238,8 +248,7 @@ ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out,
                  "Example: flscan --progress never /mnt")
       ->type_name("WHEN")
       ->check(CLI::IsMember({"auto", "always", "never"}));
-  app.add_option("-j,--threads", options.threads,
-                 "Worker threads; 0 or absent: one per core. Example: -j 4")
+  app.add_option("-j,--threads", options.threads, "Worker threads; 0 or absent: one per core. Example: -j 4")
       ->type_name("N")
       ->check(CLI::Range(0u, 4096u).description(""));
   app.add_flag("-L,--follow-symlinks", options.follow_symlinks,
@@ -351,7 +360,9 @@ ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out,
     }
     options.stream_above = *size;
   }
-  options.progress = progress_text == "always" ? Progress::always : progress_text == "never" ? Progress::never : Progress::automatic;
+  options.progress = progress_text == "always"  ? Progress::always
+                     : progress_text == "never" ? Progress::never
+                                                : Progress::automatic;
   if (!max_filesize_text.empty()) {
     auto size = parse_size(max_filesize_text);
     if (!size) {

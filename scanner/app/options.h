@@ -27,22 +27,22 @@ struct Options {
   std::uint64_t max_filesize = limits::kDefaultMaxFileSize;
   std::uint64_t stream_above = limits::kDefaultStreamAbove;  // --stream-above
   Progress progress = Progress::automatic;
-  unsigned threads = 0;                // 0: one per core (TBB's default)
+  unsigned threads = 0;  // 0: one per core (TBB's default)
   bool follow_symlinks = false;
   bool one_file_system = false;
-  bool force_image = false;            // --image: open every regular-file PATH as a disk image
+  bool force_image = false;  // --image: open every regular-file PATH as a disk image
   bool inventory = false;
   bool verbose = false;
   bool brief = false;
   bool infected_only = false;
   bool quiet = false;
   bool show_version = false;
-  std::optional<std::string> json_path;  // "-" is stdout
-  std::optional<std::string> html_path;  // --html FILE (report_html.h)
-  std::optional<std::string> sarif_path;  // --sarif FILE, "-" is stdout (report_sarif.h)
-  FailOn fail_on;                         // --fail-on LIST (fail_on.h)
-  bool live = false;                     // --live: look for running flcss.exe (live_process.h)
-  std::optional<std::string> windows_root;  // --windows-root: the Q317218 report's installation
+  std::optional<std::string> json_path;       // "-" is stdout
+  std::optional<std::string> html_path;       // --html FILE (report_html.h)
+  std::optional<std::string> sarif_path;      // --sarif FILE, "-" is stdout (report_sarif.h)
+  FailOn fail_on;                             // --fail-on LIST (fail_on.h)
+  bool live = false;                          // --live: look for running flcss.exe (live_process.h)
+  std::optional<std::string> windows_root;    // --windows-root: the Q317218 report's installation
   std::optional<std::string> quarantine_dir;  // --quarantine DIR (remediate.h): the only writes to scanned files
   bool repair = false;                        // --repair (needs --quarantine): disinfect in place
   std::optional<Shard> shard;                 // --shard K/N (shard.h): only the files of shard K

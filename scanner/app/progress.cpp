@@ -29,7 +29,8 @@ std::string human_bytes(double bytes) {
 // True when `path` is the root of a mounted file system: its device differs from its parent's, or
 // it is its own parent (/).
 bool is_mount_root(const std::string& path) {
-  struct stat self {}, parent {};
+  struct stat self {
+  }, parent{};
   if (::stat(path.c_str(), &self) != 0 || !S_ISDIR(self.st_mode)) return false;
   if (::stat((path + "/..").c_str(), &parent) != 0) return false;
   return self.st_dev != parent.st_dev || self.st_ino == parent.st_ino;

@@ -48,12 +48,13 @@ struct ImageItem {
   std::uint32_t image = 0;   // index into the scan's image layouts
   std::uint32_t volume = 0;  // index into that layout's volumes
   TSK_INUM_T inum = 0;
-  std::string path;          // the report path, `IMAGE:pN/path/in/volume`
+  std::string path;  // the report path, `IMAGE:pN/path/in/volume`
 };
 
 class JobVisitor final : public WalkVisitor {
  public:
-  JobVisitor(const sig::SignatureSet& signatures, const ScanSettings& settings, const ScanHooks& hooks, ProgressMeter* progress)
+  JobVisitor(const sig::SignatureSet& signatures, const ScanSettings& settings, const ScanHooks& hooks,
+             ProgressMeter* progress)
       : signatures_(signatures),
         settings_(settings),
         hooks_(hooks),
@@ -111,7 +112,8 @@ class JobVisitor final : public WalkVisitor {
   // What the listing of an image volume found besides files (on the calling thread's worker).
   void add_listing(image::VolumeListing& listing) {
     Worker& worker = local();
-    for (NotScannedEntry& entry : listing.not_scanned) add_not_scanned(worker, entry.path, entry.reason, std::move(entry.detail));
+    for (NotScannedEntry& entry : listing.not_scanned)
+      add_not_scanned(worker, entry.path, entry.reason, std::move(entry.detail));
     for (SkippedEntry& entry : listing.skipped) skipped(fs::path(entry.path), entry.reason, std::move(entry.detail));
     worker.counters.directories += listing.directories;
     worker.counters.files_in_other_shards += listing.files_other_shards;
@@ -293,8 +295,12 @@ SplitRoots split_roots(const ScanSettings& settings, JobVisitor& visitor) {
   for (const std::string& root : settings.roots) {
     image::Detection detection = image::detect_image(root, mode);
     switch (detection.kind) {
-      case image::Detection::Kind::not_image: split.walked.emplace_back(root); break;
-      case image::Detection::Kind::image: split.images.push_back(std::move(detection.layout)); break;
+      case image::Detection::Kind::not_image:
+        split.walked.emplace_back(root);
+        break;
+      case image::Detection::Kind::image:
+        split.images.push_back(std::move(detection.layout));
+        break;
       case image::Detection::Kind::unreadable:
         visitor.not_scanned(fs::path(root), NotScannedReason::unreadable_image, std::move(detection.detail));
         break;
@@ -305,8 +311,8 @@ SplitRoots split_roots(const ScanSettings& settings, JobVisitor& visitor) {
 
 // Lists every volume of every image (one thread, its own TSK handles), records the volumes and
 // their errors, and returns the files to scan.
-std::vector<ImageItem> list_images(const std::vector<image::ImageLayout>& images, const ScanSettings& settings, JobVisitor& visitor,
-                                   std::vector<ImageVolume>& volumes) {
+std::vector<ImageItem> list_images(const std::vector<image::ImageLayout>& images, const ScanSettings& settings,
+                                   JobVisitor& visitor, std::vector<ImageVolume>& volumes) {
   std::vector<ImageItem> items;
   const ExcludeMatcher excludes(settings.walk.excludes);
   for (std::size_t i = 0; i < images.size(); ++i) {
@@ -376,9 +382,11 @@ ScanReport ScanJob::run() const {
     const std::vector<ImageItem> items = list_images(roots.images, settings_, visitor, volumes);
     // One file per task: files differ in size by orders of magnitude, so TBB's work stealing
     // balances better on single files than on fixed blocks.
-    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, items.size(), 1), [&](const tbb::blocked_range<std::size_t>& range) {
-      for (std::size_t i = range.begin(); i != range.end(); ++i) visitor.image_file(items[i], roots.images[items[i].image]);
-    });
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, items.size(), 1),
+                      [&](const tbb::blocked_range<std::size_t>& range) {
+                        for (std::size_t i = range.begin(); i != range.end(); ++i)
+                          visitor.image_file(items[i], roots.images[items[i].image]);
+                      });
   }
 
   ScanReport report;

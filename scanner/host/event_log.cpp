@@ -85,9 +85,9 @@ std::optional<std::string> read_utf8(SizeFn size_fn, GetFn get_fn, NoteList& not
     return std::nullopt;
   }
   const auto end = std::find(buf.begin(), buf.end(), std::uint8_t{0});
-  return sanitize_utf8(std::string_view(reinterpret_cast<const char*>(buf.data()),
-                                        static_cast<std::size_t>(end - buf.begin())),
-                       limits::kMaxStringChars);
+  return sanitize_utf8(
+      std::string_view(reinterpret_cast<const char*>(buf.data()), static_cast<std::size_t>(end - buf.begin())),
+      limits::kMaxStringChars);
 }
 
 enum class Kind { kProtectedStorage7024, kSpooler7000, kOtherScm7024, kOtherScm7000, kOther };
@@ -215,26 +215,26 @@ class LogReader {
       ++evidence_.other_records;
       return;
     }
-    auto source = read_utf8(
-        [&](std::size_t* size, libevt_error_t** err) { return libevt_record_get_utf8_source_name_size(record, size, err); },
-        [&](std::uint8_t* buf, std::size_t size, libevt_error_t** err) {
-          return libevt_record_get_utf8_source_name(record, buf, size, err);
-        },
-        notes_, where + " source name", evidence_.partial);
+    auto source =
+        read_utf8([&](std::size_t* size,
+                      libevt_error_t** err) { return libevt_record_get_utf8_source_name_size(record, size, err); },
+                  [&](std::uint8_t* buf, std::size_t size, libevt_error_t** err) {
+                    return libevt_record_get_utf8_source_name(record, buf, size, err);
+                  },
+                  notes_, where + " source name", evidence_.partial);
     if (!source) return;
     out.source_name = std::move(*source);
     if (!iequals(out.source_name, kScmSource)) {
       ++evidence_.other_records;
       return;
     }
-    auto computer = read_utf8(
-        [&](std::size_t* size, libevt_error_t** err) {
-          return libevt_record_get_utf8_computer_name_size(record, size, err);
-        },
-        [&](std::uint8_t* buf, std::size_t size, libevt_error_t** err) {
-          return libevt_record_get_utf8_computer_name(record, buf, size, err);
-        },
-        notes_, where + " computer name", evidence_.partial);
+    auto computer =
+        read_utf8([&](std::size_t* size,
+                      libevt_error_t** err) { return libevt_record_get_utf8_computer_name_size(record, size, err); },
+                  [&](std::uint8_t* buf, std::size_t size, libevt_error_t** err) {
+                    return libevt_record_get_utf8_computer_name(record, buf, size, err);
+                  },
+                  notes_, where + " computer name", evidence_.partial);
     out.computer_name = computer.value_or(std::string());
 
     int number_of_strings = 0;
@@ -248,12 +248,13 @@ class LogReader {
       number_of_strings = limits::kMaxEventStringsPerRecord;
     }
     for (int i = 0; i < number_of_strings; ++i) {
-      auto text = read_utf8(
-          [&](std::size_t* size, libevt_error_t** err) { return libevt_record_get_utf8_string_size(record, i, size, err); },
-          [&](std::uint8_t* buf, std::size_t size, libevt_error_t** err) {
-            return libevt_record_get_utf8_string(record, i, buf, size, err);
-          },
-          notes_, where + " string " + std::to_string(i + 1), evidence_.partial);
+      auto text =
+          read_utf8([&](std::size_t* size,
+                        libevt_error_t** err) { return libevt_record_get_utf8_string_size(record, i, size, err); },
+                    [&](std::uint8_t* buf, std::size_t size, libevt_error_t** err) {
+                      return libevt_record_get_utf8_string(record, i, buf, size, err);
+                    },
+                    notes_, where + " string " + std::to_string(i + 1), evidence_.partial);
       // An unreadable string keeps its place so that string 2 stays string 2.
       out.strings.push_back(text.value_or(std::string()));
     }
@@ -314,7 +315,7 @@ namespace {
 // The reader proper, on a snapshot taken from wherever the file lives; `path` is the file's name
 // for the evidence and errors.
 tl::expected<EventLogEvidence, HostError> read_snapshot(tl::expected<FileSnapshot, HostError> snapshot,
-                                                      const std::filesystem::path& path) {
+                                                        const std::filesystem::path& path) {
   if (!snapshot) return tl::unexpected(std::move(snapshot.error()));
   const auto bytes = snapshot->bytes();
   if (bytes.size() < kHeaderSize || std::memcmp(bytes.data() + 4, "LfLe", 4) != 0) {
@@ -358,8 +359,9 @@ tl::expected<EventLogEvidence, HostError> read_snapshot(tl::expected<FileSnapsho
   if (corrupted == -1) libevt_error_free(&error);
   evidence.corrupted = corrupted == 1;
   if (evidence.header.dirty) {
-    notes.add("the header is marked dirty (log not closed cleanly): its offsets may be stale; records outside "
-              "them are read as recovered");
+    notes.add(
+        "the header is marked dirty (log not closed cleanly): its offsets may be stale; records outside "
+        "them are read as recovered");
   }
   if (evidence.corrupted) notes.add("libevt reports the log as corrupted");
 

@@ -25,8 +25,8 @@ void NoteList::add(std::string note) {
 
 std::vector<std::string> NoteList::finish() && {
   if (suppressed_ > 0) {
-    notes_.push_back(std::to_string(suppressed_) + " more notes not kept (limit " +
-                     std::to_string(limits::kMaxNotes) + ")");
+    notes_.push_back(std::to_string(suppressed_) + " more notes not kept (limit " + std::to_string(limits::kMaxNotes) +
+                     ")");
   }
   return std::move(notes_);
 }
@@ -73,8 +73,7 @@ std::string too_large(std::uint64_t size, std::uint64_t max_bytes) {
 
 }  // namespace
 
-tl::expected<FileSnapshot, HostError> FileSnapshot::take(const std::filesystem::path& path,
-                                                         std::uint64_t max_bytes) {
+tl::expected<FileSnapshot, HostError> FileSnapshot::take(const std::filesystem::path& path, std::uint64_t max_bytes) {
   const std::string shown = path.string();
   // O_NONBLOCK: opening a FIFO must not wait for a writer; read_regular rejects it.
   // O_NOFOLLOW: a symbolic link named as the file is not followed (issue 13).
@@ -83,8 +82,8 @@ tl::expected<FileSnapshot, HostError> FileSnapshot::take(const std::filesystem::
   const int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW;
   Fd fd(scanner::open_noatime_at(AT_FDCWD, path.c_str(), flags));
   if (fd.get() < 0) {
-    return tl::unexpected(HostError{shown, errno == ELOOP ? std::string(kSymlinkNotFollowed)
-                                                          : "cannot open: " + errno_text(errno)});
+    return tl::unexpected(
+        HostError{shown, errno == ELOOP ? std::string(kSymlinkNotFollowed) : "cannot open: " + errno_text(errno)});
   }
   auto bytes = read_regular(fd.get(), shown, max_bytes);
   if (!bytes) return tl::unexpected(std::move(bytes.error()));
@@ -97,7 +96,7 @@ tl::expected<FileSnapshot, HostError> FileSnapshot::take(const std::filesystem::
 }
 
 tl::expected<std::vector<std::uint8_t>, HostError> FileSnapshot::read_regular(int fd, const std::string& shown,
-                                                                             std::uint64_t max_bytes) {
+                                                                              std::uint64_t max_bytes) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     return tl::unexpected(HostError{shown, "cannot stat: " + errno_text(errno)});
@@ -125,9 +124,10 @@ tl::expected<std::vector<std::uint8_t>, HostError> FileSnapshot::read_regular(in
     if (done >= size) break;
   }
   if (done > size) {
-    return tl::unexpected(HostError{shown, "modified while reading: its size was reported as " + std::to_string(size) +
-                                               " bytes, but it holds more (a filesystem that does not report sizes, or a "
-                                               "file written while read)"});
+    return tl::unexpected(
+        HostError{shown, "modified while reading: its size was reported as " + std::to_string(size) +
+                             " bytes, but it holds more (a filesystem that does not report sizes, or a "
+                             "file written while read)"});
   }
   bytes.resize(done);
   return bytes;
@@ -154,7 +154,8 @@ tl::expected<FileSnapshot, HostError> FileSnapshot::from_reader(const std::strin
   return from_bytes(shown, std::move(bytes), max_bytes);
 }
 
-tl::expected<FileSnapshot, HostError> FileSnapshot::from_bytes(const std::string& shown, std::vector<std::uint8_t> bytes,
+tl::expected<FileSnapshot, HostError> FileSnapshot::from_bytes(const std::string& shown,
+                                                               std::vector<std::uint8_t> bytes,
                                                                std::uint64_t max_bytes) {
   if (bytes.size() > max_bytes) return tl::unexpected(HostError{shown, too_large(bytes.size(), max_bytes)});
   FileSnapshot snap;

@@ -57,7 +57,8 @@ class FileSnapshot {
 
   // Reads up to out.size() bytes at `offset` into `out`: the number of bytes read (0: the file
   // ends there), or why the read failed (one line, e.g. "tsk_fs_file_read: bad cluster").
-  using ReadAt = std::function<tl::expected<std::size_t, std::string>(std::uint64_t offset, std::span<std::uint8_t> out)>;
+  using ReadAt =
+      std::function<tl::expected<std::size_t, std::string>(std::uint64_t offset, std::span<std::uint8_t> out)>;
 
   // A snapshot of a file that is not a local path (a file inside a disk image): `size` bytes (the
   // file's recorded size, checked against `max_bytes` before anything is read) delivered by
@@ -98,10 +99,10 @@ class FileSnapshot {
 // surrogates become U+FFFD; at most `max_chars` code points are kept.
 struct DecodedString {
   std::string text;
-  bool terminated = false;   // a NUL code unit ended the string
-  bool odd_length = false;   // the data had an odd number of bytes
-  bool replaced = false;     // some code unit was not valid UTF-16 (now U+FFFD)
-  bool truncated = false;    // more than max_chars code points
+  bool terminated = false;  // a NUL code unit ended the string
+  bool odd_length = false;  // the data had an odd number of bytes
+  bool replaced = false;    // some code unit was not valid UTF-16 (now U+FFFD)
+  bool truncated = false;   // more than max_chars code points
 };
 DecodedString decode_utf16le(std::span<const std::uint8_t> data, std::size_t max_chars);
 

@@ -18,32 +18,46 @@ using scanner::ScanReport;
 
 std::string_view to_code(SymptomStatus status) {
   switch (status) {
-    case SymptomStatus::found: return "found";
-    case SymptomStatus::not_found: return "not-found";
-    case SymptomStatus::not_checkable_offline: return "not-checkable-offline";
-    case SymptomStatus::error: return "error";
+    case SymptomStatus::found:
+      return "found";
+    case SymptomStatus::not_found:
+      return "not-found";
+    case SymptomStatus::not_checkable_offline:
+      return "not-checkable-offline";
+    case SymptomStatus::error:
+      return "error";
   }
   return "error";
 }
 
 std::string_view to_code(FileStatus status) {
   switch (status) {
-    case FileStatus::clean: return "clean";
-    case FileStatus::infected: return "infected";
-    case FileStatus::damaged: return "damaged";
-    case FileStatus::missing: return "missing";
-    case FileStatus::not_scanned: return "not-scanned";
-    case FileStatus::other_shard: return "other-shard";
+    case FileStatus::clean:
+      return "clean";
+    case FileStatus::infected:
+      return "infected";
+    case FileStatus::damaged:
+      return "damaged";
+    case FileStatus::missing:
+      return "missing";
+    case FileStatus::not_scanned:
+      return "not-scanned";
+    case FileStatus::other_shard:
+      return "other-shard";
   }
   return "not-scanned";
 }
 
 std::string_view to_code(Verdict verdict) {
   switch (verdict) {
-    case Verdict::q317218: return "q317218";
-    case Verdict::q321454: return "q321454";
-    case Verdict::incomplete: return "incomplete";
-    case Verdict::no_evidence: return "no-evidence";
+    case Verdict::q317218:
+      return "q317218";
+    case Verdict::q321454:
+      return "q321454";
+    case Verdict::incomplete:
+      return "incomplete";
+    case Verdict::no_evidence:
+      return "no-evidence";
   }
   return "incomplete";
 }
@@ -51,12 +65,11 @@ std::string_view to_code(Verdict verdict) {
 const std::vector<std::string_view>& q317218_programs() {
   // Section 8: "SP reinstall cannot copy Calc.exe and 32 more programs".
   static const std::vector<std::string_view> names = {
-      "calc.exe",     "ddeshare.exe", "clock.exe",    "drwatsn.exe",  "eventvwr.exe", "fontview.exe",
-      "grpconv.exe",  "llsmgr.exe",   "llssrv.exe",   "lsass.exe",    "mspaint.exe",  "nddagent.exe",
-      "nddeapir.exe", "netdde.exe",   "ntbackup.exe", "nwconv.exe",   "perfmon.exe",  "rasmon.exe",
-      "rasphone.exe", "rdisk.exe",    "savedump.exe", "services.exe", "shrpubw.exe",  "srvrmngr.exe",
-      "tapisrv.exe",  "taskmgr.exe",  "userinit.exe", "usermgr.exe",  "windisk.exe",  "winfile.exe",
-      "winlogon.exe", "winmsd.exe",   "regsvr32.exe"};
+      "calc.exe",     "ddeshare.exe", "clock.exe",    "drwatsn.exe", "eventvwr.exe", "fontview.exe", "grpconv.exe",
+      "llsmgr.exe",   "llssrv.exe",   "lsass.exe",    "mspaint.exe", "nddagent.exe", "nddeapir.exe", "netdde.exe",
+      "ntbackup.exe", "nwconv.exe",   "perfmon.exe",  "rasmon.exe",  "rasphone.exe", "rdisk.exe",    "savedump.exe",
+      "services.exe", "shrpubw.exe",  "srvrmngr.exe", "tapisrv.exe", "taskmgr.exe",  "userinit.exe", "usermgr.exe",
+      "windisk.exe",  "winfile.exe",  "winlogon.exe", "winmsd.exe",  "regsvr32.exe"};
   return names;
 }
 
@@ -138,7 +151,9 @@ class ScanIndex {
   std::vector<std::string> raw_roots_;
 };
 
-bool is_infection(const FileResult& result) { return scanner::strongest_finding(result).severity == Severity::infection; }
+bool is_infection(const FileResult& result) {
+  return scanner::strongest_finding(result).severity == Severity::infection;
+}
 
 FileStatus status_of_result(const FileResult& result) {
   const Finding& strongest = scanner::strongest_finding(result);
@@ -182,7 +197,8 @@ ProgramCheck check_program(const Lookup& at, const WindowsInstall& install, cons
   return check;
 }
 
-KernelCheck check_kernel(const Lookup& at, const std::string& dir, const DirectoryListing& listing, std::string_view name) {
+KernelCheck check_kernel(const Lookup& at, const std::string& dir, const DirectoryListing& listing,
+                         std::string_view name) {
   KernelCheck check{std::string(name), {}, "missing", {}};
   if (dir.empty()) return check;
   check.path = listing.find(name).value_or("");
@@ -305,8 +321,7 @@ SymptomRow event_row(const HostReport& host, const std::optional<std::string>& l
 void build_symptoms(HostReport& host, const std::optional<std::string>& hive_error,
                     const std::optional<std::string>& log_error, bool funlove) {
   // Section 8, row 1: a live symptom.
-  SymptomRow slowness = row("slowness", "Windows runs slowly.",
-                            "the infection thread rescans all drives every 60 s");
+  SymptomRow slowness = row("slowness", "Windows runs slowly.", "the infection thread rescans all drives every 60 s");
   slowness.status = SymptomStatus::not_checkable_offline;
   slowness.evidence.push_back(funlove ? "offline scan: FunLove evidence was found, which would explain it"
                                       : "offline scan: only a running system shows it (flscan --live)");
@@ -321,7 +336,8 @@ void build_symptoms(HostReport& host, const std::optional<std::string>& hive_err
           "or its registry data corrupted (Q321454)"),
       host.events ? &host.events->protected_storage_7024 : nullptr);
   if (const ProgramCheck* pstores = program(host, "pstores.exe")) e7024.evidence.push_back(describe(*pstores));
-  if (const ServiceImageCheck* image = service_image(host, "ProtectedStorage")) e7024.evidence.push_back(describe(*image));
+  if (const ServiceImageCheck* image = service_image(host, "ProtectedStorage"))
+    e7024.evidence.push_back(describe(*image));
   host.symptoms.push_back(std::move(e7024));
 
   SymptomRow e7000 = event_row(
@@ -349,12 +365,13 @@ void build_symptoms(HostReport& host, const std::optional<std::string>& hive_err
   copy.status = copy.evidence.empty() ? SymptomStatus::not_found : SymptomStatus::found;
   if (copy.evidence.empty()) copy.evidence.push_back("none of the 33 programs in system32 is infected or damaged");
   if (unscanned > 0) copy.evidence.push_back(std::to_string(unscanned) + " of them could not be scanned");
-  if (other_shards > 0) copy.evidence.push_back(std::to_string(other_shards) + " of them are in other shards (--shard)");
+  if (other_shards > 0)
+    copy.evidence.push_back(std::to_string(other_shards) + " of them are in other shards (--shard)");
   host.symptoms.push_back(std::move(copy));
 
-  SymptomRow service = row("flcss-service",
-                           "The FLCSS service is listed in the Services dialog box; stopping it gives \"Access Denied\".",
-                           "FunLove's service FLC (ImagePath ...\\flcss.exe), infection-model section 6");
+  SymptomRow service = row(
+      "flcss-service", "The FLCSS service is listed in the Services dialog box; stopping it gives \"Access Denied\".",
+      "FunLove's service FLC (ImagePath ...\\flcss.exe), infection-model section 6");
   if (hive_error) {
     service.status = SymptomStatus::error;
     service.evidence.push_back("SYSTEM hive could not be read: " + *hive_error);
@@ -377,8 +394,7 @@ void build_symptoms(HostReport& host, const std::optional<std::string>& hive_err
   }
   host.symptoms.push_back(std::move(service));
 
-  SymptomRow process = row("flcss-process",
-                           "The process Flcss.exe is running; when you end it, it restarts.",
+  SymptomRow process = row("flcss-process", "The process Flcss.exe is running; when you end it, it restarts.",
                            "the dropper FLCSS.EXE runs as a service process, infection-model section 6");
   process.status = SymptomStatus::not_checkable_offline;
   if (!host.flcss.path.empty()) process.evidence.push_back("on disk: " + describe(host.flcss));
@@ -392,7 +408,8 @@ void build_symptoms(HostReport& host, const std::optional<std::string>& hive_err
                         "or the kernel/loader patch (section 7)");
   for (std::string_view name : {"winlogon.exe", "csrss.exe"}) {
     const ProgramCheck* check = program(host, name);
-    if (check && (hit(check->status) || check->status == FileStatus::missing)) stop.evidence.push_back(describe(*check));
+    if (check && (hit(check->status) || check->status == FileStatus::missing))
+      stop.evidence.push_back(describe(*check));
   }
   for (const KernelCheck& kernel : host.kernel) {
     if (kernel.status == "patched") stop.evidence.push_back(kernel.name + " patched (" + kernel.path + ")");
@@ -405,7 +422,8 @@ void build_symptoms(HostReport& host, const std::optional<std::string>& hive_err
     }
   }
   if (stop.status == SymptomStatus::not_found) {
-    stop.evidence.insert(stop.evidence.begin(), "winlogon.exe and csrss.exe present and not infected; kernel and NTLDR not patched");
+    stop.evidence.insert(stop.evidence.begin(),
+                         "winlogon.exe and csrss.exe present and not infected; kernel and NTLDR not patched");
   }
   host.symptoms.push_back(std::move(stop));
 }
@@ -442,8 +460,9 @@ void build_verdict(HostReport& host, const ScanReport& scan, bool infection_on_v
     host.verdict = Verdict::q317218;
     host.verdict_text = "Q317218 applies: W32.FunLove.4099 infection";
     // Section 9: the live virus reinfects cleaned files.
-    steps.push_back("Clean offline, from rescue media, as now: a running W32.FunLove.4099 reinfects every file "
-                    "cleaned while it runs. Do not boot this installation until it is clean.");
+    steps.push_back(
+        "Clean offline, from rescue media, as now: a running W32.FunLove.4099 reinfects every file "
+        "cleaned while it runs. Do not boot this installation until it is clean.");
     std::vector<std::string> hit_programs;
     for (const ProgramCheck& check : host.programs) {
       if (hit(check.status)) hit_programs.push_back(check.name);
@@ -456,9 +475,10 @@ void build_verdict(HostReport& host, const ScanReport& scan, bool infection_on_v
     bool kernel_hit = false;
     for (const KernelCheck& kernel : host.kernel) kernel_hit |= kernel.status == "patched";
     if (kernel_hit) {
-      steps.push_back("Replace ntoskrnl.exe (and ntkrnlmp.exe) and NTLDR from clean media (Service Pack or "
-                      "backup): the patch makes SeAccessCheck grant every access, so until then no data on the "
-                      "machine is protected from any user (Q287664, infection-model section 7).");
+      steps.push_back(
+          "Replace ntoskrnl.exe (and ntkrnlmp.exe) and NTLDR from clean media (Service Pack or "
+          "backup): the patch makes SeAccessCheck grant every access, so until then no data on the "
+          "machine is protected from any user (Q287664, infection-model section 7).");
     }
     if (!host.flcss.path.empty() || !host.droppers.empty() || host.flc_service_found()) {
       std::string what = "Delete the dropper";
@@ -468,7 +488,8 @@ void build_verdict(HostReport& host, const ScanReport& scan, bool infection_on_v
       }
       if (host.flc_service_found()) {
         what += " and the service key(s)";
-        for (const FlcService* flc : host.hive->flc_services()) what += " " + flc->control_set + "\\Services\\" + flc->key_name;
+        for (const FlcService* flc : host.hive->flc_services())
+          what += " " + flc->control_set + "\\Services\\" + flc->key_name;
         what += " from the SYSTEM hive (offline, e.g. with hivexregedit)";
       }
       steps.push_back(what + " (infection-model section 6).");
@@ -481,29 +502,34 @@ void build_verdict(HostReport& host, const ScanReport& scan, bool infection_on_v
     }
     steps.push_back("Disinfect or replace every other infected file in the findings, then scan again until clean.");
     if (system_processes_hit || kernel_hit) {
-      steps.push_back("Winlogon/CSRSS or the kernel are hit: prefer a parallel installation (Q259003, Q244378) or a "
-                      "reinstall over repairing this installation in place.");
+      steps.push_back(
+          "Winlogon/CSRSS or the kernel are hit: prefer a parallel installation (Q259003, Q244378) or a "
+          "reinstall over repairing this installation in place.");
     }
     if (pstore_event) {
-      steps.push_back("If Protected Storage still fails with event 7024 (2148270091) once the system is clean, "
-                      "follow Q321454 (reinstall Protected Storage).");
+      steps.push_back(
+          "If Protected Storage still fails with event 7024 (2148270091) once the system is clean, "
+          "follow Q321454 (reinstall Protected Storage).");
     }
   } else if (pstore_event) {
     host.verdict = Verdict::q321454;
     host.verdict_text = "Q321454 applies: Protected Storage data corrupted, no FunLove evidence";
     if (incomplete) host.verdict_text += " (but the scan was incomplete: FunLove is not ruled out)";
-    steps.push_back("Q321454 step 1: take ownership of, export (pstore1.reg) and delete "
-                    "HKLM\\SOFTWARE\\Microsoft\\Protected Storage System Provider; export (pstore2.reg) and delete "
-                    "HKLM\\SYSTEM\\CurrentControlSet\\Services\\ProtectedStorage.");
+    steps.push_back(
+        "Q321454 step 1: take ownership of, export (pstore1.reg) and delete "
+        "HKLM\\SOFTWARE\\Microsoft\\Protected Storage System Provider; export (pstore2.reg) and delete "
+        "HKLM\\SYSTEM\\CurrentControlSet\\Services\\ProtectedStorage.");
     steps.push_back("Q321454 step 2: if a later Internet Explorer is installed, repair it and restart.");
-    steps.push_back("Q321454 step 3: in %SystemRoot%\\system32 run \"pstores.exe -install\"; check that Protected "
-                    "Storage starts and is set to automatic.");
+    steps.push_back(
+        "Q321454 step 3: in %SystemRoot%\\system32 run \"pstores.exe -install\"; check that Protected "
+        "Storage starts and is set to automatic.");
     if (incomplete) steps.push_back("Scan what could not be scanned (see NOT SCANNED and errors) to rule FunLove out.");
   } else if (incomplete) {
     host.verdict = Verdict::incomplete;
     host.verdict_text = "Incomplete: no FunLove evidence in what was read, but the scan or a host read was incomplete";
-    steps.push_back("Resolve the NOT SCANNED entries and host read errors, then scan again: nothing can be ruled "
-                    "out until then.");
+    steps.push_back(
+        "Resolve the NOT SCANNED entries and host read errors, then scan again: nothing can be ruled "
+        "out until then.");
   } else {
     host.verdict = Verdict::no_evidence;
     host.verdict_text = "No evidence: neither Q317218 (FunLove) nor Q321454 applies to this installation";
@@ -517,12 +543,11 @@ void build_verdict(HostReport& host, const ScanReport& scan, bool infection_on_v
 void build_notes(HostReport& host) {
   host.notes.clear();
   if (host.hive && host.hive->sequence.dirty()) {
-    host.notes.push_back("SYSTEM hive " + host.install.system_hive +
-                         " was not closed cleanly (base block sequence numbers " +
-                         std::to_string(host.hive->sequence.primary) + " and " +
-                         std::to_string(host.hive->sequence.secondary) +
-                         " differ): its latest changes may sit in SYSTEM.LOG, SYSTEM.LOG1 or SYSTEM.LOG2, which "
-                         "flscan does not apply; the report is of the hive as stored");
+    host.notes.push_back(
+        "SYSTEM hive " + host.install.system_hive + " was not closed cleanly (base block sequence numbers " +
+        std::to_string(host.hive->sequence.primary) + " and " + std::to_string(host.hive->sequence.secondary) +
+        " differ): its latest changes may sit in SYSTEM.LOG, SYSTEM.LOG1 or SYSTEM.LOG2, which "
+        "flscan does not apply; the report is of the hive as stored");
   }
   if (host.events && host.events->header.dirty) {
     host.notes.push_back("SysEvent.Evt " + host.event_log_path +
@@ -595,8 +620,10 @@ HostReport build_report(const VolumeFs& volume, const WindowsInstall& install, c
   const DirectoryListing volume_root = list_if_any(volume, install.volume_root);
   note_listing(host, install.system32, system32);
   note_listing(host, install.volume_root, volume_root);
-  for (std::string_view name : q317218_programs()) host.programs.push_back(check_program(at, install, system32, name, true));
-  for (std::string_view name : kExtraPrograms) host.programs.push_back(check_program(at, install, system32, name, false));
+  for (std::string_view name : q317218_programs())
+    host.programs.push_back(check_program(at, install, system32, name, true));
+  for (std::string_view name : kExtraPrograms)
+    host.programs.push_back(check_program(at, install, system32, name, false));
   host.flcss = check_program(at, install, system32, "flcss.exe", false);
   host.kernel.push_back(check_kernel(at, install.system32, system32, "ntoskrnl.exe"));
   host.kernel.push_back(check_kernel(at, install.system32, system32, "ntkrnlmp.exe"));
@@ -692,7 +719,8 @@ void apply_live_processes(HostReport& host, const std::vector<LiveProcess>& proc
   for (SymptomRow& row : host.symptoms) {
     if (row.id == "flcss-process") {
       // The offline notes (flcss.exe on disk, droppers) stay; only the "not checked" line goes.
-      std::erase_if(row.evidence, [](const std::string& line) { return line.starts_with("running processes not checked"); });
+      std::erase_if(row.evidence,
+                    [](const std::string& line) { return line.starts_with("running processes not checked"); });
       row.status = processes.empty() ? SymptomStatus::not_found : SymptomStatus::found;
       if (processes.empty()) row.evidence.push_back("--live: no running process named flcss.exe");
       for (const LiveProcess& process : processes) row.evidence.push_back("--live: " + describe(process));

@@ -76,19 +76,19 @@ enum class Verdict { q317218, q321454, incomplete, no_evidence };
 
 struct HostReport {
   WindowsInstall install;
-  std::optional<SystemHiveEvidence> hive;    // nullopt when it could not be read (see errors)
-  std::string event_log_path;                // config/SysEvent.Evt as found (empty: not found)
-  std::optional<EventLogEvidence> events;    // nullopt when not found or not readable
-  std::vector<SymptomRow> symptoms;          // the seven rows, in Q317218's order
-  std::vector<ProgramCheck> programs;        // the 33, then pstores, spoolss, csrss
-  ProgramCheck flcss;                        // system32/flcss.exe
-  std::vector<std::string> droppers;         // every file in the scan with a dropper finding
+  std::optional<SystemHiveEvidence> hive;  // nullopt when it could not be read (see errors)
+  std::string event_log_path;              // config/SysEvent.Evt as found (empty: not found)
+  std::optional<EventLogEvidence> events;  // nullopt when not found or not readable
+  std::vector<SymptomRow> symptoms;        // the seven rows, in Q317218's order
+  std::vector<ProgramCheck> programs;      // the 33, then pstores, spoolss, csrss
+  ProgramCheck flcss;                      // system32/flcss.exe
+  std::vector<std::string> droppers;       // every file in the scan with a dropper finding
   std::vector<KernelCheck> kernel;
   std::vector<ServiceImageCheck> service_images;
   Verdict verdict = Verdict::no_evidence;
   std::string verdict_text;
   std::vector<std::string> remediation;
-  std::vector<std::string> errors;           // host evidence that could not be read
+  std::vector<std::string> errors;  // host evidence that could not be read
   // What the reader should know that changes no verdict: a SYSTEM hive or SysEvent.Evt that was
   // not closed cleanly (issue 12). Derived by derive_host_report from the evidence.
   std::vector<std::string> notes;

@@ -20,9 +20,8 @@ bool is_flcss(std::string_view path) {
   const std::size_t slash = path.find_last_of("/\\");
   const std::string_view base = slash == std::string_view::npos ? path : path.substr(slash + 1);
   constexpr std::string_view kName = "flcss.exe";
-  return std::equal(base.begin(), base.end(), kName.begin(), kName.end(), [](char a, char b) {
-    return std::tolower(static_cast<unsigned char>(a)) == b;
-  });
+  return std::equal(base.begin(), base.end(), kName.begin(), kName.end(),
+                    [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
 }
 
 std::vector<std::string> read_cmdline(const std::filesystem::path& file) {
@@ -66,8 +65,8 @@ std::vector<LiveProcess> find_flcss_processes(const std::string& proc_dir) {
 std::string describe(const LiveProcess& process) {
   std::string command;
   for (const std::string& arg : process.argv) command += (command.empty() ? "" : " ") + arg;
-  return "pid " + std::to_string(process.pid) + ": " + (process.exe.empty() ? "(executable not readable)" : process.exe) +
-         ", command line: " + command;
+  return "pid " + std::to_string(process.pid) + ": " +
+         (process.exe.empty() ? "(executable not readable)" : process.exe) + ", command line: " + command;
 }
 
 }  // namespace flscan::host

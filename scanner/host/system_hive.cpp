@@ -161,8 +161,8 @@ std::string describe_open_failure(int err) {
 
 // The values of a service key that are read, by index into kServiceValueNames.
 enum ServiceValue : std::size_t { kImagePath, kType, kStart, kErrorControl, kObjectName, kDisplayName, kValueCount };
-constexpr std::array<std::string_view, kValueCount> kServiceValueNames = {
-    "ImagePath", "Type", "Start", "ErrorControl", "ObjectName", "DisplayName"};
+constexpr std::array<std::string_view, kValueCount> kServiceValueNames = {"ImagePath",    "Type",       "Start",
+                                                                          "ErrorControl", "ObjectName", "DisplayName"};
 constexpr std::array<std::string_view, 4> kSelectValueNames = {"Current", "Default", "LastKnownGood", "Failed"};
 
 // Reads one open hive with every call bounded; notes go to the NoteList passed in, and any skip
@@ -202,8 +202,8 @@ class HiveWalker {
     std::size_t i = 0;
     for (; list.get()[i] != 0; ++i) {
       if (i == cap) {
-        skipped(notes_, std::string(where) + ": more than " + std::to_string(cap) +
-                            " subkeys; only the first " + std::to_string(cap) + " examined");
+        skipped(notes_, std::string(where) + ": more than " + std::to_string(cap) + " subkeys; only the first " +
+                            std::to_string(cap) + " examined");
         break;
       }
       out.push_back(list.get()[i]);
@@ -296,8 +296,8 @@ class HiveWalker {
       const auto raw = static_cast<std::int32_t>(load_le32(bytes_, cell));
       const std::int64_t cell_size = raw < 0 ? -static_cast<std::int64_t>(raw) : raw;
       if (cell_size < 4 || static_cast<std::uint64_t>(cell_size - 4) < len) {
-        skipped(notes, std::string(where) + ": value data (" + std::to_string(len) + " bytes) is longer than its cell (" +
-                           std::to_string(cell_size) + " bytes); not read");
+        skipped(notes, std::string(where) + ": value data (" + std::to_string(len) +
+                           " bytes) is longer than its cell (" + std::to_string(cell_size) + " bytes); not read");
         return std::nullopt;
       }
     }
@@ -347,8 +347,7 @@ class HiveWalker {
     if (decoded.odd_length) notes.add(std::string(where) + ": odd number of bytes; the last byte was dropped");
     if (decoded.replaced) notes.add(std::string(where) + ": invalid UTF-16 replaced by U+FFFD");
     if (decoded.truncated) {
-      notes.add(std::string(where) + ": longer than " + std::to_string(limits::kMaxStringChars) +
-                " characters; cut");
+      notes.add(std::string(where) + ": longer than " + std::to_string(limits::kMaxStringChars) + " characters; cut");
     }
     return std::move(decoded.text);
   }
@@ -393,7 +392,8 @@ ControlSet read_control_set(HiveWalker& walker, NoteList& hive_notes, hive_node_
   const std::string services_path = set.name + "\\Services";
 
   bool services_unreadable = false;
-  const auto service_keys = walker.children(services, limits::kMaxServicesPerControlSet, services_path, &services_unreadable);
+  const auto service_keys =
+      walker.children(services, limits::kMaxServicesPerControlSet, services_path, &services_unreadable);
   set.services_listed = !services_unreadable;
   for (hive_node_h service : service_keys) {
     auto name = walker.node_name(service, hive_notes, services_path + "\\<subkey>");
@@ -481,7 +481,7 @@ namespace {
 // The reader proper, on a snapshot taken from wherever the file lives; `path` is the file's name
 // for the evidence and errors.
 tl::expected<SystemHiveEvidence, HostError> read_snapshot(tl::expected<FileSnapshot, HostError> snapshot,
-                                                      const std::filesystem::path& path) {
+                                                          const std::filesystem::path& path) {
   if (!snapshot) return tl::unexpected(std::move(snapshot.error()));
   const auto bytes = snapshot->bytes();
   if (auto bad = check_base_block(bytes)) return tl::unexpected(HostError{path.string(), std::move(*bad)});
@@ -505,7 +505,8 @@ tl::expected<SystemHiveEvidence, HostError> read_snapshot(tl::expected<FileSnaps
 
   SystemHiveEvidence evidence;
   evidence.path = path;
-  evidence.sequence = HiveSequence{load_le32(bytes, kPrimarySequenceOffset), load_le32(bytes, kSecondarySequenceOffset)};
+  evidence.sequence =
+      HiveSequence{load_le32(bytes, kPrimarySequenceOffset), load_le32(bytes, kSecondarySequenceOffset)};
   NoteList notes;
   if (evidence.sequence.dirty()) notes.add(dirty_hive_note(evidence.sequence));
   if (!short_file.empty()) {
@@ -531,7 +532,8 @@ tl::expected<SystemHiveEvidence, HostError> read_snapshot(tl::expected<FileSnaps
   bool root_unreadable = false;
   const auto root_keys = walker.children(root, limits::kMaxRootKeysExamined, "root", &root_unreadable);
   if (root_unreadable) {
-    return tl::unexpected(HostError{path.string(), "the root key's subkeys are unreadable: hivex refused its subkey list"});
+    return tl::unexpected(
+        HostError{path.string(), "the root key's subkeys are unreadable: hivex refused its subkey list"});
   }
   RootNames root_names;
   for (hive_node_h child : root_keys) {
@@ -562,8 +564,8 @@ tl::expected<SystemHiveEvidence, HostError> read_snapshot(tl::expected<FileSnaps
   if (select == 0 || sets.empty()) {
     not_system = std::string("not a SYSTEM hive: ") +
                  (select == 0 && sets.empty() ? "no Select key and no ControlSetNNN key"
-                  : select == 0              ? "no Select key"
-                                             : "no ControlSetNNN key") +
+                  : select == 0               ? "no Select key"
+                                              : "no ControlSetNNN key") +
                  "; root holds " + root_names.text();
     if (sets.empty()) return tl::unexpected(HostError{path.string(), std::move(not_system)});
   }
@@ -629,8 +631,10 @@ tl::expected<SystemHiveEvidence, HostError> read_snapshot(tl::expected<FileSnaps
   if (!any_listed) {
     std::string names;
     for (const ControlSet& set : evidence.control_sets) names += (names.empty() ? "" : ", ") + set.name;
-    return tl::unexpected(HostError{path.string(), "no readable control set: no Services key whose subkeys could be "
-                                                   "listed in " + names});
+    return tl::unexpected(HostError{path.string(),
+                                    "no readable control set: no Services key whose subkeys could be "
+                                    "listed in " +
+                                        names});
   }
   if (!not_system.empty()) {
     // No Select key, but control sets: evidence of FunLove in them is kept; without it, nothing

@@ -43,8 +43,8 @@ struct ServiceMatch {
 
 // A service key that is FunLove evidence.
 struct FlcService {
-  std::string key_name;           // the key name as stored, e.g. "FLC"
-  std::string control_set;        // e.g. "ControlSet001"
+  std::string key_name;     // the key name as stored, e.g. "FLC"
+  std::string control_set;  // e.g. "ControlSet001"
   std::uint32_t control_set_number = 0;
   bool in_current_control_set = false;  // the set Select\Current names
   ServiceMatch match;
@@ -54,23 +54,23 @@ struct FlcService {
 
 // Spooler or ProtectedStorage in one control set (Q317218's 7000 and 7024 events name them).
 struct KnownService {
-  std::string key_name;           // "Spooler" / "ProtectedStorage" (as looked up)
-  bool present = false;           // the key exists in this control set
-  std::optional<std::string> image_path;    // absent -> nullopt (and a note when present)
+  std::string key_name;                   // "Spooler" / "ProtectedStorage" (as looked up)
+  bool present = false;                   // the key exists in this control set
+  std::optional<std::string> image_path;  // absent -> nullopt (and a note when present)
   std::optional<std::string> display_name;
   std::vector<std::string> notes;
 };
 
 struct ControlSet {
-  std::string name;               // "ControlSet001"
+  std::string name;  // "ControlSet001"
   std::uint32_t number = 0;
-  bool is_current = false;        // Select\Current
-  bool is_default = false;        // Select\Default
+  bool is_current = false;  // Select\Current
+  bool is_default = false;  // Select\Default
   bool is_last_known_good = false;
   bool is_failed = false;
   bool services_key_present = false;
-  bool services_listed = false;        // the Services key's subkey list could be read
-  std::size_t services_examined = 0;   // service keys looked at (<= kMaxServicesPerControlSet)
+  bool services_listed = false;          // the Services key's subkey list could be read
+  std::size_t services_examined = 0;     // service keys looked at (<= kMaxServicesPerControlSet)
   std::vector<FlcService> flc_services;  // in key order
   KnownService spooler;
   KnownService protected_storage;
@@ -105,8 +105,8 @@ struct SystemHiveEvidence {
   std::vector<std::uint32_t> control_sets_present;
   // The control sets read, ascending by number (at most kMaxControlSets).
   std::vector<ControlSet> control_sets;
-  bool partial = false;                 // something was skipped; `notes` say what
-  std::vector<std::string> notes;       // hive-level anomalies and skipped parts
+  bool partial = false;            // something was skipped; `notes` say what
+  std::vector<std::string> notes;  // hive-level anomalies and skipped parts
 
   // Every FunLove service found, over all control sets read, in control-set order.
   [[nodiscard]] std::vector<const FlcService*> flc_services() const;

@@ -45,7 +45,8 @@ std::optional<std::string> find_child_icase(const VolumeFs& volume, const std::s
   return DirectoryListing(volume, dir).find(name);
 }
 
-WindowsInstall describe_install(const VolumeFs& volume, const std::string& windows_dir, const std::string& volume_root) {
+WindowsInstall describe_install(const VolumeFs& volume, const std::string& windows_dir,
+                                const std::string& volume_root) {
   WindowsInstall install{volume_root, windows_dir, {}, {}, {}, {}};
   const auto system32 = find_child_icase(volume, windows_dir, "system32");
   if (system32 && volume.kind(*system32) == EntryKind::symlink) install.unfollowed_link = *system32;

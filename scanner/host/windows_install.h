@@ -19,11 +19,11 @@ namespace flscan::host {
 // (join_path), so they compare equal to the scanner's result paths, on this machine and inside
 // an image alike ("nt4.vhd:p1/WINNT").
 struct WindowsInstall {
-  std::string volume_root;   // where NTLDR is looked for (the scan root)
-  std::string windows_dir;   // e.g. "/mnt/c/WINNT"
-  std::string system32;      // e.g. "/mnt/c/WINNT/System32"; empty when there is none
-  std::string config_dir;    // system32's "config" child; empty when there is none
-  std::string system_hive;   // config's "SYSTEM" child of any type; empty when there is none
+  std::string volume_root;  // where NTLDR is looked for (the scan root)
+  std::string windows_dir;  // e.g. "/mnt/c/WINNT"
+  std::string system32;     // e.g. "/mnt/c/WINNT/System32"; empty when there is none
+  std::string config_dir;   // system32's "config" child; empty when there is none
+  std::string system_hive;  // config's "SYSTEM" child of any type; empty when there is none
   // system32 or its config child when that is a symbolic link: not followed (issue 13), so the
   // hive and the event log below it are not read and the report says so. Empty otherwise.
   std::string unfollowed_link;

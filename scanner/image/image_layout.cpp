@@ -35,7 +35,8 @@ struct Head {
 };
 
 bool bytes_at(const std::uint8_t* data, std::size_t size, std::size_t offset, std::string_view literal) {
-  return offset <= size && literal.size() <= size - offset && std::memcmp(data + offset, literal.data(), literal.size()) == 0;
+  return offset <= size && literal.size() <= size - offset &&
+         std::memcmp(data + offset, literal.data(), literal.size()) == 0;
 }
 bool bytes_at(const std::vector<std::uint8_t>& data, std::size_t offset, std::string_view literal) {
   return bytes_at(data.data(), data.size(), offset, literal);
@@ -102,13 +103,16 @@ struct Classified {
 Classified classify(const Head& h) {
   const auto& b = h.head;
   if (bytes_at(b, 0, "MZ")) return {};
-  if (bytes_at(b, 0, std::string_view("EVF\x09\x0d\x0a\xff\x00", 8))) return {Candidate::container, TSK_IMG_TYPE_EWF_EWF, "E01"};
-  if (bytes_at(b, 0, "conectix") || bytes_at(b, 0, "vhdxfile")) return {Candidate::container, TSK_IMG_TYPE_VHD_VHD, "VHD"};
+  if (bytes_at(b, 0, std::string_view("EVF\x09\x0d\x0a\xff\x00", 8)))
+    return {Candidate::container, TSK_IMG_TYPE_EWF_EWF, "E01"};
+  if (bytes_at(b, 0, "conectix") || bytes_at(b, 0, "vhdxfile"))
+    return {Candidate::container, TSK_IMG_TYPE_VHD_VHD, "VHD"};
   if (bytes_at(b, 0, "KDMV") || bytes_at(b, 0, "COWD") || bytes_at(b, 0, "# Disk DescriptorFile")) {
     return {Candidate::container, TSK_IMG_TYPE_VMDK_VMDK, "VMDK"};
   }
   // A fixed VHD is the raw disk plus a footer: TSK may read it as either.
-  if (h.has_tail && bytes_at(h.tail.data(), h.tail.size(), 0, "conectix")) return {Candidate::container, TSK_IMG_TYPE_DETECT, "VHD"};
+  if (h.has_tail && bytes_at(h.tail.data(), h.tail.size(), 0, "conectix"))
+    return {Candidate::container, TSK_IMG_TYPE_DETECT, "VHD"};
   if (b.size() >= kSectorBytes && b[510] == 0x55 && b[511] == 0xAA) return {Candidate::raw};
   if (bytes_at(b, kSectorBytes, "EFI PART")) return {Candidate::raw};
   return {};
@@ -116,7 +120,8 @@ Classified classify(const Head& h) {
 
 // BitLocker's discovery-volume GUID 4967D63B-2E29-4AD8-8399-F6A339E3D001 as stored (first three
 // fields little-endian).
-constexpr std::string_view kBitLockerDiscoveryGuid("\x3b\xd6\x67\x49\x29\x2e\xd8\x4a\x83\x99\xf6\xa3\x39\xe3\xd0\x01", 16);
+constexpr std::string_view kBitLockerDiscoveryGuid("\x3b\xd6\x67\x49\x29\x2e\xd8\x4a\x83\x99\xf6\xa3\x39\xe3\xd0\x01",
+                                                   16);
 constexpr std::size_t kBitLockerToGoGuidOffset = 0x1A8;
 
 // An encrypted volume's signature in its first sector, described; nullopt when none.
@@ -127,7 +132,9 @@ constexpr std::size_t kBitLockerToGoGuidOffset = 0x1A8;
 std::optional<std::string> encryption_signature(const std::uint8_t* sector, std::size_t size) {
   if (bytes_at(sector, size, 3, "-FVE-FS-")) return "BitLocker (\"-FVE-FS-\" at offset 3 of the boot sector)";
   if (bytes_at(sector, size, kBitLockerToGoGuidOffset, kBitLockerDiscoveryGuid)) {
-    return std::string("BitLocker To Go (discovery-volume GUID 4967D63B-2E29-4AD8-8399-F6A339E3D001 at offset 0x1A8 of the boot sector") +
+    return std::string(
+               "BitLocker To Go (discovery-volume GUID 4967D63B-2E29-4AD8-8399-F6A339E3D001 at offset 0x1A8 of the "
+               "boot sector") +
            (bytes_at(sector, size, 3, "MSWIN4.1") ? ", OEM \"MSWIN4.1\"" : "") +
            "; the FAT volume in front holds only the reader program)";
   }
@@ -140,7 +147,9 @@ std::uint64_t le64(const std::uint8_t* p) {
   for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
   return v;
 }
-std::uint32_t le32(const std::uint8_t* p) { return static_cast<std::uint32_t>(p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<std::uint32_t>(p[3]) << 24)); }
+std::uint32_t le32(const std::uint8_t* p) {
+  return static_cast<std::uint32_t>(p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<std::uint32_t>(p[3]) << 24));
+}
 
 // A GPT type GUID in its usual text form (the first three fields are stored little-endian).
 std::string guid_text(const std::uint8_t* g) {
@@ -176,7 +185,8 @@ std::string gpt_partition_type(TSK_IMG_INFO* img, const TSK_VS_INFO& vs, const T
   if (vs.vstype != TSK_VS_TYPE_GPT || vs.is_backup != 0 || part.slot_num < 0 || vs.block_size < 92) return "";
   std::vector<std::uint8_t> header(vs.block_size);
   const TSK_OFF_T header_offset = static_cast<TSK_OFF_T>(vs.offset + vs.block_size);
-  if (tsk_img_read(img, header_offset, reinterpret_cast<char*>(header.data()), header.size()) != static_cast<ssize_t>(header.size()) ||
+  if (tsk_img_read(img, header_offset, reinterpret_cast<char*>(header.data()), header.size()) !=
+          static_cast<ssize_t>(header.size()) ||
       !bytes_at(header, 0, "EFI PART")) {
     tsk_error_reset();
     return "";
@@ -207,12 +217,14 @@ std::string gpt_partition_type(TSK_IMG_INFO* img, const TSK_VS_INFO& vs, const T
 bool dataless_partition_type(std::string_view description) {
   // The type only, not a GPT partition's name (which anyone can set).
   std::string lower(description.substr(0, description.find(", name \"")));
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return lower.find("reserved") != std::string::npos || lower.find("bios boot") != std::string::npos ||
          lower.find("swap") != std::string::npos;
 }
 
-FsPtr open_filesystem(TSK_IMG_INFO* img, std::uint64_t offset, std::initializer_list<TSK_FS_TYPE_ENUM> types, std::string& error) {
+FsPtr open_filesystem(TSK_IMG_INFO* img, std::uint64_t offset, std::initializer_list<TSK_FS_TYPE_ENUM> types,
+                      std::string& error) {
   for (const TSK_FS_TYPE_ENUM type : types) {
     tsk_error_reset();
     FsPtr fs(tsk_fs_open_img(img, static_cast<TSK_OFF_T>(offset), type));
@@ -235,8 +247,9 @@ void describe_opened(VolumeLayout& volume, const TSK_FS_INFO& fs, std::uint64_t 
   std::uint64_t end = 0;  // saturates: a crafted length must not wrap round and hide the warning
   if (__builtin_add_overflow(volume.report.offset, volume.report.length, &end)) end = UINT64_MAX;
   if (fs.last_block_act < fs.last_block) {
-    volume.report.detail = "the image ends before the end of the filesystem (" + std::to_string(fs.last_block_act + 1) + " of " +
-                           std::to_string(fs.last_block + 1) + " blocks present): files with data past the end are NOT SCANNED";
+    volume.report.detail = "the image ends before the end of the filesystem (" + std::to_string(fs.last_block_act + 1) +
+                           " of " + std::to_string(fs.last_block + 1) +
+                           " blocks present): files with data past the end are NOT SCANNED";
   } else if (end > image_size) {
     volume.report.detail = "the image ends " + bytes_text(image_size - std::min(image_size, volume.report.offset)) +
                            " into this volume of " + bytes_text(volume.report.length);
@@ -261,7 +274,8 @@ VolumeLayout open_volume(TSK_IMG_INFO* img, ImageVolume base) {
   }
   std::array<std::uint8_t, kSectorBytes> sector{};
   tsk_error_reset();
-  const ssize_t got = tsk_img_read(img, static_cast<TSK_OFF_T>(volume.report.offset), reinterpret_cast<char*>(sector.data()), sector.size());
+  const ssize_t got = tsk_img_read(img, static_cast<TSK_OFF_T>(volume.report.offset),
+                                   reinterpret_cast<char*>(sector.data()), sector.size());
   if (got < 0) {
     set_error(volume, NotScannedReason::unreadable_image, tsk_error_text("read the first sector of the volume"));
     return volume;
@@ -279,7 +293,8 @@ VolumeLayout open_volume(TSK_IMG_INFO* img, ImageVolume base) {
   }
   if (dataless_partition_type(volume.report.partition_type)) {
     volume.report.status = VolumeStatus::skipped;
-    volume.report.detail = "partition type \"" + volume.report.partition_type + "\" holds no files, and no filesystem was found in it";
+    volume.report.detail =
+        "partition type \"" + volume.report.partition_type + "\" holds no files, and no filesystem was found in it";
     return volume;
   }
   // A boot sector (0x55AA) whose filesystem does not open because the image ends inside the
@@ -288,8 +303,8 @@ VolumeLayout open_volume(TSK_IMG_INFO* img, ImageVolume base) {
   const bool truncated = end > image_size || end < volume.report.offset;
   const bool boot_sector = sector_size == kSectorBytes && sector[510] == 0x55 && sector[511] == 0xAA;
   if (truncated) {
-    const std::string where = "the image ends " + bytes_text(image_size - volume.report.offset) + " into this volume of " +
-                              bytes_text(volume.report.length);
+    const std::string where = "the image ends " + bytes_text(image_size - volume.report.offset) +
+                              " into this volume of " + bytes_text(volume.report.length);
     set_error(volume, boot_sector ? NotScannedReason::unreadable_image : NotScannedReason::unknown_filesystem,
               where + (boot_sector ? " (truncated image): " : "; ") + error);
     return volume;
@@ -319,7 +334,8 @@ std::vector<const TSK_VS_PART_INFO*> allocated_partitions(const TSK_VS_INFO& vs,
     }
     parts.push_back(part);
   }
-  std::stable_sort(parts.begin(), parts.end(), [](const TSK_VS_PART_INFO* a, const TSK_VS_PART_INFO* b) { return a->start < b->start; });
+  std::stable_sort(parts.begin(), parts.end(),
+                   [](const TSK_VS_PART_INFO* a, const TSK_VS_PART_INFO* b) { return a->start < b->start; });
   return parts;
 }
 
@@ -327,9 +343,11 @@ std::vector<const TSK_VS_PART_INFO*> allocated_partitions(const TSK_VS_INFO& vs,
 std::optional<std::pair<std::uint64_t, std::uint64_t>> byte_range(const TSK_VS_INFO& vs, const TSK_VS_PART_INFO& part) {
   std::uint64_t offset = 0;
   std::uint64_t length = 0;
-  if (__builtin_mul_overflow(static_cast<std::uint64_t>(part.start), static_cast<std::uint64_t>(vs.block_size), &offset) ||
+  if (__builtin_mul_overflow(static_cast<std::uint64_t>(part.start), static_cast<std::uint64_t>(vs.block_size),
+                             &offset) ||
       __builtin_add_overflow(offset, static_cast<std::uint64_t>(vs.offset), &offset) ||
-      __builtin_mul_overflow(static_cast<std::uint64_t>(part.len), static_cast<std::uint64_t>(vs.block_size), &length)) {
+      __builtin_mul_overflow(static_cast<std::uint64_t>(part.len), static_cast<std::uint64_t>(vs.block_size),
+                             &length)) {
     return std::nullopt;
   }
   return std::make_pair(offset, length);
@@ -346,8 +364,8 @@ class PaddedReader final : public ImageReader {
     if (offset >= real_size_) {
       tsk_error_reset();
       tsk_error_set_errno(TSK_ERR_IMG_READ_OFF);
-      tsk_error_set_errstr("offset %llu is past the end of the image (%llu bytes)", static_cast<unsigned long long>(offset),
-                           static_cast<unsigned long long>(real_size_));
+      tsk_error_set_errstr("offset %llu is past the end of the image (%llu bytes)",
+                           static_cast<unsigned long long>(offset), static_cast<unsigned long long>(real_size_));
       return -1;
     }
     const auto available = static_cast<std::size_t>(std::min<std::uint64_t>(length, real_size_ - offset));
@@ -433,7 +451,8 @@ Built build_layout(TSK_IMG_INFO* img, const std::string& path, bool raw_candidat
       const auto range = byte_range(*vs, *part);
       if (!range) {
         VolumeLayout volume{base, TSK_FS_TYPE_DETECT};
-        set_error(volume, NotScannedReason::unreadable_image, "the partition's start or length does not fit in 64 bits");
+        set_error(volume, NotScannedReason::unreadable_image,
+                  "the partition's start or length does not fit in 64 bits");
         layout.volumes.push_back(std::move(volume));
         continue;
       }
@@ -452,10 +471,11 @@ Built build_layout(TSK_IMG_INFO* img, const std::string& path, bool raw_candidat
     // Through the padded view, TSK accepts a table it refuses otherwise: for a raw candidate it
     // counts as found only when a partition inside the image holds a filesystem (or an
     // encrypted volume).
-    const bool found = !through_padded_view || std::any_of(layout.volumes.begin(), layout.volumes.end(), [](const VolumeLayout& v) {
-                         return v.report.status == VolumeStatus::scanned ||
-                                (v.report.status == VolumeStatus::error && v.report.reason == NotScannedReason::encrypted_volume);
-                       });
+    const bool found =
+        !through_padded_view || std::any_of(layout.volumes.begin(), layout.volumes.end(), [](const VolumeLayout& v) {
+          return v.report.status == VolumeStatus::scanned ||
+                 (v.report.status == VolumeStatus::error && v.report.reason == NotScannedReason::encrypted_volume);
+        });
     if (!layout.volumes.empty() && (found || !raw_candidate)) {
       built.confirmed = found;
       return built;
@@ -476,11 +496,13 @@ Built build_layout(TSK_IMG_INFO* img, const std::string& path, bool raw_candidat
   VolumeLayout volume{whole, TSK_FS_TYPE_DETECT};
   // A damaged or cut container (E01, VMDK, VHD) opens, then reads as zeros where its data is
   // missing: that is an image that cannot be read, not a disk without a filesystem.
-  const bool blank_start = got <= 0 || std::all_of(sector.begin(), sector.begin() + got, [](std::uint8_t b) { return b == 0; });
+  const bool blank_start =
+      got <= 0 || std::all_of(sector.begin(), sector.begin() + got, [](std::uint8_t b) { return b == 0; });
   if (blank_start && img->itype != TSK_IMG_TYPE_RAW) {
     set_error(volume, NotScannedReason::unreadable_image,
               got <= 0 ? "the first sector cannot be read: the container is damaged or cut short"
-                       : "the first sector reads as zeros: the container is damaged or cut short (no partition table, no filesystem)");
+                       : "the first sector reads as zeros: the container is damaged or cut short (no partition table, "
+                         "no filesystem)");
     layout.volumes.push_back(std::move(volume));
     return built;
   }
@@ -499,7 +521,8 @@ Detection detect_image(const std::string& path, ImageMode mode) {
   Head head;
   std::string error;
   switch (read_head(path, head, error)) {
-    case HeadStatus::not_a_file: return detection;
+    case HeadStatus::not_a_file:
+      return detection;
     case HeadStatus::unreadable:
       // Not forced: the walk reports a file's open error as for any other file; a block device
       // is a disk the walk does not open, so its open error is the image's.
@@ -508,7 +531,8 @@ Detection detect_image(const std::string& path, ImageMode mode) {
         detection.detail = std::move(error);
       }
       return detection;
-    case HeadStatus::ok: break;
+    case HeadStatus::ok:
+      break;
   }
   const Classified classified = classify(head);
   // A block device named as PATH is a disk (issue 12): opened as an image as --image does, so

@@ -38,14 +38,14 @@ namespace flscan::scanner::image {
 enum class ImageMode { detect, forced };
 
 struct VolumeLayout {
-  ImageVolume report;                            // what the report says about it
+  ImageVolume report;                             // what the report says about it
   TSK_FS_TYPE_ENUM fs_type = TSK_FS_TYPE_DETECT;  // the filesystem TSK opened (status scanned)
 };
 
 struct ImageLayout {
-  std::string path;                               // the PATH operand as given
-  TSK_IMG_TYPE_ENUM type = TSK_IMG_TYPE_DETECT;   // the container TSK opened
-  std::uint64_t size = 0;                         // bytes of the image's content
+  std::string path;                              // the PATH operand as given
+  TSK_IMG_TYPE_ENUM type = TSK_IMG_TYPE_DETECT;  // the container TSK opened
+  std::uint64_t size = 0;                        // bytes of the image's content
   std::vector<VolumeLayout> volumes;
 };
 

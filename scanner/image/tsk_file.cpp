@@ -33,7 +33,8 @@ tl::expected<TSK_FS_INFO*, std::string> ThreadImages::filesystem(std::size_t ima
     if (!opened.fs_errors[volume].empty()) return tl::make_unexpected(opened.fs_errors[volume]);
     const VolumeLayout& layout_volume = layout.volumes[volume];
     tsk_error_reset();
-    fs.reset(tsk_fs_open_img(opened.img.get(), static_cast<TSK_OFF_T>(layout_volume.report.offset), layout_volume.fs_type));
+    fs.reset(
+        tsk_fs_open_img(opened.img.get(), static_cast<TSK_OFF_T>(layout_volume.report.offset), layout_volume.fs_type));
     if (!fs) {
       opened.fs_errors[volume] = tsk_error_text("open filesystem");
       if (opened.fs_errors[volume].empty()) opened.fs_errors[volume] = "open filesystem: failed";
@@ -47,18 +48,21 @@ tl::expected<std::unique_ptr<TskFile>, ReadError> TskFile::open(TSK_FS_INFO* fs,
   tsk_error_reset();
   FilePtr file(tsk_fs_file_open_meta(fs, nullptr, inum));
   if (!file || file->meta == nullptr) {
-    return tl::make_unexpected(ReadError{NotScannedReason::io_error, tsk_error_text("open metadata entry " + std::to_string(inum))});
+    return tl::make_unexpected(
+        ReadError{NotScannedReason::io_error, tsk_error_text("open metadata entry " + std::to_string(inum))});
   }
   const TSK_FS_META& meta = *file->meta;
   if ((meta.flags & TSK_FS_META_FLAG_UNALLOC) != 0) {
-    return tl::make_unexpected(ReadError{NotScannedReason::io_error,
-                                         "the name points at metadata entry " + std::to_string(inum) + ", which is not allocated"});
+    return tl::make_unexpected(
+        ReadError{NotScannedReason::io_error,
+                  "the name points at metadata entry " + std::to_string(inum) + ", which is not allocated"});
   }
   if (meta.type != TSK_FS_META_TYPE_REG) {
-    return tl::make_unexpected(ReadError{NotScannedReason::io_error,
-                                         "listed as a regular file, but metadata entry " + std::to_string(inum) + " is not one"});
+    return tl::make_unexpected(ReadError{NotScannedReason::io_error, "listed as a regular file, but metadata entry " +
+                                                                         std::to_string(inum) + " is not one"});
   }
-  if (meta.size < 0) return tl::make_unexpected(ReadError{NotScannedReason::io_error, "negative file size in the metadata"});
+  if (meta.size < 0)
+    return tl::make_unexpected(ReadError{NotScannedReason::io_error, "negative file size in the metadata"});
   // TSK reads data stored past the end of a truncated image as zeros: such a file would look
   // clean. Its data runs say where it lies; any run past the image is NOT SCANNED instead.
   tsk_error_reset();
@@ -92,10 +96,11 @@ tl::expected<std::unique_ptr<TskFile>, ReadError> TskFile::open(TSK_FS_INFO* fs,
       if ((run->flags & TSK_FS_ATTR_RUN_FLAG_SPARSE) != 0 || run->len == 0) continue;
       const TSK_DADDR_T last = run->addr + run->len - 1;
       if (last < run->addr || last > fs->last_block_act) {
-        return tl::make_unexpected(ReadError{
-            NotScannedReason::unreadable_image,
-            "data in blocks " + std::to_string(run->addr) + "-" + std::to_string(last) + " lies past the end of the image (last block present: " +
-                std::to_string(fs->last_block_act) + "): the image is truncated"});
+        return tl::make_unexpected(
+            ReadError{NotScannedReason::unreadable_image,
+                      "data in blocks " + std::to_string(run->addr) + "-" + std::to_string(last) +
+                          " lies past the end of the image (last block present: " + std::to_string(fs->last_block_act) +
+                          "): the image is truncated"});
       }
     }
   }
@@ -104,8 +109,9 @@ tl::expected<std::unique_ptr<TskFile>, ReadError> TskFile::open(TSK_FS_INFO* fs,
 
 tl::expected<FileStamp, ReadError> TskFile::stamp() {
   const TSK_FS_META& meta = *file_->meta;
-  return FileStamp{static_cast<std::uint64_t>(meta.size), static_cast<std::int64_t>(meta.mtime), static_cast<std::int64_t>(meta.mtime_nano),
-                   static_cast<std::int64_t>(meta.ctime), static_cast<std::int64_t>(meta.ctime_nano)};
+  return FileStamp{static_cast<std::uint64_t>(meta.size), static_cast<std::int64_t>(meta.mtime),
+                   static_cast<std::int64_t>(meta.mtime_nano), static_cast<std::int64_t>(meta.ctime),
+                   static_cast<std::int64_t>(meta.ctime_nano)};
 }
 
 tl::expected<std::size_t, ReadError> TskFile::read_at(std::uint64_t offset, std::uint8_t* out, std::size_t length) {
@@ -115,14 +121,17 @@ tl::expected<std::size_t, ReadError> TskFile::read_at(std::uint64_t offset, std:
   std::size_t done = 0;
   while (done < wanted) {
     tsk_error_reset();
-    const std::size_t chunk = std::min<std::size_t>(wanted - done, static_cast<std::size_t>(std::numeric_limits<ssize_t>::max()));
-    const ssize_t n = tsk_fs_file_read(file_.get(), static_cast<TSK_OFF_T>(offset + done), reinterpret_cast<char*>(out + done), chunk,
-                                       TSK_FS_FILE_READ_FLAG_NONE);
-    if (n < 0) return tl::make_unexpected(ReadError{NotScannedReason::io_error, tsk_error_text("read at offset " + std::to_string(offset + done))});
+    const std::size_t chunk =
+        std::min<std::size_t>(wanted - done, static_cast<std::size_t>(std::numeric_limits<ssize_t>::max()));
+    const ssize_t n = tsk_fs_file_read(file_.get(), static_cast<TSK_OFF_T>(offset + done),
+                                       reinterpret_cast<char*>(out + done), chunk, TSK_FS_FILE_READ_FLAG_NONE);
+    if (n < 0)
+      return tl::make_unexpected(
+          ReadError{NotScannedReason::io_error, tsk_error_text("read at offset " + std::to_string(offset + done))});
     if (n == 0) {
       return tl::make_unexpected(ReadError{NotScannedReason::unreadable_image,
-                                           "TSK returned no data at offset " + std::to_string(offset + done) + " of a " +
-                                               std::to_string(size) + "-byte file"});
+                                           "TSK returned no data at offset " + std::to_string(offset + done) +
+                                               " of a " + std::to_string(size) + "-byte file"});
     }
     done += static_cast<std::size_t>(n);
   }

@@ -30,9 +30,9 @@ class ThreadImages {
  private:
   struct Opened {
     ImgPtr img;
-    std::vector<FsPtr> filesystems;  // by volume index, opened on first use
+    std::vector<FsPtr> filesystems;      // by volume index, opened on first use
     std::vector<std::string> fs_errors;  // by volume index: why it did not open (kept, not retried per file)
-    std::string error;               // the image could not be opened on this thread
+    std::string error;                   // the image could not be opened on this thread
     bool tried = false;
   };
   std::vector<Opened> images_;

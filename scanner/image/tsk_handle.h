@@ -65,6 +65,7 @@ class ImageReader {
 // A TSK image of `size` bytes whose content `reader` supplies (tsk_img_open_external): bytes in
 // memory (the fuzz target), or a real image seen as larger than it is, so that TSK lists the
 // partitions of a truncated image instead of refusing its whole partition table.
-[[nodiscard]] ImgPtr open_callback_image(std::unique_ptr<ImageReader> reader, std::uint64_t size, unsigned sector_size = 512);
+[[nodiscard]] ImgPtr open_callback_image(std::unique_ptr<ImageReader> reader, std::uint64_t size,
+                                         unsigned sector_size = 512);
 
 }  // namespace flscan::scanner::image

@@ -35,34 +35,36 @@
 #endif
 
 // The functions forwarded as they are: X(return type, name, parameters, arguments).
-#define FLSCAN_TSK_PLAIN_FUNCTIONS(X) \
-  X(void, tsk_error_set_errno, (uint32_t t_errno), (t_errno)) \
-  X(void, tsk_img_close, (TSK_IMG_INFO * img), (img)) \
-  X(ssize_t, tsk_img_read, (TSK_IMG_INFO * img, TSK_OFF_T off, char* buf, size_t len), (img, off, buf, len)) \
-  X(const char*, tsk_img_type_toname, (TSK_IMG_TYPE_ENUM type), (type)) \
-  X(TSK_VS_INFO*, tsk_vs_open, (TSK_IMG_INFO * img, TSK_DADDR_T offset, TSK_VS_TYPE_ENUM type), (img, offset, type)) \
-  X(void, tsk_vs_close, (TSK_VS_INFO * vs), (vs)) \
-  X(const TSK_VS_PART_INFO*, tsk_vs_part_get, (const TSK_VS_INFO* vs, TSK_PNUM_T idx), (vs, idx)) \
+#define FLSCAN_TSK_PLAIN_FUNCTIONS(X)                                                                                  \
+  X(void, tsk_error_set_errno, (uint32_t t_errno), (t_errno))                                                          \
+  X(void, tsk_img_close, (TSK_IMG_INFO * img), (img))                                                                  \
+  X(ssize_t, tsk_img_read, (TSK_IMG_INFO * img, TSK_OFF_T off, char* buf, size_t len), (img, off, buf, len))           \
+  X(const char*, tsk_img_type_toname, (TSK_IMG_TYPE_ENUM type), (type))                                                \
+  X(TSK_VS_INFO*, tsk_vs_open, (TSK_IMG_INFO * img, TSK_DADDR_T offset, TSK_VS_TYPE_ENUM type), (img, offset, type))   \
+  X(void, tsk_vs_close, (TSK_VS_INFO * vs), (vs))                                                                      \
+  X(const TSK_VS_PART_INFO*, tsk_vs_part_get, (const TSK_VS_INFO* vs, TSK_PNUM_T idx), (vs, idx))                      \
   X(TSK_FS_INFO*, tsk_fs_open_img, (TSK_IMG_INFO * img, TSK_OFF_T offset, TSK_FS_TYPE_ENUM type), (img, offset, type)) \
-  X(void, tsk_fs_close, (TSK_FS_INFO * fs), (fs)) \
-  X(const char*, tsk_fs_type_toname, (TSK_FS_TYPE_ENUM type), (type)) \
-  X(TSK_FS_DIR*, tsk_fs_dir_open_meta, (TSK_FS_INFO * fs, TSK_INUM_T addr), (fs, addr)) \
-  X(size_t, tsk_fs_dir_getsize, (const TSK_FS_DIR* dir), (dir)) \
-  X(const TSK_FS_NAME*, tsk_fs_dir_get_name, (const TSK_FS_DIR* dir, size_t idx), (dir, idx)) \
-  X(TSK_FS_FILE*, tsk_fs_dir_get, (const TSK_FS_DIR* dir, size_t idx), (dir, idx)) \
-  X(void, tsk_fs_dir_close, (TSK_FS_DIR * dir), (dir)) \
-  X(TSK_FS_FILE*, tsk_fs_file_open_meta, (TSK_FS_INFO * fs, TSK_FS_FILE* file, TSK_INUM_T addr), (fs, file, addr)) \
-  X(const TSK_FS_ATTR*, tsk_fs_file_attr_get, (TSK_FS_FILE * file), (file)) \
-  X(ssize_t, tsk_fs_file_read, (TSK_FS_FILE * file, TSK_OFF_T off, char* buf, size_t len, TSK_FS_FILE_READ_FLAG_ENUM flags), (file, off, buf, len, flags)) \
+  X(void, tsk_fs_close, (TSK_FS_INFO * fs), (fs))                                                                      \
+  X(const char*, tsk_fs_type_toname, (TSK_FS_TYPE_ENUM type), (type))                                                  \
+  X(TSK_FS_DIR*, tsk_fs_dir_open_meta, (TSK_FS_INFO * fs, TSK_INUM_T addr), (fs, addr))                                \
+  X(size_t, tsk_fs_dir_getsize, (const TSK_FS_DIR* dir), (dir))                                                        \
+  X(const TSK_FS_NAME*, tsk_fs_dir_get_name, (const TSK_FS_DIR* dir, size_t idx), (dir, idx))                          \
+  X(TSK_FS_FILE*, tsk_fs_dir_get, (const TSK_FS_DIR* dir, size_t idx), (dir, idx))                                     \
+  X(void, tsk_fs_dir_close, (TSK_FS_DIR * dir), (dir))                                                                 \
+  X(TSK_FS_FILE*, tsk_fs_file_open_meta, (TSK_FS_INFO * fs, TSK_FS_FILE * file, TSK_INUM_T addr), (fs, file, addr))    \
+  X(const TSK_FS_ATTR*, tsk_fs_file_attr_get, (TSK_FS_FILE * file), (file))                                            \
+  X(ssize_t, tsk_fs_file_read,                                                                                         \
+    (TSK_FS_FILE * file, TSK_OFF_T off, char* buf, size_t len, TSK_FS_FILE_READ_FLAG_ENUM flags),                      \
+    (file, off, buf, len, flags))                                                                                      \
   X(void, tsk_fs_file_close, (TSK_FS_FILE * file), (file))
 
 namespace {
 
 // Every function flscan takes from libtsk: the plain forwards and the five written out below.
 #define FLSCAN_TSK_NAME(ret, name, params, args) #name,
-constexpr const char* kFunctions[] = {
-    "tsk_img_open_utf8_sing", "tsk_img_open_external", "tsk_error_vset_errstr", "tsk_error_get", "tsk_error_reset",
-    FLSCAN_TSK_PLAIN_FUNCTIONS(FLSCAN_TSK_NAME)};
+constexpr const char* kFunctions[] = {"tsk_img_open_utf8_sing", "tsk_img_open_external",
+                                      "tsk_error_vset_errstr",  "tsk_error_get",
+                                      "tsk_error_reset",        FLSCAN_TSK_PLAIN_FUNCTIONS(FLSCAN_TSK_NAME)};
 #undef FLSCAN_TSK_NAME
 
 struct Library {
@@ -87,8 +89,9 @@ const Library& library() {
     // Every function now, so that a lookup after this cannot fail (see symbol()).
     for (const char* name : kFunctions) {
       if (::dlsym(lib.handle, name) == nullptr) {
-        lib.error = std::string("disk images need The Sleuth Kit (" FLSCAN_TSK_SONAME "), but the library found lacks ") + name +
-                    " (a different build or version of The Sleuth Kit?)";
+        lib.error =
+            std::string("disk images need The Sleuth Kit (" FLSCAN_TSK_SONAME "), but the library found lacks ") +
+            name + " (a different build or version of The Sleuth Kit?)";
         ::dlclose(lib.handle);
         lib.handle = nullptr;
         return lib;
@@ -106,7 +109,8 @@ void* symbol(const char* name) {
   const Library& lib = library();
   void* address = lib.handle != nullptr ? ::dlsym(lib.handle, name) : nullptr;
   if (address == nullptr) {
-    std::fprintf(stderr, "flscan: %s: %s\n", name, lib.handle != nullptr ? "not found in " FLSCAN_TSK_SONAME : lib.error.c_str());
+    std::fprintf(stderr, "flscan: %s: %s\n", name,
+                 lib.handle != nullptr ? "not found in " FLSCAN_TSK_SONAME : lib.error.c_str());
     std::abort();
   }
   return address;
@@ -120,10 +124,10 @@ const char* flscan::scanner::tsk_unavailable() {
 }
 
 // The first lookup of each function is thread-safe (a function-local static).
-#define FLSCAN_TSK_FORWARD(ret, name, params, args)                                  \
-  ret name params {                                                                  \
+#define FLSCAN_TSK_FORWARD(ret, name, params, args)                            \
+  ret name params {                                                            \
     static const auto real = reinterpret_cast<decltype(&name)>(symbol(#name)); \
-    return real args;                                                                \
+    return real args;                                                          \
   }
 
 // Opening an image is where the library is loaded; without it, the open fails (error below).

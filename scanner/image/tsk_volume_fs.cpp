@@ -22,9 +22,12 @@ bool visible(const TSK_FS_INFO& fs, const TSK_FS_NAME& name) {
 
 host::EntryKind kind_of(TSK_FS_NAME_TYPE_ENUM type) {
   switch (type) {
-    case TSK_FS_NAME_TYPE_DIR: return host::EntryKind::directory;
-    case TSK_FS_NAME_TYPE_REG: return host::EntryKind::regular;
-    default: return host::EntryKind::other;
+    case TSK_FS_NAME_TYPE_DIR:
+      return host::EntryKind::directory;
+    case TSK_FS_NAME_TYPE_REG:
+      return host::EntryKind::regular;
+    default:
+      return host::EntryKind::other;
   }
 }
 
@@ -67,8 +70,10 @@ void note_host_failures(const TskVolumeFs& fs, std::vector<ImageVolume>& volumes
   for (const TskVolumeFs::Failure& failure : fs.failures()) {
     for (ImageVolume& volume : volumes) {
       if (volume.path() == failure.root) {
-        volume.host_error = "the volume's files were scanned, but it could not be opened again to look for a Windows "
-                            "installation (" + failure.reason + ")";
+        volume.host_error =
+            "the volume's files were scanned, but it could not be opened again to look for a Windows "
+            "installation (" +
+            failure.reason + ")";
       }
     }
   }
@@ -80,7 +85,8 @@ TskVolumeFs::~TskVolumeFs() { volumes_.clear(); }
 TskVolumeFs::Resolved TskVolumeFs::resolve(const std::string& path) const {
   Resolved resolved;
   for (const Volume& volume : volumes_) {
-    if (path != volume.root && !(path.size() > volume.root.size() && path.starts_with(volume.root) && path[volume.root.size()] == '/')) {
+    if (path != volume.root &&
+        !(path.size() > volume.root.size() && path.starts_with(volume.root) && path[volume.root.size()] == '/')) {
       continue;
     }
     TSK_FS_INFO* fs = volume.fs.get();
@@ -118,7 +124,8 @@ TskVolumeFs::Resolved TskVolumeFs::resolve(const std::string& path) const {
   return resolved;
 }
 
-tl::expected<host::DirectoryNames, host::HostError> TskVolumeFs::list(const std::string& dir, std::size_t max_entries) const {
+tl::expected<host::DirectoryNames, host::HostError> TskVolumeFs::list(const std::string& dir,
+                                                                      std::size_t max_entries) const {
   const Resolved resolved = resolve(dir);
   if (resolved.volume == nullptr || resolved.kind != host::EntryKind::directory) {
     return tl::unexpected(host::HostError{dir, "cannot list: no such directory in the image"});
@@ -143,7 +150,8 @@ tl::expected<host::DirectoryNames, host::HostError> TskVolumeFs::list(const std:
 
 host::EntryKind TskVolumeFs::kind(const std::string& path) const { return resolve(path).kind; }
 
-tl::expected<host::FileSnapshot, host::HostError> TskVolumeFs::snapshot(const std::string& path, std::uint64_t max_bytes) const {
+tl::expected<host::FileSnapshot, host::HostError> TskVolumeFs::snapshot(const std::string& path,
+                                                                        std::uint64_t max_bytes) const {
   const Resolved resolved = resolve(path);
   if (resolved.volume == nullptr || resolved.kind == host::EntryKind::missing) {
     return tl::unexpected(host::HostError{path, "cannot open: no such file in the image"});
@@ -154,12 +162,13 @@ tl::expected<host::FileSnapshot, host::HostError> TskVolumeFs::snapshot(const st
   const auto stamp = (*file)->stamp();
   const std::uint64_t size = stamp ? stamp->size : 0;
   TskFile& reader = **file;
-  return host::FileSnapshot::from_reader(path, size, max_bytes,
-                                         [&reader](std::uint64_t offset, std::span<std::uint8_t> out) -> tl::expected<std::size_t, std::string> {
-                                           auto got = reader.read_at(offset, out.data(), out.size());
-                                           if (!got) return tl::unexpected(got.error().detail);
-                                           return *got;
-                                         });
+  return host::FileSnapshot::from_reader(
+      path, size, max_bytes,
+      [&reader](std::uint64_t offset, std::span<std::uint8_t> out) -> tl::expected<std::size_t, std::string> {
+        auto got = reader.read_at(offset, out.data(), out.size());
+        if (!got) return tl::unexpected(got.error().detail);
+        return *got;
+      });
 }
 
 }  // namespace flscan::scanner::image

@@ -38,7 +38,9 @@ class VolumeWalk {
   }
 
  private:
-  [[nodiscard]] std::string full(const std::string& path) const { return path.empty() ? volume_path_ : volume_path_ + "/" + path; }
+  [[nodiscard]] std::string full(const std::string& path) const {
+    return path.empty() ? volume_path_ : volume_path_ + "/" + path;
+  }
   [[nodiscard]] bool owns(std::string_view path) const { return !options_.owns || options_.owns(path); }
 
   void not_scanned(const std::string& path, NotScannedReason reason, std::string detail) {
@@ -94,10 +96,14 @@ class VolumeWalk {
     tsk_error_reset();
     if (!file || file->meta == nullptr) return TSK_FS_NAME_TYPE_UNDEF;
     switch (file->meta->type) {
-      case TSK_FS_META_TYPE_REG: return TSK_FS_NAME_TYPE_REG;
-      case TSK_FS_META_TYPE_DIR: return TSK_FS_NAME_TYPE_DIR;
-      case TSK_FS_META_TYPE_LNK: return TSK_FS_NAME_TYPE_LNK;
-      default: return TSK_FS_NAME_TYPE_UNDEF;
+      case TSK_FS_META_TYPE_REG:
+        return TSK_FS_NAME_TYPE_REG;
+      case TSK_FS_META_TYPE_DIR:
+        return TSK_FS_NAME_TYPE_DIR;
+      case TSK_FS_META_TYPE_LNK:
+        return TSK_FS_NAME_TYPE_LNK;
+      default:
+        return TSK_FS_NAME_TYPE_UNDEF;
     }
   }
 
@@ -124,8 +130,9 @@ class VolumeWalk {
     const std::string_view leaf(name->name);
     std::string path = top.path.empty() ? std::string(leaf) : top.path + "/" + std::string(leaf);
     if (path.size() > limits::kMaxPathBytes) {
-      not_scanned(top.path, NotScannedReason::too_deep,
-                  "an entry's path is longer than " + std::to_string(limits::kMaxPathBytes) + " bytes; it is not examined");
+      not_scanned(
+          top.path, NotScannedReason::too_deep,
+          "an entry's path is longer than " + std::to_string(limits::kMaxPathBytes) + " bytes; it is not examined");
       return;
     }
     if (options_.excludes != nullptr && !options_.excludes->empty()) {
@@ -136,14 +143,28 @@ class VolumeWalk {
     }
     const TSK_INUM_T inum = name->meta_addr;
     switch (type_of(*name)) {
-      case TSK_FS_NAME_TYPE_REG: add_file(inum, std::move(path)); return;
-      case TSK_FS_NAME_TYPE_DIR: add_directory(inum, std::move(path)); return;
-      case TSK_FS_NAME_TYPE_LNK: skipped(path, SkipReason::symlink, "symbolic link inside a disk image (never followed)"); return;
-      case TSK_FS_NAME_TYPE_FIFO: skipped(path, SkipReason::fifo, "FIFO inside a disk image"); return;
-      case TSK_FS_NAME_TYPE_SOCK: skipped(path, SkipReason::socket, "socket inside a disk image"); return;
+      case TSK_FS_NAME_TYPE_REG:
+        add_file(inum, std::move(path));
+        return;
+      case TSK_FS_NAME_TYPE_DIR:
+        add_directory(inum, std::move(path));
+        return;
+      case TSK_FS_NAME_TYPE_LNK:
+        skipped(path, SkipReason::symlink, "symbolic link inside a disk image (never followed)");
+        return;
+      case TSK_FS_NAME_TYPE_FIFO:
+        skipped(path, SkipReason::fifo, "FIFO inside a disk image");
+        return;
+      case TSK_FS_NAME_TYPE_SOCK:
+        skipped(path, SkipReason::socket, "socket inside a disk image");
+        return;
       case TSK_FS_NAME_TYPE_CHR:
-      case TSK_FS_NAME_TYPE_BLK: skipped(path, SkipReason::device, "device inside a disk image"); return;
-      default: skipped(path, SkipReason::other_type, "neither a regular file nor a directory"); return;
+      case TSK_FS_NAME_TYPE_BLK:
+        skipped(path, SkipReason::device, "device inside a disk image");
+        return;
+      default:
+        skipped(path, SkipReason::other_type, "neither a regular file nor a directory");
+        return;
     }
   }
 
@@ -162,7 +183,8 @@ class VolumeWalk {
   void add_directory(TSK_INUM_T inum, std::string path) {
     if (on_current_path(inum)) {
       not_scanned(path, NotScannedReason::loop,
-                  "directory (metadata address " + std::to_string(inum) + ") is its own ancestor: a loop in the directory tree");
+                  "directory (metadata address " + std::to_string(inum) +
+                      ") is its own ancestor: a loop in the directory tree");
       return;
     }
     if (stack_.size() >= limits::kMaxDirectoryDepth) {

@@ -38,7 +38,7 @@ struct VolumeListing {
   std::vector<ListedFile> files;
   std::vector<NotScannedEntry> not_scanned;
   std::vector<SkippedEntry> skipped;
-  std::uint64_t directories = 0;    // directories listed (owned by this shard)
+  std::uint64_t directories = 0;  // directories listed (owned by this shard)
   std::uint64_t files_other_shards = 0;
 };
 

@@ -86,7 +86,9 @@ int stat_path(const char* path, struct stat* st, int at_flags) {
 }
 
 int open_noatime_at(int dir_fd, const char* name, int flags) {
-  const auto open_once = [&](int with) { return dir_fd == AT_FDCWD ? open_path(name, with) : ::openat(dir_fd, name, with); };
+  const auto open_once = [&](int with) {
+    return dir_fd == AT_FDCWD ? open_path(name, with) : ::openat(dir_fd, name, with);
+  };
   const int fd = open_once(flags | O_NOATIME);
   if (fd >= 0 || errno != EPERM) return fd;
   return open_once(flags);
@@ -101,7 +103,8 @@ ssize_t readlink_path(const char* path, char* buffer, std::size_t size) {
 
 std::string BeneathError::describe() const { return where.empty() ? reason : where + " " + reason; }
 
-tl::expected<int, BeneathError> open_directory_beneath(int dir_fd, std::string_view relative, const BeneathOptions& options) {
+tl::expected<int, BeneathError> open_directory_beneath(int dir_fd, std::string_view relative,
+                                                       const BeneathOptions& options) {
   constexpr int kIntermediate = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
   constexpr int kFinal = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
   auto failure = [](std::string where, int error, std::string reason) {
@@ -145,8 +148,8 @@ tl::expected<int, BeneathError> open_directory_beneath(int dir_fd, std::string_v
     if (fd < 0) {
       const int error = errno;
       struct stat st {};
-      const bool link = (error == ENOTDIR || error == ELOOP) && ::fstatat(at(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-                        S_ISLNK(st.st_mode);
+      const bool link = (error == ENOTDIR || error == ELOOP) &&
+                        ::fstatat(at(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
       replace(-1);
       if (link) return failure(where, error, "is a symbolic link (not followed)");
       return errno_failure(where, error);

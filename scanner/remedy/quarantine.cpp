@@ -229,7 +229,6 @@ SplitPath split(const std::string& absolute) {
   return {slash == 0 ? std::string("/") : absolute.substr(0, slash), absolute.substr(slash + 1)};
 }
 
-
 Json path_json(const std::string& path) {
   if (is_valid_utf8(path)) return Json{{"text", path}};
   return Json{{"bytes", base64_encode(path)}};
@@ -326,7 +325,8 @@ tl::expected<std::vector<QuarantineEntry>, std::string> parse_manifest(const std
         return tl::make_unexpected("entry " + std::to_string(index) + ": " + e.what());
       }
       for (std::size_t k = 0; k + 1 < entries.size(); ++k) {
-        if (entries[k].file == entries.back().file) return tl::make_unexpected("entry " + std::to_string(index) + ": duplicate file");
+        if (entries[k].file == entries.back().file)
+          return tl::make_unexpected("entry " + std::to_string(index) + ": duplicate file");
       }
       ++index;
     }
@@ -360,8 +360,8 @@ tl::expected<std::vector<std::string>, int> list_dir(int dir_fd) {
 }
 
 bool same_file_state(const struct stat& a, const struct stat& b) {
-  return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size && to_ns(a.st_mtim) == to_ns(b.st_mtim) &&
-         to_ns(a.st_ctim) == to_ns(b.st_ctim);
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
+         to_ns(a.st_mtim) == to_ns(b.st_mtim) && to_ns(a.st_ctim) == to_ns(b.st_ctim);
 }
 
 // Owner, mode and times of a manifest entry (or of the original) onto a file being written.
@@ -409,19 +409,22 @@ tl::expected<Location, std::string> locate(const std::string& path, const std::s
     const std::size_t slash = root.rfind('/');
     trusted = slash == std::string::npos ? "." : slash == 0 ? "/" : root.substr(0, slash);
     relative = slash == std::string::npos ? root : root.substr(slash + 1);
-  } else if (path.starts_with(root) && (root.back() == '/' || (path.size() > root.size() && path[root.size()] == '/'))) {
+  } else if (path.starts_with(root) &&
+             (root.back() == '/' || (path.size() > root.size() && path[root.size()] == '/'))) {
     trusted = root;
     relative = path.substr(root.size());
   } else {
     return tl::make_unexpected("not below its PATH operand " + escape_for_terminal(root));
   }
   while (!relative.empty() && relative.back() == '/') relative.pop_back();
-  relative.erase(0, relative.find_first_not_of('/') == std::string::npos ? relative.size() : relative.find_first_not_of('/'));
+  relative.erase(
+      0, relative.find_first_not_of('/') == std::string::npos ? relative.size() : relative.find_first_not_of('/'));
   const std::size_t cut = relative.rfind('/');
   const std::string parent = cut == std::string::npos ? std::string() : relative.substr(0, cut);
   Location where;
   where.base = cut == std::string::npos ? relative : relative.substr(cut + 1);
-  if (where.base.empty() || where.base == "." || where.base == "..") return tl::make_unexpected("the path names no file");
+  if (where.base.empty() || where.base == "." || where.base == "..")
+    return tl::make_unexpected("the path names no file");
 
   std::string canonical = "/";
   Fd start;
@@ -429,16 +432,19 @@ tl::expected<Location, std::string> locate(const std::string& path, const std::s
     start = Fd(::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   } else {
     char* resolved = ::realpath(trusted.c_str(), nullptr);
-    if (resolved == nullptr) return tl::make_unexpected("cannot resolve " + escape_for_terminal(trusted) + ": " + errno_text(errno));
+    if (resolved == nullptr)
+      return tl::make_unexpected("cannot resolve " + escape_for_terminal(trusted) + ": " + errno_text(errno));
     canonical = resolved;
     std::free(resolved);
     start = Fd(open_path(canonical.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   }
-  if (!start.valid()) return tl::make_unexpected("cannot open " + escape_for_terminal(canonical) + ": " + errno_text(errno));
+  if (!start.valid())
+    return tl::make_unexpected("cannot open " + escape_for_terminal(canonical) + ": " + errno_text(errno));
   auto dir = open_directory_beneath(start.get(), parent);
   if (!dir) return tl::make_unexpected("cannot open its directory: " + escape_for_terminal(dir.error().describe()));
   where.dir = Fd(*dir);
-  where.absolute = (canonical == "/" ? std::string() : canonical) + "/" + (parent.empty() ? "" : parent + "/") + where.base;
+  where.absolute =
+      (canonical == "/" ? std::string() : canonical) + "/" + (parent.empty() ? "" : parent + "/") + where.base;
   return where;
 }
 
@@ -460,13 +466,15 @@ tl::expected<Fd, std::string> open_private_directory(const std::string& dir) {
     const std::size_t slash = absolute->rfind('/');
     const std::string parent = slash == 0 ? "/" : absolute->substr(0, slash);
     resolved = ::realpath(parent.c_str(), nullptr);
-    if (resolved == nullptr) return tl::make_unexpected("cannot resolve " + escape_for_terminal(parent) + ": " + errno_text(errno));
+    if (resolved == nullptr)
+      return tl::make_unexpected("cannot resolve " + escape_for_terminal(parent) + ": " + errno_text(errno));
     canonical = resolved;
     std::free(resolved);
     if (canonical.back() != '/') canonical += '/';
     canonical += absolute->substr(slash + 1);
   } else {
-    return tl::make_unexpected("cannot resolve the quarantine directory " + escape_for_terminal(dir) + ": " + errno_text(errno));
+    return tl::make_unexpected("cannot resolve the quarantine directory " + escape_for_terminal(dir) + ": " +
+                               errno_text(errno));
   }
   if (canonical == "/") return tl::make_unexpected("/ cannot be the quarantine directory");
 
@@ -487,12 +495,14 @@ tl::expected<Fd, std::string> open_private_directory(const std::string& dir) {
                                  ", neither root nor the user running flscan: that user could change the quarantine");
     }
     if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (last || (st.st_mode & S_ISVTX) == 0)) {
-      return tl::make_unexpected(what + " is writable by " + ((st.st_mode & S_IWOTH) != 0 ? "every user" : "its group") +
-                                 " (mode " + [&] {
-                                   char octal[8];
-                                   std::snprintf(octal, sizeof octal, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-                                   return std::string(octal);
-                                 }() + "): they could change the quarantine");
+      return tl::make_unexpected(
+          what + " is writable by " + ((st.st_mode & S_IWOTH) != 0 ? "every user" : "its group") + " (mode " +
+          [&] {
+            char octal[8];
+            std::snprintf(octal, sizeof octal, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+            return std::string(octal);
+          }() +
+          "): they could change the quarantine");
     }
     if (last) return current;
     std::size_t end = canonical.find('/', start);
@@ -500,13 +510,15 @@ tl::expected<Fd, std::string> open_private_directory(const std::string& dir) {
     const std::string name = canonical.substr(start, end - start);
     const bool is_dir_itself = end == canonical.size();
     if (is_dir_itself && ::mkdirat(current.get(), name.c_str(), 0700) != 0 && errno != EEXIST) {
-      return tl::make_unexpected("cannot create the quarantine directory " + escape_for_terminal(dir) + ": " + errno_text(errno));
+      return tl::make_unexpected("cannot create the quarantine directory " + escape_for_terminal(dir) + ": " +
+                                 errno_text(errno));
     }
     auto next = open_directory_beneath(current.get(), name);
     if (!next) {
       where += (where.back() == '/' ? "" : "/") + name;
-      return tl::make_unexpected((is_dir_itself ? "cannot open the quarantine directory " : "cannot open the directory ") +
-                                 escape_for_terminal(where) + ": " + escape_for_terminal(next.error().reason));
+      return tl::make_unexpected(
+          (is_dir_itself ? "cannot open the quarantine directory " : "cannot open the directory ") +
+          escape_for_terminal(where) + ": " + escape_for_terminal(next.error().reason));
     }
     current = Fd(*next);
     where += (where.back() == '/' ? "" : "/") + name;
@@ -518,35 +530,64 @@ tl::expected<Fd, std::string> open_private_directory(const std::string& dir) {
 
 std::string_view to_string(QuarantineStep step) {
   switch (step) {
-    case QuarantineStep::open_original: return "open-original";
-    case QuarantineStep::create_copy: return "create-copy";
-    case QuarantineStep::write_copy: return "write-copy";
-    case QuarantineStep::sync_copy: return "sync-copy";
-    case QuarantineStep::rename_copy: return "rename-copy";
-    case QuarantineStep::sync_quarantine_dir: return "sync-quarantine-dir";
-    case QuarantineStep::verify_copy: return "verify-copy";
-    case QuarantineStep::check_original: return "check-original";
-    case QuarantineStep::write_manifest: return "write-manifest";
-    case QuarantineStep::sync_manifest: return "sync-manifest";
-    case QuarantineStep::rename_manifest: return "rename-manifest";
-    case QuarantineStep::sync_manifest_dir: return "sync-manifest-dir";
-    case QuarantineStep::remove_original: return "remove-original";
-    case QuarantineStep::sync_original_dir: return "sync-original-dir";
-    case QuarantineStep::create_repaired: return "create-repaired";
-    case QuarantineStep::write_repaired: return "write-repaired";
-    case QuarantineStep::set_repaired_metadata: return "set-repaired-metadata";
-    case QuarantineStep::sync_repaired: return "sync-repaired";
-    case QuarantineStep::rename_repaired: return "rename-repaired";
-    case QuarantineStep::sync_repaired_dir: return "sync-repaired-dir";
-    case QuarantineStep::read_copy: return "read-copy";
-    case QuarantineStep::create_restored: return "create-restored";
-    case QuarantineStep::write_restored: return "write-restored";
-    case QuarantineStep::set_restored_metadata: return "set-restored-metadata";
-    case QuarantineStep::sync_restored: return "sync-restored";
-    case QuarantineStep::link_restored: return "link-restored";
-    case QuarantineStep::sync_restored_dir: return "sync-restored-dir";
-    case QuarantineStep::remove_copy: return "remove-copy";
-    case QuarantineStep::sync_copy_dir: return "sync-copy-dir";
+    case QuarantineStep::open_original:
+      return "open-original";
+    case QuarantineStep::create_copy:
+      return "create-copy";
+    case QuarantineStep::write_copy:
+      return "write-copy";
+    case QuarantineStep::sync_copy:
+      return "sync-copy";
+    case QuarantineStep::rename_copy:
+      return "rename-copy";
+    case QuarantineStep::sync_quarantine_dir:
+      return "sync-quarantine-dir";
+    case QuarantineStep::verify_copy:
+      return "verify-copy";
+    case QuarantineStep::check_original:
+      return "check-original";
+    case QuarantineStep::write_manifest:
+      return "write-manifest";
+    case QuarantineStep::sync_manifest:
+      return "sync-manifest";
+    case QuarantineStep::rename_manifest:
+      return "rename-manifest";
+    case QuarantineStep::sync_manifest_dir:
+      return "sync-manifest-dir";
+    case QuarantineStep::remove_original:
+      return "remove-original";
+    case QuarantineStep::sync_original_dir:
+      return "sync-original-dir";
+    case QuarantineStep::create_repaired:
+      return "create-repaired";
+    case QuarantineStep::write_repaired:
+      return "write-repaired";
+    case QuarantineStep::set_repaired_metadata:
+      return "set-repaired-metadata";
+    case QuarantineStep::sync_repaired:
+      return "sync-repaired";
+    case QuarantineStep::rename_repaired:
+      return "rename-repaired";
+    case QuarantineStep::sync_repaired_dir:
+      return "sync-repaired-dir";
+    case QuarantineStep::read_copy:
+      return "read-copy";
+    case QuarantineStep::create_restored:
+      return "create-restored";
+    case QuarantineStep::write_restored:
+      return "write-restored";
+    case QuarantineStep::set_restored_metadata:
+      return "set-restored-metadata";
+    case QuarantineStep::sync_restored:
+      return "sync-restored";
+    case QuarantineStep::link_restored:
+      return "link-restored";
+    case QuarantineStep::sync_restored_dir:
+      return "sync-restored-dir";
+    case QuarantineStep::remove_copy:
+      return "remove-copy";
+    case QuarantineStep::sync_copy_dir:
+      return "sync-copy-dir";
   }
   return "unknown";
 }
@@ -601,7 +642,8 @@ struct Quarantine::State {
       // people, where bytes that are not UTF-8 become U+FFFD.
       text = doc.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
     } catch (const std::exception& e) {
-      result.error = QuarantineError{QuarantineStep::write_manifest, std::string("cannot build the manifest: ") + e.what(), {}};
+      result.error =
+          QuarantineError{QuarantineStep::write_manifest, std::string("cannot build the manifest: ") + e.what(), {}};
       return result;
     }
     const std::string temp(kManifestTemp);
@@ -623,7 +665,8 @@ struct Quarantine::State {
     if (error == 0) error = fd.close_checked();
     if (error != 0) return failed(QuarantineStep::sync_manifest, error);
     error = gate(QuarantineStep::rename_manifest);
-    if (error == 0 && ::renameat(dir_fd.get(), temp.c_str(), dir_fd.get(), std::string(kQuarantineManifest).c_str()) != 0) {
+    if (error == 0 &&
+        ::renameat(dir_fd.get(), temp.c_str(), dir_fd.get(), std::string(kQuarantineManifest).c_str()) != 0) {
       error = errno;
     }
     if (error != 0) return failed(QuarantineStep::rename_manifest, error);
@@ -645,16 +688,18 @@ struct Quarantine::State {
       return tl::make_unexpected("cannot examine the copy " + entry.file + ": " + errno_text(errno));
     }
     if (!S_ISREG(copy.st_mode) || copy.st_uid != directory.st_uid) {
-      return tl::make_unexpected("the copy " + entry.file + " is not a regular file owned by the owner of the quarantine directory");
+      return tl::make_unexpected("the copy " + entry.file +
+                                 " is not a regular file owned by the owner of the quarantine directory");
     }
     return fd;
   }
 
   // What was read from a copy against its entry; the message says what is wrong.
-  static tl::expected<void, std::string> matches(const QuarantineEntry& entry, std::uint64_t size, const std::string& sha) {
+  static tl::expected<void, std::string> matches(const QuarantineEntry& entry, std::uint64_t size,
+                                                 const std::string& sha) {
     if (size == entry.size && sha == entry.sha256) return {};
-    return tl::make_unexpected("the copy " + entry.file + " does not match its manifest entry (" + std::to_string(size) +
-                               " bytes, SHA-256 " + sha + ")");
+    return tl::make_unexpected("the copy " + entry.file + " does not match its manifest entry (" +
+                               std::to_string(size) + " bytes, SHA-256 " + sha + ")");
   }
 
   // Re-reads DIR/<file> and checks it against the entry.
@@ -690,7 +735,8 @@ struct Quarantine::State {
     bool removed = false;
     if (auto names = list_dir(dir_fd.get())) {
       for (const std::string& name : *names) {
-        const bool referenced = std::any_of(entries.begin(), entries.end(), [&](const QuarantineEntry& e) { return e.file == name; });
+        const bool referenced =
+            std::any_of(entries.begin(), entries.end(), [&](const QuarantineEntry& e) { return e.file == name; });
         const bool garbage = name == kManifestTemp || is_part_name(name) || (is_copy_name(name) && !referenced);
         if (garbage && ::unlinkat(dir_fd.get(), name.c_str(), 0) == 0) {
           recovered.push_back(name);
@@ -744,21 +790,26 @@ tl::expected<Quarantine, std::string> Quarantine::open(const std::string& dir, Q
     }
   }
 
-  state->lock_fd = Fd(::openat(state->dir_fd.get(), std::string(kLockFile).c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!state->lock_fd.valid()) return tl::make_unexpected("cannot create the lock file in the " + quoted + ": " + errno_text(errno));
+  state->lock_fd = Fd(
+      ::openat(state->dir_fd.get(), std::string(kLockFile).c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!state->lock_fd.valid())
+    return tl::make_unexpected("cannot create the lock file in the " + quoted + ": " + errno_text(errno));
   if (::flock(state->lock_fd.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK) return tl::make_unexpected("the " + quoted + " is in use by another flscan");
     return tl::make_unexpected("cannot lock the " + quoted + ": " + errno_text(errno));
   }
 
-  Fd manifest(::openat(state->dir_fd.get(), std::string(kQuarantineManifest).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  Fd manifest(
+      ::openat(state->dir_fd.get(), std::string(kQuarantineManifest).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (manifest.valid()) {
     struct stat st {};
-    if (::fstat(manifest.get(), &st) != 0 || !S_ISREG(st.st_mode) || static_cast<std::uint64_t>(st.st_size) > kMaxManifestBytes) {
+    if (::fstat(manifest.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
+        static_cast<std::uint64_t>(st.st_size) > kMaxManifestBytes) {
       return tl::make_unexpected("the manifest of the " + quoted + " is not a regular file of a sane size");
     }
     auto bytes = read_all(manifest.get());
-    if (!bytes) return tl::make_unexpected("cannot read the manifest of the " + quoted + ": " + errno_text(bytes.error()));
+    if (!bytes)
+      return tl::make_unexpected("cannot read the manifest of the " + quoted + ": " + errno_text(bytes.error()));
     auto entries = parse_manifest(*bytes);
     if (!entries) return tl::make_unexpected("the manifest of the " + quoted + " is not usable: " + entries.error());
     state->entries = std::move(*entries);
@@ -803,11 +854,14 @@ tl::expected<Quarantined, QuarantineError> Quarantine::put(const std::string& pa
     return s.fail(Step::open_original, "it is in the quarantine directory itself (exclude DIR from the scan)");
   }
   if (origin && origin->directory && !(identity_of(dir_stat) == *origin->directory)) {
-    return s.fail(Step::open_original, "its directory is not the one scanned (replaced, or a symbolic link in its path now); left in place");
+    return s.fail(Step::open_original,
+                  "its directory is not the one scanned (replaced, or a symbolic link in its path now); left in place");
   }
-  held->file = Fd(open_noatime_at(held->dir.get(), held->base.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  held->file = Fd(
+      open_noatime_at(held->dir.get(), held->base.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
   if (!held->file.valid()) {
-    if (errno == ELOOP) return s.fail(Step::open_original, "it is a symbolic link; quarantine the file it points to by its own path");
+    if (errno == ELOOP)
+      return s.fail(Step::open_original, "it is a symbolic link; quarantine the file it points to by its own path");
     return s.fail(Step::open_original, errno);
   }
   if (::fstat(held->file.get(), &held->stat_at_read) != 0) return s.fail(Step::open_original, errno);
@@ -816,7 +870,8 @@ tl::expected<Quarantined, QuarantineError> Quarantine::put(const std::string& pa
     return s.fail(Step::open_original, "not the file that was scanned (another file at this name now); left in place");
   }
 
-  const auto existing = std::find_if(s.entries.begin(), s.entries.end(), [&](const QuarantineEntry& e) { return e.file == name; });
+  const auto existing =
+      std::find_if(s.entries.begin(), s.entries.end(), [&](const QuarantineEntry& e) { return e.file == name; });
   if (existing != s.entries.end()) {
     // An earlier run committed this very file and was interrupted before removing the original:
     // its verified copy stands, nothing is copied twice. The original must still be that content.
@@ -824,7 +879,8 @@ tl::expected<Quarantined, QuarantineError> Quarantine::put(const std::string& pa
     const auto original = copy_and_hash(held->file.get(), -1);
     if (!original) return s.fail(Step::verify_copy, "cannot read the original: " + errno_text(original.error()));
     if (original->sha256 != sha256) {
-      return s.fail(Step::verify_copy, "the file changed since it was scanned (SHA-256 now " + original->sha256 + "); left in place");
+      return s.fail(Step::verify_copy,
+                    "the file changed since it was scanned (SHA-256 now " + original->sha256 + "); left in place");
     }
     if (auto verified = s.verify_copy(*existing); !verified) return s.fail(Step::verify_copy, verified.error());
     if (auto checked = s.check_original(*held); !checked) return tl::unexpected(checked.error());
@@ -852,7 +908,8 @@ tl::expected<Quarantined, QuarantineError> Quarantine::put(const std::string& pa
   const auto copied = copy_and_hash(held->file.get(), copy.get());
   if (!copied) return abandon(s.fail(Step::write_copy, copied.error()));
   if (copied->sha256 != sha256) {
-    return abandon(s.fail(Step::write_copy, "the file changed since it was scanned (SHA-256 now " + copied->sha256 + "); left in place"));
+    return abandon(s.fail(Step::write_copy,
+                          "the file changed since it was scanned (SHA-256 now " + copied->sha256 + "); left in place"));
   }
   error = s.gate(Step::sync_copy);
   // Stored inert: read-only for its owner, no execute bit, a name without the original extension.
@@ -876,7 +933,8 @@ tl::expected<Quarantined, QuarantineError> Quarantine::put(const std::string& pa
   // Set-user-ID and set-group-ID bits are recorded only from a root-owned original (issue 13):
   // restore refuses them on any other entry, so a manifest cannot make it create a program that
   // runs with another user's or group's rights.
-  entry.mode = static_cast<std::uint32_t>(held->stat_at_read.st_mode & (held->stat_at_read.st_uid == 0 ? 07777 : 01777));
+  entry.mode =
+      static_cast<std::uint32_t>(held->stat_at_read.st_mode & (held->stat_at_read.st_uid == 0 ? 07777 : 01777));
   entry.uid = held->stat_at_read.st_uid;
   entry.gid = held->stat_at_read.st_gid;
   entry.atime_ns = to_ns(held->stat_at_read.st_atim);
@@ -918,7 +976,8 @@ tl::expected<void, QuarantineError> Quarantine::remove_original(Quarantined& ite
   return {};
 }
 
-tl::expected<void, QuarantineError> Quarantine::replace_original(Quarantined& item, const std::vector<std::uint8_t>& repaired) {
+tl::expected<void, QuarantineError> Quarantine::replace_original(Quarantined& item,
+                                                                 const std::vector<std::uint8_t>& repaired) {
   State& s = *state_;
   using Step = QuarantineStep;
   HeldOriginal& held = *item.original;
@@ -943,8 +1002,8 @@ tl::expected<void, QuarantineError> Quarantine::replace_original(Quarantined& it
   // new way in), mode and times. Without root a file of another owner cannot be replaced so.
   error = s.gate(Step::set_repaired_metadata);
   if (error == 0) {
-    error = apply_metadata(fd.get(), original.st_uid, original.st_gid, original.st_mode & 07777, to_ns(original.st_atim),
-                           to_ns(original.st_mtim), true);
+    error = apply_metadata(fd.get(), original.st_uid, original.st_gid, original.st_mode & 07777,
+                           to_ns(original.st_atim), to_ns(original.st_mtim), true);
   }
   if (error != 0) return abandon(s.fail(Step::set_repaired_metadata, error));
   error = s.gate(Step::sync_repaired);
@@ -954,8 +1013,10 @@ tl::expected<void, QuarantineError> Quarantine::replace_original(Quarantined& it
 
   // The entry learns the repaired content before it replaces the original, so restore may put
   // the original back over exactly this file and no other.
-  const auto entry = std::find_if(s.entries.begin(), s.entries.end(), [&](const QuarantineEntry& e) { return e.file == item.entry.file; });
-  if (entry == s.entries.end()) return abandon(s.fail(Step::write_manifest, "the manifest no longer has this file's entry"));
+  const auto entry = std::find_if(s.entries.begin(), s.entries.end(),
+                                  [&](const QuarantineEntry& e) { return e.file == item.entry.file; });
+  if (entry == s.entries.end())
+    return abandon(s.fail(Step::write_manifest, "the manifest no longer has this file's entry"));
   const std::optional<std::string> before = entry->repaired_sha256;
   entry->repaired_sha256 = sha256_hex(repaired);
   const State::Commit committed = s.commit();
@@ -983,22 +1044,24 @@ namespace {
 // runs restore), each owned by root or the user running restore, and below ROOT also the
 // original's owner: a directory of the original's path that someone else controls (or a link
 // they put there) could move the file, owned by its original owner, anywhere they like.
-tl::expected<Fd, std::string> open_restore_dir(const QuarantineEntry& entry, const std::optional<std::string>& to_root) {
+tl::expected<Fd, std::string> open_restore_dir(const QuarantineEntry& entry,
+                                               const std::optional<std::string>& to_root) {
   const SplitPath original = split(entry.original_path);
   const uid_t self = ::geteuid();
   BeneathOptions options;
   options.create_missing = true;
   options.owners = {0, self};
   auto refused = [](const std::string& start, const BeneathError& error) {
-    return tl::make_unexpected("cannot open or create the directory " + escape_for_terminal(start + error.where) + ": " +
-                               escape_for_terminal(error.reason));
+    return tl::make_unexpected("cannot open or create the directory " + escape_for_terminal(start + error.where) +
+                               ": " + escape_for_terminal(error.reason));
   };
   Fd start;
   std::string prefix = "/";
   if (to_root) {
     const bool relative = to_root->empty() || to_root->front() != '/';
     start = Fd(::open(relative ? "." : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!start.valid()) return tl::make_unexpected(std::string("cannot open ") + (relative ? "." : "/") + ": " + errno_text(errno));
+    if (!start.valid())
+      return tl::make_unexpected(std::string("cannot open ") + (relative ? "." : "/") + ": " + errno_text(errno));
     auto root = open_directory_beneath(start.get(), *to_root, options);
     if (!root) return refused(relative ? "" : "/", root.error());
     start = Fd(*root);
@@ -1026,9 +1089,10 @@ int rename_no_replace(int dir, const char* from, const char* to) {
 }  // namespace
 
 tl::expected<std::vector<std::uint8_t>, std::string> Quarantine::read_copy(const QuarantineEntry& entry,
-                                                                             std::uint64_t max_bytes) const {
+                                                                           std::uint64_t max_bytes) const {
   if (entry.size > max_bytes) {
-    return tl::make_unexpected(std::to_string(entry.size) + " bytes, more than the " + std::to_string(max_bytes) + " read into memory");
+    return tl::make_unexpected(std::to_string(entry.size) + " bytes, more than the " + std::to_string(max_bytes) +
+                               " read into memory");
   }
   auto fd = state_->open_copy(entry);
   if (!fd) return tl::make_unexpected(fd.error());
@@ -1050,8 +1114,9 @@ std::vector<RestoreOutcome> Quarantine::restore_all(const std::optional<std::str
   return outcomes;
 }
 
-tl::expected<void, QuarantineError> Quarantine::restore_one(const QuarantineEntry& entry, const std::optional<std::string>& to_root,
-                                                             RestoreOutcome& out) {
+tl::expected<void, QuarantineError> Quarantine::restore_one(const QuarantineEntry& entry,
+                                                            const std::optional<std::string>& to_root,
+                                                            RestoreOutcome& out) {
   State& s = *state_;
   using Step = QuarantineStep;
   if (int error = s.gate(Step::read_copy)) return s.fail(Step::read_copy, error);
@@ -1074,12 +1139,14 @@ tl::expected<void, QuarantineError> Quarantine::restore_one(const QuarantineEntr
   bool replace = false;
   struct stat existing {};
   if (::fstatat(dir.get(), where.base.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0) {
-    if (!S_ISREG(existing.st_mode)) return s.fail(Step::link_restored, out.target + " exists and is not a regular file; not overwritten");
+    if (!S_ISREG(existing.st_mode))
+      return s.fail(Step::link_restored, out.target + " exists and is not a regular file; not overwritten");
     Fd present(open_noatime_at(dir.get(), where.base.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
-    auto present_read = present.valid() ? copy_and_hash(present.get(), -1) : tl::expected<Copied, int>(tl::unexpect, errno);
+    auto present_read =
+        present.valid() ? copy_and_hash(present.get(), -1) : tl::expected<Copied, int>(tl::unexpect, errno);
     if (!present_read) {
-      return s.fail(Step::link_restored,
-                    out.target + " exists and cannot be read (" + errno_text(present_read.error()) + "); not overwritten");
+      return s.fail(Step::link_restored, out.target + " exists and cannot be read (" +
+                                             errno_text(present_read.error()) + "); not overwritten");
     }
     if (present_read->sha256 == entry.sha256) {
       out.already_present = true;
@@ -1127,24 +1194,30 @@ tl::expected<void, QuarantineError> Quarantine::restore_one(const QuarantineEntr
                       : rename_no_replace(dir.get(), temp.c_str(), where.base.c_str());
     }
     if (error != 0) {
-      return abandon(Step::link_restored, error == EEXIST ? out.target + " appeared meanwhile; not overwritten" : errno_text(error));
+      return abandon(Step::link_restored,
+                     error == EEXIST ? out.target + " appeared meanwhile; not overwritten" : errno_text(error));
     }
     if ((error = s.gate(Step::sync_restored_dir)) == 0 && ::fsync(dir.get()) != 0) error = errno;
-    if (error != 0) return s.fail(Step::sync_restored_dir, errno_text(error) + " (the file is in place; run restore again to finish)");
+    if (error != 0)
+      return s.fail(Step::sync_restored_dir,
+                    errno_text(error) + " (the file is in place; run restore again to finish)");
     if (!root && (entry.uid != ::geteuid() || entry.gid != ::getegid())) {
-      out.warning = "owner " + std::to_string(entry.uid) + ":" + std::to_string(entry.gid) + " not restored (needs root)";
+      out.warning =
+          "owner " + std::to_string(entry.uid) + ":" + std::to_string(entry.gid) + " not restored (needs root)";
     }
   }
 
   // The file is back: its entry leaves the manifest, then the copy goes.
-  const auto at = std::find_if(s.entries.begin(), s.entries.end(), [&](const QuarantineEntry& e) { return e.file == entry.file; });
+  const auto at =
+      std::find_if(s.entries.begin(), s.entries.end(), [&](const QuarantineEntry& e) { return e.file == entry.file; });
   if (at == s.entries.end()) return s.fail(Step::write_manifest, "the manifest no longer has this entry");
   const auto index = at - s.entries.begin();
   s.entries.erase(at);
   const State::Commit committed = s.commit();
   if (committed.error) {
     if (!committed.renamed) s.entries.insert(s.entries.begin() + index, entry);
-    return s.fail(committed.error->step, committed.error->message + " (the file is in place; run restore again to finish)");
+    return s.fail(committed.error->step,
+                  committed.error->message + " (the file is in place; run restore again to finish)");
   }
   out.restored = true;
   int error = s.gate(Step::remove_copy);

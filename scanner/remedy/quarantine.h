@@ -49,34 +49,34 @@ namespace flscan::scanner {
 // The steps that can fail, in the order a quarantine, a repair and a restore run them. Each is a
 // fault point for tests (QuarantineHooks::before_step).
 enum class QuarantineStep {
-  open_original,          // open the original's directory and the original (O_NOFOLLOW), fstat
-  create_copy,            // create DIR/<id>.flq.part
-  write_copy,             // copy the original into it, hashing what was read
+  open_original,  // open the original's directory and the original (O_NOFOLLOW), fstat
+  create_copy,    // create DIR/<id>.flq.part
+  write_copy,     // copy the original into it, hashing what was read
   sync_copy,
-  rename_copy,            // DIR/<id>.flq.part -> DIR/<id>.flq
-  sync_quarantine_dir,    // after the copy's rename
-  verify_copy,            // re-read the copy, compare SHA-256
-  check_original,         // the original is still the file that was read
-  write_manifest,         // DIR/manifest.json.tmp
+  rename_copy,          // DIR/<id>.flq.part -> DIR/<id>.flq
+  sync_quarantine_dir,  // after the copy's rename
+  verify_copy,          // re-read the copy, compare SHA-256
+  check_original,       // the original is still the file that was read
+  write_manifest,       // DIR/manifest.json.tmp
   sync_manifest,
-  rename_manifest,        // -> DIR/manifest.json
+  rename_manifest,  // -> DIR/manifest.json
   sync_manifest_dir,
-  remove_original,        // unlink the original
+  remove_original,  // unlink the original
   sync_original_dir,
-  create_repaired,        // the repaired bytes beside the original, as .flscan-repair-<id>
+  create_repaired,  // the repaired bytes beside the original, as .flscan-repair-<id>
   write_repaired,
   sync_repaired,
   set_repaired_metadata,  // owner, mode, times of the original
   rename_repaired,        // over the original
   sync_repaired_dir,
-  read_copy,              // restore: read and verify the copy
-  create_restored,        // restore: .flscan-restore-<id> beside the target
+  read_copy,        // restore: read and verify the copy
+  create_restored,  // restore: .flscan-restore-<id> beside the target
   write_restored,
   sync_restored,
   set_restored_metadata,
-  link_restored,          // restore: rename to the target without overwriting
+  link_restored,  // restore: rename to the target without overwriting
   sync_restored_dir,
-  remove_copy,            // restore: unlink DIR/<id>.flq after the manifest no longer names it
+  remove_copy,  // restore: unlink DIR/<id>.flq after the manifest no longer names it
   sync_copy_dir,
 };
 [[nodiscard]] std::string_view to_string(QuarantineStep step);
@@ -90,18 +90,18 @@ struct QuarantineHooks {
 
 // One manifest entry: a copy in the quarantine directory and where it came from.
 struct QuarantineEntry {
-  std::string file;             // the copy's name in DIR: 32 hex digits + ".flq"
-  std::string original_path;    // absolute, raw bytes (POSIX names are bytes)
+  std::string file;           // the copy's name in DIR: 32 hex digits + ".flq"
+  std::string original_path;  // absolute, raw bytes (POSIX names are bytes)
   std::uint64_t size = 0;
-  std::string sha256;           // lower-case hex of the content
-  std::uint32_t mode = 0;       // permission bits (st_mode & 07777)
+  std::string sha256;      // lower-case hex of the content
+  std::uint32_t mode = 0;  // permission bits (st_mode & 07777)
   std::uint32_t uid = 0;
   std::uint32_t gid = 0;
-  std::int64_t atime_ns = 0;    // nanoseconds since the epoch
+  std::int64_t atime_ns = 0;  // nanoseconds since the epoch
   std::int64_t mtime_ns = 0;
-  std::string state;            // the finding kind that made flscan act, e.g. "infected"
-  std::string rule;             // its rule id, e.g. "funlove.infected"
-  std::int64_t quarantined_at = 0;            // seconds since the epoch
+  std::string state;                           // the finding kind that made flscan act, e.g. "infected"
+  std::string rule;                            // its rule id, e.g. "funlove.infected"
+  std::int64_t quarantined_at = 0;             // seconds since the epoch
   std::optional<std::string> repaired_sha256;  // set before a repaired file replaces the original
 };
 
@@ -140,8 +140,8 @@ class Quarantine {
  public:
   // Opens DIR (created with mode 0700 when missing; an existing DIR must be empty or hold an
   // flscan manifest; DIR and every directory above it owned by root or the user running flscan
-  // and writable by no one else, sticky parents aside), takes its lock (one flscan at a time), reads the manifest and recovers
-  // from an interrupted run. The error says what is wrong with DIR.
+  // and writable by no one else, sticky parents aside), takes its lock (one flscan at a time), reads the manifest and
+  // recovers from an interrupted run. The error says what is wrong with DIR.
   static tl::expected<Quarantine, std::string> open(const std::string& dir, QuarantineHooks hooks = {});
 
   Quarantine(Quarantine&&) noexcept;
@@ -170,7 +170,8 @@ class Quarantine {
   // Step 5 for --repair: writes `repaired` beside the original with its owner, mode and times,
   // records its SHA-256 in the entry (so restore may put the infected original back over it),
   // and renames it over the original. On error the original is untouched.
-  [[nodiscard]] tl::expected<void, QuarantineError> replace_original(Quarantined& item, const std::vector<std::uint8_t>& repaired);
+  [[nodiscard]] tl::expected<void, QuarantineError> replace_original(Quarantined& item,
+                                                                     const std::vector<std::uint8_t>& repaired);
 
   // Puts every entry back (under `to_root` + its absolute path when given), never over a
   // different file, and drops each restored entry from the manifest. One outcome per entry.
@@ -186,8 +187,8 @@ class Quarantine {
  private:
   struct State;
   explicit Quarantine(std::unique_ptr<State> state);
-  tl::expected<void, QuarantineError> restore_one(const QuarantineEntry& entry, const std::optional<std::string>& to_root,
-                                                  RestoreOutcome& out);
+  tl::expected<void, QuarantineError> restore_one(const QuarantineEntry& entry,
+                                                  const std::optional<std::string>& to_root, RestoreOutcome& out);
   std::unique_ptr<State> state_;
 };
 

@@ -61,9 +61,9 @@ void Remediator::run(ScanReport& report) {
     if (!needs_quarantine(result)) continue;
     // A file inside a disk image (IMAGE:pN/...) is never written: the image is evidence, and
     // the path is no file of this machine (a sibling named like it must not be touched).
-    const bool in_image = std::any_of(report.volumes.begin(), report.volumes.end(), [&result](const ImageVolume& volume) {
-      return result.path.starts_with(volume.path() + "/");
-    });
+    const bool in_image =
+        std::any_of(report.volumes.begin(), report.volumes.end(),
+                    [&result](const ImageVolume& volume) { return result.path.starts_with(volume.path() + "/"); });
     if (in_image) {
       FileAction left;
       left.error = "inside a disk image: flscan never writes to an image; clean the volume itself (mounted read-write)";
@@ -76,7 +76,8 @@ void Remediator::run(ScanReport& report) {
     for (const std::string& candidate : report.roots) {
       const bool holds = result.path == candidate ||
                          (result.path.starts_with(candidate) && !candidate.empty() &&
-                          (candidate.back() == '/' || (result.path.size() > candidate.size() && result.path[candidate.size()] == '/')));
+                          (candidate.back() == '/' ||
+                           (result.path.size() > candidate.size() && result.path[candidate.size()] == '/')));
       if (holds && (root == nullptr || candidate.size() > root->size())) root = &candidate;
     }
     if (root == nullptr) {
@@ -111,10 +112,15 @@ RepairPlan plan_repair(const FileResult& result, const QuarantineEntry& entry, c
   const Finding& strongest = strongest_finding(result);
   switch (strongest.kind) {
     case FindingKind::infected:
-    case FindingKind::damaged: break;
-    case FindingKind::dropper: return refused("a FunLove dropper (FLCSS.EXE) is virus code throughout: no program to restore");
-    case FindingKind::signature: return refused("only a signature matched: no FunLove infection the model knows how to take out");
-    default: return refused("a patched kernel or loader is replaced from clean media, never repaired (infection-model section 7)");
+    case FindingKind::damaged:
+      break;
+    case FindingKind::dropper:
+      return refused("a FunLove dropper (FLCSS.EXE) is virus code throughout: no program to restore");
+    case FindingKind::signature:
+      return refused("only a signature matched: no FunLove infection the model knows how to take out");
+    default:
+      return refused(
+          "a patched kernel or loader is replaced from clean media, never repaired (infection-model section 7)");
   }
   auto content = quarantine.read_copy(entry, kMaxRepairBytes);
   if (!content) return refused("the verified copy could not be read back: " + content.error());
@@ -126,14 +132,18 @@ RepairPlan plan_repair(const FileResult& result, const QuarantineEntry& entry, c
   if (!repaired) return refused(repaired.error().reason);
   if (strongest.kind == FindingKind::damaged) return refused("the body is damaged (infection-model section 5)");
   // Only a result that scans clean replaces the original (informational notes are no infection).
-  const FileVerdict after = scanner.scan(ByteView(repaired->bytes.data(), repaired->bytes.size()), funlove::FileRole::ordinary);
+  const FileVerdict after =
+      scanner.scan(ByteView(repaired->bytes.data(), repaired->bytes.size()), funlove::FileRole::ordinary);
   for (const Finding& finding : after.findings) {
     if (finding.severity == Severity::informational) continue;
-    return refused("the repaired file would still scan as " + std::string(to_string(finding.kind)) + " (" + finding.rule + ")");
+    return refused("the repaired file would still scan as " + std::string(to_string(finding.kind)) + " (" +
+                   finding.rule + ")");
   }
-  std::string detail = "the 8 saved bytes from B+0xBA7 written back at the entry point (offset " + hex(repaired->entry_offset) +
-                       "), L.SizeOfRawData set to " + hex(repaired->last_section_raw_size) + ", cut at B=" + hex(repaired->body_offset);
-  detail += repaired->checksum_recomputed ? ", PE checksum recomputed (" + hex(repaired->checksum) + ")" : ", PE checksum left 0";
+  std::string detail = "the 8 saved bytes from B+0xBA7 written back at the entry point (offset " +
+                       hex(repaired->entry_offset) + "), L.SizeOfRawData set to " +
+                       hex(repaired->last_section_raw_size) + ", cut at B=" + hex(repaired->body_offset);
+  detail += repaired->checksum_recomputed ? ", PE checksum recomputed (" + hex(repaired->checksum) + ")"
+                                          : ", PE checksum left 0";
   return RepairPlan{std::move(repaired->bytes), RepairStatus::repaired, std::move(detail)};
 }
 
@@ -217,7 +227,8 @@ usage error. To scan a directory literally named "restore", write it as ./restor
 
 }  // namespace
 
-int run_restore_command(int argc, const char* const* argv, std::ostream& out, std::ostream& err, const QuarantineHooks& hooks) {
+int run_restore_command(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
+                        const QuarantineHooks& hooks) {
   CLI::App app{kRestoreDescription, "flscan restore"};
   app.footer(kRestoreFooter);
   std::string dir;
@@ -243,7 +254,8 @@ int run_restore_command(int argc, const char* const* argv, std::ostream& out, st
   struct stat st {};
   const std::string manifest = dir + "/" + std::string(kQuarantineManifest);
   if (::stat(manifest.c_str(), &st) != 0) {
-    err << "flscan restore: " << escape_for_terminal(dir) << " holds no flscan quarantine (no " << kQuarantineManifest << ")\n";
+    err << "flscan restore: " << escape_for_terminal(dir) << " holds no flscan quarantine (no " << kQuarantineManifest
+        << ")\n";
     return kExitIncomplete;
   }
   auto quarantine = Quarantine::open(dir, hooks);
@@ -259,7 +271,8 @@ int run_restore_command(int argc, const char* const* argv, std::ostream& out, st
     return kExitClean;
   }
   std::size_t restored = 0, failed = 0;
-  for (const RestoreOutcome& outcome : quarantine->restore_all(app.count("--to") > 0 ? std::optional(to_root) : std::nullopt)) {
+  for (const RestoreOutcome& outcome :
+       quarantine->restore_all(app.count("--to") > 0 ? std::optional(to_root) : std::nullopt)) {
     if (outcome.restored) {
       ++restored;
       out << (outcome.already_present ? "already in place: " : "restored: ") << escape_for_terminal(outcome.target);
@@ -267,7 +280,8 @@ int run_restore_command(int argc, const char* const* argv, std::ostream& out, st
       out << '\n';
     } else {
       ++failed;
-      out << "NOT restored: " << escape_for_terminal(outcome.target) << ": " << escape_for_terminal(outcome.error) << '\n';
+      out << "NOT restored: " << escape_for_terminal(outcome.target) << ": " << escape_for_terminal(outcome.error)
+          << '\n';
     }
   }
   out << restored << " restored, " << failed << " not restored; " << quarantine->entries().size() << " entries left in "

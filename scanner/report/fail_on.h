@@ -13,7 +13,8 @@ namespace flscan::scanner {
 struct FailOn {
   bool infected = true;     // FunLove evidence: an infection-severity finding, or an FLC service
   bool suspicious = false;  // a suspicious finding (kernel checksum only, unconfirmed built-in signature)
-  bool incomplete = true;   // something NOT SCANNED, or host evidence unreadable (a SYSTEM hive, SysEvent.Evt, an image volume)
+  bool incomplete =
+      true;  // something NOT SCANNED, or host evidence unreadable (a SYSTEM hive, SysEvent.Evt, an image volume)
 
   friend bool operator==(const FailOn&, const FailOn&) = default;
 };

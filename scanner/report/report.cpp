@@ -8,91 +8,146 @@ namespace flscan::scanner {
 
 std::string_view to_code(NotScannedReason reason) {
   switch (reason) {
-    case NotScannedReason::not_found: return "not-found";
-    case NotScannedReason::permission_denied: return "permission-denied";
-    case NotScannedReason::vanished: return "vanished";
-    case NotScannedReason::replaced: return "replaced";
-    case NotScannedReason::truncated: return "truncated-while-reading";
-    case NotScannedReason::modified: return "modified-while-reading";
-    case NotScannedReason::too_large: return "too-large";
-    case NotScannedReason::io_error: return "io-error";
-    case NotScannedReason::unlistable_directory: return "unlistable-directory";
-    case NotScannedReason::loop: return "loop";
-    case NotScannedReason::too_deep: return "too-deep";
-    case NotScannedReason::internal_error: return "internal-error";
-    case NotScannedReason::unreadable_image: return "unreadable-image";
-    case NotScannedReason::unknown_filesystem: return "unknown-filesystem";
-    case NotScannedReason::encrypted_volume: return "encrypted-volume";
-    case NotScannedReason::special_file: return "special-file";
+    case NotScannedReason::not_found:
+      return "not-found";
+    case NotScannedReason::permission_denied:
+      return "permission-denied";
+    case NotScannedReason::vanished:
+      return "vanished";
+    case NotScannedReason::replaced:
+      return "replaced";
+    case NotScannedReason::truncated:
+      return "truncated-while-reading";
+    case NotScannedReason::modified:
+      return "modified-while-reading";
+    case NotScannedReason::too_large:
+      return "too-large";
+    case NotScannedReason::io_error:
+      return "io-error";
+    case NotScannedReason::unlistable_directory:
+      return "unlistable-directory";
+    case NotScannedReason::loop:
+      return "loop";
+    case NotScannedReason::too_deep:
+      return "too-deep";
+    case NotScannedReason::internal_error:
+      return "internal-error";
+    case NotScannedReason::unreadable_image:
+      return "unreadable-image";
+    case NotScannedReason::unknown_filesystem:
+      return "unknown-filesystem";
+    case NotScannedReason::encrypted_volume:
+      return "encrypted-volume";
+    case NotScannedReason::special_file:
+      return "special-file";
   }
   return "unknown";
 }
 
 std::string_view describe(NotScannedReason reason) {
   switch (reason) {
-    case NotScannedReason::not_found: return "does not exist";
-    case NotScannedReason::permission_denied: return "permission denied";
-    case NotScannedReason::vanished: return "vanished before it could be read";
-    case NotScannedReason::replaced: return "replaced by something else after listing";
-    case NotScannedReason::truncated: return "truncated while being read";
-    case NotScannedReason::modified: return "modified while being read";
-    case NotScannedReason::too_large: return "larger than --max-filesize";
-    case NotScannedReason::io_error: return "I/O error";
-    case NotScannedReason::unlistable_directory: return "directory could not be listed";
-    case NotScannedReason::loop: return "directory loop";
-    case NotScannedReason::too_deep: return "directories nested too deep";
-    case NotScannedReason::internal_error: return "internal error";
-    case NotScannedReason::unreadable_image: return "disk image or volume could not be read";
-    case NotScannedReason::unknown_filesystem: return "no filesystem recognised in this volume";
-    case NotScannedReason::encrypted_volume: return "encrypted volume";
-    case NotScannedReason::special_file: return "PATH is not a regular file, directory or disk";
+    case NotScannedReason::not_found:
+      return "does not exist";
+    case NotScannedReason::permission_denied:
+      return "permission denied";
+    case NotScannedReason::vanished:
+      return "vanished before it could be read";
+    case NotScannedReason::replaced:
+      return "replaced by something else after listing";
+    case NotScannedReason::truncated:
+      return "truncated while being read";
+    case NotScannedReason::modified:
+      return "modified while being read";
+    case NotScannedReason::too_large:
+      return "larger than --max-filesize";
+    case NotScannedReason::io_error:
+      return "I/O error";
+    case NotScannedReason::unlistable_directory:
+      return "directory could not be listed";
+    case NotScannedReason::loop:
+      return "directory loop";
+    case NotScannedReason::too_deep:
+      return "directories nested too deep";
+    case NotScannedReason::internal_error:
+      return "internal error";
+    case NotScannedReason::unreadable_image:
+      return "disk image or volume could not be read";
+    case NotScannedReason::unknown_filesystem:
+      return "no filesystem recognised in this volume";
+    case NotScannedReason::encrypted_volume:
+      return "encrypted volume";
+    case NotScannedReason::special_file:
+      return "PATH is not a regular file, directory or disk";
   }
   return "unknown";
 }
 
 std::string_view to_code(VolumeStatus status) {
   switch (status) {
-    case VolumeStatus::scanned: return "scanned";
-    case VolumeStatus::skipped: return "skipped";
-    case VolumeStatus::error: return "error";
+    case VolumeStatus::scanned:
+      return "scanned";
+    case VolumeStatus::skipped:
+      return "skipped";
+    case VolumeStatus::error:
+      return "error";
   }
   return "error";
 }
 
 std::string_view to_code(SkipReason reason) {
   switch (reason) {
-    case SkipReason::fifo: return "fifo";
-    case SkipReason::socket: return "socket";
-    case SkipReason::device: return "device";
-    case SkipReason::symlink: return "symlink";
-    case SkipReason::broken_symlink: return "broken-symlink";
-    case SkipReason::other_filesystem: return "other-filesystem";
-    case SkipReason::excluded: return "excluded";
-    case SkipReason::other_type: return "other-type";
+    case SkipReason::fifo:
+      return "fifo";
+    case SkipReason::socket:
+      return "socket";
+    case SkipReason::device:
+      return "device";
+    case SkipReason::symlink:
+      return "symlink";
+    case SkipReason::broken_symlink:
+      return "broken-symlink";
+    case SkipReason::other_filesystem:
+      return "other-filesystem";
+    case SkipReason::excluded:
+      return "excluded";
+    case SkipReason::other_type:
+      return "other-type";
   }
   return "unknown";
 }
 
 std::string_view describe(SkipReason reason) {
   switch (reason) {
-    case SkipReason::fifo: return "FIFO, never opened";
-    case SkipReason::socket: return "socket, never opened";
-    case SkipReason::device: return "device, never opened";
-    case SkipReason::symlink: return "symbolic link, not followed (see --follow-symlinks)";
-    case SkipReason::broken_symlink: return "symbolic link whose target cannot be resolved";
-    case SkipReason::other_filesystem: return "on another file system (--one-file-system)";
-    case SkipReason::excluded: return "excluded";
-    case SkipReason::other_type: return "not a regular file or directory";
+    case SkipReason::fifo:
+      return "FIFO, never opened";
+    case SkipReason::socket:
+      return "socket, never opened";
+    case SkipReason::device:
+      return "device, never opened";
+    case SkipReason::symlink:
+      return "symbolic link, not followed (see --follow-symlinks)";
+    case SkipReason::broken_symlink:
+      return "symbolic link whose target cannot be resolved";
+    case SkipReason::other_filesystem:
+      return "on another file system (--one-file-system)";
+    case SkipReason::excluded:
+      return "excluded";
+    case SkipReason::other_type:
+      return "not a regular file or directory";
   }
   return "unknown";
 }
 
 std::string_view to_code(ContentType type) {
   switch (type) {
-    case ContentType::empty: return "empty";
-    case ContentType::not_pe: return "not-pe";
-    case ContentType::mz_not_pe: return "mz";
-    case ContentType::pe: return "pe";
+    case ContentType::empty:
+      return "empty";
+    case ContentType::not_pe:
+      return "not-pe";
+    case ContentType::mz_not_pe:
+      return "mz";
+    case ContentType::pe:
+      return "pe";
   }
   return "unknown";
 }
@@ -119,7 +174,8 @@ ScanCounters& ScanCounters::operator+=(const ScanCounters& other) {
   add_to(lost_reports, other.lost_reports);
   add_to(files_in_other_shards, other.files_in_other_shards);
   for (std::size_t i = 0; i < findings_by_kind.size(); ++i) add_to(findings_by_kind[i], other.findings_by_kind[i]);
-  for (std::size_t i = 0; i < not_scanned_by_reason.size(); ++i) add_to(not_scanned_by_reason[i], other.not_scanned_by_reason[i]);
+  for (std::size_t i = 0; i < not_scanned_by_reason.size(); ++i)
+    add_to(not_scanned_by_reason[i], other.not_scanned_by_reason[i]);
   for (std::size_t i = 0; i < skipped_by_reason.size(); ++i) add_to(skipped_by_reason[i], other.skipped_by_reason[i]);
   return *this;
 }

@@ -38,17 +38,19 @@ enum class NotScannedReason {
   too_deep,              // nesting deeper than limits::kMaxDirectoryDepth
   internal_error,        // an exception caught at the per-file boundary (e.g. out of memory)
   // Disk images (scanner/image/): a volume, or the data of a file inside one, that could not be read.
-  unreadable_image,      // the image (or this volume of it) cannot be opened or read: corrupt, truncated, unsupported
-  unknown_filesystem,    // a partition (or a whole image) holding no filesystem The Sleuth Kit recognises
-  encrypted_volume,      // an encrypted volume (BitLocker "-FVE-FS-" or To Go, LUKS) or an NTFS-encrypted (EFS) file in an image: only ciphertext
-  special_file,          // a PATH operand that is a FIFO, socket or character device: never opened (issue 12; inside a walk: skipped)
+  unreadable_image,    // the image (or this volume of it) cannot be opened or read: corrupt, truncated, unsupported
+  unknown_filesystem,  // a partition (or a whole image) holding no filesystem The Sleuth Kit recognises
+  encrypted_volume,  // an encrypted volume (BitLocker "-FVE-FS-" or To Go, LUKS) or an NTFS-encrypted (EFS) file in an
+                     // image: only ciphertext
+  special_file,  // a PATH operand that is a FIFO, socket or character device: never opened (issue 12; inside a walk:
+                 // skipped)
 };
 inline constexpr std::size_t kNotScannedReasonCount = 16;
 
 // Why an entry was skipped on purpose. Skipped entries are not files flscan reads, so they do not
 // make the scan incomplete.
 enum class SkipReason {
-  fifo,              // never opened: opening a FIFO can block forever
+  fifo,  // never opened: opening a FIFO can block forever
   socket,
   device,            // block or character device: reading one can hang or have side effects
   symlink,           // not followed without --follow-symlinks
@@ -78,25 +80,33 @@ enum class ActionResult {
 enum class RepairStatus {
   not_requested,  // no --repair
   repaired,
-  refused,        // the file does not fit the model's repair, or the result would not scan clean
-  system_file,    // never repaired in place: replace it from clean media
-  failed,         // the repair could be made but not written; the file was quarantined instead
+  refused,      // the file does not fit the model's repair, or the result would not scan clean
+  system_file,  // never repaired in place: replace it from clean media
+  failed,       // the repair could be made but not written; the file was quarantined instead
 };
 [[nodiscard]] inline std::string_view to_code(ActionResult result) {
   switch (result) {
-    case ActionResult::quarantined: return "quarantined";
-    case ActionResult::repaired: return "repaired";
-    case ActionResult::left_in_place: return "left-in-place";
+    case ActionResult::quarantined:
+      return "quarantined";
+    case ActionResult::repaired:
+      return "repaired";
+    case ActionResult::left_in_place:
+      return "left-in-place";
   }
   return "left-in-place";
 }
 [[nodiscard]] inline std::string_view to_code(RepairStatus status) {
   switch (status) {
-    case RepairStatus::not_requested: return "not-requested";
-    case RepairStatus::repaired: return "repaired";
-    case RepairStatus::refused: return "refused";
-    case RepairStatus::system_file: return "system-file";
-    case RepairStatus::failed: return "failed";
+    case RepairStatus::not_requested:
+      return "not-requested";
+    case RepairStatus::repaired:
+      return "repaired";
+    case RepairStatus::refused:
+      return "refused";
+    case RepairStatus::system_file:
+      return "system-file";
+    case RepairStatus::failed:
+      return "failed";
   }
   return "refused";
 }
@@ -104,8 +114,8 @@ struct FileAction {
   ActionResult result = ActionResult::left_in_place;
   std::string quarantine_file;  // DIR/<id>.flq holding the original content; empty when no copy stays
   RepairStatus repair = RepairStatus::not_requested;
-  std::string repair_detail;    // what the repair did, or why it was refused / not done
-  std::string error;            // the step that failed and why; empty when none did
+  std::string repair_detail;  // what the repair did, or why it was refused / not done
+  std::string error;          // the step that failed and why; empty when none did
   // Other hard links to the file (st_nlink - 1) when it was removed or replaced: those names still
   // hold the infected content (issue 13); 0 normally.
   std::uint64_t other_links = 0;
@@ -129,9 +139,9 @@ struct FileOrigin {
 struct FileResult {
   std::string path;
   std::uint64_t size = 0;
-  std::string sha256;             // lower-case hex
+  std::string sha256;  // lower-case hex
   ContentType type = ContentType::not_pe;
-  std::vector<Finding> findings;  // strongest first
+  std::vector<Finding> findings;       // strongest first
   std::optional<FileAction> action{};  // set by --quarantine (remediate.h) for the files it acted on
   std::optional<FileOrigin> origin{};  // set for files read from a directory walk
 };
@@ -167,7 +177,7 @@ struct ImageVolume {
   std::string filesystem;      // TSK's name ("ntfs", "fat16", "fat32", "exfat", ...); empty when none was recognised
   VolumeStatus status = VolumeStatus::scanned;
   NotScannedReason reason = NotScannedReason::unreadable_image;  // meaningful when status is error
-  std::string detail;          // why it was not scanned or skipped, or a warning (image truncated)
+  std::string detail;  // why it was not scanned or skipped, or a warning (image truncated)
   // A scanned volume that could not be opened again for the host evidence (no Windows installation
   // was looked for in it): why. Empty normally. Counts as a host error (ScanReport::host_errors()).
   std::string host_error;
@@ -186,17 +196,17 @@ struct InventoryEntry {
 inline constexpr std::size_t kFindingKindCount = static_cast<std::size_t>(FindingKind::decoy) + 1;
 
 struct ScanCounters {
-  std::uint64_t files_seen = 0;         // regular files the walk found (scanned or not)
-  std::uint64_t files_examined = 0;     // read (at least the sniffed head) without error
+  std::uint64_t files_seen = 0;           // regular files the walk found (scanned or not)
+  std::uint64_t files_examined = 0;       // read (at least the sniffed head) without error
   std::uint64_t files_scanned_whole = 0;  // read whole and given to the engine
-  std::uint64_t directories = 0;        // directories listed
+  std::uint64_t directories = 0;          // directories listed
   std::uint64_t pe_files = 0;
-  std::uint64_t mz_files = 0;           // start with MZ but are no valid PE
+  std::uint64_t mz_files = 0;  // start with MZ but are no valid PE
   std::uint64_t bytes_read = 0;
   std::uint64_t files_with_findings = 0;
-  std::uint64_t infected_files = 0;     // files with at least one infection-severity finding
-  std::uint64_t match_cap_hits = 0;     // signature matching cut short by an engine limit
-  std::uint64_t lost_reports = 0;       // errors that could not even be recorded (out of memory)
+  std::uint64_t infected_files = 0;         // files with at least one infection-severity finding
+  std::uint64_t match_cap_hits = 0;         // signature matching cut short by an engine limit
+  std::uint64_t lost_reports = 0;           // errors that could not even be recorded (out of memory)
   std::uint64_t files_in_other_shards = 0;  // --shard: regular files found that other shards own
   std::array<std::uint64_t, kFindingKindCount> findings_by_kind{};
   std::array<std::uint64_t, kNotScannedReasonCount> not_scanned_by_reason{};
@@ -209,7 +219,7 @@ struct ScanCounters {
 
 struct ScanReport {
   std::vector<std::string> roots;
-  std::vector<FileResult> results;          // sorted by path
+  std::vector<FileResult> results;           // sorted by path
   std::vector<NotScannedEntry> not_scanned;  // sorted by path
   std::vector<SkippedEntry> skipped;         // sorted by path; excluded entries only with --verbose
   std::vector<InventoryEntry> inventory;     // sorted by path; only with --inventory
@@ -260,9 +270,9 @@ inline constexpr int kExitIncomplete = 2;  // scan incomplete, or the program fa
 
 // With the default policy: 1 when FunLove evidence was found (an infection finding or an FLC
 // service; even if the scan is also incomplete: the evidence is the fact that needs acting on),
-// else 2 when the scan is incomplete, a host read failed or a requested action did not happen, else 0. `fail_on` (--fail-on) says
-// which outcomes count: infected and suspicious give 1, incomplete 2, 1 winning. A PATH operand
-// that does not exist gives 2 unless 1 applies, whatever `fail_on` says (the run failed).
+// else 2 when the scan is incomplete, a host read failed or a requested action did not happen, else 0. `fail_on`
+// (--fail-on) says which outcomes count: infected and suspicious give 1, incomplete 2, 1 winning. A PATH operand that
+// does not exist gives 2 unless 1 applies, whatever `fail_on` says (the run failed).
 [[nodiscard]] int exit_code(const ScanReport& report, const FailOn& fail_on = kDefaultFailOn);
 
 // Sorts results, not_scanned, skipped and inventory by path (bytes), ties broken by the rest, so

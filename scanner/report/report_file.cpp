@@ -73,10 +73,12 @@ tl::expected<void, std::string> check_target(int dir, const std::string& name) {
     return tl::make_unexpected("cannot stat: " + errno_text(errno));
   }
   if (S_ISLNK(st.st_mode)) {
-    return tl::make_unexpected("is a symbolic link (refused: flscan never writes a report through a symlink; remove it or "
-                               "name another file)");
+    return tl::make_unexpected(
+        "is a symbolic link (refused: flscan never writes a report through a symlink; remove it or "
+        "name another file)");
   }
-  if (!S_ISREG(st.st_mode)) return tl::make_unexpected("exists and is not a regular file (refused; '-' writes to stdout)");
+  if (!S_ISREG(st.st_mode))
+    return tl::make_unexpected("exists and is not a regular file (refused; '-' writes to stdout)");
   return {};
 }
 
@@ -105,7 +107,8 @@ tl::expected<std::unique_ptr<ReportFile>, std::string> ReportFile::create(const 
   const std::string directory = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
   auto state = std::make_unique<State>();
   state->name = slash == std::string::npos ? path : path.substr(slash + 1);
-  if (state->name.empty() || state->name == "." || state->name == "..") return tl::make_unexpected(std::string("not a file name"));
+  if (state->name.empty() || state->name == "." || state->name == "..")
+    return tl::make_unexpected(std::string("not a file name"));
   state->dir = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (state->dir < 0) return tl::make_unexpected("cannot open its directory: " + errno_text(errno));
   if (auto ok = check_target(state->dir, state->name); !ok) return tl::make_unexpected(ok.error());
@@ -125,7 +128,8 @@ tl::expected<std::unique_ptr<ReportFile>, std::string> ReportFile::create(const 
       return tl::make_unexpected("cannot create a temporary file beside it: " + errno_text(errno));
     }
   }
-  if (state->fd < 0) return tl::make_unexpected(std::string("cannot create a temporary file beside it: every name tried exists"));
+  if (state->fd < 0)
+    return tl::make_unexpected(std::string("cannot create a temporary file beside it: every name tried exists"));
   state->buffer = std::make_unique<FdBuffer>(state->fd);
   state->stream = std::make_unique<std::ostream>(state->buffer.get());
   return std::unique_ptr<ReportFile>(new ReportFile(std::move(state)));
@@ -136,7 +140,8 @@ std::ostream& ReportFile::stream() { return *state_->stream; }
 tl::expected<void, std::string> ReportFile::commit() {
   State& s = *state_;
   s.stream->flush();
-  if (!*s.stream) return tl::make_unexpected("write error: " + errno_text(s.buffer->error() != 0 ? s.buffer->error() : EIO));
+  if (!*s.stream)
+    return tl::make_unexpected("write error: " + errno_text(s.buffer->error() != 0 ? s.buffer->error() : EIO));
   if (::fsync(s.fd) != 0) return tl::make_unexpected("fsync: " + errno_text(errno));
   const int fd = s.fd;
   s.fd = -1;
@@ -151,9 +156,12 @@ tl::expected<void, std::string> ReportFile::commit() {
 
 tl::expected<ReportOutputs, std::string> ReportOutputs::open(const Options& options) {
   ReportOutputs outputs;
-  const auto create = [](std::unique_ptr<ReportFile>& file, const std::string& path, const char* what) -> tl::expected<void, std::string> {
+  const auto create = [](std::unique_ptr<ReportFile>& file, const std::string& path,
+                         const char* what) -> tl::expected<void, std::string> {
     auto created = ReportFile::create(path);
-    if (!created) return tl::make_unexpected(std::string("cannot write the ") + what + " to " + escape_path_for_terminal(path) + ": " + created.error());
+    if (!created)
+      return tl::make_unexpected(std::string("cannot write the ") + what + " to " + escape_path_for_terminal(path) +
+                                 ": " + created.error());
     file = std::move(*created);
     return {};
   };
@@ -177,7 +185,8 @@ bool ReportOutputs::write(std::ostream& out, std::ostream& err, const char* prog
   const auto finish = [&](std::unique_ptr<ReportFile>& file, const std::string& path, const char* what) {
     if (!file) return;
     if (auto ok = file->commit(); !ok) {
-      err << program << ": writing the " << what << " to " << escape_path_for_terminal(path) << " failed: " << ok.error() << '\n';
+      err << program << ": writing the " << what << " to " << escape_path_for_terminal(path)
+          << " failed: " << ok.error() << '\n';
       written = false;
     }
   };

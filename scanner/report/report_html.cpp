@@ -38,7 +38,8 @@ void write_host(std::ostream& out, const host::HostReport& host, std::size_t ind
          "<tr><th>Symptom</th><th>Status</th><th>Evidence</th><th>Meaning</th></tr>\n";
   for (const host::SymptomRow& row : host.symptoms) {
     out << "<tr data-symptom=\"" << esc(row.id) << "\" data-status=\"" << to_code(row.status) << "\"><td>"
-        << esc(row.symptom) << "</td><td class=\"status\">" << to_code(row.status) << "</td><td><ul class=\"evidence\">";
+        << esc(row.symptom) << "</td><td class=\"status\">" << to_code(row.status)
+        << "</td><td><ul class=\"evidence\">";
     for (const std::string& line : row.evidence) out << "<li>" << esc(line) << "</li>";
     out << "</ul></td><td>" << esc(row.meaning) << "</td></tr>\n";
   }
@@ -65,7 +66,8 @@ void write_findings(std::ostream& out, const ScanReport& report, const Options& 
     return;
   }
   // The Action column (--quarantine, --repair): what was done to the file, on each of its rows.
-  const bool actions = std::any_of(report.results.begin(), report.results.end(), [](const FileResult& r) { return r.action.has_value(); });
+  const bool actions = std::any_of(report.results.begin(), report.results.end(),
+                                   [](const FileResult& r) { return r.action.has_value(); });
   out << "<table class=\"findings\">\n<tr><th>Path</th><th>State</th><th>Severity</th><th>Evidence</th>"
       << (actions ? "<th>Action</th>" : "") << "</tr>\n";
   for (const FileResult& result : report.results) {
@@ -78,7 +80,9 @@ void write_findings(std::ostream& out, const ScanReport& report, const Options& 
           << severity << "\">" << severity << "</td><td>" << esc(finding.name) << (finding.evidence.empty() ? "" : ": ")
           << esc(finding.evidence) << "<br><small>sha256 <code>" << esc(result.sha256) << "</code>, " << result.size
           << " bytes</small></td>";
-      if (actions) out << "<td class=\"action\">" << (result.action ? esc(describe_action(*result.action)) : std::string()) << "</td>";
+      if (actions)
+        out << "<td class=\"action\">" << (result.action ? esc(describe_action(*result.action)) : std::string())
+            << "</td>";
       out << "</tr>\n";
     }
   }
@@ -95,7 +99,8 @@ void write_not_scanned(std::ostream& out, const ScanReport& report) {
   out << "<ul class=\"not-scanned\">\n";
   for (const NotScannedEntry& entry : report.not_scanned) {
     out << "<li data-reason=\"" << to_code(entry.reason) << "\"><span class=\"path\">" << esc(entry.path)
-        << "</span>: " << describe(entry.reason) << (entry.detail.empty() ? "" : ": ") << esc(entry.detail) << "</li>\n";
+        << "</span>: " << describe(entry.reason) << (entry.detail.empty() ? "" : ": ") << esc(entry.detail)
+        << "</li>\n";
   }
   out << "</ul>\n";
 }
@@ -108,13 +113,15 @@ void write_volumes(std::ostream& out, const ScanReport& report) {
          "<tr><th>Volume</th><th>Status</th><th>Filesystem</th><th>Offset</th><th>Bytes</th><th>Notes</th></tr>\n";
   for (const ImageVolume& volume : report.volumes) {
     std::string notes = esc(volume.partition_type);
-    if (volume.status == VolumeStatus::error) notes += (notes.empty() ? "" : "; ") + std::string(to_code(volume.reason));
+    if (volume.status == VolumeStatus::error)
+      notes += (notes.empty() ? "" : "; ") + std::string(to_code(volume.reason));
     if (!volume.detail.empty()) notes += (notes.empty() ? "" : ": ") + esc(volume.detail);
-    if (!volume.host_error.empty()) notes += (notes.empty() ? "" : "; ") + ("host evidence not read: " + esc(volume.host_error));
-    out << "<tr data-status=\"" << to_code(volume.status) << "\"" << (volume.host_error.empty() ? "" : " data-host-error=\"1\"")
-        << "><td class=\"path\">" << esc(volume.path()) << "</td><td>" << to_code(volume.status) << "</td><td>"
-        << esc(volume.filesystem) << "</td><td>" << volume.offset << "</td><td>" << volume.length << "</td><td>" << notes
-        << "</td></tr>\n";
+    if (!volume.host_error.empty())
+      notes += (notes.empty() ? "" : "; ") + ("host evidence not read: " + esc(volume.host_error));
+    out << "<tr data-status=\"" << to_code(volume.status) << "\""
+        << (volume.host_error.empty() ? "" : " data-host-error=\"1\"") << "><td class=\"path\">" << esc(volume.path())
+        << "</td><td>" << to_code(volume.status) << "</td><td>" << esc(volume.filesystem) << "</td><td>"
+        << volume.offset << "</td><td>" << volume.length << "</td><td>" << notes << "</td></tr>\n";
   }
   out << "</table>\n";
 }
@@ -139,9 +146,10 @@ void write_summary(std::ostream& out, const ScanReport& report, const Options& o
     if (result.action) ++actions[static_cast<std::size_t>(result.action->result)];
   }
   if (actions[0] + actions[1] + actions[2] > 0) {
-    line("Quarantine", std::to_string(actions[static_cast<std::size_t>(ActionResult::quarantined)]) + " quarantined, " +
-                           std::to_string(actions[static_cast<std::size_t>(ActionResult::repaired)]) + " repaired in place, " +
-                           std::to_string(actions[static_cast<std::size_t>(ActionResult::left_in_place)]) + " left in place");
+    line("Quarantine",
+         std::to_string(actions[static_cast<std::size_t>(ActionResult::quarantined)]) + " quarantined, " +
+             std::to_string(actions[static_cast<std::size_t>(ActionResult::repaired)]) + " repaired in place, " +
+             std::to_string(actions[static_cast<std::size_t>(ActionResult::left_in_place)]) + " left in place");
   }
   line("Exit code", std::to_string(exit_code(report, options.fail_on)));
   line("flscan", esc(meta.flscan_version) + ", " + std::to_string(meta.signature_count) + " signatures");
@@ -156,12 +164,23 @@ std::string escape_for_html(std::string_view bytes) {
   out.reserve(text.size());
   for (const char ch : text) {
     switch (ch) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += ch;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += ch;
     }
   }
   return out;

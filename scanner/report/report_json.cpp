@@ -31,12 +31,13 @@ Json finding_to_json(const Finding& finding) {
 Json action_to_json(const std::optional<FileAction>& action) {
   if (!action) return nullptr;
   auto text_or_null = [](const std::string& text) { return text.empty() ? Json(nullptr) : Json(text); };
-  return Json{{"result", to_code(action->result)},
-              {"quarantine_file", action->quarantine_file.empty() ? Json(nullptr) : path_to_json(action->quarantine_file)},
-              {"repair", to_code(action->repair)},
-              {"repair_detail", text_or_null(action->repair_detail)},
-              {"error", text_or_null(action->error)},
-              {"other_links", action->other_links}};
+  return Json{
+      {"result", to_code(action->result)},
+      {"quarantine_file", action->quarantine_file.empty() ? Json(nullptr) : path_to_json(action->quarantine_file)},
+      {"repair", to_code(action->repair)},
+      {"repair_detail", text_or_null(action->repair_detail)},
+      {"error", text_or_null(action->error)},
+      {"other_links", action->other_links}};
 }
 
 Json result_to_json(const FileResult& result) {
@@ -87,7 +88,8 @@ Json actions_to_json(const ScanReport& report) {
     if (result.action) ++counts[static_cast<std::size_t>(result.action->result)];
   }
   Json object = Json::object();
-  for (std::size_t i = 0; i < counts.size(); ++i) object[std::string(to_code(static_cast<ActionResult>(i)))] = counts[i];
+  for (std::size_t i = 0; i < counts.size(); ++i)
+    object[std::string(to_code(static_cast<ActionResult>(i)))] = counts[i];
   return object;
 }
 
@@ -252,7 +254,10 @@ Json entry_to_json(const Entry& entry) {
 }
 
 Json inventory_item_to_json(const InventoryEntry& entry) {
-  Json item{{"path", path_to_json(entry.path)}, {"size", entry.size}, {"sha256", entry.sha256}, {"type", to_code(entry.type)}};
+  Json item{{"path", path_to_json(entry.path)},
+            {"size", entry.size},
+            {"sha256", entry.sha256},
+            {"type", to_code(entry.type)}};
   if (!entry.pe_error.empty()) item["pe_error"] = entry.pe_error;
   return item;
 }
@@ -281,18 +286,19 @@ Json document_to_json(const ScanReport& report, const Options& options, const Re
   // Disk image operands' volumes (scanner/image/): always present, empty without images.
   Json volumes = Json::array();
   for (const ImageVolume& volume : report.volumes) {
-    Json item{{"image", path_to_json(volume.image)},
-              {"volume", volume.name},
-              {"path", path_to_json(volume.path())},
-              {"image_format", volume.image_format},
-              {"offset", volume.offset},
-              {"length", volume.length},
-              {"partition_type", volume.partition_type},
-              {"filesystem", volume.filesystem},
-              {"status", to_code(volume.status)},
-              {"reason", volume.status == VolumeStatus::error ? Json(std::string(to_code(volume.reason))) : Json(nullptr)},
-              {"detail", volume.detail},
-              {"host_error", volume.host_error.empty() ? Json(nullptr) : Json(volume.host_error)}};
+    Json item{
+        {"image", path_to_json(volume.image)},
+        {"volume", volume.name},
+        {"path", path_to_json(volume.path())},
+        {"image_format", volume.image_format},
+        {"offset", volume.offset},
+        {"length", volume.length},
+        {"partition_type", volume.partition_type},
+        {"filesystem", volume.filesystem},
+        {"status", to_code(volume.status)},
+        {"reason", volume.status == VolumeStatus::error ? Json(std::string(to_code(volume.reason))) : Json(nullptr)},
+        {"detail", volume.detail},
+        {"host_error", volume.host_error.empty() ? Json(nullptr) : Json(volume.host_error)}};
     volumes.push_back(std::move(item));
   }
 
@@ -399,8 +405,9 @@ void write_json_report(std::ostream& out, const ScanReport& report, const Option
     } else if (key == "not_scanned") {
       write_array(report.not_scanned, all, [](const NotScannedEntry& e) { return entry_to_json(e); });
     } else if (key == "skipped") {
-      write_array(report.skipped, [&options](const SkippedEntry& e) { return listed(e, options); },
-                  [](const SkippedEntry& e) { return entry_to_json(e); });
+      write_array(
+          report.skipped, [&options](const SkippedEntry& e) { return listed(e, options); },
+          [](const SkippedEntry& e) { return entry_to_json(e); });
     } else if (key == "inventory") {
       write_array(report.inventory, all, [](const InventoryEntry& e) { return inventory_item_to_json(e); });
     } else {

@@ -88,8 +88,9 @@ std::vector<std::string> get_strings(const Json& object, const std::string& wher
 // the report (issue 13, item 6): a digest is lower-case hex of its length, a name is one name.
 std::string get_hex_digest(const Json& object, const std::string& where, const char* key, std::size_t digits) {
   std::string value = get_string(object, where, key);
-  const bool hex = value.size() == digits &&
-                   std::all_of(value.begin(), value.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  const bool hex = value.size() == digits && std::all_of(value.begin(), value.end(), [](char c) {
+                     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                   });
   if (!hex) fail(at(where, key), "not " + std::to_string(digits) + " lower-case hex digits");
   return value;
 }
@@ -99,7 +100,8 @@ std::string get_sha256(const Json& object, const std::string& where, const char*
 }
 
 // Printable text (is_printable_text: no control or invisible character) of at most `max` bytes.
-std::string get_label(const Json& object, const std::string& where, const char* key, std::size_t max = kMaxReportLabelBytes) {
+std::string get_label(const Json& object, const std::string& where, const char* key,
+                      std::size_t max = kMaxReportLabelBytes) {
   std::string value = get_string(object, where, key);
   if (value.size() > max) fail(at(where, key), "longer than " + std::to_string(max) + " bytes");
   if (!is_printable_text(value)) fail(at(where, key), "holds a control, invisible or non-UTF-8 character");
@@ -118,7 +120,6 @@ const Json& get_array(const Json& object, const std::string& where, const char* 
   if (!value.is_array()) fail(at(where, key), "not an array");
   return value;
 }
-
 
 std::string get_path(const Json& object, const std::string& where, const char* key) {
   auto path = path_from_json(member(object, where, key));
@@ -166,8 +167,10 @@ constexpr std::size_t kVolumeStatusCount = 3;
 
 Finding finding_from_json(const Json& value, const std::string& where) {
   Finding finding;
-  finding.kind = get_code<FindingKind>(value, where, "kind", kFindingKindCount, [](FindingKind k) { return to_string(k); });
-  finding.severity = get_code<Severity>(value, where, "severity", kSeverityCount, [](Severity s) { return to_string(s); });
+  finding.kind =
+      get_code<FindingKind>(value, where, "kind", kFindingKindCount, [](FindingKind k) { return to_string(k); });
+  finding.severity =
+      get_code<Severity>(value, where, "severity", kSeverityCount, [](Severity s) { return to_string(s); });
   finding.rule = get_string(value, where, "rule");
   finding.name = get_string(value, where, "name");
   finding.confidence =
@@ -182,9 +185,11 @@ std::optional<FileAction> action_from_json(const Json& object, const std::string
   if (value.is_null()) return std::nullopt;
   const std::string here = at(where, "action");
   FileAction action;
-  action.result = get_code<ActionResult>(value, here, "result", kActionResultCount, [](ActionResult r) { return to_code(r); });
+  action.result =
+      get_code<ActionResult>(value, here, "result", kActionResultCount, [](ActionResult r) { return to_code(r); });
   action.quarantine_file = get_optional_path(value, here, "quarantine_file");
-  action.repair = get_code<RepairStatus>(value, here, "repair", kRepairStatusCount, [](RepairStatus r) { return to_code(r); });
+  action.repair =
+      get_code<RepairStatus>(value, here, "repair", kRepairStatusCount, [](RepairStatus r) { return to_code(r); });
   action.repair_detail = get_optional_string(value, here, "repair_detail").value_or("");
   action.error = get_optional_string(value, here, "error").value_or("");
   if (value.contains("other_links")) action.other_links = get_uint(value, here, "other_links");
@@ -236,7 +241,8 @@ ImageVolume volume_from_json(const Json& value, const std::string& where) {
   volume.length = get_uint(value, where, "length");
   volume.partition_type = get_string(value, where, "partition_type");  // holds a GPT name from the image
   volume.filesystem = get_label(value, where, "filesystem");
-  volume.status = get_code<VolumeStatus>(value, where, "status", kVolumeStatusCount, [](VolumeStatus v) { return to_code(v); });
+  volume.status =
+      get_code<VolumeStatus>(value, where, "status", kVolumeStatusCount, [](VolumeStatus v) { return to_code(v); });
   if (!member(value, where, "reason").is_null()) {
     volume.reason = get_code<NotScannedReason>(value, where, "reason", kNotScannedReasonCount,
                                                [](NotScannedReason r) { return to_code(r); });
@@ -263,7 +269,8 @@ host::EventEvidence event_evidence_from_json(const Json& object, const std::stri
   evidence.last_written_utc = get_string(value, here, "last_written");
   const Json& numbers = get_array(value, here, "record_numbers");
   for (std::size_t i = 0; i < numbers.size(); ++i) {
-    if (!numbers[i].is_number_unsigned() || numbers[i].get<std::uint64_t>() > std::numeric_limits<std::uint32_t>::max()) {
+    if (!numbers[i].is_number_unsigned() ||
+        numbers[i].get<std::uint64_t>() > std::numeric_limits<std::uint32_t>::max()) {
       fail(at(at(here, "record_numbers"), i), "not a record number");
     }
     evidence.record_numbers.push_back(numbers[i].get<std::uint32_t>());
@@ -301,7 +308,8 @@ host::SystemHiveEvidence hive_from_json(const Json& hive, const Json& services, 
   evidence.partial = get_bool(hive, at(where, "hive"), "partial");
   evidence.notes = get_strings(hive, at(where, "hive"), "notes");
   const Json& sequence = member(hive, at(where, "hive"), "sequence");
-  evidence.sequence.primary = static_cast<std::uint32_t>(get_uint(sequence, at(where, "hive.sequence"), "primary", 0xFFFFFFFFu));
+  evidence.sequence.primary =
+      static_cast<std::uint32_t>(get_uint(sequence, at(where, "hive.sequence"), "primary", 0xFFFFFFFFu));
   evidence.sequence.secondary =
       static_cast<std::uint32_t>(get_uint(sequence, at(where, "hive.sequence"), "secondary", 0xFFFFFFFFu));
   if (get_bool(hive, at(where, "hive"), "dirty") != evidence.sequence.dirty()) {
@@ -316,12 +324,14 @@ host::SystemHiveEvidence hive_from_json(const Json& hive, const Json& services, 
     flc.control_set = get_string(services[i], here, "control_set");
     flc.in_current_control_set = get_bool(services[i], here, "current");
     const std::string matched_by = get_string(services[i], here, "matched_by");
-    if (matched_by != "name" && matched_by != "image-path") fail(at(here, "matched_by"), "unknown code \"" + matched_by + "\"");
+    if (matched_by != "name" && matched_by != "image-path")
+      fail(at(here, "matched_by"), "unknown code \"" + matched_by + "\"");
     flc.match.by_name = matched_by == "name";
     flc.match.by_image_path = !flc.match.by_name;
     flc.values.image_path = get_optional_string(services[i], here, "image_path");
     const Json& start = member(services[i], here, "start");
-    if (!start.is_null()) flc.values.start = static_cast<std::uint32_t>(get_uint(services[i], here, "start", 0xFFFFFFFFu));
+    if (!start.is_null())
+      flc.values.start = static_cast<std::uint32_t>(get_uint(services[i], here, "start", 0xFFFFFFFFu));
     if (evidence.control_sets.empty() || evidence.control_sets.back().name != flc.control_set) {
       host::ControlSet set;
       set.name = flc.control_set;
@@ -329,7 +339,8 @@ host::SystemHiveEvidence hive_from_json(const Json& hive, const Json& services, 
     }
     evidence.control_sets.back().flc_services.push_back(std::move(flc));
   }
-  if (evidence.control_sets.size() > sets) fail(at(where, "hive.control_sets_read"), "fewer than the control sets named by services");
+  if (evidence.control_sets.size() > sets)
+    fail(at(where, "hive.control_sets_read"), "fewer than the control sets named by services");
   evidence.control_sets.resize(static_cast<std::size_t>(sets));
   return evidence;
 }
@@ -341,7 +352,8 @@ host::HostReport host_from_json(const Json& value, const std::string& where) {
   host.install.system32 = get_optional_path(value, where, "system32");
   host.install.config_dir = get_optional_path(value, where, "config_dir");
   host.install.system_hive = get_optional_path(value, where, "system_hive");
-  host.verdict = get_code<host::Verdict>(value, where, "verdict", kVerdictCount, [](host::Verdict v) { return host::to_code(v); });
+  host.verdict =
+      get_code<host::Verdict>(value, where, "verdict", kVerdictCount, [](host::Verdict v) { return host::to_code(v); });
   host.verdict_text = get_string(value, where, "verdict_text");
 
   const Json& symptoms = get_array(value, where, "symptoms");
@@ -404,8 +416,8 @@ host::HostReport host_from_json(const Json& value, const std::string& where) {
   const Json& programs = get_array(value, where, "programs");
   for (std::size_t i = 0; i < programs.size(); ++i) {
     const std::string here = at(at(where, "programs"), i);
-    host.programs.push_back(
-        program_from_json(programs[i], here, get_name(programs[i], here, "name"), get_bool(programs[i], here, "q317218_list")));
+    host.programs.push_back(program_from_json(programs[i], here, get_name(programs[i], here, "name"),
+                                              get_bool(programs[i], here, "q317218_list")));
   }
   host.flcss = program_from_json(member(value, where, "flcss"), at(where, "flcss"), "flcss.exe", false);
   const Json& kernel = get_array(value, where, "kernel");
@@ -414,7 +426,8 @@ host::HostReport host_from_json(const Json& value, const std::string& where) {
     host::KernelCheck check;
     check.name = get_name(kernel[i], here, "name");
     check.status = get_string(kernel[i], here, "status");
-    if (!is_kernel_status(check.status)) fail(at(here, "status"), "unknown code \"" + escape_for_terminal(check.status) + "\"");
+    if (!is_kernel_status(check.status))
+      fail(at(here, "status"), "unknown code \"" + escape_for_terminal(check.status) + "\"");
     check.path = get_optional_path(kernel[i], here, "path");
     check.evidence = get_string(kernel[i], here, "evidence");
     host.kernel.push_back(std::move(check));
@@ -500,16 +513,20 @@ struct Entries {
   std::set<std::string, std::less<>> keys;  // the arrays converted (present in the document as arrays)
 };
 
-constexpr std::string_view kEntryKeys[] = {"results", "not_scanned", "skipped", "inventory", "volumes", "hosts", "live_processes"};
+constexpr std::string_view kEntryKeys[] = {"results", "not_scanned", "skipped",       "inventory",
+                                           "volumes", "hosts",       "live_processes"};
 
-bool is_entry_key(std::string_view key) { return std::find(std::begin(kEntryKeys), std::end(kEntryKeys), key) != std::end(kEntryKeys); }
+bool is_entry_key(std::string_view key) {
+  return std::find(std::begin(kEntryKeys), std::end(kEntryKeys), key) != std::end(kEntryKeys);
+}
 
 void add_entry(Entries& entries, std::string_view key, std::size_t index, const Json& value) {
   const std::string where = at(std::string(key), index);
   if (key == "results") {
     entries.results.push_back(result_from_json(value, where));
   } else if (key == "not_scanned") {
-    entries.not_scanned.push_back(entry_from_json<NotScannedEntry, NotScannedReason>(value, where, kNotScannedReasonCount));
+    entries.not_scanned.push_back(
+        entry_from_json<NotScannedEntry, NotScannedReason>(value, where, kNotScannedReasonCount));
   } else if (key == "skipped") {
     entries.skipped.push_back(entry_from_json<SkippedEntry, SkipReason>(value, where, kSkipReasonCount));
   } else if (key == "inventory") {
@@ -529,7 +546,8 @@ ReadReport read_document(const Json& document, Entries entries) {
   if (get_string(document, "", "schema") != "flscan-report") fail("schema", "not \"flscan-report\"");
   const std::uint64_t version = get_uint(document, "", "schema_version");
   if (version != static_cast<std::uint64_t>(kJsonSchemaVersion)) {
-    fail("schema_version", std::to_string(version) + ", this flscan reads version " + std::to_string(kJsonSchemaVersion));
+    fail("schema_version",
+         std::to_string(version) + ", this flscan reads version " + std::to_string(kJsonSchemaVersion));
   }
   // The arrays of a document parsed whole (report_from_json) are converted here.
   for (const std::string_view key : kEntryKeys) {
@@ -655,7 +673,8 @@ class ReportSax {
   }
   void enter() {
     count();
-    if (++depth_ > kMaxReportDepth) throw BadReport("nested deeper than " + std::to_string(kMaxReportDepth) + " levels (kMaxReportDepth)");
+    if (++depth_ > kMaxReportDepth)
+      throw BadReport("nested deeper than " + std::to_string(kMaxReportDepth) + " levels (kMaxReportDepth)");
   }
 
   // Stores `v` where the parse is: the root, the element being built, an array or an object.
@@ -723,7 +742,8 @@ class ReportSax {
 }  // namespace
 
 tl::expected<std::string, std::string> path_from_json(const nlohmann::json& value) {
-  if (!value.is_object() || value.size() != 1) return tl::make_unexpected("not a path ({\"text\": ...} or {\"bytes\": ...})");
+  if (!value.is_object() || value.size() != 1)
+    return tl::make_unexpected("not a path ({\"text\": ...} or {\"bytes\": ...})");
   if (const auto text = value.find("text"); text != value.end()) {
     if (!text->is_string()) return tl::make_unexpected("\"text\" is not a string");
     return text->get<std::string>();
@@ -759,7 +779,8 @@ tl::expected<ReadReport, std::string> read_json_report_file(const std::string& p
   struct stat st {};
   if (::fstat(fd, &st) != 0) return tl::make_unexpected("cannot stat: " + std::system_category().message(errno));
   if (!S_ISREG(st.st_mode)) return tl::make_unexpected("not a regular file");
-  const std::string too_large = "larger than " + std::to_string(kMaxReportFileBytes >> 20) + " MiB (kMaxReportFileBytes)";
+  const std::string too_large =
+      "larger than " + std::to_string(kMaxReportFileBytes >> 20) + " MiB (kMaxReportFileBytes)";
   if (static_cast<std::uint64_t>(st.st_size) > kMaxReportFileBytes) return tl::make_unexpected(too_large);
   std::string text;
   char buffer[1 << 16];

@@ -38,9 +38,9 @@ inline constexpr std::size_t kMaxReportLabelBytes = 1024;
 // the raw JSON of the keys a merge compares between shards.
 struct ReadReport {
   ScanReport report;
-  Options options;          // paths = roots; the printers' switches as recorded
-  ReportMeta meta;          // flscan_version, signatures
-  int exit_code = 0;        // as recorded
+  Options options;                 // paths = roots; the printers' switches as recorded
+  ReportMeta meta;                 // flscan_version, signatures
+  int exit_code = 0;               // as recorded
   nlohmann::json options_json;     // "options" as written
   nlohmann::json signatures_json;  // "signatures" as written
 };

@@ -34,7 +34,11 @@ struct RuleSpec {
 // verdicts and symptoms, then what could not be read. Ids are a stable interface (SARIF.md).
 const std::vector<RuleSpec>& rules() {
   static const std::vector<RuleSpec> table = {
-      {"FL001", "FunLoveInfected", "error", "9.0", "File infected with W32.FunLove.4099",
+      {"FL001",
+       "FunLoveInfected",
+       "error",
+       "9.0",
+       "File infected with W32.FunLove.4099",
        "The 8-byte entry-point stub `90 90 65 E8 rel32` calls B+0x200 and the virus body (embedded MZ header, "
        "`~Fun Loving Criminal~` at B+0x50, code at B+0x200) is intact at B = end of file - 4099 "
        "(infection-model sections 2-5).",
@@ -49,14 +53,22 @@ const std::vector<RuleSpec>& rules() {
         "0x1000 from the last section's SizeOfRawData and truncate the file at B. Section flags, sizes and padding "
         "cannot be restored exactly.",
         "Scan again until no error-level result is left."}},
-      {"FL002", "FunLoveDamaged", "error", "9.0", "File infected with W32.FunLove.4099, body damaged",
+      {"FL002",
+       "FunLoveDamaged",
+       "error",
+       "9.0",
+       "File infected with W32.FunLove.4099, body damaged",
        "The entry-point stub and the infection geometry are present but the 4099-byte body at B is truncated or "
        "partly missing: still infected, not clean (infection-model section 5).",
        "The entry point still jumps into an incomplete virus body: the program is likely to crash, and the 8 "
        "original entry-point bytes saved at B+0xBA7 may be lost, so the file may not be repairable.",
        {"Replace the file from clean media or a backup.",
         "Clean the rest of the system offline as for FL001: a damaged copy comes from an infection elsewhere."}},
-      {"FL003", "FunLoveDropper", "error", "9.0", "W32.FunLove.4099 dropper (FLCSS.EXE)",
+      {"FL003",
+       "FunLoveDropper",
+       "error",
+       "9.0",
+       "W32.FunLove.4099 dropper (FLCSS.EXE)",
        "The file is FLCSS.EXE, the FunLove dropper, recognised by its header fingerprint (e_lfanew 0x80, one `.code` "
        "section, SizeOfImage 0x5000) and its body, whatever its name (infection-model section 6).",
        "FunLove writes FLCSS.EXE to the system directory and runs it, on Windows NT as the service FLC, from which "
@@ -65,7 +77,11 @@ const std::vector<RuleSpec>& rules() {
         "Delete the `FLC` / `FLCSS` service keys (and any service whose ImagePath ends in `flcss.exe`) in every "
         "`ControlSetNNN` of the SYSTEM hive, e.g. with hivexregedit.",
         "Clean every infected file (FL001, FL002), then scan again."}},
-      {"FL004", "FunLoveKernelPatched", "error", "9.0", "NT kernel patched by W32.FunLove.4099 (SeAccessCheck)",
+      {"FL004",
+       "FunLoveKernelPatched",
+       "error",
+       "9.0",
+       "NT kernel patched by W32.FunLove.4099 (SeAccessCheck)",
        "ntoskrnl.exe or ntkrnlmp.exe carries the FunLove patch of SeAccessCheck (NT4 `8A C3` -> `B0 01`, Windows 2000 "
        "`8A 45 14` -> `B0 01 90`), usually with a stale PE checksum (infection-model section 7).",
        "SeAccessCheck grants every access: until the kernel is replaced, no data on the machine is protected from any "
@@ -73,12 +89,20 @@ const std::vector<RuleSpec>& rules() {
        {"Replace ntoskrnl.exe and ntkrnlmp.exe from clean media of the same version and Service Pack (or a backup), "
         "together with NTLDR.",
         "Prefer a parallel installation (Q259003, Q244378) or a reinstall over repairing in place."}},
-      {"FL005", "FunLoveLoaderPatched", "error", "9.0", "NTLDR patched by W32.FunLove.4099",
+      {"FL005",
+       "FunLoveLoaderPatched",
+       "error",
+       "9.0",
+       "NTLDR patched by W32.FunLove.4099",
        "NTLDR carries the FunLove patch that skips the kernel checksum check (`3B 46 58 74 07` -> `3B 46 58 EB 07` on "
        "NT4, `3B 47 58 74 07` -> `3B 47 58 EB 07` on Windows 2000; infection-model section 7).",
        "The loader no longer refuses a kernel whose checksum is wrong, so the patched kernel (FL004) boots.",
        {"Replace NTLDR from clean media of the same Windows version, together with ntoskrnl.exe and ntkrnlmp.exe."}},
-      {"FL006", "SignatureMatch", "error", "9.0", "Signature match",
+      {"FL006",
+       "SignatureMatch",
+       "error",
+       "9.0",
+       "Signature match",
        "A `.ndb`, `.hdb` or `.hsb` signature matched: a built-in FunLove signature or one loaded with `-d`.",
        "A built-in FunLove signature is infection evidence (level error) only when the structural detector agrees "
        "on the same file; alone (e.g. an anchored body pattern in a repaired file) it is suspicious (level warning). "
@@ -87,31 +111,51 @@ const std::vector<RuleSpec>& rules() {
        {"Read the other results on the same file: the structural finding (FL001-FL010) says what the file is.",
         "A warning alone: look at the file; it may be a remnant, a sample or a false positive of the signature.",
         "A match of a `-d` signature: act as the source of that signature says."}},
-      {"FL007", "KernelChecksumMismatch", "warning", "5.0", "NT kernel with a wrong PE checksum",
+      {"FL007",
+       "KernelChecksumMismatch",
+       "warning",
+       "5.0",
+       "NT kernel with a wrong PE checksum",
        "ntoskrnl.exe or ntkrnlmp.exe whose recomputed PE checksum differs from OptionalHeader.CheckSum, without the "
        "FunLove patch bytes (infection-model section 7).",
        "FunLove never fixes the checksum of the kernel it patches, but a kernel changed otherwise (another patch, "
        "corruption) shows the same mismatch: suspicious, not proof.",
        {"Compare the file with a clean copy of the same version and Service Pack.",
         "If it differs, replace it from clean media; with other FunLove evidence on the machine, treat it as FL004."}},
-      {"FL008", "FunLoveRemnant", "note", "1.0", "Remnant of W32.FunLove.4099 (repaired file)",
+      {"FL008",
+       "FunLoveRemnant",
+       "note",
+       "1.0",
+       "Remnant of W32.FunLove.4099 (repaired file)",
        "An old Norton repair: the 4099 virus bytes zeroed and the entry point restored, with the infection geometry "
        "left; or a virus body the entry point no longer calls (infection-model section 5).",
        "Not infected: no virus code runs. The file is a repaired copy, not the original.",
        {"Nothing is required.", "To get the original bytes back, replace the file from clean media."}},
-      {"FL009", "FunLoveInoculated", "note", "1.0", "File inoculated against W32.FunLove.4099",
+      {"FL009",
+       "FunLoveInoculated",
+       "note",
+       "1.0",
+       "File inoculated against W32.FunLove.4099",
        "A clean PE padded with zeros to a size % 256 == 3, the FunLove \"already infected\" marker, as later Norton "
        "repairs do on purpose (infection-model sections 1 and 5).",
        "Never an infection on its own: FunLove skips such files. Reported only with the zero padding, since about 1 "
        "file in 256 has such a size by chance.",
        {"Nothing to do."}},
-      {"FL010", "FunLoveDecoy", "note", "1.0", "W32.FunLove.4099 lookalike, not an infection",
+      {"FL010",
+       "FunLoveDecoy",
+       "note",
+       "1.0",
+       "W32.FunLove.4099 lookalike, not an infection",
        "The string `~Fun Loving Criminal~` alone, or a `90 90 65 E8` entry-point stub whose call lands elsewhere than "
        "a virus body (infection-model section 5).",
        "Not infected: a low-confidence note, e.g. for text quoting the virus or a program that happens to start alike.",
        {"Nothing to do; look at the file if it is unexpected there."}},
 
-      {"FL100", "Q317218", "error", "9.0", "Q317218 applies: W32.FunLove.4099 on this Windows installation",
+      {"FL100",
+       "Q317218",
+       "error",
+       "9.0",
+       "Q317218 applies: W32.FunLove.4099 on this Windows installation",
        "FunLove evidence on the installation's volume: a file with an infection-level result (FL001-FL006) or an FLC "
        "service in the SYSTEM hive. The symptoms Microsoft KB Q317218 lists (events 7024 and 7000, Service Pack copy "
        "errors for Calc.exe and 32 more programs, the FLCSS service and process, STOP 0xC000021A) are the virus's.",
@@ -126,7 +170,11 @@ const std::vector<RuleSpec>& rules() {
         "other infected file; scan again until clean.",
         "If Winlogon, CSRSS or the kernel were hit, prefer a parallel installation (Q259003, Q244378) or a reinstall.",
         "If Protected Storage still fails with event 7024 once the system is clean, follow Q321454."}},
-      {"FL101", "Q321454", "warning", "5.0", "Q321454 applies: Protected Storage event 7024 without FunLove evidence",
+      {"FL101",
+       "Q321454",
+       "warning",
+       "5.0",
+       "Q321454 applies: Protected Storage event 7024 without FunLove evidence",
        "The System log holds event 7024 (Protected Storage terminated with service-specific error 2148270091, "
        "0x800C000B) but the scan found no FunLove evidence on the volume: Microsoft KB Q321454, corrupted Protected "
        "Storage registry data, not a virus.",
@@ -138,17 +186,29 @@ const std::vector<RuleSpec>& rules() {
         "If a later Internet Explorer is installed, repair it and restart.",
         "In `%SystemRoot%\\system32` run `pstores.exe -install`; check that Protected Storage starts and is set to "
         "automatic."}},
-      {"FL102", "Q317218Incomplete", "none", "", "Q317218 verdict incomplete",
+      {"FL102",
+       "Q317218Incomplete",
+       "none",
+       "",
+       "Q317218 verdict incomplete",
        "No FunLove evidence in what was read on this installation, but the scan or a host read (SYSTEM hive, "
        "SysEvent.Evt) was incomplete: neither Q317218 nor Q321454 can be ruled out.",
        "Result kind open: flscan could not decide. The FL900 and FL901 results say what was not read.",
        {"Resolve the NOT SCANNED entries and the host read errors, then scan again."}},
-      {"FL103", "Q317218NoEvidence", "none", "", "No Q317218 or Q321454 evidence",
+      {"FL103",
+       "Q317218NoEvidence",
+       "none",
+       "",
+       "No Q317218 or Q321454 evidence",
        "Everything on this installation was read and neither FunLove evidence nor the Protected Storage event 7024 "
        "was found.",
        "Result kind pass: the installation was checked and shows no FunLove evidence.",
        {"Nothing to remove. If a running system shows the Q317218 symptoms, look elsewhere for the cause."}},
-      {"FL110", "FlcService", "error", "9.0", "FLC service in the SYSTEM hive (Q317218: FLCSS service)",
+      {"FL110",
+       "FlcService",
+       "error",
+       "9.0",
+       "FLC service in the SYSTEM hive (Q317218: FLCSS service)",
        "A service `FLC` or `FLCSS`, or one whose ImagePath ends in `flcss.exe`, is registered in a `ControlSetNNN` of "
        "the installation's SYSTEM hive (infection-model section 6).",
        "FunLove runs its dropper as this service; stopping it on the running system gives \"Access Denied\". FunLove "
@@ -156,45 +216,71 @@ const std::vector<RuleSpec>& rules() {
        {"Offline, delete the service key in every control set (e.g. with hivexregedit) and the file its ImagePath "
         "names.",
         "Follow the Q317218 steps (FL100)."}},
-      {"FL111", "ProtectedStorageEvent7024", "warning", "5.0",
+      {"FL111",
+       "ProtectedStorageEvent7024",
+       "warning",
+       "5.0",
        "Event 7024: Protected Storage terminated with error 2148270091",
        "SysEvent.Evt holds a Service Control Manager 7024 record for Protected Storage with service-specific error "
        "2148270091 (0x800C000B, `PST_E_DISK_IMAGE_MISMATCH`).",
        "Protected Storage found its image changed: FunLove infected pstores.exe (Q317218) or its registry data is "
        "corrupted (Q321454). The verdict of the same installation (FL100 or FL101) says which.",
        {"Follow the verdict of the installation: FL100 (Q317218) or FL101 (Q321454)."}},
-      {"FL112", "SpoolerEvent7000", "warning", "5.0", "Event 7000: Spooler failed to start, file not found",
+      {"FL112",
+       "SpoolerEvent7000",
+       "warning",
+       "5.0",
+       "Event 7000: Spooler failed to start, file not found",
        "SysEvent.Evt holds a Service Control Manager 7000 record for Spooler with `%%2` (Win32 error 2: the system "
        "cannot find the file specified).",
        "The Spooler's program could not be started; Q317218 lists this among the FunLove symptoms.",
        {"Check the Spooler ImagePath file the message names; replace it from clean media if it is infected or "
         "missing."}},
-      {"FL113", "ServicePackCopyErrors", "error", "9.0",
+      {"FL113",
+       "ServicePackCopyErrors",
+       "error",
+       "9.0",
        "Q317218 programs infected (Service Pack cannot copy Calc.exe and 32 more)",
        "At least one of the 33 programs Q317218 names (Calc.exe, Ddeshare.exe, ... Regsvr32.exe) in system32 is "
        "infected or damaged (infection-model section 8).",
        "A Service Pack reinstall fails to replace these programs; each is also a result of FL001 or FL002 on its file.",
        {"Offline, after removing the dropper and its service (FL100), replace them from clean media of the same "
         "Service Pack."}},
-      {"FL114", "FlcssProcess", "warning", "5.0", "Process flcss.exe running (--live)",
+      {"FL114",
+       "FlcssProcess",
+       "warning",
+       "5.0",
+       "Process flcss.exe running (--live)",
        "With `--live`: a running process whose executable or an argument has the base name `flcss.exe` (any case; "
        "Windows programs under Wine).",
        "The Q317218 Flcss.exe process. A name is no evidence of content, so it does not change the exit code; but a "
        "running FunLove reinfects whatever is cleaned.",
        {"Shut the machine down and clean it offline, from rescue media."}},
-      {"FL115", "StopC000021ACause", "warning", "5.0", "Cause of STOP 0xC000021A found",
+      {"FL115",
+       "StopC000021ACause",
+       "warning",
+       "5.0",
+       "Cause of STOP 0xC000021A found",
        "winlogon.exe or csrss.exe is infected, damaged or missing, or ntoskrnl.exe, ntkrnlmp.exe or NTLDR is "
        "patched: the causes of the Q317218 STOP 0xC000021A (STATUS_SYSTEM_PROCESS_TERMINATED).",
        "Windows NT stops at boot when Winlogon or CSRSS dies.",
        {"Replace the files the message names from clean media; prefer a parallel installation (Q259003, Q244378) or "
         "a reinstall."}},
-      {"FL116", "Slowness", "warning", "5.0", "Windows runs slowly: flcss.exe is running (--live)",
+      {"FL116",
+       "Slowness",
+       "warning",
+       "5.0",
+       "Windows runs slowly: flcss.exe is running (--live)",
        "With `--live`: a process named `flcss.exe` runs, whose infection thread rescans all drives every 60 seconds "
        "(Q317218: Windows runs slowly).",
        "Explains the Q317218 slowness symptom.",
        {"Shut the machine down and clean it offline, from rescue media."}},
 
-      {"FL900", "NotScanned", "none", "", "File or directory NOT SCANNED",
+      {"FL900",
+       "NotScanned",
+       "none",
+       "",
+       "File or directory NOT SCANNED",
        "flscan could not read this entry (the reason code is in the message and in properties.reason). It may hold "
        "evidence, so it is never reported as clean.",
        "Result kind open: the FunLove rules could not be evaluated for this entry, and the scan is incomplete (exit "
@@ -205,7 +291,11 @@ const std::vector<RuleSpec>& rules() {
         "not a live file system.",
         "unlistable-directory, io-error: check the file system and the disk.",
         "not-found: a PATH that does not exist; check the command line and the mount."}},
-      {"FL901", "HostEvidenceUnreadable", "none", "", "Host evidence could not be read",
+      {"FL901",
+       "HostEvidenceUnreadable",
+       "none",
+       "",
+       "Host evidence could not be read",
        "The SYSTEM hive or SysEvent.Evt of a Windows installation could not be read; the Q317218 symptoms that need "
        "it have status error and the verdict is at best incomplete.",
        "Result kind open: flscan could not decide the symptoms that rely on this file.",
@@ -247,9 +337,12 @@ Json rule_to_json(const RuleSpec& rule) {
 
 std::string_view level_of(Severity severity) {
   switch (severity) {
-    case Severity::infection: return "error";
-    case Severity::suspicious: return "warning";
-    case Severity::informational: return "note";
+    case Severity::infection:
+      return "error";
+    case Severity::suspicious:
+      return "warning";
+    case Severity::informational:
+      return "note";
   }
   return "warning";
 }
@@ -269,8 +362,8 @@ std::string sha256_text(std::string_view text) {
 // A PATH operand and the base its entries' URIs are relative to: the operand itself when it is a
 // directory, else the directory holding it (a file, or a PATH that does not exist).
 struct UriBase {
-  std::string id;            // "PATH1", "PATH2", ... in command-line order
-  std::string operand;       // as given
+  std::string id;       // "PATH1", "PATH2", ... in command-line order
+  std::string operand;  // as given
   bool directory = false;
   std::string name;          // the operand's last component (parent bases only)
   std::string absolute_uri;  // file:///.../ of the base, ending in '/'
@@ -375,13 +468,18 @@ std::string headline(const Finding& finding) {
   const std::string name = finding.name.empty() ? std::string("W32.FunLove.4099") : finding.name;
   const std::string kind(to_string(finding.kind));
   if (finding.severity == Severity::infection) return name + " FOUND (" + kind + ")";
-  if (finding.kind == FindingKind::kernel_modified) return "modified NT kernel, not FunLove evidence (suspicious: " + kind + ")";
+  if (finding.kind == FindingKind::kernel_modified)
+    return "modified NT kernel, not FunLove evidence (suspicious: " + kind + ")";
   if (finding.severity == Severity::suspicious) return "possibly " + name + " (suspicious: " + kind + ")";
   switch (finding.kind) {
-    case FindingKind::remnant: return "remnant of " + name + " (informational: " + kind + ")";
-    case FindingKind::inoculated: return "inoculated against " + name + " (informational: " + kind + ")";
-    case FindingKind::decoy: return name + " lookalike, not an infection (informational: " + kind + ")";
-    default: return name + " note (informational: " + kind + ")";
+    case FindingKind::remnant:
+      return "remnant of " + name + " (informational: " + kind + ")";
+    case FindingKind::inoculated:
+      return "inoculated against " + name + " (informational: " + kind + ")";
+    case FindingKind::decoy:
+      return name + " lookalike, not an infection (informational: " + kind + ")";
+    default:
+      return name + " note (informational: " + kind + ")";
   }
 }
 
@@ -389,16 +487,17 @@ void add_file_results(Json& results, Json& artifacts, const std::vector<UriBase>
   for (const FileResult& file : report.results) {
     const Uri uri = locate(bases, file.path, false);
     const std::size_t artifact_index = artifacts.size();
-    Json artifact{{"location", artifact_location(uri)}, {"length", file.size}, {"roles", Json::array({"analysisTarget"})}};
+    Json artifact{
+        {"location", artifact_location(uri)}, {"length", file.size}, {"roles", Json::array({"analysisTarget"})}};
     if (!file.sha256.empty()) artifact["hashes"] = Json{{"sha-256", file.sha256}};
     artifacts.push_back(std::move(artifact));
     for (const Finding& finding : file.findings) {
       Json location = physical_location(uri);
       location["artifactLocation"]["index"] = artifact_index;
       location["region"] = Json{{"byteOffset", finding.offset}};
-      Json result = make_result(sarif_rule_id(finding.kind), "fail", level_of(finding.severity),
-                                headline(finding) + ": " + finding.evidence, std::move(location),
-                                uri.uri + '\n' + finding.rule);
+      Json result =
+          make_result(sarif_rule_id(finding.kind), "fail", level_of(finding.severity),
+                      headline(finding) + ": " + finding.evidence, std::move(location), uri.uri + '\n' + finding.rule);
       result["properties"] = Json{{"state", to_string(finding.kind)},
                                   {"severity", to_string(finding.severity)},
                                   {"confidence", to_string(finding.confidence)},
@@ -412,7 +511,8 @@ void add_file_results(Json& results, Json& artifacts, const std::vector<UriBase>
         result["properties"]["action"] =
             Json{{"result", to_code(file.action->result)},
                  {"repair", to_code(file.action->repair)},
-                 {"quarantineFile", file.action->quarantine_file.empty() ? Json(nullptr) : path_to_json(file.action->quarantine_file)},
+                 {"quarantineFile",
+                  file.action->quarantine_file.empty() ? Json(nullptr) : path_to_json(file.action->quarantine_file)},
                  {"text", describe_action(*file.action)}};
       }
       results.push_back(std::move(result));
@@ -429,10 +529,14 @@ struct VerdictRule {
 
 VerdictRule verdict_rule(host::Verdict verdict) {
   switch (verdict) {
-    case host::Verdict::q317218: return {"FL100", "fail", "error"};
-    case host::Verdict::q321454: return {"FL101", "fail", "warning"};
-    case host::Verdict::incomplete: return {"FL102", "open", "none"};
-    case host::Verdict::no_evidence: return {"FL103", "pass", "none"};
+    case host::Verdict::q317218:
+      return {"FL100", "fail", "error"};
+    case host::Verdict::q321454:
+      return {"FL101", "fail", "warning"};
+    case host::Verdict::incomplete:
+      return {"FL102", "open", "none"};
+    case host::Verdict::no_evidence:
+      return {"FL103", "pass", "none"};
   }
   return {"FL102", "open", "none"};
 }
@@ -501,8 +605,8 @@ void add_host_results(Json& results, const std::vector<UriBase>& bases, const ho
       text += " " + std::to_string(i + 1) + ". " + host.remediation[i];
     }
   }
-  Json result = make_result(verdict.rule, verdict.kind, verdict.level, text, located({}, true),
-                            windows_dir.uri + "\nverdict");
+  Json result =
+      make_result(verdict.rule, verdict.kind, verdict.level, text, located({}, true), windows_dir.uri + "\nverdict");
   if (Json related = related_locations(bases, host); !related.empty()) result["relatedLocations"] = std::move(related);
   result["properties"] = host_properties;
   if (!host.notes.empty()) result["properties"]["notes"] = host.notes;  // a hive or log not closed cleanly
@@ -536,9 +640,10 @@ void add_not_scanned_results(Json& results, const std::vector<UriBase>& bases, c
   for (const NotScannedEntry& entry : report.not_scanned) {
     const Uri uri = locate(bases, entry.path, false);
     const std::string code(to_code(entry.reason));
-    Json result = make_result("FL900", "open", "none",
-                              "NOT SCANNED (" + code + ", " + std::string(describe(entry.reason)) + "): " + entry.detail,
-                              physical_location(uri), uri.uri + '\n' + code);
+    Json result =
+        make_result("FL900", "open", "none",
+                    "NOT SCANNED (" + code + ", " + std::string(describe(entry.reason)) + "): " + entry.detail,
+                    physical_location(uri), uri.uri + '\n' + code);
     result["properties"] = Json{{"reason", code}, {"detail", entry.detail}, {"path", path_to_json(entry.path)}};
     results.push_back(std::move(result));
   }
@@ -581,9 +686,12 @@ Json invocation(const ScanReport& report, const Options& options) {
     if (report.counters.lost_reports > 0) {
       text += ", " + std::to_string(report.counters.lost_reports) + " errors that could not be recorded";
     }
-    if (report.actions_failed()) text += ", --quarantine actions that did not happen (properties.action of their results)";
-    invocation["toolExecutionNotifications"] = Json::array(
-        {Json{{"level", "error"}, {"message", {{"text", text}}}, {"associatedRule", {{"id", "FL900"}, {"index", rule_index("FL900")}}}}});
+    if (report.actions_failed())
+      text += ", --quarantine actions that did not happen (properties.action of their results)";
+    invocation["toolExecutionNotifications"] =
+        Json::array({Json{{"level", "error"},
+                          {"message", {{"text", text}}},
+                          {"associatedRule", {{"id", "FL900"}, {"index", rule_index("FL900")}}}}});
   }
   invocation["properties"] = Json{{"failOn", to_string(options.fail_on)}};
   return invocation;

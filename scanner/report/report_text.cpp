@@ -50,13 +50,18 @@ std::string headline(const std::string& path, const Finding& finding) {
   std::string line = escape_path_for_terminal(path) + ": ";
   if (finding.severity == Severity::infection) return line + name + " FOUND (" + kind + ")";
   // A kernel whose checksum FunLove's patch does not explain is not FunLove evidence (issue 12).
-  if (finding.kind == FindingKind::kernel_modified) return line + "modified NT kernel, not FunLove evidence (suspicious: " + kind + ")";
+  if (finding.kind == FindingKind::kernel_modified)
+    return line + "modified NT kernel, not FunLove evidence (suspicious: " + kind + ")";
   if (finding.severity == Severity::suspicious) return line + "possibly " + name + " (suspicious: " + kind + ")";
   switch (finding.kind) {
-    case FindingKind::remnant: return line + "remnant of " + name + " (informational: " + kind + ")";
-    case FindingKind::inoculated: return line + "inoculated against " + name + " (informational: " + kind + ")";
-    case FindingKind::decoy: return line + name + " lookalike, not an infection (informational: " + kind + ")";
-    default: return line + name + " note (informational: " + kind + ")";
+    case FindingKind::remnant:
+      return line + "remnant of " + name + " (informational: " + kind + ")";
+    case FindingKind::inoculated:
+      return line + "inoculated against " + name + " (informational: " + kind + ")";
+    case FindingKind::decoy:
+      return line + name + " lookalike, not an infection (informational: " + kind + ")";
+    default:
+      return line + name + " note (informational: " + kind + ")";
   }
 }
 
@@ -76,14 +81,17 @@ void write_findings(std::ostream& out, const ScanReport& report, const Options& 
       printed = true;
       out << headline(result.path, finding) << '\n';
       if (options.brief) continue;
-      out << "    " << (finding.evidence.empty() ? std::string("(no evidence text)") : escape_for_terminal(finding.evidence))
+      out << "    "
+          << (finding.evidence.empty() ? std::string("(no evidence text)") : escape_for_terminal(finding.evidence))
           << '\n'
           << "    rule " << escape_for_terminal(finding.rule) << ", " << to_string(finding.confidence)
           << " confidence, offset " << hex_offset(finding.offset) << '\n';
     }
-    if (printed && !options.brief && !corroborating.empty()) out << "    signatures also matched: " << corroborating << '\n';
+    if (printed && !options.brief && !corroborating.empty())
+      out << "    signatures also matched: " << corroborating << '\n';
     // The file's identity once, after its findings: what to look up or quarantine.
-    if (printed && !options.brief) out << "    file: " << result.size << " bytes, sha256 " << escape_for_terminal(result.sha256) << '\n';
+    if (printed && !options.brief)
+      out << "    file: " << result.size << " bytes, sha256 " << escape_for_terminal(result.sha256) << '\n';
     if (result.action) out << "    action: " << describe_action(*result.action) << '\n';
   }
 }
@@ -107,7 +115,8 @@ void write_skipped(std::ostream& out, const ScanReport& report) {
 void write_inventory(std::ostream& out, const ScanReport& report) {
   out << "\nInventory of PE/MZ files (sha256, size in bytes, type, path):\n";
   for (const InventoryEntry& entry : report.inventory) {
-    out << escape_for_terminal(entry.sha256) << "  " << entry.size << "  " << to_code(entry.type) << "  " << escape_path_for_terminal(entry.path);
+    out << escape_for_terminal(entry.sha256) << "  " << entry.size << "  " << to_code(entry.type) << "  "
+        << escape_path_for_terminal(entry.path);
     if (!entry.pe_error.empty()) out << "  (not a valid PE: " << escape_for_terminal(entry.pe_error) << ")";
     out << '\n';
   }
@@ -164,9 +173,10 @@ std::string verdict_line(const ScanReport& report, const FailOn& fail_on) {
   if (not_scanned > 0) missing = plural(not_scanned, "entry", "entries") + " not scanned";
   if (report.host_errors()) missing += std::string(missing.empty() ? "" : ", ") + "host evidence unreadable";
   if (report.actions_failed()) {
-    const auto left = static_cast<std::uint64_t>(std::count_if(report.results.begin(), report.results.end(), [](const FileResult& r) {
-      return r.action && r.action->result == ActionResult::left_in_place;
-    }));
+    const auto left =
+        static_cast<std::uint64_t>(std::count_if(report.results.begin(), report.results.end(), [](const FileResult& r) {
+          return r.action && r.action->result == ActionResult::left_in_place;
+        }));
     missing += std::string(missing.empty() ? "" : ", ") + plural(left, "file", "files") + " --quarantine left in place";
   }
   const std::string code = exit_code_text(report, fail_on);
@@ -259,9 +269,9 @@ void write_host(std::ostream& out, const host::HostReport& host) {
   }
   std::array<std::size_t, host::kFileStatusCount> counts{};
   for (const host::ProgramCheck& program : host.programs) ++counts[static_cast<std::size_t>(program.status)];
-  out << "Programs:   " << host.programs.size() << " checked in system32 (the 33 of Q317218, pstores, spoolss, csrss): "
-      << counts[0] << " clean, " << counts[1] << " infected, " << counts[2] << " damaged, " << counts[3] << " missing, "
-      << counts[4] << " not scanned";
+  out << "Programs:   " << host.programs.size()
+      << " checked in system32 (the 33 of Q317218, pstores, spoolss, csrss): " << counts[0] << " clean, " << counts[1]
+      << " infected, " << counts[2] << " damaged, " << counts[3] << " missing, " << counts[4] << " not scanned";
   if (counts[5] > 0) out << ", " << counts[5] << " in other shards";
   out << '\n';
   std::string missing;
@@ -282,15 +292,17 @@ void write_host(std::ostream& out, const host::HostReport& host) {
   }
   out << '\n';
   out << "Remediation:\n";
-  for (std::size_t i = 0; i < host.remediation.size(); ++i) out << "  " << i + 1 << ". " << esc(host.remediation[i]) << '\n';
+  for (std::size_t i = 0; i < host.remediation.size(); ++i)
+    out << "  " << i + 1 << ". " << esc(host.remediation[i]) << '\n';
   for (const std::string& error : host.errors) out << "Error:      " << esc(error) << '\n';
   for (const std::string& note : host.notes) out << "Note:       " << esc(note) << '\n';
 }
 
 // The names a removal or repair of one hard link leaves holding the infected content.
 std::string other_links(const FileAction& action) {
-  return std::to_string(action.other_links) + (action.other_links == 1 ? " other hard link to the same file still holds"
-                                                                        : " other hard links to the same file still hold") +
+  return std::to_string(action.other_links) +
+         (action.other_links == 1 ? " other hard link to the same file still holds"
+                                  : " other hard links to the same file still hold") +
          " the infected content";
 }
 
@@ -309,7 +321,8 @@ std::string describe_action(const FileAction& action) {
     case ActionResult::quarantined:
       // A file with other hard links is not removed by unlinking one name (issue 13).
       text = "quarantined to " + copy +
-             (action.other_links == 0 ? std::string(" (original removed)") : " (this name removed; " + other_links(action) + ")");
+             (action.other_links == 0 ? std::string(" (original removed)")
+                                      : " (this name removed; " + other_links(action) + ")");
       if (action.repair == RepairStatus::refused) text += "; repair refused: " + detail;
       if (action.repair == RepairStatus::system_file) text += "; not repaired: " + detail;
       if (action.repair == RepairStatus::failed) text += "; repair failed (" + detail + "), quarantined instead";
@@ -325,8 +338,9 @@ std::string describe_action(const FileAction& action) {
 
 void write_text_report(std::ostream& out, const ScanReport& report, const Options& options, const ReportMeta& meta) {
   if (report.shard) {
-    out << "flscan shard " << to_string(*report.shard) << ": the files of this shard only; merge the JSON reports of all "
-        << report.shard->n << " shards with flscan merge for the whole result\n";
+    out << "flscan shard " << to_string(*report.shard)
+        << ": the files of this shard only; merge the JSON reports of all " << report.shard->n
+        << " shards with flscan merge for the whole result\n";
   }
   write_findings(out, report, options);
   write_not_scanned(out, report);

@@ -33,8 +33,9 @@ tl::expected<Shard, std::string> parse_shard(std::string_view text) {
     return tl::make_unexpected(quoted + ": N must be at most " + std::to_string(kMaxShards));
   }
   if (*k == 0) {
-    return tl::make_unexpected(quoted + ": shards are counted from 1 (a 0-based index i is shard i+1, e.g. "
-                                        "--shard $((JOB_COMPLETION_INDEX + 1))/N)");
+    return tl::make_unexpected(quoted +
+                               ": shards are counted from 1 (a 0-based index i is shard i+1, e.g. "
+                               "--shard $((JOB_COMPLETION_INDEX + 1))/N)");
   }
   if (*k > *n) return tl::make_unexpected(quoted + ": K must be between 1 and N");
   return Shard{static_cast<std::uint32_t>(*k), static_cast<std::uint32_t>(*n)};

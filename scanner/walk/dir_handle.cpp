@@ -36,8 +36,8 @@ DirError open_error(int error, int parent_fd, const char* name, bool follow) {
   if (error == ENOTDIR || (error == ELOOP && !follow)) {
     struct stat st {};
     const bool is_link = !follow && ::fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
-    return {NotScannedReason::replaced, is_link ? "open: now a symbolic link (was a directory when listed)" : "open: no longer a directory",
-            false};
+    return {NotScannedReason::replaced,
+            is_link ? "open: now a symbolic link (was a directory when listed)" : "open: no longer a directory", false};
   }
   return {NotScannedReason::unlistable_directory, "open: " + errno_text(error), false};
 }
@@ -144,8 +144,8 @@ void DirCache::forget(DirHandle& handle) {
 
 // --- DirHandle --------------------------------------------------------------------------------
 
-DirHandle::DirHandle(std::shared_ptr<DirCache> cache, std::shared_ptr<DirHandle> parent, std::string name, std::string path,
-                     bool follow, DirIdentity identity)
+DirHandle::DirHandle(std::shared_ptr<DirCache> cache, std::shared_ptr<DirHandle> parent, std::string name,
+                     std::string path, bool follow, DirIdentity identity)
     : cache_(std::move(cache)),
       parent_(std::move(parent)),
       name_(std::move(name)),
@@ -168,9 +168,11 @@ tl::expected<int, DirError> DirHandle::open_descriptor(int parent_fd) const {
     ::close(fd);
     if (st.st_dev != identity_.dev) {
       return tl::make_unexpected(DirError{NotScannedReason::replaced,
-                                          "open: on another device than when listed (a filesystem mounted on it since)", true});
+                                          "open: on another device than when listed (a filesystem mounted on it since)",
+                                          true});
     }
-    return tl::make_unexpected(DirError{NotScannedReason::replaced, "open: a different directory than the one listed", false});
+    return tl::make_unexpected(
+        DirError{NotScannedReason::replaced, "open: a different directory than the one listed", false});
   }
   return fd;
 }

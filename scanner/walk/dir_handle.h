@@ -92,8 +92,9 @@ class DirHandle : public std::enable_shared_from_this<DirHandle> {
   // The directory `name` in `parent`, opened relative to the parent's descriptor with O_NOFOLLOW
   // (unless `follow`: the walk follows this symlink on purpose); it must be the directory
   // `identity` names. `path` is how reports name it.
-  [[nodiscard]] static tl::expected<DirLease, DirError> open_child(const std::shared_ptr<DirHandle>& parent, std::string name,
-                                                                   std::string path, bool follow, DirIdentity identity);
+  [[nodiscard]] static tl::expected<DirLease, DirError> open_child(const std::shared_ptr<DirHandle>& parent,
+                                                                   std::string name, std::string path, bool follow,
+                                                                   DirIdentity identity);
 
   DirHandle(const DirHandle&) = delete;
   DirHandle& operator=(const DirHandle&) = delete;

@@ -63,13 +63,18 @@ std::string_view type_name(mode_t mode) {
 ReadError open_error(int error) {
   switch (error) {
     case ENOENT:
-    case ENOTDIR: return {NotScannedReason::vanished, "open: " + errno_text(error)};
+    case ENOTDIR:
+      return {NotScannedReason::vanished, "open: " + errno_text(error)};
     case EACCES:
-    case EPERM: return {NotScannedReason::permission_denied, "open: " + errno_text(error)};
+    case EPERM:
+      return {NotScannedReason::permission_denied, "open: " + errno_text(error)};
     // O_NOFOLLOW met a symlink (ELOOP), or open met a socket (ENXIO): not what was listed.
-    case ELOOP: return {NotScannedReason::replaced, "open: now a symbolic link"};
-    case ENXIO: return {NotScannedReason::replaced, "open: now a socket or device without driver"};
-    default: return {NotScannedReason::io_error, "open: " + errno_text(error)};
+    case ELOOP:
+      return {NotScannedReason::replaced, "open: now a symbolic link"};
+    case ENXIO:
+      return {NotScannedReason::replaced, "open: now a socket or device without driver"};
+    default:
+      return {NotScannedReason::io_error, "open: " + errno_text(error)};
   }
 }
 
@@ -99,7 +104,8 @@ tl::expected<std::size_t, int> pread_full(int fd, std::uint8_t* destination, std
 // that size is not the file, so it is never scanned as if it were (issue 12).
 ReadError beyond_size_error(std::uint64_t reported_size, std::uint64_t got, bool or_more) {
   return {NotScannedReason::modified, "the file's size was reported as " + std::to_string(reported_size) +
-                                          " bytes, but reading it gave " + std::to_string(got) + (or_more ? " bytes or more" : " bytes") +
+                                          " bytes, but reading it gave " + std::to_string(got) +
+                                          (or_more ? " bytes or more" : " bytes") +
                                           " (a filesystem that does not report sizes, or a file written while read)"};
 }
 
@@ -117,14 +123,16 @@ class FdFile final : public RandomAccessFile {
   [[nodiscard]] const FileIdentity& identity() const { return identity_; }
   tl::expected<FileStamp, ReadError> stamp() override {
     struct stat st {};
-    if (::fstat(fd_, &st) != 0) return tl::make_unexpected(ReadError{NotScannedReason::io_error, "fstat: " + errno_text(errno)});
+    if (::fstat(fd_, &st) != 0)
+      return tl::make_unexpected(ReadError{NotScannedReason::io_error, "fstat: " + errno_text(errno)});
     if (!S_ISREG(st.st_mode)) {
       return tl::make_unexpected(ReadError{NotScannedReason::replaced, "now " + std::string(type_name(st.st_mode))});
     }
     if (auto mismatch = unexpected_file(st)) return tl::make_unexpected(std::move(*mismatch));
     identity_ = FileIdentity{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
     reported_size_ = static_cast<std::uint64_t>(st.st_size);
-    return FileStamp{static_cast<std::uint64_t>(st.st_size), st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_ctim.tv_sec, st.st_ctim.tv_nsec};
+    return FileStamp{static_cast<std::uint64_t>(st.st_size), st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_ctim.tv_sec,
+                     st.st_ctim.tv_nsec};
   }
   tl::expected<std::size_t, ReadError> read_at(std::uint64_t offset, std::uint8_t* out, std::size_t length) override {
     const auto got = pread_full(fd_, out, length, offset, reported_size_);
@@ -136,10 +144,12 @@ class FdFile final : public RandomAccessFile {
   // What the walk decided on, checked on the descriptor itself (issue 13, item 3).
   [[nodiscard]] std::optional<ReadError> unexpected_file(const struct stat& st) const {
     if (expected_.same == ExpectSame::file && (st.st_dev != expected_.dev || st.st_ino != expected_.ino)) {
-      return ReadError{NotScannedReason::replaced, "open: not the file that was listed (another file at this name now)"};
+      return ReadError{NotScannedReason::replaced,
+                       "open: not the file that was listed (another file at this name now)"};
     }
     if (expected_.same == ExpectSame::device && st.st_dev != expected_.dev) {
-      return ReadError{NotScannedReason::replaced, "open: on another device than when listed (a filesystem mounted on it since)"};
+      return ReadError{NotScannedReason::replaced,
+                       "open: on another device than when listed (a filesystem mounted on it since)"};
     }
     return std::nullopt;
   }
@@ -154,7 +164,8 @@ class FdFile final : public RandomAccessFile {
 // everything else from the file. The first failure is kept as the read's error.
 class FileSource final : public ByteSource {
  public:
-  FileSource(RandomAccessFile& file, ByteView head, std::uint64_t file_size) : file_(file), head_(head), file_size_(file_size) {}
+  FileSource(RandomAccessFile& file, ByteView head, std::uint64_t file_size)
+      : file_(file), head_(head), file_size_(file_size) {}
   bool read(std::uint64_t offset, std::uint8_t* out, std::size_t length) override {
     if (error) return false;
     if (offset < head_.size()) {
@@ -206,20 +217,23 @@ void FileReader::reserve(std::size_t size, std::size_t keep) {
 }
 
 tl::expected<FileContent, ReadError> FileReader::read(const char* path, FollowSymlink follow,
-                                                       const NeedsWholeFile& needs_whole) {
+                                                      const NeedsWholeFile& needs_whole) {
   return read(
-      path, follow, [&needs_whole](ByteView head, std::uint64_t) { return needs_whole(head) ? ReadPlan::whole : ReadPlan::head_only; },
+      path, follow,
+      [&needs_whole](ByteView head, std::uint64_t) {
+        return needs_whole(head) ? ReadPlan::whole : ReadPlan::head_only;
+      },
       nullptr);
 }
 
 tl::expected<FileContent, ReadError> FileReader::read(const char* path, FollowSymlink follow, const PlanRead& plan,
-                                                       const StreamConsumer& stream) {
+                                                      const StreamConsumer& stream) {
   return read_at(AT_FDCWD, path, follow, ExpectedFile{}, plan, stream);
 }
 
 tl::expected<FileContent, ReadError> FileReader::read_at(int dir_fd, const char* name, FollowSymlink follow,
-                                                          const ExpectedFile& expected, const PlanRead& plan,
-                                                          const StreamConsumer& stream) {
+                                                         const ExpectedFile& expected, const PlanRead& plan,
+                                                         const StreamConsumer& stream) {
   shrink_after_large_file();
   const Descriptor fd(open_for_scan(dir_fd, name, follow));
   if (fd.get() < 0) return tl::make_unexpected(open_error(errno));
@@ -234,7 +248,7 @@ tl::expected<FileContent, ReadError> FileReader::read_at(int dir_fd, const char*
 }
 
 tl::expected<FileContent, ReadError> FileReader::read(RandomAccessFile& file, const PlanRead& plan,
-                                                       const StreamConsumer& stream) {
+                                                      const StreamConsumer& stream) {
   shrink_after_large_file();
   try {
     return read_file(file, plan, stream);
@@ -244,7 +258,7 @@ tl::expected<FileContent, ReadError> FileReader::read(RandomAccessFile& file, co
 }
 
 tl::expected<FileContent, ReadError> FileReader::read_file(RandomAccessFile& file, const PlanRead& plan,
-                                                            const StreamConsumer& stream) {
+                                                           const StreamConsumer& stream) {
   auto before = file.stamp();
   if (!before) return tl::make_unexpected(std::move(before.error()));
   const std::uint64_t file_size = before->size;
@@ -260,7 +274,8 @@ tl::expected<FileContent, ReadError> FileReader::read_file(RandomAccessFile& fil
   reserve(head_request, 0);
   auto head_read = file.read_at(0, buffer_.get(), head_request);
   if (!head_read) return tl::make_unexpected(std::move(head_read.error()));
-  if (*head_read > head_size) return tl::make_unexpected(beyond_size_error(file_size, *head_read, *head_read == head_request));
+  if (*head_read > head_size)
+    return tl::make_unexpected(beyond_size_error(file_size, *head_read, *head_read == head_request));
   if (*head_read < head_size) return tl::make_unexpected(truncated_error(file_size, *head_read));
   if (after_sniff_hook) after_sniff_hook();
 
@@ -271,14 +286,16 @@ tl::expected<FileContent, ReadError> FileReader::read_file(RandomAccessFile& fil
   const ReadPlan chosen = plan(content.bytes, file_size);
   if (chosen != ReadPlan::head_only &&
       (file_size > max_file_size_ || file_size > std::numeric_limits<std::size_t>::max())) {
-    return tl::make_unexpected(ReadError{NotScannedReason::too_large,
-                                         std::to_string(file_size) + " bytes, more than --max-filesize " +
-                                             std::to_string(max_file_size_)});
+    return tl::make_unexpected(
+        ReadError{NotScannedReason::too_large,
+                  std::to_string(file_size) + " bytes, more than --max-filesize " + std::to_string(max_file_size_)});
   }
   if (chosen == ReadPlan::whole && file_size > limits::kMaxWholeRead) {
-    return tl::make_unexpected(ReadError{NotScannedReason::too_large,
-                                         std::to_string(file_size) + " bytes must be read whole (kernel or loader file, or a signature "
-                                         "set that cannot stream) and that is capped at " + std::to_string(limits::kMaxWholeRead)});
+    return tl::make_unexpected(
+        ReadError{NotScannedReason::too_large, std::to_string(file_size) +
+                                                   " bytes must be read whole (kernel or loader file, or a signature "
+                                                   "set that cannot stream) and that is capped at " +
+                                                   std::to_string(limits::kMaxWholeRead)});
   }
   // Bytes past the reported size, found by the last read of a file read to its end: reported after
   // the stamp comparison below, so a file that grew while read is said to have grown.
@@ -319,16 +336,17 @@ tl::expected<FileContent, ReadError> FileReader::read_file(RandomAccessFile& fil
   auto after = file.stamp();
   if (!after) return tl::make_unexpected(std::move(after.error()));
   if (after->size != before->size) {
-    return tl::make_unexpected(ReadError{NotScannedReason::modified, "size changed from " + std::to_string(before->size) +
-                                                                         " to " + std::to_string(after->size) +
-                                                                         " bytes while reading"});
+    return tl::make_unexpected(
+        ReadError{NotScannedReason::modified, "size changed from " + std::to_string(before->size) + " to " +
+                                                  std::to_string(after->size) + " bytes while reading"});
   }
   if (after->mtime_seconds != before->mtime_seconds || after->mtime_nanoseconds != before->mtime_nanoseconds) {
     return tl::make_unexpected(ReadError{NotScannedReason::modified, "modification time changed while reading"});
   }
   if (*after != *before) {
     return tl::make_unexpected(
-        ReadError{NotScannedReason::modified, "inode change time (ctime) changed while reading: the file was rewritten or its times set"});
+        ReadError{NotScannedReason::modified,
+                  "inode change time (ctime) changed while reading: the file was rewritten or its times set"});
   }
   if (beyond_size) return tl::make_unexpected(std::move(*beyond_size));
   return content;

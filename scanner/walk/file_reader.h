@@ -64,10 +64,10 @@ enum class ReadPlan {
 };
 
 struct FileContent {
-  ByteView bytes;              // the whole file when `whole`, else its first bytes (valid until the next read)
-  std::uint64_t file_size = 0;  // the file's size (st_size of an open descriptor)
-  bool whole = false;          // bytes holds the entire file
-  bool streamed = false;       // the whole file went through the StreamConsumer
+  ByteView bytes;                // the whole file when `whole`, else its first bytes (valid until the next read)
+  std::uint64_t file_size = 0;   // the file's size (st_size of an open descriptor)
+  bool whole = false;            // bytes holds the entire file
+  bool streamed = false;         // the whole file went through the StreamConsumer
   std::uint64_t bytes_read = 0;  // bytes read from the file (each byte at most once, plus a few ahead)
   std::optional<FileIdentity> identity;  // the file's st_dev/st_ino (read through a descriptor only)
 };

@@ -44,10 +44,13 @@ struct Item {
 NotScannedReason reason_for_errno(int error) {
   switch (error) {
     case ENOENT:
-    case ENOTDIR: return NotScannedReason::vanished;
+    case ENOTDIR:
+      return NotScannedReason::vanished;
     case EACCES:
-    case EPERM: return NotScannedReason::permission_denied;
-    default: return NotScannedReason::io_error;
+    case EPERM:
+      return NotScannedReason::permission_denied;
+    default:
+      return NotScannedReason::io_error;
   }
 }
 
@@ -59,14 +62,16 @@ std::string special_operand_detail(mode_t mode) {
   } else if (S_ISSOCK(mode)) {
     what = "a socket, never opened";
   } else if (S_ISCHR(mode)) {
-    what = "a character device, never opened: reading one can hang or have side effects (a disk is a block device, "
-           "opened as a disk image)";
+    what =
+        "a character device, never opened: reading one can hang or have side effects (a disk is a block device, "
+        "opened as a disk image)";
   } else if (S_ISBLK(mode)) {
     what = "a block device that could not be opened as a disk image";
   } else {
     what = "file type " + std::to_string(mode & S_IFMT) + ", never opened";
   }
-  return what + "; flscan reads regular files, directories and disks: copy the data to a file and scan that (with --image "
+  return what +
+         "; flscan reads regular files, directories and disks: copy the data to a file and scan that (with --image "
          "if it is a disk image)";
 }
 
@@ -247,9 +252,9 @@ class WalkRun {
       ++listed;
     }
     if (listing.error() != 0) {
-      visitor_.not_scanned(item.path, NotScannedReason::unlistable_directory,
-                           "getdents64 failed after " + std::to_string(listed) +
-                               " entries: " + errno_text(listing.error()));
+      visitor_.not_scanned(
+          item.path, NotScannedReason::unlistable_directory,
+          "getdents64 failed after " + std::to_string(listed) + " entries: " + errno_text(listing.error()));
     }
   }
 

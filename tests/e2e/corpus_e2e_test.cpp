@@ -57,8 +57,8 @@ std::string relative(const json& path) {
   return text.substr(kCorpus.size() + 1);
 }
 
-const std::set<std::string> kStatesReportedAsSuch = {"infected", "damaged", "remnant", "inoculated", "dropper",
-                                                     "kernel-patched", "kernel-modified", "loader-patched"};
+const std::set<std::string> kStatesReportedAsSuch = {"infected", "damaged",        "remnant",         "inoculated",
+                                                     "dropper",  "kernel-patched", "kernel-modified", "loader-patched"};
 
 }  // namespace
 
@@ -229,7 +229,8 @@ TEST_CASE("an excluded system program is not-scanned in the host report, not cle
   const json manifest = load_manifest();
   for (const json& tree : manifest.at("host_trees")) {
     if (tree.at("expected_verdict") != "no-evidence") continue;
-    const Run run = run_flscan("--exclude '[Cc][Aa][Ll][Cc].[Ee][Xx][Ee]' " + kCorpus + "/" + tree.at("root").get<std::string>());
+    const Run run =
+        run_flscan("--exclude '[Cc][Aa][Ll][Cc].[Ee][Xx][Ee]' " + kCorpus + "/" + tree.at("root").get<std::string>());
     REQUIRE(run.report.at("hosts").size() == 1);
     bool seen = false;
     for (const json& p : run.report.at("hosts").at(0).at("programs")) {
@@ -246,7 +247,8 @@ TEST_CASE("an excluded system program is not-scanned in the host report, not cle
 // compiled PE (decoy_string.exe), a DOS program without PE header (dos_string.exe, manifest
 // malformed: true) and a text file; tests/signatures/data/marker.ndb has the marker as a target-1
 // and a target-0 signature. Which file each must match follows from its bytes and the manifest.
-TEST_CASE("target-1 signatures match valid PEs only, not a DOS program carrying the bytes", "[e2e][corpus][signatures]") {
+TEST_CASE("target-1 signatures match valid PEs only, not a DOS program carrying the bytes",
+          "[e2e][corpus][signatures]") {
   const json manifest = load_manifest();
   const std::string marker = "~Fun Loving Criminal~";
   const std::string read_mode = GENERATE(as<std::string>{}, "--stream-above 0 ");
@@ -281,7 +283,8 @@ TEST_CASE("target-1 signatures match valid PEs only, not a DOS program carrying 
 // Issue 12: each hives/ installation gives the hive status, error, verdict, exit code and note the
 // manifest's hive_samples derive from how the hive was built (corpus/build_corpus.py HIVE_SAMPLES,
 // re-checked against the bytes by corpus/check_manifest.py).
-TEST_CASE("every corpus hive sample: SYSTEM by content, partial reads incomplete, dirty hives noted", "[e2e][corpus][host]") {
+TEST_CASE("every corpus hive sample: SYSTEM by content, partial reads incomplete, dirty hives noted",
+          "[e2e][corpus][host]") {
   const json manifest = load_manifest();
   REQUIRE(manifest.contains("hive_samples"));
   REQUIRE(manifest.at("hive_samples").size() >= 8);

@@ -27,9 +27,7 @@ std::optional<FindingKind> state(const Buffer& file) {
 
 }  // namespace
 
-TEST_CASE("a clean program gives no finding", "[funlove]") {
-  CHECK_FALSE(state(build_pe(PeSpec{})).has_value());
-}
+TEST_CASE("a clean program gives no finding", "[funlove]") { CHECK_FALSE(state(build_pe(PeSpec{})).has_value()); }
 
 TEST_CASE("infected: stub at EP calls B+0x200 and the body is intact", "[funlove]") {
   const Buffer host = build_pe(PeSpec{});
@@ -75,7 +73,8 @@ TEST_CASE("damaged: body truncated, cut at B, or partly zeroed", "[funlove]") {
   }
   SECTION("string and code zeroed, MZ left") {
     Buffer f = inf.file;
-    std::fill(f.begin() + static_cast<long>(inf.body_offset) + 0x50, f.begin() + static_cast<long>(inf.body_offset) + 0x300, 0);
+    std::fill(f.begin() + static_cast<long>(inf.body_offset) + 0x50,
+              f.begin() + static_cast<long>(inf.body_offset) + 0x300, 0);
     CHECK(state(f) == FindingKind::damaged);
   }
   SECTION("whole body zeroed but the stub still calls it") {

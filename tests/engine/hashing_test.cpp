@@ -9,7 +9,8 @@ using namespace flscan;
 TEST_CASE("SHA-256 and MD5 of known vectors", "[hashing]") {
   const std::string abc = "abc";
   Hasher hasher;
-  const Digests d = hasher.digest(ByteView(reinterpret_cast<const std::uint8_t*>(abc.data()), abc.size()), WantMd5::yes);
+  const Digests d =
+      hasher.digest(ByteView(reinterpret_cast<const std::uint8_t*>(abc.data()), abc.size()), WantMd5::yes);
   // FIPS 180-2 and RFC 1321 test vectors.
   CHECK(to_hex(d.sha256) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   REQUIRE(d.md5.has_value());

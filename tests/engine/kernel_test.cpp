@@ -38,7 +38,9 @@ std::uint32_t reference_checksum(const Buffer& file) {
   return static_cast<std::uint32_t>(sum + file.size());
 }
 
-void put(Buffer& file, std::size_t at, const Bytes& bytes) { std::copy(bytes.begin(), bytes.end(), file.begin() + static_cast<std::ptrdiff_t>(at)); }
+void put(Buffer& file, std::size_t at, const Bytes& bytes) {
+  std::copy(bytes.begin(), bytes.end(), file.begin() + static_cast<std::ptrdiff_t>(at));
+}
 
 // An NT kernel stand-in: a native-subsystem (1) PE with `pieces` placed in .text (0x400-0x1C00).
 Buffer nt_kernel(std::initializer_list<std::pair<std::size_t, Bytes>> pieces, std::uint16_t subsystem = kNative) {
@@ -144,7 +146,8 @@ TEST_CASE("a legitimate patched-looking epilogue after the intact original is no
   }
 }
 
-TEST_CASE("patched-looking bytes after an intact original are not FunLove's patch even with a stale checksum", "[kernel]") {
+TEST_CASE("patched-looking bytes after an intact original are not FunLove's patch even with a stale checksum",
+          "[kernel]") {
   for (const Version& v : kVersions) {
     INFO("Windows " << v.name);
     Buffer file = nt_kernel({{0x700, v.original}, {0x900, v.patched}});
@@ -170,7 +173,8 @@ TEST_CASE("patched bytes in a kernel whose checksum matches as it stands are not
 // CheckSum 0 leaves nothing to undo the patch against, while an NT kernel is always checksummed:
 // patched bytes with no original before them are unconfirmed (suspicious), never kernel-patched
 // and never silently clean; after an intact original they are still not the virus's patch.
-TEST_CASE("patched bytes in a kernel with CheckSum 0 are unconfirmed: kernel-modified, not kernel-patched", "[kernel]") {
+TEST_CASE("patched bytes in a kernel with CheckSum 0 are unconfirmed: kernel-modified, not kernel-patched",
+          "[kernel]") {
   for (const Version& v : kVersions) {
     INFO("Windows " << v.name);
     const Buffer file = nt_kernel({{0x700, v.patched}});
@@ -188,7 +192,8 @@ TEST_CASE("patched bytes in a kernel with CheckSum 0 are unconfirmed: kernel-mod
   }
 }
 
-TEST_CASE("patched bytes whose undo does not restore the checksum are kernel-modified, not kernel-patched", "[kernel]") {
+TEST_CASE("patched bytes whose undo does not restore the checksum are kernel-modified, not kernel-patched",
+          "[kernel]") {
   for (const Version& v : kVersions) {
     INFO("Windows " << v.name);
     Buffer file = funlove_patched(v, 0x700);
@@ -202,7 +207,8 @@ TEST_CASE("patched bytes whose undo does not restore the checksum are kernel-mod
   }
 }
 
-TEST_CASE("the virus's patch behind a legitimate patched-looking epilogue is found by undoing each candidate", "[kernel]") {
+TEST_CASE("the virus's patch behind a legitimate patched-looking epilogue is found by undoing each candidate",
+          "[kernel]") {
   // A legitimate `mov al,1` ending at 0x601, the original at 0x700 which the virus then patched.
   // (At an even offset the two sequences would only swap 16-bit word positions, which the PE
   // checksum, a sum, cannot tell apart; at an odd one their bytes fall in other word halves.)
@@ -269,8 +275,9 @@ TEST_CASE("NTLDR: patched loader bytes are loader-patched, original bytes are cl
 }
 
 TEST_CASE("NTLDR: the first occurrence decides", "[kernel]") {
-  for (const auto& [original, patched] : {std::pair<Bytes, Bytes>{{0x3B, 0x46, 0x58, 0x74, 0x07}, {0x3B, 0x46, 0x58, 0xEB, 0x07}},
-                                          std::pair<Bytes, Bytes>{{0x3B, 0x47, 0x58, 0x74, 0x07}, {0x3B, 0x47, 0x58, 0xEB, 0x07}}}) {
+  for (const auto& [original, patched] :
+       {std::pair<Bytes, Bytes>{{0x3B, 0x46, 0x58, 0x74, 0x07}, {0x3B, 0x46, 0x58, 0xEB, 0x07}},
+        std::pair<Bytes, Bytes>{{0x3B, 0x47, 0x58, 0x74, 0x07}, {0x3B, 0x47, 0x58, 0xEB, 0x07}}}) {
     Buffer ntldr(0x3000, 0x90);
     put(ntldr, 0x1000, original);
     put(ntldr, 0x2000, patched);  // the virus would have patched the intact one at 0x1000

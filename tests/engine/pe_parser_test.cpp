@@ -32,7 +32,7 @@ TEST_CASE("parses a valid PE32 image", "[pe]") {
   CHECK(image->entry_offset() == std::optional<std::uint64_t>(0x400));
   CHECK(image->rva_to_offset(0x2004) == std::optional<std::uint64_t>(0x1404));  // .text: VA 0x1000, raw 0x400
   CHECK(image->rva_to_offset(0x3004) == std::optional<std::uint64_t>(0x1C04));  // .data: VA 0x3000, raw 0x1C00
-  CHECK(image->rva_to_offset(0x10) == std::optional<std::uint64_t>(0x10));  // headers map 1:1
+  CHECK(image->rva_to_offset(0x10) == std::optional<std::uint64_t>(0x10));      // headers map 1:1
   CHECK_FALSE(image->rva_to_offset(0x9000).has_value());
   CHECK(image->overlay_size() == 0x123);
   CHECK(image->anomalies.empty());

@@ -83,7 +83,9 @@ struct Headers {
   std::uint32_t last_va = 0, last_raw_ptr = 0;
 };
 
-std::uint16_t get16(const Buffer& b, std::size_t off) { return static_cast<std::uint16_t>(b.at(off) | b.at(off + 1) << 8); }
+std::uint16_t get16(const Buffer& b, std::size_t off) {
+  return static_cast<std::uint16_t>(b.at(off) | b.at(off + 1) << 8);
+}
 
 Headers headers(const Buffer& b) {
   Headers h;
@@ -321,21 +323,26 @@ TEST_CASE("repair: refuses a file that does not fit the model exactly", "[repair
   check_refused([](Buffer& f, std::size_t b) { f[b + 0x20E] = 0; }, "code start");
   check_refused([&](Buffer& f, std::size_t) { put32(f, last + 16, get32(f, last + 16) + 0x200); }, "L.SizeOfRawData");
   check_refused([&](Buffer& f, std::size_t) { put32(f, last + 8, get32(f, last + 8) - 1); }, "L.VirtualSize");
-  check_refused([](Buffer& f, std::size_t) { put32(f, kOptional + 56, get32(f, kOptional + 56) + 0x1000); }, "SizeOfImage");
+  check_refused([](Buffer& f, std::size_t) { put32(f, kOptional + 56, get32(f, kOptional + 56) + 0x1000); },
+                "SizeOfImage");
   check_refused([&](Buffer& f, std::size_t) { put32(f, last + 36, get32(f, last + 36) & ~0x04000000u); }, "flags");
   check_refused([&](Buffer& f, std::size_t) { put32(f, last + 36, get32(f, last + 36) | 0x10000000u); }, "flags");
-  check_refused([](Buffer& f, std::size_t) { put32(f, kSectionTable + 36, get32(f, kSectionTable + 36) & ~0x80000000u); },
-                "entry section");
+  check_refused(
+      [](Buffer& f, std::size_t) { put32(f, kSectionTable + 36, get32(f, kSectionTable + 36) & ~0x80000000u); },
+      "entry section");
   // The call lands elsewhere than the geometry says (one page further).
   check_refused([](Buffer& f, std::size_t) { put32(f, 0x404, get32(f, 0x404) + 0x1000); }, "geometry");
   check_refused([](Buffer& f, std::size_t) { f[0x400] = 0xCC; }, "stub");
   // A certificate table (file offset) running into the body would be cut off.
-  check_refused([](Buffer& f, std::size_t b) {
-    put32(f, kOptional + 96 + 8 * 4, static_cast<std::uint32_t>(b - 0x10));
-    put32(f, kOptional + 96 + 8 * 4 + 4, 0x100);
-  }, "certificate table");
+  check_refused(
+      [](Buffer& f, std::size_t b) {
+        put32(f, kOptional + 96 + 8 * 4, static_cast<std::uint32_t>(b - 0x10));
+        put32(f, kOptional + 96 + 8 * 4 + 4, 0x100);
+      },
+      "certificate table");
   // Another section's data inside the last section's range after the repair.
-  check_refused([&](Buffer& f, std::size_t) { put32(f, kSectionTable + 16, get32(f, last + 20) - 0x400 + 0x200); }, "overlaps");
+  check_refused([&](Buffer& f, std::size_t) { put32(f, kSectionTable + 16, get32(f, last + 20) - 0x400 + 0x200); },
+                "overlaps");
 }
 
 TEST_CASE("repair: a geometry that disagrees with the bytes is refused", "[repair][hostile]") {

@@ -39,11 +39,11 @@ class MemorySource final : public ByteSource {
 // built to hit the corpus's infections (body markers), some to hit nothing.
 constexpr const char* kStreamableNdb =
     "Test.AnyMz:0:*:4d5a\n"
-    "Test.StarPair:1:*:7e46756e*436f6465\n"                         // "~Fun" ... "Code"? (rarely both)
-    "Test.StarMarker:0:*:7e46756e204c6f76696e67*696e616c7e\n"         // the marker cut in two
-    "Test.GapMin:0:*:4d5a{16-}0e1fba\n"                              // {n-} gap
-    "Test.Nibbles:1:*:e8??0800008d?3a70b{4}8b3c24\n"                 // ?? nibbles and a fixed jump
-    "Test.Alt:1:*:(e8aa|e8bb)0800*8b3c2483\n"                         // same-length alternation
+    "Test.StarPair:1:*:7e46756e*436f6465\n"                    // "~Fun" ... "Code"? (rarely both)
+    "Test.StarMarker:0:*:7e46756e204c6f76696e67*696e616c7e\n"  // the marker cut in two
+    "Test.GapMin:0:*:4d5a{16-}0e1fba\n"                        // {n-} gap
+    "Test.Nibbles:1:*:e8??0800008d?3a70b{4}8b3c24\n"           // ?? nibbles and a fixed jump
+    "Test.Alt:1:*:(e8aa|e8bb)0800*8b3c2483\n"                  // same-length alternation
     "Test.Eof:1:EOF-4099:4d5a9000*7e46756e\n"
     "Test.EpShift:1:EP+0,16:9090*e8aa08\n"
     "Test.Abs:0:0:4d5a*5045\n"
@@ -73,7 +73,8 @@ void require_same(const FileVerdict& whole, const FileVerdict& streamed, const s
     CHECK(whole.pe_error->reason == streamed.pe_error->reason);
   }
   REQUIRE(whole.pe_anomalies.size() == streamed.pe_anomalies.size());
-  for (std::size_t i = 0; i < whole.pe_anomalies.size(); ++i) CHECK(whole.pe_anomalies[i].what == streamed.pe_anomalies[i].what);
+  for (std::size_t i = 0; i < whole.pe_anomalies.size(); ++i)
+    CHECK(whole.pe_anomalies[i].what == streamed.pe_anomalies[i].what);
   REQUIRE(whole.digests);
   REQUIRE(streamed.digests);
   CHECK(whole.digests->sha256 == streamed.digests->sha256);
@@ -140,9 +141,16 @@ TEST_CASE("streamed and whole matching agree on random files with planted pieces
   FileScanner stream_scanner(set);
   std::mt19937 rng(20261127);
   // Pieces of the test signatures, planted at random places so partial and full matches occur.
-  const std::vector<std::vector<std::uint8_t>> pieces = {
-      {0x4d, 0x5a}, {0x7e, 0x46, 0x75, 0x6e}, {0x43, 0x6f, 0x64, 0x65}, {0x0e, 0x1f, 0xba}, {0xde, 0xad, 0xbe, 0xef, 0xca, 0xfe},
-      {0x01, 0x02, 0x03, 0x04, 0x05}, {0x50, 0x45}, {0xe8, 0xaa, 0x08, 0x00}, {0x8b, 0x3c, 0x24, 0x83}, {0x00}};
+  const std::vector<std::vector<std::uint8_t>> pieces = {{0x4d, 0x5a},
+                                                         {0x7e, 0x46, 0x75, 0x6e},
+                                                         {0x43, 0x6f, 0x64, 0x65},
+                                                         {0x0e, 0x1f, 0xba},
+                                                         {0xde, 0xad, 0xbe, 0xef, 0xca, 0xfe},
+                                                         {0x01, 0x02, 0x03, 0x04, 0x05},
+                                                         {0x50, 0x45},
+                                                         {0xe8, 0xaa, 0x08, 0x00},
+                                                         {0x8b, 0x3c, 0x24, 0x83},
+                                                         {0x00}};
   std::size_t matched_files = 0;
   for (int round = 0; round < 400; ++round) {
     std::vector<std::uint8_t> bytes(1 + rng() % 6000);
@@ -151,7 +159,8 @@ TEST_CASE("streamed and whole matching agree on random files with planted pieces
     for (int p = 0; p < plants; ++p) {
       const auto& piece = pieces[rng() % pieces.size()];
       if (piece.size() > bytes.size()) continue;
-      std::copy(piece.begin(), piece.end(), bytes.begin() + static_cast<std::ptrdiff_t>(rng() % (bytes.size() - piece.size() + 1)));
+      std::copy(piece.begin(), piece.end(),
+                bytes.begin() + static_cast<std::ptrdiff_t>(rng() % (bytes.size() - piece.size() + 1)));
     }
     if (rng() % 2 == 0 && bytes.size() >= 2) bytes[0] = 'M', bytes[1] = 'Z';
     const FileVerdict whole = whole_scanner.scan(ByteView(bytes.data(), bytes.size()), funlove::FileRole::ordinary);

@@ -59,7 +59,7 @@ void check_q317218_records(const EventLogEvidence& evidence) {
 
   CHECK(evidence.other_scm_7000 == 1);  // Messenger, %%1058: counted, not evidence
   CHECK(evidence.other_scm_7024 == 0);
-  CHECK(evidence.other_records == 1);   // the EventLog record
+  CHECK(evidence.other_records == 1);  // the EventLog record
 }
 
 }  // namespace

@@ -50,7 +50,11 @@ TEST_CASE("decode_utf16le: surrogates", "[host][utf16]") {
   SECTION("lone high surrogate at the end, lone low surrogate, high followed by a letter") {
     const std::vector<std::uint8_t> data = {0x00, 0xD8, 'A', 0, 0x00, 0xDC, 0x00, 0xD8};
     const auto decoded = decode_utf16le(data, 10);
-    CHECK(decoded.text == "\xEF\xBF\xBD" "A" "\xEF\xBF\xBD" "\xEF\xBF\xBD");
+    CHECK(decoded.text ==
+          "\xEF\xBF\xBD"
+          "A"
+          "\xEF\xBF\xBD"
+          "\xEF\xBF\xBD");
     CHECK(decoded.replaced);
   }
   SECTION("non-ASCII BMP characters") {
@@ -67,9 +71,13 @@ TEST_CASE("decode_utf16le caps the number of characters", "[host][utf16]") {
 
 TEST_CASE("sanitize_utf8 replaces invalid bytes and keeps valid text", "[host][utf8]") {
   CHECK(sanitize_utf8("Protected Storage", 100) == "Protected Storage");
-  CHECK(sanitize_utf8("a\xFF" "b", 100) == "a\xEF\xBF\xBD" "b");
-  CHECK(sanitize_utf8("\xC3", 100) == "\xEF\xBF\xBD");                // truncated sequence
-  CHECK(sanitize_utf8("\xC0\xAF", 100) == "\xEF\xBF\xBD\xEF\xBF\xBD");  // overlong
+  CHECK(sanitize_utf8("a\xFF"
+                      "b",
+                      100) ==
+        "a\xEF\xBF\xBD"
+        "b");
+  CHECK(sanitize_utf8("\xC3", 100) == "\xEF\xBF\xBD");                          // truncated sequence
+  CHECK(sanitize_utf8("\xC0\xAF", 100) == "\xEF\xBF\xBD\xEF\xBF\xBD");          // overlong
   CHECK(sanitize_utf8("\xED\xA0\x80", 100).find("\xED") == std::string::npos);  // encoded surrogate
   CHECK(sanitize_utf8("\xE4\xB8\xAD\xE4\xB8\xAD", 1) == "\xE4\xB8\xAD");
 }

@@ -149,7 +149,8 @@ TEST_CASE("7024 event without FunLove evidence: Q321454", "[host_report]") {
 // legitimate epilogue after the intact original is clean; the patch whose undo does not restore
 // the checksum is kernel-modified) leave a 7024 installation at Q321454.
 TEST_CASE("7024 event and a kernel whose patched-looking bytes are not FunLove's: Q321454", "[host_report]") {
-  for (const char* kernel : {"kernel/nt4-legit-epilogue/ntoskrnl.exe", "kernel/nt4-patched-then-modified/ntoskrnl.exe"}) {
+  for (const char* kernel :
+       {"kernel/nt4-legit-epilogue/ntoskrnl.exe", "kernel/nt4-patched-then-modified/ntoskrnl.exe"}) {
     INFO(kernel);
     const fs::path root = tree("q321454-kernel");
     const fs::path system32 = root / "WINNT" / "System32";
@@ -232,7 +233,7 @@ TEST_CASE("hostile hive: the row is an error, the scan goes on, exit code 2", "[
   const HostReport& host = only_host(report);
   CHECK(row(host, "flcss-service") == SymptomStatus::error);
   CHECK(row(host, "event-7024") == SymptomStatus::not_found);  // the log was still read
-  CHECK(program(host, "calc.exe") == FileStatus::clean);        // and the programs checked
+  CHECK(program(host, "calc.exe") == FileStatus::clean);       // and the programs checked
   CHECK(host.errors.size() == 1);
   CHECK(host.verdict == Verdict::incomplete);
   CHECK(report.complete());
@@ -314,7 +315,8 @@ ScanReport scan_clean_tree_with(std::string_view name, std::string_view hive, st
 }
 
 bool has_line(const std::vector<std::string>& lines, const std::string& text) {
-  return std::any_of(lines.begin(), lines.end(), [&](const std::string& line) { return line.find(text) != std::string::npos; });
+  return std::any_of(lines.begin(), lines.end(),
+                     [&](const std::string& line) { return line.find(text) != std::string::npos; });
 }
 
 }  // namespace
@@ -329,7 +331,8 @@ TEST_CASE("an NTUSER.DAT, SAM or SECURITY hive named SYSTEM: a host error naming
     CHECK_FALSE(host.hive);
     CHECK(row(host, "flcss-service") == SymptomStatus::error);
     REQUIRE(host.errors.size() == 1);
-    const std::string reason = scenario == "hive-services-unreadable" ? ": no readable control set" : ": not a SYSTEM hive: ";
+    const std::string reason =
+        scenario == "hive-services-unreadable" ? ": no readable control set" : ": not a SYSTEM hive: ";
     CHECK(host.errors[0].starts_with("SYSTEM hive " + host.install.system_hive + reason));
     CHECK(host.verdict == Verdict::incomplete);
     CHECK(report.complete());  // every file was scanned; the host evidence is what is missing
@@ -392,8 +395,8 @@ TEST_CASE("host errors and notes survive the JSON report and flscan merge's re-d
     const ScanReport report = scan_clean_tree_with("json-round-trip", hive, "evt-dirty");
     const flscan::scanner::Options options;
     const flscan::scanner::ReportMeta meta{"test", {}, 0};
-    auto read = flscan::scanner::report_from_json(nlohmann::json::parse(
-        flscan::scanner::report_to_json(report, options, meta).dump()));
+    auto read = flscan::scanner::report_from_json(
+        nlohmann::json::parse(flscan::scanner::report_to_json(report, options, meta).dump()));
     if (!read) FAIL(read.error());
     REQUIRE(read->report.hosts.size() == 1);
     HostReport again = read->report.hosts.front();

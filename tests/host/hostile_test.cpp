@@ -158,7 +158,8 @@ TEST_CASE("Hostile hives: the specific outcomes", "[host][hive][hostile]") {
     INFO(joined(flc->notes));
     CHECK(flc->values.image_path == std::string(R"(C:\WINNT\System32\flcss.exe)"));
     CHECK(flc->match.by_image_path);
-    CHECK(flc->values.display_name == std::string("\xEF\xBF\xBD" "FLC"));
+    CHECK(flc->values.display_name == std::string("\xEF\xBF\xBD"
+                                                  "FLC"));
     CHECK_FALSE(flc->values.type);   // 2-byte REG_DWORD
     CHECK_FALSE(flc->values.start);  // REG_SZ "2"
     CHECK(flc->values.error_control == 1u);
@@ -199,11 +200,10 @@ TEST_CASE("Hostile hives: the specific outcomes", "[host][hive][hostile]") {
 }
 
 TEST_CASE("Every hostile EVT gives an error or evidence", "[host][evt][hostile]") {
-  for (const char* kind :
-       {"truncated", "header-only", "record-size-absurd", "record-size-tiny", "record-size-zero",
-        "first-offset-past-eof", "eof-offset-wrong", "dirty-wrong-offsets", "strings-count-absurd",
-        "strings-offset-outside", "strings-unterminated", "size-copy-mismatch", "header-size-wrong",
-        "garbage-records", "many-records"}) {
+  for (const char* kind : {"truncated", "header-only", "record-size-absurd", "record-size-tiny", "record-size-zero",
+                           "first-offset-past-eof", "eof-offset-wrong", "dirty-wrong-offsets", "strings-count-absurd",
+                           "strings-offset-outside", "strings-unterminated", "size-copy-mismatch", "header-size-wrong",
+                           "garbage-records", "many-records"}) {
     const std::string scenario = std::string("hostile-evt-") + kind;
     INFO(scenario);
     auto result = read_event_log(host_fixture(scenario));

@@ -27,12 +27,21 @@ TEST_CASE("live processes: flcss.exe by executable or any argument, any case, ei
   const fs::path proc = fs::temp_directory_path() / ("flscan-live-" + std::to_string(::getpid()));
   fs::remove_all(proc);
   using namespace std::string_literals;
-  fake_process(proc, "10", "/usr/bin/sleep", "/tmp/x/FLCSS.EXE\0"s "60\0"s);             // exec -a
-  fake_process(proc, "20", "/usr/bin/wine-preloader", "wine\0"s "C:\\WINNT\\System32\\Flcss.exe\0"s);
-  fake_process(proc, "30", "/opt/flcss.exe", "");                                        // the link only
-  fake_process(proc, "40", "/usr/bin/sleep", "sleep\0"s "60\0"s);                         // unrelated
-  fake_process(proc, "50", "/usr/bin/cat", "cat\0"s "/tmp/notflcss.exe\0"s "flcss.exe.bak\0"s);  // not the base name
-  fake_process(proc, "self", "/usr/bin/x", "flcss.exe\0"s);                              // not a pid
+  fake_process(proc, "10", "/usr/bin/sleep",
+               "/tmp/x/FLCSS.EXE\0"s
+               "60\0"s);  // exec -a
+  fake_process(proc, "20", "/usr/bin/wine-preloader",
+               "wine\0"s
+               "C:\\WINNT\\System32\\Flcss.exe\0"s);
+  fake_process(proc, "30", "/opt/flcss.exe", "");  // the link only
+  fake_process(proc, "40", "/usr/bin/sleep",
+               "sleep\0"s
+               "60\0"s);  // unrelated
+  fake_process(proc, "50", "/usr/bin/cat",
+               "cat\0"s
+               "/tmp/notflcss.exe\0"s
+               "flcss.exe.bak\0"s);                          // not the base name
+  fake_process(proc, "self", "/usr/bin/x", "flcss.exe\0"s);  // not a pid
   const auto found = find_flcss_processes(proc.string());
   REQUIRE(found.size() == 3);
   CHECK(found[0].pid == 10);

@@ -40,7 +40,8 @@ void mutate(std::vector<char>& bytes, std::mt19937& rng) {
         break;
       case 1: {
         const std::size_t at = pos & ~std::size_t{3};
-        const auto value = static_cast<std::uint32_t>(rng() % 3 == 0 ? 0xFFFFFFFFu : (rng() % 2 ? rng() : rng() % 0x4000));
+        const auto value =
+            static_cast<std::uint32_t>(rng() % 3 == 0 ? 0xFFFFFFFFu : (rng() % 2 ? rng() : rng() % 0x4000));
         if (bytes.size() - at >= 4) std::memcpy(bytes.data() + at, &value, 4);
         break;
       }

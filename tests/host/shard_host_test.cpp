@@ -154,7 +154,8 @@ TEST_CASE("derive_host_report again on a report's own evidence gives the same re
   }
 }
 
-TEST_CASE("a shard's host report: other shards' files are other-shard, no verdict it cannot know", "[host_report][shard]") {
+TEST_CASE("a shard's host report: other shards' files are other-shard, no verdict it cannot know",
+          "[host_report][shard]") {
   const fs::path root = q321454_tree();
   const ScanReport full = scan(root);
   REQUIRE(full.hosts.front().verdict == Verdict::q321454);
@@ -190,8 +191,10 @@ TEST_CASE("the owners' statuses merged and derived again give the full scan's ho
       INFO(root.string() << ", N " << n);
       const HostReport merged = merged_host(root, n);
       require_same_derivation(full.hosts.front(), merged);
-      for (std::size_t j = 0; j < merged.programs.size(); ++j) CHECK(merged.programs[j].status == full.hosts.front().programs[j].status);
-      for (std::size_t j = 0; j < merged.kernel.size(); ++j) CHECK(merged.kernel[j].status == full.hosts.front().kernel[j].status);
+      for (std::size_t j = 0; j < merged.programs.size(); ++j)
+        CHECK(merged.programs[j].status == full.hosts.front().programs[j].status);
+      for (std::size_t j = 0; j < merged.kernel.size(); ++j)
+        CHECK(merged.kernel[j].status == full.hosts.front().kernel[j].status);
     }
   }
 }

@@ -228,7 +228,8 @@ namespace {
 
 std::string read_error(std::string_view scenario) {
   auto result = read_system_hive(host_fixture(scenario));
-  if (result) FAIL_CHECK(scenario << " was read as a SYSTEM hive with " << result->control_sets.size() << " control sets");
+  if (result)
+    FAIL_CHECK(scenario << " was read as a SYSTEM hive with " << result->control_sets.size() << " control sets");
   REQUIRE_FALSE(result);
   CHECK(result.error().path == host_fixture(scenario).string());
   return result.error().reason;
@@ -236,8 +237,7 @@ std::string read_error(std::string_view scenario) {
 
 }  // namespace
 
-TEST_CASE("hives that are not SYSTEM hives are errors naming what is missing and what the root holds",
-          "[host][hive]") {
+TEST_CASE("hives that are not SYSTEM hives are errors naming what is missing and what the root holds", "[host][hive]") {
   CHECK(read_error("hive-ntuser") ==
         "not a SYSTEM hive: no Select key and no ControlSetNNN key; root holds AppEvents, Console, Control Panel, "
         "Environment, Keyboard Layout, Network, Printers, Software and 1 more");  // kMaxRootNamesQuoted 8 of 9

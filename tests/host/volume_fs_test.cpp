@@ -294,8 +294,9 @@ TEST_CASE("a volume without a readable hive: the service row is an error", "[vol
     REQUIRE(hosts.size() == 1);
     const HostReport& host = hosts.front();
     CHECK(row(host, "flcss-service") == SymptomStatus::error);
-    CHECK(has_error_containing(host, "SYSTEM hive " + windows + "/system32/config/SYSTEM: read error: cluster 1234 is "
-                                     "beyond the volume"));
+    CHECK(has_error_containing(host, "SYSTEM hive " + windows +
+                                         "/system32/config/SYSTEM: read error: cluster 1234 is "
+                                         "beyond the volume"));
     CHECK(host.verdict == Verdict::incomplete);
   }
 
@@ -310,7 +311,8 @@ TEST_CASE("a volume without a readable hive: the service row is an error", "[vol
     const auto hosts = flscan::host::build_host_reports(scan, {HostVolume{broken, volume}});
     REQUIRE(hosts.size() == 1);
     CHECK(row(hosts.front(), "event-7024") == SymptomStatus::error);
-    CHECK(has_error_containing(hosts.front(), "SysEvent.Evt " + windows + "/system32/config/SYSEVENT.EVT: cannot open"));
+    CHECK(
+        has_error_containing(hosts.front(), "SysEvent.Evt " + windows + "/system32/config/SYSEVENT.EVT: cannot open"));
   }
 }
 
@@ -320,16 +322,17 @@ TEST_CASE("a system32 listing longer than the cap: the rest is not searched, and
   MemoryFs image;
   image.add_file(system32 + "/config/SYSTEM", scenario_bytes("hive-clean"));
   image.add_file(system32 + "/winlogon.exe", program_bytes("winlogon"));
-  for (std::size_t i = 0; i < flscan::host::kMaxEntriesListed; ++i) image.add_name_only(system32, "f" + std::to_string(i));
+  for (std::size_t i = 0; i < flscan::host::kMaxEntriesListed; ++i)
+    image.add_name_only(system32, "f" + std::to_string(i));
   image.add_file(system32 + "/calc.exe", program_bytes("calc"));  // listed after the cap
 
   const auto hosts = flscan::host::build_host_reports(image_scan({}), {HostVolume{image, volume}});
   REQUIRE(hosts.size() == 1);
   const HostReport& host = hosts.front();
   CHECK(image.largest_listing_asked == flscan::host::kMaxEntriesListed);
-  CHECK(program(host, "winlogon.exe") == FileStatus::clean);         // before the cap
-  CHECK(program(host, "calc.exe") == FileStatus::not_scanned);       // beyond it: not "missing"
-  CHECK(program(host, "ddeshare.exe") == FileStatus::not_scanned);   // could be beyond it too
+  CHECK(program(host, "winlogon.exe") == FileStatus::clean);        // before the cap
+  CHECK(program(host, "calc.exe") == FileStatus::not_scanned);      // beyond it: not "missing"
+  CHECK(program(host, "ddeshare.exe") == FileStatus::not_scanned);  // could be beyond it too
   CHECK(has_error_containing(host, "directory " + system32 + ": more than 65536 entries"));
   CHECK(host.verdict == Verdict::incomplete);
 }
@@ -491,7 +494,8 @@ TEST_CASE("LocalFs: listing, kinds, snapshots of this machine's files", "[volume
   CHECK(flscan::host::join_path("nt4.vhd:p1", "WINNT") == "nt4.vhd:p1/WINNT");
 }
 
-TEST_CASE("FileSnapshot::take: a file holding more than its reported size is modified, not a short copy", "[volume_fs]") {
+TEST_CASE("FileSnapshot::take: a file holding more than its reported size is modified, not a short copy",
+          "[volume_fs]") {
   // Issue 12: a FUSE or network filesystem may report less than a file holds; /proc reports 0
   // bytes for files with content. The copy asks for one byte past the reported size.
   struct stat st {};

@@ -60,7 +60,8 @@ std::string corpus_sample(const std::string& expected) {
 
 const sig::SignatureSet& builtin() { return flscan::test::builtin_set(); }
 
-ScanReport scan(const std::vector<std::string>& roots, bool force_image = false, std::optional<Shard> shard = std::nullopt) {
+ScanReport scan(const std::vector<std::string>& roots, bool force_image = false,
+                std::optional<Shard> shard = std::nullopt) {
   ScanSettings settings;
   settings.roots = roots;
   settings.force_image = force_image;
@@ -99,20 +100,23 @@ void make_disk(const std::string& image, unsigned mib, const std::string& label,
   for (const Partition& p : parts) {
     script += "start=" + std::to_string(p.start) + ", size=" + std::to_string(p.size) + ", type=" + p.type + "\\n";
   }
-  sh("rm -f " + image + " && truncate -s " + std::to_string(mib) + "M " + image + " && printf '" + script + "' | sfdisk -q " + image);
+  sh("rm -f " + image + " && truncate -s " + std::to_string(mib) + "M " + image + " && printf '" + script +
+     "' | sfdisk -q " + image);
   for (const Partition& p : parts) {
-    if (!p.content.empty()) sh("dd if=" + p.content + " of=" + image + " bs=512 seek=" + std::to_string(p.start) + " conv=notrunc");
+    if (!p.content.empty())
+      sh("dd if=" + p.content + " of=" + image + " bs=512 seek=" + std::to_string(p.start) + " conv=notrunc");
   }
 }
 
 const FileResult* result_at(const ScanReport& report, const std::string& path) {
-  const auto found = std::find_if(report.results.begin(), report.results.end(), [&](const FileResult& r) { return r.path == path; });
+  const auto found =
+      std::find_if(report.results.begin(), report.results.end(), [&](const FileResult& r) { return r.path == path; });
   return found == report.results.end() ? nullptr : &*found;
 }
 
 const NotScannedEntry* not_scanned_at(const ScanReport& report, const std::string& path) {
-  const auto found =
-      std::find_if(report.not_scanned.begin(), report.not_scanned.end(), [&](const NotScannedEntry& e) { return e.path == path; });
+  const auto found = std::find_if(report.not_scanned.begin(), report.not_scanned.end(),
+                                  [&](const NotScannedEntry& e) { return e.path == path; });
   return found == report.not_scanned.end() ? nullptr : &*found;
 }
 
@@ -227,8 +231,8 @@ TEST_CASE("image: an MBR disk with a FAT and an NTFS partition", "[image]") {
   CHECK(report.volumes[1].name == "p2");
   CHECK(report.volumes[1].offset == 12288 * kSector);
   CHECK(report.volumes[1].filesystem == "ntfs");
-  CHECK(result_paths(report) ==
-        std::set<std::string>{disk.image + ":p1/CALC.EXE", disk.image + ":p1/WINNT/notepad.exe", disk.image + ":p2/Calc.exe"});
+  CHECK(result_paths(report) == std::set<std::string>{disk.image + ":p1/CALC.EXE", disk.image + ":p1/WINNT/notepad.exe",
+                                                      disk.image + ":p2/Calc.exe"});
   check_infected(report, disk.image + ":p2/Calc.exe");
   // Read through TSK byte for byte: the same SHA-256 as the sample on disk.
   std::ifstream sample(disk.infected, std::ios::binary);
@@ -272,7 +276,8 @@ TEST_CASE("image: VHD, VMDK and E01 containers give the same files", "[image]") 
   for (const std::string& image : {vhd, vmdk, e01}) {
     INFO(image);
     const ScanReport report = scan({image});
-    CHECK(result_paths(report) == std::set<std::string>{image + ":p1/CALC.EXE", image + ":p1/WINNT/notepad.exe", image + ":p2/Calc.exe"});
+    CHECK(result_paths(report) ==
+          std::set<std::string>{image + ":p1/CALC.EXE", image + ":p1/WINNT/notepad.exe", image + ":p2/Calc.exe"});
     CHECK(report.complete());
   }
 }
@@ -299,11 +304,13 @@ TEST_CASE("image: a garbage partition and a BitLocker volume are reported, the o
   make_fat(dir / "p1.img", 4096, {{clean, "CLEAN.EXE"}});
   // Not a filesystem: a repeated text, and a boot sector with BitLocker's signature.
   sh("yes garbage | head -c 4194304 > " + (dir / "garbage.img"));
-  sh("head -c 4194304 /dev/zero > " + (dir / "fve.img") + " && printf '\\353\\130\\220-FVE-FS-' | dd of=" + (dir / "fve.img") +
-     " conv=notrunc");
+  sh("head -c 4194304 /dev/zero > " + (dir / "fve.img") +
+     " && printf '\\353\\130\\220-FVE-FS-' | dd of=" + (dir / "fve.img") + " conv=notrunc");
   const std::string image = dir / "disk.img";
   make_disk(image, 20, "dos",
-            {{2048, 8192, "6", dir / "p1.img"}, {12288, 8192, "7", dir / "garbage.img"}, {22528, 8192, "7", dir / "fve.img"}});
+            {{2048, 8192, "6", dir / "p1.img"},
+             {12288, 8192, "7", dir / "garbage.img"},
+             {22528, 8192, "7", dir / "fve.img"}});
   const ScanReport report = scan({image});
   REQUIRE(report.volumes.size() == 3);
   CHECK(report.volumes[0].status == VolumeStatus::scanned);
@@ -336,7 +343,8 @@ void make_fat32_mswin(const std::string& image, const std::string& file, bool wi
 }
 }  // namespace
 
-TEST_CASE("image: a BitLocker To Go volume is encrypted-volume, as a whole image and as a partition", "[image][bitlocker]") {
+TEST_CASE("image: a BitLocker To Go volume is encrypted-volume, as a whole image and as a partition",
+          "[image][bitlocker]") {
   const TempDir dir;
   flscan::test::write_file(dir / "readme.txt", "the reader volume's own file\n");
   const std::string togo = dir / "togo.img";
@@ -367,7 +375,8 @@ TEST_CASE("image: a BitLocker To Go volume is encrypted-volume, as a whole image
   CHECK(exit_code(report) == kExitIncomplete);
 }
 
-TEST_CASE("image: a FAT32 volume formatted the Windows way (MSWIN4.1) without the GUID is scanned", "[image][bitlocker]") {
+TEST_CASE("image: a FAT32 volume formatted the Windows way (MSWIN4.1) without the GUID is scanned",
+          "[image][bitlocker]") {
   // The control for the test above: the OEM name alone is no BitLocker, the GUID is what counts.
   const TempDir dir;
   flscan::test::write_file(dir / "readme.txt", "an ordinary file\n");

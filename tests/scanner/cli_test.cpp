@@ -17,9 +17,9 @@
 #include "scanner/report/text_encoding.h"
 #include "test_support.h"
 
+using flscan::test::run_flscan;
 using flscan::test::RunResult;
 using flscan::test::TempDir;
-using flscan::test::run_flscan;
 using flscan::test::write_file;
 using nlohmann::json;
 
@@ -55,9 +55,9 @@ TEST_CASE("cli: exit 0 on a clean tree, with a summary a newcomer can read", "[c
   INFO(run.out << run.err);
   CHECK(run.exit_code == 0);
   CHECK_FALSE(contains(run.out, "NOT SCANNED"));
-  for (const char* line : {"--- flscan summary ---", "Files:        2 files found in 1 directory", "Bytes read:",
-                           "Findings:     0 files with FunLove evidence", "Not scanned:  0", "Skipped:      0", "MB/s",
-                           "files/s", "Signatures:", "Result:       clean"}) {
+  for (const char* line : {"--- flscan summary ---", "Files:        2 files found in 1 directory",
+                           "Bytes read:", "Findings:     0 files with FunLove evidence", "Not scanned:  0",
+                           "Skipped:      0", "MB/s", "files/s", "Signatures:", "Result:       clean"}) {
     INFO(line);
     CHECK(contains(run.out, line));
   }
@@ -279,7 +279,8 @@ TEST_CASE("cli: --max-filesize refuses a big MZ file with exit 2", "[cli]") {
 TEST_CASE("cli: --threads 1 gives the same report as the default", "[cli]") {
   const TempDir dir;
   const std::string database = marker_database(dir);
-  for (int i = 0; i < 40; ++i) write_file(dir / ("tree/d" + std::to_string(i % 6) + "/f" + std::to_string(i)), i % 9 ? "x" : kMarked);
+  for (int i = 0; i < 40; ++i)
+    write_file(dir / ("tree/d" + std::to_string(i % 6) + "/f" + std::to_string(i)), i % 9 ? "x" : kMarked);
   const json one = parse_json(run_flscan({"-j", "1", "--json", "-", "-d", database, dir / "tree"}));
   const json many = parse_json(run_flscan({"--json", "-", "-d", database, dir / "tree"}));
   CHECK(one["results"] == many["results"]);

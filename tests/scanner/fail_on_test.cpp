@@ -16,9 +16,9 @@
 using flscan::scanner::FailOn;
 using flscan::scanner::kDefaultFailOn;
 using flscan::scanner::parse_fail_on;
+using flscan::test::run_flscan;
 using flscan::test::RunResult;
 using flscan::test::TempDir;
-using flscan::test::run_flscan;
 using nlohmann::json;
 
 namespace {
@@ -196,8 +196,8 @@ TEST_CASE("fail-on: bad lists are usage errors, --help documents the option and 
   }
   const RunResult help = run_flscan({"--help"});
   CHECK(help.exit_code == 0);
-  for (const char* text : {"--fail-on", "Default: infected,incomplete", "--fail-on infected,suspicious,incomplete --sarif",
-                           "--sarif", "SARIF 2.1.0"}) {
+  for (const char* text : {"--fail-on", "Default: infected,incomplete",
+                           "--fail-on infected,suspicious,incomplete --sarif", "--sarif", "SARIF 2.1.0"}) {
     INFO(text);
     CHECK(help.out.find(text) != std::string::npos);
   }

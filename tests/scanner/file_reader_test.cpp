@@ -255,7 +255,8 @@ TEST_CASE("reader: a file reported as 0 bytes is read once; bytes beyond that si
   CHECK(proc.error().reason == NotScannedReason::modified);
 }
 
-TEST_CASE("reader: a file reported smaller than it is, read to its end, is modified, never its first bytes alone", "[reader]") {
+TEST_CASE("reader: a file reported smaller than it is, read to its end, is modified, never its first bytes alone",
+          "[reader]") {
   // Issue 12: a FUSE filesystem reporting 1024 bytes for a larger infected PE made flscan scan
   // those 1024 bytes and call the file clean.
   FileReader reader(kNoLimit);
@@ -285,7 +286,8 @@ TEST_CASE("reader: a file reported smaller than it is, read to its end, is modif
   const auto streamed_read = reader.read(streamed, kPlanStream, kReadAll);
   REQUIRE_FALSE(streamed_read);
   CHECK(streamed_read.error().reason == NotScannedReason::modified);
-  CHECK(streamed_read.error().detail.find("reported as " + std::to_string(2 * limits::kSniffBytes) + " bytes") != std::string::npos);
+  CHECK(streamed_read.error().detail.find("reported as " + std::to_string(2 * limits::kSniffBytes) + " bytes") !=
+        std::string::npos);
 
   // The same files reporting their true size are read, whole and streamed.
   ReportsSize whole_true(large, large.size());

@@ -24,12 +24,12 @@
 #include "hostile_support.h"
 #include "test_support.h"
 
+using flscan::test::json_path_bytes;
 using flscan::test::MeasuredRun;
+using flscan::test::run_flscan_measured;
 using flscan::test::TempDir;
 using flscan::test::TreeGuard;
 using flscan::test::UniqueFd;
-using flscan::test::json_path_bytes;
-using flscan::test::run_flscan_measured;
 using nlohmann::json;
 
 namespace {
@@ -59,7 +59,8 @@ std::string figures(const MeasuredRun& run) {
                 run.seconds);
   // What flscan printed on stderr (a sanitizer report, an error) explains an unexpected exit code.
   if (run.err.empty()) return text;
-  return text + std::string("; stderr (last 3000 bytes): ") + run.err.substr(run.err.size() > 3000 ? run.err.size() - 3000 : 0);
+  return text + std::string("; stderr (last 3000 bytes): ") +
+         run.err.substr(run.err.size() > 3000 ? run.err.size() - 3000 : 0);
 }
 
 json parse_json(const MeasuredRun& run) {
@@ -171,9 +172,10 @@ TEST_CASE("hostile: 100,000 files in one directory are all seen, and each PE/MZ 
   CHECK(run.peak_rss_kib < kRssBoundKib);
 }
 
-TEST_CASE("hostile: names that are not UTF-8, hold newlines or escape sequences, or have 255 bytes are reported "
-          "exactly",
-          "[hostile][names]") {
+TEST_CASE(
+    "hostile: names that are not UTF-8, hold newlines or escape sequences, or have 255 bytes are reported "
+    "exactly",
+    "[hostile][names]") {
   const TempDir dir;
   const std::string root = dir / "tree";
   make_directory(root);
@@ -289,9 +291,10 @@ TEST_CASE("hostile: a file below a path longer than PATH_MAX is scanned, not ski
   }
 }
 
-TEST_CASE("hostile: a sparse 8 GiB MZ file is too large by default, and read through in bounded memory with "
-          "--max-filesize 9G",
-          "[hostile][sparse]") {
+TEST_CASE(
+    "hostile: a sparse 8 GiB MZ file is too large by default, and read through in bounded memory with "
+    "--max-filesize 9G",
+    "[hostile][sparse]") {
   const TempDir dir;
   // On a RAM filesystem reading a hole copies the shared zero page; on ext4 it fills the page
   // cache with 8 GiB of zeros first, which costs several times the CPU.
@@ -337,9 +340,10 @@ TEST_CASE("hostile: a sparse 8 GiB MZ file is too large by default, and read thr
   }
 }
 
-TEST_CASE("hostile: symlinks out of the tree are not followed by default, and with -L their evidence is reported under "
-          "the link",
-          "[hostile][symlink]") {
+TEST_CASE(
+    "hostile: symlinks out of the tree are not followed by default, and with -L their evidence is reported under "
+    "the link",
+    "[hostile][symlink]") {
   const TempDir dir;
   const TempDir outside;
   const std::string root = dir / "tree";

@@ -52,8 +52,8 @@ class TreeGuard {
 };
 
 struct MeasuredRun {
-  int exit_code = -1;    // -1 when killed (timeout) or stopped by a signal
-  int term_signal = 0;   // the signal that ended it, if any
+  int exit_code = -1;   // -1 when killed (timeout) or stopped by a signal
+  int term_signal = 0;  // the signal that ended it, if any
   bool timed_out = false;
   std::string out;
   std::string err;

@@ -55,9 +55,10 @@ TEST_CASE("options: defaults and every option", "[options]") {
   CHECK_FALSE(defaults.options->follow_symlinks);
   CHECK_FALSE(defaults.options->json_path);
 
-  const auto all = parse({"-d", "a.ndb", "--database", "sigs", "--exclude", "*.iso", "--exclude", "x/y", "--max-filesize",
-                          "10K", "-j", "3", "-L", "-x", "--json", "-", "--inventory", "-v", "--brief", "-i", "-q", "p1",
-                          "p2"});
+  const auto all =
+      parse({"-d", "a.ndb", "--database", "sigs", "--exclude", "*.iso", "--exclude",   "x/y", "--max-filesize", "10K",
+             "-j", "3",     "-L",         "-x",   "--json",    "-",     "--inventory", "-v",  "--brief",        "-i",
+             "-q", "p1",    "p2"});
   REQUIRE(all.options);
   const Options& o = *all.options;
   CHECK(o.databases == std::vector<std::string>{"a.ndb", "sigs"});
@@ -104,10 +105,10 @@ TEST_CASE("options: --help documents every option, the exit codes and JSON", "[o
   const auto parsed = parse({"--help"}, &help);
   CHECK_FALSE(parsed.options);
   CHECK(parsed.exit_code == 0);
-  for (const char* text : {"--database", "--exclude", "--max-filesize", "--threads", "--follow-symlinks",
-                           "--one-file-system", "--json", "--inventory", "--verbose", "--brief", "--infected", "--quiet",
-                           "--version", "Exit codes", "When both 1 and 2 apply, the exit code is 1", "schema_version",
-                           "{\"bytes\""}) {
+  for (const char* text :
+       {"--database", "--exclude", "--max-filesize", "--threads", "--follow-symlinks", "--one-file-system", "--json",
+        "--inventory", "--verbose", "--brief", "--infected", "--quiet", "--version", "Exit codes",
+        "When both 1 and 2 apply, the exit code is 1", "schema_version", "{\"bytes\""}) {
     INFO(text);
     CHECK(help.find(text) != std::string::npos);
   }
@@ -115,7 +116,9 @@ TEST_CASE("options: --help documents every option, the exit codes and JSON", "[o
 
 TEST_CASE("text encoding: strict UTF-8, base64, terminal escapes", "[options][encoding]") {
   CHECK(is_valid_utf8("plain.exe"));
-  CHECK(is_valid_utf8("gr\xC3\xBC\xC3\x9F" "e.exe"));
+  CHECK(
+      is_valid_utf8("gr\xC3\xBC\xC3\x9F"
+                    "e.exe"));
   CHECK(is_valid_utf8("\xF0\x9F\x98\x80"));
   CHECK_FALSE(is_valid_utf8("bad\xFF"));
   CHECK_FALSE(is_valid_utf8("\xC0\xAF"));          // overlong '/'
@@ -134,5 +137,8 @@ TEST_CASE("text encoding: strict UTF-8, base64, terminal escapes", "[options][en
   CHECK(escape_for_terminal("x\xFFy") == "x\\xffy");
   CHECK(escape_for_terminal("\x1b[31m") == "\\x1b[31m");
   CHECK(escape_for_terminal("\xC2\x9B") == "\\xc2\\x9b");
-  CHECK(escape_for_terminal("gr\xC3\xBC\xC3\x9F" "e") == "gr\xC3\xBC\xC3\x9F" "e");
+  CHECK(escape_for_terminal("gr\xC3\xBC\xC3\x9F"
+                            "e") ==
+        "gr\xC3\xBC\xC3\x9F"
+        "e");
 }

@@ -90,8 +90,8 @@ struct Meta {
 };
 
 std::ostream& operator<<(std::ostream& out, const Meta& m) {
-  return out << "mode " << std::oct << m.mode << std::dec << ", owner " << m.uid << ":" << m.gid << ", atime " << m.atime_ns
-             << ", mtime " << m.mtime_ns;
+  return out << "mode " << std::oct << m.mode << std::dec << ", owner " << m.uid << ":" << m.gid << ", atime "
+             << m.atime_ns << ", mtime " << m.mtime_ns;
 }
 
 std::int64_t ns(const timespec& t) { return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec; }
@@ -104,7 +104,8 @@ Meta meta_of(const std::string& path) {
 
 // Mode 0751, owner nobody when running as root, times with nanoseconds in 2001.
 Meta set_meta(const std::string& path, mode_t mode = 0751) {
-  if (flscan::test::running_as_root()) REQUIRE(::chown(path.c_str(), flscan::test::kNobodyUid, flscan::test::kNobodyGid) == 0);
+  if (flscan::test::running_as_root())
+    REQUIRE(::chown(path.c_str(), flscan::test::kNobodyUid, flscan::test::kNobodyGid) == 0);
   REQUIRE(::chmod(path.c_str(), mode) == 0);
   const timespec times[2] = {{981173106, 123456789}, {981000000, 987654321}};
   REQUIRE(::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW) == 0);
@@ -117,7 +118,8 @@ const sig::SignatureSet& builtin() { return flscan::test::builtin_set(); }
 FileResult scanned(const std::string& path) {
   const Bytes bytes = read_bytes(path);
   FileScanner scanner(builtin());
-  FileVerdict verdict = scanner.scan(ByteView(bytes.data(), bytes.size()), funlove::role_for_name(fs::path(path).filename().string()));
+  FileVerdict verdict =
+      scanner.scan(ByteView(bytes.data(), bytes.size()), funlove::role_for_name(fs::path(path).filename().string()));
   FileResult result;
   result.path = path;
   result.size = bytes.size();
@@ -208,7 +210,8 @@ struct Fixture {
 
 std::string outcome_text(const std::vector<RestoreOutcome>& outcomes) {
   std::string text;
-  for (const RestoreOutcome& o : outcomes) text += o.target + ": " + (o.restored ? "restored" : "NOT restored: " + o.error) + "\n";
+  for (const RestoreOutcome& o : outcomes)
+    text += o.target + ": " + (o.restored ? "restored" : "NOT restored: " + o.error) + "\n";
   return text;
 }
 
@@ -234,7 +237,8 @@ std::vector<RestoreOutcome> restore(const std::string& qdir, const std::optional
 void check_is_repaired_host(const Bytes& repaired, const Sample& s) {
   REQUIRE(repaired.size() == s.infection.body_offset);
   CHECK(std::equal(s.host.begin() + 0x400, s.host.end(), repaired.begin() + 0x400));
-  CHECK(std::all_of(repaired.begin() + static_cast<std::ptrdiff_t>(s.host.size()), repaired.end(), [](std::uint8_t b) { return b == 0; }));
+  CHECK(std::all_of(repaired.begin() + static_cast<std::ptrdiff_t>(s.host.size()), repaired.end(),
+                    [](std::uint8_t b) { return b == 0; }));
   CHECK(sha(repaired) != sha(s.infection.file));
 }
 
@@ -285,8 +289,10 @@ TEST_CASE("quarantine then restore gives byte- and metadata-identical files", "[
   std::vector<Planted> planted;
   // Different modes (set-user-ID too, on a root-owned file: chown must not clear it for good), a
   // non-UTF-8 name, a nested directory.
-  const std::vector<std::pair<std::string, mode_t>> files = {
-      {tmp / "tree/a.exe", 0751}, {tmp / "tree/sub/b.scr", 0640}, {tmp / "tree/suid.exe", 04755}, {tmp / "tree/bad-\xff.exe", 0600}};
+  const std::vector<std::pair<std::string, mode_t>> files = {{tmp / "tree/a.exe", 0751},
+                                                             {tmp / "tree/sub/b.scr", 0640},
+                                                             {tmp / "tree/suid.exe", 04755},
+                                                             {tmp / "tree/bad-\xff.exe", 0600}};
   for (const auto& [path, mode] : files) {
     write_bytes(path, s.infection.file);
     planted.push_back({path, set_meta(path, mode)});
@@ -420,7 +426,8 @@ TEST_CASE("a file below a path longer than PATH_MAX is quarantined and restored"
   const Sample s = make_sample();
   const int fd = ::openat(dir, "deep.exe", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   REQUIRE(fd >= 0);
-  REQUIRE(::write(fd, s.infection.file.data(), s.infection.file.size()) == static_cast<ssize_t>(s.infection.file.size()));
+  REQUIRE(::write(fd, s.infection.file.data(), s.infection.file.size()) ==
+          static_cast<ssize_t>(s.infection.file.size()));
   ::close(fd);
   const std::string path = deep + "/deep.exe";
 
@@ -429,7 +436,8 @@ TEST_CASE("a file below a path longer than PATH_MAX is quarantined and restored"
   result.path = path;
   result.size = s.infection.file.size();
   result.sha256 = sha(s.infection.file);
-  result.findings = scanner.scan(ByteView(s.infection.file.data(), s.infection.file.size()), funlove::FileRole::ordinary).findings;
+  result.findings =
+      scanner.scan(ByteView(s.infection.file.data(), s.infection.file.size()), funlove::FileRole::ordinary).findings;
   {
     auto q = Quarantine::open(tmp / "q");
     REQUIRE(q);
@@ -494,8 +502,9 @@ TEST_CASE("the quarantine directory must be empty or flscan's, and one flscan at
   REQUIRE_FALSE(second);
   CHECK(second.error().find("in use by another flscan") != std::string::npos);
 
-  flscan::test::write_file(tmp / "bad/manifest.json", "{\"schema\": \"flscan-quarantine\", \"schema_version\": 1, \"entries\": "
-                                                      "[{\"file\": \"../../etc/passwd\"}]}");
+  flscan::test::write_file(tmp / "bad/manifest.json",
+                           "{\"schema\": \"flscan-quarantine\", \"schema_version\": 1, \"entries\": "
+                           "[{\"file\": \"../../etc/passwd\"}]}");
   const auto hostile = Quarantine::open(tmp / "bad");
   REQUIRE_FALSE(hostile);
   CHECK(hostile.error().find("not usable") != std::string::npos);
@@ -562,9 +571,12 @@ enum class Scenario { quarantine, repair, restore };
 
 const char* name_of(Scenario s) {
   switch (s) {
-    case Scenario::quarantine: return "quarantine";
-    case Scenario::repair: return "quarantine --repair";
-    case Scenario::restore: return "restore";
+    case Scenario::quarantine:
+      return "quarantine";
+    case Scenario::repair:
+      return "quarantine --repair";
+    case Scenario::restore:
+      return "restore";
   }
   return "";
 }
@@ -710,7 +722,8 @@ TEST_CASE("every step failing leaves the file safe, and a re-run finishes the jo
   }
 }
 
-TEST_CASE("a crash at every step loses nothing, and re-running or restoring recovers cleanly", "[quarantine][faults][crash]") {
+TEST_CASE("a crash at every step loses nothing, and re-running or restoring recovers cleanly",
+          "[quarantine][faults][crash]") {
   for (const Scenario s : {Scenario::quarantine, Scenario::repair, Scenario::restore}) {
     const std::size_t steps = count_steps(s);
     for (std::size_t crash_at = 0; crash_at < steps; ++crash_at) {
@@ -737,7 +750,8 @@ TEST_CASE("a crash at every step loses nothing, and re-running or restoring reco
         }
         int status = 0;
         REQUIRE(::waitpid(child, &status, 0) == child);
-        INFO(name_of(s) << ": crash at step " << crash_at << (recover_by_restore ? ", then restore" : ", then the same again"));
+        INFO(name_of(s) << ": crash at step " << crash_at
+                        << (recover_by_restore ? ", then restore" : ", then the same again"));
         REQUIRE(WIFEXITED(status));
         REQUIRE(WEXITSTATUS(status) == kCrashed);
         check_nothing_lost(*f, s);
@@ -769,8 +783,8 @@ TEST_CASE("cli: --repair needs --quarantine, restore usage, JSON action fields",
   const std::string corpus = FLSCAN_CORPUS_DIR;
   const std::string tree = tmp / "tree";
   fs::create_directories(tree);
-  fs::copy_file(corpus + "/infected/gui_hello.exe", tree + "/hello.exe");  // repairable
-  fs::copy_file(corpus + "/dropper/flcss.exe", tree + "/flcss.exe");       // quarantined, repair refused
+  fs::copy_file(corpus + "/infected/gui_hello.exe", tree + "/hello.exe");   // repairable
+  fs::copy_file(corpus + "/dropper/flcss.exe", tree + "/flcss.exe");        // quarantined, repair refused
   fs::copy_file(corpus + "/remnant/gui_hello.exe", tree + "/remnant.exe");  // informational: not touched
   const Bytes remnant = read_bytes(tree + "/remnant.exe");
   run = flscan::test::run_flscan({"--json", "-", "--quarantine", tmp / "q", "--repair", tree});
@@ -819,7 +833,8 @@ TEST_CASE("cli: the HTML and SARIF reports show what --quarantine and --repair d
   fs::copy_file(corpus + "/remnant/gui_hello.exe", tree + "/remnant.exe");
   const std::string html_path = tmp / "r.html";
   const std::string sarif_path = tmp / "r.sarif";
-  const auto run = flscan::test::run_flscan({"--html", html_path, "--sarif", sarif_path, "--quarantine", tmp / "q", "--repair", tree});
+  const auto run = flscan::test::run_flscan(
+      {"--html", html_path, "--sarif", sarif_path, "--quarantine", tmp / "q", "--repair", tree});
   INFO(run.err);
   CHECK(run.exit_code == 1);
   const std::map<std::string, std::string> want{
@@ -833,7 +848,8 @@ TEST_CASE("cli: the HTML and SARIF reports show what --quarantine and --repair d
     const json& properties = result.at("properties");
     if (!properties.contains("path")) continue;  // host and NOT SCANNED results
     const std::string path = flscan::test::json_path_bytes(properties.at("path"));
-    sarif_actions[path].insert(properties.contains("action") ? properties.at("action").at("result").get<std::string>() : "");
+    sarif_actions[path].insert(properties.contains("action") ? properties.at("action").at("result").get<std::string>()
+                                                             : "");
     if (properties.contains("action")) CHECK_FALSE(properties.at("action").at("text").get<std::string>().empty());
   }
   for (const auto& [path, action] : want) {
@@ -845,7 +861,8 @@ TEST_CASE("cli: the HTML and SARIF reports show what --quarantine and --repair d
   std::ifstream html_in(html_path);
   const std::string html((std::istreambuf_iterator<char>(html_in)), std::istreambuf_iterator<char>());
   std::map<std::string, std::set<std::string>> html_actions;
-  const std::regex row(R"re(<tr data-state="[^"]*" data-severity="[^"]*"(?: data-action="([a-z-]+)")?><td class="path">([^<]*)</td>)re");
+  const std::regex row(
+      R"re(<tr data-state="[^"]*" data-severity="[^"]*"(?: data-action="([a-z-]+)")?><td class="path">([^<]*)</td>)re");
   for (auto it = std::sregex_iterator(html.begin(), html.end(), row); it != std::sregex_iterator(); ++it) {
     html_actions[(*it)[2].str()].insert((*it)[1].str());
   }
@@ -855,7 +872,8 @@ TEST_CASE("cli: the HTML and SARIF reports show what --quarantine and --repair d
   }
   CHECK(html.find("<th>Action</th>") != std::string::npos);
   CHECK(html.find("repaired in place (") != std::string::npos);
-  CHECK(html.find("<th>Quarantine</th><td>1 quarantined, 1 repaired in place, 0 left in place</td>") != std::string::npos);
+  CHECK(html.find("<th>Quarantine</th><td>1 quarantined, 1 repaired in place, 0 left in place</td>") !=
+        std::string::npos);
 }
 
 // Issue 13: a local user (nobody here) attacks root's quarantine and restore. Root is needed to
@@ -867,7 +885,8 @@ bool as_nobody(const std::function<bool()>& body) {
   const pid_t child = ::fork();
   REQUIRE(child >= 0);
   if (child == 0) {
-    if (::setgroups(0, nullptr) != 0 || ::setgid(flscan::test::kNobodyGid) != 0 || ::setuid(flscan::test::kNobodyUid) != 0) {
+    if (::setgroups(0, nullptr) != 0 || ::setgid(flscan::test::kNobodyGid) != 0 ||
+        ::setuid(flscan::test::kNobodyUid) != 0) {
       ::_exit(10);
     }
     ::_exit(body() ? 0 : 11);
@@ -915,7 +934,8 @@ TEST_CASE("restore never follows a directory of the original's path swapped for 
   }
   // The attack: nobody swaps dl for a link to the root-owned directory.
   REQUIRE(as_nobody([&] {
-    return ::rename((home + "/dl").c_str(), (home + "/dl.old").c_str()) == 0 && ::symlink(victim.c_str(), (home + "/dl").c_str()) == 0;
+    return ::rename((home + "/dl").c_str(), (home + "/dl.old").c_str()) == 0 &&
+           ::symlink(victim.c_str(), (home + "/dl").c_str()) == 0;
   }));
   const auto outcomes = restore(qdir);
   INFO(outcome_text(outcomes));
@@ -985,7 +1005,8 @@ TEST_CASE("restore refuses a directory of the path owned by neither root nor the
   CHECK_FALSE(exists(file));
 }
 
-TEST_CASE("quarantine never follows a directory of the tree swapped for a symlink after the scan", "[quarantine][hostile]") {
+TEST_CASE("quarantine never follows a directory of the tree swapped for a symlink after the scan",
+          "[quarantine][hostile]") {
   if (!flscan::test::running_as_root()) {
     WARN("needs root: the attack is nobody's against root's quarantine");
     return;
@@ -1002,7 +1023,8 @@ TEST_CASE("quarantine never follows a directory of the tree swapped for a symlin
   write_bytes(tree + "/sub/tool.exe", s.infection.file);
   const FileResult result = scanned(tree + "/sub/tool.exe");
   REQUIRE(as_nobody([&] {
-    return ::rename((tree + "/sub").c_str(), (tree + "/old").c_str()) == 0 && ::symlink(victim.c_str(), (tree + "/sub").c_str()) == 0;
+    return ::rename((tree + "/sub").c_str(), (tree + "/old").c_str()) == 0 &&
+           ::symlink(victim.c_str(), (tree + "/sub").c_str()) == 0;
   }));
   auto q = Quarantine::open(tmp / "q");
   REQUIRE(q);
@@ -1175,7 +1197,8 @@ TEST_CASE("cli: a hard-linked file is not claimed removed: its other links are c
   REQUIRE(::link((tree + "/again.exe").c_str(), (tmp / "elsewhere/again-link.exe").c_str()) == 0);
   const auto plain = flscan::test::run_flscan({"--quarantine", tmp / "q2", tree});
   INFO(plain.out);
-  CHECK(plain.out.find("this name removed; 1 other hard link to the same file still holds the infected content") != std::string::npos);
+  CHECK(plain.out.find("this name removed; 1 other hard link to the same file still holds the infected content") !=
+        std::string::npos);
   CHECK(plain.out.find("original removed") == std::string::npos);
 }
 
@@ -1187,7 +1210,8 @@ TEST_CASE("open_directory_beneath: one component at a time, no symlink, no '..',
   const int start = ::open(tmp.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   REQUIRE(start >= 0);
   auto same_dir = [](int fd, const std::string& path) {
-    struct stat a {}, b {};
+    struct stat a {
+    }, b{};
     return ::fstat(fd, &a) == 0 && ::stat(path.c_str(), &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
   };
   const auto ab = open_directory_beneath(start, "./a//b/.");

@@ -31,9 +31,9 @@
 #include "test_support.h"
 
 using flscan::test::MeasuredRun;
+using flscan::test::run_flscan_measured;
 using flscan::test::TempDir;
 using flscan::test::UniqueFd;
-using flscan::test::run_flscan_measured;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -239,7 +239,8 @@ bool atime_updates_observable(const std::string& probe_dir) {
   flscan::test::write_file(probe_dir + "/probe.txt", "probe");
   age_atime(probe_dir + "/probe.txt");
   age_atime(probe_dir);
-  struct stat file_before {}, dir_before {};
+  struct stat file_before {
+  }, dir_before{};
   REQUIRE(::lstat((probe_dir + "/probe.txt").c_str(), &file_before) == 0);
   REQUIRE(::lstat(probe_dir.c_str(), &dir_before) == 0);
   {
@@ -248,7 +249,8 @@ bool atime_updates_observable(const std::string& probe_dir) {
     in >> text;
   }
   for (const auto& entry : fs::directory_iterator(probe_dir)) (void)entry;
-  struct stat file_after {}, dir_after {};
+  struct stat file_after {
+  }, dir_after{};
   REQUIRE(::lstat((probe_dir + "/probe.txt").c_str(), &file_after) == 0);
   REQUIRE(::lstat(probe_dir.c_str(), &dir_after) == 0);
   return !(file_before.st_atim == file_after.st_atim) && !(dir_before.st_atim == dir_after.st_atim);
@@ -267,8 +269,7 @@ std::string slurp(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("read-only: scans with every report format leave the tree as it was, access times included",
-          "[read-only]") {
+TEST_CASE("read-only: scans with every report format leave the tree as it was, access times included", "[read-only]") {
   const TempDir dir;      // the scanned tree lives in dir/tree
   const TempDir reports;  // report files are written outside it
   const std::string root = dir / "tree";
@@ -299,8 +300,8 @@ TEST_CASE("read-only: scans with every report format leave the tree as it was, a
   INFO("atime updates on plain reads and listings observable here: " << (observable ? "yes" : "no"));
   INFO("running as uid " << ::geteuid() << ", the owner of the tree: O_NOATIME is permitted");
   if (!observable) {
-    WARN("plain reads do not update access times on " << mount
-                                                     << " (noatime or read-only): the atime checks prove nothing here");
+    WARN("plain reads do not update access times on "
+         << mount << " (noatime or read-only): the atime checks prove nothing here");
   }
 
   const Snapshot before = record(root);
@@ -310,7 +311,7 @@ TEST_CASE("read-only: scans with every report format leave the tree as it was, a
 
   const std::string json_path = reports / "report.json";
   const MeasuredRun full = run_flscan_measured({"-j", "2", "-v", "--inventory", "--json", json_path, "--html",
-                                               reports / "report.html", "--sarif", reports / "report.sarif", root});
+                                                reports / "report.html", "--sarif", reports / "report.sarif", root});
   UNSCOPED_INFO("read-only tree, every format: exit " << full.exit_code << ", peak RSS " << full.peak_rss_kib / 1024
                                                       << " MiB, " << full.seconds << " s\n"
                                                       << full.err);

@@ -102,13 +102,14 @@ std::string file_error(const std::string& text) {
 TEST_CASE("bidi and invisible format characters are escaped like control bytes", "[report][escape]") {
   // Each byte of the character as \xNN, the scheme of control bytes, so a path stays lossless.
   CHECK(escape_path_for_terminal("bidi" + kRlo + "exe.txt") == "bidi\\xe2\\x80\\xaeexe.txt");
-  CHECK(escape_for_terminal("a\xe2\x80\x8b" "b") == "a\\xe2\\x80\\x8bb");          // U+200B zero width space
+  CHECK(escape_for_terminal("a\xe2\x80\x8b"
+                            "b") == "a\\xe2\\x80\\x8bb");  // U+200B zero width space
   CHECK(escape_for_terminal("\xe2\x81\xa6x\xe2\x81\xa9") == "\\xe2\\x81\\xa6x\\xe2\\x81\\xa9");  // LRI, PDI
-  CHECK(escape_for_terminal("\xd8\x9c") == "\\xd8\\x9c");                          // U+061C Arabic letter mark
-  CHECK(escape_for_terminal("\xef\xbb\xbf") == "\\xef\\xbb\\xbf");                 // U+FEFF
-  CHECK(escape_for_terminal("\xe2\x80\xa8") == "\\xe2\\x80\\xa8");                 // U+2028 line separator
-  CHECK(escape_for_terminal("\xf3\xa0\x80\x81") == "\\xf3\\xa0\\x80\\x81");        // U+E0001 language tag
-  CHECK(escape_for_terminal("\xc2\x9b") == "\\xc2\\x9b");                          // C1 CSI, as before
+  CHECK(escape_for_terminal("\xd8\x9c") == "\\xd8\\x9c");                    // U+061C Arabic letter mark
+  CHECK(escape_for_terminal("\xef\xbb\xbf") == "\\xef\\xbb\\xbf");           // U+FEFF
+  CHECK(escape_for_terminal("\xe2\x80\xa8") == "\\xe2\\x80\\xa8");           // U+2028 line separator
+  CHECK(escape_for_terminal("\xf3\xa0\x80\x81") == "\\xf3\\xa0\\x80\\x81");  // U+E0001 language tag
+  CHECK(escape_for_terminal("\xc2\x9b") == "\\xc2\\x9b");                    // C1 CSI, as before
   // Visible text is left alone: accented and CJK letters, the no-break space.
   CHECK(escape_for_terminal("caf\xc3\xa9 \xe4\xb8\xad \xc2\xa0") == "caf\xc3\xa9 \xe4\xb8\xad \xc2\xa0");
   CHECK(is_printable_text("calc.exe"));
@@ -121,7 +122,8 @@ TEST_CASE("every Default_Ignorable_Code_Point is escaped, and its visible neighb
   // Written out as bytes, so the test does not rely on an encoder of its own: U+3164 HANGUL
   // FILLER, U+FFA0 HALFWIDTH HANGUL FILLER, U+115F, U+1160, U+034F COMBINING GRAPHEME JOINER,
   // U+17B4, U+17B5, U+FE00 and U+FE0F VARIATION SELECTORS, U+E0100 and U+E01EF.
-  CHECK(escape_for_terminal("a\xe3\x85\xa4" "b") == "a\\xe3\\x85\\xa4b");
+  CHECK(escape_for_terminal("a\xe3\x85\xa4"
+                            "b") == "a\\xe3\\x85\\xa4b");
   CHECK(escape_for_terminal("\xef\xbe\xa0") == "\\xef\\xbe\\xa0");
   CHECK(escape_for_terminal("\xe1\x85\x9f\xe1\x85\xa0") == "\\xe1\\x85\\x9f\\xe1\\x85\\xa0");
   CHECK(escape_for_terminal("e\xcd\x8f") == "e\\xcd\\x8f");
@@ -129,10 +131,10 @@ TEST_CASE("every Default_Ignorable_Code_Point is escaped, and its visible neighb
   CHECK(escape_for_terminal("\xef\xb8\x80\xef\xb8\x8f") == "\\xef\\xb8\\x80\\xef\\xb8\\x8f");
   CHECK(escape_for_terminal("\xf3\xa0\x84\x80\xf3\xa0\x87\xaf") == "\\xf3\\xa0\\x84\\x80\\xf3\\xa0\\x87\\xaf");
   const std::pair<char32_t, char32_t> ranges[] = {
-      {0x00AD, 0x00AD}, {0x034F, 0x034F}, {0x061C, 0x061C}, {0x115F, 0x1160}, {0x17B4, 0x17B5},
-      {0x180B, 0x180D}, {0x180E, 0x180E}, {0x180F, 0x180F}, {0x200B, 0x200F}, {0x202A, 0x202E},
-      {0x2060, 0x2064}, {0x2065, 0x2065}, {0x2066, 0x206F}, {0x3164, 0x3164}, {0xFE00, 0xFE0F},
-      {0xFEFF, 0xFEFF}, {0xFFA0, 0xFFA0}, {0xFFF0, 0xFFF8}, {0x1BCA0, 0x1BCA3}, {0x1D173, 0x1D17A},
+      {0x00AD, 0x00AD},   {0x034F, 0x034F},   {0x061C, 0x061C},   {0x115F, 0x1160},   {0x17B4, 0x17B5},
+      {0x180B, 0x180D},   {0x180E, 0x180E},   {0x180F, 0x180F},   {0x200B, 0x200F},   {0x202A, 0x202E},
+      {0x2060, 0x2064},   {0x2065, 0x2065},   {0x2066, 0x206F},   {0x3164, 0x3164},   {0xFE00, 0xFE0F},
+      {0xFEFF, 0xFEFF},   {0xFFA0, 0xFFA0},   {0xFFF0, 0xFFF8},   {0x1BCA0, 0x1BCA3}, {0x1D173, 0x1D17A},
       {0xE0000, 0xE0000}, {0xE0001, 0xE0001}, {0xE0002, 0xE001F}, {0xE0020, 0xE007F}, {0xE0080, 0xE00FF},
       {0xE0100, 0xE01EF}, {0xE01F0, 0xE0FFF}};
   for (const auto& [first, last] : ranges) {
@@ -142,12 +144,14 @@ TEST_CASE("every Default_Ignorable_Code_Point is escaped, and its visible neighb
     }
   }
   // What was escaped before and is not Default_Ignorable stays escaped.
-  for (const char32_t c : {char32_t{0x80}, char32_t{0x9F}, char32_t{0x2028}, char32_t{0x2029}, char32_t{0xFFF9}, char32_t{0xFFFB}}) {
+  for (const char32_t c :
+       {char32_t{0x80}, char32_t{0x9F}, char32_t{0x2028}, char32_t{0x2029}, char32_t{0xFFF9}, char32_t{0xFFFB}}) {
     CHECK(is_invisible_control(c));
   }
   // Visible neighbours: letters, punctuation, the no-break space.
-  for (const char32_t c : {char32_t{0xA0}, char32_t{0xAC}, char32_t{0x034E}, char32_t{0x1161}, char32_t{0x17B6}, char32_t{0x3163},
-                           char32_t{0x3165}, char32_t{0xFE10}, char32_t{0xFFA1}, char32_t{0x1D172}, char32_t{0xE1000}}) {
+  for (const char32_t c :
+       {char32_t{0xA0}, char32_t{0xAC}, char32_t{0x034E}, char32_t{0x1161}, char32_t{0x17B6}, char32_t{0x3163},
+        char32_t{0x3165}, char32_t{0xFE10}, char32_t{0xFFA1}, char32_t{0x1D172}, char32_t{0xE1000}}) {
     INFO("U+" << std::hex << static_cast<std::uint32_t>(c));
     CHECK_FALSE(is_invisible_control(c));
   }
@@ -183,7 +187,8 @@ TEST_CASE("the text and HTML printers escape every field whatever its source", "
   CHECK(html.str().find('\x1b') == std::string::npos);
 }
 
-TEST_CASE("the report reader refuses fields that are not what flscan writes, naming field and entry", "[report][json]") {
+TEST_CASE("the report reader refuses fields that are not what flscan writes, naming field and entry",
+          "[report][json]") {
   const Json good = shard_document(one_result_report());
   REQUIRE(read_error(good).empty());
 
@@ -212,9 +217,17 @@ TEST_CASE("the report reader refuses fields that are not what flscan writes, nam
   doc["flscan_version"] = "1.0" + kOsc52;
   CHECK(read_error(doc).find("flscan_version") != std::string::npos);
   doc = good;
-  doc["volumes"] = Json::array({Json{{"image", {{"text", "/i.raw"}}}, {"volume", "p1"}, {"image_format", "raw"},
-                                     {"offset", 0}, {"length", 1}, {"partition_type", ""}, {"filesystem", "ntfs" + kOsc52},
-                                     {"status", "scanned"}, {"reason", nullptr}, {"detail", ""}, {"host_error", nullptr}}});
+  doc["volumes"] = Json::array({Json{{"image", {{"text", "/i.raw"}}},
+                                     {"volume", "p1"},
+                                     {"image_format", "raw"},
+                                     {"offset", 0},
+                                     {"length", 1},
+                                     {"partition_type", ""},
+                                     {"filesystem", "ntfs" + kOsc52},
+                                     {"status", "scanned"},
+                                     {"reason", nullptr},
+                                     {"detail", ""},
+                                     {"host_error", nullptr}}});
   CHECK(read_error(doc).find("volumes[0].filesystem") != std::string::npos);
 }
 
@@ -284,7 +297,8 @@ TEST_CASE("the JSON report written entry by entry is the document report_to_json
   // pretty print of the whole document.
   const ReportMeta meta{"1.0", {"builtin"}, 1};
   const auto whole = [&](const ScanReport& report, const Options& options) {
-    return report_to_json(report, options, meta).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+    return report_to_json(report, options, meta).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) +
+           "\n";
   };
   const auto streamed = [&](const ScanReport& report, const Options& options) {
     std::ostringstream out;

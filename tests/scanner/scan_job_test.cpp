@@ -182,13 +182,14 @@ TEST_CASE("walk: --follow-symlinks scans a link to outside the tree under the li
   CHECK(report.counters.files_seen == 3);
   std::vector<std::string> paths;
   for (const auto& entry : report.inventory) paths.push_back(entry.path);
-  CHECK(paths == std::vector<std::string>{dir / "dir-link/elsewhere.exe", dir / "dir-link/sub/more.exe", dir / "file-link"});
+  CHECK(paths ==
+        std::vector<std::string>{dir / "dir-link/elsewhere.exe", dir / "dir-link/sub/more.exe", dir / "file-link"});
 }
 
 TEST_CASE("walk: a symlink loop with --follow-symlinks is detected and the scan completes", "[walk][symlink]") {
   const TempDir dir;
   write_file(dir / "a/file.txt", "x");
-  flscan::test::make_symlink("..", dir / "a/up");             // a/up -> dir
+  flscan::test::make_symlink("..", dir / "a/up");                   // a/up -> dir
   flscan::test::make_symlink(dir.path().string(), dir / "a/root");  // absolute form of the same loop
   ScanSettings settings = settings_for(dir.path().string());
   settings.walk.follow_symlinks = true;

@@ -142,8 +142,8 @@ TEST_CASE("the report reader refuses what is not a valid flscan report, naming t
 
   CHECK(path_from_json(Json{{"text", "a/b"}}).value() == "a/b");
   CHECK(path_from_json(Json{{"bytes", "YS/h"}}).value() == std::string("a/") + static_cast<char>(0xE1));
-  CHECK_FALSE(path_from_json(Json{{"bytes", "YS/"}}));     // not a multiple of 4
-  CHECK_FALSE(path_from_json(Json{{"bytes", "Y=S/"}}));    // '=' inside
+  CHECK_FALSE(path_from_json(Json{{"bytes", "YS/"}}));   // not a multiple of 4
+  CHECK_FALSE(path_from_json(Json{{"bytes", "Y=S/"}}));  // '=' inside
   CHECK_FALSE(path_from_json(Json{{"text", 3}}));
   CHECK_FALSE(path_from_json(Json{{"text", "a"}, {"bytes", "YQ=="}}));
   CHECK_FALSE(path_from_json(Json("a")));

@@ -45,8 +45,8 @@ TempDir::TempDir() {
   std::string pattern = (fs::temp_directory_path() / "flscan-test-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) fail("mkdtemp");
   path_ = pattern;
-  fs::permissions(path_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                             fs::perms::others_read | fs::perms::others_exec);
+  fs::permissions(path_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read |
+                             fs::perms::others_exec);
 }
 
 TempDir::~TempDir() {
@@ -99,11 +99,13 @@ void make_symlink(const std::string& target, const std::string& link) {
 
 std::string sha256_hex(std::string_view bytes) {
   Hasher hasher;
-  const auto digests = hasher.digest(ByteView(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()), WantMd5::no);
+  const auto digests =
+      hasher.digest(ByteView(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()), WantMd5::no);
   return to_hex(digests.sha256);
 }
 
-RunResult run_flscan(const std::vector<std::string>& args, const std::vector<std::string>& prefix, int timeout_seconds) {
+RunResult run_flscan(const std::vector<std::string>& args, const std::vector<std::string>& prefix,
+                     int timeout_seconds) {
   const TempDir output_dir;
   const std::string out_path = output_dir / "stdout";
   const std::string err_path = output_dir / "stderr";

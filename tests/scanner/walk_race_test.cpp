@@ -130,9 +130,10 @@ class NofileLimit {
 
 }  // namespace
 
-TEST_CASE("walk: a directory swapped for a symlink out of the PATH after it was listed is not followed by the read "
-          "(issue 13)",
-          "[walk][race][issue13]") {
+TEST_CASE(
+    "walk: a directory swapped for a symlink out of the PATH after it was listed is not followed by the read "
+    "(issue 13)",
+    "[walk][race][issue13]") {
   const TempDir tmp;
   const std::string tree = tmp / "tree";
   const std::string inside = flscan::test::mz_bytes(100);
@@ -162,9 +163,10 @@ TEST_CASE("walk: a directory swapped for a symlink out of the PATH after it was 
   CHECK(report.inventory.size() <= 1);
 }
 
-TEST_CASE("quarantine: a directory swapped for a symlink during the scan does not make --quarantine remove a file "
-          "outside the PATH (issue 13)",
-          "[quarantine][race][issue13]") {
+TEST_CASE(
+    "quarantine: a directory swapped for a symlink during the scan does not make --quarantine remove a file "
+    "outside the PATH (issue 13)",
+    "[quarantine][race][issue13]") {
   const TempDir tmp;
   const std::string tree = tmp / "tree";
   const std::string victim = tmp / "outside/tool.exe";
@@ -187,9 +189,10 @@ TEST_CASE("quarantine: a directory swapped for a symlink during the scan does no
   CHECK(read_text(victim) == infected);
 }
 
-TEST_CASE("quarantine: a directory swapped for a symlink after the scan is refused; the file outside the PATH stays "
-          "(issue 13)",
-          "[quarantine][race][issue13]") {
+TEST_CASE(
+    "quarantine: a directory swapped for a symlink after the scan is refused; the file outside the PATH stays "
+    "(issue 13)",
+    "[quarantine][race][issue13]") {
   const TempDir tmp;
   const std::string tree = tmp / "tree";
   const std::string victim = tmp / "outside/tool.exe";
@@ -375,8 +378,9 @@ TEST_CASE("walk: a tree deeper than RLIMIT_NOFILE, with a file at every level, i
   settings.roots = {tree};
   ScanJob job(flscan::test::builtin_set(), settings);
   const ScanReport report = job.run();
-  INFO((report.not_scanned.empty() ? std::string() : report.not_scanned[0].path.substr(0, 80) + "...: " +
-                                                         report.not_scanned[0].detail));
+  INFO((report.not_scanned.empty()
+            ? std::string()
+            : report.not_scanned[0].path.substr(0, 80) + "...: " + report.not_scanned[0].detail));
   CHECK(report.not_scanned.empty());
   CHECK(report.counters.files_seen == kDepth);
   CHECK(report.counters.directories == kDepth + 1);
@@ -469,7 +473,8 @@ TEST_CASE("directory handles: idle descriptors past the cap are closed; a re-ope
   }
 }
 
-TEST_CASE("directory handles: at most the cap stays open however deep the chain", "[dir-handle][descriptors][issue13]") {
+TEST_CASE("directory handles: at most the cap stays open however deep the chain",
+          "[dir-handle][descriptors][issue13]") {
   const TempDir tmp;
   std::string path = tmp / "root";
   write_file(path + "/file", "x");

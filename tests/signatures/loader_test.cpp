@@ -174,9 +174,9 @@ TEST_CASE("each malformed ndb line rejects the file with its line number", "[loa
 }
 
 TEST_CASE("hash databases: MD5 and SHA-256 by length, sizes and '*'", "[loader][hash]") {
-  const SignatureSet set = loaded("# hashes\n" + kMd5Abc + ":3:Abc.Md5\n" + kSha256Abc + ":3:Abc.Sha\n" + kSha256Abc +
-                                      ":*:Abc.Any:73\n",
-                                  Kind::hsb);
+  const SignatureSet set =
+      loaded("# hashes\n" + kMd5Abc + ":3:Abc.Md5\n" + kSha256Abc + ":3:Abc.Sha\n" + kSha256Abc + ":*:Abc.Any:73\n",
+             Kind::hsb);
   CHECK(set.size() == 3);
   CHECK(set.needs_md5());
   Hasher hasher;
@@ -189,7 +189,8 @@ TEST_CASE("hash databases: MD5 and SHA-256 by length, sizes and '*'", "[loader][
   CHECK(matches[1].kind == "hdb");
   CHECK(matches[2].kind == "hsb");
   // .hdb takes SHA-256 too, as in ClamAV; upper-case hex is fine.
-  CHECK(loaded(kSha256Abc + ":3:X\n" + std::string("900150983CD24FB0D6963F7D28E17F72") + ":3:Y\n", Kind::hdb).size() == 2);
+  CHECK(loaded(kSha256Abc + ":3:X\n" + std::string("900150983CD24FB0D6963F7D28E17F72") + ":3:Y\n", Kind::hdb).size() ==
+        2);
   // Levels outside 216 are skipped.
   CHECK(loaded(kMd5Abc + ":3:X:300\n" + kMd5Abc + ":3:Y:1:100\n", Kind::hdb).size() == 0);
 }
@@ -260,7 +261,8 @@ TEST_CASE("load_file dispatches on the extension", "[loader][files]") {
   REQUIRE_FALSE(bad);
   CHECK(bad.error().line == 3);
   CHECK(bad.error().file == (dir.path / "e.ndb").string());
-  auto too_long = load_file(dir.write("f.ndb", "A:0:*:4142\n" + std::string(limits::kMaxSignatureLineLength + 10, '4')), set);
+  auto too_long =
+      load_file(dir.write("f.ndb", "A:0:*:4142\n" + std::string(limits::kMaxSignatureLineLength + 10, '4')), set);
   REQUIRE_FALSE(too_long);
   CHECK(too_long.error().line == 2);
   CHECK(set.size() == 3);  // failures added nothing
@@ -389,7 +391,8 @@ TEST_CASE("mutated database lines load or are rejected on their own line, never 
 // signature with its pieces against a budget of kSignatureMemoryPerTextByte per byte of text plus
 // kSignatureMemoryAllowance: the most lines of such pieces the budget holds load, one more is
 // refused on its own line with the cap named.
-TEST_CASE("an .ndb over the memory budget is refused at the line that goes over, one just under loads", "[loader][caps]") {
+TEST_CASE("an .ndb over the memory budget is refused at the line that goes over, one just under loads",
+          "[loader][caps]") {
   constexpr std::size_t kPieces = 13'000;  // as many 2-byte pieces as a 64 KiB line holds
   std::mt19937 rng(13);
   auto line = [&](std::size_t i) {

@@ -76,7 +76,7 @@ TEST_CASE("?? and nibbles", "[pattern]") {
 
 TEST_CASE("* matches any number of bytes, in order", "[pattern]") {
   CHECK(find_in("4142*4546", kAlphabet) == 2);
-  CHECK(find_in("4142*4344", kAlphabet) == 2);  // zero bytes between
+  CHECK(find_in("4142*4344", kAlphabet) == 2);   // zero bytes between
   CHECK(find_in("4546*4142", kAlphabet) == -1);  // order matters
   CHECK(find_in("4142*4142", kAlphabet) == -1);  // parts do not overlap
   CHECK(find_in("4142*4b4c*4f50", kAlphabet) == 2);
@@ -371,8 +371,10 @@ TEST_CASE("matching agrees with std::regex on random patterns and buffers", "[pa
 TEST_CASE("mutated pattern text compiles or is rejected, and never misbehaves when matching", "[pattern][random]") {
   // A small in-process fuzzer over the hex syntax (run under the ASan preset too).
   std::mt19937 rng(99);
-  const std::string seeds[] = {"4142*4344", "4142{2-5}(43|4445)4647", "41?2(4142|43?" "?)4344{-3}4545", "4d5a{58}80000000",
-                               "4142{200}4344*4546{3-}4748"};
+  const std::string seeds[] = {"4142*4344", "4142{2-5}(43|4445)4647",
+                               "41?2(4142|43?"
+                               "?)4344{-3}4545",
+                               "4d5a{58}80000000", "4142{200}4344*4546{3-}4748"};
   const std::string alphabet = "0123456789abcdefAF?*{}-()|!BLW[] ";
   int accepted = 0;
   for (int round = 0; round < 20000; ++round) {
@@ -382,9 +384,15 @@ TEST_CASE("mutated pattern text compiles or is rejected, and never misbehaves wh
       const std::size_t at = pick(rng, static_cast<unsigned>(text.size() + 1));
       const char c = alphabet[pick(rng, static_cast<unsigned>(alphabet.size()))];
       switch (pick(rng, 3)) {
-        case 0: text.insert(at, 1, c); break;
-        case 1: if (at < text.size()) text.erase(at, 1); break;
-        default: if (at < text.size()) text[at] = c; break;
+        case 0:
+          text.insert(at, 1, c);
+          break;
+        case 1:
+          if (at < text.size()) text.erase(at, 1);
+          break;
+        default:
+          if (at < text.size()) text[at] = c;
+          break;
       }
     }
     auto p = Pattern::compile(text);

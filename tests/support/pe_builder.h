@@ -100,11 +100,14 @@ inline Buffer build_pe(const PeSpec& spec) {
 
 // The section-4 body markers, written at `b` of `file` (the rest of the 0x1003 bytes stays zero).
 inline void write_body_markers(Buffer& file, std::size_t b) {
-  const std::uint8_t mz[] = {0x4D, 0x5A, 0x90, 0x00, 0x03, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0x00, 0x00, 0xB8, 0x00};
-  const std::uint8_t dos[] = {0x0E, 0x1F, 0xBA, 0x10, 0x00, 0xB4, 0x09, 0xCD, 0x21, 0xB0, 0xF0, 0xE6, 0x64, 0xEB, 0xFE, 0x90};
+  const std::uint8_t mz[] = {0x4D, 0x5A, 0x90, 0x00, 0x03, 0x00, 0x00, 0x00, 0x04,
+                             0x00, 0x00, 0x00, 0xFF, 0xFF, 0x00, 0x00, 0xB8, 0x00};
+  const std::uint8_t dos[] = {0x0E, 0x1F, 0xBA, 0x10, 0x00, 0xB4, 0x09, 0xCD,
+                              0x21, 0xB0, 0xF0, 0xE6, 0x64, 0xEB, 0xFE, 0x90};
   const char text[] = "~Fun Loving Criminal~\r\r\n$";
   const std::uint8_t pe[] = {0x50, 0x45, 0x00, 0x00, 0x4C, 0x01, 0x01, 0x00};
-  const std::uint8_t code[] = {0xE8, 0xAA, 0x08, 0x00, 0x00, 0x8D, 0xB3, 0xA7, 0x0B, 0x00, 0x00, 0x8B, 0x3C, 0x24, 0x83};
+  const std::uint8_t code[] = {0xE8, 0xAA, 0x08, 0x00, 0x00, 0x8D, 0xB3, 0xA7,
+                               0x0B, 0x00, 0x00, 0x8B, 0x3C, 0x24, 0x83};
   std::memcpy(&file[b], mz, sizeof mz);
   put32(file, b + 0x3C, 0x80);
   std::memcpy(&file[b + 0x40], dos, sizeof dos);
@@ -126,7 +129,8 @@ inline Infection infect(const Buffer& host) {
   {
     const std::uint32_t ep = get32(host, kOptional + 16), va0 = get32(host, kSectionTable + 12);
     const std::uint32_t raw0 = get32(host, kSectionTable + 16);
-    if (ep < va0 || ep - va0 + 8 > raw0) throw std::logic_error("infect(): entry point not inside section 0's raw data");
+    if (ep < va0 || ep - va0 + 8 > raw0)
+      throw std::logic_error("infect(): entry point not inside section 0's raw data");
   }
   Infection out;
   Buffer f = host;
@@ -134,7 +138,8 @@ inline Infection infect(const Buffer& host) {
   const std::uint16_t nsec = static_cast<std::uint16_t>(f[kLfanew + 6] | (f[kLfanew + 7] << 8));
   const std::size_t last = kSectionTable + 40 * (nsec - 1u);
   const std::uint32_t l_vsize = get32(f, last + 8), l_va = get32(f, last + 12), l_ptr = get32(f, last + 20);
-  std::uint32_t base = size < l_ptr ? l_vsize : std::max<std::uint32_t>(l_vsize, static_cast<std::uint32_t>(size - l_ptr));
+  std::uint32_t base =
+      size < l_ptr ? l_vsize : std::max<std::uint32_t>(l_vsize, static_cast<std::uint32_t>(size - l_ptr));
   const std::uint32_t a = align_up(base, 0x1000);
   const std::size_t b = l_ptr + a;
   f.resize(b + 0x1003, 0);
