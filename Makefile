@@ -3,7 +3,7 @@ PRESET ?= release
 BUILD  := build/$(PRESET)
 JOBS   ?= $(shell nproc)
 
-.PHONY: all deps build test demo corpus asan fuzz clean
+.PHONY: all deps build test demo corpus asan fuzz clean format
 
 all: build
 
@@ -38,6 +38,10 @@ fuzz: deps
 
 clean:
 	rm -rf build
+
+# Formats every C and C++ source with .clang-format (clang-format-14); `make test` checks it.
+format: deps
+	@python3 tests/tools/format_check.py --fix .
 
 # The benchmark (bench/README.md): flscan, ClamAV, YARA and the I/O limits on one generated tree.
 # Options go through BENCH_ARGS, e.g. make bench BENCH_ARGS="--scale 0.1 --only flscan,limits".

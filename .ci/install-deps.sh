@@ -17,6 +17,7 @@ packages=(
   libhivex-bin libwin-hivex-perl libevt-utils  # tests: hivexsh/hivexregedit, evtexport/evtinfo read the fixtures
   chromium                                     # tests: e2e_html_report loads the --html page in headless Chromium
   clang-14 libclang-rt-14-dev                  # fuzz/: libFuzzer targets (clang's -fsanitize=fuzzer runtime)
+  clang-format-14                              # tests: format_check holds every source to .clang-format
   python3-jsonschema                           # tests: the SARIF report is validated against the SARIF 2.1.0 schema
   libtsk-dev                                   # disk images: The Sleuth Kit (raw, E01 via libewf, VHD via libvhdi, VMDK via libvmdk; MBR/GPT; NTFS/FAT)
   ntfs-3g ntfs-3g-dev mtools dosfstools fdisk  # corpus: NTFS (mkntfs + libntfs-3g) and FAT32 (mkfs.fat + mtools) volumes, partition tables (sfdisk), no root
