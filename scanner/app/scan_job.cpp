@@ -18,6 +18,7 @@
 #include "engine/scan.h"
 #include "scanner/walk/file_reader.h"
 #include "scanner/image/image_layout.h"
+#include "scanner/image/image_listing.h"
 #include "scanner/image/tsk_file.h"
 #include "scanner/image/volume_walk.h"
 
@@ -43,15 +44,9 @@ struct Worker {
   image::ThreadImages images;  // this thread's own TSK handles of the disk images scanned
 };
 
-// A file listed inside a disk image, waiting for a worker.
-struct ImageItem {
-  std::uint32_t image = 0;   // index into the scan's image layouts
-  std::uint32_t volume = 0;  // index into that layout's volumes
-  TSK_INUM_T inum = 0;
-  std::string path;  // the report path, `IMAGE:pN/path/in/volume`
-};
+using image::ImageItem;
 
-class JobVisitor final : public WalkVisitor {
+class JobVisitor final : public WalkVisitor, public image::ListingSink {
  public:
   JobVisitor(const sig::SignatureSet& signatures, const ScanSettings& settings, const ScanHooks& hooks,
              ProgressMeter* progress)
@@ -109,8 +104,12 @@ class JobVisitor final : public WalkVisitor {
     add_not_scanned(local(), path.string(), reason, std::move(detail));
   }
 
+  void volume_not_scanned(const std::string& volume_path, NotScannedReason reason, std::string detail) override {
+    add_not_scanned(local(), volume_path, reason, std::move(detail));
+  }
+
   // What the listing of an image volume found besides files (on the calling thread's worker).
-  void add_listing(image::VolumeListing& listing) {
+  void add_listing(image::VolumeListing& listing) override {
     Worker& worker = local();
     for (NotScannedEntry& entry : listing.not_scanned)
       add_not_scanned(worker, entry.path, entry.reason, std::move(entry.detail));
@@ -309,62 +308,6 @@ SplitRoots split_roots(const ScanSettings& settings, JobVisitor& visitor) {
   return split;
 }
 
-// Lists every volume of every image (one thread, its own TSK handles), records the volumes and
-// their errors, and returns the files to scan.
-std::vector<ImageItem> list_images(const std::vector<image::ImageLayout>& images, const ScanSettings& settings,
-                                   JobVisitor& visitor, std::vector<ImageVolume>& volumes) {
-  std::vector<ImageItem> items;
-  const ExcludeMatcher excludes(settings.walk.excludes);
-  for (std::size_t i = 0; i < images.size(); ++i) {
-    const image::ImageLayout& layout = images[i];
-    image::ImgPtr img;
-    std::string img_error;
-    for (std::size_t v = 0; v < layout.volumes.size(); ++v) {
-      const image::VolumeLayout& volume = layout.volumes[v];
-      volumes.push_back(volume.report);
-      const std::string volume_path = volume.report.path();
-      if (volume.report.status == VolumeStatus::error) {
-        visitor.not_scanned(fs::path(volume_path), volume.report.reason, volume.report.detail);
-        continue;
-      }
-      if (volume.report.status != VolumeStatus::scanned) continue;
-      if (!img && img_error.empty()) {
-        img = image::open_image(layout.path, layout.type);
-        if (!img) img_error = image::tsk_error_text("open image");
-      }
-      image::FsPtr fs;
-      if (img) {
-        tsk_error_reset();
-        fs.reset(tsk_fs_open_img(img.get(), static_cast<TSK_OFF_T>(volume.report.offset), volume.fs_type));
-        if (!fs) img_error = image::tsk_error_text("open filesystem");
-      }
-      if (!fs) {
-        visitor.not_scanned(fs::path(volume_path), NotScannedReason::unreadable_image, img_error);
-        volumes.back().status = VolumeStatus::error;
-        volumes.back().detail = img_error;
-        continue;
-      }
-      // --shard: the key of an entry is its path relative to the image, `pN/path/in/volume`.
-      const std::string& name = volume.report.name;
-      image::WalkOptions options;
-      options.excludes = &excludes;
-      if (settings.walk.shard) {
-        const Shard shard = *settings.walk.shard;
-        options.owns = [&name, shard](std::string_view path) {
-          return in_shard(path.empty() ? name : name + "/" + std::string(path), shard);
-        };
-      }
-      image::VolumeListing listing = image::list_volume(fs.get(), volume_path, options);
-      visitor.add_listing(listing);
-      for (image::ListedFile& file : listing.files) {
-        items.push_back(ImageItem{static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(v), file.inum,
-                                  volume_path + "/" + file.path});
-      }
-    }
-  }
-  return items;
-}
-
 }  // namespace
 
 ScanReport ScanJob::run() const {
@@ -379,7 +322,8 @@ ScanReport ScanJob::run() const {
   }
   std::vector<ImageVolume> volumes;
   if (!roots.images.empty()) {
-    const std::vector<ImageItem> items = list_images(roots.images, settings_, visitor, volumes);
+    const std::vector<ImageItem> items = image::list_images(roots.images, ExcludeMatcher(settings_.walk.excludes),
+                                                            settings_.walk.shard, visitor, volumes);
     // One file per task: files differ in size by orders of magnitude, so TBB's work stealing
     // balances better on single files than on fixed blocks.
     tbb::parallel_for(tbb::blocked_range<std::size_t>(0, items.size(), 1),

@@ -1,0 +1,82 @@
+#include "scanner/image/image_listing.h"
+
+#include <utility>
+
+#include "scanner/image/tsk_handle.h"
+
+namespace flscan::scanner::image {
+namespace {
+
+// The image's TSK handle, opened on first use and kept for its other volumes; once opening it
+// failed, every later volume gets the same error without another attempt.
+class LazyImage {
+ public:
+  explicit LazyImage(const ImageLayout& layout) : layout_(layout) {}
+
+  // The volume's filesystem, or null with `error` set to TSK's reason.
+  FsPtr open_filesystem(const VolumeLayout& volume, std::string& error) {
+    if (!img_ && error_.empty()) {
+      img_ = open_image(layout_.path, layout_.type);
+      if (!img_) error_ = tsk_error_text("open image");
+    }
+    FsPtr fs;
+    if (img_) {
+      tsk_error_reset();
+      fs.reset(tsk_fs_open_img(img_.get(), static_cast<TSK_OFF_T>(volume.report.offset), volume.fs_type));
+      if (!fs) error_ = tsk_error_text("open filesystem");
+    }
+    error = error_;
+    return fs;
+  }
+
+ private:
+  const ImageLayout& layout_;
+  ImgPtr img_;
+  std::string error_;
+};
+
+}  // namespace
+
+std::vector<ImageItem> list_images(const std::vector<ImageLayout>& images, const ExcludeMatcher& excludes,
+                                   std::optional<Shard> shard, ListingSink& sink, std::vector<ImageVolume>& volumes) {
+  std::vector<ImageItem> items;
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    const ImageLayout& layout = images[i];
+    LazyImage image(layout);
+    for (std::size_t v = 0; v < layout.volumes.size(); ++v) {
+      const VolumeLayout& volume = layout.volumes[v];
+      volumes.push_back(volume.report);
+      const std::string volume_path = volume.report.path();
+      if (volume.report.status == VolumeStatus::error) {
+        sink.volume_not_scanned(volume_path, volume.report.reason, volume.report.detail);
+        continue;
+      }
+      if (volume.report.status != VolumeStatus::scanned) continue;
+      std::string error;
+      FsPtr fs = image.open_filesystem(volume, error);
+      if (!fs) {
+        sink.volume_not_scanned(volume_path, NotScannedReason::unreadable_image, error);
+        volumes.back().status = VolumeStatus::error;
+        volumes.back().detail = error;
+        continue;
+      }
+      const std::string& name = volume.report.name;
+      WalkOptions options;
+      options.excludes = &excludes;
+      if (shard) {
+        options.owns = [&name, shard](std::string_view path) {
+          return in_shard(path.empty() ? name : name + "/" + std::string(path), *shard);
+        };
+      }
+      VolumeListing listing = list_volume(fs.get(), volume_path, options);
+      sink.add_listing(listing);
+      for (ListedFile& file : listing.files) {
+        items.push_back(ImageItem{static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(v), file.inum,
+                                  volume_path + "/" + file.path});
+      }
+    }
+  }
+  return items;
+}
+
+}  // namespace flscan::scanner::image
