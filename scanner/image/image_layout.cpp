@@ -12,12 +12,13 @@
 #include <cstring>
 #include <optional>
 #include <string_view>
-#include <system_error>
 
 #include "scanner/image/limits.h"
 #include "scanner/image/tsk_handle.h"
-#include "scanner/platform/open_path.h"
 #include "scanner/image/tsk_runtime.h"
+#include "scanner/platform/errno_text.h"
+#include "scanner/platform/fd.h"
+#include "scanner/platform/open_path.h"
 
 namespace flscan::scanner::image {
 namespace {
@@ -63,30 +64,29 @@ HeadStatus read_head(const std::string& path, Head& out, std::string& error) {
     if (!S_ISREG(named.st_mode) && !S_ISBLK(named.st_mode)) return HeadStatus::not_a_file;
     out.device = S_ISBLK(named.st_mode);
   }
-  const int fd = open_path(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
-    error = "open: " + std::system_category().message(errno);
+  const Fd fd(open_path(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+  if (!fd.valid()) {
+    error = "open: " + errno_text(errno);
     return HeadStatus::unreadable;
   }
   struct stat st {};
   HeadStatus status = HeadStatus::ok;
-  if (::fstat(fd, &st) != 0) {
-    error = "fstat: " + std::system_category().message(errno);
+  if (::fstat(fd.get(), &st) != 0) {
+    error = "fstat: " + errno_text(errno);
     status = HeadStatus::unreadable;
   } else if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
     status = HeadStatus::not_a_file;
   } else {
     out.device = S_ISBLK(st.st_mode);
     std::uint64_t device_size = 0;
-    if (out.device && ::ioctl(fd, BLKGETSIZE64, &device_size) != 0) device_size = 0;
+    if (out.device && ::ioctl(fd.get(), BLKGETSIZE64, &device_size) != 0) device_size = 0;
     out.size = out.device ? device_size : static_cast<std::uint64_t>(st.st_size);
     out.head.resize(kHeadBytes);
-    out.head.resize(pread_all(fd, out.head.data(), kHeadBytes, 0));
+    out.head.resize(pread_all(fd.get(), out.head.data(), kHeadBytes, 0));
     if (out.size >= 2 * kSectorBytes) {
-      out.has_tail = pread_all(fd, out.tail.data(), kSectorBytes, out.size - kSectorBytes) == kSectorBytes;
+      out.has_tail = pread_all(fd.get(), out.tail.data(), kSectorBytes, out.size - kSectorBytes) == kSectorBytes;
     }
   }
-  ::close(fd);
   return status;
 }
 

@@ -91,6 +91,8 @@ class DirectoryReader {
   [[nodiscard]] int error() const { return error_; }
 
  private:
+  void adopt(int fd);  // fdopendir, or the errno and the descriptor closed
+
   DIR* stream_ = nullptr;
   int error_ = 0;
 };

@@ -1,6 +1,5 @@
 #include "scanner/remedy/quarantine.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -12,11 +11,12 @@
 #include <filesystem>
 #include <limits>
 #include <set>
-#include <system_error>
 
 #include <nlohmann/json.hpp>
 
 #include "engine/hashing.h"
+#include "scanner/platform/errno_text.h"
+#include "scanner/platform/fd.h"
 #include "scanner/platform/open_path.h"
 #include "scanner/report/text_encoding.h"
 
@@ -38,44 +38,6 @@ constexpr std::size_t kIdDigits = 32;
 // is about 500 bytes); refusing it bounds what opening a hostile DIR can make us allocate.
 constexpr std::uint64_t kMaxManifestBytes = 256ull * 1024 * 1024;
 constexpr std::size_t kIoChunk = 1u << 20;
-
-std::string errno_text(int error) { return std::system_category().message(error); }
-
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(Fd&& other) noexcept : fd_(other.release()) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = other.release();
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  [[nodiscard]] int get() const { return fd_; }
-  [[nodiscard]] bool valid() const { return fd_ >= 0; }
-  int release() {
-    const int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-  // close(2) reports delayed write errors (NFS): checked where a file was written.
-  int close_checked() {
-    const int fd = release();
-    return fd >= 0 && ::close(fd) != 0 ? errno : 0;
-  }
-
- private:
-  int fd_ = -1;
-};
 
 FileIdentity identity_of(const struct stat& st) {
   return FileIdentity{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
@@ -336,25 +298,13 @@ tl::expected<std::vector<QuarantineEntry>, std::string> parse_manifest(const std
   }
 }
 
-// Names in a directory (without "." and ".."), or the errno of opendir/readdir.
+// Names in a directory (without "." and ".."), sorted, or the errno of the open or the listing.
 tl::expected<std::vector<std::string>, int> list_dir(int dir_fd) {
   const int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return tl::make_unexpected(errno);
-  DIR* dir = ::fdopendir(fd);
-  if (dir == nullptr) {
-    const int error = errno;
-    ::close(fd);
-    return tl::make_unexpected(error);
-  }
+  DirectoryReader reader(fd, errno);
   std::vector<std::string> names;
-  errno = 0;
-  while (const dirent* entry = ::readdir(dir)) {
-    const std::string_view name(entry->d_name);
-    if (name != "." && name != "..") names.emplace_back(name);
-  }
-  const int error = errno;
-  ::closedir(dir);
-  if (error != 0) return tl::make_unexpected(error);
+  while (const char* name = reader.next()) names.emplace_back(name);
+  if (reader.error() != 0) return tl::make_unexpected(reader.error());
   std::sort(names.begin(), names.end());
   return names;
 }

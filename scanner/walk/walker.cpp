@@ -8,20 +8,18 @@
 #include <atomic>
 #include <cerrno>
 #include <memory>
-#include <system_error>
 #include <utility>
 
 #include <tbb/parallel_for_each.h>
 
-#include "scanner/walk/dir_handle.h"
+#include "scanner/platform/errno_text.h"
 #include "scanner/platform/open_path.h"
+#include "scanner/walk/dir_handle.h"
 
 namespace flscan::scanner {
 namespace fs = boost::filesystem;
 
 namespace {
-
-std::string errno_text(int error) { return std::system_category().message(error); }
 
 struct Item {
   fs::path path;
