@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "scanner/host/limits.h"
+#include "scanner/platform/errno_text.h"
 #include "scanner/platform/open_path.h"
 
 namespace flscan::host {
@@ -33,23 +34,8 @@ std::vector<std::string> NoteList::finish() && {
 
 namespace {
 
-std::string errno_text(int err) { return std::strerror(err); }
-
-// Closes a descriptor on scope exit.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  [[nodiscard]] int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
+using scanner::errno_text;
+using scanner::Fd;
 
 // Writes all of `data` to `fd`; false on any error.
 bool write_all(int fd, std::span<const std::uint8_t> data) {
@@ -172,28 +158,9 @@ bool FileSnapshot::make_private_copy() {
   if (memfd.get() < 0 || !write_all(memfd.get(), bytes_)) return false;
   std::string proc_path = "/proc/self/fd/" + std::to_string(memfd.get());
   if (::access(proc_path.c_str(), R_OK) != 0) return false;
-  memfd_ = memfd.release();
+  memfd_ = std::move(memfd);
   library_path_ = std::move(proc_path);
   return true;
-}
-
-FileSnapshot::FileSnapshot(FileSnapshot&& other) noexcept
-    : bytes_(std::move(other.bytes_)),
-      library_path_(std::move(other.library_path_)),
-      memfd_(std::exchange(other.memfd_, -1)) {}
-
-FileSnapshot& FileSnapshot::operator=(FileSnapshot&& other) noexcept {
-  if (this != &other) {
-    if (memfd_ >= 0) ::close(memfd_);
-    bytes_ = std::move(other.bytes_);
-    library_path_ = std::move(other.library_path_);
-    memfd_ = std::exchange(other.memfd_, -1);
-  }
-  return *this;
-}
-
-FileSnapshot::~FileSnapshot() {
-  if (memfd_ >= 0) ::close(memfd_);
 }
 
 namespace {

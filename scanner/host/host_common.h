@@ -13,6 +13,8 @@
 
 #include <tl/expected.hpp>
 
+#include "scanner/platform/fd.h"
+
 namespace flscan::host {
 
 // Why a host-evidence file could not be read at all. Partial results are not errors: they come
@@ -72,17 +74,17 @@ class FileSnapshot {
   static tl::expected<FileSnapshot, HostError> from_bytes(const std::string& shown, std::vector<std::uint8_t> bytes,
                                                           std::uint64_t max_bytes);
 
-  FileSnapshot(FileSnapshot&& other) noexcept;
-  FileSnapshot& operator=(FileSnapshot&& other) noexcept;
+  FileSnapshot(FileSnapshot&& other) noexcept = default;
+  FileSnapshot& operator=(FileSnapshot&& other) noexcept = default;
   FileSnapshot(const FileSnapshot&) = delete;
   FileSnapshot& operator=(const FileSnapshot&) = delete;
-  ~FileSnapshot();
+  ~FileSnapshot() = default;
 
   [[nodiscard]] std::span<const std::uint8_t> bytes() const { return bytes_; }
   // The path a library should open: the memory file, or the original when memory files are not
   // available (then `is_private()` is false and the reader notes it).
   [[nodiscard]] const std::string& library_path() const { return library_path_; }
-  [[nodiscard]] bool is_private() const { return memfd_ >= 0; }
+  [[nodiscard]] bool is_private() const { return memfd_.valid(); }
 
  private:
   FileSnapshot() = default;
@@ -91,7 +93,7 @@ class FileSnapshot {
   bool make_private_copy();
   std::vector<std::uint8_t> bytes_;
   std::string library_path_;
-  int memfd_ = -1;
+  scanner::Fd memfd_;
 };
 
 // UTF-16LE bytes -> UTF-8, for registry strings (REGF: "Unicode strings are stored in UTF-16

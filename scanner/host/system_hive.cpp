@@ -14,6 +14,7 @@
 
 #include "scanner/host/limits.h"
 #include "scanner/host/volume_fs.h"
+#include "scanner/platform/errno_text.h"
 
 namespace flscan::host {
 
@@ -66,7 +67,8 @@ std::uint32_t load_le32(std::span<const std::uint8_t> bytes, std::size_t off) {
   return v;
 }
 
-std::string errno_text() { return errno != 0 ? std::strerror(errno) : std::string("unknown error"); }
+// What hivex said through errno; it does not always set it.
+std::string hivex_error_text() { return errno != 0 ? scanner::errno_text(errno) : std::string("unknown error"); }
 
 std::string hex32(std::uint32_t v) {
   std::array<char, 16> buf{};
@@ -148,7 +150,7 @@ class RootNames {
 };
 
 std::string describe_open_failure(int err) {
-  std::string why = std::strerror(err);
+  std::string why = scanner::errno_text(err);
   if (err == ENOTSUP) {
     return "hivex rejected the hive bins (" + why +
            "): a hive bin or cell has a bad size or offset, there is trailing garbage, or the root key is missing";
@@ -181,7 +183,7 @@ class HiveWalker {
     errno = 0;
     CPtr<char> name(hivex_node_name(hive_, node));
     if (!name) {
-      skipped(notes, std::string(where) + ": key name unreadable: " + errno_text());
+      skipped(notes, std::string(where) + ": key name unreadable: " + hivex_error_text());
       return std::nullopt;
     }
     return sanitize_utf8(name.get(), limits::kMaxStringChars);
@@ -195,7 +197,7 @@ class HiveWalker {
     CPtr<hive_node_h> list(hivex_node_children(hive_, node));
     if (unreadable != nullptr) *unreadable = !list;
     if (!list) {
-      skipped(notes_, std::string(where) + ": subkeys unreadable: " + errno_text());
+      skipped(notes_, std::string(where) + ": subkeys unreadable: " + hivex_error_text());
       return {};
     }
     std::vector<hive_node_h> out;
@@ -221,7 +223,7 @@ class HiveWalker {
     errno = 0;
     const std::size_t declared = hivex_node_nr_values(hive_, node);
     if (declared == 0) {
-      if (errno != 0) skipped(notes, std::string(where) + ": values unreadable: " + errno_text());
+      if (errno != 0) skipped(notes, std::string(where) + ": values unreadable: " + hivex_error_text());
       return found;
     }
     if (declared > limits::kMaxValuesPerKey) {
@@ -239,7 +241,7 @@ class HiveWalker {
     errno = 0;
     CPtr<hive_value_h> list(hivex_node_values(hive_, node));
     if (!list) {
-      skipped(notes, std::string(where) + ": values unreadable: " + errno_text());
+      skipped(notes, std::string(where) + ": values unreadable: " + hivex_error_text());
       return found;
     }
     for (std::size_t i = 0; i < declared && list.get()[i] != 0; ++i) {
@@ -247,7 +249,7 @@ class HiveWalker {
       errno = 0;
       CPtr<char> key(hivex_value_key(hive_, value));
       if (!key) {
-        skipped(notes, std::string(where) + ": a value name is unreadable: " + errno_text());
+        skipped(notes, std::string(where) + ": a value name is unreadable: " + hivex_error_text());
         continue;
       }
       for (std::size_t n = 0; n < N; ++n) {
@@ -271,7 +273,7 @@ class HiveWalker {
     errno = 0;
     RawHiveType raw_type;
     if (hivex_value_type(hive_, value, raw_type.out(), &len) != 0) {
-      skipped(notes, std::string(where) + ": value unreadable: " + errno_text());
+      skipped(notes, std::string(where) + ": value unreadable: " + hivex_error_text());
       return std::nullopt;
     }
     type = raw_type.value();
@@ -285,7 +287,7 @@ class HiveWalker {
     errno = 0;
     const hive_value_h cell = hivex_value_data_cell_offset(hive_, value, &cell_len);
     if (cell == 0 && errno != 0) {
-      skipped(notes, std::string(where) + ": value data unreadable: " + errno_text());
+      skipped(notes, std::string(where) + ": value data unreadable: " + hivex_error_text());
       return std::nullopt;
     }
     if (cell != 0) {  // 0 without errno: the data is inline in the value record (<= 4 bytes)
@@ -306,7 +308,7 @@ class HiveWalker {
     errno = 0;
     CPtr<char> data(hivex_value_value(hive_, value, got_type.out(), &got));
     if (!data) {
-      skipped(notes, std::string(where) + ": value data unreadable: " + errno_text());
+      skipped(notes, std::string(where) + ": value data unreadable: " + hivex_error_text());
       return std::nullopt;
     }
     got = std::min(got, len);
@@ -520,7 +522,7 @@ tl::expected<SystemHiveEvidence, HostError> read_snapshot(tl::expected<FileSnaps
 
   errno = 0;
   const hive_node_h root = hivex_root(hive.get());
-  if (root == 0) return tl::unexpected(HostError{path.string(), "no root key: " + errno_text()});
+  if (root == 0) return tl::unexpected(HostError{path.string(), "no root key: " + hivex_error_text()});
 
   // Root: Select and ControlSetNNN.
   errno = 0;

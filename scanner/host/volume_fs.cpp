@@ -8,29 +8,16 @@
 #include <cstring>
 #include <utility>
 
+#include "scanner/platform/errno_text.h"
+#include "scanner/platform/fd.h"
 #include "scanner/platform/open_path.h"
 
 namespace flscan::host {
 
 namespace {
 
-// A descriptor closed on scope exit.
-class OwnedFd {
- public:
-  explicit OwnedFd(int fd) : fd_(fd) {}
-  OwnedFd(OwnedFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  OwnedFd(const OwnedFd&) = delete;
-  OwnedFd& operator=(const OwnedFd&) = delete;
-  OwnedFd& operator=(OwnedFd&&) = delete;
-  ~OwnedFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  [[nodiscard]] int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
+using scanner::errno_text;
+using scanner::Fd;
 
 std::string without_trailing_slashes(std::string path) {
   while (path.size() > 1 && path.back() == '/') path.pop_back();
@@ -42,7 +29,7 @@ std::string without_trailing_slashes(std::string path) {
 // Where a path's last name is looked up: the directory that holds it, opened without following a
 // symbolic link anywhere below the root (issue 13), and the name.
 struct LocalFs::Parent {
-  int fd = -1;  // owned by the caller (through OwnedFd)
+  Fd fd;
   std::string leaf;
 };
 
@@ -59,9 +46,9 @@ tl::expected<LocalFs::Parent, std::string> LocalFs::open_parent(const std::strin
     // Below the root: the root as the user named it, every directory below it without following.
     const std::string relative = trimmed.substr(prefix.size());
     const std::size_t slash = relative.rfind('/');
-    OwnedFd root(scanner::open_noatime_at(AT_FDCWD, root_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (root.get() < 0) return tl::unexpected(std::string(std::strerror(errno)));
-    if (slash == std::string::npos) return Parent{root.release(), relative};
+    Fd root(scanner::open_noatime_at(AT_FDCWD, root_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (root.get() < 0) return tl::unexpected(errno_text(errno));
+    if (slash == std::string::npos) return Parent{std::move(root), relative};
     auto dir = scanner::open_directory_beneath(root.get(), std::string_view(relative).substr(0, slash));
     if (!dir) {
       const scanner::BeneathError& error = dir.error();
@@ -69,17 +56,17 @@ tl::expected<LocalFs::Parent, std::string> LocalFs::open_parent(const std::strin
         return tl::unexpected(join_path(root_, error.where) + " is " + std::string(kSymlinkNotFollowed));
       }
       return tl::unexpected(join_path(root_, error.where) + ": " +
-                            (error.error != 0 ? std::string(std::strerror(error.error)) : error.reason));
+                            (error.error != 0 ? errno_text(error.error) : error.reason));
     }
-    return Parent{*dir, relative.substr(slash + 1)};
+    return Parent{Fd(*dir), relative.substr(slash + 1)};
   }
   // Not below the root (the volume root of --windows-root, or no root at all): the directory as
   // named, the last name without following.
   const std::size_t slash = trimmed.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : trimmed.substr(0, slash);
-  const int fd = scanner::open_noatime_at(AT_FDCWD, dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return tl::unexpected(std::string(std::strerror(errno)));
-  return Parent{fd, slash == std::string::npos ? trimmed : trimmed.substr(slash + 1)};
+  Fd fd(scanner::open_noatime_at(AT_FDCWD, dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return tl::unexpected(errno_text(errno));
+  return Parent{std::move(fd), slash == std::string::npos ? trimmed : trimmed.substr(slash + 1)};
 }
 
 tl::expected<DirectoryNames, HostError> LocalFs::list(const std::string& dir, std::size_t max_entries) const {
@@ -92,7 +79,7 @@ tl::expected<DirectoryNames, HostError> LocalFs::list(const std::string& dir, st
   } else {
     auto parent = open_parent(dir);
     if (!parent) return tl::unexpected(HostError{dir, "cannot list: " + parent.error()});
-    const OwnedFd parent_fd(parent->fd);
+    const Fd& parent_fd = parent->fd;
     fd = scanner::open_noatime_at(parent_fd.get(), parent->leaf.c_str(), kFlags | O_NOFOLLOW);
     open_errno = errno;
     struct stat st {};
@@ -103,13 +90,13 @@ tl::expected<DirectoryNames, HostError> LocalFs::list(const std::string& dir, st
   }
   scanner::DirectoryReader reader(fd, open_errno);
   if (reader.error() != 0) {
-    return tl::unexpected(HostError{dir, "cannot list: " + std::string(std::strerror(reader.error()))});
+    return tl::unexpected(HostError{dir, "cannot list: " + errno_text(reader.error())});
   }
   DirectoryNames listing;
   while (listing.names.size() < max_entries) {
     const char* name = reader.next();
     if (name == nullptr) {
-      if (reader.error() != 0) listing.read_error = std::strerror(reader.error());
+      if (reader.error() != 0) listing.read_error = errno_text(reader.error());
       return listing;
     }
     listing.names.emplace_back(name);
@@ -126,7 +113,7 @@ EntryKind LocalFs::kind(const std::string& path) const {
   } else {
     auto parent = open_parent(path);
     if (!parent) return EntryKind::missing;
-    const OwnedFd parent_fd(parent->fd);
+    const Fd& parent_fd = parent->fd;
     if (::fstatat(parent_fd.get(), parent->leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return EntryKind::missing;
   }
   if (S_ISREG(st.st_mode)) return EntryKind::regular;
@@ -139,18 +126,18 @@ tl::expected<FileSnapshot, HostError> LocalFs::snapshot(const std::string& path,
   if (is_root(path)) return FileSnapshot::take(path, max_bytes);
   auto parent = open_parent(path);
   if (!parent) return tl::unexpected(HostError{path, "cannot open: " + parent.error()});
-  const OwnedFd parent_fd(parent->fd);
+  const Fd& parent_fd = parent->fd;
   // O_NONBLOCK: a FIFO must not wait for a writer (read_regular rejects it); O_NOFOLLOW: a link
   // is refused, never followed.
-  const OwnedFd fd(scanner::open_noatime_at(parent_fd.get(), parent->leaf.c_str(),
-                                            O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW));
+  const Fd fd(scanner::open_noatime_at(parent_fd.get(), parent->leaf.c_str(),
+                                       O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW));
   if (fd.get() < 0) {
     const int open_errno = errno;
     struct stat st {};
     if (::fstatat(parent_fd.get(), parent->leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
       return tl::unexpected(HostError{path, std::string(kSymlinkNotFollowed)});
     }
-    return tl::unexpected(HostError{path, "cannot open: " + std::string(std::strerror(open_errno))});
+    return tl::unexpected(HostError{path, "cannot open: " + errno_text(open_errno)});
   }
   auto bytes = FileSnapshot::read_regular(fd.get(), path, max_bytes);
   if (!bytes) return tl::unexpected(std::move(bytes.error()));

@@ -12,12 +12,13 @@
 #include <cstring>
 #include <optional>
 #include <string_view>
-#include <system_error>
 
 #include "scanner/image/limits.h"
 #include "scanner/image/tsk_handle.h"
-#include "scanner/platform/open_path.h"
 #include "scanner/image/tsk_runtime.h"
+#include "scanner/platform/errno_text.h"
+#include "scanner/platform/fd.h"
+#include "scanner/platform/open_path.h"
 
 namespace flscan::scanner::image {
 namespace {
@@ -63,30 +64,29 @@ HeadStatus read_head(const std::string& path, Head& out, std::string& error) {
     if (!S_ISREG(named.st_mode) && !S_ISBLK(named.st_mode)) return HeadStatus::not_a_file;
     out.device = S_ISBLK(named.st_mode);
   }
-  const int fd = open_path(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
-    error = "open: " + std::system_category().message(errno);
+  const Fd fd(open_path(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+  if (!fd.valid()) {
+    error = "open: " + errno_text(errno);
     return HeadStatus::unreadable;
   }
   struct stat st {};
   HeadStatus status = HeadStatus::ok;
-  if (::fstat(fd, &st) != 0) {
-    error = "fstat: " + std::system_category().message(errno);
+  if (::fstat(fd.get(), &st) != 0) {
+    error = "fstat: " + errno_text(errno);
     status = HeadStatus::unreadable;
   } else if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
     status = HeadStatus::not_a_file;
   } else {
     out.device = S_ISBLK(st.st_mode);
     std::uint64_t device_size = 0;
-    if (out.device && ::ioctl(fd, BLKGETSIZE64, &device_size) != 0) device_size = 0;
+    if (out.device && ::ioctl(fd.get(), BLKGETSIZE64, &device_size) != 0) device_size = 0;
     out.size = out.device ? device_size : static_cast<std::uint64_t>(st.st_size);
     out.head.resize(kHeadBytes);
-    out.head.resize(pread_all(fd, out.head.data(), kHeadBytes, 0));
+    out.head.resize(pread_all(fd.get(), out.head.data(), kHeadBytes, 0));
     if (out.size >= 2 * kSectorBytes) {
-      out.has_tail = pread_all(fd, out.tail.data(), kSectorBytes, out.size - kSectorBytes) == kSectorBytes;
+      out.has_tail = pread_all(fd.get(), out.tail.data(), kSectorBytes, out.size - kSectorBytes) == kSectorBytes;
     }
   }
-  ::close(fd);
   return status;
 }
 
@@ -385,6 +385,150 @@ struct Built {
   bool confirmed = false;  // TSK found a partition table, a filesystem or an encrypted volume
 };
 
+// The image's first sector as TSK reads it (`got` <= 0: it could not be read).
+struct FirstSector {
+  std::array<std::uint8_t, kSectorBytes> bytes{};
+  ssize_t got = 0;
+};
+
+FirstSector read_first_sector(TSK_IMG_INFO* img) {
+  FirstSector first;
+  tsk_error_reset();
+  first.got = tsk_img_read(img, 0, reinterpret_cast<char*>(first.bytes.data()), first.bytes.size());
+  return first;
+}
+
+// The whole image as one volume ("vol"), before anything is known of what it holds.
+ImageVolume whole_image_volume(TSK_IMG_INFO* img, const std::string& path, std::uint64_t size) {
+  ImageVolume whole;
+  whole.image = path;
+  whole.name = "vol";
+  const char* format = tsk_img_type_toname(img->itype);  // null for a callback image
+  whole.image_format = format != nullptr ? format : "memory";
+  whole.offset = 0;
+  whole.length = size;
+  return whole;
+}
+
+// A bare volume at offset 0 that is encrypted or holds NTFS or FAT: a FAT or NTFS boot sector also
+// ends in 0x55AA, and its boot code can read as partition entries, so this comes before the
+// partition table. An encrypted bare volume is an image too (reported as such). `fs_error`: why
+// no NTFS or FAT opened.
+std::optional<VolumeLayout> bare_volume(TSK_IMG_INFO* img, const ImageVolume& whole, const FirstSector& first,
+                                        std::uint64_t image_size, std::string& fs_error) {
+  if (first.got > 0) {
+    if (auto encryption = encryption_signature(first.bytes.data(), static_cast<std::size_t>(first.got))) {
+      VolumeLayout volume{whole, TSK_FS_TYPE_DETECT};
+      set_error(volume, NotScannedReason::encrypted_volume, *encryption + ": its files cannot be read without the key");
+      return volume;
+    }
+  }
+  tsk_error_reset();
+  if (FsPtr fs = open_filesystem(img, 0, {TSK_FS_TYPE_NTFS_DETECT, TSK_FS_TYPE_FAT_DETECT}, fs_error)) {
+    VolumeLayout volume{whole, TSK_FS_TYPE_DETECT};
+    describe_opened(volume, *fs, image_size);
+    return volume;
+  }
+  return std::nullopt;
+}
+
+// The partition table TSK finds in the image, directly or through a PaddedReader view.
+struct PartitionTable {
+  ImgPtr padded;  // declared before `vs`, so destroyed after it: `vs` may have been opened on it
+  VsPtr vs;
+  bool through_padded_view = false;
+  std::string error;  // why TSK found none in the image itself
+};
+
+PartitionTable open_partition_table(TSK_IMG_INFO* img, std::uint64_t image_size) {
+  PartitionTable table;
+  tsk_error_reset();
+  table.vs.reset(tsk_vs_open(img, 0, TSK_VS_TYPE_DETECT));
+  table.error = table.vs ? std::string() : tsk_error_text("open partition table");
+  if (!table.vs && image_size < kPaddedViewBytes) {
+    table.padded =
+        open_callback_image(std::make_unique<PaddedReader>(img, image_size), kPaddedViewBytes, img->sector_size);
+    if (table.padded) {
+      tsk_error_reset();
+      table.vs.reset(tsk_vs_open(table.padded.get(), 0, TSK_VS_TYPE_DETECT));
+      tsk_error_reset();
+      table.through_padded_view = table.vs != nullptr;
+    }
+  }
+  return table;
+}
+
+// A volume per allocated partition of `vs` (p1, p2... in start order), each opened or given a
+// reason, and one more saying so when the table lists more than limits::kMaxPartitions.
+std::vector<VolumeLayout> partition_volumes(TSK_IMG_INFO* img, const TSK_VS_INFO& vs, const ImageVolume& whole) {
+  std::vector<VolumeLayout> volumes;
+  bool more = false;
+  const auto parts = allocated_partitions(vs, more);
+  std::size_t ordinal = 0;
+  for (const TSK_VS_PART_INFO* part : parts) {
+    ImageVolume base = whole;
+    base.name = "p" + std::to_string(++ordinal);
+    base.partition_type = vs.vstype == TSK_VS_TYPE_GPT ? gpt_partition_type(img, vs, *part)
+                                                       : std::string(part->desc != nullptr ? part->desc : "");
+    const auto range = byte_range(vs, *part);
+    if (!range) {
+      VolumeLayout volume{base, TSK_FS_TYPE_DETECT};
+      set_error(volume, NotScannedReason::unreadable_image, "the partition's start or length does not fit in 64 bits");
+      volumes.push_back(std::move(volume));
+      continue;
+    }
+    base.offset = range->first;
+    base.length = range->second;
+    volumes.push_back(open_volume(img, std::move(base)));
+  }
+  if (more) {
+    VolumeLayout volume{whole, TSK_FS_TYPE_DETECT};
+    volume.report.name = "p" + std::to_string(ordinal + 1);
+    set_error(volume, NotScannedReason::unreadable_image,
+              "the partition table lists more than " + std::to_string(limits::kMaxPartitions) +
+                  " partitions; the rest are not examined");
+    volumes.push_back(std::move(volume));
+  }
+  return volumes;
+}
+
+// Whether a partition inside the image holds a filesystem (or an encrypted volume).
+bool any_volume_found(const std::vector<VolumeLayout>& volumes) {
+  return std::any_of(volumes.begin(), volumes.end(), [](const VolumeLayout& v) {
+    return v.report.status == VolumeStatus::scanned ||
+           (v.report.status == VolumeStatus::error && v.report.reason == NotScannedReason::encrypted_volume);
+  });
+}
+
+// No partition table and no NTFS/FAT at offset 0: any other filesystem TSK knows (then
+// `confirmed`), else the reason the image holds none, given as the whole image's volume.
+VolumeLayout whole_image_fallback(TSK_IMG_INFO* img, const ImageVolume& whole, const FirstSector& first,
+                                  std::uint64_t image_size, const std::string& vs_error, const std::string& fs_error,
+                                  bool& confirmed) {
+  VolumeLayout volume{whole, TSK_FS_TYPE_DETECT};
+  std::string other_error;
+  if (FsPtr fs = open_filesystem(img, 0, {TSK_FS_TYPE_DETECT}, other_error)) {
+    describe_opened(volume, *fs, image_size);
+    confirmed = true;
+    return volume;
+  }
+  // A damaged or cut container (E01, VMDK, VHD) opens, then reads as zeros where its data is
+  // missing: that is an image that cannot be read, not a disk without a filesystem.
+  const bool blank_start = first.got <= 0 || std::all_of(first.bytes.begin(), first.bytes.begin() + first.got,
+                                                         [](std::uint8_t b) { return b == 0; });
+  if (blank_start && img->itype != TSK_IMG_TYPE_RAW) {
+    set_error(volume, NotScannedReason::unreadable_image,
+              first.got <= 0
+                  ? "the first sector cannot be read: the container is damaged or cut short"
+                  : "the first sector reads as zeros: the container is damaged or cut short (no partition table, "
+                    "no filesystem)");
+    return volume;
+  }
+  set_error(volume, NotScannedReason::unknown_filesystem,
+            "no partition table (" + vs_error + ") and no filesystem at offset 0 (" + fs_error + ")");
+  return volume;
+}
+
 // `raw_candidate`: only a 0x55AA or "EFI PART" made the file a candidate (not a container
 // signature, not --image), so what TSK finds must confirm it is an image.
 Built build_layout(TSK_IMG_INFO* img, const std::string& path, bool raw_candidate) {
@@ -393,122 +537,30 @@ Built build_layout(TSK_IMG_INFO* img, const std::string& path, bool raw_candidat
   layout.path = path;
   layout.type = img->itype;
   layout.size = static_cast<std::uint64_t>(img->size);
-  ImageVolume whole;
-  whole.image = path;
-  whole.name = "vol";
-  const char* format = tsk_img_type_toname(img->itype);  // null for a callback image
-  whole.image_format = format != nullptr ? format : "memory";
-  whole.offset = 0;
-  whole.length = layout.size;
-
-  // A bare filesystem first: a FAT or NTFS boot sector also ends in 0x55AA, and its boot code can
-  // read as partition entries. An encrypted bare volume is an image too (reported as such).
-  std::array<std::uint8_t, kSectorBytes> sector{};
-  tsk_error_reset();
-  const ssize_t got = tsk_img_read(img, 0, reinterpret_cast<char*>(sector.data()), sector.size());
-  if (got > 0) {
-    if (auto encryption = encryption_signature(sector.data(), static_cast<std::size_t>(got))) {
-      VolumeLayout volume{whole, TSK_FS_TYPE_DETECT};
-      set_error(volume, NotScannedReason::encrypted_volume, *encryption + ": its files cannot be read without the key");
-      layout.volumes.push_back(std::move(volume));
-      built.confirmed = true;
-      return built;
-    }
-  }
-  tsk_error_reset();
+  const ImageVolume whole = whole_image_volume(img, path, layout.size);
+  const FirstSector first = read_first_sector(img);
   std::string fs_error;
-  if (FsPtr fs = open_filesystem(img, 0, {TSK_FS_TYPE_NTFS_DETECT, TSK_FS_TYPE_FAT_DETECT}, fs_error)) {
-    VolumeLayout volume{whole, TSK_FS_TYPE_DETECT};
-    describe_opened(volume, *fs, layout.size);
-    layout.volumes.push_back(std::move(volume));
+  if (auto bare = bare_volume(img, whole, first, layout.size, fs_error)) {
+    layout.volumes.push_back(std::move(*bare));
     built.confirmed = true;
     return built;
   }
-
-  ImgPtr padded;  // declared before `vs`, so destroyed after it: must outlive `vs` when `vs` was opened on it
-  tsk_error_reset();
-  VsPtr vs(tsk_vs_open(img, 0, TSK_VS_TYPE_DETECT));
-  std::string vs_error = vs ? std::string() : tsk_error_text("open partition table");
-  bool through_padded_view = false;
-  if (!vs && layout.size < kPaddedViewBytes) {
-    padded = open_callback_image(std::make_unique<PaddedReader>(img, layout.size), kPaddedViewBytes, img->sector_size);
-    if (padded) {
-      tsk_error_reset();
-      vs.reset(tsk_vs_open(padded.get(), 0, TSK_VS_TYPE_DETECT));
-      tsk_error_reset();
-      through_padded_view = vs != nullptr;
-    }
-  }
-  if (vs) {
-    bool more = false;
-    const auto parts = allocated_partitions(*vs, more);
-    std::size_t ordinal = 0;
-    for (const TSK_VS_PART_INFO* part : parts) {
-      ImageVolume base = whole;
-      base.name = "p" + std::to_string(++ordinal);
-      base.partition_type = vs->vstype == TSK_VS_TYPE_GPT ? gpt_partition_type(img, *vs, *part)
-                                                          : std::string(part->desc != nullptr ? part->desc : "");
-      const auto range = byte_range(*vs, *part);
-      if (!range) {
-        VolumeLayout volume{base, TSK_FS_TYPE_DETECT};
-        set_error(volume, NotScannedReason::unreadable_image,
-                  "the partition's start or length does not fit in 64 bits");
-        layout.volumes.push_back(std::move(volume));
-        continue;
-      }
-      base.offset = range->first;
-      base.length = range->second;
-      layout.volumes.push_back(open_volume(img, std::move(base)));
-    }
-    if (more) {
-      VolumeLayout volume{whole, TSK_FS_TYPE_DETECT};
-      volume.report.name = "p" + std::to_string(ordinal + 1);
-      set_error(volume, NotScannedReason::unreadable_image,
-                "the partition table lists more than " + std::to_string(limits::kMaxPartitions) +
-                    " partitions; the rest are not examined");
-      layout.volumes.push_back(std::move(volume));
-    }
+  PartitionTable table = open_partition_table(img, layout.size);
+  if (table.vs) {
+    layout.volumes = partition_volumes(img, *table.vs, whole);
     // Through the padded view, TSK accepts a table it refuses otherwise: for a raw candidate it
     // counts as found only when a partition inside the image holds a filesystem (or an
     // encrypted volume).
-    const bool found =
-        !through_padded_view || std::any_of(layout.volumes.begin(), layout.volumes.end(), [](const VolumeLayout& v) {
-          return v.report.status == VolumeStatus::scanned ||
-                 (v.report.status == VolumeStatus::error && v.report.reason == NotScannedReason::encrypted_volume);
-        });
+    const bool found = !table.through_padded_view || any_volume_found(layout.volumes);
     if (!layout.volumes.empty() && (found || !raw_candidate)) {
       built.confirmed = found;
       return built;
     }
     layout.volumes.clear();
-    if (!through_padded_view) vs_error = "the partition table has no allocated partition";
+    if (!table.through_padded_view) table.error = "the partition table has no allocated partition";
   }
-
-  // No partition table and no NTFS/FAT at offset 0: any other filesystem TSK knows.
-  std::string other_error;
-  if (FsPtr fs = open_filesystem(img, 0, {TSK_FS_TYPE_DETECT}, other_error)) {
-    VolumeLayout volume{whole, TSK_FS_TYPE_DETECT};
-    describe_opened(volume, *fs, layout.size);
-    layout.volumes.push_back(std::move(volume));
-    built.confirmed = true;
-    return built;
-  }
-  VolumeLayout volume{whole, TSK_FS_TYPE_DETECT};
-  // A damaged or cut container (E01, VMDK, VHD) opens, then reads as zeros where its data is
-  // missing: that is an image that cannot be read, not a disk without a filesystem.
-  const bool blank_start =
-      got <= 0 || std::all_of(sector.begin(), sector.begin() + got, [](std::uint8_t b) { return b == 0; });
-  if (blank_start && img->itype != TSK_IMG_TYPE_RAW) {
-    set_error(volume, NotScannedReason::unreadable_image,
-              got <= 0 ? "the first sector cannot be read: the container is damaged or cut short"
-                       : "the first sector reads as zeros: the container is damaged or cut short (no partition table, "
-                         "no filesystem)");
-    layout.volumes.push_back(std::move(volume));
-    return built;
-  }
-  set_error(volume, NotScannedReason::unknown_filesystem,
-            "no partition table (" + vs_error + ") and no filesystem at offset 0 (" + fs_error + ")");
-  layout.volumes.push_back(std::move(volume));
+  layout.volumes.push_back(
+      whole_image_fallback(img, whole, first, layout.size, table.error, fs_error, built.confirmed));
   return built;
 }
 

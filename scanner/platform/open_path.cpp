@@ -9,7 +9,9 @@
 #include <cstring>
 #include <string>
 #include <string_view>
-#include <system_error>
+
+#include "scanner/platform/errno_text.h"
+#include "scanner/platform/fd.h"
 
 namespace flscan::scanner {
 namespace {
@@ -24,9 +26,8 @@ class Anchor {
   Anchor() = default;
   Anchor(const Anchor&) = delete;
   Anchor& operator=(const Anchor&) = delete;
-  ~Anchor() { replace(-1); }
 
-  [[nodiscard]] int dir() const { return fd_ >= 0 ? fd_ : AT_FDCWD; }
+  [[nodiscard]] int dir() const { return fd_.valid() ? fd_.get() : AT_FDCWD; }
   [[nodiscard]] const char* tail() const { return tail_; }
 
   // Resolves the leading pieces of `path`; false with errno set when one cannot be opened.
@@ -43,7 +44,7 @@ class Anchor {
       const std::string piece(rest.substr(0, cut == 0 ? 1 : cut));
       const int fd = ::openat(dir(), piece.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
       if (fd < 0) return false;
-      replace(fd);
+      fd_ = Fd(fd);
       rest.remove_prefix(cut);
       while (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
     }
@@ -54,16 +55,7 @@ class Anchor {
   }
 
  private:
-  void replace(int fd) {
-    if (fd_ >= 0) {
-      const int saved = errno;  // callers report the errno of the call they made, not of close
-      ::close(fd_);
-      errno = saved;
-    }
-    fd_ = fd;
-  }
-
-  int fd_ = -1;
+  Fd fd_;  // its close keeps errno: callers report the errno of the call they made
   const char* tail_ = nullptr;
 };
 
@@ -111,15 +103,12 @@ tl::expected<int, BeneathError> open_directory_beneath(int dir_fd, std::string_v
     return tl::make_unexpected(BeneathError{std::move(where), error, std::move(reason)});
   };
   auto errno_failure = [&failure](std::string where, int error) {
-    return failure(std::move(where), error, std::system_category().message(error));
+    return failure(std::move(where), error, errno_text(error));
   };
-  // The current directory, owned here; -1 while it is still the caller's `dir_fd`.
-  int current = -1;
-  auto at = [&] { return current >= 0 ? current : dir_fd; };
-  auto replace = [&](int fd) {
-    if (current >= 0) ::close(current);
-    current = fd;
-  };
+  // The current directory, owned here; none while it is still the caller's `dir_fd`.
+  Fd current;
+  auto at = [&] { return current.valid() ? current.get() : dir_fd; };
+  auto replace = [&](int fd) { current = Fd(fd); };
   std::string where;
   std::size_t start = 0;
   while (start < relative.size()) {
@@ -157,7 +146,7 @@ tl::expected<int, BeneathError> open_directory_beneath(int dir_fd, std::string_v
     replace(fd);
     if (!options.owners.empty()) {
       struct stat st {};
-      if (::fstat(current, &st) != 0) {
+      if (::fstat(current.get(), &st) != 0) {
         const int error = errno;
         replace(-1);
         return errno_failure(where, error);
@@ -182,11 +171,7 @@ DirectoryReader::DirectoryReader(const char* path) {
     error_ = errno;
     return;
   }
-  stream_ = ::fdopendir(fd);
-  if (stream_ == nullptr) {
-    error_ = errno;
-    ::close(fd);
-  }
+  adopt(fd);
 }
 
 DirectoryReader::DirectoryReader(int fd, int open_errno) {
@@ -194,11 +179,17 @@ DirectoryReader::DirectoryReader(int fd, int open_errno) {
     error_ = open_errno;
     return;
   }
-  stream_ = ::fdopendir(fd);
+  adopt(fd);
+}
+
+void DirectoryReader::adopt(int fd) {
+  Fd owned(fd);
+  stream_ = ::fdopendir(owned.get());
   if (stream_ == nullptr) {
     error_ = errno;
-    ::close(fd);
+    return;
   }
+  owned.release();  // the stream's now: closedir closes it
 }
 
 DirectoryReader::~DirectoryReader() {

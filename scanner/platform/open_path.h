@@ -15,8 +15,9 @@
 // the atime is not newer than the mtime. DirectoryReader and the walk (dir_handle.cpp) open
 // directories with O_NOATIME, which the kernel allows to the owner and to CAP_FOWNER (root); for
 // anyone else they fall back to a plain open, and the directory's atime may then change. Regular files are the reader's
-// business (file_reader.cpp, host_common.cpp), which use O_NOATIME the same way. Symbolic links have no such escape:
-// readlink and following a link update the link's own atime on a read-write mount.
+// business (file_reader.cpp, host_common.cpp, volume_fs.cpp, and quarantine.cpp for the originals it copies), which
+// open them through open_noatime_at too. Symbolic links have no such escape: readlink and following a link update the
+// link's own atime on a read-write mount.
 #pragma once
 
 #include <dirent.h>
@@ -91,6 +92,8 @@ class DirectoryReader {
   [[nodiscard]] int error() const { return error_; }
 
  private:
+  void adopt(int fd);  // fdopendir, or the errno and the descriptor closed
+
   DIR* stream_ = nullptr;
   int error_ = 0;
 };

@@ -1,6 +1,5 @@
 #include "scanner/remedy/quarantine.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -12,11 +11,12 @@
 #include <filesystem>
 #include <limits>
 #include <set>
-#include <system_error>
 
 #include <nlohmann/json.hpp>
 
 #include "engine/hashing.h"
+#include "scanner/platform/errno_text.h"
+#include "scanner/platform/fd.h"
 #include "scanner/platform/open_path.h"
 #include "scanner/report/text_encoding.h"
 
@@ -38,44 +38,6 @@ constexpr std::size_t kIdDigits = 32;
 // is about 500 bytes); refusing it bounds what opening a hostile DIR can make us allocate.
 constexpr std::uint64_t kMaxManifestBytes = 256ull * 1024 * 1024;
 constexpr std::size_t kIoChunk = 1u << 20;
-
-std::string errno_text(int error) { return std::system_category().message(error); }
-
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(Fd&& other) noexcept : fd_(other.release()) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = other.release();
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  [[nodiscard]] int get() const { return fd_; }
-  [[nodiscard]] bool valid() const { return fd_ >= 0; }
-  int release() {
-    const int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-  // close(2) reports delayed write errors (NFS): checked where a file was written.
-  int close_checked() {
-    const int fd = release();
-    return fd >= 0 && ::close(fd) != 0 ? errno : 0;
-  }
-
- private:
-  int fd_ = -1;
-};
 
 FileIdentity identity_of(const struct stat& st) {
   return FileIdentity{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
@@ -336,25 +298,13 @@ tl::expected<std::vector<QuarantineEntry>, std::string> parse_manifest(const std
   }
 }
 
-// Names in a directory (without "." and ".."), or the errno of opendir/readdir.
+// Names in a directory (without "." and ".."), sorted, or the errno of the open or the listing.
 tl::expected<std::vector<std::string>, int> list_dir(int dir_fd) {
   const int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return tl::make_unexpected(errno);
-  DIR* dir = ::fdopendir(fd);
-  if (dir == nullptr) {
-    const int error = errno;
-    ::close(fd);
-    return tl::make_unexpected(error);
-  }
+  DirectoryReader reader(fd, errno);
   std::vector<std::string> names;
-  errno = 0;
-  while (const dirent* entry = ::readdir(dir)) {
-    const std::string_view name(entry->d_name);
-    if (name != "." && name != "..") names.emplace_back(name);
-  }
-  const int error = errno;
-  ::closedir(dir);
-  if (error != 0) return tl::make_unexpected(error);
+  while (const char* name = reader.next()) names.emplace_back(name);
+  if (reader.error() != 0) return tl::make_unexpected(reader.error());
   std::sort(names.begin(), names.end());
   return names;
 }
@@ -594,6 +544,18 @@ std::string_view to_string(QuarantineStep step) {
 
 std::string QuarantineError::describe() const { return std::string(to_string(step)) + ": " + message; }
 
+namespace {
+
+// Where a restore writes: the directory (open_restore_dir), the file's name in it and the
+// temporary name it is written under first.
+struct RestoreTarget {
+  Fd dir;
+  std::string base;
+  std::string temp;
+};
+
+}  // namespace
+
 class HeldOriginal {
  public:
   Fd dir;            // the original's directory, so later steps name it relative to the same directory
@@ -728,6 +690,34 @@ struct Quarantine::State {
   }
 
   void remove_quietly(const std::string& name) const { ::unlinkat(dir_fd.get(), name.c_str(), 0); }
+  // What an abandoned put() leaves of a copy: DIR/<name>.part and DIR/<name>, removed.
+  void discard_copy(const std::string& name) const {
+    remove_quietly(name + std::string(kPartSuffix));
+    remove_quietly(name);
+  }
+  [[nodiscard]] std::string path_of(const std::string& file) const {
+    return dir + (dir.empty() || dir.back() != '/' ? "/" : "") + file;
+  }
+
+  // The steps of put() (defined beside it).
+  tl::expected<std::shared_ptr<HeldOriginal>, QuarantineError> hold_original(
+      Location located, const std::optional<FileOrigin>& origin) const;
+  tl::expected<Quarantined, QuarantineError> reuse_copy(const QuarantineEntry& existing,
+                                                        std::shared_ptr<HeldOriginal> held,
+                                                        const std::string& sha256) const;
+  tl::expected<Copied, QuarantineError> write_copy(const std::string& name, const HeldOriginal& held,
+                                                   const std::string& sha256) const;
+  static QuarantineEntry new_entry(const std::string& name, const std::string& absolute, const Copied& copied,
+                                   const HeldOriginal& held);
+  tl::expected<Quarantined, QuarantineError> commit_copy(QuarantineEntry entry, std::shared_ptr<HeldOriginal> held);
+
+  // The steps of restore_one() (defined beside it).
+  tl::expected<bool, QuarantineError> examine_restore_target(const QuarantineEntry& entry, const RestoreTarget& target,
+                                                             RestoreOutcome& out) const;
+  tl::expected<void, QuarantineError> place_restored(const QuarantineEntry& entry, int copy_fd,
+                                                     const RestoreTarget& target, bool replace,
+                                                     RestoreOutcome& out) const;
+  tl::expected<void, QuarantineError> forget_restored(const QuarantineEntry& entry, RestoreOutcome& out);
 
   // Recovery after an interrupted run (see quarantine.h): temp files and unreferenced copies in
   // DIR, and the repair temp file an interrupted repair may have left beside an original.
@@ -762,9 +752,7 @@ Quarantine::~Quarantine() = default;
 const std::vector<QuarantineEntry>& Quarantine::entries() const { return state_->entries; }
 const std::string& Quarantine::dir() const { return state_->dir; }
 const std::vector<std::string>& Quarantine::recovered() const { return state_->recovered; }
-std::string Quarantine::path_of(const QuarantineEntry& entry) const {
-  return state_->dir + (state_->dir.empty() || state_->dir.back() != '/' ? "/" : "") + entry.file;
-}
+std::string Quarantine::path_of(const QuarantineEntry& entry) const { return state_->path_of(entry.file); }
 
 tl::expected<Quarantine, std::string> Quarantine::open(const std::string& dir, QuarantineHooks hooks) {
   auto state = std::make_unique<State>();
@@ -832,132 +820,172 @@ tl::expected<Quarantined, QuarantineError> Quarantine::put(const std::string& pa
   // then the original by name relative to it from here on.
   auto located = locate(path, root);
   if (!located) return s.fail(Step::open_original, located.error());
-  const std::string* absolute = &located->absolute;
-  const std::string name = copy_name(*absolute, sha256);
+  const std::string absolute = located->absolute;
+  const std::string name = copy_name(absolute, sha256);
   if (s.disposed.count(name) > 0) {
     // Overlapping PATH operands list a file twice: the first listing's action stands.
-    QuarantineEntry earlier;
-    earlier.file = name;
-    QuarantineError done{Step::open_original, "already acted on in this run", path_of(earlier)};
+    QuarantineError done{Step::open_original, "already acted on in this run", s.path_of(name)};
     done.done_earlier = true;
     return tl::unexpected(std::move(done));
   }
+  auto held = s.hold_original(std::move(*located), origin);
+  if (!held) return tl::unexpected(std::move(held.error()));
+
+  const auto existing =
+      std::find_if(s.entries.begin(), s.entries.end(), [&](const QuarantineEntry& e) { return e.file == name; });
+  if (existing != s.entries.end()) return s.reuse_copy(*existing, std::move(*held), sha256);
+
+  // Steps 1 and 2: the copy, under a temporary name until it is complete and synced, hashing the
+  // original as it is read: it must still be what was scanned.
+  const auto copied = s.write_copy(name, **held, sha256);
+  if (!copied) return tl::unexpected(copied.error());
+  QuarantineEntry entry = State::new_entry(name, absolute, *copied, **held);
+  entry.state = state;
+  entry.rule = rule;
+  return s.commit_copy(std::move(entry), std::move(*held));
+}
+
+// Step 1 of put(), given the original's directory and name: the original, open for reading, is
+// a regular file and the one that was scanned (origin), outside the quarantine directory.
+tl::expected<std::shared_ptr<HeldOriginal>, QuarantineError> Quarantine::State::hold_original(
+    Location located, const std::optional<FileOrigin>& origin) const {
+  using Step = QuarantineStep;
   auto held = std::make_shared<HeldOriginal>();
-  held->base = located->base;
-  held->dir = std::move(located->dir);
+  held->base = located.base;
+  held->dir = std::move(located.dir);
   // A copy in this quarantine, met by a scan of a tree that holds DIR, stays where it is: moving it
   // would take a referenced copy from under its manifest entry.
   struct stat dir_stat {};
   struct stat quarantine_stat {};
-  if (::fstat(held->dir.get(), &dir_stat) == 0 && ::fstat(s.dir_fd.get(), &quarantine_stat) == 0 &&
+  if (::fstat(held->dir.get(), &dir_stat) == 0 && ::fstat(dir_fd.get(), &quarantine_stat) == 0 &&
       dir_stat.st_dev == quarantine_stat.st_dev && dir_stat.st_ino == quarantine_stat.st_ino) {
-    return s.fail(Step::open_original, "it is in the quarantine directory itself (exclude DIR from the scan)");
+    return fail(Step::open_original, "it is in the quarantine directory itself (exclude DIR from the scan)");
   }
   if (origin && origin->directory && !(identity_of(dir_stat) == *origin->directory)) {
-    return s.fail(Step::open_original,
-                  "its directory is not the one scanned (replaced, or a symbolic link in its path now); left in place");
+    return fail(Step::open_original,
+                "its directory is not the one scanned (replaced, or a symbolic link in its path now); left in place");
   }
   held->file = Fd(
       open_noatime_at(held->dir.get(), held->base.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
   if (!held->file.valid()) {
     if (errno == ELOOP)
-      return s.fail(Step::open_original, "it is a symbolic link; quarantine the file it points to by its own path");
-    return s.fail(Step::open_original, errno);
+      return fail(Step::open_original, "it is a symbolic link; quarantine the file it points to by its own path");
+    return fail(Step::open_original, errno);
   }
-  if (::fstat(held->file.get(), &held->stat_at_read) != 0) return s.fail(Step::open_original, errno);
-  if (!S_ISREG(held->stat_at_read.st_mode)) return s.fail(Step::open_original, "no longer a regular file");
+  if (::fstat(held->file.get(), &held->stat_at_read) != 0) return fail(Step::open_original, errno);
+  if (!S_ISREG(held->stat_at_read.st_mode)) return fail(Step::open_original, "no longer a regular file");
   if (origin && !(identity_of(held->stat_at_read) == origin->file)) {
-    return s.fail(Step::open_original, "not the file that was scanned (another file at this name now); left in place");
+    return fail(Step::open_original, "not the file that was scanned (another file at this name now); left in place");
   }
+  return held;
+}
 
-  const auto existing =
-      std::find_if(s.entries.begin(), s.entries.end(), [&](const QuarantineEntry& e) { return e.file == name; });
-  if (existing != s.entries.end()) {
-    // An earlier run committed this very file and was interrupted before removing the original:
-    // its verified copy stands, nothing is copied twice. The original must still be that content.
-    if (int error = s.gate(Step::verify_copy)) return s.fail(Step::verify_copy, error);
-    const auto original = copy_and_hash(held->file.get(), -1);
-    if (!original) return s.fail(Step::verify_copy, "cannot read the original: " + errno_text(original.error()));
-    if (original->sha256 != sha256) {
-      return s.fail(Step::verify_copy,
-                    "the file changed since it was scanned (SHA-256 now " + original->sha256 + "); left in place");
-    }
-    if (auto verified = s.verify_copy(*existing); !verified) return s.fail(Step::verify_copy, verified.error());
-    if (auto checked = s.check_original(*held); !checked) return tl::unexpected(checked.error());
-    const std::uint64_t links = held->stat_at_read.st_nlink;
-    return Quarantined{*existing, std::move(held), links};
+// An earlier run committed this very file and was interrupted before removing the original: its
+// verified copy stands, nothing is copied twice. The original must still be that content.
+tl::expected<Quarantined, QuarantineError> Quarantine::State::reuse_copy(const QuarantineEntry& existing,
+                                                                         std::shared_ptr<HeldOriginal> held,
+                                                                         const std::string& sha256) const {
+  using Step = QuarantineStep;
+  if (int error = gate(Step::verify_copy)) return fail(Step::verify_copy, error);
+  const auto original = copy_and_hash(held->file.get(), -1);
+  if (!original) return fail(Step::verify_copy, "cannot read the original: " + errno_text(original.error()));
+  if (original->sha256 != sha256) {
+    return fail(Step::verify_copy,
+                "the file changed since it was scanned (SHA-256 now " + original->sha256 + "); left in place");
   }
+  if (auto verified = verify_copy(existing); !verified) return fail(Step::verify_copy, verified.error());
+  if (auto checked = check_original(*held); !checked) return tl::unexpected(checked.error());
+  const std::uint64_t links = held->stat_at_read.st_nlink;
+  return Quarantined{existing, std::move(held), links};
+}
 
-  // Steps 1 and 2: the copy, under a temporary name until it is complete and synced, hashing the
-  // original as it is read: it must still be what was scanned.
+// Steps 1 and 2 of put(): the original copied to DIR/<name> through DIR/<name>.part (created,
+// written while hashed, made read-only, synced, renamed, DIR synced); its content must hash to
+// `sha256`. On failure nothing of the copy is left.
+tl::expected<Copied, QuarantineError> Quarantine::State::write_copy(const std::string& name, const HeldOriginal& held,
+                                                                    const std::string& sha256) const {
+  using Step = QuarantineStep;
   const std::string part = name + std::string(kPartSuffix);
   auto abandon = [&](const tl::unexpected<QuarantineError>& error) {
-    s.remove_quietly(part);
-    s.remove_quietly(name);
+    discard_copy(name);
     return error;
   };
-  int error = s.gate(Step::create_copy);
+  int error = gate(Step::create_copy);
   Fd copy;
   if (error == 0) {
-    ::unlinkat(s.dir_fd.get(), part.c_str(), 0);
-    copy = Fd(::openat(s.dir_fd.get(), part.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400));
+    ::unlinkat(dir_fd.get(), part.c_str(), 0);
+    copy = Fd(::openat(dir_fd.get(), part.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400));
     if (!copy.valid()) error = errno;
   }
-  if (error != 0) return abandon(s.fail(Step::create_copy, error));
-  if ((error = s.gate(Step::write_copy)) != 0) return abandon(s.fail(Step::write_copy, error));
-  const auto copied = copy_and_hash(held->file.get(), copy.get());
-  if (!copied) return abandon(s.fail(Step::write_copy, copied.error()));
+  if (error != 0) return abandon(fail(Step::create_copy, error));
+  if ((error = gate(Step::write_copy)) != 0) return abandon(fail(Step::write_copy, error));
+  const auto copied = copy_and_hash(held.file.get(), copy.get());
+  if (!copied) return abandon(fail(Step::write_copy, copied.error()));
   if (copied->sha256 != sha256) {
-    return abandon(s.fail(Step::write_copy,
-                          "the file changed since it was scanned (SHA-256 now " + copied->sha256 + "); left in place"));
+    return abandon(fail(Step::write_copy,
+                        "the file changed since it was scanned (SHA-256 now " + copied->sha256 + "); left in place"));
   }
-  error = s.gate(Step::sync_copy);
+  error = gate(Step::sync_copy);
   // Stored inert: read-only for its owner, no execute bit, a name without the original extension.
   if (error == 0 && ::fchmod(copy.get(), 0400) != 0) error = errno;
   if (error == 0 && ::fsync(copy.get()) != 0) error = errno;
   if (error == 0) error = copy.close_checked();
-  if (error != 0) return abandon(s.fail(Step::sync_copy, error));
-  error = s.gate(Step::rename_copy);
-  if (error == 0 && ::renameat(s.dir_fd.get(), part.c_str(), s.dir_fd.get(), name.c_str()) != 0) error = errno;
-  if (error != 0) return abandon(s.fail(Step::rename_copy, error));
-  error = s.gate(Step::sync_quarantine_dir);
-  if (error == 0 && ::fsync(s.dir_fd.get()) != 0) error = errno;
-  if (error != 0) return abandon(s.fail(Step::sync_quarantine_dir, error));
+  if (error != 0) return abandon(fail(Step::sync_copy, error));
+  error = gate(Step::rename_copy);
+  if (error == 0 && ::renameat(dir_fd.get(), part.c_str(), dir_fd.get(), name.c_str()) != 0) error = errno;
+  if (error != 0) return abandon(fail(Step::rename_copy, error));
+  error = gate(Step::sync_quarantine_dir);
+  if (error == 0 && ::fsync(dir_fd.get()) != 0) error = errno;
+  if (error != 0) return abandon(fail(Step::sync_quarantine_dir, error));
+  return *copied;
+}
 
-  // Step 3: what is on disk is what was scanned, and the original has not moved on meanwhile.
+// The manifest entry of a copy just written (its state and rule are the caller's).
+QuarantineEntry Quarantine::State::new_entry(const std::string& name, const std::string& absolute, const Copied& copied,
+                                             const HeldOriginal& held) {
   QuarantineEntry entry;
   entry.file = name;
-  entry.original_path = *absolute;
-  entry.size = copied->size;
-  entry.sha256 = sha256;
+  entry.original_path = absolute;
+  entry.size = copied.size;
+  entry.sha256 = copied.sha256;
   // Set-user-ID and set-group-ID bits are recorded only from a root-owned original (issue 13):
   // restore refuses them on any other entry, so a manifest cannot make it create a program that
   // runs with another user's or group's rights.
-  entry.mode =
-      static_cast<std::uint32_t>(held->stat_at_read.st_mode & (held->stat_at_read.st_uid == 0 ? 07777 : 01777));
-  entry.uid = held->stat_at_read.st_uid;
-  entry.gid = held->stat_at_read.st_gid;
-  entry.atime_ns = to_ns(held->stat_at_read.st_atim);
-  entry.mtime_ns = to_ns(held->stat_at_read.st_mtim);
-  entry.state = state;
-  entry.rule = rule;
+  const struct stat& st = held.stat_at_read;
+  entry.mode = static_cast<std::uint32_t>(st.st_mode & (st.st_uid == 0 ? 07777 : 01777));
+  entry.uid = st.st_uid;
+  entry.gid = st.st_gid;
+  entry.atime_ns = to_ns(st.st_atim);
+  entry.mtime_ns = to_ns(st.st_mtim);
   entry.quarantined_at = static_cast<std::int64_t>(std::time(nullptr));
-  if ((error = s.gate(Step::verify_copy)) != 0) return abandon(s.fail(Step::verify_copy, error));
-  if (auto verified = s.verify_copy(entry); !verified) return abandon(s.fail(Step::verify_copy, verified.error()));
-  if (auto checked = s.check_original(*held); !checked) return abandon(tl::unexpected(checked.error()));
+  return entry;
+}
 
-  // Step 4: the manifest entry. Until the rename it does not exist, and the copy is garbage.
-  s.entries.push_back(entry);
-  const State::Commit committed = s.commit();
+// Steps 3 and 4 of put(): what is on disk is what was scanned and the original has not moved on
+// meanwhile; then the manifest entry. Until the manifest's rename the entry does not exist, and the
+// copy is garbage (removed here).
+tl::expected<Quarantined, QuarantineError> Quarantine::State::commit_copy(QuarantineEntry entry,
+                                                                          std::shared_ptr<HeldOriginal> held) {
+  using Step = QuarantineStep;
+  const std::string name = entry.file;
+  auto abandon = [&](const tl::unexpected<QuarantineError>& error) {
+    discard_copy(name);
+    return error;
+  };
+  if (int error = gate(Step::verify_copy)) return abandon(fail(Step::verify_copy, error));
+  if (auto verified = verify_copy(entry); !verified) return abandon(fail(Step::verify_copy, verified.error()));
+  if (auto checked = check_original(*held); !checked) return abandon(tl::unexpected(checked.error()));
+  entries.push_back(entry);
+  const Commit committed = commit();
   if (committed.error) {
     if (!committed.renamed) {
-      s.entries.pop_back();
+      entries.pop_back();
       return abandon(tl::unexpected(*committed.error));
     }
     // Renamed, durability unknown: the entry may be on disk, so the copy stays. The original stays
     // too (step 5 would need a durable entry); a re-run finishes the job.
     QuarantineError kept = *committed.error;
-    kept.kept_copy = path_of(entry);
+    kept.kept_copy = path_of(name);
     return tl::unexpected(std::move(kept));
   }
   const std::uint64_t links = held->stat_at_read.st_nlink;
@@ -1128,101 +1156,119 @@ tl::expected<void, QuarantineError> Quarantine::restore_one(const QuarantineEntr
     return s.fail(Step::read_copy, "the manifest gives set-user-ID or set-group-ID bits to a file owned by uid " +
                                        std::to_string(entry.uid) + ", which flscan never records; not restored");
   }
-  const SplitPath where = split(out.target);
   auto opened = open_restore_dir(entry, to_root);
   if (!opened) return s.fail(Step::create_restored, opened.error() + "; not restored");
-  Fd dir = std::move(*opened);
-  const std::string temp = std::string(kRestorePrefix) + id_of(entry);
-
-  // Never over a different file. The identical file is there after a run interrupted between
-  // placing it and updating the manifest; the repaired file is ours to replace (--repair).
-  bool replace = false;
-  struct stat existing {};
-  if (::fstatat(dir.get(), where.base.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0) {
-    if (!S_ISREG(existing.st_mode))
-      return s.fail(Step::link_restored, out.target + " exists and is not a regular file; not overwritten");
-    Fd present(open_noatime_at(dir.get(), where.base.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
-    auto present_read =
-        present.valid() ? copy_and_hash(present.get(), -1) : tl::expected<Copied, int>(tl::unexpect, errno);
-    if (!present_read) {
-      return s.fail(Step::link_restored, out.target + " exists and cannot be read (" +
-                                             errno_text(present_read.error()) + "); not overwritten");
-    }
-    if (present_read->sha256 == entry.sha256) {
-      out.already_present = true;
-      // A run interrupted after placing it may have left its temp file (link + unlink fallback).
-      ::unlinkat(dir.get(), temp.c_str(), 0);
-    } else if (entry.repaired_sha256 && present_read->sha256 == *entry.repaired_sha256) {
-      replace = true;
-    } else {
-      return s.fail(Step::link_restored, out.target + " exists and differs from the quarantined file; not overwritten");
-    }
-  } else if (errno != ENOENT) {
-    return s.fail(Step::link_restored, "cannot examine " + out.target + ": " + errno_text(errno));
-  }
-
+  const RestoreTarget target{std::move(*opened), split(out.target).base, std::string(kRestorePrefix) + id_of(entry)};
+  auto replace = s.examine_restore_target(entry, target, out);
+  if (!replace) return tl::unexpected(replace.error());
   if (!out.already_present) {
-    auto abandon = [&](Step step, const std::string& message) {
-      ::unlinkat(dir.get(), temp.c_str(), 0);
-      return s.fail(step, message);
-    };
-    int error = s.gate(Step::create_restored);
-    Fd fd;
-    if (error == 0) {
-      ::unlinkat(dir.get(), temp.c_str(), 0);
-      fd = Fd(::openat(dir.get(), temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-      if (!fd.valid()) error = errno;
-    }
-    if (error != 0) return abandon(Step::create_restored, errno_text(error));
-    if ((error = s.gate(Step::write_restored)) != 0) return abandon(Step::write_restored, errno_text(error));
-    // The copy is checked as it is copied: what lands at the target is what was scanned.
-    const auto copied = copy_and_hash(copy->get(), fd.get());
-    if (!copied) return abandon(Step::write_restored, errno_text(copied.error()));
-    if (auto ok = State::matches(entry, copied->size, copied->sha256); !ok) {
-      return abandon(Step::write_restored, ok.error() + "; not restored");
-    }
-    const bool root = ::geteuid() == 0;
-    if ((error = s.gate(Step::set_restored_metadata)) == 0) {
-      error = apply_metadata(fd.get(), entry.uid, entry.gid, entry.mode, entry.atime_ns, entry.mtime_ns, root);
-    }
-    if (error != 0) return abandon(Step::set_restored_metadata, errno_text(error));
-    if ((error = s.gate(Step::sync_restored)) == 0 && ::fsync(fd.get()) != 0) error = errno;
-    if (error == 0) error = fd.close_checked();
-    if (error != 0) return abandon(Step::sync_restored, errno_text(error));
-    if ((error = s.gate(Step::link_restored)) == 0) {
-      error = replace ? (::renameat(dir.get(), temp.c_str(), dir.get(), where.base.c_str()) == 0 ? 0 : errno)
-                      : rename_no_replace(dir.get(), temp.c_str(), where.base.c_str());
-    }
-    if (error != 0) {
-      return abandon(Step::link_restored,
-                     error == EEXIST ? out.target + " appeared meanwhile; not overwritten" : errno_text(error));
-    }
-    if ((error = s.gate(Step::sync_restored_dir)) == 0 && ::fsync(dir.get()) != 0) error = errno;
-    if (error != 0)
-      return s.fail(Step::sync_restored_dir,
-                    errno_text(error) + " (the file is in place; run restore again to finish)");
-    if (!root && (entry.uid != ::geteuid() || entry.gid != ::getegid())) {
-      out.warning =
-          "owner " + std::to_string(entry.uid) + ":" + std::to_string(entry.gid) + " not restored (needs root)";
-    }
+    if (auto placed = s.place_restored(entry, copy->get(), target, *replace, out); !placed) return placed;
   }
+  return s.forget_restored(entry, out);
+}
 
-  // The file is back: its entry leaves the manifest, then the copy goes.
+// Never over a different file: true when the file at the target is the repaired one (ours to
+// replace, --repair), false when there is none or it is the identical file (already_present: a
+// run interrupted between placing it and updating the manifest), an error for anything else.
+tl::expected<bool, QuarantineError> Quarantine::State::examine_restore_target(const QuarantineEntry& entry,
+                                                                              const RestoreTarget& target,
+                                                                              RestoreOutcome& out) const {
+  using Step = QuarantineStep;
+  struct stat existing {};
+  if (::fstatat(target.dir.get(), target.base.c_str(), &existing, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT) return false;
+    return fail(Step::link_restored, "cannot examine " + out.target + ": " + errno_text(errno));
+  }
+  if (!S_ISREG(existing.st_mode))
+    return fail(Step::link_restored, out.target + " exists and is not a regular file; not overwritten");
+  Fd present(open_noatime_at(target.dir.get(), target.base.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  auto present_read =
+      present.valid() ? copy_and_hash(present.get(), -1) : tl::expected<Copied, int>(tl::unexpect, errno);
+  if (!present_read) {
+    return fail(Step::link_restored,
+                out.target + " exists and cannot be read (" + errno_text(present_read.error()) + "); not overwritten");
+  }
+  if (present_read->sha256 == entry.sha256) {
+    out.already_present = true;
+    // A run interrupted after placing it may have left its temp file (link + unlink fallback).
+    ::unlinkat(target.dir.get(), target.temp.c_str(), 0);
+    return false;
+  }
+  if (entry.repaired_sha256 && present_read->sha256 == *entry.repaired_sha256) return true;
+  return fail(Step::link_restored, out.target + " exists and differs from the quarantined file; not overwritten");
+}
+
+// The copy written to the target through its temporary name, checked as it is copied (what lands
+// at the target is what was scanned), with the entry's owner (root only), mode and times, synced,
+// then linked in: over the repaired file (`replace`), else only where nothing is.
+tl::expected<void, QuarantineError> Quarantine::State::place_restored(const QuarantineEntry& entry, int copy_fd,
+                                                                      const RestoreTarget& target, bool replace,
+                                                                      RestoreOutcome& out) const {
+  using Step = QuarantineStep;
+  const int target_dir = target.dir.get();
+  auto abandon = [&](Step step, const std::string& message) {
+    ::unlinkat(target_dir, target.temp.c_str(), 0);
+    return fail(step, message);
+  };
+  int error = gate(Step::create_restored);
+  Fd fd;
+  if (error == 0) {
+    ::unlinkat(target_dir, target.temp.c_str(), 0);
+    fd = Fd(::openat(target_dir, target.temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd.valid()) error = errno;
+  }
+  if (error != 0) return abandon(Step::create_restored, errno_text(error));
+  if ((error = gate(Step::write_restored)) != 0) return abandon(Step::write_restored, errno_text(error));
+  const auto copied = copy_and_hash(copy_fd, fd.get());
+  if (!copied) return abandon(Step::write_restored, errno_text(copied.error()));
+  if (auto ok = matches(entry, copied->size, copied->sha256); !ok) {
+    return abandon(Step::write_restored, ok.error() + "; not restored");
+  }
+  const bool root = ::geteuid() == 0;
+  if ((error = gate(Step::set_restored_metadata)) == 0) {
+    error = apply_metadata(fd.get(), entry.uid, entry.gid, entry.mode, entry.atime_ns, entry.mtime_ns, root);
+  }
+  if (error != 0) return abandon(Step::set_restored_metadata, errno_text(error));
+  if ((error = gate(Step::sync_restored)) == 0 && ::fsync(fd.get()) != 0) error = errno;
+  if (error == 0) error = fd.close_checked();
+  if (error != 0) return abandon(Step::sync_restored, errno_text(error));
+  if ((error = gate(Step::link_restored)) == 0) {
+    error = replace ? (::renameat(target_dir, target.temp.c_str(), target_dir, target.base.c_str()) == 0 ? 0 : errno)
+                    : rename_no_replace(target_dir, target.temp.c_str(), target.base.c_str());
+  }
+  if (error != 0) {
+    return abandon(Step::link_restored,
+                   error == EEXIST ? out.target + " appeared meanwhile; not overwritten" : errno_text(error));
+  }
+  if ((error = gate(Step::sync_restored_dir)) == 0 && ::fsync(target_dir) != 0) error = errno;
+  if (error != 0)
+    return fail(Step::sync_restored_dir, errno_text(error) + " (the file is in place; run restore again to finish)");
+  if (!root && (entry.uid != ::geteuid() || entry.gid != ::getegid())) {
+    out.warning = "owner " + std::to_string(entry.uid) + ":" + std::to_string(entry.gid) + " not restored (needs root)";
+  }
+  return {};
+}
+
+// The file is back: its entry leaves the manifest, then the copy goes (a copy left behind is only
+// a warning: the next run removes it).
+tl::expected<void, QuarantineError> Quarantine::State::forget_restored(const QuarantineEntry& entry,
+                                                                       RestoreOutcome& out) {
+  using Step = QuarantineStep;
   const auto at =
-      std::find_if(s.entries.begin(), s.entries.end(), [&](const QuarantineEntry& e) { return e.file == entry.file; });
-  if (at == s.entries.end()) return s.fail(Step::write_manifest, "the manifest no longer has this entry");
-  const auto index = at - s.entries.begin();
-  s.entries.erase(at);
-  const State::Commit committed = s.commit();
+      std::find_if(entries.begin(), entries.end(), [&](const QuarantineEntry& e) { return e.file == entry.file; });
+  if (at == entries.end()) return fail(Step::write_manifest, "the manifest no longer has this entry");
+  const auto index = at - entries.begin();
+  entries.erase(at);
+  const Commit committed = commit();
   if (committed.error) {
-    if (!committed.renamed) s.entries.insert(s.entries.begin() + index, entry);
-    return s.fail(committed.error->step,
-                  committed.error->message + " (the file is in place; run restore again to finish)");
+    if (!committed.renamed) entries.insert(entries.begin() + index, entry);
+    return fail(committed.error->step,
+                committed.error->message + " (the file is in place; run restore again to finish)");
   }
   out.restored = true;
-  int error = s.gate(Step::remove_copy);
-  if (error == 0 && ::unlinkat(s.dir_fd.get(), entry.file.c_str(), 0) != 0) error = errno;
-  if (error == 0 && (error = s.gate(Step::sync_copy_dir)) == 0 && ::fsync(s.dir_fd.get()) != 0) error = errno;
+  int error = gate(Step::remove_copy);
+  if (error == 0 && ::unlinkat(dir_fd.get(), entry.file.c_str(), 0) != 0) error = errno;
+  if (error == 0 && (error = gate(Step::sync_copy_dir)) == 0 && ::fsync(dir_fd.get()) != 0) error = errno;
   if (error != 0) {
     out.warning += std::string(out.warning.empty() ? "" : "; ") + "removing the copy failed (" + errno_text(error) +
                    "): the next run removes it";

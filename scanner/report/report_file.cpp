@@ -9,8 +9,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <streambuf>
-#include <system_error>
 
+#include "scanner/platform/errno_text.h"
+#include "scanner/platform/fd.h"
 #include "scanner/report/report_html.h"
 #include "scanner/report/report_json.h"
 #include "scanner/report/report_sarif.h"
@@ -19,8 +20,6 @@
 
 namespace flscan::scanner {
 namespace {
-
-std::string errno_text(int error) { return std::system_category().message(error); }
 
 // Temporary names tried before giving up (each is random; a clash means someone is guessing).
 constexpr int kMaxTemporaryNameTries = 64;
@@ -85,17 +84,16 @@ tl::expected<void, std::string> check_target(int dir, const std::string& name) {
 }  // namespace
 
 struct ReportFile::State {
-  int dir = -1;
-  int fd = -1;
+  Fd dir;
+  Fd fd;
   std::string name;       // the report's name in `dir`
   std::string temporary;  // the temporary file's name in `dir`, empty once renamed
   std::unique_ptr<FdBuffer> buffer;
   std::unique_ptr<std::ostream> stream;
 
   ~State() {
-    if (fd >= 0) ::close(fd);
-    if (!temporary.empty()) ::unlinkat(dir, temporary.c_str(), 0);
-    if (dir >= 0) ::close(dir);
+    fd.reset();
+    if (!temporary.empty()) ::unlinkat(dir.get(), temporary.c_str(), 0);
   }
 };
 
@@ -109,10 +107,10 @@ tl::expected<std::unique_ptr<ReportFile>, std::string> ReportFile::create(const 
   state->name = slash == std::string::npos ? path : path.substr(slash + 1);
   if (state->name.empty() || state->name == "." || state->name == "..")
     return tl::make_unexpected(std::string("not a file name"));
-  state->dir = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (state->dir < 0) return tl::make_unexpected("cannot open its directory: " + errno_text(errno));
-  if (auto ok = check_target(state->dir, state->name); !ok) return tl::make_unexpected(ok.error());
-  for (int attempt = 0; attempt < kMaxTemporaryNameTries && state->fd < 0; ++attempt) {
+  state->dir = Fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!state->dir.valid()) return tl::make_unexpected("cannot open its directory: " + errno_text(errno));
+  if (auto ok = check_target(state->dir.get(), state->name); !ok) return tl::make_unexpected(ok.error());
+  for (int attempt = 0; attempt < kMaxTemporaryNameTries && !state->fd.valid(); ++attempt) {
     std::uint64_t random = 0;
     if (::getrandom(&random, sizeof random, 0) != static_cast<ssize_t>(sizeof random)) {
       return tl::make_unexpected("getrandom: " + errno_text(errno));
@@ -121,16 +119,17 @@ tl::expected<std::unique_ptr<ReportFile>, std::string> ReportFile::create(const 
     std::snprintf(suffix, sizeof suffix, ".%016llx.tmp", static_cast<unsigned long long>(random));
     // A leading dot and the name keep it next to the report in a listing; NAME_MAX still holds.
     std::string temporary = "." + state->name.substr(0, 200) + suffix;
-    state->fd = ::openat(state->dir, temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
-    if (state->fd >= 0) {
+    state->fd =
+        Fd(::openat(state->dir.get(), temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666));
+    if (state->fd.valid()) {
       state->temporary = std::move(temporary);
     } else if (errno != EEXIST) {
       return tl::make_unexpected("cannot create a temporary file beside it: " + errno_text(errno));
     }
   }
-  if (state->fd < 0)
+  if (!state->fd.valid())
     return tl::make_unexpected(std::string("cannot create a temporary file beside it: every name tried exists"));
-  state->buffer = std::make_unique<FdBuffer>(state->fd);
+  state->buffer = std::make_unique<FdBuffer>(state->fd.get());
   state->stream = std::make_unique<std::ostream>(state->buffer.get());
   return std::unique_ptr<ReportFile>(new ReportFile(std::move(state)));
 }
@@ -142,12 +141,10 @@ tl::expected<void, std::string> ReportFile::commit() {
   s.stream->flush();
   if (!*s.stream)
     return tl::make_unexpected("write error: " + errno_text(s.buffer->error() != 0 ? s.buffer->error() : EIO));
-  if (::fsync(s.fd) != 0) return tl::make_unexpected("fsync: " + errno_text(errno));
-  const int fd = s.fd;
-  s.fd = -1;
-  if (::close(fd) != 0) return tl::make_unexpected("close: " + errno_text(errno));
-  if (auto ok = check_target(s.dir, s.name); !ok) return tl::make_unexpected(ok.error());
-  if (::renameat(s.dir, s.temporary.c_str(), s.dir, s.name.c_str()) != 0) {
+  if (::fsync(s.fd.get()) != 0) return tl::make_unexpected("fsync: " + errno_text(errno));
+  if (const int error = s.fd.close_checked(); error != 0) return tl::make_unexpected("close: " + errno_text(error));
+  if (auto ok = check_target(s.dir.get(), s.name); !ok) return tl::make_unexpected(ok.error());
+  if (::renameat(s.dir.get(), s.temporary.c_str(), s.dir.get(), s.name.c_str()) != 0) {
     return tl::make_unexpected("cannot rename the temporary file over it: " + errno_text(errno));
   }
   s.temporary.clear();

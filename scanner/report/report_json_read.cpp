@@ -14,9 +14,10 @@
 #include <limits>
 #include <sstream>
 #include <stdexcept>
-#include <system_error>
 
 #include "scanner/host/limits.h"
+#include "scanner/platform/errno_text.h"
+#include "scanner/platform/fd.h"
 #include "scanner/report/report_json.h"
 #include "scanner/report/text_encoding.h"
 
@@ -770,14 +771,10 @@ tl::expected<ReadReport, std::string> report_from_json(const nlohmann::json& doc
 tl::expected<ReadReport, std::string> read_json_report_file(const std::string& path) {
   // A regular file only, checked on the open descriptor (O_NONBLOCK: opening a FIFO, even one
   // swapped in after a check by name, must not block the merge).
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return tl::make_unexpected("cannot open: " + std::system_category().message(errno));
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
+  const Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fd.valid()) return tl::make_unexpected("cannot open: " + errno_text(errno));
   struct stat st {};
-  if (::fstat(fd, &st) != 0) return tl::make_unexpected("cannot stat: " + std::system_category().message(errno));
+  if (::fstat(fd.get(), &st) != 0) return tl::make_unexpected("cannot stat: " + errno_text(errno));
   if (!S_ISREG(st.st_mode)) return tl::make_unexpected("not a regular file");
   const std::string too_large =
       "larger than " + std::to_string(kMaxReportFileBytes >> 20) + " MiB (kMaxReportFileBytes)";
@@ -785,10 +782,10 @@ tl::expected<ReadReport, std::string> read_json_report_file(const std::string& p
   std::string text;
   char buffer[1 << 16];
   for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return tl::make_unexpected("read error: " + std::system_category().message(errno));
+      return tl::make_unexpected("read error: " + errno_text(errno));
     }
     if (n == 0) break;
     text.append(buffer, static_cast<std::size_t>(n));

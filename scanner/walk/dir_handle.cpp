@@ -10,15 +10,14 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
-#include <system_error>
 
 #include "engine/limits.h"
+#include "scanner/platform/errno_text.h"
+#include "scanner/platform/fd.h"
 #include "scanner/platform/open_path.h"
 
 namespace flscan::scanner {
 namespace {
-
-std::string errno_text(int error) { return std::system_category().message(error); }
 
 // O_NOATIME keeps listing from touching the tree (open_path.h). O_NONBLOCK: should the name have
 // become a FIFO, O_DIRECTORY refuses it anyway, but open must not wait first.
@@ -76,12 +75,11 @@ void DirCache::unlink_idle(DirHandle& handle) {
   handle.idle_ = false;
 }
 
-void DirCache::evict(std::vector<int>& closing) {
+void DirCache::evict(std::vector<Fd>& closing) {
   while (open_ > cap_ && idle_head_ != nullptr) {
     DirHandle& oldest = *idle_head_;
     unlink_idle(oldest);
-    closing.push_back(oldest.fd_);
-    oldest.fd_ = -1;
+    closing.emplace_back(std::exchange(oldest.fd_, -1));
     --open_;
   }
 }
@@ -95,12 +93,12 @@ DirLease DirCache::try_lease(DirHandle& handle) {
 }
 
 DirLease DirCache::install(DirHandle& handle, int fd) {
-  std::vector<int> closing;
+  std::vector<Fd> closing;  // closed on return, once the mutex is released
   DirLease lease;
   {
     const std::lock_guard lock(mutex_);
     if (handle.fd_ >= 0) {
-      closing.push_back(fd);  // another thread re-opened it first: one descriptor per handle
+      closing.emplace_back(fd);  // another thread re-opened it first: one descriptor per handle
       unlink_idle(handle);
     } else {
       handle.fd_ = fd;
@@ -110,12 +108,11 @@ DirLease DirCache::install(DirHandle& handle, int fd) {
     lease = DirLease(handle.shared_from_this(), handle.fd_);
     evict(closing);
   }
-  for (const int old : closing) ::close(old);
   return lease;
 }
 
 void DirCache::release(DirHandle& handle) {
-  std::vector<int> closing;
+  std::vector<Fd> closing;  // closed on return, once the mutex is released
   {
     const std::lock_guard lock(mutex_);
     if (--handle.leases_ == 0 && handle.fd_ >= 0) {
@@ -128,18 +125,16 @@ void DirCache::release(DirHandle& handle) {
       evict(closing);
     }
   }
-  for (const int fd : closing) ::close(fd);
 }
 
 void DirCache::forget(DirHandle& handle) {
-  int fd = -1;
+  Fd closing;  // closed on return, once the mutex is released
   {
     const std::lock_guard lock(mutex_);
     unlink_idle(handle);
     if (handle.fd_ >= 0) --open_;
-    fd = std::exchange(handle.fd_, -1);
+    closing = Fd(std::exchange(handle.fd_, -1));
   }
-  if (fd >= 0) ::close(fd);
 }
 
 // --- DirHandle --------------------------------------------------------------------------------
@@ -156,16 +151,13 @@ DirHandle::DirHandle(std::shared_ptr<DirCache> cache, std::shared_ptr<DirHandle>
 DirHandle::~DirHandle() { cache_->forget(*this); }
 
 tl::expected<int, DirError> DirHandle::open_descriptor(int parent_fd) const {
-  const int fd = open_directory(parent_fd, name_.c_str(), follow_);
-  if (fd < 0) return tl::make_unexpected(open_error(errno, parent_fd, name_.c_str(), follow_));
+  Fd fd(open_directory(parent_fd, name_.c_str(), follow_));
+  if (!fd.valid()) return tl::make_unexpected(open_error(errno, parent_fd, name_.c_str(), follow_));
   struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    const int error = errno;
-    ::close(fd);
-    return tl::make_unexpected(DirError{NotScannedReason::io_error, "fstat: " + errno_text(error), false});
+  if (::fstat(fd.get(), &st) != 0) {
+    return tl::make_unexpected(DirError{NotScannedReason::io_error, "fstat: " + errno_text(errno), false});
   }
   if (st.st_dev != identity_.dev || st.st_ino != identity_.ino) {
-    ::close(fd);
     if (st.st_dev != identity_.dev) {
       return tl::make_unexpected(DirError{NotScannedReason::replaced,
                                           "open: on another device than when listed (a filesystem mounted on it since)",
@@ -174,7 +166,7 @@ tl::expected<int, DirError> DirHandle::open_descriptor(int parent_fd) const {
     return tl::make_unexpected(
         DirError{NotScannedReason::replaced, "open: a different directory than the one listed", false});
   }
-  return fd;
+  return fd.release();
 }
 
 tl::expected<DirLease, DirError> DirHandle::open_below(const DirLease* parent) {

@@ -38,6 +38,7 @@
 
 #include <tl/expected.hpp>
 
+#include "scanner/platform/fd.h"
 #include "scanner/report/report.h"
 
 namespace flscan::scanner {
@@ -154,7 +155,7 @@ class DirCache {
   void forget(DirHandle& handle);
   // With the mutex held.
   void unlink_idle(DirHandle& handle);
-  void evict(std::vector<int>& closing);  // appends what to close once the mutex is released
+  void evict(std::vector<Fd>& closing);  // appends what to close once the mutex is released
 
   mutable std::mutex mutex_;
   std::size_t cap_;

@@ -11,9 +11,10 @@
 #include <new>
 #include <optional>
 #include <string>
-#include <system_error>
 
 #include "engine/limits.h"
+#include "scanner/platform/errno_text.h"
+#include "scanner/platform/fd.h"
 #include "scanner/platform/open_path.h"
 
 namespace flscan::scanner {
@@ -22,22 +23,6 @@ namespace {
 // A buffer grown past this for one large file is released before the next file, so each idle
 // worker pins at most this much (the sniff buffer is far smaller).
 constexpr std::size_t kKeepBufferBytes = 32u * 1024 * 1024;
-
-std::string errno_text(int error) { return std::system_category().message(error); }
-
-class Descriptor {
- public:
-  explicit Descriptor(int fd) : fd_(fd) {}
-  ~Descriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Descriptor(const Descriptor&) = delete;
-  Descriptor& operator=(const Descriptor&) = delete;
-  [[nodiscard]] int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 // O_NONBLOCK: should the entry have become a FIFO since it was listed, open must not wait for a
 // writer (the fstat check below then refuses it). O_NOATIME keeps the scan from rewriting access
@@ -235,8 +220,8 @@ tl::expected<FileContent, ReadError> FileReader::read_at(int dir_fd, const char*
                                                          const ExpectedFile& expected, const PlanRead& plan,
                                                          const StreamConsumer& stream) {
   shrink_after_large_file();
-  const Descriptor fd(open_for_scan(dir_fd, name, follow));
-  if (fd.get() < 0) return tl::make_unexpected(open_error(errno));
+  const Fd fd(open_for_scan(dir_fd, name, follow));
+  if (!fd.valid()) return tl::make_unexpected(open_error(errno));
   FdFile file(fd.get(), expected);
   try {
     auto content = read_file(file, plan, stream);

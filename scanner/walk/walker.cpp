@@ -8,20 +8,18 @@
 #include <atomic>
 #include <cerrno>
 #include <memory>
-#include <system_error>
 #include <utility>
 
 #include <tbb/parallel_for_each.h>
 
-#include "scanner/walk/dir_handle.h"
+#include "scanner/platform/errno_text.h"
 #include "scanner/platform/open_path.h"
+#include "scanner/walk/dir_handle.h"
 
 namespace flscan::scanner {
 namespace fs = boost::filesystem;
 
 namespace {
-
-std::string errno_text(int error) { return std::system_category().message(error); }
 
 struct Item {
   fs::path path;
@@ -103,6 +101,11 @@ class SafeReporter {
   std::atomic<std::uint64_t> lost_{0};
 };
 
+// One walk: the TBB body for every item (a PATH operand or an entry a listing found), and what it
+// reports to the visitor. An operand is examined by its name (start_root); every other entry was
+// examined by its parent's listing (visit_child) and is only dispatched: a regular file goes to
+// the visitor, a directory is listed, its entries examined and its subdirectories and files fed
+// back as items; anything else is reported skipped.
 class WalkRun {
  public:
   WalkRun(const WalkSettings& settings, const ExcludeMatcher& excludes, WalkVisitor& visitor,
@@ -115,20 +118,7 @@ class WalkRun {
         before_open_directory_(before_open_directory) {}
 
   // The TBB body: one item, every exception caught here (a throw would cancel the whole walk).
-  void operator()(const Item& item, tbb::feeder<Item>& feeder) {
-    try {
-      if (item.is_root) {
-        start_root(item, feeder);
-      } else {
-        dispatch(item, feeder);
-      }
-    } catch (const std::exception& e) {
-      reporter_.not_scanned(item.path, NotScannedReason::internal_error, e.what());
-    } catch (...) {
-      reporter_.not_scanned(item.path, NotScannedReason::internal_error, "unknown exception");
-    }
-  }
-
+  void operator()(const Item& item, tbb::feeder<Item>& feeder);
   [[nodiscard]] std::uint64_t lost() const { return reporter_.lost(); }
 
  private:
@@ -138,170 +128,23 @@ class WalkRun {
   }
   // True when this run reports the entry (no --shard, or its shard is this one).
   [[nodiscard]] bool owns(const std::string& key) const { return !settings_.shard || in_shard(key, *settings_.shard); }
-
   void skip(const Item& item, SkipReason reason, std::string detail) {
     if (owns(key_of(item))) visitor_.skipped(item.path, reason, std::move(detail));
   }
 
-  void start_root(const Item& root, tbb::feeder<Item>& feeder) {
-    Item item = root;
-    struct stat lst {};
-    if (stat_path(item.path.c_str(), &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode)) item.via_symlink = true;
-    if (stat_path(item.path.c_str(), &item.st, 0) != 0) {
-      const int error = errno;
-      if (item.via_symlink && (error == ENOENT || error == ELOOP)) {
-        skip(item, SkipReason::broken_symlink, "stat: " + errno_text(error));
-        return;
-      }
-      const auto reason = error == ENOENT ? NotScannedReason::not_found : reason_for_errno(error);
-      visitor_.not_scanned(item.path, reason, "stat: " + errno_text(error));
-      return;
-    }
-    item.root_dev = item.st.st_dev;
-    // An operand the user named is read, opened as an image (block devices: scan_job, before the
-    // walk) or reported NOT SCANNED: never skipped as a special file inside a tree is (issue 12).
-    if (!S_ISREG(item.st.st_mode) && !S_ISDIR(item.st.st_mode)) {
-      visitor_.not_scanned(item.path, NotScannedReason::special_file, special_operand_detail(item.st.st_mode));
-      return;
-    }
-    dispatch(item, feeder);
-  }
+  void start_root(const Item& root, tbb::feeder<Item>& feeder);
+  void dispatch(const Item& item, tbb::feeder<Item>& feeder);
+  [[nodiscard]] FileEntry file_entry(const Item& item, std::string key) const;
 
-  void dispatch(const Item& item, tbb::feeder<Item>& feeder) {
-    const mode_t mode = item.st.st_mode;
-    if (S_ISREG(mode)) {
-      std::string key = key_of(item);
-      if (owns(key)) {
-        visitor_.file(file_entry(item, std::move(key)));
-      } else {
-        visitor_.file_in_other_shard(item.path);
-      }
-    } else if (S_ISDIR(mode)) {
-      list_directory(item, feeder);
-    } else if (S_ISFIFO(mode)) {
-      skip(item, SkipReason::fifo, "FIFO (named pipe)");
-    } else if (S_ISSOCK(mode)) {
-      skip(item, SkipReason::socket, "socket");
-    } else if (S_ISBLK(mode)) {
-      skip(item, SkipReason::device, "block device");
-    } else if (S_ISCHR(mode)) {
-      skip(item, SkipReason::device, "character device");
-    } else {
-      skip(item, SkipReason::other_type, "file type " + std::to_string(mode & S_IFMT));
-    }
-  }
+  // Directories.
+  [[nodiscard]] bool may_list(const Item& item);
+  tl::expected<DirLease, DirError> open_directory(const Item& item);
+  void list_directory(const Item& item, tbb::feeder<Item>& feeder);
 
-  // Where and how the visitor opens a regular file: relative to the directory that listed it, and
-  // checked against what the listing decided on (ExpectedFile, file_reader.h).
-  [[nodiscard]] FileEntry file_entry(const Item& item, std::string key) const {
-    FileEntry entry{item.path, item.via_symlink, std::move(key), item.parent, item.name, {}};
-    entry.expected.dev = item.st.st_dev;
-    entry.expected.ino = item.st.st_ino;
-    if (item.is_root || item.via_symlink) {
-      entry.expected.same = ExpectSame::file;
-    } else if (settings_.one_file_system) {
-      entry.expected.same = ExpectSame::device;
-    }
-    if (item.is_root) entry.name = item.path.string();
-    return entry;
-  }
-
-  // The ancestor with the same identity as `st`, if this directory is being walked above itself.
-  static const DirHandle* find_loop(const Item& item) {
-    for (const DirHandle* link = item.parent.get(); link != nullptr; link = link->parent().get()) {
-      if (link->identity().dev == item.st.st_dev && link->identity().ino == item.st.st_ino) return link;
-    }
-    return nullptr;
-  }
-
-  // Opens the directory of `item`: a PATH operand by its name, anything else relative to its
-  // parent's descriptor, checked against the identity its listing recorded (dir_handle.h).
-  tl::expected<DirLease, DirError> open_directory(const Item& item) {
-    const DirIdentity identity{item.st.st_dev, item.st.st_ino};
-    if (item.is_root) return DirHandle::open_root(cache_, item.path.string(), identity);
-    if (before_open_directory_) before_open_directory_(item.path);
-    return DirHandle::open_child(item.parent, item.name, item.path.string(), item.via_symlink, identity);
-  }
-
-  void list_directory(const Item& item, tbb::feeder<Item>& feeder) {
-    if (item.depth > settings_.max_depth) {
-      visitor_.not_scanned(item.path, NotScannedReason::too_deep,
-                           "more than " + std::to_string(settings_.max_depth) + " directory levels below the PATH");
-      return;
-    }
-    if (const DirHandle* ancestor = find_loop(item)) {
-      visitor_.not_scanned(item.path, NotScannedReason::loop,
-                           "same directory as its ancestor " + ancestor->path() + " (already being scanned)");
-      return;
-    }
-    auto lease = open_directory(item);
-    if (!lease) {
-      DirError& error = lease.error();
-      if (error.other_device && settings_.one_file_system) {
-        skip(item, SkipReason::other_filesystem, "mount point or other device (mounted after its parent was listed)");
-      } else {
-        visitor_.not_scanned(item.path, error.reason, std::move(error.detail));
-      }
-      return;
-    }
-    if (owns(key_of(item))) visitor_.directory_listed(item.path);
-    DirectoryListing listing(lease->fd());
-    std::uint64_t listed = 0;
-    while (const char* name = listing.next()) {
-      visit_child(item, *lease, name, feeder);
-      ++listed;
-    }
-    if (listing.error() != 0) {
-      visitor_.not_scanned(
-          item.path, NotScannedReason::unlistable_directory,
-          "getdents64 failed after " + std::to_string(listed) + " entries: " + errno_text(listing.error()));
-    }
-  }
-
-  // One entry of a directory being listed, examined relative to the directory's descriptor.
-  void visit_child(const Item& parent, const DirLease& dir, const char* name, tbb::feeder<Item>& feeder) {
-    Item child;
-    child.path = parent.path / name;
-    child.name = name;
-    child.relative = parent.relative.empty() ? child.name : parent.relative + "/" + child.name;
-    if (const std::string* pattern = excludes_.match(child.name, child.relative)) {
-      skip(child, SkipReason::excluded, "--exclude " + *pattern);
-      return;
-    }
-    if (::fstatat(dir.fd(), name, &child.st, AT_SYMLINK_NOFOLLOW) != 0) {
-      const int error = errno;
-      visitor_.not_scanned(child.path, reason_for_errno(error), "lstat: " + errno_text(error));
-      return;
-    }
-    if (S_ISLNK(child.st.st_mode)) {
-      if (!settings_.follow_symlinks) {
-        skip(child, SkipReason::symlink, "-> " + symlink_target(dir.fd(), name));
-        return;
-      }
-      child.via_symlink = true;
-      if (::fstatat(dir.fd(), name, &child.st, 0) != 0) {
-        const int error = errno;
-        if (error == ENOENT || error == ELOOP || error == ENOTDIR) {
-          skip(child, SkipReason::broken_symlink, "-> " + symlink_target(dir.fd(), name) + ": " + errno_text(error));
-        } else {
-          visitor_.not_scanned(child.path, reason_for_errno(error), "stat: " + errno_text(error));
-        }
-        return;
-      }
-    }
-    if (settings_.one_file_system && child.st.st_dev != parent.root_dev) {
-      skip(child, SkipReason::other_filesystem, "mount point or other device");
-      return;
-    }
-    if (!S_ISDIR(child.st.st_mode) && !S_ISREG(child.st.st_mode)) {
-      dispatch(child, feeder);  // special files are only reported: nothing to queue
-      return;
-    }
-    child.depth = parent.depth + 1;
-    child.root_dev = parent.root_dev;
-    child.parent = dir.handle();
-    feeder.add(std::move(child));
-  }
+  // Entries of a directory being listed.
+  void visit_child(const Item& parent, const DirLease& dir, const char* name, tbb::feeder<Item>& feeder);
+  [[nodiscard]] bool stat_child(const DirLease& dir, const char* name, Item& child);
+  [[nodiscard]] bool follow_child_symlink(const DirLease& dir, const char* name, Item& child);
 
   const WalkSettings& settings_;
   const ExcludeMatcher& excludes_;
@@ -310,6 +153,194 @@ class WalkRun {
   std::shared_ptr<DirCache> cache_;
   const std::function<void(const fs::path&)>& before_open_directory_;
 };
+
+void WalkRun::operator()(const Item& item, tbb::feeder<Item>& feeder) {
+  try {
+    if (item.is_root) {
+      start_root(item, feeder);
+    } else {
+      dispatch(item, feeder);
+    }
+  } catch (const std::exception& e) {
+    reporter_.not_scanned(item.path, NotScannedReason::internal_error, e.what());
+  } catch (...) {
+    reporter_.not_scanned(item.path, NotScannedReason::internal_error, "unknown exception");
+  }
+}
+
+void WalkRun::start_root(const Item& root, tbb::feeder<Item>& feeder) {
+  Item item = root;
+  struct stat lst {};
+  if (stat_path(item.path.c_str(), &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode)) item.via_symlink = true;
+  if (stat_path(item.path.c_str(), &item.st, 0) != 0) {
+    const int error = errno;
+    if (item.via_symlink && (error == ENOENT || error == ELOOP)) {
+      skip(item, SkipReason::broken_symlink, "stat: " + errno_text(error));
+      return;
+    }
+    const auto reason = error == ENOENT ? NotScannedReason::not_found : reason_for_errno(error);
+    visitor_.not_scanned(item.path, reason, "stat: " + errno_text(error));
+    return;
+  }
+  item.root_dev = item.st.st_dev;
+  // An operand the user named is read, opened as an image (block devices: scan_job, before the
+  // walk) or reported NOT SCANNED: never skipped as a special file inside a tree is (issue 12).
+  if (!S_ISREG(item.st.st_mode) && !S_ISDIR(item.st.st_mode)) {
+    visitor_.not_scanned(item.path, NotScannedReason::special_file, special_operand_detail(item.st.st_mode));
+    return;
+  }
+  dispatch(item, feeder);
+}
+
+void WalkRun::dispatch(const Item& item, tbb::feeder<Item>& feeder) {
+  const mode_t mode = item.st.st_mode;
+  if (S_ISREG(mode)) {
+    std::string key = key_of(item);
+    if (owns(key)) {
+      visitor_.file(file_entry(item, std::move(key)));
+    } else {
+      visitor_.file_in_other_shard(item.path);
+    }
+  } else if (S_ISDIR(mode)) {
+    list_directory(item, feeder);
+  } else if (S_ISFIFO(mode)) {
+    skip(item, SkipReason::fifo, "FIFO (named pipe)");
+  } else if (S_ISSOCK(mode)) {
+    skip(item, SkipReason::socket, "socket");
+  } else if (S_ISBLK(mode)) {
+    skip(item, SkipReason::device, "block device");
+  } else if (S_ISCHR(mode)) {
+    skip(item, SkipReason::device, "character device");
+  } else {
+    skip(item, SkipReason::other_type, "file type " + std::to_string(mode & S_IFMT));
+  }
+}
+
+// Where and how the visitor opens a regular file: relative to the directory that listed it, and
+// checked against what the listing decided on (ExpectedFile, file_reader.h).
+FileEntry WalkRun::file_entry(const Item& item, std::string key) const {
+  FileEntry entry{item.path, item.via_symlink, std::move(key), item.parent, item.name, {}};
+  entry.expected.dev = item.st.st_dev;
+  entry.expected.ino = item.st.st_ino;
+  if (item.is_root || item.via_symlink) {
+    entry.expected.same = ExpectSame::file;
+  } else if (settings_.one_file_system) {
+    entry.expected.same = ExpectSame::device;
+  }
+  if (item.is_root) entry.name = item.path.string();
+  return entry;
+}
+
+// The ancestor with the same identity as `st`, if this directory is being walked above itself.
+const DirHandle* find_loop(const Item& item) {
+  for (const DirHandle* link = item.parent.get(); link != nullptr; link = link->parent().get()) {
+    if (link->identity().dev == item.st.st_dev && link->identity().ino == item.st.st_ino) return link;
+  }
+  return nullptr;
+}
+
+// False, with the directory reported NOT SCANNED, when it is too deep or an ancestor of itself.
+bool WalkRun::may_list(const Item& item) {
+  if (item.depth > settings_.max_depth) {
+    visitor_.not_scanned(item.path, NotScannedReason::too_deep,
+                         "more than " + std::to_string(settings_.max_depth) + " directory levels below the PATH");
+    return false;
+  }
+  if (const DirHandle* ancestor = find_loop(item)) {
+    visitor_.not_scanned(item.path, NotScannedReason::loop,
+                         "same directory as its ancestor " + ancestor->path() + " (already being scanned)");
+    return false;
+  }
+  return true;
+}
+
+// Opens the directory of `item`: a PATH operand by its name, anything else relative to its
+// parent's descriptor, checked against the identity its listing recorded (dir_handle.h).
+tl::expected<DirLease, DirError> WalkRun::open_directory(const Item& item) {
+  const DirIdentity identity{item.st.st_dev, item.st.st_ino};
+  if (item.is_root) return DirHandle::open_root(cache_, item.path.string(), identity);
+  if (before_open_directory_) before_open_directory_(item.path);
+  return DirHandle::open_child(item.parent, item.name, item.path.string(), item.via_symlink, identity);
+}
+
+void WalkRun::list_directory(const Item& item, tbb::feeder<Item>& feeder) {
+  if (!may_list(item)) return;
+  auto lease = open_directory(item);
+  if (!lease) {
+    DirError& error = lease.error();
+    if (error.other_device && settings_.one_file_system) {
+      skip(item, SkipReason::other_filesystem, "mount point or other device (mounted after its parent was listed)");
+    } else {
+      visitor_.not_scanned(item.path, error.reason, std::move(error.detail));
+    }
+    return;
+  }
+  if (owns(key_of(item))) visitor_.directory_listed(item.path);
+  DirectoryListing listing(lease->fd());
+  std::uint64_t listed = 0;
+  while (const char* name = listing.next()) {
+    visit_child(item, *lease, name, feeder);
+    ++listed;
+  }
+  if (listing.error() != 0) {
+    visitor_.not_scanned(
+        item.path, NotScannedReason::unlistable_directory,
+        "getdents64 failed after " + std::to_string(listed) + " entries: " + errno_text(listing.error()));
+  }
+}
+
+// One entry of a directory being listed, examined relative to the directory's descriptor.
+void WalkRun::visit_child(const Item& parent, const DirLease& dir, const char* name, tbb::feeder<Item>& feeder) {
+  Item child;
+  child.path = parent.path / name;
+  child.name = name;
+  child.relative = parent.relative.empty() ? child.name : parent.relative + "/" + child.name;
+  if (const std::string* pattern = excludes_.match(child.name, child.relative)) {
+    skip(child, SkipReason::excluded, "--exclude " + *pattern);
+    return;
+  }
+  if (!stat_child(dir, name, child)) return;
+  if (settings_.one_file_system && child.st.st_dev != parent.root_dev) {
+    skip(child, SkipReason::other_filesystem, "mount point or other device");
+    return;
+  }
+  if (!S_ISDIR(child.st.st_mode) && !S_ISREG(child.st.st_mode)) {
+    dispatch(child, feeder);  // special files are only reported: nothing to queue
+    return;
+  }
+  child.depth = parent.depth + 1;
+  child.root_dev = parent.root_dev;
+  child.parent = dir.handle();
+  feeder.add(std::move(child));
+}
+
+// child.st from an lstat of the entry, or from a stat when it is a symbolic link the walk follows;
+// false when the entry is reported instead (it vanished, a link not followed, a broken link).
+bool WalkRun::stat_child(const DirLease& dir, const char* name, Item& child) {
+  if (::fstatat(dir.fd(), name, &child.st, AT_SYMLINK_NOFOLLOW) != 0) {
+    const int error = errno;
+    visitor_.not_scanned(child.path, reason_for_errno(error), "lstat: " + errno_text(error));
+    return false;
+  }
+  if (!S_ISLNK(child.st.st_mode)) return true;
+  if (!settings_.follow_symlinks) {
+    skip(child, SkipReason::symlink, "-> " + symlink_target(dir.fd(), name));
+    return false;
+  }
+  return follow_child_symlink(dir, name, child);
+}
+
+bool WalkRun::follow_child_symlink(const DirLease& dir, const char* name, Item& child) {
+  child.via_symlink = true;
+  if (::fstatat(dir.fd(), name, &child.st, 0) == 0) return true;
+  const int error = errno;
+  if (error == ENOENT || error == ELOOP || error == ENOTDIR) {
+    skip(child, SkipReason::broken_symlink, "-> " + symlink_target(dir.fd(), name) + ": " + errno_text(error));
+  } else {
+    visitor_.not_scanned(child.path, reason_for_errno(error), "stat: " + errno_text(error));
+  }
+  return false;
+}
 
 // The parallel_for_each body. An item added through the feeder lives in a TBB task that signals
 // completion before it destroys the item (oneTBB 2021: feeder_item_task::finalize releases the
