@@ -5,16 +5,10 @@
 #include <filesystem>
 #include <memory>
 #include <system_error>
-#include <unordered_map>
 #include <unordered_set>
-
-#include "scanner/report/report.h"
-#include "scanner/report/shard.h"
 
 namespace flscan::host {
 namespace fs = std::filesystem;
-using scanner::FileResult;
-using scanner::ScanReport;
 
 std::string_view to_code(SymptomStatus status) {
   switch (status) {
@@ -85,93 +79,26 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-// The key a path is compared by: lexically normal, ASCII lower case (Windows names are
-// case-insensitive; the scan root's own spelling is kept by both sides).
-std::string path_key(std::string_view path) {
-  std::string normal = fs::path(std::string(path)).lexically_normal().generic_string();
-  while (normal.size() > 1 && normal.back() == '/') normal.pop_back();
-  return normal == "." ? std::string() : lower(normal);
-}
-
-// What the file scan said about paths, looked up case-insensitively.
-class ScanIndex {
- public:
-  // `volume_root`, when not empty, counts as scanned too: a volume of a scanned disk image
-  // ("IMAGE:pN") is not itself one of the scan's roots.
-  ScanIndex(const ScanReport& scan, const std::string& volume_root) {
-    for (const FileResult& result : scan.results) results_.emplace(path_key(result.path), &result);
-    for (const auto& entry : scan.not_scanned) unscanned_.insert(path_key(entry.path));
-    for (const auto& entry : scan.skipped) unscanned_.insert(path_key(entry.path));
-    for (const std::string& root : scan.roots) roots_.push_back(path_key(root));
-    shard_ = scan.shard;
-    raw_roots_ = scan.roots;
-    if (!volume_root.empty()) roots_.push_back(path_key(volume_root));
-  }
-
-  // --shard: the file belongs to another shard (its key below the first PATH that covers it),
-  // so this scan did not read it (shard.h).
-  [[nodiscard]] bool other_shard(const std::string& path) const {
-    if (!shard_) return false;
-    for (const std::string& root : raw_roots_) {
-      if (auto key = scanner::key_below(path, root)) return !scanner::in_shard(*key, *shard_);
-    }
-    // The same file spelled another way (--windows-root ./snap/WINNT with PATH snap): compare the
-    // lexically normal forms, keeping case, since the shard key is the walker's bytes.
-    const std::string normal_path = fs::path(path).lexically_normal().generic_string();
-    for (const std::string& root : raw_roots_) {
-      std::string normal_root = fs::path(root).lexically_normal().generic_string();
-      while (normal_root.size() > 1 && normal_root.back() == '/') normal_root.pop_back();
-      if (auto key = scanner::key_below(normal_path, normal_root)) return !scanner::in_shard(*key, *shard_);
-    }
-    return false;
-  }
-
-  [[nodiscard]] const FileResult* result(const std::string& path) const {
-    const auto it = results_.find(path_key(path));
-    return it == results_.end() ? nullptr : it->second;
-  }
-
-  // The file itself, or a directory above it, could not be scanned, or no PATH covers it.
-  [[nodiscard]] bool unscanned(const std::string& path) const {
-    const std::string key = path_key(path);
-    bool covered = false;
-    for (std::string at = key;; at = fs::path(at).parent_path().generic_string()) {
-      if (unscanned_.count(at) > 0) return true;
-      if (std::find(roots_.begin(), roots_.end(), at) != roots_.end()) covered = true;
-      if (at.empty() || at == "/" || at == "." || fs::path(at).parent_path().generic_string() == at) break;
-    }
-    return !covered;
-  }
-
- private:
-  std::unordered_map<std::string, const FileResult*> results_;
-  std::unordered_set<std::string> unscanned_;
-  std::vector<std::string> roots_;
-  std::optional<scanner::Shard> shard_;
-  std::vector<std::string> raw_roots_;
-};
-
-bool is_infection(const FileResult& result) {
-  return scanner::strongest_finding(result).severity == Severity::infection;
-}
-
-FileStatus status_of_result(const FileResult& result) {
-  const Finding& strongest = scanner::strongest_finding(result);
+FileStatus status_of_finding(const Finding& strongest) {
   if (strongest.severity != Severity::infection) return FileStatus::clean;  // remnant, inoculated...
   return strongest.kind == FindingKind::damaged ? FileStatus::damaged : FileStatus::infected;
 }
 
-// Where the evidence is looked up: the scan's results and the volume the installation is on.
+// Where the evidence is looked up: the scan's facts and the volume the installation is on.
+// `scanned_root`, when not empty, counts as scanned (ScanFacts::unscanned; see HostVolume).
 struct Lookup {
-  const ScanIndex& index;
+  const ScanFacts& scan;
   const VolumeFs& volume;
+  std::string scanned_root;
+
+  [[nodiscard]] bool unscanned(const std::string& path) const { return scan.unscanned(path, scanned_root); }
 };
 
 // A file found on the volume: what the file scan said about it.
 FileStatus found_file_status(const Lookup& at, const std::string& path) {
-  if (const FileResult* result = at.index.result(path)) return status_of_result(*result);
-  if (at.index.unscanned(path) || !at.volume.is_regular_file(path)) return FileStatus::not_scanned;
-  if (at.index.other_shard(path)) return FileStatus::other_shard;
+  if (const Finding* strongest = at.scan.strongest_finding(path)) return status_of_finding(*strongest);
+  if (at.unscanned(path) || !at.volume.is_regular_file(path)) return FileStatus::not_scanned;
+  if (at.scan.in_other_shard(path)) return FileStatus::other_shard;
   return FileStatus::clean;
 }
 
@@ -182,14 +109,14 @@ FileStatus file_status(const Lookup& at, const std::string& dir, const Directory
   if (!path.empty()) return found_file_status(at, path);
   // Unlistable, or cut at kMaxEntriesListed: not found does not mean absent.
   const bool listing_incomplete = dir_listing.truncated() || !dir_listing.error().empty();
-  return at.index.unscanned(dir) || listing_incomplete ? FileStatus::not_scanned : FileStatus::missing;
+  return at.unscanned(dir) || listing_incomplete ? FileStatus::not_scanned : FileStatus::missing;
 }
 
 ProgramCheck check_program(const Lookup& at, const WindowsInstall& install, const DirectoryListing& system32,
                            std::string_view name, bool listed) {
   ProgramCheck check{std::string(name), listed, {}, FileStatus::missing};
   if (install.system32.empty()) {
-    check.status = at.index.unscanned(install.windows_dir) ? FileStatus::not_scanned : FileStatus::missing;
+    check.status = at.unscanned(install.windows_dir) ? FileStatus::not_scanned : FileStatus::missing;
     return check;
   }
   check.path = system32.find(name).value_or("");
@@ -204,13 +131,12 @@ KernelCheck check_kernel(const Lookup& at, const std::string& dir, const Directo
   check.path = listing.find(name).value_or("");
   const FileStatus status = file_status(at, dir, listing, check.path);
   check.status = std::string(to_code(status));
-  const FileResult* result = check.path.empty() ? nullptr : at.index.result(check.path);
-  if (result == nullptr) return check;
-  const Finding& strongest = scanner::strongest_finding(*result);
-  check.evidence = strongest.evidence;
-  if (strongest.kind == FindingKind::kernel_patched || strongest.kind == FindingKind::loader_patched) {
+  const Finding* strongest = check.path.empty() ? nullptr : at.scan.strongest_finding(check.path);
+  if (strongest == nullptr) return check;
+  check.evidence = strongest->evidence;
+  if (strongest->kind == FindingKind::kernel_patched || strongest->kind == FindingKind::loader_patched) {
     check.status = "patched";
-  } else if (strongest.kind == FindingKind::kernel_modified) {
+  } else if (strongest->kind == FindingKind::kernel_modified) {
     check.status = "modified";
   } else if (status == FileStatus::damaged) {
     check.status = "infected";
@@ -441,18 +367,18 @@ bool on_volume(const std::string& root, const std::string& path) {
   return p == r || (p.size() > r.size() && p.compare(0, r.size(), r) == 0 && (r.back() == '/' || p[r.size()] == '/'));
 }
 
-void build_verdict(HostReport& host, const ScanReport& scan, bool infection_on_volume) {
+void build_verdict(HostReport& host, const ScanFacts& scan, bool infection_on_volume) {
   const bool funlove = infection_on_volume || host.flc_service_found();
   const bool pstore_event = symptom(host, "event-7024").status == SymptomStatus::found;
   const bool incomplete = !scan.complete() || !host.errors.empty();
   auto& steps = host.remediation;
-  if (!funlove && scan.shard && scan.shard->n > 1) {
+  if (const std::optional<ShardPart> shard = scan.shard(); !funlove && shard) {
     // One shard read only its own files: FunLove is not ruled out until all are merged.
     host.verdict = Verdict::incomplete;
-    host.verdict_text = "Incomplete: this report covers shard " + scanner::to_string(*scan.shard) +
-                        " of the files only, and they hold no FunLove evidence";
+    host.verdict_text =
+        "Incomplete: this report covers shard " + shard->name + " of the files only, and they hold no FunLove evidence";
     if (pstore_event) host.verdict_text += " (event 7024 found: Q321454 or Q317218, decided by the merged report)";
-    steps.push_back("Merge the JSON reports of all " + std::to_string(scan.shard->n) +
+    steps.push_back("Merge the JSON reports of all " + std::to_string(shard->n) +
                     " shards (flscan merge) for this installation's verdict.");
     return;
   }
@@ -575,10 +501,10 @@ DirectoryListing list_if_any(const VolumeFs& volume, const std::string& dir) {
   return dir.empty() ? DirectoryListing() : DirectoryListing(volume, dir);
 }
 
-// build_host_report with `index` built by the caller (see HostVolume for what counts as scanned).
-HostReport build_report(const VolumeFs& volume, const WindowsInstall& install, const ScanReport& scan,
-                        const ScanIndex& index) {
-  const Lookup at{index, volume};
+// build_host_report with `scanned_root` counted as scanned (see HostVolume for what is).
+HostReport build_report(const VolumeFs& volume, const WindowsInstall& install, const ScanFacts& scan,
+                        const std::string& scanned_root) {
+  const Lookup at{scan, volume, scanned_root};
   HostReport host;
   host.install = install;
 
@@ -643,28 +569,28 @@ HostReport build_report(const VolumeFs& volume, const WindowsInstall& install, c
 
 }  // namespace
 
-void derive_host_report(HostReport& host, const ScanReport& scan) {
+void derive_host_report(HostReport& host, const ScanFacts& scan) {
   host.droppers.clear();
   host.symptoms.clear();
   host.remediation.clear();
   host.verdict = Verdict::no_evidence;
   host.verdict_text.clear();
   bool infection_on_volume = false;
-  for (const FileResult& result : scan.results) {
-    if (!is_infection(result) || !on_volume(host.install.volume_root, result.path)) continue;
+  for (const InfectedFile& file : scan.infected_files()) {
+    if (!on_volume(host.install.volume_root, file.path)) continue;
     infection_on_volume = true;
-    if (scanner::strongest_finding(result).kind == FindingKind::dropper) host.droppers.push_back(result.path);
+    if (file.state == FindingKind::dropper) host.droppers.push_back(file.path);
   }
   build_symptoms(host, host.hive_error, host.log_error, infection_on_volume || host.flc_service_found());
   build_verdict(host, scan, infection_on_volume);
   build_notes(host);
 }
 
-HostReport build_host_report(const VolumeFs& volume, const WindowsInstall& install, const ScanReport& scan) {
-  return build_report(volume, install, scan, ScanIndex(scan, {}));
+HostReport build_host_report(const VolumeFs& volume, const WindowsInstall& install, const ScanFacts& scan) {
+  return build_report(volume, install, scan, {});
 }
 
-std::vector<HostReport> build_host_reports(const ScanReport& scan, const std::vector<HostVolume>& volumes) {
+std::vector<HostReport> build_host_reports(const ScanFacts& scan, const std::vector<HostVolume>& volumes) {
   struct Found {
     const HostVolume* volume;
     WindowsInstall install;
@@ -698,13 +624,12 @@ std::vector<HostReport> build_host_reports(const ScanReport& scan, const std::ve
     // A searched root is scanned (a PATH, or a volume of a scanned image); the parent of a
     // --windows-root directory is scanned only if the scan's roots cover it.
     const bool root_scanned = each.volume->kind == HostVolume::Kind::search;
-    const ScanIndex index(scan, root_scanned ? each.volume->root : std::string());
-    reports.push_back(build_report(each.volume->fs, each.install, scan, index));
+    reports.push_back(build_report(each.volume->fs, each.install, scan, root_scanned ? each.volume->root : ""));
   }
   return reports;
 }
 
-std::vector<HostReport> build_host_reports(const ScanReport& scan, const std::vector<std::string>& paths,
+std::vector<HostReport> build_host_reports(const ScanFacts& scan, const std::vector<std::string>& paths,
                                            const std::optional<std::string>& windows_root) {
   std::vector<HostVolume> volumes;
   if (windows_root) {
