@@ -7,6 +7,8 @@
 #include <system_error>
 #include <unordered_set>
 
+#include "scanner/host/remediation_text.h"
+
 namespace flscan::host {
 namespace fs = std::filesystem;
 
@@ -76,6 +78,25 @@ constexpr std::string_view kExtraPrograms[] = {"pstores.exe", "spoolss.exe", "cs
 std::string lower(std::string_view text) {
   std::string out(text);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// A step of remediation_text.h as the host report writes it: the backticks of each code span
+// dropped, a command line (a span holding an option, " -") in double quotes so its end is clear in
+// the sentence; the first letter lower case, since it follows a label ("Q321454 step 1: take ...").
+std::string plain_step(std::string_view text) {
+  std::string out;
+  for (std::size_t at = 0; at < text.size();) {
+    const std::size_t open = text.find('`', at);
+    out += text.substr(at, open == std::string_view::npos ? std::string_view::npos : open - at);
+    if (open == std::string_view::npos) break;
+    const std::size_t close = std::min(text.find('`', open + 1), text.size());
+    const std::string_view code = text.substr(open + 1, close - open - 1);
+    const bool command = code.find(" -") != std::string_view::npos;
+    out += command ? "\"" + std::string(code) + "\"" : std::string(code);
+    at = close + 1;
+  }
+  if (!out.empty()) out[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(out[0])));
   return out;
 }
 
@@ -441,14 +462,9 @@ void build_verdict(HostReport& host, const ScanFacts& scan, bool infection_on_vo
     host.verdict = Verdict::q321454;
     host.verdict_text = "Q321454 applies: Protected Storage data corrupted, no FunLove evidence";
     if (incomplete) host.verdict_text += " (but the scan was incomplete: FunLove is not ruled out)";
-    steps.push_back(
-        "Q321454 step 1: take ownership of, export (pstore1.reg) and delete "
-        "HKLM\\SOFTWARE\\Microsoft\\Protected Storage System Provider; export (pstore2.reg) and delete "
-        "HKLM\\SYSTEM\\CurrentControlSet\\Services\\ProtectedStorage.");
-    steps.push_back("Q321454 step 2: if a later Internet Explorer is installed, repair it and restart.");
-    steps.push_back(
-        "Q321454 step 3: in %SystemRoot%\\system32 run \"pstores.exe -install\"; check that Protected "
-        "Storage starts and is set to automatic.");
+    for (std::size_t i = 0; i < kQ321454Steps.size(); ++i) {
+      steps.push_back("Q321454 step " + std::to_string(i + 1) + ": " + plain_step(kQ321454Steps[i]));
+    }
     if (incomplete) steps.push_back("Scan what could not be scanned (see NOT SCANNED and errors) to rule FunLove out.");
   } else if (incomplete) {
     host.verdict = Verdict::incomplete;
@@ -459,7 +475,7 @@ void build_verdict(HostReport& host, const ScanFacts& scan, bool infection_on_vo
   } else {
     host.verdict = Verdict::no_evidence;
     host.verdict_text = "No evidence: neither Q317218 (FunLove) nor Q321454 applies to this installation";
-    steps.push_back("Nothing to remove. If a running system shows the Q317218 symptoms, look elsewhere for the cause.");
+    steps.push_back(std::string(kNoEvidenceStep));
   }
 }
 
