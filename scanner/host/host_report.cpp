@@ -265,6 +265,12 @@ SymptomRow event_row(const HostReport& host, const std::optional<std::string>& l
   return out;
 }
 
+SymptomRow sp_copy_row(const HostReport& host);
+SymptomRow flcss_service_row(const HostReport& host, const std::optional<std::string>& hive_error);
+SymptomRow flcss_process_row(const HostReport& host);
+SymptomRow stop_row(const HostReport& host);
+
+// The seven rows, in Q317218's order (section 8).
 void build_symptoms(HostReport& host, const std::optional<std::string>& hive_error,
                     const std::optional<std::string>& log_error, bool funlove) {
   // Section 8, row 1: a live symptom.
@@ -296,7 +302,14 @@ void build_symptoms(HostReport& host, const std::optional<std::string>& hive_err
       host.events ? &host.events->spooler_7000 : nullptr);
   if (const ServiceImageCheck* image = service_image(host, "Spooler")) e7000.evidence.push_back(describe(*image));
   host.symptoms.push_back(std::move(e7000));
+  host.symptoms.push_back(sp_copy_row(host));
+  host.symptoms.push_back(flcss_service_row(host, hive_error));
+  host.symptoms.push_back(flcss_process_row(host));
+  host.symptoms.push_back(stop_row(host));
+}
 
+// Section 8: "SP reinstall cannot copy Calc.exe and 32 more programs".
+SymptomRow sp_copy_row(const HostReport& host) {
   SymptomRow copy = row("sp-copy-errors",
                         "When you try to reinstall the Windows NT service pack: An error has occurred copying "
                         "Calc.exe (and 32 more programs).",
@@ -314,8 +327,11 @@ void build_symptoms(HostReport& host, const std::optional<std::string>& hive_err
   if (unscanned > 0) copy.evidence.push_back(std::to_string(unscanned) + " of them could not be scanned");
   if (other_shards > 0)
     copy.evidence.push_back(std::to_string(other_shards) + " of them are in other shards (--shard)");
-  host.symptoms.push_back(std::move(copy));
+  return copy;
+}
 
+// The FLC service in the hive (section 6); an error when the hive could not be read whole.
+SymptomRow flcss_service_row(const HostReport& host, const std::optional<std::string>& hive_error) {
   SymptomRow service = row(
       "flcss-service", "The FLCSS service is listed in the Services dialog box; stopping it gives \"Access Denied\".",
       "FunLove's service FLC (ImagePath ...\\flcss.exe), infection-model section 6");
@@ -339,8 +355,12 @@ void build_symptoms(HostReport& host, const std::optional<std::string>& hive_err
     }
     if (host.hive->partial) service.evidence.push_back("the hive was read only in part (see its notes)");
   }
-  host.symptoms.push_back(std::move(service));
+  return service;
+}
 
+// A live symptom: offline, flcss.exe on disk and the droppers are what can be said (apply_live_processes
+// adds the running processes).
+SymptomRow flcss_process_row(const HostReport& host) {
   SymptomRow process = row("flcss-process", "The process Flcss.exe is running; when you end it, it restarts.",
                            "the dropper FLCSS.EXE runs as a service process, infection-model section 6");
   process.status = SymptomStatus::not_checkable_offline;
@@ -348,8 +368,11 @@ void build_symptoms(HostReport& host, const std::optional<std::string>& hive_err
   for (const std::string& dropper : host.droppers) process.evidence.push_back("dropper found: " + dropper);
   if (process.evidence.empty()) process.evidence.push_back("offline scan; no flcss.exe on disk, no dropper found");
   process.evidence.push_back("running processes not checked: needs --live on the running system");
-  host.symptoms.push_back(std::move(process));
+  return process;
+}
 
+// STOP 0xC000021A: Winlogon or CSRSS hit or missing, or the kernel/loader patch (sections 7, 8).
+SymptomRow stop_row(const HostReport& host) {
   SymptomRow stop = row("stop-c000021a", "STOP: 0xC000021A when you restart Windows NT 4.0.",
                         "STATUS_SYSTEM_PROCESS_TERMINATED: Winlogon or CSRSS died (infected, damaged or missing), "
                         "or the kernel/loader patch (section 7)");
@@ -372,7 +395,7 @@ void build_symptoms(HostReport& host, const std::optional<std::string>& hive_err
     stop.evidence.insert(stop.evidence.begin(),
                          "winlogon.exe and csrss.exe present and not infected; kernel and NTLDR not patched");
   }
-  host.symptoms.push_back(std::move(stop));
+  return stop;
 }
 
 const SymptomRow& symptom(const HostReport& host, std::string_view id) {
@@ -386,6 +409,64 @@ bool on_volume(const std::string& root, const std::string& path) {
   const std::string p = fs::path(path).lexically_normal().string();
   if (r.empty() || r == ".") return true;
   return p == r || (p.size() > r.size() && p.compare(0, r.size(), r) == 0 && (r.back() == '/' || p[r.size()] == '/'));
+}
+
+// The Q317218 remediation for what was found on this installation (sections 6, 7 and 9).
+std::vector<std::string> q317218_steps(const HostReport& host, bool pstore_event) {
+  std::vector<std::string> steps;
+  // Section 9: the live virus reinfects cleaned files.
+  steps.push_back(
+      "Clean offline, from rescue media, as now: a running W32.FunLove.4099 reinfects every file "
+      "cleaned while it runs. Do not boot this installation until it is clean.");
+  std::vector<std::string> hit_programs;
+  for (const ProgramCheck& check : host.programs) {
+    if (hit(check.status)) hit_programs.push_back(check.name);
+  }
+  bool system_processes_hit = false;
+  for (std::string_view name : {"winlogon.exe", "csrss.exe"}) {
+    const ProgramCheck* check = program(host, name);
+    system_processes_hit |= check && (hit(check->status) || check->status == FileStatus::missing);
+  }
+  bool kernel_hit = false;
+  for (const KernelCheck& kernel : host.kernel) kernel_hit |= kernel.status == "patched";
+  if (kernel_hit) {
+    steps.push_back(
+        "Replace ntoskrnl.exe (and ntkrnlmp.exe) and NTLDR from clean media (Service Pack or "
+        "backup): the patch makes SeAccessCheck grant every access, so until then no data on the "
+        "machine is protected from any user (Q287664, infection-model section 7).");
+  }
+  if (!host.flcss.path.empty() || !host.droppers.empty() || host.flc_service_found()) {
+    std::string what = "Delete the dropper";
+    if (!host.flcss.path.empty()) what += " " + host.flcss.path;
+    for (const std::string& dropper : host.droppers) {
+      if (path_key(dropper) != path_key(host.flcss.path)) what += " " + dropper;
+    }
+    if (host.flc_service_found()) {
+      what += " and the service key(s)";
+      for (const FlcService* flc : host.hive->flc_services())
+        what += " " + flc->control_set + "\\Services\\" + flc->key_name;
+      what += " from the SYSTEM hive (offline, e.g. with hivexregedit)";
+    }
+    steps.push_back(what + " (infection-model section 6).");
+  }
+  if (!hit_programs.empty()) {
+    std::string list;
+    for (const std::string& name : hit_programs) list += (list.empty() ? "" : ", ") + name;
+    steps.push_back("Replace the infected system programs from clean media of the same Service Pack (" + list +
+                    "): disinfection cannot restore them exactly (section 9).");
+  }
+  steps.push_back("Disinfect or replace every other infected file in the findings, then scan again until clean.");
+  if (system_processes_hit || kernel_hit) {
+    steps.push_back(
+        "Winlogon/CSRSS or the kernel are hit: prefer a parallel installation (Q259003, Q244378) or a "
+        "reinstall over repairing this installation in place.");
+  }
+  if (pstore_event) {
+    steps.push_back(
+        "If Protected Storage still fails with event 7024 (2148270091) once the system is clean, "
+        "follow Q321454 (reinstall Protected Storage).");
+  }
+  return steps;
 }
 
 void build_verdict(HostReport& host, const ScanFacts& scan, bool infection_on_volume) {
@@ -406,58 +487,7 @@ void build_verdict(HostReport& host, const ScanFacts& scan, bool infection_on_vo
   if (funlove) {
     host.verdict = Verdict::q317218;
     host.verdict_text = "Q317218 applies: W32.FunLove.4099 infection";
-    // Section 9: the live virus reinfects cleaned files.
-    steps.push_back(
-        "Clean offline, from rescue media, as now: a running W32.FunLove.4099 reinfects every file "
-        "cleaned while it runs. Do not boot this installation until it is clean.");
-    std::vector<std::string> hit_programs;
-    for (const ProgramCheck& check : host.programs) {
-      if (hit(check.status)) hit_programs.push_back(check.name);
-    }
-    bool system_processes_hit = false;
-    for (std::string_view name : {"winlogon.exe", "csrss.exe"}) {
-      const ProgramCheck* check = program(host, name);
-      system_processes_hit |= check && (hit(check->status) || check->status == FileStatus::missing);
-    }
-    bool kernel_hit = false;
-    for (const KernelCheck& kernel : host.kernel) kernel_hit |= kernel.status == "patched";
-    if (kernel_hit) {
-      steps.push_back(
-          "Replace ntoskrnl.exe (and ntkrnlmp.exe) and NTLDR from clean media (Service Pack or "
-          "backup): the patch makes SeAccessCheck grant every access, so until then no data on the "
-          "machine is protected from any user (Q287664, infection-model section 7).");
-    }
-    if (!host.flcss.path.empty() || !host.droppers.empty() || host.flc_service_found()) {
-      std::string what = "Delete the dropper";
-      if (!host.flcss.path.empty()) what += " " + host.flcss.path;
-      for (const std::string& dropper : host.droppers) {
-        if (path_key(dropper) != path_key(host.flcss.path)) what += " " + dropper;
-      }
-      if (host.flc_service_found()) {
-        what += " and the service key(s)";
-        for (const FlcService* flc : host.hive->flc_services())
-          what += " " + flc->control_set + "\\Services\\" + flc->key_name;
-        what += " from the SYSTEM hive (offline, e.g. with hivexregedit)";
-      }
-      steps.push_back(what + " (infection-model section 6).");
-    }
-    if (!hit_programs.empty()) {
-      std::string list;
-      for (const std::string& name : hit_programs) list += (list.empty() ? "" : ", ") + name;
-      steps.push_back("Replace the infected system programs from clean media of the same Service Pack (" + list +
-                      "): disinfection cannot restore them exactly (section 9).");
-    }
-    steps.push_back("Disinfect or replace every other infected file in the findings, then scan again until clean.");
-    if (system_processes_hit || kernel_hit) {
-      steps.push_back(
-          "Winlogon/CSRSS or the kernel are hit: prefer a parallel installation (Q259003, Q244378) or a "
-          "reinstall over repairing this installation in place.");
-    }
-    if (pstore_event) {
-      steps.push_back(
-          "If Protected Storage still fails with event 7024 (2148270091) once the system is clean, "
-          "follow Q321454 (reinstall Protected Storage).");
-    }
+    for (std::string& step : q317218_steps(host, pstore_event)) steps.push_back(std::move(step));
   } else if (pstore_event) {
     host.verdict = Verdict::q321454;
     host.verdict_text = "Q321454 applies: Protected Storage data corrupted, no FunLove evidence";
