@@ -18,6 +18,7 @@
 #include "scanner/remedy/remediate.h"
 #include "scanner/report/report.h"
 #include "scanner/report/report_file.h"
+#include "scanner/report/scan_report_facts.h"
 #include "scanner/app/scan_job.h"
 #include "scanner/report/text_encoding.h"
 #include "signatures/loader.h"
@@ -152,7 +153,7 @@ int run(int argc, char** argv) {
       }
     }
   }
-  report.hosts = host::build_host_reports(report, host_volumes);
+  report.hosts = host::build_host_reports(ScanReportFacts(report), host_volumes);
   if (options.live) {
     report.live_processes = host::find_flcss_processes();
     for (host::HostReport& host : report.hosts) host::apply_live_processes(host, *report.live_processes);

@@ -12,6 +12,7 @@
 
 #include "scanner/host/host_report.h"
 #include "scanner/report/report_file.h"
+#include "scanner/report/scan_report_facts.h"
 #include "scanner/report/text_encoding.h"
 
 namespace flscan::scanner {
@@ -250,7 +251,7 @@ host::HostReport merge_host(const std::vector<ShardReport>& shards, std::size_t 
         },
         image_other);
   }
-  host::derive_host_report(host, merged);
+  host::derive_host_report(host, ScanReportFacts(merged));
   if (merged.live_processes) host::apply_live_processes(host, *merged.live_processes);
   return host;
 }

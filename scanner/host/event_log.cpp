@@ -184,9 +184,22 @@ class LogReader {
   }
 
   void read_one(libevt_record_t* record, bool recovered, const std::string& where) {
-    libevt_error_t* error = nullptr;
     EventRecord out;
     out.recovered = recovered;
+    if (!read_header(record, out, where)) return;
+    // Only SCM 7000/7024 records are looked at further; everything else is just counted.
+    if (out.event_code != kEvent7024 && out.event_code != kEvent7000) {
+      ++evidence_.other_records;
+      return;
+    }
+    if (!read_scm_fields(record, out, where)) return;
+    file_record(std::move(out));
+  }
+
+  // The record's offset, identifiers, type and times into `out`. False when there is nothing more
+  // to read: a record met before (counted once), or one without a readable event identifier.
+  bool read_header(libevt_record_t* record, EventRecord& out, const std::string& where) {
+    libevt_error_t* error = nullptr;
     off64_t offset = 0;
     if (libevt_record_get_offset(record, &offset, &error) == 1) {
       out.file_offset = offset;
@@ -196,12 +209,12 @@ class LogReader {
     // libevt's recovery scan can meet a record already read (live or recovered): count it once.
     if (out.file_offset >= 0 && !seen_offsets_.insert(out.file_offset).second) {
       ++evidence_.recovered_duplicates;
-      return;
+      return false;
     }
 
     if (libevt_record_get_event_identifier(record, &out.event_identifier, &error) != 1) {
       skipped(where + ": event identifier unreadable: " + take_error(error));
-      return;
+      return false;
     }
     out.event_code = static_cast<std::uint16_t>(out.event_identifier & 0xFFFFu);
     if (libevt_record_get_identifier(record, &out.record_number, &error) != 1) libevt_error_free(&error);
@@ -209,12 +222,12 @@ class LogReader {
     if (libevt_record_get_creation_time(record, &out.time_generated, &error) != 1) libevt_error_free(&error);
     if (libevt_record_get_written_time(record, &out.time_written, &error) != 1) libevt_error_free(&error);
     out.time_written_utc = format_utc_iso8601(out.time_written);
+    return true;
+  }
 
-    // Only SCM 7000/7024 records are looked at further; everything else is just counted.
-    if (out.event_code != kEvent7024 && out.event_code != kEvent7000) {
-      ++evidence_.other_records;
-      return;
-    }
+  // A 7000/7024 record's source, computer name and strings into `out`. False when its source is
+  // unreadable or not the Service Control Manager (then counted as another record).
+  bool read_scm_fields(libevt_record_t* record, EventRecord& out, const std::string& where) {
     auto source =
         read_utf8([&](std::size_t* size,
                       libevt_error_t** err) { return libevt_record_get_utf8_source_name_size(record, size, err); },
@@ -222,11 +235,11 @@ class LogReader {
                     return libevt_record_get_utf8_source_name(record, buf, size, err);
                   },
                   notes_, where + " source name", evidence_.partial);
-    if (!source) return;
+    if (!source) return false;
     out.source_name = std::move(*source);
     if (!iequals(out.source_name, kScmSource)) {
       ++evidence_.other_records;
-      return;
+      return false;
     }
     auto computer =
         read_utf8([&](std::size_t* size,
@@ -237,6 +250,7 @@ class LogReader {
                   notes_, where + " computer name", evidence_.partial);
     out.computer_name = computer.value_or(std::string());
 
+    libevt_error_t* error = nullptr;
     int number_of_strings = 0;
     if (libevt_record_get_number_of_strings(record, &number_of_strings, &error) != 1) {
       skipped(where + ": strings unreadable: " + take_error(error));
@@ -258,7 +272,11 @@ class LogReader {
       // An unreadable string keeps its place so that string 2 stays string 2.
       out.strings.push_back(text.value_or(std::string()));
     }
+    return true;
+  }
 
+  // A Service Control Manager 7000/7024 record: evidence, or counted (classify).
+  void file_record(EventRecord out) {
     switch (classify(out.event_code, out.source_name, out.strings)) {
       case Kind::kProtectedStorage7024:
         add_evidence(evidence_.protected_storage_7024, std::move(out));

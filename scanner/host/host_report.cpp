@@ -5,16 +5,12 @@
 #include <filesystem>
 #include <memory>
 #include <system_error>
-#include <unordered_map>
 #include <unordered_set>
 
-#include "scanner/report/report.h"
-#include "scanner/report/shard.h"
+#include "scanner/host/remediation_text.h"
 
 namespace flscan::host {
 namespace fs = std::filesystem;
-using scanner::FileResult;
-using scanner::ScanReport;
 
 std::string_view to_code(SymptomStatus status) {
   switch (status) {
@@ -85,93 +81,45 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-// The key a path is compared by: lexically normal, ASCII lower case (Windows names are
-// case-insensitive; the scan root's own spelling is kept by both sides).
-std::string path_key(std::string_view path) {
-  std::string normal = fs::path(std::string(path)).lexically_normal().generic_string();
-  while (normal.size() > 1 && normal.back() == '/') normal.pop_back();
-  return normal == "." ? std::string() : lower(normal);
+// A step of remediation_text.h as the host report writes it: the backticks of each code span
+// dropped, a command line (a span holding an option, " -") in double quotes so its end is clear in
+// the sentence; the first letter lower case, since it follows a label ("Q321454 step 1: take ...").
+std::string plain_step(std::string_view text) {
+  std::string out;
+  for (std::size_t at = 0; at < text.size();) {
+    const std::size_t open = text.find('`', at);
+    out += text.substr(at, open == std::string_view::npos ? std::string_view::npos : open - at);
+    if (open == std::string_view::npos) break;
+    const std::size_t close = std::min(text.find('`', open + 1), text.size());
+    const std::string_view code = text.substr(open + 1, close - open - 1);
+    const bool command = code.find(" -") != std::string_view::npos;
+    out += command ? "\"" + std::string(code) + "\"" : std::string(code);
+    at = close + 1;
+  }
+  if (!out.empty()) out[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(out[0])));
+  return out;
 }
 
-// What the file scan said about paths, looked up case-insensitively.
-class ScanIndex {
- public:
-  // `volume_root`, when not empty, counts as scanned too: a volume of a scanned disk image
-  // ("IMAGE:pN") is not itself one of the scan's roots.
-  ScanIndex(const ScanReport& scan, const std::string& volume_root) {
-    for (const FileResult& result : scan.results) results_.emplace(path_key(result.path), &result);
-    for (const auto& entry : scan.not_scanned) unscanned_.insert(path_key(entry.path));
-    for (const auto& entry : scan.skipped) unscanned_.insert(path_key(entry.path));
-    for (const std::string& root : scan.roots) roots_.push_back(path_key(root));
-    shard_ = scan.shard;
-    raw_roots_ = scan.roots;
-    if (!volume_root.empty()) roots_.push_back(path_key(volume_root));
-  }
-
-  // --shard: the file belongs to another shard (its key below the first PATH that covers it),
-  // so this scan did not read it (shard.h).
-  [[nodiscard]] bool other_shard(const std::string& path) const {
-    if (!shard_) return false;
-    for (const std::string& root : raw_roots_) {
-      if (auto key = scanner::key_below(path, root)) return !scanner::in_shard(*key, *shard_);
-    }
-    // The same file spelled another way (--windows-root ./snap/WINNT with PATH snap): compare the
-    // lexically normal forms, keeping case, since the shard key is the walker's bytes.
-    const std::string normal_path = fs::path(path).lexically_normal().generic_string();
-    for (const std::string& root : raw_roots_) {
-      std::string normal_root = fs::path(root).lexically_normal().generic_string();
-      while (normal_root.size() > 1 && normal_root.back() == '/') normal_root.pop_back();
-      if (auto key = scanner::key_below(normal_path, normal_root)) return !scanner::in_shard(*key, *shard_);
-    }
-    return false;
-  }
-
-  [[nodiscard]] const FileResult* result(const std::string& path) const {
-    const auto it = results_.find(path_key(path));
-    return it == results_.end() ? nullptr : it->second;
-  }
-
-  // The file itself, or a directory above it, could not be scanned, or no PATH covers it.
-  [[nodiscard]] bool unscanned(const std::string& path) const {
-    const std::string key = path_key(path);
-    bool covered = false;
-    for (std::string at = key;; at = fs::path(at).parent_path().generic_string()) {
-      if (unscanned_.count(at) > 0) return true;
-      if (std::find(roots_.begin(), roots_.end(), at) != roots_.end()) covered = true;
-      if (at.empty() || at == "/" || at == "." || fs::path(at).parent_path().generic_string() == at) break;
-    }
-    return !covered;
-  }
-
- private:
-  std::unordered_map<std::string, const FileResult*> results_;
-  std::unordered_set<std::string> unscanned_;
-  std::vector<std::string> roots_;
-  std::optional<scanner::Shard> shard_;
-  std::vector<std::string> raw_roots_;
-};
-
-bool is_infection(const FileResult& result) {
-  return scanner::strongest_finding(result).severity == Severity::infection;
-}
-
-FileStatus status_of_result(const FileResult& result) {
-  const Finding& strongest = scanner::strongest_finding(result);
+FileStatus status_of_finding(const Finding& strongest) {
   if (strongest.severity != Severity::infection) return FileStatus::clean;  // remnant, inoculated...
   return strongest.kind == FindingKind::damaged ? FileStatus::damaged : FileStatus::infected;
 }
 
-// Where the evidence is looked up: the scan's results and the volume the installation is on.
+// Where the evidence is looked up: the scan's facts and the volume the installation is on.
+// `scanned_root`, when not empty, counts as scanned (ScanFacts::unscanned; see HostVolume).
 struct Lookup {
-  const ScanIndex& index;
+  const ScanFacts& scan;
   const VolumeFs& volume;
+  std::string scanned_root;
+
+  [[nodiscard]] bool unscanned(const std::string& path) const { return scan.unscanned(path, scanned_root); }
 };
 
 // A file found on the volume: what the file scan said about it.
 FileStatus found_file_status(const Lookup& at, const std::string& path) {
-  if (const FileResult* result = at.index.result(path)) return status_of_result(*result);
-  if (at.index.unscanned(path) || !at.volume.is_regular_file(path)) return FileStatus::not_scanned;
-  if (at.index.other_shard(path)) return FileStatus::other_shard;
+  if (const Finding* strongest = at.scan.strongest_finding(path)) return status_of_finding(*strongest);
+  if (at.unscanned(path) || !at.volume.is_regular_file(path)) return FileStatus::not_scanned;
+  if (at.scan.in_other_shard(path)) return FileStatus::other_shard;
   return FileStatus::clean;
 }
 
@@ -182,14 +130,14 @@ FileStatus file_status(const Lookup& at, const std::string& dir, const Directory
   if (!path.empty()) return found_file_status(at, path);
   // Unlistable, or cut at kMaxEntriesListed: not found does not mean absent.
   const bool listing_incomplete = dir_listing.truncated() || !dir_listing.error().empty();
-  return at.index.unscanned(dir) || listing_incomplete ? FileStatus::not_scanned : FileStatus::missing;
+  return at.unscanned(dir) || listing_incomplete ? FileStatus::not_scanned : FileStatus::missing;
 }
 
 ProgramCheck check_program(const Lookup& at, const WindowsInstall& install, const DirectoryListing& system32,
                            std::string_view name, bool listed) {
   ProgramCheck check{std::string(name), listed, {}, FileStatus::missing};
   if (install.system32.empty()) {
-    check.status = at.index.unscanned(install.windows_dir) ? FileStatus::not_scanned : FileStatus::missing;
+    check.status = at.unscanned(install.windows_dir) ? FileStatus::not_scanned : FileStatus::missing;
     return check;
   }
   check.path = system32.find(name).value_or("");
@@ -204,13 +152,12 @@ KernelCheck check_kernel(const Lookup& at, const std::string& dir, const Directo
   check.path = listing.find(name).value_or("");
   const FileStatus status = file_status(at, dir, listing, check.path);
   check.status = std::string(to_code(status));
-  const FileResult* result = check.path.empty() ? nullptr : at.index.result(check.path);
-  if (result == nullptr) return check;
-  const Finding& strongest = scanner::strongest_finding(*result);
-  check.evidence = strongest.evidence;
-  if (strongest.kind == FindingKind::kernel_patched || strongest.kind == FindingKind::loader_patched) {
+  const Finding* strongest = check.path.empty() ? nullptr : at.scan.strongest_finding(check.path);
+  if (strongest == nullptr) return check;
+  check.evidence = strongest->evidence;
+  if (strongest->kind == FindingKind::kernel_patched || strongest->kind == FindingKind::loader_patched) {
     check.status = "patched";
-  } else if (strongest.kind == FindingKind::kernel_modified) {
+  } else if (strongest->kind == FindingKind::kernel_modified) {
     check.status = "modified";
   } else if (status == FileStatus::damaged) {
     check.status = "infected";
@@ -318,6 +265,12 @@ SymptomRow event_row(const HostReport& host, const std::optional<std::string>& l
   return out;
 }
 
+SymptomRow sp_copy_row(const HostReport& host);
+SymptomRow flcss_service_row(const HostReport& host, const std::optional<std::string>& hive_error);
+SymptomRow flcss_process_row(const HostReport& host);
+SymptomRow stop_row(const HostReport& host);
+
+// The seven rows, in Q317218's order (section 8).
 void build_symptoms(HostReport& host, const std::optional<std::string>& hive_error,
                     const std::optional<std::string>& log_error, bool funlove) {
   // Section 8, row 1: a live symptom.
@@ -349,7 +302,14 @@ void build_symptoms(HostReport& host, const std::optional<std::string>& hive_err
       host.events ? &host.events->spooler_7000 : nullptr);
   if (const ServiceImageCheck* image = service_image(host, "Spooler")) e7000.evidence.push_back(describe(*image));
   host.symptoms.push_back(std::move(e7000));
+  host.symptoms.push_back(sp_copy_row(host));
+  host.symptoms.push_back(flcss_service_row(host, hive_error));
+  host.symptoms.push_back(flcss_process_row(host));
+  host.symptoms.push_back(stop_row(host));
+}
 
+// Section 8: "SP reinstall cannot copy Calc.exe and 32 more programs".
+SymptomRow sp_copy_row(const HostReport& host) {
   SymptomRow copy = row("sp-copy-errors",
                         "When you try to reinstall the Windows NT service pack: An error has occurred copying "
                         "Calc.exe (and 32 more programs).",
@@ -367,8 +327,11 @@ void build_symptoms(HostReport& host, const std::optional<std::string>& hive_err
   if (unscanned > 0) copy.evidence.push_back(std::to_string(unscanned) + " of them could not be scanned");
   if (other_shards > 0)
     copy.evidence.push_back(std::to_string(other_shards) + " of them are in other shards (--shard)");
-  host.symptoms.push_back(std::move(copy));
+  return copy;
+}
 
+// The FLC service in the hive (section 6); an error when the hive could not be read whole.
+SymptomRow flcss_service_row(const HostReport& host, const std::optional<std::string>& hive_error) {
   SymptomRow service = row(
       "flcss-service", "The FLCSS service is listed in the Services dialog box; stopping it gives \"Access Denied\".",
       "FunLove's service FLC (ImagePath ...\\flcss.exe), infection-model section 6");
@@ -392,8 +355,12 @@ void build_symptoms(HostReport& host, const std::optional<std::string>& hive_err
     }
     if (host.hive->partial) service.evidence.push_back("the hive was read only in part (see its notes)");
   }
-  host.symptoms.push_back(std::move(service));
+  return service;
+}
 
+// A live symptom: offline, flcss.exe on disk and the droppers are what can be said (apply_live_processes
+// adds the running processes).
+SymptomRow flcss_process_row(const HostReport& host) {
   SymptomRow process = row("flcss-process", "The process Flcss.exe is running; when you end it, it restarts.",
                            "the dropper FLCSS.EXE runs as a service process, infection-model section 6");
   process.status = SymptomStatus::not_checkable_offline;
@@ -401,8 +368,11 @@ void build_symptoms(HostReport& host, const std::optional<std::string>& hive_err
   for (const std::string& dropper : host.droppers) process.evidence.push_back("dropper found: " + dropper);
   if (process.evidence.empty()) process.evidence.push_back("offline scan; no flcss.exe on disk, no dropper found");
   process.evidence.push_back("running processes not checked: needs --live on the running system");
-  host.symptoms.push_back(std::move(process));
+  return process;
+}
 
+// STOP 0xC000021A: Winlogon or CSRSS hit or missing, or the kernel/loader patch (sections 7, 8).
+SymptomRow stop_row(const HostReport& host) {
   SymptomRow stop = row("stop-c000021a", "STOP: 0xC000021A when you restart Windows NT 4.0.",
                         "STATUS_SYSTEM_PROCESS_TERMINATED: Winlogon or CSRSS died (infected, damaged or missing), "
                         "or the kernel/loader patch (section 7)");
@@ -425,7 +395,7 @@ void build_symptoms(HostReport& host, const std::optional<std::string>& hive_err
     stop.evidence.insert(stop.evidence.begin(),
                          "winlogon.exe and csrss.exe present and not infected; kernel and NTLDR not patched");
   }
-  host.symptoms.push_back(std::move(stop));
+  return stop;
 }
 
 const SymptomRow& symptom(const HostReport& host, std::string_view id) {
@@ -441,88 +411,90 @@ bool on_volume(const std::string& root, const std::string& path) {
   return p == r || (p.size() > r.size() && p.compare(0, r.size(), r) == 0 && (r.back() == '/' || p[r.size()] == '/'));
 }
 
-void build_verdict(HostReport& host, const ScanReport& scan, bool infection_on_volume) {
+// The Q317218 remediation for what was found on this installation (sections 6, 7 and 9).
+std::vector<std::string> q317218_steps(const HostReport& host, bool pstore_event) {
+  std::vector<std::string> steps;
+  // Section 9: the live virus reinfects cleaned files.
+  steps.push_back(
+      "Clean offline, from rescue media, as now: a running W32.FunLove.4099 reinfects every file "
+      "cleaned while it runs. Do not boot this installation until it is clean.");
+  std::vector<std::string> hit_programs;
+  for (const ProgramCheck& check : host.programs) {
+    if (hit(check.status)) hit_programs.push_back(check.name);
+  }
+  bool system_processes_hit = false;
+  for (std::string_view name : {"winlogon.exe", "csrss.exe"}) {
+    const ProgramCheck* check = program(host, name);
+    system_processes_hit |= check && (hit(check->status) || check->status == FileStatus::missing);
+  }
+  bool kernel_hit = false;
+  for (const KernelCheck& kernel : host.kernel) kernel_hit |= kernel.status == "patched";
+  if (kernel_hit) {
+    steps.push_back(
+        "Replace ntoskrnl.exe (and ntkrnlmp.exe) and NTLDR from clean media (Service Pack or "
+        "backup): the patch makes SeAccessCheck grant every access, so until then no data on the "
+        "machine is protected from any user (Q287664, infection-model section 7).");
+  }
+  if (!host.flcss.path.empty() || !host.droppers.empty() || host.flc_service_found()) {
+    std::string what = "Delete the dropper";
+    if (!host.flcss.path.empty()) what += " " + host.flcss.path;
+    for (const std::string& dropper : host.droppers) {
+      if (path_key(dropper) != path_key(host.flcss.path)) what += " " + dropper;
+    }
+    if (host.flc_service_found()) {
+      what += " and the service key(s)";
+      for (const FlcService* flc : host.hive->flc_services())
+        what += " " + flc->control_set + "\\Services\\" + flc->key_name;
+      what += " from the SYSTEM hive (offline, e.g. with hivexregedit)";
+    }
+    steps.push_back(what + " (infection-model section 6).");
+  }
+  if (!hit_programs.empty()) {
+    std::string list;
+    for (const std::string& name : hit_programs) list += (list.empty() ? "" : ", ") + name;
+    steps.push_back("Replace the infected system programs from clean media of the same Service Pack (" + list +
+                    "): disinfection cannot restore them exactly (section 9).");
+  }
+  steps.push_back("Disinfect or replace every other infected file in the findings, then scan again until clean.");
+  if (system_processes_hit || kernel_hit) {
+    steps.push_back(
+        "Winlogon/CSRSS or the kernel are hit: prefer a parallel installation (Q259003, Q244378) or a "
+        "reinstall over repairing this installation in place.");
+  }
+  if (pstore_event) {
+    steps.push_back(
+        "If Protected Storage still fails with event 7024 (2148270091) once the system is clean, "
+        "follow Q321454 (reinstall Protected Storage).");
+  }
+  return steps;
+}
+
+void build_verdict(HostReport& host, const ScanFacts& scan, bool infection_on_volume) {
   const bool funlove = infection_on_volume || host.flc_service_found();
   const bool pstore_event = symptom(host, "event-7024").status == SymptomStatus::found;
   const bool incomplete = !scan.complete() || !host.errors.empty();
   auto& steps = host.remediation;
-  if (!funlove && scan.shard && scan.shard->n > 1) {
+  if (const std::optional<ShardPart> shard = scan.shard(); !funlove && shard) {
     // One shard read only its own files: FunLove is not ruled out until all are merged.
     host.verdict = Verdict::incomplete;
-    host.verdict_text = "Incomplete: this report covers shard " + scanner::to_string(*scan.shard) +
-                        " of the files only, and they hold no FunLove evidence";
+    host.verdict_text =
+        "Incomplete: this report covers shard " + shard->name + " of the files only, and they hold no FunLove evidence";
     if (pstore_event) host.verdict_text += " (event 7024 found: Q321454 or Q317218, decided by the merged report)";
-    steps.push_back("Merge the JSON reports of all " + std::to_string(scan.shard->n) +
+    steps.push_back("Merge the JSON reports of all " + std::to_string(shard->n) +
                     " shards (flscan merge) for this installation's verdict.");
     return;
   }
   if (funlove) {
     host.verdict = Verdict::q317218;
     host.verdict_text = "Q317218 applies: W32.FunLove.4099 infection";
-    // Section 9: the live virus reinfects cleaned files.
-    steps.push_back(
-        "Clean offline, from rescue media, as now: a running W32.FunLove.4099 reinfects every file "
-        "cleaned while it runs. Do not boot this installation until it is clean.");
-    std::vector<std::string> hit_programs;
-    for (const ProgramCheck& check : host.programs) {
-      if (hit(check.status)) hit_programs.push_back(check.name);
-    }
-    bool system_processes_hit = false;
-    for (std::string_view name : {"winlogon.exe", "csrss.exe"}) {
-      const ProgramCheck* check = program(host, name);
-      system_processes_hit |= check && (hit(check->status) || check->status == FileStatus::missing);
-    }
-    bool kernel_hit = false;
-    for (const KernelCheck& kernel : host.kernel) kernel_hit |= kernel.status == "patched";
-    if (kernel_hit) {
-      steps.push_back(
-          "Replace ntoskrnl.exe (and ntkrnlmp.exe) and NTLDR from clean media (Service Pack or "
-          "backup): the patch makes SeAccessCheck grant every access, so until then no data on the "
-          "machine is protected from any user (Q287664, infection-model section 7).");
-    }
-    if (!host.flcss.path.empty() || !host.droppers.empty() || host.flc_service_found()) {
-      std::string what = "Delete the dropper";
-      if (!host.flcss.path.empty()) what += " " + host.flcss.path;
-      for (const std::string& dropper : host.droppers) {
-        if (path_key(dropper) != path_key(host.flcss.path)) what += " " + dropper;
-      }
-      if (host.flc_service_found()) {
-        what += " and the service key(s)";
-        for (const FlcService* flc : host.hive->flc_services())
-          what += " " + flc->control_set + "\\Services\\" + flc->key_name;
-        what += " from the SYSTEM hive (offline, e.g. with hivexregedit)";
-      }
-      steps.push_back(what + " (infection-model section 6).");
-    }
-    if (!hit_programs.empty()) {
-      std::string list;
-      for (const std::string& name : hit_programs) list += (list.empty() ? "" : ", ") + name;
-      steps.push_back("Replace the infected system programs from clean media of the same Service Pack (" + list +
-                      "): disinfection cannot restore them exactly (section 9).");
-    }
-    steps.push_back("Disinfect or replace every other infected file in the findings, then scan again until clean.");
-    if (system_processes_hit || kernel_hit) {
-      steps.push_back(
-          "Winlogon/CSRSS or the kernel are hit: prefer a parallel installation (Q259003, Q244378) or a "
-          "reinstall over repairing this installation in place.");
-    }
-    if (pstore_event) {
-      steps.push_back(
-          "If Protected Storage still fails with event 7024 (2148270091) once the system is clean, "
-          "follow Q321454 (reinstall Protected Storage).");
-    }
+    for (std::string& step : q317218_steps(host, pstore_event)) steps.push_back(std::move(step));
   } else if (pstore_event) {
     host.verdict = Verdict::q321454;
     host.verdict_text = "Q321454 applies: Protected Storage data corrupted, no FunLove evidence";
     if (incomplete) host.verdict_text += " (but the scan was incomplete: FunLove is not ruled out)";
-    steps.push_back(
-        "Q321454 step 1: take ownership of, export (pstore1.reg) and delete "
-        "HKLM\\SOFTWARE\\Microsoft\\Protected Storage System Provider; export (pstore2.reg) and delete "
-        "HKLM\\SYSTEM\\CurrentControlSet\\Services\\ProtectedStorage.");
-    steps.push_back("Q321454 step 2: if a later Internet Explorer is installed, repair it and restart.");
-    steps.push_back(
-        "Q321454 step 3: in %SystemRoot%\\system32 run \"pstores.exe -install\"; check that Protected "
-        "Storage starts and is set to automatic.");
+    for (std::size_t i = 0; i < kQ321454Steps.size(); ++i) {
+      steps.push_back("Q321454 step " + std::to_string(i + 1) + ": " + plain_step(kQ321454Steps[i]));
+    }
     if (incomplete) steps.push_back("Scan what could not be scanned (see NOT SCANNED and errors) to rule FunLove out.");
   } else if (incomplete) {
     host.verdict = Verdict::incomplete;
@@ -533,7 +505,7 @@ void build_verdict(HostReport& host, const ScanReport& scan, bool infection_on_v
   } else {
     host.verdict = Verdict::no_evidence;
     host.verdict_text = "No evidence: neither Q317218 (FunLove) nor Q321454 applies to this installation";
-    steps.push_back("Nothing to remove. If a running system shows the Q317218 symptoms, look elsewhere for the cause.");
+    steps.push_back(std::string(kNoEvidenceStep));
   }
 }
 
@@ -575,10 +547,10 @@ DirectoryListing list_if_any(const VolumeFs& volume, const std::string& dir) {
   return dir.empty() ? DirectoryListing() : DirectoryListing(volume, dir);
 }
 
-// build_host_report with `index` built by the caller (see HostVolume for what counts as scanned).
-HostReport build_report(const VolumeFs& volume, const WindowsInstall& install, const ScanReport& scan,
-                        const ScanIndex& index) {
-  const Lookup at{index, volume};
+// build_host_report with `scanned_root` counted as scanned (see HostVolume for what is).
+HostReport build_report(const VolumeFs& volume, const WindowsInstall& install, const ScanFacts& scan,
+                        const std::string& scanned_root) {
+  const Lookup at{scan, volume, scanned_root};
   HostReport host;
   host.install = install;
 
@@ -643,28 +615,28 @@ HostReport build_report(const VolumeFs& volume, const WindowsInstall& install, c
 
 }  // namespace
 
-void derive_host_report(HostReport& host, const ScanReport& scan) {
+void derive_host_report(HostReport& host, const ScanFacts& scan) {
   host.droppers.clear();
   host.symptoms.clear();
   host.remediation.clear();
   host.verdict = Verdict::no_evidence;
   host.verdict_text.clear();
   bool infection_on_volume = false;
-  for (const FileResult& result : scan.results) {
-    if (!is_infection(result) || !on_volume(host.install.volume_root, result.path)) continue;
+  for (const InfectedFile& file : scan.infected_files()) {
+    if (!on_volume(host.install.volume_root, file.path)) continue;
     infection_on_volume = true;
-    if (scanner::strongest_finding(result).kind == FindingKind::dropper) host.droppers.push_back(result.path);
+    if (file.state == FindingKind::dropper) host.droppers.push_back(file.path);
   }
   build_symptoms(host, host.hive_error, host.log_error, infection_on_volume || host.flc_service_found());
   build_verdict(host, scan, infection_on_volume);
   build_notes(host);
 }
 
-HostReport build_host_report(const VolumeFs& volume, const WindowsInstall& install, const ScanReport& scan) {
-  return build_report(volume, install, scan, ScanIndex(scan, {}));
+HostReport build_host_report(const VolumeFs& volume, const WindowsInstall& install, const ScanFacts& scan) {
+  return build_report(volume, install, scan, {});
 }
 
-std::vector<HostReport> build_host_reports(const ScanReport& scan, const std::vector<HostVolume>& volumes) {
+std::vector<HostReport> build_host_reports(const ScanFacts& scan, const std::vector<HostVolume>& volumes) {
   struct Found {
     const HostVolume* volume;
     WindowsInstall install;
@@ -698,13 +670,12 @@ std::vector<HostReport> build_host_reports(const ScanReport& scan, const std::ve
     // A searched root is scanned (a PATH, or a volume of a scanned image); the parent of a
     // --windows-root directory is scanned only if the scan's roots cover it.
     const bool root_scanned = each.volume->kind == HostVolume::Kind::search;
-    const ScanIndex index(scan, root_scanned ? each.volume->root : std::string());
-    reports.push_back(build_report(each.volume->fs, each.install, scan, index));
+    reports.push_back(build_report(each.volume->fs, each.install, scan, root_scanned ? each.volume->root : ""));
   }
   return reports;
 }
 
-std::vector<HostReport> build_host_reports(const ScanReport& scan, const std::vector<std::string>& paths,
+std::vector<HostReport> build_host_reports(const ScanFacts& scan, const std::vector<std::string>& paths,
                                            const std::optional<std::string>& windows_root) {
   std::vector<HostVolume> volumes;
   if (windows_root) {

@@ -1,7 +1,7 @@
 // The Q317218 host report: for one offline Windows installation, each symptom Microsoft KB
 // Q317218 lists, mapped to the evidence an offline scan can show (infection-model section 8),
 // a verdict (Q317218, Q321454 or neither) and remediation steps for what was found (sections 7
-// and 9). Built from the file-scan results already in the ScanReport plus the SYSTEM hive and
+// and 9). Built from the facts of the finished file scan (scan_facts.h) plus the SYSTEM hive and
 // SysEvent.Evt readers; it never rescans a file. Plain structs for the printers.
 #pragma once
 
@@ -13,13 +13,10 @@
 
 #include "scanner/host/event_log.h"
 #include "scanner/host/live_process.h"
+#include "scanner/host/scan_facts.h"
 #include "scanner/host/system_hive.h"
 #include "scanner/host/volume_fs.h"
 #include "scanner/host/windows_install.h"
-
-namespace flscan::scanner {
-struct ScanReport;
-}
 
 namespace flscan::host {
 
@@ -101,21 +98,21 @@ struct HostReport {
   [[nodiscard]] bool flc_service_found() const { return hive && hive->has_flc_service(); }
 };
 
-// Reads the installation's hive and event log from `volume` and maps them, with `scan` (the
-// finished file scan), onto the Q317218 symptoms; every file it looks up (system32 programs,
-// flcss.exe, the kernels, NTLDR at install.volume_root, the Spooler / ProtectedStorage ImagePath
-// files) is found on `volume` by listing (case-insensitively) and compared with the scan's results
-// by path. A file counts as scanned when the scan's roots cover it. Never throws for bad input;
+// Reads the installation's hive and event log from `volume` and maps them, with `scan` (the facts
+// of the finished file scan), onto the Q317218 symptoms; every file it looks up (system32
+// programs, flcss.exe, the kernels, NTLDR at install.volume_root, the Spooler / ProtectedStorage
+// ImagePath files) is found on `volume` by listing (case-insensitively) and looked up in `scan` by
+// path. A file counts as scanned when the scan's roots cover it. Never throws for bad input;
 // read failures land in `errors`.
-HostReport build_host_report(const VolumeFs& volume, const WindowsInstall& install, const scanner::ScanReport& scan);
+HostReport build_host_report(const VolumeFs& volume, const WindowsInstall& install, const ScanFacts& scan);
 
 // The derivation, apart from every lookup: droppers, symptom rows, verdict and remediation from
 // the evidence already in `host` (install, hive, events, programs, flcss, kernel, service images,
-// errors, hive_error, log_error) and the file results of `scan`. No I/O; recomputes those fields
+// errors, hive_error, log_error) and the infected files of `scan`. No I/O; recomputes those fields
 // from scratch, so `flscan merge` calls it again on the evidence and the merged file results of
-// all shards and gets what a full scan would have. With scan.shard (one shard of several) a
+// all shards and gets what a full scan would have. With scan.shard() (one shard of several) a
 // verdict other than q317218 is `incomplete`: the other shards' files are not in `scan`.
-void derive_host_report(HostReport& host, const scanner::ScanReport& scan);
+void derive_host_report(HostReport& host, const ScanFacts& scan);
 
 // One place installations are looked for, and the filesystem its paths belong to.
 struct HostVolume {
@@ -134,11 +131,11 @@ struct HostVolume {
 
 // The host reports of a finished scan: one per installation found on `volumes`, in their order.
 // Installations met twice are reported once.
-std::vector<HostReport> build_host_reports(const scanner::ScanReport& scan, const std::vector<HostVolume>& volumes);
+std::vector<HostReport> build_host_reports(const ScanFacts& scan, const std::vector<HostVolume>& volumes);
 
 // The same for directories of this machine (LocalFs): each PATH that is a directory, or, when
 // `windows_root` is given (--windows-root), that directory only.
-std::vector<HostReport> build_host_reports(const scanner::ScanReport& scan, const std::vector<std::string>& paths,
+std::vector<HostReport> build_host_reports(const ScanFacts& scan, const std::vector<std::string>& paths,
                                            const std::optional<std::string>& windows_root);
 
 // --live: the flcss-process row becomes found (the processes as evidence) or not-found, and

@@ -179,182 +179,37 @@ class HiveWalker {
     partial_ = true;
   }
 
-  std::optional<std::string> node_name(hive_node_h node, NoteList& notes, std::string_view where) {
-    errno = 0;
-    CPtr<char> name(hivex_node_name(hive_, node));
-    if (!name) {
-      skipped(notes, std::string(where) + ": key name unreadable: " + hivex_error_text());
-      return std::nullopt;
-    }
-    return sanitize_utf8(name.get(), limits::kMaxStringChars);
-  }
+  std::optional<std::string> node_name(hive_node_h node, NoteList& notes, std::string_view where);
 
   // Subkeys of `node`, at most `cap` of them; `*unreadable` (when given) says whether the list
   // itself could not be read, as opposed to being empty.
   std::vector<hive_node_h> children(hive_node_h node, std::size_t cap, std::string_view where,
-                                    bool* unreadable = nullptr) {
-    errno = 0;
-    CPtr<hive_node_h> list(hivex_node_children(hive_, node));
-    if (unreadable != nullptr) *unreadable = !list;
-    if (!list) {
-      skipped(notes_, std::string(where) + ": subkeys unreadable: " + hivex_error_text());
-      return {};
-    }
-    std::vector<hive_node_h> out;
-    std::size_t i = 0;
-    for (; list.get()[i] != 0; ++i) {
-      if (i == cap) {
-        skipped(notes_, std::string(where) + ": more than " + std::to_string(cap) + " subkeys; only the first " +
-                            std::to_string(cap) + " examined");
-        break;
-      }
-      out.push_back(list.get()[i]);
-    }
-    return out;
-  }
+                                    bool* unreadable = nullptr);
 
   // Finds the named values of `node` (ASCII case-insensitive). Index i of the result is the
   // handle of names[i], or 0 when absent.
   template <std::size_t N>
   std::array<hive_value_h, N> find_values(hive_node_h node, const std::array<std::string_view, N>& names,
-                                          NoteList& notes, std::string_view where) {
-    std::array<hive_value_h, N> found{};
-    if (budget_exhausted_) return found;
-    errno = 0;
-    const std::size_t declared = hivex_node_nr_values(hive_, node);
-    if (declared == 0) {
-      if (errno != 0) skipped(notes, std::string(where) + ": values unreadable: " + hivex_error_text());
-      return found;
-    }
-    if (declared > limits::kMaxValuesPerKey) {
-      skipped(notes, std::string(where) + ": declares " + std::to_string(declared) + " values (limit " +
-                         std::to_string(limits::kMaxValuesPerKey) + "); not read");
-      return found;
-    }
-    if (values_examined_ + declared > limits::kMaxValuesExaminedPerHive) {
-      budget_exhausted_ = true;
-      skipped(notes_, "more than " + std::to_string(limits::kMaxValuesExaminedPerHive) +
-                          " values examined in this hive; the remaining keys were not read");
-      return found;
-    }
-    values_examined_ += declared;
-    errno = 0;
-    CPtr<hive_value_h> list(hivex_node_values(hive_, node));
-    if (!list) {
-      skipped(notes, std::string(where) + ": values unreadable: " + hivex_error_text());
-      return found;
-    }
-    for (std::size_t i = 0; i < declared && list.get()[i] != 0; ++i) {
-      const hive_value_h value = list.get()[i];
-      errno = 0;
-      CPtr<char> key(hivex_value_key(hive_, value));
-      if (!key) {
-        skipped(notes, std::string(where) + ": a value name is unreadable: " + hivex_error_text());
-        continue;
-      }
-      for (std::size_t n = 0; n < N; ++n) {
-        if (!iequals(key.get(), names[n])) continue;
-        if (found[n] != 0) {
-          notes.add(std::string(where) + ": value " + std::string(names[n]) + " appears twice; the first is used");
-        } else {
-          found[n] = value;
-        }
-      }
-    }
-    return found;
-  }
+                                          NoteList& notes, std::string_view where);
 
   // The data of a value, after checking its declared length against our cap and against the
-  // cell it lives in. The second check keeps hivex off its "big data" path (a value longer than
-  // its cell is read from "db" segment lists whose counts hivex does not bound by the list cell).
+  // cell it lives in (data_fits_cell).
   std::optional<std::vector<std::uint8_t>> value_data(hive_value_h value, std::uint32_t& type, NoteList& notes,
-                                                      std::string_view where) {
-    std::size_t len = 0;
-    errno = 0;
-    RawHiveType raw_type;
-    if (hivex_value_type(hive_, value, raw_type.out(), &len) != 0) {
-      skipped(notes, std::string(where) + ": value unreadable: " + hivex_error_text());
-      return std::nullopt;
-    }
-    type = raw_type.value();
-    if (len > limits::kMaxValueBytes) {
-      skipped(notes, std::string(where) + ": value data is " + std::to_string(len) + " bytes (limit " +
-                         std::to_string(limits::kMaxValueBytes) + "); not read");
-      return std::nullopt;
-    }
-    if (len == 0) return std::vector<std::uint8_t>{};
-    std::size_t cell_len = 0;
-    errno = 0;
-    const hive_value_h cell = hivex_value_data_cell_offset(hive_, value, &cell_len);
-    if (cell == 0 && errno != 0) {
-      skipped(notes, std::string(where) + ": value data unreadable: " + hivex_error_text());
-      return std::nullopt;
-    }
-    if (cell != 0) {  // 0 without errno: the data is inline in the value record (<= 4 bytes)
-      if (cell > bytes_.size() || bytes_.size() - cell < 4) {
-        skipped(notes, std::string(where) + ": value data cell lies outside the hive");
-        return std::nullopt;
-      }
-      const auto raw = static_cast<std::int32_t>(load_le32(bytes_, cell));
-      const std::int64_t cell_size = raw < 0 ? -static_cast<std::int64_t>(raw) : raw;
-      if (cell_size < 4 || static_cast<std::uint64_t>(cell_size - 4) < len) {
-        skipped(notes, std::string(where) + ": value data (" + std::to_string(len) +
-                           " bytes) is longer than its cell (" + std::to_string(cell_size) + " bytes); not read");
-        return std::nullopt;
-      }
-    }
-    std::size_t got = 0;
-    RawHiveType got_type;
-    errno = 0;
-    CPtr<char> data(hivex_value_value(hive_, value, got_type.out(), &got));
-    if (!data) {
-      skipped(notes, std::string(where) + ": value data unreadable: " + hivex_error_text());
-      return std::nullopt;
-    }
-    got = std::min(got, len);
-    const auto* first = reinterpret_cast<const std::uint8_t*>(data.get());
-    return std::vector<std::uint8_t>(first, first + got);
-  }
+                                                      std::string_view where);
 
-  std::optional<std::uint32_t> read_dword(hive_value_h value, NoteList& notes, std::string_view where) {
-    if (value == 0) return std::nullopt;
-    std::uint32_t type = 0;
-    auto data = value_data(value, type, notes, where);
-    if (!data) return std::nullopt;
-    if ((type != kRegDword && type != kRegDwordBigEndian) || data->size() != 4) {
-      notes.add(std::string(where) + ": expected a 4-byte REG_DWORD, found type " + std::to_string(type) + " with " +
-                std::to_string(data->size()) + " bytes; ignored");
-      return std::nullopt;
-    }
-    const auto& d = *data;
-    if (type == kRegDwordBigEndian) {
-      return static_cast<std::uint32_t>(d[0]) << 24 | static_cast<std::uint32_t>(d[1]) << 16 |
-             static_cast<std::uint32_t>(d[2]) << 8 | d[3];
-    }
-    return static_cast<std::uint32_t>(d[3]) << 24 | static_cast<std::uint32_t>(d[2]) << 16 |
-           static_cast<std::uint32_t>(d[1]) << 8 | d[0];
-  }
-
-  std::optional<std::string> read_string(hive_value_h value, NoteList& notes, std::string_view where) {
-    if (value == 0) return std::nullopt;
-    std::uint32_t type = 0;
-    auto data = value_data(value, type, notes, where);
-    if (!data) return std::nullopt;
-    if (type != kRegSz && type != kRegExpandSz) {
-      notes.add(std::string(where) + ": expected REG_SZ or REG_EXPAND_SZ, found type " + std::to_string(type) +
-                "; ignored");
-      return std::nullopt;
-    }
-    DecodedString decoded = decode_utf16le(*data, limits::kMaxStringChars);
-    if (decoded.odd_length) notes.add(std::string(where) + ": odd number of bytes; the last byte was dropped");
-    if (decoded.replaced) notes.add(std::string(where) + ": invalid UTF-16 replaced by U+FFFD");
-    if (decoded.truncated) {
-      notes.add(std::string(where) + ": longer than " + std::to_string(limits::kMaxStringChars) + " characters; cut");
-    }
-    return std::move(decoded.text);
-  }
+  std::optional<std::uint32_t> read_dword(hive_value_h value, NoteList& notes, std::string_view where);
+  std::optional<std::string> read_string(hive_value_h value, NoteList& notes, std::string_view where);
 
  private:
+  // How many values `node` declares, when they may be examined: within kMaxValuesPerKey and the
+  // hive's kMaxValuesExaminedPerHive (counted here). nullopt: none to examine (noted when skipped).
+  std::optional<std::size_t> values_to_examine(hive_node_h node, NoteList& notes, std::string_view where);
+
+  // True when `len` bytes of data fit the cell `value` keeps them in. This keeps hivex off its
+  // "big data" path (a value longer than its cell is read from "db" segment lists whose counts
+  // hivex does not bound by the list cell).
+  bool data_fits_cell(hive_value_h value, std::size_t len, NoteList& notes, std::string_view where);
+
   hive_h* hive_;
   std::span<const std::uint8_t> bytes_;
   NoteList& notes_;
@@ -362,6 +217,184 @@ class HiveWalker {
   std::size_t values_examined_ = 0;
   bool budget_exhausted_ = false;
 };
+
+std::optional<std::string> HiveWalker::node_name(hive_node_h node, NoteList& notes, std::string_view where) {
+  errno = 0;
+  CPtr<char> name(hivex_node_name(hive_, node));
+  if (!name) {
+    skipped(notes, std::string(where) + ": key name unreadable: " + hivex_error_text());
+    return std::nullopt;
+  }
+  return sanitize_utf8(name.get(), limits::kMaxStringChars);
+}
+
+std::vector<hive_node_h> HiveWalker::children(hive_node_h node, std::size_t cap, std::string_view where,
+                                              bool* unreadable) {
+  errno = 0;
+  CPtr<hive_node_h> list(hivex_node_children(hive_, node));
+  if (unreadable != nullptr) *unreadable = !list;
+  if (!list) {
+    skipped(notes_, std::string(where) + ": subkeys unreadable: " + hivex_error_text());
+    return {};
+  }
+  std::vector<hive_node_h> out;
+  std::size_t i = 0;
+  for (; list.get()[i] != 0; ++i) {
+    if (i == cap) {
+      skipped(notes_, std::string(where) + ": more than " + std::to_string(cap) + " subkeys; only the first " +
+                          std::to_string(cap) + " examined");
+      break;
+    }
+    out.push_back(list.get()[i]);
+  }
+  return out;
+}
+
+std::optional<std::size_t> HiveWalker::values_to_examine(hive_node_h node, NoteList& notes, std::string_view where) {
+  if (budget_exhausted_) return std::nullopt;
+  errno = 0;
+  const std::size_t declared = hivex_node_nr_values(hive_, node);
+  if (declared == 0) {
+    if (errno != 0) skipped(notes, std::string(where) + ": values unreadable: " + hivex_error_text());
+    return std::nullopt;
+  }
+  if (declared > limits::kMaxValuesPerKey) {
+    skipped(notes, std::string(where) + ": declares " + std::to_string(declared) + " values (limit " +
+                       std::to_string(limits::kMaxValuesPerKey) + "); not read");
+    return std::nullopt;
+  }
+  if (values_examined_ + declared > limits::kMaxValuesExaminedPerHive) {
+    budget_exhausted_ = true;
+    skipped(notes_, "more than " + std::to_string(limits::kMaxValuesExaminedPerHive) +
+                        " values examined in this hive; the remaining keys were not read");
+    return std::nullopt;
+  }
+  values_examined_ += declared;
+  return declared;
+}
+
+template <std::size_t N>
+std::array<hive_value_h, N> HiveWalker::find_values(hive_node_h node, const std::array<std::string_view, N>& names,
+                                                    NoteList& notes, std::string_view where) {
+  std::array<hive_value_h, N> found{};
+  const std::optional<std::size_t> declared = values_to_examine(node, notes, where);
+  if (!declared) return found;
+  errno = 0;
+  CPtr<hive_value_h> list(hivex_node_values(hive_, node));
+  if (!list) {
+    skipped(notes, std::string(where) + ": values unreadable: " + hivex_error_text());
+    return found;
+  }
+  for (std::size_t i = 0; i < *declared && list.get()[i] != 0; ++i) {
+    const hive_value_h value = list.get()[i];
+    errno = 0;
+    CPtr<char> key(hivex_value_key(hive_, value));
+    if (!key) {
+      skipped(notes, std::string(where) + ": a value name is unreadable: " + hivex_error_text());
+      continue;
+    }
+    for (std::size_t n = 0; n < N; ++n) {
+      if (!iequals(key.get(), names[n])) continue;
+      if (found[n] != 0) {
+        notes.add(std::string(where) + ": value " + std::string(names[n]) + " appears twice; the first is used");
+      } else {
+        found[n] = value;
+      }
+    }
+  }
+  return found;
+}
+
+bool HiveWalker::data_fits_cell(hive_value_h value, std::size_t len, NoteList& notes, std::string_view where) {
+  std::size_t cell_len = 0;
+  errno = 0;
+  const hive_value_h cell = hivex_value_data_cell_offset(hive_, value, &cell_len);
+  if (cell == 0 && errno != 0) {
+    skipped(notes, std::string(where) + ": value data unreadable: " + hivex_error_text());
+    return false;
+  }
+  if (cell == 0) return true;  // 0 without errno: the data is inline in the value record (<= 4 bytes)
+  if (cell > bytes_.size() || bytes_.size() - cell < 4) {
+    skipped(notes, std::string(where) + ": value data cell lies outside the hive");
+    return false;
+  }
+  const auto raw = static_cast<std::int32_t>(load_le32(bytes_, cell));
+  const std::int64_t cell_size = raw < 0 ? -static_cast<std::int64_t>(raw) : raw;
+  if (cell_size < 4 || static_cast<std::uint64_t>(cell_size - 4) < len) {
+    skipped(notes, std::string(where) + ": value data (" + std::to_string(len) + " bytes) is longer than its cell (" +
+                       std::to_string(cell_size) + " bytes); not read");
+    return false;
+  }
+  return true;
+}
+
+std::optional<std::vector<std::uint8_t>> HiveWalker::value_data(hive_value_h value, std::uint32_t& type,
+                                                                NoteList& notes, std::string_view where) {
+  std::size_t len = 0;
+  errno = 0;
+  RawHiveType raw_type;
+  if (hivex_value_type(hive_, value, raw_type.out(), &len) != 0) {
+    skipped(notes, std::string(where) + ": value unreadable: " + hivex_error_text());
+    return std::nullopt;
+  }
+  type = raw_type.value();
+  if (len > limits::kMaxValueBytes) {
+    skipped(notes, std::string(where) + ": value data is " + std::to_string(len) + " bytes (limit " +
+                       std::to_string(limits::kMaxValueBytes) + "); not read");
+    return std::nullopt;
+  }
+  if (len == 0) return std::vector<std::uint8_t>{};
+  if (!data_fits_cell(value, len, notes, where)) return std::nullopt;
+  std::size_t got = 0;
+  RawHiveType got_type;
+  errno = 0;
+  CPtr<char> data(hivex_value_value(hive_, value, got_type.out(), &got));
+  if (!data) {
+    skipped(notes, std::string(where) + ": value data unreadable: " + hivex_error_text());
+    return std::nullopt;
+  }
+  got = std::min(got, len);
+  const auto* first = reinterpret_cast<const std::uint8_t*>(data.get());
+  return std::vector<std::uint8_t>(first, first + got);
+}
+
+std::optional<std::uint32_t> HiveWalker::read_dword(hive_value_h value, NoteList& notes, std::string_view where) {
+  if (value == 0) return std::nullopt;
+  std::uint32_t type = 0;
+  auto data = value_data(value, type, notes, where);
+  if (!data) return std::nullopt;
+  if ((type != kRegDword && type != kRegDwordBigEndian) || data->size() != 4) {
+    notes.add(std::string(where) + ": expected a 4-byte REG_DWORD, found type " + std::to_string(type) + " with " +
+              std::to_string(data->size()) + " bytes; ignored");
+    return std::nullopt;
+  }
+  const auto& d = *data;
+  if (type == kRegDwordBigEndian) {
+    return static_cast<std::uint32_t>(d[0]) << 24 | static_cast<std::uint32_t>(d[1]) << 16 |
+           static_cast<std::uint32_t>(d[2]) << 8 | d[3];
+  }
+  return static_cast<std::uint32_t>(d[3]) << 24 | static_cast<std::uint32_t>(d[2]) << 16 |
+         static_cast<std::uint32_t>(d[1]) << 8 | d[0];
+}
+
+std::optional<std::string> HiveWalker::read_string(hive_value_h value, NoteList& notes, std::string_view where) {
+  if (value == 0) return std::nullopt;
+  std::uint32_t type = 0;
+  auto data = value_data(value, type, notes, where);
+  if (!data) return std::nullopt;
+  if (type != kRegSz && type != kRegExpandSz) {
+    notes.add(std::string(where) + ": expected REG_SZ or REG_EXPAND_SZ, found type " + std::to_string(type) +
+              "; ignored");
+    return std::nullopt;
+  }
+  DecodedString decoded = decode_utf16le(*data, limits::kMaxStringChars);
+  if (decoded.odd_length) notes.add(std::string(where) + ": odd number of bytes; the last byte was dropped");
+  if (decoded.replaced) notes.add(std::string(where) + ": invalid UTF-16 replaced by U+FFFD");
+  if (decoded.truncated) {
+    notes.add(std::string(where) + ": longer than " + std::to_string(limits::kMaxStringChars) + " characters; cut");
+  }
+  return std::move(decoded.text);
+}
 
 void read_known_service(HiveWalker& walker, KnownService& known, const std::array<hive_value_h, kValueCount>& values,
                         NoteList& notes, const std::string& where) {
@@ -480,6 +513,154 @@ bool image_path_names_flcss(std::string_view image_path) {
 
 namespace {
 
+// hivex's handle on a snapshot whose base block check_base_block accepted. `short_file` says when
+// the file ends before the hive bins its base block declares (empty otherwise); `name` is the
+// file's name for errors.
+tl::expected<HivePtr, HostError> open_hive(const FileSnapshot& snapshot, const std::string& name,
+                                           std::string& short_file) {
+  const auto bytes = snapshot.bytes();
+  // The base block's "hive bins data size" (offset 0x28) says where the last hive bin ends.
+  const std::uint64_t declared_end = kBaseBlockSize + std::uint64_t{load_le32(bytes, 0x28)};
+  if (bytes.size() < declared_end) {
+    short_file = "the file is " + std::to_string(bytes.size()) + " bytes but its base block declares hive bins up to " +
+                 std::to_string(declared_end) + " (truncated?)";
+  }
+  errno = 0;
+  HivePtr hive(hivex_open(snapshot.library_path().c_str(), 0));  // 0: read-only, no debug output
+  if (!hive) {
+    const int err = errno;
+    std::string reason = describe_open_failure(err);
+    if (!short_file.empty()) reason += "; " + short_file;
+    return tl::unexpected(HostError{name, std::move(reason)});
+  }
+  return hive;
+}
+
+// The root keys a SYSTEM hive is recognised by: Select (the first met) and the ControlSetNNN
+// keys (ascending by number, the first of each number), with the names for a reason.
+struct RootKeys {
+  hive_node_h select = 0;
+  std::vector<std::pair<std::uint32_t, hive_node_h>> sets;
+  RootNames names;
+
+  [[nodiscard]] bool has_set(std::uint32_t number) const {
+    return std::any_of(sets.begin(), sets.end(), [&](const auto& s) { return s.first == number; });
+  }
+};
+
+tl::expected<RootKeys, HostError> read_root(hive_h* hive, HiveWalker& walker, NoteList& notes,
+                                            const std::string& name) {
+  errno = 0;
+  const hive_node_h root = hivex_root(hive);
+  if (root == 0) return tl::unexpected(HostError{name, "no root key: " + hivex_error_text()});
+  errno = 0;
+  if (hivex_node_nr_children(hive, root) == 0) {
+    return tl::unexpected(HostError{name, "the root key has no subkeys: not a SYSTEM hive"});
+  }
+  bool root_unreadable = false;
+  const auto root_keys = walker.children(root, limits::kMaxRootKeysExamined, "root", &root_unreadable);
+  if (root_unreadable) {
+    return tl::unexpected(HostError{name, "the root key's subkeys are unreadable: hivex refused its subkey list"});
+  }
+  RootKeys keys;
+  for (hive_node_h child : root_keys) {
+    auto key_name = walker.node_name(child, notes, "root\\<subkey>");
+    if (!key_name) continue;
+    keys.names.add(*key_name);
+    if (iequals(*key_name, "Select")) {
+      if (keys.select == 0) keys.select = child;
+      continue;
+    }
+    if (iequals(*key_name, "CurrentControlSet")) {
+      notes.add("root has a stored CurrentControlSet key (normally a volatile link that is not saved); ignored");
+      continue;
+    }
+    if (auto number = parse_control_set_name(*key_name)) {
+      if (keys.has_set(*number)) {
+        notes.add(control_set_name(*number) + " appears twice under the root; the first is used");
+      } else {
+        keys.sets.emplace_back(*number, child);
+      }
+    }
+  }
+  std::sort(keys.sets.begin(), keys.sets.end());
+  return keys;
+}
+
+// Decided by content (issue 12): a SYSTEM hive's root holds Select and ControlSetNNN. Why these
+// root keys are not a SYSTEM hive's, or empty when they are.
+std::string not_system_reason(const RootKeys& keys) {
+  if (keys.select != 0 && !keys.sets.empty()) return {};
+  return std::string("not a SYSTEM hive: ") +
+         (keys.select == 0 && keys.sets.empty() ? "no Select key and no ControlSetNNN key"
+          : keys.select == 0                    ? "no Select key"
+                                                : "no ControlSetNNN key") +
+         "; root holds " + keys.names.text();
+}
+
+// Select's values into evidence.select, and the current control set when Select\Current names
+// one the hive holds.
+void read_select(HiveWalker& walker, const RootKeys& keys, SystemHiveEvidence& evidence, NoteList& notes) {
+  if (keys.select != 0) {
+    evidence.select.present = true;
+    NoteList select_notes;
+    const auto values = walker.find_values(keys.select, kSelectValueNames, select_notes, "Select");
+    evidence.select.current = walker.read_dword(values[0], select_notes, "Select\\Current");
+    evidence.select.default_set = walker.read_dword(values[1], select_notes, "Select\\Default");
+    evidence.select.last_known_good = walker.read_dword(values[2], select_notes, "Select\\LastKnownGood");
+    evidence.select.failed = walker.read_dword(values[3], select_notes, "Select\\Failed");
+    for (auto& note : std::move(select_notes).finish()) notes.add(std::move(note));
+    if (!evidence.select.current) notes.add("Select has no readable Current value: the live control set is unknown");
+  }
+  if (!evidence.select.current) return;
+  if (keys.has_set(*evidence.select.current)) {
+    evidence.current_control_set = evidence.select.current;
+  } else {
+    notes.add("Select\\Current is " + std::to_string(*evidence.select.current) + " but " +
+              control_set_name(*evidence.select.current) + " is not in the hive");
+  }
+}
+
+// The control sets to read, ascending: the ones Select names first, then ascending, up to
+// kMaxControlSets (the rest noted, and the evidence partial).
+std::vector<std::pair<std::uint32_t, hive_node_h>> choose_control_sets(const RootKeys& keys,
+                                                                       SystemHiveEvidence& evidence, NoteList& notes) {
+  std::vector<std::pair<std::uint32_t, hive_node_h>> chosen;
+  auto choose = [&](std::optional<std::uint32_t> n) {
+    if (!n || chosen.size() == limits::kMaxControlSets) return;
+    for (const auto& s : keys.sets) {
+      if (s.first == *n && std::none_of(chosen.begin(), chosen.end(), [&](const auto& c) { return c.first == *n; })) {
+        chosen.push_back(s);
+      }
+    }
+  };
+  choose(evidence.select.current);
+  choose(evidence.select.default_set);
+  choose(evidence.select.last_known_good);
+  choose(evidence.select.failed);
+  for (const auto& s : keys.sets) choose(s.first);
+  if (chosen.size() < keys.sets.size()) {
+    notes.add(std::to_string(keys.sets.size()) + " control sets present; only " + std::to_string(chosen.size()) +
+              " read (limit " + std::to_string(limits::kMaxControlSets) + ")");
+    evidence.partial = true;
+  }
+  std::sort(chosen.begin(), chosen.end());
+  return chosen;
+}
+
+void read_control_sets(HiveWalker& walker, NoteList& notes,
+                       const std::vector<std::pair<std::uint32_t, hive_node_h>>& chosen, SystemHiveEvidence& evidence) {
+  for (const auto& [number, node] : chosen) {
+    ControlSet set = read_control_set(walker, notes, node, number);
+    set.is_current = evidence.current_control_set == number;
+    set.is_default = evidence.select.default_set == number;
+    set.is_last_known_good = evidence.select.last_known_good == number;
+    set.is_failed = evidence.select.failed == number;
+    for (auto& service : set.flc_services) service.in_current_control_set = set.is_current;
+    evidence.control_sets.push_back(std::move(set));
+  }
+}
+
 // The reader proper, on a snapshot taken from wherever the file lives; `path` is the file's name
 // for the evidence and errors.
 tl::expected<SystemHiveEvidence, HostError> read_snapshot(tl::expected<FileSnapshot, HostError> snapshot,
@@ -487,23 +668,9 @@ tl::expected<SystemHiveEvidence, HostError> read_snapshot(tl::expected<FileSnaps
   if (!snapshot) return tl::unexpected(std::move(snapshot.error()));
   const auto bytes = snapshot->bytes();
   if (auto bad = check_base_block(bytes)) return tl::unexpected(HostError{path.string(), std::move(*bad)});
-
-  // The base block's "hive bins data size" (offset 0x28) says where the last hive bin ends.
-  const std::uint64_t declared_end = kBaseBlockSize + std::uint64_t{load_le32(bytes, 0x28)};
   std::string short_file;
-  if (bytes.size() < declared_end) {
-    short_file = "the file is " + std::to_string(bytes.size()) + " bytes but its base block declares hive bins up to " +
-                 std::to_string(declared_end) + " (truncated?)";
-  }
-
-  errno = 0;
-  HivePtr hive(hivex_open(snapshot->library_path().c_str(), 0));  // 0: read-only, no debug output
-  if (!hive) {
-    const int err = errno;
-    std::string reason = describe_open_failure(err);
-    if (!short_file.empty()) reason += "; " + short_file;
-    return tl::unexpected(HostError{path.string(), std::move(reason)});
-  }
+  auto hive = open_hive(*snapshot, path.string(), short_file);
+  if (!hive) return tl::unexpected(std::move(hive.error()));
 
   SystemHiveEvidence evidence;
   evidence.path = path;
@@ -518,114 +685,16 @@ tl::expected<SystemHiveEvidence, HostError> read_snapshot(tl::expected<FileSnaps
   if (!snapshot->is_private()) {
     notes.add("no private copy could be made (memfd or /proc unavailable); the hive was read in place");
   }
-  HiveWalker walker(hive.get(), bytes, notes, evidence.partial);
+  HiveWalker walker(hive->get(), bytes, notes, evidence.partial);
 
-  errno = 0;
-  const hive_node_h root = hivex_root(hive.get());
-  if (root == 0) return tl::unexpected(HostError{path.string(), "no root key: " + hivex_error_text()});
+  auto root = read_root(hive->get(), walker, notes, path.string());
+  if (!root) return tl::unexpected(std::move(root.error()));
+  for (const auto& s : root->sets) evidence.control_sets_present.push_back(s.first);
+  const std::string not_system = not_system_reason(*root);
+  if (root->sets.empty()) return tl::unexpected(HostError{path.string(), not_system});
 
-  // Root: Select and ControlSetNNN.
-  errno = 0;
-  if (hivex_node_nr_children(hive.get(), root) == 0) {
-    return tl::unexpected(HostError{path.string(), "the root key has no subkeys: not a SYSTEM hive"});
-  }
-  hive_node_h select = 0;
-  std::vector<std::pair<std::uint32_t, hive_node_h>> sets;
-  bool root_unreadable = false;
-  const auto root_keys = walker.children(root, limits::kMaxRootKeysExamined, "root", &root_unreadable);
-  if (root_unreadable) {
-    return tl::unexpected(
-        HostError{path.string(), "the root key's subkeys are unreadable: hivex refused its subkey list"});
-  }
-  RootNames root_names;
-  for (hive_node_h child : root_keys) {
-    auto name = walker.node_name(child, notes, "root\\<subkey>");
-    if (!name) continue;
-    root_names.add(*name);
-    if (iequals(*name, "Select")) {
-      if (select == 0) select = child;
-      continue;
-    }
-    if (iequals(*name, "CurrentControlSet")) {
-      notes.add("root has a stored CurrentControlSet key (normally a volatile link that is not saved); ignored");
-      continue;
-    }
-    if (auto number = parse_control_set_name(*name)) {
-      const bool duplicate = std::any_of(sets.begin(), sets.end(), [&](const auto& s) { return s.first == *number; });
-      if (duplicate) {
-        notes.add(control_set_name(*number) + " appears twice under the root; the first is used");
-      } else {
-        sets.emplace_back(*number, child);
-      }
-    }
-  }
-  std::sort(sets.begin(), sets.end());
-  for (const auto& s : sets) evidence.control_sets_present.push_back(s.first);
-  // Decided by content (issue 12): a SYSTEM hive's root holds Select and ControlSetNNN.
-  std::string not_system;
-  if (select == 0 || sets.empty()) {
-    not_system = std::string("not a SYSTEM hive: ") +
-                 (select == 0 && sets.empty() ? "no Select key and no ControlSetNNN key"
-                  : select == 0               ? "no Select key"
-                                              : "no ControlSetNNN key") +
-                 "; root holds " + root_names.text();
-    if (sets.empty()) return tl::unexpected(HostError{path.string(), std::move(not_system)});
-  }
-
-  if (select != 0) {
-    evidence.select.present = true;
-    NoteList select_notes;
-    const auto values = walker.find_values(select, kSelectValueNames, select_notes, "Select");
-    evidence.select.current = walker.read_dword(values[0], select_notes, "Select\\Current");
-    evidence.select.default_set = walker.read_dword(values[1], select_notes, "Select\\Default");
-    evidence.select.last_known_good = walker.read_dword(values[2], select_notes, "Select\\LastKnownGood");
-    evidence.select.failed = walker.read_dword(values[3], select_notes, "Select\\Failed");
-    for (auto& note : std::move(select_notes).finish()) notes.add(std::move(note));
-    if (!evidence.select.current) notes.add("Select has no readable Current value: the live control set is unknown");
-  }
-  const auto present = [&](std::uint32_t n) {
-    return std::any_of(sets.begin(), sets.end(), [&](const auto& s) { return s.first == n; });
-  };
-  if (evidence.select.current) {
-    if (present(*evidence.select.current)) {
-      evidence.current_control_set = evidence.select.current;
-    } else {
-      notes.add("Select\\Current is " + std::to_string(*evidence.select.current) + " but " +
-                control_set_name(*evidence.select.current) + " is not in the hive");
-    }
-  }
-
-  // The sets Select names first, then ascending, up to the cap.
-  std::vector<std::pair<std::uint32_t, hive_node_h>> chosen;
-  auto choose = [&](std::optional<std::uint32_t> n) {
-    if (!n || chosen.size() == limits::kMaxControlSets) return;
-    for (const auto& s : sets) {
-      if (s.first == *n && std::none_of(chosen.begin(), chosen.end(), [&](const auto& c) { return c.first == *n; })) {
-        chosen.push_back(s);
-      }
-    }
-  };
-  choose(evidence.select.current);
-  choose(evidence.select.default_set);
-  choose(evidence.select.last_known_good);
-  choose(evidence.select.failed);
-  for (const auto& s : sets) choose(s.first);
-  if (chosen.size() < sets.size()) {
-    notes.add(std::to_string(sets.size()) + " control sets present; only " + std::to_string(chosen.size()) +
-              " read (limit " + std::to_string(limits::kMaxControlSets) + ")");
-    evidence.partial = true;
-  }
-  std::sort(chosen.begin(), chosen.end());
-
-  for (const auto& [number, node] : chosen) {
-    ControlSet set = read_control_set(walker, notes, node, number);
-    set.is_current = evidence.current_control_set == number;
-    set.is_default = evidence.select.default_set == number;
-    set.is_last_known_good = evidence.select.last_known_good == number;
-    set.is_failed = evidence.select.failed == number;
-    for (auto& service : set.flc_services) service.in_current_control_set = set.is_current;
-    evidence.control_sets.push_back(std::move(set));
-  }
+  read_select(walker, *root, evidence, notes);
+  read_control_sets(walker, notes, choose_control_sets(*root, evidence, notes), evidence);
 
   // Some control set must have been read for the hive to rule anything out.
   const bool any_listed = std::any_of(evidence.control_sets.begin(), evidence.control_sets.end(),
@@ -641,7 +710,7 @@ tl::expected<SystemHiveEvidence, HostError> read_snapshot(tl::expected<FileSnaps
   if (!not_system.empty()) {
     // No Select key, but control sets: evidence of FunLove in them is kept; without it, nothing
     // here can be trusted as a SYSTEM hive.
-    if (!evidence.has_flc_service()) return tl::unexpected(HostError{path.string(), std::move(not_system)});
+    if (!evidence.has_flc_service()) return tl::unexpected(HostError{path.string(), not_system});
     notes.add(not_system + " (kept for the FunLove service its control sets hold; the live control set is unknown)");
     evidence.partial = true;
   }

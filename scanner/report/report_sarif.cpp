@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/hashing.h"
+#include "scanner/host/remediation_text.h"
 #include "scanner/report/report_json.h"
 #include "scanner/report/report_text.h"
 #include "scanner/report/text_encoding.h"
@@ -180,12 +181,7 @@ const std::vector<RuleSpec>& rules() {
        "Storage registry data, not a virus.",
        "Protected Storage cannot start because its registry data is corrupted. When the scan was incomplete the "
        "message says so: FunLove is then not ruled out.",
-       {"Take ownership of, export (pstore1.reg) and delete "
-        "`HKLM\\SOFTWARE\\Microsoft\\Protected Storage System Provider`; export (pstore2.reg) and delete "
-        "`HKLM\\SYSTEM\\CurrentControlSet\\Services\\ProtectedStorage`.",
-        "If a later Internet Explorer is installed, repair it and restart.",
-        "In `%SystemRoot%\\system32` run `pstores.exe -install`; check that Protected Storage starts and is set to "
-        "automatic."}},
+       {host::kQ321454Steps.begin(), host::kQ321454Steps.end()}},  // shared with the host report
       {"FL102",
        "Q317218Incomplete",
        "none",
@@ -203,7 +199,7 @@ const std::vector<RuleSpec>& rules() {
        "Everything on this installation was read and neither FunLove evidence nor the Protected Storage event 7024 "
        "was found.",
        "Result kind pass: the installation was checked and shows no FunLove evidence.",
-       {"Nothing to remove. If a running system shows the Q317218 symptoms, look elsewhere for the cause."}},
+       {host::kNoEvidenceStep}},  // shared with the host report
       {"FL110",
        "FlcService",
        "error",

@@ -19,6 +19,7 @@
 #include "scanner/report/report_json_read.h"
 #include "scanner/report/report_sarif.h"
 #include "scanner/report/report_text.h"
+#include "scanner/report/scan_report_facts.h"
 #include "scanner/app/scan_job.h"
 #include "signatures/loader.h"
 
@@ -70,7 +71,8 @@ ScanReport scan(const fs::path& root, const std::optional<std::string>& windows_
   settings.roots = {root.string()};
   const flscan::scanner::ScanJob job(*signatures, settings);
   ScanReport report = job.run();
-  report.hosts = flscan::host::build_host_reports(report, settings.roots, windows_root);
+  report.hosts =
+      flscan::host::build_host_reports(flscan::scanner::ScanReportFacts(report), settings.roots, windows_root);
   return report;
 }
 
@@ -400,7 +402,7 @@ TEST_CASE("host errors and notes survive the JSON report and flscan merge's re-d
     if (!read) FAIL(read.error());
     REQUIRE(read->report.hosts.size() == 1);
     HostReport again = read->report.hosts.front();
-    flscan::host::derive_host_report(again, read->report);
+    flscan::host::derive_host_report(again, flscan::scanner::ScanReportFacts(read->report));
     const HostReport& original = only_host(report);
     CHECK(again.errors == original.errors);
     CHECK(again.notes == original.notes);

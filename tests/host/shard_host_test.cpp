@@ -13,6 +13,7 @@
 #include "fixtures.h"
 #include "scanner/host/host_report.h"
 #include "scanner/report/report.h"
+#include "scanner/report/scan_report_facts.h"
 #include "scanner/app/scan_job.h"
 #include "scanner/report/shard.h"
 #include "signatures/loader.h"
@@ -78,7 +79,8 @@ ScanReport scan(const fs::path& root, std::optional<Shard> shard = std::nullopt)
   settings.walk.shard = shard;
   const flscan::scanner::ScanJob job(*signatures, settings);
   ScanReport report = job.run();
-  report.hosts = flscan::host::build_host_reports(report, settings.roots, std::nullopt);
+  report.hosts =
+      flscan::host::build_host_reports(flscan::scanner::ScanReportFacts(report), settings.roots, std::nullopt);
   REQUIRE(report.hosts.size() == 1);
   return report;
 }
@@ -133,7 +135,7 @@ HostReport merged_host(const fs::path& root, std::uint32_t n) {
       }
     }
   }
-  flscan::host::derive_host_report(host, merged);
+  flscan::host::derive_host_report(host, flscan::scanner::ScanReportFacts(merged));
   return host;
 }
 
@@ -149,7 +151,7 @@ TEST_CASE("derive_host_report again on a report's own evidence gives the same re
     again.verdict = Verdict::no_evidence;
     again.verdict_text = "stale";
     again.droppers = {"stale"};
-    flscan::host::derive_host_report(again, report);
+    flscan::host::derive_host_report(again, flscan::scanner::ScanReportFacts(report));
     require_same_derivation(report.hosts.front(), again);
   }
 }

@@ -25,6 +25,7 @@
 #include "scanner/host/volume_fs.h"
 #include "scanner/host/windows_install.h"
 #include "scanner/report/report.h"
+#include "scanner/report/scan_report_facts.h"
 
 namespace fs = std::filesystem;
 using flscan::FindingKind;
@@ -41,6 +42,7 @@ using flscan::host::Verdict;
 using flscan::host::VolumeFs;
 using flscan::scanner::FileResult;
 using flscan::scanner::ScanReport;
+using flscan::scanner::ScanReportFacts;
 using flscan::test::program;
 using flscan::test::row;
 
@@ -184,7 +186,7 @@ TEST_CASE("an infected installation on an in-memory volume: Q317218 from hive, l
   // scanned volume without findings: clean.
   const ScanReport scan = image_scan({result(system32 + "/taskmgr.exe", FindingKind::infected),
                                       result(system32 + "/flcss.exe", FindingKind::dropper)});
-  const auto hosts = flscan::host::build_host_reports(scan, {HostVolume{image, volume}});
+  const auto hosts = flscan::host::build_host_reports(ScanReportFacts(scan), {HostVolume{image, volume}});
   REQUIRE(hosts.size() == 1);
   const HostReport& host = hosts.front();
   CHECK(host.install.volume_root == volume);
@@ -248,7 +250,7 @@ TEST_CASE("case-insensitive lookups on a volume: winnt/SYSTEM32/Config/system, C
   CHECK(installs.front().system_hive == system32 + "/Config/system");
 
   const ScanReport scan = image_scan({result(system32 + "/CALC.EXE", FindingKind::infected)});
-  const auto hosts = flscan::host::build_host_reports(scan, {HostVolume{image, volume}});
+  const auto hosts = flscan::host::build_host_reports(ScanReportFacts(scan), {HostVolume{image, volume}});
   REQUIRE(hosts.size() == 1);
   const HostReport& host = hosts.front();
   CHECK(host.errors.empty());
@@ -273,9 +275,9 @@ TEST_CASE("a volume without a readable hive: the service row is an error", "[vol
 
   SECTION("no SYSTEM: found by its SysEvent.Evt (issue 12), and named explicitly, with an error row") {
     CHECK(flscan::host::find_windows_installs(image, volume).size() == 1);
-    CHECK(flscan::host::build_host_reports(scan, {HostVolume{image, volume}}).size() == 1);
-    const auto hosts =
-        flscan::host::build_host_reports(scan, {HostVolume{image, windows, HostVolume::Kind::windows_dir}});
+    CHECK(flscan::host::build_host_reports(ScanReportFacts(scan), {HostVolume{image, volume}}).size() == 1);
+    const auto hosts = flscan::host::build_host_reports(ScanReportFacts(scan),
+                                                        {HostVolume{image, windows, HostVolume::Kind::windows_dir}});
     REQUIRE(hosts.size() == 1);
     const HostReport& host = hosts.front();
     CHECK(host.install.volume_root == volume);
@@ -290,7 +292,7 @@ TEST_CASE("a volume without a readable hive: the service row is an error", "[vol
   SECTION("SYSTEM listed but unreadable: the volume's reason is the row's") {
     image.add_file(windows + "/system32/config/SYSTEM", scenario_bytes("hive-flc-cs001"));
     image.fail_reads(windows + "/system32/config/SYSTEM", "cluster 1234 is beyond the volume");
-    const auto hosts = flscan::host::build_host_reports(scan, {HostVolume{image, volume}});
+    const auto hosts = flscan::host::build_host_reports(ScanReportFacts(scan), {HostVolume{image, volume}});
     REQUIRE(hosts.size() == 1);
     const HostReport& host = hosts.front();
     CHECK(row(host, "flcss-service") == SymptomStatus::error);
@@ -308,7 +310,7 @@ TEST_CASE("a volume without a readable hive: the service row is an error", "[vol
     MemoryFs broken;
     broken.add_file(windows + "/system32/config/SYSTEM", scenario_bytes("hive-clean"));
     broken.add_name_only(windows + "/system32/config", "SYSEVENT.EVT");
-    const auto hosts = flscan::host::build_host_reports(scan, {HostVolume{broken, volume}});
+    const auto hosts = flscan::host::build_host_reports(ScanReportFacts(scan), {HostVolume{broken, volume}});
     REQUIRE(hosts.size() == 1);
     CHECK(row(hosts.front(), "event-7024") == SymptomStatus::error);
     CHECK(
@@ -326,7 +328,7 @@ TEST_CASE("a system32 listing longer than the cap: the rest is not searched, and
     image.add_name_only(system32, "f" + std::to_string(i));
   image.add_file(system32 + "/calc.exe", program_bytes("calc"));  // listed after the cap
 
-  const auto hosts = flscan::host::build_host_reports(image_scan({}), {HostVolume{image, volume}});
+  const auto hosts = flscan::host::build_host_reports(ScanReportFacts(image_scan({})), {HostVolume{image, volume}});
   REQUIRE(hosts.size() == 1);
   const HostReport& host = hosts.front();
   CHECK(image.largest_listing_asked == flscan::host::kMaxEntriesListed);
@@ -347,8 +349,8 @@ TEST_CASE("two volumes of one image: each installation judged by its own volume"
   }
   image.add_file("nt4.vhd:p10/data/game.exe", program_bytes("game"));
   const ScanReport scan = image_scan({result("nt4.vhd:p10/data/game.exe", FindingKind::infected)});
-  const auto hosts =
-      flscan::host::build_host_reports(scan, {HostVolume{image, "nt4.vhd:p1"}, HostVolume{image, "nt4.vhd:p10"}});
+  const auto hosts = flscan::host::build_host_reports(
+      ScanReportFacts(scan), {HostVolume{image, "nt4.vhd:p1"}, HostVolume{image, "nt4.vhd:p10"}});
   REQUIRE(hosts.size() == 2);
   CHECK(hosts[0].install.windows_dir == "nt4.vhd:p1/WINNT");
   CHECK(hosts[0].verdict == Verdict::no_evidence);

@@ -37,11 +37,6 @@ KNOWN_EXCEPTIONS = {
     ("scanner/report/report_sarif.h", "scanner/app/options.h"),
     ("scanner/report/report_html.h", "scanner/app/options.h"),
     ("scanner/report/report_file.h", "scanner/app/options.h"),
-    # The cycle report <-> host: ScanReport owns the host reports (report.h includes
-    # host/host_report.h), and the host stage reads the file results and shard of the ScanReport
-    # back (ScanIndex). host/ is to see a narrow interface of scan facts instead (issue 14).
-    ("scanner/host/host_report.cpp", "scanner/report/report.h"),
-    ("scanner/host/host_report.cpp", "scanner/report/shard.h"),
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"', re.MULTILINE)
