@@ -661,21 +661,21 @@ void add_volume_host_errors(Json& results, const std::vector<UriBase>& bases, co
   }
 }
 
-std::string exit_code_description(const ScanReport& report, const Options& options, int code) {
+std::string exit_code_description(const ScanReport& report, const FailOn& fail_on, int code) {
   if (code == kExitInfected) {
     return report.infection_found() || report.flc_service_found() ? "FunLove evidence found"
                                                                   : "suspicious findings (--fail-on suspicious)";
   }
   if (code == kExitIncomplete) return report.operand_missing() ? "a PATH does not exist" : "scan incomplete";
-  return "no outcome --fail-on " + to_string(options.fail_on) + " counts";
+  return "no outcome --fail-on " + to_string(fail_on) + " counts";
 }
 
-Json invocation(const ScanReport& report, const Options& options) {
+Json invocation(const ScanReport& report, const FailOn& fail_on) {
   const bool successful = report.run_complete();
-  const int code = exit_code(report, options.fail_on);
+  const int code = exit_code(report, fail_on);
   Json invocation{{"executionSuccessful", successful},
                   {"exitCode", code},
-                  {"exitCodeDescription", exit_code_description(report, options, code)}};
+                  {"exitCodeDescription", exit_code_description(report, fail_on, code)}};
   if (!successful) {
     std::size_t host_errors = 0;
     for (const host::HostReport& host : report.hosts) host_errors += host.errors.size();
@@ -693,7 +693,7 @@ Json invocation(const ScanReport& report, const Options& options) {
                           {"message", {{"text", text}}},
                           {"associatedRule", {{"id", "FL900"}, {"index", rule_index("FL900")}}}}});
   }
-  invocation["properties"] = Json{{"failOn", to_string(options.fail_on)}};
+  invocation["properties"] = Json{{"failOn", to_string(fail_on)}};
   return invocation;
 }
 
@@ -718,7 +718,8 @@ std::string percent_encode(std::string_view bytes, bool keep_slash) {
 
 std::string_view sarif_rule_id(FindingKind kind) { return rules().at(static_cast<std::size_t>(kind)).id; }
 
-Json report_to_sarif(const ScanReport& report, const Options& options, const ReportMeta& meta) {
+Json report_to_sarif(const ScanReport& report, const PrintSettings& settings) {
+  const ReportMeta& meta = settings.meta;
   const std::vector<UriBase> bases = uri_bases(report.roots);
   Json rule_list = Json::array();
   for (const RuleSpec& rule : rules()) rule_list.push_back(rule_to_json(rule));
@@ -745,7 +746,7 @@ Json report_to_sarif(const ScanReport& report, const Options& options, const Rep
               {"properties", {{"signatures", meta.signature_sources}, {"signatureCount", meta.signature_count}}}};
 
   Json run{{"tool", {{"driver", std::move(driver)}}},
-           {"invocations", Json::array({invocation(report, options)})},
+           {"invocations", Json::array({invocation(report, settings.fail_on)})},
            {"originalUriBaseIds", std::move(base_ids)},
            {"artifacts", std::move(artifacts)},
            {"results", std::move(results)},
@@ -759,8 +760,8 @@ Json report_to_sarif(const ScanReport& report, const Options& options, const Rep
   return Json{{"$schema", kSarifSchemaUri}, {"version", kSarifVersion}, {"runs", Json::array({std::move(run)})}};
 }
 
-void write_sarif_report(std::ostream& out, const ScanReport& report, const Options& options, const ReportMeta& meta) {
-  out << report_to_sarif(report, options, meta).dump(2, ' ', false, Json::error_handler_t::replace) << '\n';
+void write_sarif_report(std::ostream& out, const ScanReport& report, const PrintSettings& settings) {
+  out << report_to_sarif(report, settings).dump(2, ' ', false, Json::error_handler_t::replace) << '\n';
 }
 
 }  // namespace flscan::scanner

@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "scanner/app/options.h"
+#include "scanner/report/print_settings.h"
 #include "scanner/report/report.h"
 
 namespace flscan::scanner {
@@ -30,10 +30,9 @@ inline constexpr std::string_view kSarifSchemaUri =
 
 // The whole log. The only filesystem access: whether each PATH operand is a directory (stat), to
 // choose its uriBaseId (the operand itself, or the directory holding it).
-[[nodiscard]] nlohmann::ordered_json report_to_sarif(const ScanReport& report, const Options& options,
-                                                     const ReportMeta& meta);
+[[nodiscard]] nlohmann::ordered_json report_to_sarif(const ScanReport& report, const PrintSettings& settings);
 
 // Writes report_to_sarif() followed by a newline.
-void write_sarif_report(std::ostream& out, const ScanReport& report, const Options& options, const ReportMeta& meta);
+void write_sarif_report(std::ostream& out, const ScanReport& report, const PrintSettings& settings);
 
 }  // namespace flscan::scanner

@@ -53,7 +53,7 @@ TEST_CASE("options: defaults and every option", "[options]") {
   CHECK(defaults.options->max_filesize == flscan::limits::kDefaultMaxFileSize);
   CHECK(defaults.options->threads == 0);
   CHECK_FALSE(defaults.options->follow_symlinks);
-  CHECK_FALSE(defaults.options->json_path);
+  CHECK_FALSE(defaults.options->output_path(ReportFormat::json));
 
   const auto all =
       parse({"-d", "a.ndb", "--database", "sigs", "--exclude", "*.iso", "--exclude",   "x/y", "--max-filesize", "10K",
@@ -67,7 +67,7 @@ TEST_CASE("options: defaults and every option", "[options]") {
   CHECK(o.threads == 3);
   CHECK(o.follow_symlinks);
   CHECK(o.one_file_system);
-  CHECK(o.json_to_stdout());
+  CHECK(o.output_path(ReportFormat::json) == "-");
   CHECK(o.inventory);
   CHECK(o.verbose);
   CHECK(o.brief);

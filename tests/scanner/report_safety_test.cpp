@@ -59,11 +59,11 @@ host::HostReport host_with(const std::string& program, const std::string& kernel
 }
 
 // A shard report (1/1) with one file result and one inventory entry, as the JSON flscan writes.
-Json shard_document(const ScanReport& report, Options options = {}) {
-  options.inventory = true;
-  options.shard = Shard{1, 1};
+Json shard_document(const ScanReport& report, PrintSettings settings = {}) {
+  settings.inventory = true;
+  settings.meta = ReportMeta{"1.0", {"builtin"}, 1};
   std::ostringstream out;
-  write_json_report(out, report, options, ReportMeta{"1.0", {"builtin"}, 1});
+  write_json_report(out, report, settings);
   return Json::parse(out.str());
 }
 
@@ -169,19 +169,19 @@ TEST_CASE("the text and HTML printers escape every field whatever its source", "
   volume.name = "p1";
   volume.filesystem = "ntfs" + kOsc52 + kRlo;
   report.volumes.push_back(volume);
-  Options options;
-  options.inventory = true;
-  const ReportMeta meta{"1.0", {"builtin"}, 1};
+  PrintSettings settings;
+  settings.inventory = true;
+  settings.meta = ReportMeta{"1.0", {"builtin"}, 1};
 
   std::ostringstream text;
-  write_text_report(text, report, options, meta);
+  write_text_report(text, report, settings);
   CHECK(text.str().find('\x1b') == std::string::npos);
   CHECK(text.str().find('\x07') == std::string::npos);
   CHECK(text.str().find(kRlo) == std::string::npos);
   CHECK(text.str().find("\\x1b]52;c;cHduZWQ=\\x07") != std::string::npos);
 
   std::ostringstream html;
-  write_html_report(html, report, options, meta);
+  write_html_report(html, report, settings);
   CHECK(html.str().find("<script>") == std::string::npos);
   CHECK(html.str().find("&lt;script&gt;alert(1)&lt;/script&gt;") != std::string::npos);
   CHECK(html.str().find('\x1b') == std::string::npos);
@@ -295,17 +295,16 @@ TEST_CASE("merged counters and verdicts come from the merged entries, not the sh
 TEST_CASE("the JSON report written entry by entry is the document report_to_json builds", "[report][json]") {
   // write_json_report never holds the entry arrays as JSON; its bytes must still be nlohmann's
   // pretty print of the whole document.
-  const ReportMeta meta{"1.0", {"builtin"}, 1};
-  const auto whole = [&](const ScanReport& report, const Options& options) {
-    return report_to_json(report, options, meta).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) +
-           "\n";
+  const auto whole = [&](const ScanReport& report, const PrintSettings& options) {
+    return report_to_json(report, options).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
   };
-  const auto streamed = [&](const ScanReport& report, const Options& options) {
+  const auto streamed = [&](const ScanReport& report, const PrintSettings& options) {
     std::ostringstream out;
-    write_json_report(out, report, options, meta);
+    write_json_report(out, report, options);
     return out.str();
   };
-  Options options;
+  PrintSettings options;
+  options.meta = ReportMeta{"1.0", {"builtin"}, 1};
   ScanReport empty;
   CHECK(streamed(empty, options) == whole(empty, options));
 
