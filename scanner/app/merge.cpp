@@ -270,6 +270,10 @@ tl::expected<ReadReport, std::string> merge_shard_reports(std::vector<ShardRepor
   merged.signatures_json = first.signatures_json;
   ScanReport& report = merged.report;
   report.roots = first.report.roots;
+  // Where the roots were and what they were, as the first shard saw them (shards may run in
+  // different directories; the SARIF bases are the first shard's).
+  report.root_facts = first.report.root_facts;
+  report.working_directory = first.report.working_directory;
   for (ShardReport& shard : shards) {
     ScanReport& part = shard.read.report;
     auto append = [](auto& to, auto& from) {

@@ -75,6 +75,18 @@ Json options_to_json(const PrintSettings& settings) {
               {"image", options.force_image}};
 }
 
+// What each root was at scan time and the working directory (report.h, RootFacts): what the
+// SARIF printer needs, so a merge prints the scan's bases wherever it runs (issue 14).
+Json root_facts_to_json(const ScanReport& report) {
+  const auto path_or_null = [](const std::string& path) { return path.empty() ? Json(nullptr) : path_to_json(path); };
+  Json roots = Json::array();
+  for (std::size_t i = 0; i < report.roots.size(); ++i) {
+    const RootFacts facts = root_facts_of(report, i);
+    roots.push_back(Json{{"absolute", path_or_null(facts.absolute)}, {"kind", to_code(facts.kind)}});
+  }
+  return Json{{"working_directory", path_or_null(report.working_directory)}, {"roots", std::move(roots)}};
+}
+
 template <typename Enum, std::size_t N>
 Json by_reason(const std::array<std::uint64_t, N>& counts) {
   Json object = Json::object();
@@ -309,6 +321,7 @@ Json document_to_json(const ScanReport& report, const PrintSettings& settings, E
                 {"flscan_version", meta.flscan_version},
                 {"signatures", Json{{"count", meta.signature_count}, {"sources", meta.signature_sources}}},
                 {"roots", paths_to_json(report.roots)},
+                {"root_facts", root_facts_to_json(report)},
                 {"options", options_to_json(settings)},
                 {"shard", report.shard ? Json{{"k", report.shard->k}, {"n", report.shard->n}} : Json(nullptr)},
                 {"volumes", std::move(volumes)},

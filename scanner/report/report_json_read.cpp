@@ -470,6 +470,31 @@ ScanCounters counters_from_json(const Json& summary) {
   return c;
 }
 
+// An absolute path or null (empty).
+std::string get_optional_absolute_path(const Json& object, const std::string& where, const char* key) {
+  std::string path = get_optional_path(object, where, key);
+  if (!path.empty() && !path.starts_with('/')) fail(at(where, key), "not an absolute path");
+  return path;
+}
+
+// "root_facts" (report.h, RootFacts): one entry per root. Absent in reports of versions that did
+// not record it: the report then has none, and the printers infer them (root_facts_of).
+void root_facts_from_json(const Json& document, ScanReport& report) {
+  if (!document.contains("root_facts")) return;
+  const std::string where = "root_facts";
+  const Json& object = member(document, "", "root_facts");
+  report.working_directory = get_optional_absolute_path(object, where, "working_directory");
+  const Json& roots = get_array(object, where, "roots");
+  if (roots.size() != report.roots.size()) fail(at(where, "roots"), "not one entry per root");
+  for (std::size_t i = 0; i < roots.size(); ++i) {
+    const std::string here = at(at(where, "roots"), i);
+    RootFacts facts;
+    facts.absolute = get_optional_absolute_path(roots[i], here, "absolute");
+    facts.kind = get_code<RootKind>(roots[i], here, "kind", kRootKindCount, [](RootKind k) { return to_code(k); });
+    report.root_facts.push_back(std::move(facts));
+  }
+}
+
 // "options": the printers' switches and the options the report records (print_settings.h).
 void print_options_from_json(const Json& object, PrintSettings& settings) {
   const std::string where = "options";
@@ -568,6 +593,7 @@ ReadReport read_document(const Json& document, Entries entries) {
 
   ScanReport& report = read.report;
   report.roots = get_paths(document, "", "roots");
+  root_facts_from_json(document, report);
   read.options_json = member(document, "", "options");
   print_options_from_json(read.options_json, read.settings);
   const Json& shard = member(document, "", "shard");

@@ -28,8 +28,9 @@ inline constexpr std::string_view kSarifSchemaUri =
 // The SARIF rule id of a file state: FL001 infected ... FL010 decoy (FindingKind order).
 [[nodiscard]] std::string_view sarif_rule_id(FindingKind kind);
 
-// The whole log. The only filesystem access: whether each PATH operand is a directory (stat), to
-// choose its uriBaseId (the operand itself, or the directory holding it).
+// The whole log. No filesystem access: whether each PATH operand is a directory (its uriBaseId is
+// the operand itself, or the directory holding it) and where it is come from the report's
+// RootFacts, recorded at scan time (report.h).
 [[nodiscard]] nlohmann::ordered_json report_to_sarif(const ScanReport& report, const PrintSettings& settings);
 
 // Writes report_to_sarif() followed by a newline.

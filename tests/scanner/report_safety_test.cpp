@@ -231,6 +231,43 @@ TEST_CASE("the report reader refuses fields that are not what flscan writes, nam
   CHECK(read_error(doc).find("volumes[0].filesystem") != std::string::npos);
 }
 
+TEST_CASE("root facts survive the JSON report and a malformed one is refused", "[report][json]") {
+  // What the scan recorded comes back as written (the SARIF printer reads nothing else, issue 14);
+  // a report without it is read with none (root_facts_of infers them).
+  ScanReport report = one_result_report();
+  report.roots = {"t", "/t/a.exe"};
+  report.root_facts = {RootFacts{"/scan/dir/t", RootKind::directory}, RootFacts{"/t/a.exe", RootKind::file}};
+  report.working_directory = "/scan/dir";
+  const Json good = shard_document(report);
+  auto read = report_from_json(good);
+  REQUIRE(read);
+  CHECK(read->report.root_facts == report.root_facts);
+  CHECK(read->report.working_directory == "/scan/dir");
+
+  Json older = good;
+  older.erase("root_facts");
+  read = report_from_json(older);
+  REQUIRE(read);
+  CHECK(read->report.root_facts.empty());
+  CHECK(read->report.working_directory.empty());
+  // Inferred: "t" has no entry of its own (a directory, place unknown); /t/a.exe has a result.
+  CHECK(root_facts_of(read->report, 0) == RootFacts{"", RootKind::directory});
+  CHECK(root_facts_of(read->report, 1) == RootFacts{"/t/a.exe", RootKind::file});
+
+  Json doc = good;
+  doc["root_facts"]["roots"].erase(1);
+  CHECK(read_error(doc).find("root_facts.roots: not one entry per root") != std::string::npos);
+  doc = good;
+  doc["root_facts"]["roots"][0]["kind"] = "folder";
+  CHECK(read_error(doc).find("root_facts.roots[0].kind: unknown code") != std::string::npos);
+  doc = good;
+  doc["root_facts"]["roots"][0]["absolute"] = Json{{"text", "relative/t"}};
+  CHECK(read_error(doc).find("root_facts.roots[0].absolute: not an absolute path") != std::string::npos);
+  doc = good;
+  doc["root_facts"]["working_directory"] = Json{{"text", "here"}};
+  CHECK(read_error(doc).find("root_facts.working_directory: not an absolute path") != std::string::npos);
+}
+
 TEST_CASE("a report file naming a top-level key twice is refused", "[report][json]") {
   // With the key given twice one reader would see the first results and another the last.
   const Json good = shard_document(one_result_report());
