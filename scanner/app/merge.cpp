@@ -73,6 +73,71 @@ std::uint64_t files_found(const ScanCounters& counters) {
   return total;
 }
 
+// `shard` is a shard of the scan `first` is a shard of: the same N, flscan, signatures, PATHs,
+// options, installations, volumes and tree, and --live in both or neither.
+tl::expected<void, std::string> check_same_scan(const ShardReport& first, const ShardReport& shard) {
+  const std::uint32_t n = first.read.report.shard->n;
+  const std::string pair = escape_path_for_terminal(first.file) + " and " + escape_path_for_terminal(shard.file);
+  if (shard.read.report.shard->n != n) {
+    return tl::make_unexpected("shard counts differ: " + to_string(*first.read.report.shard) + " in " +
+                               escape_path_for_terminal(first.file) + ", " + to_string(*shard.read.report.shard) +
+                               " in " + escape_path_for_terminal(shard.file));
+  }
+  if (shard.read.settings.meta.flscan_version != first.read.settings.meta.flscan_version) {
+    return tl::make_unexpected("written by different flscan versions: " + pair);
+  }
+  if (shard.read.signatures_json != first.read.signatures_json) {
+    return tl::make_unexpected("scanned with different signature sets: " + pair);
+  }
+  if (shard.read.report.roots != first.read.report.roots)
+    return tl::make_unexpected("different PATHs scanned: " + pair);
+  if (comparable_options(shard.read.options_json) != comparable_options(first.read.options_json)) {
+    return tl::make_unexpected("scanned with different options: " + pair);
+  }
+  if (shard.read.report.hosts.size() != first.read.report.hosts.size()) {
+    return tl::make_unexpected("found different Windows installations: " + pair);
+  }
+  for (std::size_t i = 0; i < first.read.report.hosts.size(); ++i) {
+    const host::HostReport& a = first.read.report.hosts[i];
+    const host::HostReport& b = shard.read.report.hosts[i];
+    bool same = a.install.windows_dir == b.install.windows_dir && a.programs.size() == b.programs.size() &&
+                a.kernel.size() == b.kernel.size() && a.service_images.size() == b.service_images.size();
+    for (std::size_t j = 0; same && j < a.programs.size(); ++j) same = a.programs[j].name == b.programs[j].name;
+    for (std::size_t j = 0; same && j < a.kernel.size(); ++j) same = a.kernel[j].name == b.kernel[j].name;
+    for (std::size_t j = 0; same && j < a.service_images.size(); ++j) {
+      same = a.service_images[j].service == b.service_images[j].service;
+    }
+    if (!same) return tl::make_unexpected("found different Windows installations: " + pair);
+  }
+  // The same volumes: the same partitions of the same images (a shard that could not open a
+  // filesystem still lists it, with status error, so the filesystem is not compared).
+  const auto& va = first.read.report.volumes;
+  const auto& vb = shard.read.report.volumes;
+  bool same_volumes = va.size() == vb.size();
+  for (std::size_t i = 0; same_volumes && i < va.size(); ++i) {
+    same_volumes = va[i].image == vb[i].image && va[i].name == vb[i].name && va[i].offset == vb[i].offset &&
+                   va[i].length == vb[i].length;
+  }
+  if (!same_volumes) return tl::make_unexpected("found different disk image volumes: " + pair);
+  // Every shard walks the whole tree: the files it owns plus those it leaves to the others must
+  // be the same count everywhere, or the tree changed between the runs and a file may have been
+  // scanned by no shard (created after its owner had passed, or renamed into another's share).
+  const std::uint64_t seen_first = files_found(first.read.report.counters);
+  const std::uint64_t seen_here = files_found(shard.read.report.counters);
+  if (seen_here != seen_first) {
+    return tl::make_unexpected(
+        "the scanned tree changed between the shard runs: " + escape_path_for_terminal(first.file) + " found " +
+        std::to_string(seen_first) + " files, " + escape_path_for_terminal(shard.file) + " found " +
+        std::to_string(seen_here) +
+        " (files_seen + files_in_other_shards), so a file may have been scanned by no shard; "
+        "scan a snapshot (a disk image or a read-only mount) or a tree that does not change");
+  }
+  if (shard.read.report.live_processes.has_value() != first.read.report.live_processes.has_value()) {
+    return tl::make_unexpected("--live in some shards only: " + pair);
+  }
+  return {};
+}
+
 tl::expected<void, std::string> validate(const std::vector<ShardReport>& shards) {
   if (shards.empty()) return tl::make_unexpected("no report given");
   for (const ShardReport& shard : shards) {
@@ -84,64 +149,7 @@ tl::expected<void, std::string> validate(const std::vector<ShardReport>& shards)
   const ShardReport& first = shards.front();
   const std::uint32_t n = first.read.report.shard->n;
   for (const ShardReport& shard : shards) {
-    const std::string pair = escape_path_for_terminal(first.file) + " and " + escape_path_for_terminal(shard.file);
-    if (shard.read.report.shard->n != n) {
-      return tl::make_unexpected("shard counts differ: " + to_string(*first.read.report.shard) + " in " +
-                                 escape_path_for_terminal(first.file) + ", " + to_string(*shard.read.report.shard) +
-                                 " in " + escape_path_for_terminal(shard.file));
-    }
-    if (shard.read.settings.meta.flscan_version != first.read.settings.meta.flscan_version) {
-      return tl::make_unexpected("written by different flscan versions: " + pair);
-    }
-    if (shard.read.signatures_json != first.read.signatures_json) {
-      return tl::make_unexpected("scanned with different signature sets: " + pair);
-    }
-    if (shard.read.report.roots != first.read.report.roots)
-      return tl::make_unexpected("different PATHs scanned: " + pair);
-    if (comparable_options(shard.read.options_json) != comparable_options(first.read.options_json)) {
-      return tl::make_unexpected("scanned with different options: " + pair);
-    }
-    if (shard.read.report.hosts.size() != first.read.report.hosts.size()) {
-      return tl::make_unexpected("found different Windows installations: " + pair);
-    }
-    for (std::size_t i = 0; i < first.read.report.hosts.size(); ++i) {
-      const host::HostReport& a = first.read.report.hosts[i];
-      const host::HostReport& b = shard.read.report.hosts[i];
-      bool same = a.install.windows_dir == b.install.windows_dir && a.programs.size() == b.programs.size() &&
-                  a.kernel.size() == b.kernel.size() && a.service_images.size() == b.service_images.size();
-      for (std::size_t j = 0; same && j < a.programs.size(); ++j) same = a.programs[j].name == b.programs[j].name;
-      for (std::size_t j = 0; same && j < a.kernel.size(); ++j) same = a.kernel[j].name == b.kernel[j].name;
-      for (std::size_t j = 0; same && j < a.service_images.size(); ++j) {
-        same = a.service_images[j].service == b.service_images[j].service;
-      }
-      if (!same) return tl::make_unexpected("found different Windows installations: " + pair);
-    }
-    // The same volumes: the same partitions of the same images (a shard that could not open a
-    // filesystem still lists it, with status error, so the filesystem is not compared).
-    const auto& va = first.read.report.volumes;
-    const auto& vb = shard.read.report.volumes;
-    bool same_volumes = va.size() == vb.size();
-    for (std::size_t i = 0; same_volumes && i < va.size(); ++i) {
-      same_volumes = va[i].image == vb[i].image && va[i].name == vb[i].name && va[i].offset == vb[i].offset &&
-                     va[i].length == vb[i].length;
-    }
-    if (!same_volumes) return tl::make_unexpected("found different disk image volumes: " + pair);
-    // Every shard walks the whole tree: the files it owns plus those it leaves to the others must
-    // be the same count everywhere, or the tree changed between the runs and a file may have been
-    // scanned by no shard (created after its owner had passed, or renamed into another's share).
-    const std::uint64_t seen_first = files_found(first.read.report.counters);
-    const std::uint64_t seen_here = files_found(shard.read.report.counters);
-    if (seen_here != seen_first) {
-      return tl::make_unexpected(
-          "the scanned tree changed between the shard runs: " + escape_path_for_terminal(first.file) + " found " +
-          std::to_string(seen_first) + " files, " + escape_path_for_terminal(shard.file) + " found " +
-          std::to_string(seen_here) +
-          " (files_seen + files_in_other_shards), so a file may have been scanned by no shard; "
-          "scan a snapshot (a disk image or a read-only mount) or a tree that does not change");
-    }
-    if (shard.read.report.live_processes.has_value() != first.read.report.live_processes.has_value()) {
-      return tl::make_unexpected("--live in some shards only: " + pair);
-    }
+    if (auto same = check_same_scan(first, shard); !same) return same;
   }
   std::vector<std::vector<const ShardReport*>> by_k(n + 1);
   for (const ShardReport& shard : shards) by_k[shard.read.report.shard->k].push_back(&shard);
