@@ -99,7 +99,7 @@ int run(int argc, char** argv) {
 
   // Created before the scan: a report that cannot be written should fail now, not after hours.
   // Never through a symlink someone planted at the name (report_file.h).
-  auto outputs = ReportOutputs::open(options);
+  auto outputs = ReportOutputs::open(options.outputs);
   if (!outputs) {
     std::cerr << "flscan: " << outputs.error() << '\n';
     return kExitIncomplete;
@@ -163,10 +163,11 @@ int run(int argc, char** argv) {
     Remediator(*quarantine, *signatures, options.repair ? RepairMode::on : RepairMode::off).run(report);
   }
   progress.finish();
-  const ReportMeta meta{FLSCAN_VERSION, signatures->sources(), signatures->size()};
+  const PrintSettings settings =
+      print_settings(options, ReportMeta{FLSCAN_VERSION, signatures->sources(), signatures->size()});
 
-  int code = exit_code(report, options.fail_on);
-  const bool written = outputs->write(std::cout, std::cerr, "flscan", report, options, meta);
+  int code = exit_code(report, settings.fail_on);
+  const bool written = outputs->write(std::cout, std::cerr, "flscan", report, settings);
   // A lost report is a failure, but evidence of infection still wins (exit code rule, --help).
   if (!written && code == kExitClean) code = kExitIncomplete;
   return code;

@@ -10,6 +10,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "scanner/app/output_options.h"
 #include "scanner/host/host_report.h"
 #include "scanner/report/report_file.h"
 #include "scanner/report/scan_report_facts.h"
@@ -73,6 +74,71 @@ std::uint64_t files_found(const ScanCounters& counters) {
   return total;
 }
 
+// `shard` is a shard of the scan `first` is a shard of: the same N, flscan, signatures, PATHs,
+// options, installations, volumes and tree, and --live in both or neither.
+tl::expected<void, std::string> check_same_scan(const ShardReport& first, const ShardReport& shard) {
+  const std::uint32_t n = first.read.report.shard->n;
+  const std::string pair = escape_path_for_terminal(first.file) + " and " + escape_path_for_terminal(shard.file);
+  if (shard.read.report.shard->n != n) {
+    return tl::make_unexpected("shard counts differ: " + to_string(*first.read.report.shard) + " in " +
+                               escape_path_for_terminal(first.file) + ", " + to_string(*shard.read.report.shard) +
+                               " in " + escape_path_for_terminal(shard.file));
+  }
+  if (shard.read.settings.meta.flscan_version != first.read.settings.meta.flscan_version) {
+    return tl::make_unexpected("written by different flscan versions: " + pair);
+  }
+  if (shard.read.signatures_json != first.read.signatures_json) {
+    return tl::make_unexpected("scanned with different signature sets: " + pair);
+  }
+  if (shard.read.report.roots != first.read.report.roots)
+    return tl::make_unexpected("different PATHs scanned: " + pair);
+  if (comparable_options(shard.read.options_json) != comparable_options(first.read.options_json)) {
+    return tl::make_unexpected("scanned with different options: " + pair);
+  }
+  if (shard.read.report.hosts.size() != first.read.report.hosts.size()) {
+    return tl::make_unexpected("found different Windows installations: " + pair);
+  }
+  for (std::size_t i = 0; i < first.read.report.hosts.size(); ++i) {
+    const host::HostReport& a = first.read.report.hosts[i];
+    const host::HostReport& b = shard.read.report.hosts[i];
+    bool same = a.install.windows_dir == b.install.windows_dir && a.programs.size() == b.programs.size() &&
+                a.kernel.size() == b.kernel.size() && a.service_images.size() == b.service_images.size();
+    for (std::size_t j = 0; same && j < a.programs.size(); ++j) same = a.programs[j].name == b.programs[j].name;
+    for (std::size_t j = 0; same && j < a.kernel.size(); ++j) same = a.kernel[j].name == b.kernel[j].name;
+    for (std::size_t j = 0; same && j < a.service_images.size(); ++j) {
+      same = a.service_images[j].service == b.service_images[j].service;
+    }
+    if (!same) return tl::make_unexpected("found different Windows installations: " + pair);
+  }
+  // The same volumes: the same partitions of the same images (a shard that could not open a
+  // filesystem still lists it, with status error, so the filesystem is not compared).
+  const auto& va = first.read.report.volumes;
+  const auto& vb = shard.read.report.volumes;
+  bool same_volumes = va.size() == vb.size();
+  for (std::size_t i = 0; same_volumes && i < va.size(); ++i) {
+    same_volumes = va[i].image == vb[i].image && va[i].name == vb[i].name && va[i].offset == vb[i].offset &&
+                   va[i].length == vb[i].length;
+  }
+  if (!same_volumes) return tl::make_unexpected("found different disk image volumes: " + pair);
+  // Every shard walks the whole tree: the files it owns plus those it leaves to the others must
+  // be the same count everywhere, or the tree changed between the runs and a file may have been
+  // scanned by no shard (created after its owner had passed, or renamed into another's share).
+  const std::uint64_t seen_first = files_found(first.read.report.counters);
+  const std::uint64_t seen_here = files_found(shard.read.report.counters);
+  if (seen_here != seen_first) {
+    return tl::make_unexpected(
+        "the scanned tree changed between the shard runs: " + escape_path_for_terminal(first.file) + " found " +
+        std::to_string(seen_first) + " files, " + escape_path_for_terminal(shard.file) + " found " +
+        std::to_string(seen_here) +
+        " (files_seen + files_in_other_shards), so a file may have been scanned by no shard; "
+        "scan a snapshot (a disk image or a read-only mount) or a tree that does not change");
+  }
+  if (shard.read.report.live_processes.has_value() != first.read.report.live_processes.has_value()) {
+    return tl::make_unexpected("--live in some shards only: " + pair);
+  }
+  return {};
+}
+
 tl::expected<void, std::string> validate(const std::vector<ShardReport>& shards) {
   if (shards.empty()) return tl::make_unexpected("no report given");
   for (const ShardReport& shard : shards) {
@@ -84,64 +150,7 @@ tl::expected<void, std::string> validate(const std::vector<ShardReport>& shards)
   const ShardReport& first = shards.front();
   const std::uint32_t n = first.read.report.shard->n;
   for (const ShardReport& shard : shards) {
-    const std::string pair = escape_path_for_terminal(first.file) + " and " + escape_path_for_terminal(shard.file);
-    if (shard.read.report.shard->n != n) {
-      return tl::make_unexpected("shard counts differ: " + to_string(*first.read.report.shard) + " in " +
-                                 escape_path_for_terminal(first.file) + ", " + to_string(*shard.read.report.shard) +
-                                 " in " + escape_path_for_terminal(shard.file));
-    }
-    if (shard.read.meta.flscan_version != first.read.meta.flscan_version) {
-      return tl::make_unexpected("written by different flscan versions: " + pair);
-    }
-    if (shard.read.signatures_json != first.read.signatures_json) {
-      return tl::make_unexpected("scanned with different signature sets: " + pair);
-    }
-    if (shard.read.report.roots != first.read.report.roots)
-      return tl::make_unexpected("different PATHs scanned: " + pair);
-    if (comparable_options(shard.read.options_json) != comparable_options(first.read.options_json)) {
-      return tl::make_unexpected("scanned with different options: " + pair);
-    }
-    if (shard.read.report.hosts.size() != first.read.report.hosts.size()) {
-      return tl::make_unexpected("found different Windows installations: " + pair);
-    }
-    for (std::size_t i = 0; i < first.read.report.hosts.size(); ++i) {
-      const host::HostReport& a = first.read.report.hosts[i];
-      const host::HostReport& b = shard.read.report.hosts[i];
-      bool same = a.install.windows_dir == b.install.windows_dir && a.programs.size() == b.programs.size() &&
-                  a.kernel.size() == b.kernel.size() && a.service_images.size() == b.service_images.size();
-      for (std::size_t j = 0; same && j < a.programs.size(); ++j) same = a.programs[j].name == b.programs[j].name;
-      for (std::size_t j = 0; same && j < a.kernel.size(); ++j) same = a.kernel[j].name == b.kernel[j].name;
-      for (std::size_t j = 0; same && j < a.service_images.size(); ++j) {
-        same = a.service_images[j].service == b.service_images[j].service;
-      }
-      if (!same) return tl::make_unexpected("found different Windows installations: " + pair);
-    }
-    // The same volumes: the same partitions of the same images (a shard that could not open a
-    // filesystem still lists it, with status error, so the filesystem is not compared).
-    const auto& va = first.read.report.volumes;
-    const auto& vb = shard.read.report.volumes;
-    bool same_volumes = va.size() == vb.size();
-    for (std::size_t i = 0; same_volumes && i < va.size(); ++i) {
-      same_volumes = va[i].image == vb[i].image && va[i].name == vb[i].name && va[i].offset == vb[i].offset &&
-                     va[i].length == vb[i].length;
-    }
-    if (!same_volumes) return tl::make_unexpected("found different disk image volumes: " + pair);
-    // Every shard walks the whole tree: the files it owns plus those it leaves to the others must
-    // be the same count everywhere, or the tree changed between the runs and a file may have been
-    // scanned by no shard (created after its owner had passed, or renamed into another's share).
-    const std::uint64_t seen_first = files_found(first.read.report.counters);
-    const std::uint64_t seen_here = files_found(shard.read.report.counters);
-    if (seen_here != seen_first) {
-      return tl::make_unexpected(
-          "the scanned tree changed between the shard runs: " + escape_path_for_terminal(first.file) + " found " +
-          std::to_string(seen_first) + " files, " + escape_path_for_terminal(shard.file) + " found " +
-          std::to_string(seen_here) +
-          " (files_seen + files_in_other_shards), so a file may have been scanned by no shard; "
-          "scan a snapshot (a disk image or a read-only mount) or a tree that does not change");
-    }
-    if (shard.read.report.live_processes.has_value() != first.read.report.live_processes.has_value()) {
-      return tl::make_unexpected("--live in some shards only: " + pair);
-    }
+    if (auto same = check_same_scan(first, shard); !same) return same;
   }
   std::vector<std::vector<const ShardReport*>> by_k(n + 1);
   for (const ShardReport& shard : shards) by_k[shard.read.report.shard->k].push_back(&shard);
@@ -265,13 +274,15 @@ tl::expected<ReadReport, std::string> merge_shard_reports(std::vector<ShardRepor
 
   ReadReport merged;
   const ReadReport& first = shards.front().read;
-  merged.meta = first.meta;
-  merged.options = first.options;
-  merged.options.shard.reset();
+  merged.settings = first.settings;
   merged.options_json = first.options_json;
   merged.signatures_json = first.signatures_json;
   ScanReport& report = merged.report;
   report.roots = first.report.roots;
+  // Where the roots were and what they were, as the first shard saw them (shards may run in
+  // different directories; the SARIF bases are the first shard's).
+  report.root_facts = first.report.root_facts;
+  report.working_directory = first.report.working_directory;
   for (ShardReport& shard : shards) {
     ScanReport& part = shard.read.report;
     auto append = [](auto& to, auto& from) {
@@ -316,29 +327,32 @@ tl::expected<ReadReport, std::string> merge_shard_reports(std::vector<ShardRepor
   }
   sort_entries(report);
   for (std::size_t i = 0; i < first.report.hosts.size(); ++i) report.hosts.push_back(merge_host(shards, i, report));
-  merged.exit_code = exit_code(report, merged.options.fail_on);
+  merged.exit_code = exit_code(report, merged.settings.fail_on);
   return merged;
 }
 
-int run_merge_command(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+namespace {
+
+// The command line of flscan merge, parsed: the reports to merge, the outputs, --fail-on.
+struct MergeCommand {
+  std::vector<std::string> files;
+  std::vector<OutputSpec> outputs;
+  std::optional<FailOn> fail_on;  // nullopt: the shards' own
+};
+
+// Parses argv; nullopt with the exit code after --help or a usage error (reported on `err`).
+std::optional<MergeCommand> parse_merge_command(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
+                                                int& exit_code) {
   CLI::App app{kMergeDescription, "flscan merge"};
   app.footer(kMergeFooter);
   app.get_formatter()->column_width(30);
-  std::vector<std::string> files;
-  std::string json_path, sarif_path, html_path, fail_on_text;
-  app.add_option("REPORT", files, "The JSON reports of the shards (flscan --shard K/N --json\nREPORT), in any order.")
+  MergeCommand command;
+  std::string fail_on_text;
+  app.add_option("REPORT", command.files,
+                 "The JSON reports of the shards (flscan --shard K/N --json\nREPORT), in any order.")
       ->required()
       ->type_name("");
-  app.add_option("--json", json_path,
-                 "Write the merged report as JSON to FILE; '-' writes it to\nstdout instead of the text report. "
-                 "Example: --json full.json")
-      ->type_name("FILE");
-  app.add_option(
-         "--sarif", sarif_path,
-         "Write the merged report as a SARIF 2.1.0 log to FILE; '-'\nwrites it to stdout. Example: --sarif full.sarif")
-      ->type_name("FILE");
-  app.add_option("--html", html_path, "Write the merged report as one HTML page to FILE.\nExample: --html full.html")
-      ->type_name("FILE");
+  const OutputOptions outputs(app, OutputOptions::Command::merge);
   app.add_option("--fail-on", fail_on_text,
                  "Outcomes that make the exit code non-zero (as for a scan);\ndefault: the list the shards ran with.\n"
                  "Example: --fail-on infected")
@@ -346,61 +360,67 @@ int run_merge_command(int argc, const char* const* argv, std::ostream& out, std:
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e, out, err);
-    return code == 0 ? kExitClean : kExitIncomplete;
+    exit_code = app.exit(e, out, err) == 0 ? kExitClean : kExitIncomplete;
+    return std::nullopt;
   }
-  for (const auto* name : {"--json", "--sarif", "--html"}) {
-    const std::string& value = std::string(name) == "--json"    ? json_path
-                               : std::string(name) == "--sarif" ? sarif_path
-                                                                : html_path;
-    if (app.count(name) > 0 && value.empty()) {
-      err << "flscan merge: " << name << " needs a file name\n";
-      return kExitIncomplete;
-    }
+  exit_code = kExitIncomplete;
+  auto specs = outputs.specs();
+  if (!specs) {
+    err << "flscan merge: " << specs.error() << '\n';
+    return std::nullopt;
   }
-  if (json_path == "-" && sarif_path == "-") {
-    err << "flscan merge: --json - and --sarif - cannot both write to stdout\n";
-    return kExitIncomplete;
-  }
-  std::optional<FailOn> fail_on;
+  command.outputs = std::move(*specs);
   if (app.count("--fail-on") > 0) {
     auto parsed = parse_fail_on(fail_on_text);
     if (!parsed) {
       err << "flscan merge: --fail-on: " << parsed.error() << '\n';
-      return kExitIncomplete;
+      return std::nullopt;
     }
-    fail_on = *parsed;
+    command.fail_on = *parsed;
   }
+  return command;
+}
 
+// Reads every report; the error names the file.
+tl::expected<std::vector<ShardReport>, std::string> read_shard_reports(const std::vector<std::string>& files) {
   std::vector<ShardReport> shards;
   for (const std::string& file : files) {
     auto read = read_json_report_file(file);
-    if (!read) {
-      err << "flscan merge: " << escape_path_for_terminal(file) << ": " << escape_for_terminal(read.error()) << '\n';
-      return kExitIncomplete;
-    }
+    if (!read) return tl::make_unexpected(escape_path_for_terminal(file) + ": " + escape_for_terminal(read.error()));
     shards.push_back(ShardReport{file, std::move(*read)});
   }
-  auto merged = merge_shard_reports(std::move(shards));
+  return shards;
+}
+
+}  // namespace
+
+int run_merge_command(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  int usage_code = kExitIncomplete;
+  const std::optional<MergeCommand> command = parse_merge_command(argc, argv, out, err, usage_code);
+  if (!command) return usage_code;
+  auto shards = read_shard_reports(command->files);
+  if (!shards) {
+    err << "flscan merge: " << shards.error() << '\n';
+    return kExitIncomplete;
+  }
+  auto merged = merge_shard_reports(std::move(*shards));
   if (!merged) {
     err << "flscan merge: " << merged.error() << '\n';
     return kExitIncomplete;
   }
-  Options& options = merged->options;
-  if (fail_on) options.fail_on = *fail_on;
-  if (!json_path.empty()) options.json_path = json_path;
-  if (!sarif_path.empty()) options.sarif_path = sarif_path;
-  if (!html_path.empty()) options.html_path = html_path;
+  // The printers' switches are those the shards ran with (merge --help); --fail-on may differ.
+  PrintSettings& settings = merged->settings;
+  if (command->fail_on) settings.fail_on = *command->fail_on;
   const ScanReport& report = merged->report;
 
   // Every output is created before anything is written, as for a scan (report_file.h).
-  auto outputs = ReportOutputs::open(options);
+  auto outputs = ReportOutputs::open(command->outputs);
   if (!outputs) {
     err << "flscan merge: " << outputs.error() << '\n';
     return kExitIncomplete;
   }
-  int code = exit_code(report, options.fail_on);
-  const bool written = outputs->write(out, err, "flscan merge", report, options, merged->meta);
+  int code = exit_code(report, settings.fail_on);
+  const bool written = outputs->write(out, err, "flscan merge", report, settings);
   if (!written && code == kExitClean) code = kExitIncomplete;
   return code;
 }

@@ -6,6 +6,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "scanner/app/output_options.h"
+
 namespace flscan::scanner {
 namespace {
 
@@ -191,23 +193,21 @@ tl::expected<std::uint64_t, std::string> parse_size(std::string_view text) {
   return value << *shift;
 }
 
-ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
-  CLI::App app{kDescription, "flscan"};
-  app.footer(kFooter);
-  app.get_formatter()->column_width(30);
+namespace {
 
-  Options options;
-  std::string max_filesize_text;
-  std::string stream_above_text;
-  std::string progress_text = "auto";
-  std::string json_path;
-  std::string html_path;
-  std::string sarif_path;
-  std::string fail_on_text;
+// The option values CLI11 stores as text, converted and checked after the parse (apply_texts).
+struct OptionTexts {
+  std::string max_filesize;
+  std::string stream_above;
+  std::string progress = "auto";
+  std::string fail_on;
   std::string windows_root;
   std::string quarantine_dir;
-  std::string shard_text;
+  std::string shard;
+};
 
+// What is scanned and how it is read: PATH, -d, --exclude, sizes, --progress, threads, -L, -x, --image.
+void add_input_options(CLI::App& app, Options& options, OptionTexts& texts) {
   app.add_option("PATH", options.paths,
                  "File or directory to scan; several may be given. A PATH is\n"
                  "scanned even if it is a symlink or matches --exclude.\n"
@@ -227,21 +227,21 @@ ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out,
                  "Example: --exclude '*.iso' --exclude 'WINNT/Installer/*'")
       ->type_name("GLOB")
       ->allow_extra_args(false);
-  app.add_option("--max-filesize", max_filesize_text,
+  app.add_option("--max-filesize", texts.max_filesize,
                  "Largest file scanned (PE/MZ files, kernels, loaders; any\n"
                  "file when a signature needs its content). Larger ones are\n"
                  "reported NOT SCANNED (too-large), never clean. A time cap,\n"
                  "not a memory one: big files stream (--stream-above). K, M,\n"
                  "G, T are powers of 1024; default 4G. Example: --max-filesize 1G")
       ->type_name("SIZE");
-  app.add_option("--stream-above", stream_above_text,
+  app.add_option("--stream-above", texts.stream_above,
                  "Files up to SIZE are read whole in one read; larger ones\n"
                  "are scanned as a stream of 1 MiB chunks, so memory does\n"
                  "not grow with file size (kernels, loaders and signature\n"
                  "sets with variable-length pieces always read whole, up to\n"
                  "256M). Default 8M. Example: --stream-above 0 streams all")
       ->type_name("SIZE");
-  app.add_option("--progress", progress_text,
+  app.add_option("--progress", texts.progress,
                  "A progress line on stderr (files, bytes, rate, phase;\n"
                  "refreshed at most 10 times a second): auto (default: only\n"
                  "when stderr is a terminal and without -q), always, never.\n"
@@ -264,31 +264,17 @@ ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out,
                "(unreadable-image). Without it, raw, E01, VHD and VMDK images\n"
                "are recognised by content, and a block device always is a disk\n"
                "(see Disk images below). Example: flscan --image disk.bin");
-  app.add_option("--json", json_path,
-                 "Also write the report as one JSON document to FILE; '-'\n"
-                 "writes it to stdout instead of the text report. Schema in\n"
-                 "scanner/JSON.md. Example: --json report.json")
-      ->type_name("FILE");
-  app.add_option("--html", html_path,
-                 "Also write the report as one self-contained HTML page to\n"
-                 "FILE (inline CSS, no script): the Q317218 verdict and\n"
-                 "symptom checklist per Windows installation, remediation,\n"
-                 "file findings, not scanned, disk image volumes, summary.\n"
-                 "Example: --html r.html")
-      ->type_name("FILE");
-  app.add_option("--sarif", sarif_path,
-                 "Also write the report as a SARIF 2.1.0 log to FILE; '-'\n"
-                 "writes it to stdout instead of the text report. For code\n"
-                 "scanning (GitHub, GitLab); rules and fields in\n"
-                 "scanner/SARIF.md. Example: --sarif flscan.sarif")
-      ->type_name("FILE");
-  app.add_option("--fail-on", fail_on_text,
+}
+
+// The exit code policy, the host evidence, the actions on infected files and --shard.
+void add_action_options(CLI::App& app, Options& options, OptionTexts& texts) {
+  app.add_option("--fail-on", texts.fail_on,
                  "Outcomes that make the exit code non-zero, comma-separated:\n"
                  "infected (1), suspicious (1), incomplete (2), or none.\n"
                  "Default: infected,incomplete. See 'Exit codes' below.\n"
                  "Example: --fail-on infected,suspicious")
       ->type_name("LIST");
-  app.add_option("--windows-root", windows_root,
+  app.add_option("--windows-root", texts.windows_root,
                  "The Windows directory (%SystemRoot%) to write the Q317218\n"
                  "report for, instead of looking for WINNT/WINDOWS under each\n"
                  "PATH; NTLDR is looked for in its parent.\n"
@@ -300,7 +286,7 @@ ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out,
                "flcss.exe (any case; Wine runs Windows programs so), from\n"
                "/proc. Fills the flcss-process and slowness symptoms.\n"
                "Example: flscan --live /mnt/c");
-  app.add_option("--quarantine", quarantine_dir,
+  app.add_option("--quarantine", texts.quarantine_dir,
                  "After the scan, move every file with an infection finding\n"
                  "into DIR (created if missing; must be empty or an flscan\n"
                  "quarantine; DIR and its parents owned by root or you and\n"
@@ -314,13 +300,17 @@ ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out,
                "DIR, when the result scans clean; anything else (damaged,\n"
                "dropper, system files) is quarantined. Example:\n"
                "flscan --quarantine q --repair /mnt/c");
-  app.add_option("--shard", shard_text,
+  app.add_option("--shard", texts.shard,
                  "Scan only shard K of N: the files whose path below the PATH\n"
                  "hashes to K (FNV-1a 64 mod N, plus 1), the same on every run\n"
                  "and machine; run K = 1..N anywhere, then combine the JSON\n"
                  "reports with flscan merge. See 'Fleets' below.\n"
                  "Example: --shard $((JOB_COMPLETION_INDEX + 1))/8 --json s.json")
       ->type_name("K/N");
+}
+
+// What the text report lists, and --version.
+void add_listing_options(CLI::App& app, Options& options) {
   app.add_flag("--inventory", options.inventory,
                "Also list every PE/MZ file scanned, with size and SHA-256,\n"
                "findings or not (text report and JSON \"inventory\").\n"
@@ -343,6 +333,72 @@ ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out,
   app.add_flag("-V,--version", options.show_version,
                "Print the flscan version and the signature set (built-in\n"
                "and -d), then exit. Example: flscan --version -d extra.ndb");
+}
+
+// A size option's text into `size` (unchanged when the option was not given).
+tl::expected<void, std::string> apply_size(const char* option, const std::string& text, std::uint64_t& size) {
+  if (text.empty()) return {};
+  auto parsed = parse_size(text);
+  if (!parsed) return tl::make_unexpected(std::string(option) + ": " + parsed.error());
+  size = *parsed;
+  return {};
+}
+
+// A directory option's text into `dir` when given; an empty one is a usage error.
+tl::expected<void, std::string> apply_dir(const CLI::App& app, const char* option, const std::string& text,
+                                          std::optional<std::string>& dir) {
+  if (app.count(option) == 0) return {};
+  if (text.empty()) return tl::make_unexpected(std::string(option) + " needs a directory");
+  dir = text;
+  return {};
+}
+
+// The texts into `options`, in the order the usage errors are reported; the error is the message
+// without "flscan: ".
+tl::expected<void, std::string> apply_texts(const CLI::App& app, const OptionTexts& texts, const OutputOptions& outputs,
+                                            Options& options) {
+  if (auto ok = apply_size("--stream-above", texts.stream_above, options.stream_above); !ok) return ok;
+  options.progress = texts.progress == "always"  ? Progress::always
+                     : texts.progress == "never" ? Progress::never
+                                                 : Progress::automatic;
+  if (auto ok = apply_size("--max-filesize", texts.max_filesize, options.max_filesize); !ok) return ok;
+  auto specs = outputs.specs();
+  if (!specs) return tl::make_unexpected(specs.error());
+  options.outputs = std::move(*specs);
+  if (app.count("--fail-on") > 0) {
+    auto fail_on = parse_fail_on(texts.fail_on);
+    if (!fail_on) return tl::make_unexpected("--fail-on: " + fail_on.error());
+    options.fail_on = *fail_on;
+  }
+  if (auto ok = apply_dir(app, "--windows-root", texts.windows_root, options.windows_root); !ok) return ok;
+  if (auto ok = apply_dir(app, "--quarantine", texts.quarantine_dir, options.quarantine_dir); !ok) return ok;
+  if (app.count("--shard") > 0) {
+    auto shard = parse_shard(texts.shard);
+    if (!shard) return tl::make_unexpected("--shard: " + shard.error());
+    options.shard = *shard;
+  }
+  if (options.repair && !options.quarantine_dir) {
+    return tl::make_unexpected("--repair needs --quarantine DIR (the infected original is kept there first)");
+  }
+  if (options.paths.empty() && !options.show_version) {
+    return tl::make_unexpected("no PATH to scan given\nRun with --help for more information.");
+  }
+  return {};
+}
+
+}  // namespace
+
+ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  CLI::App app{kDescription, "flscan"};
+  app.footer(kFooter);
+  app.get_formatter()->column_width(30);
+
+  Options options;
+  OptionTexts texts;
+  add_input_options(app, options, texts);
+  const OutputOptions outputs(app, OutputOptions::Command::scan);
+  add_action_options(app, options, texts);
+  add_listing_options(app, options);
 
   try {
     app.parse(argc, argv);
@@ -351,90 +407,42 @@ ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out,
     // --help is a "successful" parse error; every real usage error is exit code 2 (failed).
     return ParseOutcome{std::nullopt, cli_code == 0 ? 0 : 2};
   }
-
-  if (!stream_above_text.empty()) {
-    auto size = parse_size(stream_above_text);
-    if (!size) {
-      err << "flscan: --stream-above: " << size.error() << "\n";
-      return ParseOutcome{std::nullopt, 2};
-    }
-    options.stream_above = *size;
-  }
-  options.progress = progress_text == "always"  ? Progress::always
-                     : progress_text == "never" ? Progress::never
-                                                : Progress::automatic;
-  if (!max_filesize_text.empty()) {
-    auto size = parse_size(max_filesize_text);
-    if (!size) {
-      err << "flscan: --max-filesize: " << size.error() << "\n";
-      return ParseOutcome{std::nullopt, 2};
-    }
-    options.max_filesize = *size;
-  }
-  if (app.count("--json") > 0) {
-    if (json_path.empty()) {
-      err << "flscan: --json needs a file name ('-' for stdout)\n";
-      return ParseOutcome{std::nullopt, 2};
-    }
-    options.json_path = json_path;
-  }
-  if (app.count("--html") > 0) {
-    if (html_path.empty()) {
-      err << "flscan: --html needs a file name\n";
-      return ParseOutcome{std::nullopt, 2};
-    }
-    options.html_path = html_path;
-  }
-  if (app.count("--sarif") > 0) {
-    if (sarif_path.empty()) {
-      err << "flscan: --sarif needs a file name ('-' for stdout)\n";
-      return ParseOutcome{std::nullopt, 2};
-    }
-    options.sarif_path = sarif_path;
-  }
-  if (options.json_to_stdout() && options.sarif_to_stdout()) {
-    err << "flscan: --json - and --sarif - cannot both write to stdout\n";
-    return ParseOutcome{std::nullopt, 2};
-  }
-  if (app.count("--fail-on") > 0) {
-    auto fail_on = parse_fail_on(fail_on_text);
-    if (!fail_on) {
-      err << "flscan: --fail-on: " << fail_on.error() << "\n";
-      return ParseOutcome{std::nullopt, 2};
-    }
-    options.fail_on = *fail_on;
-  }
-  if (app.count("--windows-root") > 0) {
-    if (windows_root.empty()) {
-      err << "flscan: --windows-root needs a directory\n";
-      return ParseOutcome{std::nullopt, 2};
-    }
-    options.windows_root = windows_root;
-  }
-  if (app.count("--quarantine") > 0) {
-    if (quarantine_dir.empty()) {
-      err << "flscan: --quarantine needs a directory\n";
-      return ParseOutcome{std::nullopt, 2};
-    }
-    options.quarantine_dir = quarantine_dir;
-  }
-  if (app.count("--shard") > 0) {
-    auto shard = parse_shard(shard_text);
-    if (!shard) {
-      err << "flscan: --shard: " << shard.error() << "\n";
-      return ParseOutcome{std::nullopt, 2};
-    }
-    options.shard = *shard;
-  }
-  if (options.repair && !options.quarantine_dir) {
-    err << "flscan: --repair needs --quarantine DIR (the infected original is kept there first)\n";
-    return ParseOutcome{std::nullopt, 2};
-  }
-  if (options.paths.empty() && !options.show_version) {
-    err << "flscan: no PATH to scan given\nRun with --help for more information.\n";
+  if (auto ok = apply_texts(app, texts, outputs, options); !ok) {
+    err << "flscan: " << ok.error() << "\n";
     return ParseOutcome{std::nullopt, 2};
   }
   return ParseOutcome{std::move(options), 0};
+}
+
+std::optional<std::string> Options::output_path(ReportFormat format) const {
+  for (const OutputSpec& spec : outputs) {
+    if (spec.format == format) return spec.path;
+  }
+  return std::nullopt;
+}
+
+PrintSettings print_settings(const Options& options, ReportMeta meta) {
+  PrintSettings settings;
+  settings.meta = std::move(meta);
+  settings.verbose = options.verbose;
+  settings.brief = options.brief;
+  settings.infected_only = options.infected_only;
+  settings.quiet = options.quiet;
+  settings.inventory = options.inventory;
+  settings.fail_on = options.fail_on;
+  RecordedOptions& recorded = settings.recorded;
+  recorded.threads = options.threads;
+  recorded.follow_symlinks = options.follow_symlinks;
+  recorded.one_file_system = options.one_file_system;
+  recorded.excludes = options.excludes;
+  recorded.max_filesize = options.max_filesize;
+  recorded.databases = options.databases;
+  recorded.quarantine_dir = options.quarantine_dir;
+  recorded.repair = options.repair;
+  recorded.windows_root = options.windows_root;
+  recorded.live = options.live;
+  recorded.force_image = options.force_image;
+  return settings;
 }
 
 }  // namespace flscan::scanner

@@ -13,6 +13,8 @@
 
 #include "engine/limits.h"
 #include "scanner/report/fail_on.h"
+#include "scanner/report/output_spec.h"
+#include "scanner/report/print_settings.h"
 #include "scanner/report/shard.h"
 
 namespace flscan::scanner {
@@ -37,9 +39,7 @@ struct Options {
   bool infected_only = false;
   bool quiet = false;
   bool show_version = false;
-  std::optional<std::string> json_path;       // "-" is stdout
-  std::optional<std::string> html_path;       // --html FILE (report_html.h)
-  std::optional<std::string> sarif_path;      // --sarif FILE, "-" is stdout (report_sarif.h)
+  std::vector<OutputSpec> outputs;            // --json, --sarif, --html, and the text report (output_spec.h)
   FailOn fail_on;                             // --fail-on LIST (fail_on.h)
   bool live = false;                          // --live: look for running flcss.exe (live_process.h)
   std::optional<std::string> windows_root;    // --windows-root: the Q317218 report's installation
@@ -47,10 +47,8 @@ struct Options {
   bool repair = false;                        // --repair (needs --quarantine): disinfect in place
   std::optional<Shard> shard;                 // --shard K/N (shard.h): only the files of shard K
 
-  // True when the JSON report goes to stdout, which then carries nothing else.
-  [[nodiscard]] bool json_to_stdout() const { return json_path && *json_path == "-"; }
-  // True when the SARIF log goes to stdout, which then carries nothing else.
-  [[nodiscard]] bool sarif_to_stdout() const { return sarif_path && *sarif_path == "-"; }
+  // Where the report of `format` goes (FILE, or "-" for stdout); nullopt when it is not written.
+  [[nodiscard]] std::optional<std::string> output_path(ReportFormat format) const;
 };
 
 // What parse_options decided: run with `options`, or stop now with `exit_code` (after --help, or
@@ -61,6 +59,9 @@ struct ParseOutcome {
 };
 
 [[nodiscard]] ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out, std::ostream& err);
+
+// What the printers need of a scan's options (print_settings.h), with the program's `meta`.
+[[nodiscard]] PrintSettings print_settings(const Options& options, ReportMeta meta);
 
 // Parses a size: decimal digits with an optional binary suffix K, M, G or T (case-insensitive,
 // optionally followed by "B" or "iB"): "123", "10K" = 10240, "256M", "2G". The error says why.

@@ -1,9 +1,12 @@
 #include "scanner/app/scan_job.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <tuple>
@@ -286,13 +289,35 @@ namespace {
 struct SplitRoots {
   std::vector<fs::path> walked;
   std::vector<image::ImageLayout> images;
+  std::vector<RootFacts> facts;  // one per operand (report.h)
 };
+
+// What `root` is (stat, following symlinks as the walk does for an operand) and where, against
+// the working directory, so the printers need no filesystem call (issue 14). The absolute form
+// is std::filesystem::absolute's, lexically normalised; empty when the working directory cannot
+// be read.
+RootFacts describe_root(const std::string& root, bool image) {
+  RootFacts facts;
+  std::error_code ec;
+  const std::filesystem::path absolute = std::filesystem::absolute(root, ec);
+  if (!ec) facts.absolute = absolute.lexically_normal().generic_string();
+  struct stat st {};
+  if (image) {
+    facts.kind = RootKind::image;
+  } else if (::stat(root.c_str(), &st) != 0) {
+    facts.kind = errno == ENOENT || errno == ENOTDIR ? RootKind::missing : RootKind::unknown;
+  } else {
+    facts.kind = S_ISDIR(st.st_mode) ? RootKind::directory : S_ISREG(st.st_mode) ? RootKind::file : RootKind::special;
+  }
+  return facts;
+}
 
 SplitRoots split_roots(const ScanSettings& settings, JobVisitor& visitor) {
   SplitRoots split;
   const image::ImageMode mode = settings.force_image ? image::ImageMode::forced : image::ImageMode::detect;
   for (const std::string& root : settings.roots) {
     image::Detection detection = image::detect_image(root, mode);
+    split.facts.push_back(describe_root(root, detection.kind == image::Detection::Kind::image));
     switch (detection.kind) {
       case image::Detection::Kind::not_image:
         split.walked.emplace_back(root);
@@ -336,6 +361,10 @@ ScanReport ScanJob::run() const {
   ScanReport report;
   report.volumes = std::move(volumes);
   report.roots = settings_.roots;
+  report.root_facts = std::move(roots.facts);
+  std::error_code ec;
+  const std::filesystem::path working_directory = std::filesystem::current_path(ec);
+  if (!ec) report.working_directory = working_directory.generic_string();
   visitor.merge_into(report);
   report.counters.lost_reports += lost;
   report.shard = settings_.walk.shard;

@@ -44,6 +44,24 @@ std::string_view to_code(NotScannedReason reason) {
   return "unknown";
 }
 
+std::string_view to_code(RootKind kind) {
+  switch (kind) {
+    case RootKind::directory:
+      return "directory";
+    case RootKind::file:
+      return "file";
+    case RootKind::image:
+      return "image";
+    case RootKind::special:
+      return "special";
+    case RootKind::missing:
+      return "missing";
+    case RootKind::unknown:
+      return "unknown";
+  }
+  return "unknown";
+}
+
 std::string_view describe(NotScannedReason reason) {
   switch (reason) {
     case NotScannedReason::not_found:
@@ -249,6 +267,43 @@ void sort_entries(ScanReport& report) {
   sort_by(report.not_scanned, [](const NotScannedEntry& e) { return std::tie(e.path, e.reason, e.detail); });
   sort_by(report.skipped, [](const SkippedEntry& e) { return std::tie(e.path, e.reason, e.detail); });
   sort_by(report.inventory, [](const InventoryEntry& e) { return std::tie(e.path, e.size); });
+}
+
+namespace {
+
+RootKind inferred_root_kind(const ScanReport& report, const std::string& root) {
+  for (const ImageVolume& volume : report.volumes) {
+    if (volume.image == root) return RootKind::image;
+  }
+  for (const NotScannedEntry& entry : report.not_scanned) {
+    if (entry.path != root) continue;
+    switch (entry.reason) {
+      case NotScannedReason::not_found:
+        return RootKind::missing;
+      case NotScannedReason::special_file:
+        return RootKind::special;
+      case NotScannedReason::unlistable_directory:
+      case NotScannedReason::loop:
+      case NotScannedReason::too_deep:
+        return RootKind::directory;
+      default:
+        return RootKind::file;
+    }
+  }
+  const auto names_root = [&root](const auto& entry) { return entry.path == root; };
+  if (std::any_of(report.results.begin(), report.results.end(), names_root) ||
+      std::any_of(report.inventory.begin(), report.inventory.end(), names_root)) {
+    return RootKind::file;
+  }
+  return RootKind::directory;
+}
+
+}  // namespace
+
+RootFacts root_facts_of(const ScanReport& report, std::size_t index) {
+  if (index < report.root_facts.size()) return report.root_facts[index];
+  const std::string& root = report.roots.at(index);
+  return RootFacts{root.starts_with('/') ? root : std::string(), inferred_root_kind(report, root)};
 }
 
 }  // namespace flscan::scanner

@@ -217,8 +217,36 @@ struct ScanCounters {
   [[nodiscard]] std::uint64_t skipped_total() const;
 };
 
+// What a PATH operand was when the scan started, recorded then so that no printer calls the
+// filesystem and `flscan merge` prints what the scan saw, from whatever directory it runs in
+// (issue 14). The codes (to_code) are a stable interface of the JSON report ("root_facts").
+enum class RootKind {
+  directory,  // stat (symlinks followed) says directory
+  file,       // a regular file scanned as a file
+  image,      // a disk image or disk: its volumes are in ScanReport::volumes
+  special,    // a FIFO, socket or device that is no disk image
+  missing,    // does not exist
+  unknown,    // stat failed otherwise (permission...), or not known (an older report)
+};
+inline constexpr std::size_t kRootKindCount = static_cast<std::size_t>(RootKind::unknown) + 1;
+[[nodiscard]] std::string_view to_code(RootKind kind);
+
+struct RootFacts {
+  // The operand made absolute against the scan's working directory and lexically normalised (no
+  // symlink resolved), as the SARIF base URIs need it; empty when unknown (no working directory).
+  std::string absolute;
+  RootKind kind = RootKind::unknown;
+  bool operator==(const RootFacts&) const = default;
+};
+
 struct ScanReport {
   std::vector<std::string> roots;
+  // One per entry of `roots`, in the same order (ScanJob records them; a report read without them
+  // has none, and root_facts_of infers them).
+  std::vector<RootFacts> root_facts;
+  // The scan's working directory (absolute), for a path outside every root (the installation of a
+  // relative --windows-root); empty when unknown.
+  std::string working_directory;
   std::vector<FileResult> results;           // sorted by path
   std::vector<NotScannedEntry> not_scanned;  // sorted by path
   std::vector<SkippedEntry> skipped;         // sorted by path; excluded entries only with --verbose
@@ -274,6 +302,13 @@ inline constexpr int kExitIncomplete = 2;  // scan incomplete, or the program fa
 // (--fail-on) says which outcomes count: infected and suspicious give 1, incomplete 2, 1 winning. A PATH operand that
 // does not exist gives 2 unless 1 applies, whatever `fail_on` says (the run failed).
 [[nodiscard]] int exit_code(const ScanReport& report, const FailOn& fail_on = kDefaultFailOn);
+
+// The facts of roots[index]: those recorded, else what the report itself shows, without a
+// filesystem call (a report of an older flscan): an image when its volumes are listed; missing,
+// special or a directory by the reason of a NOT SCANNED entry at the root itself; a file when an
+// entry names the root itself; else a directory. Its absolute path then is the operand when it is
+// absolute, else unknown (empty).
+[[nodiscard]] RootFacts root_facts_of(const ScanReport& report, std::size_t index);
 
 // Sorts results, not_scanned, skipped and inventory by path (bytes), ties broken by the rest, so
 // a report is the same on every run whatever the thread timing (ScanJob, flscan merge).

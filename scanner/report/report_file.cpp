@@ -12,10 +12,6 @@
 
 #include "scanner/platform/errno_text.h"
 #include "scanner/platform/fd.h"
-#include "scanner/report/report_html.h"
-#include "scanner/report/report_json.h"
-#include "scanner/report/report_sarif.h"
-#include "scanner/report/report_text.h"
 #include "scanner/report/text_encoding.h"
 
 namespace flscan::scanner {
@@ -151,53 +147,36 @@ tl::expected<void, std::string> ReportFile::commit() {
   return {};
 }
 
-tl::expected<ReportOutputs, std::string> ReportOutputs::open(const Options& options) {
+tl::expected<ReportOutputs, std::string> ReportOutputs::open(const std::vector<OutputSpec>& specs) {
   ReportOutputs outputs;
-  const auto create = [](std::unique_ptr<ReportFile>& file, const std::string& path,
-                         const char* what) -> tl::expected<void, std::string> {
-    auto created = ReportFile::create(path);
-    if (!created)
-      return tl::make_unexpected(std::string("cannot write the ") + what + " to " + escape_path_for_terminal(path) +
-                                 ": " + created.error());
-    file = std::move(*created);
-    return {};
-  };
-  if (options.json_path && !options.json_to_stdout()) {
-    if (auto ok = create(outputs.json_, *options.json_path, "JSON report"); !ok) return tl::make_unexpected(ok.error());
-  }
-  if (options.sarif_path && !options.sarif_to_stdout()) {
-    if (auto ok = create(outputs.sarif_, *options.sarif_path, "SARIF log"); !ok) return tl::make_unexpected(ok.error());
-  }
-  if (options.html_path) {
-    if (auto ok = create(outputs.html_, *options.html_path, "HTML report"); !ok) return tl::make_unexpected(ok.error());
+  for (const OutputSpec& spec : specs) {
+    Output output{spec, nullptr};
+    if (!to_stdout(spec)) {
+      auto created = ReportFile::create(spec.path);
+      if (!created) {
+        return tl::make_unexpected("cannot write the " + std::string(format_spec(spec.format).what) + " to " +
+                                   escape_path_for_terminal(spec.path) + ": " + created.error());
+      }
+      output.file = std::move(*created);
+    }
+    outputs.outputs_.push_back(std::move(output));
   }
   return outputs;
 }
 
 bool ReportOutputs::write(std::ostream& out, std::ostream& err, const char* program, const ScanReport& report,
-                          const Options& options, const ReportMeta& meta) {
+                          const PrintSettings& settings) {
   bool written = true;
-  if (!options.json_to_stdout() && !options.sarif_to_stdout()) write_text_report(out, report, options, meta);
-  // A report to stdout is flushed with it; a file is committed (report_file.h, step 3).
-  const auto finish = [&](std::unique_ptr<ReportFile>& file, const std::string& path, const char* what) {
-    if (!file) return;
-    if (auto ok = file->commit(); !ok) {
-      err << program << ": writing the " << what << " to " << escape_path_for_terminal(path)
+  for (Output& output : outputs_) {
+    const ReportFormatSpec& format = format_spec(output.spec.format);
+    format.print(output.file ? output.file->stream() : out, report, settings);
+    // A report to stdout is flushed with it; a file is committed (report_file.h, step 3).
+    if (!output.file) continue;
+    if (auto ok = output.file->commit(); !ok) {
+      err << program << ": writing the " << format.what << " to " << escape_path_for_terminal(output.spec.path)
           << " failed: " << ok.error() << '\n';
       written = false;
     }
-  };
-  if (options.json_path) {
-    write_json_report(json_ ? json_->stream() : out, report, options, meta);
-    finish(json_, *options.json_path, "JSON report");
-  }
-  if (options.sarif_path) {
-    write_sarif_report(sarif_ ? sarif_->stream() : out, report, options, meta);
-    finish(sarif_, *options.sarif_path, "SARIF log");
-  }
-  if (options.html_path) {
-    write_html_report(html_->stream(), report, options, meta);
-    finish(html_, *options.html_path, "HTML report");
   }
   out.flush();
   if (!out) {

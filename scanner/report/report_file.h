@@ -27,7 +27,10 @@
 
 #include <tl/expected.hpp>
 
-#include "scanner/app/options.h"
+#include <vector>
+
+#include "scanner/report/output_spec.h"
+#include "scanner/report/print_settings.h"
 #include "scanner/report/report.h"
 
 namespace flscan::scanner {
@@ -55,21 +58,24 @@ class ReportFile {
   std::unique_ptr<State> state_;
 };
 
-// The reports of one run, a scan's or a merge's: the files named by options.json_path,
-// sarif_path and html_path ('-' for JSON or SARIF is `out`), and the text report on `out`
-// unless JSON or SARIF goes there.
+// The reports of one run, a scan's or a merge's: each OutputSpec (output_spec.h), a file or stdout
+// (`out`), written by its format's printer in the order of the list.
 class ReportOutputs {
  public:
   // Creates every report file before the scan, so a report that cannot be written fails now,
   // not after hours. The error is a whole message ("cannot write the JSON report to X: why").
-  [[nodiscard]] static tl::expected<ReportOutputs, std::string> open(const Options& options);
+  [[nodiscard]] static tl::expected<ReportOutputs, std::string> open(const std::vector<OutputSpec>& specs);
   // Writes every report and commits the files; false, each failure printed to `err` after
   // `program` ("flscan" or "flscan merge"), when one could not be written.
   [[nodiscard]] bool write(std::ostream& out, std::ostream& err, const char* program, const ScanReport& report,
-                           const Options& options, const ReportMeta& meta);
+                           const PrintSettings& settings);
 
  private:
-  std::unique_ptr<ReportFile> json_, sarif_, html_;
+  struct Output {
+    OutputSpec spec;
+    std::unique_ptr<ReportFile> file;  // null: stdout
+  };
+  std::vector<Output> outputs_;
 };
 
 }  // namespace flscan::scanner

@@ -59,7 +59,7 @@ void write_host(std::ostream& out, const host::HostReport& host, std::size_t ind
   out << "</section>\n";
 }
 
-void write_findings(std::ostream& out, const ScanReport& report, const Options& options) {
+void write_findings(std::ostream& out, const ScanReport& report, const PrintSettings& settings) {
   out << "<h2>Files with findings</h2>\n";
   if (report.results.empty()) {
     out << "<p id=\"no-findings\">No file with findings.</p>\n";
@@ -72,7 +72,7 @@ void write_findings(std::ostream& out, const ScanReport& report, const Options& 
       << (actions ? "<th>Action</th>" : "") << "</tr>\n";
   for (const FileResult& result : report.results) {
     for (const Finding& finding : result.findings) {
-      if (options.infected_only && finding.severity != Severity::infection) continue;
+      if (settings.infected_only && finding.severity != Severity::infection) continue;
       const std::string severity(to_string(finding.severity));
       out << "<tr data-state=\"" << to_string(finding.kind) << "\" data-severity=\"" << severity << '"';
       if (result.action) out << " data-action=\"" << to_code(result.action->result) << '"';
@@ -126,7 +126,8 @@ void write_volumes(std::ostream& out, const ScanReport& report) {
   out << "</table>\n";
 }
 
-void write_summary(std::ostream& out, const ScanReport& report, const Options& options, const ReportMeta& meta) {
+void write_summary(std::ostream& out, const ScanReport& report, const PrintSettings& settings) {
+  const ReportMeta& meta = settings.meta;
   const ScanCounters& c = report.counters;
   out << "<h2>Summary</h2>\n<table class=\"summary\">\n";
   const auto line = [&out](std::string_view name, const std::string& value) {
@@ -151,7 +152,7 @@ void write_summary(std::ostream& out, const ScanReport& report, const Options& o
              std::to_string(actions[static_cast<std::size_t>(ActionResult::repaired)]) + " repaired in place, " +
              std::to_string(actions[static_cast<std::size_t>(ActionResult::left_in_place)]) + " left in place");
   }
-  line("Exit code", std::to_string(exit_code(report, options.fail_on)));
+  line("Exit code", std::to_string(exit_code(report, settings.fail_on)));
   line("flscan", esc(meta.flscan_version) + ", " + std::to_string(meta.signature_count) + " signatures");
   out << "</table>\n";
 }
@@ -186,7 +187,7 @@ std::string escape_for_html(std::string_view bytes) {
   return out;
 }
 
-void write_html_report(std::ostream& out, const ScanReport& report, const Options& options, const ReportMeta& meta) {
+void write_html_report(std::ostream& out, const ScanReport& report, const PrintSettings& settings) {
   out << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>flscan report</title>\n<style>"
       << kStyle << "</style>\n</head>\n<body>\n<h1>flscan report: W32.FunLove.4099</h1>\n";
   if (report.hosts.empty()) {
@@ -203,10 +204,10 @@ void write_html_report(std::ostream& out, const ScanReport& report, const Option
     }
     out << "</ul>\n";
   }
-  write_findings(out, report, options);
+  write_findings(out, report, settings);
   write_not_scanned(out, report);
   write_volumes(out, report);
-  write_summary(out, report, options, meta);
+  write_summary(out, report, settings);
   out << "</body>\n</html>\n";
 }
 

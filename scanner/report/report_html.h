@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "scanner/app/options.h"
+#include "scanner/report/print_settings.h"
 #include "scanner/report/report.h"
 
 namespace flscan::scanner {
@@ -18,6 +18,6 @@ namespace flscan::scanner {
 // (control characters and non-UTF-8 bytes become \xNN), then & < > " ' as entities.
 [[nodiscard]] std::string escape_for_html(std::string_view bytes);
 
-void write_html_report(std::ostream& out, const ScanReport& report, const Options& options, const ReportMeta& meta);
+void write_html_report(std::ostream& out, const ScanReport& report, const PrintSettings& settings);
 
 }  // namespace flscan::scanner

@@ -54,24 +54,37 @@ Json result_to_json(const FileResult& result) {
               {"action", action_to_json(result.action)}};
 }
 
-Json options_to_json(const Options& options) {
+Json options_to_json(const PrintSettings& settings) {
+  const RecordedOptions& options = settings.recorded;
   return Json{{"threads", options.threads},
               {"follow_symlinks", options.follow_symlinks},
               {"one_file_system", options.one_file_system},
               {"exclude", options.excludes},
               {"max_filesize", options.max_filesize},
               {"databases", paths_to_json(options.databases)},
-              {"inventory", options.inventory},
-              {"verbose", options.verbose},
-              {"brief", options.brief},
-              {"infected_only", options.infected_only},
-              {"quiet", options.quiet},
+              {"inventory", settings.inventory},
+              {"verbose", settings.verbose},
+              {"brief", settings.brief},
+              {"infected_only", settings.infected_only},
+              {"quiet", settings.quiet},
               {"quarantine", options.quarantine_dir ? path_to_json(*options.quarantine_dir) : Json(nullptr)},
               {"repair", options.repair},
-              {"fail_on", to_string(options.fail_on)},
+              {"fail_on", to_string(settings.fail_on)},
               {"windows_root", options.windows_root ? path_to_json(*options.windows_root) : Json(nullptr)},
               {"live", options.live},
               {"image", options.force_image}};
+}
+
+// What each root was at scan time and the working directory (report.h, RootFacts): what the
+// SARIF printer needs, so a merge prints the scan's bases wherever it runs (issue 14).
+Json root_facts_to_json(const ScanReport& report) {
+  const auto path_or_null = [](const std::string& path) { return path.empty() ? Json(nullptr) : path_to_json(path); };
+  Json roots = Json::array();
+  for (std::size_t i = 0; i < report.roots.size(); ++i) {
+    const RootFacts facts = root_facts_of(report, i);
+    roots.push_back(Json{{"absolute", path_or_null(facts.absolute)}, {"kind", to_code(facts.kind)}});
+  }
+  return Json{{"working_directory", path_or_null(report.working_directory)}, {"roots", std::move(roots)}};
 }
 
 template <typename Enum, std::size_t N>
@@ -264,13 +277,14 @@ Json inventory_item_to_json(const InventoryEntry& entry) {
 
 // Excluded entries are always kept in memory (the host report must not call an excluded system
 // program clean) but listed one by one only with --verbose, as documented.
-bool listed(const SkippedEntry& entry, const Options& options) {
-  return entry.reason != SkipReason::excluded || options.verbose;
+bool listed(const SkippedEntry& entry, const PrintSettings& settings) {
+  return entry.reason != SkipReason::excluded || settings.verbose;
 }
 
 enum class EntryArrays { built, left_empty };
 
-Json document_to_json(const ScanReport& report, const Options& options, const ReportMeta& meta, EntryArrays arrays) {
+Json document_to_json(const ScanReport& report, const PrintSettings& settings, EntryArrays arrays) {
+  const ReportMeta& meta = settings.meta;
   const bool build = arrays == EntryArrays::built;
   Json results = Json::array();
   Json not_scanned = Json::array();
@@ -279,7 +293,7 @@ Json document_to_json(const ScanReport& report, const Options& options, const Re
     for (const FileResult& result : report.results) results.push_back(result_to_json(result));
     for (const NotScannedEntry& entry : report.not_scanned) not_scanned.push_back(entry_to_json(entry));
     for (const SkippedEntry& entry : report.skipped) {
-      if (listed(entry, options)) skipped.push_back(entry_to_json(entry));
+      if (listed(entry, settings)) skipped.push_back(entry_to_json(entry));
     }
   }
 
@@ -307,13 +321,14 @@ Json document_to_json(const ScanReport& report, const Options& options, const Re
                 {"flscan_version", meta.flscan_version},
                 {"signatures", Json{{"count", meta.signature_count}, {"sources", meta.signature_sources}}},
                 {"roots", paths_to_json(report.roots)},
-                {"options", options_to_json(options)},
+                {"root_facts", root_facts_to_json(report)},
+                {"options", options_to_json(settings)},
                 {"shard", report.shard ? Json{{"k", report.shard->k}, {"n", report.shard->n}} : Json(nullptr)},
                 {"volumes", std::move(volumes)},
                 {"results", std::move(results)},
                 {"not_scanned", std::move(not_scanned)},
                 {"skipped", std::move(skipped)}};
-  if (options.inventory) {
+  if (settings.inventory) {
     Json inventory = Json::array();
     for (const InventoryEntry& entry : report.inventory) {
       if (build) inventory.push_back(inventory_item_to_json(entry));
@@ -334,14 +349,14 @@ Json document_to_json(const ScanReport& report, const Options& options, const Re
   }
   document["live_processes"] = std::move(live);
   document["summary"] = summary_to_json(report);
-  document["exit_code"] = exit_code(report, options.fail_on);
+  document["exit_code"] = exit_code(report, settings.fail_on);
   return document;
 }
 
 }  // namespace
 
-Json report_to_json(const ScanReport& report, const Options& options, const ReportMeta& meta) {
-  return document_to_json(report, options, meta, EntryArrays::built);
+Json report_to_json(const ScanReport& report, const PrintSettings& settings) {
+  return document_to_json(report, settings, EntryArrays::built);
 }
 
 namespace {
@@ -376,8 +391,8 @@ class ChunkedOutput : public nlohmann::detail::output_adapter_protocol<char> {
 // The document of report_to_json, byte for byte, without ever holding the JSON of the entry
 // arrays: each entry is converted and written in turn. A million-entry inventory would otherwise
 // be held twice, as entries and as JSON several times their size (issue 13, item 8).
-void write_json_report(std::ostream& out, const ScanReport& report, const Options& options, const ReportMeta& meta) {
-  const Json document = document_to_json(report, options, meta, EntryArrays::left_empty);
+void write_json_report(std::ostream& out, const ScanReport& report, const PrintSettings& settings) {
+  const Json document = document_to_json(report, settings, EntryArrays::left_empty);
   auto chunks = std::make_shared<ChunkedOutput>(out);
   nlohmann::detail::serializer<Json> serializer(chunks, ' ', Json::error_handler_t::replace);
   constexpr unsigned kIndent = 2;
@@ -406,7 +421,7 @@ void write_json_report(std::ostream& out, const ScanReport& report, const Option
       write_array(report.not_scanned, all, [](const NotScannedEntry& e) { return entry_to_json(e); });
     } else if (key == "skipped") {
       write_array(
-          report.skipped, [&options](const SkippedEntry& e) { return listed(e, options); },
+          report.skipped, [&settings](const SkippedEntry& e) { return listed(e, settings); },
           [](const SkippedEntry& e) { return entry_to_json(e); });
     } else if (key == "inventory") {
       write_array(report.inventory, all, [](const InventoryEntry& e) { return inventory_item_to_json(e); });

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "scanner/app/options.h"
+#include "scanner/report/print_settings.h"
 #include "scanner/report/report.h"
 
 namespace flscan::scanner {
@@ -17,11 +17,10 @@ inline constexpr int kJsonSchemaVersion = 1;
 // A file name as JSON: {"text": ...} or {"bytes": base64}.
 [[nodiscard]] nlohmann::ordered_json path_to_json(std::string_view path);
 
-[[nodiscard]] nlohmann::ordered_json report_to_json(const ScanReport& report, const Options& options,
-                                                    const ReportMeta& meta);
+[[nodiscard]] nlohmann::ordered_json report_to_json(const ScanReport& report, const PrintSettings& settings);
 
 // Writes report_to_json() followed by a newline. Strings other than paths (details, evidence)
 // are text for people: bytes that are not UTF-8 there are replaced by U+FFFD.
-void write_json_report(std::ostream& out, const ScanReport& report, const Options& options, const ReportMeta& meta);
+void write_json_report(std::ostream& out, const ScanReport& report, const PrintSettings& settings);
 
 }  // namespace flscan::scanner

@@ -471,33 +471,57 @@ ScanCounters counters_from_json(const Json& summary) {
   return c;
 }
 
-Options options_from_json(const Json& object, std::vector<std::string> roots) {
+// An absolute path or null (empty).
+std::string get_optional_absolute_path(const Json& object, const std::string& where, const char* key) {
+  std::string path = get_optional_path(object, where, key);
+  if (!path.empty() && !path.starts_with('/')) fail(at(where, key), "not an absolute path");
+  return path;
+}
+
+// "root_facts" (report.h, RootFacts): one entry per root. Absent in reports of versions that did
+// not record it: the report then has none, and the printers infer them (root_facts_of).
+void root_facts_from_json(const Json& document, ScanReport& report) {
+  if (!document.contains("root_facts")) return;
+  const std::string where = "root_facts";
+  const Json& object = member(document, "", "root_facts");
+  report.working_directory = get_optional_absolute_path(object, where, "working_directory");
+  const Json& roots = get_array(object, where, "roots");
+  if (roots.size() != report.roots.size()) fail(at(where, "roots"), "not one entry per root");
+  for (std::size_t i = 0; i < roots.size(); ++i) {
+    const std::string here = at(at(where, "roots"), i);
+    RootFacts facts;
+    facts.absolute = get_optional_absolute_path(roots[i], here, "absolute");
+    facts.kind = get_code<RootKind>(roots[i], here, "kind", kRootKindCount, [](RootKind k) { return to_code(k); });
+    report.root_facts.push_back(std::move(facts));
+  }
+}
+
+// "options": the printers' switches and the options the report records (print_settings.h).
+void print_options_from_json(const Json& object, PrintSettings& settings) {
   const std::string where = "options";
-  Options options;
-  options.paths = std::move(roots);
+  RecordedOptions& options = settings.recorded;
   options.threads = static_cast<unsigned>(get_uint(object, where, "threads", 4096));
   options.follow_symlinks = get_bool(object, where, "follow_symlinks");
   options.one_file_system = get_bool(object, where, "one_file_system");
   options.excludes = get_strings(object, where, "exclude");
   options.max_filesize = get_uint(object, where, "max_filesize");
   options.databases = get_paths(object, where, "databases");
-  options.inventory = get_bool(object, where, "inventory");
-  options.verbose = get_bool(object, where, "verbose");
-  options.brief = get_bool(object, where, "brief");
-  options.infected_only = get_bool(object, where, "infected_only");
-  options.quiet = get_bool(object, where, "quiet");
+  settings.inventory = get_bool(object, where, "inventory");
+  settings.verbose = get_bool(object, where, "verbose");
+  settings.brief = get_bool(object, where, "brief");
+  settings.infected_only = get_bool(object, where, "infected_only");
+  settings.quiet = get_bool(object, where, "quiet");
   const std::string quarantine = get_optional_path(object, where, "quarantine");
   if (!quarantine.empty()) options.quarantine_dir = quarantine;
   options.repair = get_bool(object, where, "repair");
   auto fail_on = parse_fail_on(get_string(object, where, "fail_on"));
   if (!fail_on) fail(at(where, "fail_on"), fail_on.error());
-  options.fail_on = *fail_on;
+  settings.fail_on = *fail_on;
   const std::string windows_root = get_optional_path(object, where, "windows_root");
   if (!windows_root.empty()) options.windows_root = windows_root;
   options.live = get_bool(object, where, "live");
   // Added with disk images; absent in older reports, which had no --image.
   if (object.contains("image")) options.force_image = get_bool(object, where, "image");
-  return options;
 }
 
 // The top-level arrays that grow with the tree (and the host reports), converted element by
@@ -562,22 +586,23 @@ ReadReport read_document(const Json& document, Entries entries) {
     if (!entries.keys.contains(std::string_view(key))) static_cast<void>(get_array(document, "", key));
   };
   ReadReport read;
-  read.meta.flscan_version = get_label(document, "", "flscan_version");
+  ReportMeta& meta = read.settings.meta;
+  meta.flscan_version = get_label(document, "", "flscan_version");
   read.signatures_json = member(document, "", "signatures");
-  read.meta.signature_count = get_uint(read.signatures_json, "signatures", "count");
-  read.meta.signature_sources = get_strings(read.signatures_json, "signatures", "sources");
+  meta.signature_count = get_uint(read.signatures_json, "signatures", "count");
+  meta.signature_sources = get_strings(read.signatures_json, "signatures", "sources");
 
   ScanReport& report = read.report;
   report.roots = get_paths(document, "", "roots");
+  root_facts_from_json(document, report);
   read.options_json = member(document, "", "options");
-  read.options = options_from_json(read.options_json, report.roots);
+  print_options_from_json(read.options_json, read.settings);
   const Json& shard = member(document, "", "shard");
   if (!shard.is_null()) {
     const auto k = get_uint(shard, "shard", "k", kMaxShards);
     const auto n = get_uint(shard, "shard", "n", kMaxShards);
     if (k < 1 || k > n) fail("shard", "k must be between 1 and n");
     report.shard = Shard{static_cast<std::uint32_t>(k), static_cast<std::uint32_t>(n)};
-    read.options.shard = report.shard;
   }
 
   require("results");
@@ -586,7 +611,7 @@ ReadReport read_document(const Json& document, Entries entries) {
   report.not_scanned = std::move(entries.not_scanned);
   require("skipped");
   report.skipped = std::move(entries.skipped);
-  if (read.options.inventory) {
+  if (read.settings.inventory) {
     require("inventory");
     report.inventory = std::move(entries.inventory);
   }

@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <tl/expected.hpp>
 
-#include "scanner/app/options.h"
+#include "scanner/report/print_settings.h"
 #include "scanner/report/report.h"
 
 namespace flscan::scanner {
@@ -34,12 +34,12 @@ inline constexpr std::size_t kMaxReportNameBytes = 255;
 // Longest short label accepted (flscan version, volume description, filesystem, image format).
 inline constexpr std::size_t kMaxReportLabelBytes = 1024;
 
-// A report as read: the scan, the options and program/signature description it records, and
-// the raw JSON of the keys a merge compares between shards.
+// A report as read: the scan, the print settings it records (the program and signatures, the
+// printers' switches and the recorded options), and the raw JSON of the keys a merge compares
+// between shards.
 struct ReadReport {
   ScanReport report;
-  Options options;                 // paths = roots; the printers' switches as recorded
-  ReportMeta meta;                 // flscan_version, signatures
+  PrintSettings settings;
   int exit_code = 0;               // as recorded
   nlohmann::json options_json;     // "options" as written
   nlohmann::json signatures_json;  // "signatures" as written

@@ -362,7 +362,13 @@ struct UriBase {
   std::string operand;  // as given
   bool directory = false;
   std::string name;          // the operand's last component (parent bases only)
-  std::string absolute_uri;  // file:///.../ of the base, ending in '/'
+  std::string absolute_uri;  // file:///.../ of the base, ending in '/'; empty when unknown (RootFacts)
+};
+
+// The PATH operands' bases, and the working directory for paths outside them.
+struct UriBases {
+  std::vector<UriBase> list;
+  std::string working_directory;  // ScanReport::working_directory
 };
 
 std::string absolute_file_uri(const fs::path& absolute, bool directory) {
@@ -371,23 +377,27 @@ std::string absolute_file_uri(const fs::path& absolute, bool directory) {
   return "file://" + percent_encode(path, true);
 }
 
-std::vector<UriBase> uri_bases(const std::vector<std::string>& operands) {
-  std::vector<UriBase> bases;
-  for (std::size_t i = 0; i < operands.size(); ++i) {
+// From the facts recorded at scan time (RootFacts): no filesystem call, so `flscan merge` writes the
+// scan's bases wherever it runs.
+UriBases uri_bases(const ScanReport& report) {
+  UriBases bases;
+  bases.working_directory = report.working_directory;
+  for (std::size_t i = 0; i < report.roots.size(); ++i) {
+    const std::string& operand = report.roots[i];
+    const RootFacts facts = root_facts_of(report, i);
     UriBase base;
     base.id = "PATH" + std::to_string(i + 1);
-    base.operand = operands[i];
-    std::error_code ec;
-    fs::path absolute = fs::absolute(operands[i], ec).lexically_normal();
-    if (ec) absolute = fs::path(operands[i]).lexically_normal();
-    base.directory = fs::is_directory(operands[i], ec);
+    base.operand = operand;
+    const fs::path absolute = fs::path(facts.absolute.empty() ? operand : facts.absolute).lexically_normal();
+    base.directory = facts.kind == RootKind::directory;
     std::string normal = absolute.generic_string();
     while (normal.size() > 1 && normal.back() == '/') normal.pop_back();
     const fs::path trimmed(normal);
     base.name = trimmed.filename().string();
     if (base.name.empty() || base.name == "." || base.name == "..") base.directory = true;
-    base.absolute_uri = absolute_file_uri(base.directory ? trimmed : trimmed.parent_path(), true);
-    bases.push_back(std::move(base));
+    if (!facts.absolute.empty())
+      base.absolute_uri = absolute_file_uri(base.directory ? trimmed : trimmed.parent_path(), true);
+    bases.list.push_back(std::move(base));
   }
   return bases;
 }
@@ -399,11 +409,22 @@ struct Uri {
 
 // `path` as the walk or the host report wrote it: a PATH operand, or an operand joined with '/'
 // and names below it. The longest operand it lies under decides its base.
-Uri locate(const std::vector<UriBase>& bases, const std::string& path, bool directory) {
+// A path outside every base, made absolute against the scan's working directory; without one, a
+// relative path stays a relative reference (no uriBaseId).
+Uri outside_bases(const std::string& working_directory, const std::string& path, bool directory) {
+  const fs::path given(path);
+  if (given.is_relative() && working_directory.empty()) {
+    return Uri{percent_encode(given.lexically_normal().generic_string(), true) + (directory ? "/" : ""), nullptr};
+  }
+  const fs::path absolute = given.is_relative() ? fs::path(working_directory) / given : given;
+  return Uri{absolute_file_uri(absolute.lexically_normal(), directory), nullptr};
+}
+
+Uri locate(const UriBases& bases, const std::string& path, bool directory) {
   const UriBase* best = nullptr;
   std::string relative;
   bool self = false;
-  for (const UriBase& base : bases) {
+  for (const UriBase& base : bases.list) {
     const std::string& operand = base.operand;
     if (best != nullptr && operand.size() <= best->operand.size()) continue;
     std::string trimmed = operand;
@@ -426,11 +447,7 @@ Uri locate(const std::vector<UriBase>& bases, const std::string& path, bool dire
     }
   }
   const std::string slash = directory ? "/" : "";
-  if (best == nullptr) {
-    std::error_code ec;
-    const fs::path absolute = fs::absolute(path, ec).lexically_normal();
-    return Uri{absolute_file_uri(ec ? fs::path(path) : absolute, directory), nullptr};
-  }
+  if (best == nullptr) return outside_bases(bases.working_directory, path, directory);
   if (best->directory) return Uri{self ? "./" : percent_encode(relative, true) + slash, best};
   const std::string name = percent_encode(best->name, false);
   if (!self && relative.starts_with(':')) return Uri{name + percent_encode(relative, true) + slash, best};
@@ -479,7 +496,7 @@ std::string headline(const Finding& finding) {
   }
 }
 
-void add_file_results(Json& results, Json& artifacts, const std::vector<UriBase>& bases, const ScanReport& report) {
+void add_file_results(Json& results, Json& artifacts, const UriBases& bases, const ScanReport& report) {
   for (const FileResult& file : report.results) {
     const Uri uri = locate(bases, file.path, false);
     const std::size_t artifact_index = artifacts.size();
@@ -550,7 +567,7 @@ constexpr SymptomRule kSymptomRules[] = {
 };
 
 // The files behind a Q317218 verdict: infected system programs, droppers, patched kernel files.
-Json related_locations(const std::vector<UriBase>& bases, const host::HostReport& host) {
+Json related_locations(const UriBases& bases, const host::HostReport& host) {
   std::vector<std::pair<std::string, std::string>> files;  // path, what
   const auto add = [&files](const std::string& path, std::string what) {
     if (path.empty()) return;
@@ -584,7 +601,7 @@ std::string join(const std::vector<std::string>& lines, std::string_view separat
   return out;
 }
 
-void add_host_results(Json& results, const std::vector<UriBase>& bases, const host::HostReport& host) {
+void add_host_results(Json& results, const UriBases& bases, const host::HostReport& host) {
   const Uri windows_dir = locate(bases, host.install.windows_dir, true);
   const Json host_properties{{"windowsDir", path_to_json(host.install.windows_dir)},
                              {"volumeRoot", path_to_json(host.install.volume_root)},
@@ -632,7 +649,7 @@ void add_host_results(Json& results, const std::vector<UriBase>& bases, const ho
   }
 }
 
-void add_not_scanned_results(Json& results, const std::vector<UriBase>& bases, const ScanReport& report) {
+void add_not_scanned_results(Json& results, const UriBases& bases, const ScanReport& report) {
   for (const NotScannedEntry& entry : report.not_scanned) {
     const Uri uri = locate(bases, entry.path, false);
     const std::string code(to_code(entry.reason));
@@ -646,7 +663,7 @@ void add_not_scanned_results(Json& results, const std::vector<UriBase>& bases, c
 }
 
 // A scanned image volume that could not be opened again for the host evidence (ImageVolume::host_error).
-void add_volume_host_errors(Json& results, const std::vector<UriBase>& bases, const ScanReport& report) {
+void add_volume_host_errors(Json& results, const UriBases& bases, const ScanReport& report) {
   for (const ImageVolume& volume : report.volumes) {
     if (volume.host_error.empty()) continue;
     const Uri uri = locate(bases, volume.image, false);
@@ -657,21 +674,21 @@ void add_volume_host_errors(Json& results, const std::vector<UriBase>& bases, co
   }
 }
 
-std::string exit_code_description(const ScanReport& report, const Options& options, int code) {
+std::string exit_code_description(const ScanReport& report, const FailOn& fail_on, int code) {
   if (code == kExitInfected) {
     return report.infection_found() || report.flc_service_found() ? "FunLove evidence found"
                                                                   : "suspicious findings (--fail-on suspicious)";
   }
   if (code == kExitIncomplete) return report.operand_missing() ? "a PATH does not exist" : "scan incomplete";
-  return "no outcome --fail-on " + to_string(options.fail_on) + " counts";
+  return "no outcome --fail-on " + to_string(fail_on) + " counts";
 }
 
-Json invocation(const ScanReport& report, const Options& options) {
+Json invocation(const ScanReport& report, const FailOn& fail_on) {
   const bool successful = report.run_complete();
-  const int code = exit_code(report, options.fail_on);
+  const int code = exit_code(report, fail_on);
   Json invocation{{"executionSuccessful", successful},
                   {"exitCode", code},
-                  {"exitCodeDescription", exit_code_description(report, options, code)}};
+                  {"exitCodeDescription", exit_code_description(report, fail_on, code)}};
   if (!successful) {
     std::size_t host_errors = 0;
     for (const host::HostReport& host : report.hosts) host_errors += host.errors.size();
@@ -689,7 +706,7 @@ Json invocation(const ScanReport& report, const Options& options) {
                           {"message", {{"text", text}}},
                           {"associatedRule", {{"id", "FL900"}, {"index", rule_index("FL900")}}}}});
   }
-  invocation["properties"] = Json{{"failOn", to_string(options.fail_on)}};
+  invocation["properties"] = Json{{"failOn", to_string(fail_on)}};
   return invocation;
 }
 
@@ -714,8 +731,9 @@ std::string percent_encode(std::string_view bytes, bool keep_slash) {
 
 std::string_view sarif_rule_id(FindingKind kind) { return rules().at(static_cast<std::size_t>(kind)).id; }
 
-Json report_to_sarif(const ScanReport& report, const Options& options, const ReportMeta& meta) {
-  const std::vector<UriBase> bases = uri_bases(report.roots);
+Json report_to_sarif(const ScanReport& report, const PrintSettings& settings) {
+  const ReportMeta& meta = settings.meta;
+  const UriBases bases = uri_bases(report);
   Json rule_list = Json::array();
   for (const RuleSpec& rule : rules()) rule_list.push_back(rule_to_json(rule));
 
@@ -727,10 +745,12 @@ Json report_to_sarif(const ScanReport& report, const Options& options, const Rep
   add_volume_host_errors(results, bases, report);
 
   Json base_ids = Json::object();
-  for (const UriBase& base : bases) {
-    base_ids[base.id] = Json{{"uri", base.absolute_uri},
-                             {"description", message("PATH operand " + base.id.substr(4) + ": " + base.operand +
-                                                     (base.directory ? "" : " (its directory)"))}};
+  for (const UriBase& base : bases.list) {
+    Json location = Json::object();
+    if (!base.absolute_uri.empty()) location["uri"] = base.absolute_uri;
+    location["description"] =
+        message("PATH operand " + base.id.substr(4) + ": " + base.operand + (base.directory ? "" : " (its directory)"));
+    base_ids[base.id] = std::move(location);
   }
 
   Json driver{{"name", "flscan"},
@@ -741,7 +761,7 @@ Json report_to_sarif(const ScanReport& report, const Options& options, const Rep
               {"properties", {{"signatures", meta.signature_sources}, {"signatureCount", meta.signature_count}}}};
 
   Json run{{"tool", {{"driver", std::move(driver)}}},
-           {"invocations", Json::array({invocation(report, options)})},
+           {"invocations", Json::array({invocation(report, settings.fail_on)})},
            {"originalUriBaseIds", std::move(base_ids)},
            {"artifacts", std::move(artifacts)},
            {"results", std::move(results)},
@@ -755,8 +775,8 @@ Json report_to_sarif(const ScanReport& report, const Options& options, const Rep
   return Json{{"$schema", kSarifSchemaUri}, {"version", kSarifVersion}, {"runs", Json::array({std::move(run)})}};
 }
 
-void write_sarif_report(std::ostream& out, const ScanReport& report, const Options& options, const ReportMeta& meta) {
-  out << report_to_sarif(report, options, meta).dump(2, ' ', false, Json::error_handler_t::replace) << '\n';
+void write_sarif_report(std::ostream& out, const ScanReport& report, const PrintSettings& settings) {
+  out << report_to_sarif(report, settings).dump(2, ' ', false, Json::error_handler_t::replace) << '\n';
 }
 
 }  // namespace flscan::scanner

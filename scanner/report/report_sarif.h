@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "scanner/app/options.h"
+#include "scanner/report/print_settings.h"
 #include "scanner/report/report.h"
 
 namespace flscan::scanner {
@@ -28,12 +28,12 @@ inline constexpr std::string_view kSarifSchemaUri =
 // The SARIF rule id of a file state: FL001 infected ... FL010 decoy (FindingKind order).
 [[nodiscard]] std::string_view sarif_rule_id(FindingKind kind);
 
-// The whole log. The only filesystem access: whether each PATH operand is a directory (stat), to
-// choose its uriBaseId (the operand itself, or the directory holding it).
-[[nodiscard]] nlohmann::ordered_json report_to_sarif(const ScanReport& report, const Options& options,
-                                                     const ReportMeta& meta);
+// The whole log. No filesystem access: whether each PATH operand is a directory (its uriBaseId is
+// the operand itself, or the directory holding it) and where it is come from the report's
+// RootFacts, recorded at scan time (report.h).
+[[nodiscard]] nlohmann::ordered_json report_to_sarif(const ScanReport& report, const PrintSettings& settings);
 
 // Writes report_to_sarif() followed by a newline.
-void write_sarif_report(std::ostream& out, const ScanReport& report, const Options& options, const ReportMeta& meta);
+void write_sarif_report(std::ostream& out, const ScanReport& report, const PrintSettings& settings);
 
 }  // namespace flscan::scanner

@@ -65,7 +65,7 @@ std::string headline(const std::string& path, const Finding& finding) {
   }
 }
 
-void write_findings(std::ostream& out, const ScanReport& report, const Options& options) {
+void write_findings(std::ostream& out, const ScanReport& report, const PrintSettings& settings) {
   for (const FileResult& result : report.results) {
     bool printed = false;
     // When the structural detector spoke, signature matches only corroborate it: they are folded
@@ -73,24 +73,24 @@ void write_findings(std::ostream& out, const ScanReport& report, const Options& 
     const bool detector_spoke = !result.findings.empty() && result.findings.front().kind != FindingKind::signature;
     std::string corroborating;
     for (const Finding& finding : result.findings) {
-      if (options.infected_only && finding.severity != Severity::infection) continue;
-      if (detector_spoke && finding.kind == FindingKind::signature && !options.verbose) {
+      if (settings.infected_only && finding.severity != Severity::infection) continue;
+      if (detector_spoke && finding.kind == FindingKind::signature && !settings.verbose) {
         corroborating += (corroborating.empty() ? "" : ", ") + escape_for_terminal(finding.name);
         continue;
       }
       printed = true;
       out << headline(result.path, finding) << '\n';
-      if (options.brief) continue;
+      if (settings.brief) continue;
       out << "    "
           << (finding.evidence.empty() ? std::string("(no evidence text)") : escape_for_terminal(finding.evidence))
           << '\n'
           << "    rule " << escape_for_terminal(finding.rule) << ", " << to_string(finding.confidence)
           << " confidence, offset " << hex_offset(finding.offset) << '\n';
     }
-    if (printed && !options.brief && !corroborating.empty())
+    if (printed && !settings.brief && !corroborating.empty())
       out << "    signatures also matched: " << corroborating << '\n';
     // The file's identity once, after its findings: what to look up or quarantine.
-    if (printed && !options.brief)
+    if (printed && !settings.brief)
       out << "    file: " << result.size << " bytes, sha256 " << escape_for_terminal(result.sha256) << '\n';
     if (result.action) out << "    action: " << describe_action(*result.action) << '\n';
   }
@@ -190,8 +190,9 @@ std::string verdict_line(const ScanReport& report, const FailOn& fail_on) {
   return "clean: no FunLove evidence, every file scanned " + code;
 }
 
-void write_summary(std::ostream& out, const ScanReport& report, const ReportMeta& meta, const Options& options) {
-  const bool verbose = options.verbose;
+void write_summary(std::ostream& out, const ScanReport& report, const PrintSettings& settings) {
+  const ReportMeta& meta = settings.meta;
+  const bool verbose = settings.verbose;
   const ScanCounters& c = report.counters;
   const std::uint64_t other_files = c.files_examined - c.pe_files - c.mz_files;
   const double seconds = report.elapsed_seconds > 0 ? report.elapsed_seconds : 1e-9;
@@ -249,7 +250,7 @@ void write_summary(std::ostream& out, const ScanReport& report, const ReportMeta
   out << "Signatures:   " << meta.signature_count << " in total";
   for (const std::string& source : meta.signature_sources) out << "\n              " << escape_for_terminal(source);
   out << '\n';
-  out << "Result:       " << verdict_line(report, options.fail_on) << '\n';
+  out << "Result:       " << verdict_line(report, settings.fail_on) << '\n';
 }
 
 // "Q317218 report" per installation (host_report.h): verdict, symptom rows, the non-clean
@@ -336,13 +337,13 @@ std::string describe_action(const FileAction& action) {
   return text;
 }
 
-void write_text_report(std::ostream& out, const ScanReport& report, const Options& options, const ReportMeta& meta) {
+void write_text_report(std::ostream& out, const ScanReport& report, const PrintSettings& settings) {
   if (report.shard) {
     out << "flscan shard " << to_string(*report.shard)
         << ": the files of this shard only; merge the JSON reports of all " << report.shard->n
         << " shards with flscan merge for the whole result\n";
   }
-  write_findings(out, report, options);
+  write_findings(out, report, settings);
   write_not_scanned(out, report);
   for (const host::HostReport& host : report.hosts) write_host(out, host);
   if (report.live_processes) {
@@ -352,9 +353,9 @@ void write_text_report(std::ostream& out, const ScanReport& report, const Option
       out << "RUNNING flcss.exe: " << escape_for_terminal(host::describe(process)) << '\n';
     }
   }
-  if (options.verbose) write_skipped(out, report);
-  if (options.inventory) write_inventory(out, report);
-  if (!options.quiet) write_summary(out, report, meta, options);
+  if (settings.verbose) write_skipped(out, report);
+  if (settings.inventory) write_inventory(out, report);
+  if (!settings.quiet) write_summary(out, report, settings);
 }
 
 }  // namespace flscan::scanner

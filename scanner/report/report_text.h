@@ -6,12 +6,12 @@
 #include <iosfwd>
 #include <string>
 
-#include "scanner/app/options.h"
+#include "scanner/report/print_settings.h"
 #include "scanner/report/report.h"
 
 namespace flscan::scanner {
 
-void write_text_report(std::ostream& out, const ScanReport& report, const Options& options, const ReportMeta& meta);
+void write_text_report(std::ostream& out, const ScanReport& report, const PrintSettings& settings);
 
 // What --quarantine / --repair did to one file, in one line, terminal-safe ("quarantined to
 // DIR/x.flq (original removed); repair refused: ..."): the text report's `action:` line, also

@@ -395,10 +395,10 @@ TEST_CASE("host errors and notes survive the JSON report and flscan merge's re-d
   for (std::string_view hive : {"hive-dirty", "hive-partial-clean", "hive-ntuser"}) {
     INFO(hive);
     const ScanReport report = scan_clean_tree_with("json-round-trip", hive, "evt-dirty");
-    const flscan::scanner::Options options;
-    const flscan::scanner::ReportMeta meta{"test", {}, 0};
+    flscan::scanner::PrintSettings settings;
+    settings.meta = flscan::scanner::ReportMeta{"test", {}, 0};
     auto read = flscan::scanner::report_from_json(
-        nlohmann::json::parse(flscan::scanner::report_to_json(report, options, meta).dump()));
+        nlohmann::json::parse(flscan::scanner::report_to_json(report, settings).dump()));
     if (!read) FAIL(read.error());
     REQUIRE(read->report.hosts.size() == 1);
     HostReport again = read->report.hosts.front();
@@ -417,16 +417,16 @@ TEST_CASE("host notes are printed: text Note line, HTML list, SARIF verdict prop
   const ScanReport report = scan_clean_tree_with("dirty-printed", "hive-dirty", "evt-clean");
   const HostReport& host = only_host(report);
   REQUIRE(host.notes.size() == 1);
-  const flscan::scanner::Options options;
-  const flscan::scanner::ReportMeta meta{"test", {}, 0};
+  flscan::scanner::PrintSettings settings;
+  settings.meta = flscan::scanner::ReportMeta{"test", {}, 0};
   std::ostringstream text;
-  flscan::scanner::write_text_report(text, report, options, meta);
+  flscan::scanner::write_text_report(text, report, settings);
   CHECK(text.str().find("Note:       SYSTEM hive " + host.install.system_hive + " was not closed cleanly") !=
         std::string::npos);
   std::ostringstream html;
-  flscan::scanner::write_html_report(html, report, options, meta);
+  flscan::scanner::write_html_report(html, report, settings);
   CHECK(html.str().find("<ul class=\"notes\">\n<li>SYSTEM hive ") != std::string::npos);
-  const auto sarif = flscan::scanner::report_to_sarif(report, options, meta);
+  const auto sarif = flscan::scanner::report_to_sarif(report, settings);
   bool found = false;
   for (const auto& result : sarif.at("runs")[0].at("results")) {
     if (!result.at("properties").contains("notes")) continue;

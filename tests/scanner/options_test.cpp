@@ -53,7 +53,7 @@ TEST_CASE("options: defaults and every option", "[options]") {
   CHECK(defaults.options->max_filesize == flscan::limits::kDefaultMaxFileSize);
   CHECK(defaults.options->threads == 0);
   CHECK_FALSE(defaults.options->follow_symlinks);
-  CHECK_FALSE(defaults.options->json_path);
+  CHECK_FALSE(defaults.options->output_path(ReportFormat::json));
 
   const auto all =
       parse({"-d", "a.ndb", "--database", "sigs", "--exclude", "*.iso", "--exclude",   "x/y", "--max-filesize", "10K",
@@ -67,7 +67,7 @@ TEST_CASE("options: defaults and every option", "[options]") {
   CHECK(o.threads == 3);
   CHECK(o.follow_symlinks);
   CHECK(o.one_file_system);
-  CHECK(o.json_to_stdout());
+  CHECK(o.output_path(ReportFormat::json) == "-");
   CHECK(o.inventory);
   CHECK(o.verbose);
   CHECK(o.brief);
@@ -141,4 +141,26 @@ TEST_CASE("text encoding: strict UTF-8, base64, terminal escapes", "[options][en
                             "e") ==
         "gr\xC3\xBC\xC3\x9F"
         "e");
+}
+
+TEST_CASE("options: the report outputs are one list, the text report on stdout unless another goes there",
+          "[options]") {
+  // The order is the writing order (output_spec.h): text first, then JSON, SARIF, HTML.
+  const auto files = parse({"--html", "r.html", "--json", "r.json", "dir"});
+  REQUIRE(files.options);
+  CHECK(files.options->outputs == std::vector<OutputSpec>{{ReportFormat::text, "-"},
+                                                          {ReportFormat::json, "r.json"},
+                                                          {ReportFormat::html, "r.html"}});
+  // SARIF on stdout replaces the text report; for HTML, which has no stdout form, "-" is a file.
+  const auto sarif = parse({"--sarif", "-", "--html", "-", "dir"});
+  REQUIRE(sarif.options);
+  CHECK(sarif.options->outputs == std::vector<OutputSpec>{{ReportFormat::sarif, "-"}, {ReportFormat::html, "-"}});
+  CHECK(to_stdout(sarif.options->outputs[0]));
+  CHECK_FALSE(to_stdout(sarif.options->outputs[1]));
+
+  std::string err;
+  CHECK(parse({"--json", "-", "--sarif", "-", "dir"}, nullptr, &err).exit_code == 2);
+  CHECK(err == "flscan: --json - and --sarif - cannot both write to stdout\n");
+  CHECK(parse({"--html", "", "dir"}, nullptr, &err).exit_code == 2);
+  CHECK(err == "flscan: --html needs a file name\n");
 }

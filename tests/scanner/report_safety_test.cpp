@@ -59,11 +59,11 @@ host::HostReport host_with(const std::string& program, const std::string& kernel
 }
 
 // A shard report (1/1) with one file result and one inventory entry, as the JSON flscan writes.
-Json shard_document(const ScanReport& report, Options options = {}) {
-  options.inventory = true;
-  options.shard = Shard{1, 1};
+Json shard_document(const ScanReport& report, PrintSettings settings = {}) {
+  settings.inventory = true;
+  settings.meta = ReportMeta{"1.0", {"builtin"}, 1};
   std::ostringstream out;
-  write_json_report(out, report, options, ReportMeta{"1.0", {"builtin"}, 1});
+  write_json_report(out, report, settings);
   return Json::parse(out.str());
 }
 
@@ -169,19 +169,19 @@ TEST_CASE("the text and HTML printers escape every field whatever its source", "
   volume.name = "p1";
   volume.filesystem = "ntfs" + kOsc52 + kRlo;
   report.volumes.push_back(volume);
-  Options options;
-  options.inventory = true;
-  const ReportMeta meta{"1.0", {"builtin"}, 1};
+  PrintSettings settings;
+  settings.inventory = true;
+  settings.meta = ReportMeta{"1.0", {"builtin"}, 1};
 
   std::ostringstream text;
-  write_text_report(text, report, options, meta);
+  write_text_report(text, report, settings);
   CHECK(text.str().find('\x1b') == std::string::npos);
   CHECK(text.str().find('\x07') == std::string::npos);
   CHECK(text.str().find(kRlo) == std::string::npos);
   CHECK(text.str().find("\\x1b]52;c;cHduZWQ=\\x07") != std::string::npos);
 
   std::ostringstream html;
-  write_html_report(html, report, options, meta);
+  write_html_report(html, report, settings);
   CHECK(html.str().find("<script>") == std::string::npos);
   CHECK(html.str().find("&lt;script&gt;alert(1)&lt;/script&gt;") != std::string::npos);
   CHECK(html.str().find('\x1b') == std::string::npos);
@@ -229,6 +229,43 @@ TEST_CASE("the report reader refuses fields that are not what flscan writes, nam
                                      {"detail", ""},
                                      {"host_error", nullptr}}});
   CHECK(read_error(doc).find("volumes[0].filesystem") != std::string::npos);
+}
+
+TEST_CASE("root facts survive the JSON report and a malformed one is refused", "[report][json]") {
+  // What the scan recorded comes back as written (the SARIF printer reads nothing else, issue 14);
+  // a report without it is read with none (root_facts_of infers them).
+  ScanReport report = one_result_report();
+  report.roots = {"t", "/t/a.exe"};
+  report.root_facts = {RootFacts{"/scan/dir/t", RootKind::directory}, RootFacts{"/t/a.exe", RootKind::file}};
+  report.working_directory = "/scan/dir";
+  const Json good = shard_document(report);
+  auto read = report_from_json(good);
+  REQUIRE(read);
+  CHECK(read->report.root_facts == report.root_facts);
+  CHECK(read->report.working_directory == "/scan/dir");
+
+  Json older = good;
+  older.erase("root_facts");
+  read = report_from_json(older);
+  REQUIRE(read);
+  CHECK(read->report.root_facts.empty());
+  CHECK(read->report.working_directory.empty());
+  // Inferred: "t" has no entry of its own (a directory, place unknown); /t/a.exe has a result.
+  CHECK(root_facts_of(read->report, 0) == RootFacts{"", RootKind::directory});
+  CHECK(root_facts_of(read->report, 1) == RootFacts{"/t/a.exe", RootKind::file});
+
+  Json doc = good;
+  doc["root_facts"]["roots"].erase(1);
+  CHECK(read_error(doc).find("root_facts.roots: not one entry per root") != std::string::npos);
+  doc = good;
+  doc["root_facts"]["roots"][0]["kind"] = "folder";
+  CHECK(read_error(doc).find("root_facts.roots[0].kind: unknown code") != std::string::npos);
+  doc = good;
+  doc["root_facts"]["roots"][0]["absolute"] = Json{{"text", "relative/t"}};
+  CHECK(read_error(doc).find("root_facts.roots[0].absolute: not an absolute path") != std::string::npos);
+  doc = good;
+  doc["root_facts"]["working_directory"] = Json{{"text", "here"}};
+  CHECK(read_error(doc).find("root_facts.working_directory: not an absolute path") != std::string::npos);
 }
 
 TEST_CASE("a report file naming a top-level key twice is refused", "[report][json]") {
@@ -295,17 +332,16 @@ TEST_CASE("merged counters and verdicts come from the merged entries, not the sh
 TEST_CASE("the JSON report written entry by entry is the document report_to_json builds", "[report][json]") {
   // write_json_report never holds the entry arrays as JSON; its bytes must still be nlohmann's
   // pretty print of the whole document.
-  const ReportMeta meta{"1.0", {"builtin"}, 1};
-  const auto whole = [&](const ScanReport& report, const Options& options) {
-    return report_to_json(report, options, meta).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) +
-           "\n";
+  const auto whole = [&](const ScanReport& report, const PrintSettings& options) {
+    return report_to_json(report, options).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
   };
-  const auto streamed = [&](const ScanReport& report, const Options& options) {
+  const auto streamed = [&](const ScanReport& report, const PrintSettings& options) {
     std::ostringstream out;
-    write_json_report(out, report, options, meta);
+    write_json_report(out, report, options);
     return out.str();
   };
-  Options options;
+  PrintSettings options;
+  options.meta = ReportMeta{"1.0", {"builtin"}, 1};
   ScanReport empty;
   CHECK(streamed(empty, options) == whole(empty, options));
 
