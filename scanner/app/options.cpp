@@ -47,7 +47,9 @@ Disk images (scanned without mounting, through The Sleuth Kit):
   cannot be read is NOT SCANNED with a reason (unreadable-image, unknown-filesystem,
   encrypted-volume: BitLocker, BitLocker To Go, LUKS) and the others are still scanned. A
   block device named as PATH (flscan /dev/sdb) is a disk, opened the same way. Nothing is
-  mounted or extracted.
+  mounted or extracted. A format flscan cannot open (qcow2, VDI, QED, LVM2, LUKS, DMG, ...)
+  is NOT SCANNED unsupported-image, and an E01/VHD/VHDX/VMDK found inside a scanned
+  directory is NOT SCANNED image-not-opened: never one plain file passed as clean.
 
 Offline Windows (Q317218 report):
   For each Windows installation found (a WINNT or WINDOWS directory with

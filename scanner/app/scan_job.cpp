@@ -20,6 +20,7 @@
 #include "engine/hashing.h"
 #include "engine/scan.h"
 #include "scanner/walk/file_reader.h"
+#include "scanner/image/container_format.h"
 #include "scanner/image/image_layout.h"
 #include "scanner/image/image_listing.h"
 #include "scanner/image/tsk_file.h"
@@ -199,7 +200,11 @@ class JobVisitor final : public WalkVisitor, public image::ListingSink {
     // Kernel and loader checks depend on the file's role, which only its name tells
     // (infection-model section 7); everything else is recognised by content.
     const funlove::FileRole role = funlove::role_for_name(name);
-    const auto plan = [this, &worker, role](ByteView head, std::uint64_t size) {
+    // A disk image met inside a directory or another image (issue 15) is recognised from the same
+    // first bytes; its own files are not read, which the report says (image_not_opened).
+    std::optional<image::ContainerFormat> container;
+    const auto plan = [this, &worker, role, &container](ByteView head, std::uint64_t size) {
+      container = image::recognise_container(head, ByteView());
       if (!needs_whole_file(head, signatures_, role)) return ReadPlan::head_only;
       return size > settings_.stream_above && worker.scanner.can_stream(role) ? ReadPlan::stream : ReadPlan::whole;
     };
@@ -214,6 +219,7 @@ class JobVisitor final : public WalkVisitor, public image::ListingSink {
     }
     ++worker.counters.files_examined;
     worker.counters.bytes_read += content->bytes_read;
+    if (container) image_not_opened(worker, path, *container);
     if (content->streamed) {
       if (!streamed || !*streamed) {
         // The reader reported no read error, so the engine's plan missed bytes it needed: a bug,
@@ -231,6 +237,17 @@ class JobVisitor final : public WalkVisitor, public image::ListingSink {
     ++worker.counters.files_scanned_whole;
     const FileVerdict verdict = worker.scanner.scan(content->bytes, role);
     record(worker, path, *content, verdict, directory);
+  }
+
+  // A disk image found as a file: NOT SCANNED, since none of the files inside it were read.
+  void image_not_opened(Worker& worker, const std::string& path, const image::ContainerFormat& format) {
+    if (format.support == image::ContainerSupport::unsupported) {
+      add_not_scanned(worker, path, NotScannedReason::unsupported_image,
+                      image::unsupported_detail(format.name, format.evidence));
+    } else {
+      add_not_scanned(worker, path, NotScannedReason::image_not_opened,
+                      image::not_opened_detail(format.name, format.evidence));
+    }
   }
 
   std::string sha256_of(Worker& worker, const FileVerdict& verdict, ByteView bytes) {
@@ -327,6 +344,9 @@ SplitRoots split_roots(const ScanSettings& settings, JobVisitor& visitor) {
         break;
       case image::Detection::Kind::unreadable:
         visitor.not_scanned(fs::path(root), NotScannedReason::unreadable_image, std::move(detection.detail));
+        break;
+      case image::Detection::Kind::unsupported:
+        visitor.not_scanned(fs::path(root), NotScannedReason::unsupported_image, std::move(detection.detail));
         break;
     }
   }

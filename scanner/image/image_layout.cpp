@@ -15,6 +15,7 @@
 
 #include "scanner/image/limits.h"
 #include "scanner/image/tsk_handle.h"
+#include "scanner/image/container_format.h"
 #include "scanner/image/tsk_runtime.h"
 #include "scanner/platform/errno_text.h"
 #include "scanner/platform/fd.h"
@@ -90,31 +91,40 @@ HeadStatus read_head(const std::string& path, Head& out, std::string& error) {
   return status;
 }
 
-enum class Candidate { none, container, raw };
+enum class Candidate { none, container, raw, unsupported };
 
 struct Classified {
   Candidate candidate = Candidate::none;
-  // For a container signature at offset 0: the TSK type it must open as, and its name.
+  // For a container signature: the TSK type it must open as (DETECT: either), and its name.
   TSK_IMG_TYPE_ENUM expected = TSK_IMG_TYPE_DETECT;
-  const char* format = "";
+  std::string format;
+  std::string evidence;  // for an unsupported format: what was seen where
 };
 
-// See the file comment of image_layout.h.
+// The TSK container type a format flscan opens must open as; DETECT for a fixed VHD, which TSK
+// may read as the raw disk it is (the footer is the only container structure).
+TSK_IMG_TYPE_ENUM tsk_type_for(const ContainerFormat& format, bool tail_signature) {
+  if (format.name == "E01") return TSK_IMG_TYPE_EWF_EWF;
+  if (format.name == "VMDK") return TSK_IMG_TYPE_VMDK_VMDK;
+  if ((format.name == "VHD" || format.name == "VHDX") && !tail_signature) return TSK_IMG_TYPE_VHD_VHD;
+  return TSK_IMG_TYPE_DETECT;
+}
+
+// See the file comment of image_layout.h; container formats: container_format.h.
 Classified classify(const Head& h) {
   const auto& b = h.head;
   if (bytes_at(b, 0, "MZ")) return {};
-  if (bytes_at(b, 0, std::string_view("EVF\x09\x0d\x0a\xff\x00", 8)))
-    return {Candidate::container, TSK_IMG_TYPE_EWF_EWF, "E01"};
-  if (bytes_at(b, 0, "conectix") || bytes_at(b, 0, "vhdxfile"))
-    return {Candidate::container, TSK_IMG_TYPE_VHD_VHD, "VHD"};
-  if (bytes_at(b, 0, "KDMV") || bytes_at(b, 0, "COWD") || bytes_at(b, 0, "# Disk DescriptorFile")) {
-    return {Candidate::container, TSK_IMG_TYPE_VMDK_VMDK, "VMDK"};
+  const ByteView head(b.data(), b.size());
+  const ByteView tail = h.has_tail ? ByteView(h.tail.data(), h.tail.size()) : ByteView();
+  if (std::optional<ContainerFormat> format = recognise_container(head, tail)) {
+    if (format->support == ContainerSupport::unsupported)
+      return {Candidate::unsupported, TSK_IMG_TYPE_DETECT, format->name, format->evidence};
+    const bool tail_signature = !recognise_container(head, ByteView()).has_value();
+    return {Candidate::container, tsk_type_for(*format, tail_signature), format->name, format->evidence};
   }
-  // A fixed VHD is the raw disk plus a footer: TSK may read it as either.
-  if (h.has_tail && bytes_at(h.tail.data(), h.tail.size(), 0, "conectix"))
-    return {Candidate::container, TSK_IMG_TYPE_DETECT, "VHD"};
-  if (b.size() >= kSectorBytes && b[510] == 0x55 && b[511] == 0xAA) return {Candidate::raw};
-  if (bytes_at(b, kSectorBytes, "EFI PART")) return {Candidate::raw};
+  if (b.size() >= kSectorBytes && b[510] == 0x55 && b[511] == 0xAA)
+    return {Candidate::raw, TSK_IMG_TYPE_DETECT, "", ""};
+  if (bytes_at(b, kSectorBytes, "EFI PART")) return {Candidate::raw, TSK_IMG_TYPE_DETECT, "", ""};
   return {};
 }
 
@@ -566,6 +576,15 @@ Built build_layout(TSK_IMG_INFO* img, const std::string& path, bool raw_candidat
 
 }  // namespace
 
+std::string unsupported_detail(const std::string& format, const std::string& evidence) {
+  return format + " (" + evidence + "): flscan cannot open this format yet, so none of its files were read";
+}
+
+std::string not_opened_detail(const std::string& format, const std::string& evidence) {
+  return format + " disk image (" + evidence +
+         ") inside a scanned directory: its files were not read; name it as a PATH to scan them";
+}
+
 ImageLayout layout_of(TSK_IMG_INFO* img, const std::string& path) { return build_layout(img, path, false).layout; }
 
 Detection detect_image(const std::string& path, ImageMode mode) {
@@ -587,6 +606,13 @@ Detection detect_image(const std::string& path, ImageMode mode) {
       break;
   }
   const Classified classified = classify(head);
+  // A format flscan cannot open is reported as what it is, --image or not (a qcow2 read as a raw
+  // disk would only give "unknown-filesystem"; read as a file, it would pass as clean).
+  if (classified.candidate == Candidate::unsupported) {
+    detection.kind = Detection::Kind::unsupported;
+    detection.detail = unsupported_detail(classified.format, classified.evidence);
+    return detection;
+  }
   // A block device named as PATH is a disk (issue 12): opened as an image as --image does, so
   // whatever TSK cannot read in it is reported, never skipped.
   const Candidate candidate = mode == ImageMode::forced || head.device ? Candidate::container : classified.candidate;
@@ -605,7 +631,7 @@ Detection detect_image(const std::string& path, ImageMode mode) {
   // disk, so a container signature that did not open as its container is an unreadable image.
   if (classified.expected != TSK_IMG_TYPE_DETECT && (img->itype & classified.expected) == 0) {
     detection.kind = Detection::Kind::unreadable;
-    detection.detail = std::string(classified.format) + " signature, but The Sleuth Kit cannot open the file as " +
+    detection.detail = classified.format + " signature, but The Sleuth Kit cannot open the file as " +
                        classified.format + " (damaged or cut short)";
     return detection;
   }

@@ -7,6 +7,8 @@
 //    "vhdxfile", VMDK "KDMV"/"COWD" or a "# Disk DescriptorFile" text) makes it an image: if TSK then
 //    cannot open it, it is reported NOT SCANNED (unreadable-image) rather than passed off as a
 //    clean file;
+//  - a container or volume format flscan cannot open yet (qcow2, VDI, LVM2, LUKS, DMG, ...;
+//    container_format.h) is NOT SCANNED unsupported-image naming the format, with --image too;
 //  - a raw candidate (0x55AA at offset 510, or "EFI PART" at 512) is an image only when TSK
 //    confirms it: a partition table with at least one allocated partition, an NTFS or FAT
 //    filesystem at offset 0, or an encrypted volume's signature at offset 0 (BitLocker "-FVE-FS-",
@@ -51,9 +53,10 @@ struct ImageLayout {
 
 struct Detection {
   enum class Kind {
-    not_image,   // scan the operand as before (a file or a directory)
-    image,       // `layout` holds its volumes
-    unreadable,  // an image that TSK cannot open: NOT SCANNED unreadable-image with `detail`
+    not_image,    // scan the operand as before (a file or a directory)
+    image,        // `layout` holds its volumes
+    unreadable,   // an image that TSK cannot open: NOT SCANNED unreadable-image with `detail`
+    unsupported,  // a container or volume format flscan cannot open: NOT SCANNED unsupported-image
   };
   Kind kind = Kind::not_image;
   ImageLayout layout;
@@ -64,6 +67,11 @@ struct Detection {
 // and other non-regular files are not images, except block devices, which always are.
 // Never throws for bad content.
 [[nodiscard]] Detection detect_image(const std::string& path, ImageMode mode);
+
+// The NOT SCANNED details of a container format (container_format.h) flscan cannot open, and of
+// one it opens as PATH but found inside a scanned directory (issue 15).
+[[nodiscard]] std::string unsupported_detail(const std::string& format, const std::string& evidence);
+[[nodiscard]] std::string not_opened_detail(const std::string& format, const std::string& evidence);
 
 // The volumes of an image already open on this thread (the fuzz target's image in memory), as
 // detect_image finds them for a container or a forced image; `path` names it in the report.

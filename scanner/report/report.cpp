@@ -40,6 +40,10 @@ std::string_view to_code(NotScannedReason reason) {
       return "encrypted-volume";
     case NotScannedReason::special_file:
       return "special-file";
+    case NotScannedReason::unsupported_image:
+      return "unsupported-image";
+    case NotScannedReason::image_not_opened:
+      return "image-not-opened";
   }
   return "unknown";
 }
@@ -96,6 +100,10 @@ std::string_view describe(NotScannedReason reason) {
       return "encrypted volume";
     case NotScannedReason::special_file:
       return "PATH is not a regular file, directory or disk";
+    case NotScannedReason::unsupported_image:
+      return "disk image in a format flscan cannot open";
+    case NotScannedReason::image_not_opened:
+      return "disk image inside a scanned directory, not opened";
   }
   return "unknown";
 }

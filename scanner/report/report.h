@@ -44,8 +44,12 @@ enum class NotScannedReason {
                      // image: only ciphertext
   special_file,  // a PATH operand that is a FIFO, socket or character device: never opened (issue 12; inside a walk:
                  // skipped)
+  // A file whose content is a disk-image container or volume format (image/container_format.h,
+  // issue 15): its files were not read.
+  unsupported_image,  // a format flscan cannot open (qcow2, VDI, LVM2, LUKS, DMG, ...), as PATH or inside a walk
+  image_not_opened,   // a format flscan opens as PATH (E01, VHD, VHDX, VMDK), found inside a scanned directory
 };
-inline constexpr std::size_t kNotScannedReasonCount = 16;
+inline constexpr std::size_t kNotScannedReasonCount = 18;
 
 // Why an entry was skipped on purpose. Skipped entries are not files flscan reads, so they do not
 // make the scan incomplete.

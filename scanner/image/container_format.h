@@ -1,0 +1,52 @@
+// Which disk-image container or volume format a file's bytes are, recognised before deciding what
+// the file is (issue 15): a format flscan opens goes to The Sleuth Kit as an image, and one it
+// cannot open yet must be reported NOT SCANNED naming the format, never passed off as one plain
+// file that is clean.
+//
+// Recognition is by the signatures the formats' own specifications put at fixed places, all in the
+// first 4 KiB or the last 512 bytes, so one read of each end decides:
+//   opened by flscan through TSK: E01 ("EVF\t\r\n\xff\0" at 0), VHD ("conectix" at 0 for dynamic
+//     and differencing disks, in the last 512 bytes for fixed ones), VHDX ("vhdxfile" at 0), VMDK
+//     ("KDMV" sparse extent, "COWD" ESX extent, "# Disk DescriptorFile" descriptor);
+//   not opened yet: qcow/qcow2 ("QFI\xfb" and a big-endian version 1-3 at 4), QED ("QED\0"),
+//     VirtualBox VDI (0xBEDA107F little-endian at 0x40), Parallels ("WithoutFreeSpace" or
+//     "WithouFreSpacExt" at 0), AFF ("AFF10\r\n\0" at 0), EnCase L01 logical evidence
+//     ("LVF\t\r\n\xff\0"), LUKS1/LUKS2 ("LUKS\xba\xbe" and a big-endian version 1 or 2 at 6),
+//     an LVM2 physical volume ("LABELONE" at the start of one of the first four 512-byte sectors
+//     with "LVM2 001" at +0x18 of that label) and Apple DMG/UDIF ("koly" at the start of the last
+//     512 bytes).
+// Raw disks (partition tables, bare filesystems, BitLocker) have no container signature: they are
+// the image layout's concern (image_layout.cpp), confirmed by TSK.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "engine/byte_view.h"
+
+namespace flscan::scanner::image {
+
+// The bytes recognition needs: at most this much of the start of the file.
+inline constexpr std::size_t kContainerHeadBytes = 4096;
+// And this much of its end (the fixed VHD footer, the DMG trailer).
+inline constexpr std::size_t kContainerTailBytes = 512;
+
+enum class ContainerSupport {
+  opened,       // flscan opens it through The Sleuth Kit
+  unsupported,  // recognised, but flscan cannot open it (yet): NOT SCANNED, naming the format
+};
+
+struct ContainerFormat {
+  std::string name;  // "qcow2", "VHD", "LVM2 physical volume", ...
+  ContainerSupport support = ContainerSupport::unsupported;
+  std::string evidence;  // what was seen where, e.g. "\"QFI\\xfb\" version 3 at offset 0"
+};
+
+// The format `head` (the file's first bytes, up to kContainerHeadBytes) and `tail` (its last
+// bytes, up to kContainerTailBytes; empty when the file is shorter than two of them) show, if
+// any. A file starting with "MZ" is never a container.
+[[nodiscard]] std::optional<ContainerFormat> recognise_container(ByteView head, ByteView tail);
+
+}  // namespace flscan::scanner::image

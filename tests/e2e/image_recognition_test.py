@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""A disk image flscan cannot open, or does not open where it lies, is NOT SCANNED naming its
+format, never one plain file passed as clean (issue 15, "recognise before deciding").
+
+The images are made here by qemu-img (Debian qemu-utils) from the corpus's infected MBR disk
+(corpus-images/mbr.raw, its manifest says it holds infected files), so what each file is follows
+from how it was made:
+- as PATH: the disk converted to qcow2 (v3 and v2), VDI and QED, and a LUKS volume, each alone and
+  with --image: exit 2, one `not_scanned` entry for the operand with reason `unsupported-image`
+  whose detail names the format; no result (nothing inside was read);
+- inside a scanned directory: the same qcow2 and VDI (`unsupported-image`), and the corpus's
+  VHD, VMDK and E01 of the same disk (`image-not-opened`: formats flscan opens as PATH), beside a
+  text file that is nothing: exit 2, exactly those entries, each naming its format;
+- the VHD named as PATH is still opened, with the exit code the images manifest gives it, so recognising
+  formats takes nothing away from the images flscan reads.
+
+Usage: image_recognition_test.py FLSCAN IMAGES_DIR"""
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from e2e_support import check, finish, path_text, run_json
+
+# file name -> (qemu-img arguments that make it from the raw disk, format named in the detail)
+UNSUPPORTED = {
+    "disk.qcow2": (["convert", "-O", "qcow2"], "qcow2"),
+    "disk-v2.qcow2": (["convert", "-O", "qcow2", "-o", "compat=0.10"], "qcow2"),
+    "disk.vdi": (["convert", "-O", "vdi"], "VDI"),
+    "disk.qed": (["convert", "-O", "qed"], "QED"),
+}
+# Opened by flscan as PATH; found in a directory they are `image-not-opened`.
+OPENED = {"mbr.vhd": "VHD", "mbr.vmdk": "VMDK", "mbr.E01": "E01"}
+
+
+def make_images(images: Path, work: Path) -> None:
+    raw = images / "mbr.raw"
+    for name, (args, _) in UNSUPPORTED.items():
+        subprocess.run(["qemu-img", *args[:1], "-q", *args[1:], str(raw), str(work / name)], check=True)
+    subprocess.run(["qemu-img", "create", "-q", "--object", "secret,id=s0,data=flscan-test", "-f", "luks",
+                    "-o", "key-secret=s0", str(work / "disk.luks"), "4M"], check=True)
+
+
+def not_scanned(report: dict) -> dict:
+    return {path_text(e["path"]): e for e in report.get("not_scanned", [])}
+
+
+def check_operand(flscan: str, path: Path, fmt: str, extra: list) -> None:
+    what = f"{path.name} {' '.join(extra)}".strip()
+    report = run_json([flscan, *extra, "--json", "-", str(path)], None, what)
+    if report is None:
+        return
+    check(report["_returncode"] == 2, f"{what}: exit {report['_returncode']}, expected 2 (incomplete)")
+    entries = not_scanned(report)
+    entry = entries.get(str(path))
+    if check(entry is not None, f"{what}: no not_scanned entry for the operand ({sorted(entries)})"):
+        check(entry["reason"] == "unsupported-image", f"{what}: reason {entry['reason']}, expected unsupported-image")
+        check(fmt in entry["detail"], f"{what}: detail does not name {fmt}: {entry['detail']}")
+    check(not report["results"], f"{what}: results from an image that was not read: {report['results']}")
+
+
+def check_directory(flscan: str, images: Path, work: Path) -> None:
+    tree = work / "snapshots"
+    tree.mkdir()
+    expected = {}
+    for name in ("disk.qcow2", "disk.vdi"):
+        shutil.copy(work / name, tree / name)
+        expected[str(tree / name)] = ("unsupported-image", UNSUPPORTED[name][1])
+    for name, fmt in OPENED.items():
+        shutil.copy(images / name, tree / name)
+        expected[str(tree / name)] = ("image-not-opened", fmt)
+    (tree / "notes.txt").write_text("not an image\n")
+    report = run_json([flscan, "--json", "-", str(tree)], None, "snapshots/")
+    if report is None:
+        return
+    check(report["_returncode"] == 2, f"snapshots/: exit {report['_returncode']}, expected 2")
+    entries = not_scanned(report)
+    check(set(entries) == set(expected), f"snapshots/: not_scanned {sorted(entries)}, expected {sorted(expected)}")
+    for path, (reason, fmt) in expected.items():
+        entry = entries.get(path)
+        if entry is None:
+            continue
+        check(entry["reason"] == reason, f"{path}: reason {entry['reason']}, expected {reason}")
+        check(fmt in entry["detail"], f"{path}: detail does not name {fmt}: {entry['detail']}")
+    check(report["summary"]["complete"] is False, "snapshots/: summary.complete is not false")
+
+
+def check_vhd_still_opened(flscan: str, images: Path) -> None:
+    manifest = json.loads((images / "manifest.json").read_text())
+    entry = next((i for i in manifest["images"] if i["path"] == "mbr.vhd"), None)
+    if not check(entry is not None, "corpus-images manifest lists no mbr.vhd"):
+        return
+    report = run_json([flscan, "--json", "-", str(images / "mbr.vhd")], None, "mbr.vhd")
+    if report is None:
+        return
+    check(report["_returncode"] == entry["expected_exit_code"],
+          f"mbr.vhd: exit {report['_returncode']}, the manifest expects {entry['expected_exit_code']}")
+    check(not report["not_scanned"], f"mbr.vhd: not_scanned {report['not_scanned']}")
+
+
+def main() -> int:
+    flscan, images = sys.argv[1], Path(sys.argv[2])
+    with tempfile.TemporaryDirectory(prefix="flscan-recognise-") as scratch:
+        work = Path(scratch)
+        make_images(images, work)
+        for name, (_, fmt) in UNSUPPORTED.items():
+            for extra in ([], ["--image"]):
+                check_operand(flscan, work / name, fmt, extra)
+        for extra in ([], ["--image"]):
+            check_operand(flscan, work / "disk.luks", "LUKS1", extra)
+        check_directory(flscan, images, work)
+        check_vhd_still_opened(flscan, images)
+    return finish("image recognition")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
