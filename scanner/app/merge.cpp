@@ -231,7 +231,8 @@ bool kernel_other(const host::KernelCheck& check) {
 }
 bool image_other(const host::ServiceImageCheck& check) { return check.status == host::FileStatus::other_shard; }
 
-host::HostReport merge_host(const std::vector<ShardReport>& shards, std::size_t index, const ScanReport& merged) {
+host::HostReport merge_host(const std::vector<ShardReport>& shards, std::size_t index, const ScanReport& merged,
+                            const host::ScanFacts& facts) {
   // The evidence read by every shard: from the one with the fewest host errors (lowest K on ties).
   const ShardReport* best = &shards.front();
   for (const ShardReport& shard : shards) {
@@ -260,7 +261,7 @@ host::HostReport merge_host(const std::vector<ShardReport>& shards, std::size_t 
         },
         image_other);
   }
-  host::derive_host_report(host, ScanReportFacts(merged));
+  host::derive_host_report(host, facts);
   if (merged.live_processes) host::apply_live_processes(host, *merged.live_processes);
   return host;
 }
@@ -326,7 +327,10 @@ tl::expected<ReadReport, std::string> merge_shard_reports(std::vector<ShardRepor
                live.end());
   }
   sort_entries(report);
-  for (std::size_t i = 0; i < first.report.hosts.size(); ++i) report.hosts.push_back(merge_host(shards, i, report));
+  // One index of the merged entries for every installation (it does not depend on the hosts).
+  const ScanReportFacts facts(report);
+  for (std::size_t i = 0; i < first.report.hosts.size(); ++i)
+    report.hosts.push_back(merge_host(shards, i, report, facts));
   merged.exit_code = exit_code(report, merged.settings.fail_on);
   return merged;
 }

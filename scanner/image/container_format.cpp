@@ -1,11 +1,16 @@
 #include "scanner/image/container_format.h"
 
 #include <array>
+#include <span>
 
 namespace flscan::scanner::image {
 namespace {
 
 using namespace std::string_view_literals;
+
+std::span<const std::uint8_t> as_bytes(std::string_view text) {
+  return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
+}
 
 // A big-endian unsigned value of `width` bytes at `offset` (qcow and LUKS headers are big-endian).
 std::optional<std::uint32_t> big_endian(ByteView bytes, std::size_t offset, std::size_t width) {
@@ -15,6 +20,20 @@ std::optional<std::uint32_t> big_endian(ByteView bytes, std::size_t offset, std:
   return value;
 }
 
+// The signature `literal` at `offset`, in a head long enough to hold the format's whole header
+// (`header_bytes`): a few magic bytes alone, in a file too short to be the format, are not it.
+bool signature(ByteView head, std::size_t offset, std::string_view literal, std::size_t header_bytes) {
+  return head.size() >= header_bytes && head.equals_at(offset, literal);
+}
+
+// Header sizes from the formats' specifications.
+constexpr std::size_t kSectorHeader = 512;     // VHD footer copy, VMDK sparse header, VDI header, E01/L01 sections
+constexpr std::size_t kQcowHeader = 72;        // qcow2 version 2 header (version 3: 104; qcow: 48)
+constexpr std::size_t kQedHeader = 64;         // QED header
+constexpr std::size_t kParallelsHeader = 64;   // Parallels header
+constexpr std::size_t kLuks1Header = 592;      // LUKS1 phdr (LUKS2's binary header is 4096)
+constexpr std::size_t kVhdxIdentifier = 4096;  // VHDX file type identifier region (64 KiB; its first 4 KiB here)
+
 ContainerFormat opened(std::string name, std::string evidence) {
   return {std::move(name), ContainerSupport::opened, std::move(evidence)};
 }
@@ -23,12 +42,16 @@ ContainerFormat unsupported(std::string name, std::string evidence) {
 }
 
 std::optional<ContainerFormat> opened_format(ByteView head, ByteView tail) {
-  if (head.equals_at(0, "EVF\x09\x0d\x0a\xff\x00"sv)) return opened("E01", "\"EVF\" signature at offset 0");
-  if (head.equals_at(0, "conectix"sv)) return opened("VHD", "\"conectix\" footer copy at offset 0");
-  if (head.equals_at(0, "vhdxfile"sv)) return opened("VHDX", "\"vhdxfile\" at offset 0");
-  if (head.equals_at(0, "KDMV"sv)) return opened("VMDK", "sparse extent \"KDMV\" at offset 0");
-  if (head.equals_at(0, "COWD"sv)) return opened("VMDK", "ESX extent \"COWD\" at offset 0");
-  if (head.equals_at(0, "# Disk DescriptorFile"sv)) return opened("VMDK", "descriptor \"# Disk DescriptorFile\"");
+  if (signature(head, 0, "EVF\x09\x0d\x0a\xff\x00"sv, kSectorHeader))
+    return opened("E01", "\"EVF\" signature at offset 0");
+  if (signature(head, 0, "conectix"sv, kSectorHeader)) return opened("VHD", "\"conectix\" footer copy at offset 0");
+  if (signature(head, 0, "vhdxfile"sv, kVhdxIdentifier)) return opened("VHDX", "\"vhdxfile\" at offset 0");
+  if (signature(head, 0, "KDMV"sv, kSectorHeader)) return opened("VMDK", "sparse extent \"KDMV\" at offset 0");
+  if (signature(head, 0, "COWD"sv, kSectorHeader)) return opened("VMDK", "ESX extent \"COWD\" at offset 0");
+  // A descriptor is text: its first line, and the createType every descriptor declares.
+  if (head.equals_at(0, "# Disk DescriptorFile"sv) && head.find(as_bytes("createType="))) {
+    return opened("VMDK", "descriptor \"# Disk DescriptorFile\" with a createType");
+  }
   if (tail.size() == kContainerTailBytes && tail.equals_at(0, "conectix"sv))
     return opened("VHD", "\"conectix\" footer in the last 512 bytes");
   return std::nullopt;
@@ -39,7 +62,7 @@ constexpr std::size_t kLvmLabelSectors = 4;
 constexpr std::size_t kSector = 512;
 
 std::optional<ContainerFormat> unsupported_format(ByteView head, ByteView tail) {
-  if (head.equals_at(0, "QFI\xfb"sv)) {
+  if (signature(head, 0, "QFI\xfb"sv, kQcowHeader)) {
     const auto version = big_endian(head, 4, 4);
     if (version && *version >= 1 && *version <= 3) {
       return unsupported(*version == 1 ? "qcow" : "qcow2",
@@ -48,14 +71,16 @@ std::optional<ContainerFormat> unsupported_format(ByteView head, ByteView tail) 
     return unsupported("qcow (unknown version)", "\"QFI\\xfb\" at offset 0, version " +
                                                      (version ? std::to_string(*version) : std::string("missing")));
   }
-  if (head.equals_at(0, "QED\0"sv)) return unsupported("QED", "\"QED\\0\" at offset 0");
-  if (head.u32le(0x40) == 0xBEDA107Fu) return unsupported("VDI (VirtualBox)", "signature 0xBEDA107F at offset 0x40");
-  if (head.equals_at(0, "WithoutFreeSpace"sv) || head.equals_at(0, "WithouFreSpacExt"sv))
+  if (signature(head, 0, "QED\0"sv, kQedHeader)) return unsupported("QED", "\"QED\\0\" at offset 0");
+  if (head.size() >= kSectorHeader && head.u32le(0x40) == 0xBEDA107Fu)
+    return unsupported("VDI (VirtualBox)", "signature 0xBEDA107F at offset 0x40");
+  if (signature(head, 0, "WithoutFreeSpace"sv, kParallelsHeader) ||
+      signature(head, 0, "WithouFreSpacExt"sv, kParallelsHeader))
     return unsupported("Parallels HDD", "Parallels signature at offset 0");
-  if (head.equals_at(0, "AFF10\r\n\0"sv)) return unsupported("AFF", "\"AFF10\" at offset 0");
-  if (head.equals_at(0, "LVF\x09\x0d\x0a\xff\x00"sv))
+  if (signature(head, 0, "AFF10\r\n\0"sv, kSectorHeader)) return unsupported("AFF", "\"AFF10\" at offset 0");
+  if (signature(head, 0, "LVF\x09\x0d\x0a\xff\x00"sv, kSectorHeader))
     return unsupported("L01 (EnCase logical evidence)", "\"LVF\" signature at offset 0");
-  if (head.equals_at(0, "LUKS\xba\xbe"sv)) {
+  if (signature(head, 0, "LUKS\xba\xbe"sv, kLuks1Header)) {
     const auto version = big_endian(head, 6, 2);
     if (version && (*version == 1 || *version == 2)) {
       return unsupported("LUKS" + std::to_string(*version) + " encrypted volume",
@@ -64,7 +89,8 @@ std::optional<ContainerFormat> unsupported_format(ByteView head, ByteView tail) 
   }
   for (std::size_t sector = 0; sector < kLvmLabelSectors; ++sector) {
     const std::size_t label = sector * kSector;
-    if (head.equals_at(label, "LABELONE"sv) && head.equals_at(label + 0x18, "LVM2 001"sv)) {
+    if (head.contains(label, kSector) && head.equals_at(label, "LABELONE"sv) &&
+        head.equals_at(label + 0x18, "LVM2 001"sv)) {
       return unsupported("LVM2 physical volume", "\"LABELONE\" and \"LVM2 001\" in sector " + std::to_string(sector));
     }
   }

@@ -15,6 +15,9 @@
 //     an LVM2 physical volume ("LABELONE" at the start of one of the first four 512-byte sectors
 //     with "LVM2 001" at +0x18 of that label) and Apple DMG/UDIF ("koly" at the start of the last
 //     512 bytes).
+// A signature counts only in a file long enough to hold its format's header (72 bytes for qcow2,
+// 592 for LUKS1, 4 KiB for VHDX, a sector for the others; a VMDK descriptor must also declare its
+// createType), so a few magic bytes alone do not make a file an image.
 // Raw disks (partition tables, bare filesystems, BitLocker) have no container signature: they are
 // the image layout's concern (image_layout.cpp), confirmed by TSK.
 #pragma once

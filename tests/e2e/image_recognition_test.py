@@ -39,8 +39,15 @@ def make_images(images: Path, work: Path) -> None:
     raw = images / "mbr.raw"
     for name, (args, _) in UNSUPPORTED.items():
         subprocess.run(["qemu-img", *args[:1], "-q", *args[1:], str(raw), str(work / name)], check=True)
-    subprocess.run(["qemu-img", "create", "-q", "--object", "secret,id=s0,data=flscan-test", "-f", "luks",
-                    "-o", "key-secret=s0", str(work / "disk.luks"), "4M"], check=True)
+    # qemu-img's LUKS key setup times its PBKDF on the CPU and now and then gives up on a busy
+    # machine ("Unable to get accurate CPU usage"): retried.
+    luks = ["qemu-img", "create", "-q", "--object", "secret,id=s0,data=flscan-test", "-f", "luks",
+            "-o", "key-secret=s0", str(work / "disk.luks"), "4M"]
+    for attempt in range(5):
+        if subprocess.run(luks).returncode == 0:
+            break
+    else:
+        raise SystemExit("qemu-img could not make a LUKS volume: " + " ".join(luks))
 
 
 def not_scanned(report: dict) -> dict:
