@@ -267,7 +267,7 @@ void write_host(std::ostream& out, const host::HostReport& host) {
     out << "  " << id << "  " << status << "  " << esc(row.symptom) << '\n';
     for (const std::string& line : row.evidence) out << "      " << esc(line) << '\n';
   }
-  std::array<std::size_t, host::kFileStatusCount> counts{};
+  std::array<std::size_t, kEnumCount<host::FileStatus>> counts{};
   for (const host::ProgramCheck& program : host.programs) ++counts[static_cast<std::size_t>(program.status)];
   out << "Programs:   " << host.programs.size()
       << " checked in system32 (the 33 of Q317218, pstores, spoolss, csrss): " << counts[0] << " clean, " << counts[1]
