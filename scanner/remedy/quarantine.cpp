@@ -18,6 +18,7 @@
 
 #include "engine/hashing.h"
 #include "scanner/platform/open_path.h"
+#include "scanner/report/json_path.h"
 #include "scanner/report/text_encoding.h"
 
 namespace flscan::scanner {
@@ -229,14 +230,9 @@ SplitPath split(const std::string& absolute) {
   return {slash == 0 ? std::string("/") : absolute.substr(0, slash), absolute.substr(slash + 1)};
 }
 
-Json path_json(const std::string& path) {
-  if (is_valid_utf8(path)) return Json{{"text", path}};
-  return Json{{"bytes", base64_encode(path)}};
-}
-
 Json entry_to_json(const QuarantineEntry& e) {
   return Json{{"file", e.file},
-              {"path", path_json(e.original_path)},
+              {"path", path_to_json(e.original_path)},
               {"size", e.size},
               {"sha256", e.sha256},
               {"mode", e.mode},
@@ -274,14 +270,9 @@ QuarantineEntry entry_from_json(const Json& j) {
   QuarantineEntry e;
   e.file = field<std::string>(j, "file");
   if (!is_copy_name(e.file)) throw std::runtime_error("\"file\" is not a quarantine copy name");
-  const Json& path = j.at("path");
-  if (path.contains("text")) {
-    e.original_path = path.at("text").get<std::string>();
-  } else {
-    const auto decoded = base64_decode(path.at("bytes").get<std::string>());
-    if (!decoded) throw std::runtime_error("\"path.bytes\" is not base64");
-    e.original_path = *decoded;
-  }
+  auto path = path_from_json(j.at("path"));
+  if (!path) throw std::runtime_error("\"path\": " + path.error());
+  e.original_path = std::move(*path);
   if (e.original_path.size() < 2 || e.original_path.front() != '/' || e.original_path.back() == '/' ||
       e.original_path.find('\0') != std::string::npos) {
     throw std::runtime_error("\"path\" is not an absolute file path");

@@ -4,8 +4,6 @@
 #include <memory>
 #include <ostream>
 
-#include "scanner/report/text_encoding.h"
-
 namespace flscan::scanner {
 namespace {
 
@@ -232,15 +230,6 @@ Json host_to_json(const host::HostReport& host) {
               {"errors", host.errors},
               {"notes", host.notes}};
 }
-
-}  // namespace
-
-Json path_to_json(std::string_view path) {
-  if (is_valid_utf8(path)) return Json{{"text", std::string(path)}};
-  return Json{{"bytes", base64_encode(path)}};
-}
-
-namespace {
 
 // The entries of the four arrays that grow with the tree, one at a time (write_json_report).
 template <typename Entry>

@@ -711,22 +711,6 @@ class ReportSax {
 
 }  // namespace
 
-tl::expected<std::string, std::string> path_from_json(const nlohmann::json& value) {
-  if (!value.is_object() || value.size() != 1)
-    return tl::make_unexpected("not a path ({\"text\": ...} or {\"bytes\": ...})");
-  if (const auto text = value.find("text"); text != value.end()) {
-    if (!text->is_string()) return tl::make_unexpected("\"text\" is not a string");
-    return text->get<std::string>();
-  }
-  if (const auto bytes = value.find("bytes"); bytes != value.end()) {
-    if (!bytes->is_string()) return tl::make_unexpected("\"bytes\" is not a string");
-    auto decoded = base64_decode(bytes->get<std::string>());
-    if (!decoded) return tl::make_unexpected("\"bytes\" is not base64");
-    return std::move(*decoded);
-  }
-  return tl::make_unexpected("not a path ({\"text\": ...} or {\"bytes\": ...})");
-}
-
 tl::expected<ReadReport, std::string> report_from_json(const nlohmann::json& document) {
   try {
     return read_document(document, Entries{});
