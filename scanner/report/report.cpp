@@ -84,6 +84,25 @@ int exit_code(const ScanReport& report, const FailOn& fail_on) {
   return kExitClean;
 }
 
+std::array<std::uint64_t, kEnumCount<ActionResult>> action_counts(const ScanReport& report) {
+  std::array<std::uint64_t, kEnumCount<ActionResult>> counts{};
+  for (const FileResult& result : report.results) {
+    if (result.action) ++counts[static_cast<std::size_t>(result.action->result)];
+  }
+  return counts;
+}
+
+std::string action_summary(const ScanReport& report) {
+  const auto counts = action_counts(report);
+  if (std::all_of(counts.begin(), counts.end(), [](std::uint64_t n) { return n == 0; })) return {};
+  std::string text;
+  for (const EnumRow<ActionResult>& row : kActionResults) {
+    if (!text.empty()) text += ", ";
+    text += std::to_string(counts[static_cast<std::size_t>(row.value)]) + " " + std::string(row.description);
+  }
+  return text;
+}
+
 const Finding& strongest_finding(const FileResult& result) {
   return *std::min_element(result.findings.begin(), result.findings.end(), [](const Finding& a, const Finding& b) {
     if (a.severity != b.severity) return static_cast<int>(a.severity) < static_cast<int>(b.severity);

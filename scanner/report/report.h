@@ -116,10 +116,11 @@ enum class RepairStatus {
   system_file,  // never repaired in place: replace it from clean media
   failed,       // the repair could be made but not written; the file was quarantined instead
 };
+// The descriptions are the words of the text and HTML summaries' Quarantine line.
 inline constexpr std::array kActionResults = {
-    EnumRow{ActionResult::quarantined, "quarantined"},
-    EnumRow{ActionResult::repaired, "repaired"},
-    EnumRow{ActionResult::left_in_place, "left-in-place"},
+    EnumRow{ActionResult::quarantined, "quarantined", "quarantined"},
+    EnumRow{ActionResult::repaired, "repaired", "repaired in place"},
+    EnumRow{ActionResult::left_in_place, "left-in-place", "left in place"},
 };
 constexpr const auto& enum_rows(ActionResult) { return kActionResults; }
 static_assert(is_complete_table(kActionResults), "kActionResults: one row per ActionResult, in order");
@@ -302,6 +303,12 @@ inline constexpr int kExitIncomplete = 2;  // scan incomplete, or the program fa
 // (--fail-on) says which outcomes count: infected and suspicious give 1, incomplete 2, 1 winning. A PATH operand that
 // does not exist gives 2 unless 1 applies, whatever `fail_on` says (the run failed).
 [[nodiscard]] int exit_code(const ScanReport& report, const FailOn& fail_on = kDefaultFailOn);
+
+// Files per FileAction result (what --quarantine did), indexed by ActionResult.
+[[nodiscard]] std::array<std::uint64_t, kEnumCount<ActionResult>> action_counts(const ScanReport& report);
+// "2 quarantined, 1 repaired in place, 0 left in place" (every result, in table order); empty when
+// no action was taken. The text and HTML summaries' Quarantine line.
+[[nodiscard]] std::string action_summary(const ScanReport& report);
 
 // Sorts results, not_scanned, skipped and inventory by path (bytes), ties broken by the rest, so
 // a report is the same on every run whatever the thread timing (ScanJob, flscan merge).

@@ -82,13 +82,7 @@ Json counts_by_code(const std::array<std::uint64_t, kEnumCount<Enum>>& counts) {
 }
 
 // Files per FileAction result (all codes present; zeros without --quarantine).
-Json actions_to_json(const ScanReport& report) {
-  std::array<std::uint64_t, kEnumCount<ActionResult>> counts{};
-  for (const FileResult& result : report.results) {
-    if (result.action) ++counts[static_cast<std::size_t>(result.action->result)];
-  }
-  return counts_by_code<ActionResult>(counts);
-}
+Json actions_to_json(const ScanReport& report) { return counts_by_code<ActionResult>(action_counts(report)); }
 
 Json summary_to_json(const ScanReport& report) {
   const ScanCounters& c = report.counters;

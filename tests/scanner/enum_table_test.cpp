@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -120,4 +121,29 @@ TEST_CASE("enum tables: the reasons' descriptions are the tables' third column",
   CHECK(scanner::describe(scanner::SkipReason::symlink) == "symbolic link, not followed (see --follow-symlinks)");
   CHECK(to_code(scanner::NotScannedReason::truncated) == "truncated-while-reading");
   CHECK(to_code(ContentType::mz_not_pe) == "mz");
+}
+
+TEST_CASE("enum tables: the Quarantine summary counts files per ActionResult, in the table's words", "[enum_table]") {
+  scanner::ScanReport report;
+  const auto add = [&report](std::optional<scanner::ActionResult> result) {
+    scanner::FileResult file;
+    file.path = "f" + std::to_string(report.results.size());
+    file.findings.push_back(Finding{});
+    if (result) {
+      file.action.emplace();
+      file.action->result = *result;
+    }
+    report.results.push_back(std::move(file));
+  };
+  add(std::nullopt);  // a finding flscan did not act on: counted nowhere
+  CHECK(scanner::action_summary(report).empty());
+  add(scanner::ActionResult::quarantined);
+  add(scanner::ActionResult::left_in_place);
+  add(scanner::ActionResult::quarantined);
+  add(scanner::ActionResult::left_in_place);
+  add(scanner::ActionResult::left_in_place);
+  const std::array<std::uint64_t, 3> expected = {2, 0, 3};
+  CHECK(scanner::action_counts(report) == expected);
+  // The words of the text and HTML reports' Quarantine line, zeros included.
+  CHECK(scanner::action_summary(report) == "2 quarantined, 0 repaired in place, 3 left in place");
 }
