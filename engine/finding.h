@@ -2,10 +2,13 @@
 // seen (offsets and bytes) and a confidence. Plain structs; printers never call back into the engine.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "engine/enum_table.h"
 
 namespace flscan {
 
@@ -33,9 +36,42 @@ enum class Severity {
 
 enum class Confidence { low, medium, high };
 
-[[nodiscard]] std::string_view to_string(FindingKind kind);
-[[nodiscard]] std::string_view to_string(Severity severity);
-[[nodiscard]] std::string_view to_string(Confidence confidence);
+// The codes of the reports ("kind"/"state", "severity", "confidence"; scanner/JSON.md), one row
+// per value in enum order (enum_table.h).
+inline constexpr std::array kFindingKinds = {
+    EnumRow{FindingKind::infected, "infected"},
+    EnumRow{FindingKind::damaged, "damaged"},
+    EnumRow{FindingKind::dropper, "dropper"},
+    EnumRow{FindingKind::kernel_patched, "kernel-patched"},
+    EnumRow{FindingKind::loader_patched, "loader-patched"},
+    EnumRow{FindingKind::signature, "signature"},
+    EnumRow{FindingKind::kernel_modified, "kernel-modified"},
+    EnumRow{FindingKind::remnant, "remnant"},
+    EnumRow{FindingKind::inoculated, "inoculated"},
+    EnumRow{FindingKind::decoy, "decoy"},
+};
+constexpr const auto& enum_rows(FindingKind) { return kFindingKinds; }
+static_assert(is_complete_table(kFindingKinds), "kFindingKinds: one row per FindingKind, in order");
+
+inline constexpr std::array kSeverities = {
+    EnumRow{Severity::infection, "infection"},
+    EnumRow{Severity::suspicious, "suspicious"},
+    EnumRow{Severity::informational, "informational"},
+};
+constexpr const auto& enum_rows(Severity) { return kSeverities; }
+static_assert(is_complete_table(kSeverities), "kSeverities: one row per Severity, in order");
+
+inline constexpr std::array kConfidences = {
+    EnumRow{Confidence::low, "low"},
+    EnumRow{Confidence::medium, "medium"},
+    EnumRow{Confidence::high, "high"},
+};
+constexpr const auto& enum_rows(Confidence) { return kConfidences; }
+static_assert(is_complete_table(kConfidences), "kConfidences: one row per Confidence, in order");
+
+[[nodiscard]] constexpr std::string_view to_string(FindingKind kind) { return code_of(kind); }
+[[nodiscard]] constexpr std::string_view to_string(Severity severity) { return code_of(severity); }
+[[nodiscard]] constexpr std::string_view to_string(Confidence confidence) { return code_of(confidence); }
 [[nodiscard]] Severity severity_of(FindingKind kind);
 
 struct Finding {

@@ -2,12 +2,15 @@
 // state (hash contexts); the SignatureSet it reads is shared and immutable.
 #pragma once
 
+#include <array>
 #include <optional>
-
-#include <tl/expected.hpp>
+#include <string_view>
 #include <vector>
 
+#include <tl/expected.hpp>
+
 #include "engine/byte_view.h"
+#include "engine/enum_table.h"
 #include "engine/finding.h"
 #include "engine/funlove.h"
 #include "engine/hashing.h"
@@ -17,6 +20,17 @@
 namespace flscan {
 
 enum class ContentType { empty, not_pe, mz_not_pe, pe };
+
+// The reports' "type" codes (scanner/JSON.md), one row per value in enum order (enum_table.h).
+inline constexpr std::array kContentTypes = {
+    EnumRow{ContentType::empty, "empty"},
+    EnumRow{ContentType::not_pe, "not-pe"},
+    EnumRow{ContentType::mz_not_pe, "mz"},
+    EnumRow{ContentType::pe, "pe"},
+};
+constexpr const auto& enum_rows(ContentType) { return kContentTypes; }
+static_assert(is_complete_table(kContentTypes), "kContentTypes: one row per ContentType, in order");
+[[nodiscard]] constexpr std::string_view to_code(ContentType type) { return code_of(type); }
 
 struct FileVerdict {
   ContentType type = ContentType::not_pe;

@@ -12,52 +12,6 @@
 namespace flscan::host {
 namespace fs = std::filesystem;
 
-std::string_view to_code(SymptomStatus status) {
-  switch (status) {
-    case SymptomStatus::found:
-      return "found";
-    case SymptomStatus::not_found:
-      return "not-found";
-    case SymptomStatus::not_checkable_offline:
-      return "not-checkable-offline";
-    case SymptomStatus::error:
-      return "error";
-  }
-  return "error";
-}
-
-std::string_view to_code(FileStatus status) {
-  switch (status) {
-    case FileStatus::clean:
-      return "clean";
-    case FileStatus::infected:
-      return "infected";
-    case FileStatus::damaged:
-      return "damaged";
-    case FileStatus::missing:
-      return "missing";
-    case FileStatus::not_scanned:
-      return "not-scanned";
-    case FileStatus::other_shard:
-      return "other-shard";
-  }
-  return "not-scanned";
-}
-
-std::string_view to_code(Verdict verdict) {
-  switch (verdict) {
-    case Verdict::q317218:
-      return "q317218";
-    case Verdict::q321454:
-      return "q321454";
-    case Verdict::incomplete:
-      return "incomplete";
-    case Verdict::no_evidence:
-      return "no-evidence";
-  }
-  return "incomplete";
-}
-
 const std::vector<std::string_view>& q317218_programs() {
   // Section 8: "SP reinstall cannot copy Calc.exe and 32 more programs".
   static const std::vector<std::string_view> names = {

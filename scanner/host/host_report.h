@@ -5,12 +5,14 @@
 // SysEvent.Evt readers; it never rescans a file. Plain structs for the printers.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "engine/enum_table.h"
 #include "scanner/host/event_log.h"
 #include "scanner/host/live_process.h"
 #include "scanner/host/scan_facts.h"
@@ -21,8 +23,16 @@
 namespace flscan::host {
 
 enum class SymptomStatus { found, not_found, not_checkable_offline, error };
-// "found", "not-found", "not-checkable-offline", "error" (stable JSON codes).
-[[nodiscard]] std::string_view to_code(SymptomStatus status);
+// Stable JSON codes, one row per value in enum order (engine/enum_table.h).
+inline constexpr std::array kSymptomStatuses = {
+    EnumRow{SymptomStatus::found, "found"},
+    EnumRow{SymptomStatus::not_found, "not-found"},
+    EnumRow{SymptomStatus::not_checkable_offline, "not-checkable-offline"},
+    EnumRow{SymptomStatus::error, "error"},
+};
+constexpr const auto& enum_rows(SymptomStatus) { return kSymptomStatuses; }
+static_assert(is_complete_table(kSymptomStatuses), "kSymptomStatuses: one row per SymptomStatus, in order");
+[[nodiscard]] constexpr std::string_view to_code(SymptomStatus status) { return code_of(status); }
 
 // One Q317218 symptom. Ids (stable): slowness, event-7024, event-7000, sp-copy-errors,
 // flcss-service, flcss-process, stop-c000021a.
@@ -39,9 +49,17 @@ struct SymptomRow {
 // other_shard: --shard, and another shard owns the file (shard.h); `flscan merge` replaces it
 // with that shard's status.
 enum class FileStatus { clean, infected, damaged, missing, not_scanned, other_shard };
-inline constexpr std::size_t kFileStatusCount = 6;
-// "clean", "infected", "damaged", "missing", "not-scanned", "other-shard".
-[[nodiscard]] std::string_view to_code(FileStatus status);
+inline constexpr std::array kFileStatuses = {
+    EnumRow{FileStatus::clean, "clean"},
+    EnumRow{FileStatus::infected, "infected"},
+    EnumRow{FileStatus::damaged, "damaged"},
+    EnumRow{FileStatus::missing, "missing"},
+    EnumRow{FileStatus::not_scanned, "not-scanned"},
+    EnumRow{FileStatus::other_shard, "other-shard"},
+};
+constexpr const auto& enum_rows(FileStatus) { return kFileStatuses; }
+static_assert(is_complete_table(kFileStatuses), "kFileStatuses: one row per FileStatus, in order");
+[[nodiscard]] constexpr std::string_view to_code(FileStatus status) { return code_of(status); }
 
 struct ProgramCheck {
   std::string name;           // lower case, e.g. "calc.exe"
@@ -68,8 +86,15 @@ struct ServiceImageCheck {
 };
 
 enum class Verdict { q317218, q321454, incomplete, no_evidence };
-// "q317218", "q321454", "incomplete", "no-evidence".
-[[nodiscard]] std::string_view to_code(Verdict verdict);
+inline constexpr std::array kVerdicts = {
+    EnumRow{Verdict::q317218, "q317218"},
+    EnumRow{Verdict::q321454, "q321454"},
+    EnumRow{Verdict::incomplete, "incomplete"},
+    EnumRow{Verdict::no_evidence, "no-evidence"},
+};
+constexpr const auto& enum_rows(Verdict) { return kVerdicts; }
+static_assert(is_complete_table(kVerdicts), "kVerdicts: one row per Verdict, in order");
+[[nodiscard]] constexpr std::string_view to_code(Verdict verdict) { return code_of(verdict); }
 
 struct HostReport {
   WindowsInstall install;

@@ -18,6 +18,7 @@
 #include "scanner/platform/errno_text.h"
 #include "scanner/platform/fd.h"
 #include "scanner/platform/open_path.h"
+#include "scanner/report/json_path.h"
 #include "scanner/report/text_encoding.h"
 
 namespace flscan::scanner {
@@ -191,14 +192,9 @@ SplitPath split(const std::string& absolute) {
   return {slash == 0 ? std::string("/") : absolute.substr(0, slash), absolute.substr(slash + 1)};
 }
 
-Json path_json(const std::string& path) {
-  if (is_valid_utf8(path)) return Json{{"text", path}};
-  return Json{{"bytes", base64_encode(path)}};
-}
-
 Json entry_to_json(const QuarantineEntry& e) {
   return Json{{"file", e.file},
-              {"path", path_json(e.original_path)},
+              {"path", path_to_json(e.original_path)},
               {"size", e.size},
               {"sha256", e.sha256},
               {"mode", e.mode},
@@ -236,14 +232,9 @@ QuarantineEntry entry_from_json(const Json& j) {
   QuarantineEntry e;
   e.file = field<std::string>(j, "file");
   if (!is_copy_name(e.file)) throw std::runtime_error("\"file\" is not a quarantine copy name");
-  const Json& path = j.at("path");
-  if (path.contains("text")) {
-    e.original_path = path.at("text").get<std::string>();
-  } else {
-    const auto decoded = base64_decode(path.at("bytes").get<std::string>());
-    if (!decoded) throw std::runtime_error("\"path.bytes\" is not base64");
-    e.original_path = *decoded;
-  }
+  auto path = path_from_json(j.at("path"));
+  if (!path) throw std::runtime_error("\"path\": " + path.error());
+  e.original_path = std::move(*path);
   if (e.original_path.size() < 2 || e.original_path.front() != '/' || e.original_path.back() == '/' ||
       e.original_path.find('\0') != std::string::npos) {
     throw std::runtime_error("\"path\" is not an absolute file path");
@@ -477,70 +468,6 @@ tl::expected<Fd, std::string> open_private_directory(const std::string& dir) {
 }
 
 }  // namespace
-
-std::string_view to_string(QuarantineStep step) {
-  switch (step) {
-    case QuarantineStep::open_original:
-      return "open-original";
-    case QuarantineStep::create_copy:
-      return "create-copy";
-    case QuarantineStep::write_copy:
-      return "write-copy";
-    case QuarantineStep::sync_copy:
-      return "sync-copy";
-    case QuarantineStep::rename_copy:
-      return "rename-copy";
-    case QuarantineStep::sync_quarantine_dir:
-      return "sync-quarantine-dir";
-    case QuarantineStep::verify_copy:
-      return "verify-copy";
-    case QuarantineStep::check_original:
-      return "check-original";
-    case QuarantineStep::write_manifest:
-      return "write-manifest";
-    case QuarantineStep::sync_manifest:
-      return "sync-manifest";
-    case QuarantineStep::rename_manifest:
-      return "rename-manifest";
-    case QuarantineStep::sync_manifest_dir:
-      return "sync-manifest-dir";
-    case QuarantineStep::remove_original:
-      return "remove-original";
-    case QuarantineStep::sync_original_dir:
-      return "sync-original-dir";
-    case QuarantineStep::create_repaired:
-      return "create-repaired";
-    case QuarantineStep::write_repaired:
-      return "write-repaired";
-    case QuarantineStep::set_repaired_metadata:
-      return "set-repaired-metadata";
-    case QuarantineStep::sync_repaired:
-      return "sync-repaired";
-    case QuarantineStep::rename_repaired:
-      return "rename-repaired";
-    case QuarantineStep::sync_repaired_dir:
-      return "sync-repaired-dir";
-    case QuarantineStep::read_copy:
-      return "read-copy";
-    case QuarantineStep::create_restored:
-      return "create-restored";
-    case QuarantineStep::write_restored:
-      return "write-restored";
-    case QuarantineStep::set_restored_metadata:
-      return "set-restored-metadata";
-    case QuarantineStep::sync_restored:
-      return "sync-restored";
-    case QuarantineStep::link_restored:
-      return "link-restored";
-    case QuarantineStep::sync_restored_dir:
-      return "sync-restored-dir";
-    case QuarantineStep::remove_copy:
-      return "remove-copy";
-    case QuarantineStep::sync_copy_dir:
-      return "sync-copy-dir";
-  }
-  return "unknown";
-}
 
 std::string QuarantineError::describe() const { return std::string(to_string(step)) + ": " + message; }
 

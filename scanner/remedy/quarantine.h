@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -42,6 +43,7 @@
 
 #include <tl/expected.hpp>
 
+#include "engine/enum_table.h"
 #include "scanner/report/report.h"
 
 namespace flscan::scanner {
@@ -79,7 +81,41 @@ enum class QuarantineStep {
   remove_copy,  // restore: unlink DIR/<id>.flq after the manifest no longer names it
   sync_copy_dir,
 };
-[[nodiscard]] std::string_view to_string(QuarantineStep step);
+// The steps' names in errors ("write-copy: ...", QuarantineError::describe), in enum order.
+inline constexpr std::array kQuarantineSteps = {
+    EnumRow{QuarantineStep::open_original, "open-original"},
+    EnumRow{QuarantineStep::create_copy, "create-copy"},
+    EnumRow{QuarantineStep::write_copy, "write-copy"},
+    EnumRow{QuarantineStep::sync_copy, "sync-copy"},
+    EnumRow{QuarantineStep::rename_copy, "rename-copy"},
+    EnumRow{QuarantineStep::sync_quarantine_dir, "sync-quarantine-dir"},
+    EnumRow{QuarantineStep::verify_copy, "verify-copy"},
+    EnumRow{QuarantineStep::check_original, "check-original"},
+    EnumRow{QuarantineStep::write_manifest, "write-manifest"},
+    EnumRow{QuarantineStep::sync_manifest, "sync-manifest"},
+    EnumRow{QuarantineStep::rename_manifest, "rename-manifest"},
+    EnumRow{QuarantineStep::sync_manifest_dir, "sync-manifest-dir"},
+    EnumRow{QuarantineStep::remove_original, "remove-original"},
+    EnumRow{QuarantineStep::sync_original_dir, "sync-original-dir"},
+    EnumRow{QuarantineStep::create_repaired, "create-repaired"},
+    EnumRow{QuarantineStep::write_repaired, "write-repaired"},
+    EnumRow{QuarantineStep::sync_repaired, "sync-repaired"},
+    EnumRow{QuarantineStep::set_repaired_metadata, "set-repaired-metadata"},
+    EnumRow{QuarantineStep::rename_repaired, "rename-repaired"},
+    EnumRow{QuarantineStep::sync_repaired_dir, "sync-repaired-dir"},
+    EnumRow{QuarantineStep::read_copy, "read-copy"},
+    EnumRow{QuarantineStep::create_restored, "create-restored"},
+    EnumRow{QuarantineStep::write_restored, "write-restored"},
+    EnumRow{QuarantineStep::sync_restored, "sync-restored"},
+    EnumRow{QuarantineStep::set_restored_metadata, "set-restored-metadata"},
+    EnumRow{QuarantineStep::link_restored, "link-restored"},
+    EnumRow{QuarantineStep::sync_restored_dir, "sync-restored-dir"},
+    EnumRow{QuarantineStep::remove_copy, "remove-copy"},
+    EnumRow{QuarantineStep::sync_copy_dir, "sync-copy-dir"},
+};
+constexpr const auto& enum_rows(QuarantineStep) { return kQuarantineSteps; }
+static_assert(is_complete_table(kQuarantineSteps), "kQuarantineSteps: one row per QuarantineStep, in order");
+[[nodiscard]] constexpr std::string_view to_string(QuarantineStep step) { return code_of(step); }
 
 // Test hooks; the program never sets them. before_step runs before every step; a non-zero return
 // is an errno the step then fails with (as if the system call had), 0 lets it run. A test may also

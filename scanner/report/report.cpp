@@ -6,178 +6,6 @@
 
 namespace flscan::scanner {
 
-std::string_view to_code(NotScannedReason reason) {
-  switch (reason) {
-    case NotScannedReason::not_found:
-      return "not-found";
-    case NotScannedReason::permission_denied:
-      return "permission-denied";
-    case NotScannedReason::vanished:
-      return "vanished";
-    case NotScannedReason::replaced:
-      return "replaced";
-    case NotScannedReason::truncated:
-      return "truncated-while-reading";
-    case NotScannedReason::modified:
-      return "modified-while-reading";
-    case NotScannedReason::too_large:
-      return "too-large";
-    case NotScannedReason::io_error:
-      return "io-error";
-    case NotScannedReason::unlistable_directory:
-      return "unlistable-directory";
-    case NotScannedReason::loop:
-      return "loop";
-    case NotScannedReason::too_deep:
-      return "too-deep";
-    case NotScannedReason::internal_error:
-      return "internal-error";
-    case NotScannedReason::unreadable_image:
-      return "unreadable-image";
-    case NotScannedReason::unknown_filesystem:
-      return "unknown-filesystem";
-    case NotScannedReason::encrypted_volume:
-      return "encrypted-volume";
-    case NotScannedReason::special_file:
-      return "special-file";
-    case NotScannedReason::unsupported_image:
-      return "unsupported-image";
-    case NotScannedReason::image_not_opened:
-      return "image-not-opened";
-  }
-  return "unknown";
-}
-
-std::string_view to_code(RootKind kind) {
-  switch (kind) {
-    case RootKind::directory:
-      return "directory";
-    case RootKind::file:
-      return "file";
-    case RootKind::image:
-      return "image";
-    case RootKind::special:
-      return "special";
-    case RootKind::missing:
-      return "missing";
-    case RootKind::unknown:
-      return "unknown";
-  }
-  return "unknown";
-}
-
-std::string_view describe(NotScannedReason reason) {
-  switch (reason) {
-    case NotScannedReason::not_found:
-      return "does not exist";
-    case NotScannedReason::permission_denied:
-      return "permission denied";
-    case NotScannedReason::vanished:
-      return "vanished before it could be read";
-    case NotScannedReason::replaced:
-      return "replaced by something else after listing";
-    case NotScannedReason::truncated:
-      return "truncated while being read";
-    case NotScannedReason::modified:
-      return "modified while being read";
-    case NotScannedReason::too_large:
-      return "larger than --max-filesize";
-    case NotScannedReason::io_error:
-      return "I/O error";
-    case NotScannedReason::unlistable_directory:
-      return "directory could not be listed";
-    case NotScannedReason::loop:
-      return "directory loop";
-    case NotScannedReason::too_deep:
-      return "directories nested too deep";
-    case NotScannedReason::internal_error:
-      return "internal error";
-    case NotScannedReason::unreadable_image:
-      return "disk image or volume could not be read";
-    case NotScannedReason::unknown_filesystem:
-      return "no filesystem recognised in this volume";
-    case NotScannedReason::encrypted_volume:
-      return "encrypted volume";
-    case NotScannedReason::special_file:
-      return "PATH is not a regular file, directory or disk";
-    case NotScannedReason::unsupported_image:
-      return "disk image in a format flscan cannot open";
-    case NotScannedReason::image_not_opened:
-      return "disk image inside a scanned directory, not opened";
-  }
-  return "unknown";
-}
-
-std::string_view to_code(VolumeStatus status) {
-  switch (status) {
-    case VolumeStatus::scanned:
-      return "scanned";
-    case VolumeStatus::skipped:
-      return "skipped";
-    case VolumeStatus::error:
-      return "error";
-  }
-  return "error";
-}
-
-std::string_view to_code(SkipReason reason) {
-  switch (reason) {
-    case SkipReason::fifo:
-      return "fifo";
-    case SkipReason::socket:
-      return "socket";
-    case SkipReason::device:
-      return "device";
-    case SkipReason::symlink:
-      return "symlink";
-    case SkipReason::broken_symlink:
-      return "broken-symlink";
-    case SkipReason::other_filesystem:
-      return "other-filesystem";
-    case SkipReason::excluded:
-      return "excluded";
-    case SkipReason::other_type:
-      return "other-type";
-  }
-  return "unknown";
-}
-
-std::string_view describe(SkipReason reason) {
-  switch (reason) {
-    case SkipReason::fifo:
-      return "FIFO, never opened";
-    case SkipReason::socket:
-      return "socket, never opened";
-    case SkipReason::device:
-      return "device, never opened";
-    case SkipReason::symlink:
-      return "symbolic link, not followed (see --follow-symlinks)";
-    case SkipReason::broken_symlink:
-      return "symbolic link whose target cannot be resolved";
-    case SkipReason::other_filesystem:
-      return "on another file system (--one-file-system)";
-    case SkipReason::excluded:
-      return "excluded";
-    case SkipReason::other_type:
-      return "not a regular file or directory";
-  }
-  return "unknown";
-}
-
-std::string_view to_code(ContentType type) {
-  switch (type) {
-    case ContentType::empty:
-      return "empty";
-    case ContentType::not_pe:
-      return "not-pe";
-    case ContentType::mz_not_pe:
-      return "mz";
-    case ContentType::pe:
-      return "pe";
-  }
-  return "unknown";
-}
-
 namespace {
 // Saturating: counters summed from crafted shard reports (flscan merge) must never wrap around,
 // which could turn a count of lost or NOT SCANNED entries into zero, so a complete-looking scan.
@@ -254,6 +82,25 @@ int exit_code(const ScanReport& report, const FailOn& fail_on) {
   if (report.operand_missing()) return kExitIncomplete;
   if (fail_on.incomplete && !report.run_complete()) return kExitIncomplete;
   return kExitClean;
+}
+
+std::array<std::uint64_t, kEnumCount<ActionResult>> action_counts(const ScanReport& report) {
+  std::array<std::uint64_t, kEnumCount<ActionResult>> counts{};
+  for (const FileResult& result : report.results) {
+    if (result.action) ++counts[static_cast<std::size_t>(result.action->result)];
+  }
+  return counts;
+}
+
+std::string action_summary(const ScanReport& report) {
+  const auto counts = action_counts(report);
+  if (std::all_of(counts.begin(), counts.end(), [](std::uint64_t n) { return n == 0; })) return {};
+  std::string text;
+  for (const EnumRow<ActionResult>& row : kActionResults) {
+    if (!text.empty()) text += ", ";
+    text += std::to_string(counts[static_cast<std::size_t>(row.value)]) + " " + std::string(row.description);
+  }
+  return text;
 }
 
 const Finding& strongest_finding(const FileResult& result) {

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/enum_table.h"
 #include "engine/finding.h"
 #include "engine/scan.h"
 #include "scanner/report/fail_on.h"
@@ -49,7 +50,31 @@ enum class NotScannedReason {
   unsupported_image,  // a format flscan cannot open (qcow2, VDI, LVM2, LUKS, DMG, ...), as PATH or inside a walk
   image_not_opened,   // a format flscan opens as PATH (E01, VHD, VHDX, VMDK), found inside a scanned directory
 };
-inline constexpr std::size_t kNotScannedReasonCount = 18;
+// Its codes (stable, scanner/JSON.md) and phrases for people (enum_table.h). A new reason: a value
+// above, its row here, its code in scanner/JSON.md and README.md (ARCHITECTURE.md, "where to add").
+inline constexpr std::array kNotScannedReasons = {
+    EnumRow{NotScannedReason::not_found, "not-found", "does not exist"},
+    EnumRow{NotScannedReason::permission_denied, "permission-denied", "permission denied"},
+    EnumRow{NotScannedReason::vanished, "vanished", "vanished before it could be read"},
+    EnumRow{NotScannedReason::replaced, "replaced", "replaced by something else after listing"},
+    EnumRow{NotScannedReason::truncated, "truncated-while-reading", "truncated while being read"},
+    EnumRow{NotScannedReason::modified, "modified-while-reading", "modified while being read"},
+    EnumRow{NotScannedReason::too_large, "too-large", "larger than --max-filesize"},
+    EnumRow{NotScannedReason::io_error, "io-error", "I/O error"},
+    EnumRow{NotScannedReason::unlistable_directory, "unlistable-directory", "directory could not be listed"},
+    EnumRow{NotScannedReason::loop, "loop", "directory loop"},
+    EnumRow{NotScannedReason::too_deep, "too-deep", "directories nested too deep"},
+    EnumRow{NotScannedReason::internal_error, "internal-error", "internal error"},
+    EnumRow{NotScannedReason::unreadable_image, "unreadable-image", "disk image or volume could not be read"},
+    EnumRow{NotScannedReason::unknown_filesystem, "unknown-filesystem", "no filesystem recognised in this volume"},
+    EnumRow{NotScannedReason::encrypted_volume, "encrypted-volume", "encrypted volume"},
+    EnumRow{NotScannedReason::special_file, "special-file", "PATH is not a regular file, directory or disk"},
+    EnumRow{NotScannedReason::unsupported_image, "unsupported-image", "disk image in a format flscan cannot open"},
+    EnumRow{NotScannedReason::image_not_opened, "image-not-opened",
+            "disk image inside a scanned directory, not opened"},
+};
+constexpr const auto& enum_rows(NotScannedReason) { return kNotScannedReasons; }
+static_assert(is_complete_table(kNotScannedReasons), "kNotScannedReasons: one row per NotScannedReason, in order");
 
 // Why an entry was skipped on purpose. Skipped entries are not files flscan reads, so they do not
 // make the scan incomplete.
@@ -63,14 +88,24 @@ enum class SkipReason {
   excluded,          // matched an --exclude pattern
   other_type,        // any other file type (e.g. a Solaris door)
 };
-inline constexpr std::size_t kSkipReasonCount = 8;
+inline constexpr std::array kSkipReasons = {
+    EnumRow{SkipReason::fifo, "fifo", "FIFO, never opened"},
+    EnumRow{SkipReason::socket, "socket", "socket, never opened"},
+    EnumRow{SkipReason::device, "device", "device, never opened"},
+    EnumRow{SkipReason::symlink, "symlink", "symbolic link, not followed (see --follow-symlinks)"},
+    EnumRow{SkipReason::broken_symlink, "broken-symlink", "symbolic link whose target cannot be resolved"},
+    EnumRow{SkipReason::other_filesystem, "other-filesystem", "on another file system (--one-file-system)"},
+    EnumRow{SkipReason::excluded, "excluded", "excluded"},
+    EnumRow{SkipReason::other_type, "other-type", "not a regular file or directory"},
+};
+constexpr const auto& enum_rows(SkipReason) { return kSkipReasons; }
+static_assert(is_complete_table(kSkipReasons), "kSkipReasons: one row per SkipReason, in order");
 
 // Stable kebab-case codes ("permission-denied", "fifo", ...) and short phrases for people.
-[[nodiscard]] std::string_view to_code(NotScannedReason reason);
-[[nodiscard]] std::string_view describe(NotScannedReason reason);
-[[nodiscard]] std::string_view to_code(SkipReason reason);
-[[nodiscard]] std::string_view describe(SkipReason reason);
-[[nodiscard]] std::string_view to_code(ContentType type);
+[[nodiscard]] constexpr std::string_view to_code(NotScannedReason reason) { return code_of(reason); }
+[[nodiscard]] constexpr std::string_view describe(NotScannedReason reason) { return description_of(reason); }
+[[nodiscard]] constexpr std::string_view to_code(SkipReason reason) { return code_of(reason); }
+[[nodiscard]] constexpr std::string_view describe(SkipReason reason) { return description_of(reason); }
 
 // Paths are kept as the raw bytes the filesystem gave (POSIX names are bytes, not text); printers
 // decide how to show them.
@@ -88,32 +123,25 @@ enum class RepairStatus {
   system_file,  // never repaired in place: replace it from clean media
   failed,       // the repair could be made but not written; the file was quarantined instead
 };
-[[nodiscard]] inline std::string_view to_code(ActionResult result) {
-  switch (result) {
-    case ActionResult::quarantined:
-      return "quarantined";
-    case ActionResult::repaired:
-      return "repaired";
-    case ActionResult::left_in_place:
-      return "left-in-place";
-  }
-  return "left-in-place";
-}
-[[nodiscard]] inline std::string_view to_code(RepairStatus status) {
-  switch (status) {
-    case RepairStatus::not_requested:
-      return "not-requested";
-    case RepairStatus::repaired:
-      return "repaired";
-    case RepairStatus::refused:
-      return "refused";
-    case RepairStatus::system_file:
-      return "system-file";
-    case RepairStatus::failed:
-      return "failed";
-  }
-  return "refused";
-}
+// The descriptions are the words of the text and HTML summaries' Quarantine line.
+inline constexpr std::array kActionResults = {
+    EnumRow{ActionResult::quarantined, "quarantined", "quarantined"},
+    EnumRow{ActionResult::repaired, "repaired", "repaired in place"},
+    EnumRow{ActionResult::left_in_place, "left-in-place", "left in place"},
+};
+constexpr const auto& enum_rows(ActionResult) { return kActionResults; }
+static_assert(is_complete_table(kActionResults), "kActionResults: one row per ActionResult, in order");
+inline constexpr std::array kRepairStatuses = {
+    EnumRow{RepairStatus::not_requested, "not-requested"},
+    EnumRow{RepairStatus::repaired, "repaired"},
+    EnumRow{RepairStatus::refused, "refused"},
+    EnumRow{RepairStatus::system_file, "system-file"},
+    EnumRow{RepairStatus::failed, "failed"},
+};
+constexpr const auto& enum_rows(RepairStatus) { return kRepairStatuses; }
+static_assert(is_complete_table(kRepairStatuses), "kRepairStatuses: one row per RepairStatus, in order");
+[[nodiscard]] constexpr std::string_view to_code(ActionResult result) { return code_of(result); }
+[[nodiscard]] constexpr std::string_view to_code(RepairStatus status) { return code_of(status); }
 struct FileAction {
   ActionResult result = ActionResult::left_in_place;
   std::string quarantine_file;  // DIR/<id>.flq holding the original content; empty when no copy stays
@@ -169,7 +197,14 @@ enum class VolumeStatus {
   skipped,  // a partition type that holds no files (Microsoft reserved, BIOS boot, swap) and no filesystem
   error,    // not scanned: `reason` and `detail` say why (also a NOT SCANNED entry `<image>:<name>`)
 };
-[[nodiscard]] std::string_view to_code(VolumeStatus status);  // "scanned", "skipped", "error"
+inline constexpr std::array kVolumeStatuses = {
+    EnumRow{VolumeStatus::scanned, "scanned"},
+    EnumRow{VolumeStatus::skipped, "skipped"},
+    EnumRow{VolumeStatus::error, "error"},
+};
+constexpr const auto& enum_rows(VolumeStatus) { return kVolumeStatuses; }
+static_assert(is_complete_table(kVolumeStatuses), "kVolumeStatuses: one row per VolumeStatus, in order");
+[[nodiscard]] constexpr std::string_view to_code(VolumeStatus status) { return code_of(status); }
 
 struct ImageVolume {
   std::string image;           // the PATH operand as given
@@ -196,9 +231,6 @@ struct InventoryEntry {
   std::string pe_error;                // why an MZ file is no valid PE (empty for PE files)
 };
 
-// Number of FindingKind values (FindingKind::decoy is the last).
-inline constexpr std::size_t kFindingKindCount = static_cast<std::size_t>(FindingKind::decoy) + 1;
-
 struct ScanCounters {
   std::uint64_t files_seen = 0;           // regular files the walk found (scanned or not)
   std::uint64_t files_examined = 0;       // read (at least the sniffed head) without error
@@ -212,9 +244,9 @@ struct ScanCounters {
   std::uint64_t match_cap_hits = 0;         // signature matching cut short by an engine limit
   std::uint64_t lost_reports = 0;           // errors that could not even be recorded (out of memory)
   std::uint64_t files_in_other_shards = 0;  // --shard: regular files found that other shards own
-  std::array<std::uint64_t, kFindingKindCount> findings_by_kind{};
-  std::array<std::uint64_t, kNotScannedReasonCount> not_scanned_by_reason{};
-  std::array<std::uint64_t, kSkipReasonCount> skipped_by_reason{};
+  std::array<std::uint64_t, kEnumCount<FindingKind>> findings_by_kind{};
+  std::array<std::uint64_t, kEnumCount<NotScannedReason>> not_scanned_by_reason{};
+  std::array<std::uint64_t, kEnumCount<SkipReason>> skipped_by_reason{};
 
   ScanCounters& operator+=(const ScanCounters& other);
   [[nodiscard]] std::uint64_t not_scanned_total() const;
@@ -232,8 +264,14 @@ enum class RootKind {
   missing,    // does not exist
   unknown,    // stat failed otherwise (permission...), or not known (an older report)
 };
-inline constexpr std::size_t kRootKindCount = static_cast<std::size_t>(RootKind::unknown) + 1;
-[[nodiscard]] std::string_view to_code(RootKind kind);
+inline constexpr std::array kRootKinds = {
+    EnumRow{RootKind::directory, "directory", ""}, EnumRow{RootKind::file, "file", ""},
+    EnumRow{RootKind::image, "image", ""},         EnumRow{RootKind::special, "special", ""},
+    EnumRow{RootKind::missing, "missing", ""},     EnumRow{RootKind::unknown, "unexamined", ""},
+};
+constexpr const auto& enum_rows(RootKind) { return kRootKinds; }
+static_assert(is_complete_table(kRootKinds), "kRootKinds: one row per RootKind, in order");
+[[nodiscard]] constexpr std::string_view to_code(RootKind kind) { return code_of(kind); }
 
 struct RootFacts {
   // The operand made absolute against the scan's working directory and lexically normalised (no
@@ -313,6 +351,11 @@ inline constexpr int kExitIncomplete = 2;  // scan incomplete, or the program fa
 // entry names the root itself; else a directory. Its absolute path then is the operand when it is
 // absolute, else unknown (empty).
 [[nodiscard]] RootFacts root_facts_of(const ScanReport& report, std::size_t index);
+// Files per FileAction result (what --quarantine did), indexed by ActionResult.
+[[nodiscard]] std::array<std::uint64_t, kEnumCount<ActionResult>> action_counts(const ScanReport& report);
+// "2 quarantined, 1 repaired in place, 0 left in place" (every result, in table order); empty when
+// no action was taken. The text and HTML summaries' Quarantine line.
+[[nodiscard]] std::string action_summary(const ScanReport& report);
 
 // Sorts results, not_scanned, skipped and inventory by path (bytes), ties broken by the rest, so
 // a report is the same on every run whatever the thread timing (ScanJob, flscan merge).

@@ -142,16 +142,7 @@ void write_summary(std::ostream& out, const ScanReport& report, const PrintSetti
   line("Files with notes only", std::to_string(c.files_with_findings - c.infected_files));
   line("Not scanned", std::to_string(c.not_scanned_total() + c.lost_reports));
   line("Skipped", std::to_string(c.skipped_total()));
-  std::array<std::uint64_t, 3> actions{};  // by ActionResult, as the text report's Quarantine: line
-  for (const FileResult& result : report.results) {
-    if (result.action) ++actions[static_cast<std::size_t>(result.action->result)];
-  }
-  if (actions[0] + actions[1] + actions[2] > 0) {
-    line("Quarantine",
-         std::to_string(actions[static_cast<std::size_t>(ActionResult::quarantined)]) + " quarantined, " +
-             std::to_string(actions[static_cast<std::size_t>(ActionResult::repaired)]) + " repaired in place, " +
-             std::to_string(actions[static_cast<std::size_t>(ActionResult::left_in_place)]) + " left in place");
-  }
+  if (const std::string actions = action_summary(report); !actions.empty()) line("Quarantine", actions);
   line("Exit code", std::to_string(exit_code(report, settings.fail_on)));
   line("flscan", esc(meta.flscan_version) + ", " + std::to_string(meta.signature_count) + " signatures");
   out << "</table>\n";

@@ -4,8 +4,6 @@
 #include <memory>
 #include <ostream>
 
-#include "scanner/report/text_encoding.h"
-
 namespace flscan::scanner {
 namespace {
 
@@ -87,31 +85,20 @@ Json root_facts_to_json(const ScanReport& report) {
   return Json{{"working_directory", path_or_null(report.working_directory)}, {"roots", std::move(roots)}};
 }
 
-template <typename Enum, std::size_t N>
-Json by_reason(const std::array<std::uint64_t, N>& counts) {
+// {"<code>": count, ...} for every value of Enum, in table order.
+template <typename Enum>
+Json counts_by_code(const std::array<std::uint64_t, kEnumCount<Enum>>& counts) {
   Json object = Json::object();
-  for (std::size_t i = 0; i < N; ++i) object[std::string(to_code(static_cast<Enum>(i)))] = counts[i];
+  for (const EnumRow<Enum>& row : table_of<Enum>())
+    object[std::string(row.code)] = counts[static_cast<std::size_t>(row.value)];
   return object;
 }
 
 // Files per FileAction result (all codes present; zeros without --quarantine).
-Json actions_to_json(const ScanReport& report) {
-  std::array<std::uint64_t, 3> counts{};
-  for (const FileResult& result : report.results) {
-    if (result.action) ++counts[static_cast<std::size_t>(result.action->result)];
-  }
-  Json object = Json::object();
-  for (std::size_t i = 0; i < counts.size(); ++i)
-    object[std::string(to_code(static_cast<ActionResult>(i)))] = counts[i];
-  return object;
-}
+Json actions_to_json(const ScanReport& report) { return counts_by_code<ActionResult>(action_counts(report)); }
 
 Json summary_to_json(const ScanReport& report) {
   const ScanCounters& c = report.counters;
-  Json findings_by_kind = Json::object();
-  for (std::size_t i = 0; i < c.findings_by_kind.size(); ++i) {
-    findings_by_kind[std::string(to_string(static_cast<FindingKind>(i)))] = c.findings_by_kind[i];
-  }
   const double seconds = report.elapsed_seconds > 0 ? report.elapsed_seconds : 1e-9;
   return Json{{"complete", report.run_complete()},
               {"infection_found", report.infection_found()},
@@ -124,11 +111,11 @@ Json summary_to_json(const ScanReport& report) {
               {"bytes_read", c.bytes_read},
               {"files_with_findings", c.files_with_findings},
               {"infected_files", c.infected_files},
-              {"findings_by_kind", std::move(findings_by_kind)},
+              {"findings_by_kind", counts_by_code<FindingKind>(c.findings_by_kind)},
               {"not_scanned", c.not_scanned_total()},
-              {"not_scanned_by_reason", by_reason<NotScannedReason>(c.not_scanned_by_reason)},
+              {"not_scanned_by_reason", counts_by_code<NotScannedReason>(c.not_scanned_by_reason)},
               {"skipped", c.skipped_total()},
-              {"skipped_by_reason", by_reason<SkipReason>(c.skipped_by_reason)},
+              {"skipped_by_reason", counts_by_code<SkipReason>(c.skipped_by_reason)},
               {"signature_match_cap_hits", c.match_cap_hits},
               {"lost_reports", c.lost_reports},
               {"files_in_other_shards", c.files_in_other_shards},
@@ -250,15 +237,6 @@ Json host_to_json(const host::HostReport& host) {
               {"errors", host.errors},
               {"notes", host.notes}};
 }
-
-}  // namespace
-
-Json path_to_json(std::string_view path) {
-  if (is_valid_utf8(path)) return Json{{"text", std::string(path)}};
-  return Json{{"bytes", base64_encode(path)}};
-}
-
-namespace {
 
 // The entries of the four arrays that grow with the tree, one at a time (write_json_report).
 template <typename Entry>

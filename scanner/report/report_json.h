@@ -7,15 +7,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "scanner/report/json_path.h"
 #include "scanner/report/print_settings.h"
 #include "scanner/report/report.h"
 
 namespace flscan::scanner {
 
 inline constexpr int kJsonSchemaVersion = 1;
-
-// A file name as JSON: {"text": ...} or {"bytes": base64}.
-[[nodiscard]] nlohmann::ordered_json path_to_json(std::string_view path);
 
 [[nodiscard]] nlohmann::ordered_json report_to_json(const ScanReport& report, const PrintSettings& settings);
 

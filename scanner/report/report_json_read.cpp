@@ -147,35 +147,21 @@ std::vector<std::string> get_paths(const Json& object, const std::string& where,
   return out;
 }
 
-// An enum from its code: the codes are what to_code / to_string print for 0..count-1.
-template <typename Enum, typename ToCode>
-Enum get_code(const Json& object, const std::string& where, const char* key, std::size_t count, ToCode to_code) {
+// An enum from its code: one of the codes of its table (engine/enum_table.h), as the printers write them.
+template <typename Enum>
+Enum get_code(const Json& object, const std::string& where, const char* key) {
   const std::string code = get_string(object, where, key);
-  for (std::size_t i = 0; i < count; ++i) {
-    if (to_code(static_cast<Enum>(i)) == code) return static_cast<Enum>(i);
-  }
+  if (const std::optional<Enum> value = from_code<Enum>(code)) return *value;
   fail(at(where, key), "unknown code \"" + code + "\"");
 }
 
-constexpr std::size_t kSeverityCount = 3;
-constexpr std::size_t kConfidenceCount = 3;
-constexpr std::size_t kContentTypeCount = 4;
-constexpr std::size_t kActionResultCount = 3;
-constexpr std::size_t kRepairStatusCount = 5;
-constexpr std::size_t kSymptomStatusCount = 4;
-constexpr std::size_t kVerdictCount = 4;
-constexpr std::size_t kVolumeStatusCount = 3;
-
 Finding finding_from_json(const Json& value, const std::string& where) {
   Finding finding;
-  finding.kind =
-      get_code<FindingKind>(value, where, "kind", kFindingKindCount, [](FindingKind k) { return to_string(k); });
-  finding.severity =
-      get_code<Severity>(value, where, "severity", kSeverityCount, [](Severity s) { return to_string(s); });
+  finding.kind = get_code<FindingKind>(value, where, "kind");
+  finding.severity = get_code<Severity>(value, where, "severity");
   finding.rule = get_string(value, where, "rule");
   finding.name = get_string(value, where, "name");
-  finding.confidence =
-      get_code<Confidence>(value, where, "confidence", kConfidenceCount, [](Confidence c) { return to_string(c); });
+  finding.confidence = get_code<Confidence>(value, where, "confidence");
   finding.evidence = get_string(value, where, "evidence");
   finding.offset = get_uint(value, where, "offset");
   return finding;
@@ -186,11 +172,9 @@ std::optional<FileAction> action_from_json(const Json& object, const std::string
   if (value.is_null()) return std::nullopt;
   const std::string here = at(where, "action");
   FileAction action;
-  action.result =
-      get_code<ActionResult>(value, here, "result", kActionResultCount, [](ActionResult r) { return to_code(r); });
+  action.result = get_code<ActionResult>(value, here, "result");
   action.quarantine_file = get_optional_path(value, here, "quarantine_file");
-  action.repair =
-      get_code<RepairStatus>(value, here, "repair", kRepairStatusCount, [](RepairStatus r) { return to_code(r); });
+  action.repair = get_code<RepairStatus>(value, here, "repair");
   action.repair_detail = get_optional_string(value, here, "repair_detail").value_or("");
   action.error = get_optional_string(value, here, "error").value_or("");
   if (value.contains("other_links")) action.other_links = get_uint(value, here, "other_links");
@@ -198,7 +182,7 @@ std::optional<FileAction> action_from_json(const Json& object, const std::string
 }
 
 ContentType get_content_type(const Json& value, const std::string& where) {
-  return get_code<ContentType>(value, where, "type", kContentTypeCount, [](ContentType t) { return to_code(t); });
+  return get_code<ContentType>(value, where, "type");
 }
 
 FileResult result_from_json(const Json& value, const std::string& where) {
@@ -218,8 +202,8 @@ FileResult result_from_json(const Json& value, const std::string& where) {
 
 // One not_scanned or skipped entry.
 template <typename Entry, typename Reason>
-Entry entry_from_json(const Json& value, const std::string& where, std::size_t count) {
-  const Reason reason = get_code<Reason>(value, where, "reason", count, [](Reason r) { return to_code(r); });
+Entry entry_from_json(const Json& value, const std::string& where) {
+  const Reason reason = get_code<Reason>(value, where, "reason");
   return Entry{get_path(value, where, "path"), reason, get_string(value, where, "detail")};
 }
 
@@ -242,12 +226,8 @@ ImageVolume volume_from_json(const Json& value, const std::string& where) {
   volume.length = get_uint(value, where, "length");
   volume.partition_type = get_string(value, where, "partition_type");  // holds a GPT name from the image
   volume.filesystem = get_label(value, where, "filesystem");
-  volume.status =
-      get_code<VolumeStatus>(value, where, "status", kVolumeStatusCount, [](VolumeStatus v) { return to_code(v); });
-  if (!member(value, where, "reason").is_null()) {
-    volume.reason = get_code<NotScannedReason>(value, where, "reason", kNotScannedReasonCount,
-                                               [](NotScannedReason r) { return to_code(r); });
-  }
+  volume.status = get_code<VolumeStatus>(value, where, "status");
+  if (!member(value, where, "reason").is_null()) volume.reason = get_code<NotScannedReason>(value, where, "reason");
   volume.detail = get_string(value, where, "detail");
   volume.host_error = get_optional_string(value, where, "host_error").value_or("");
   return volume;
@@ -281,15 +261,11 @@ host::EventEvidence event_evidence_from_json(const Json& object, const std::stri
 
 // A kernel check's status: a file status code or what the strongest finding made of it.
 bool is_kernel_status(const std::string& status) {
-  for (std::size_t i = 0; i < host::kFileStatusCount; ++i) {
-    if (host::to_code(static_cast<host::FileStatus>(i)) == status) return true;
-  }
-  return status == "patched" || status == "modified";
+  return from_code<host::FileStatus>(status) || status == "patched" || status == "modified";
 }
 
 host::FileStatus file_status_from_json(const Json& object, const std::string& where, const char* key) {
-  return get_code<host::FileStatus>(object, where, key, host::kFileStatusCount,
-                                    [](host::FileStatus s) { return host::to_code(s); });
+  return get_code<host::FileStatus>(object, where, key);
 }
 
 host::ProgramCheck program_from_json(const Json& value, const std::string& where, std::string name, bool listed) {
@@ -353,8 +329,7 @@ host::HostReport host_from_json(const Json& value, const std::string& where) {
   host.install.system32 = get_optional_path(value, where, "system32");
   host.install.config_dir = get_optional_path(value, where, "config_dir");
   host.install.system_hive = get_optional_path(value, where, "system_hive");
-  host.verdict =
-      get_code<host::Verdict>(value, where, "verdict", kVerdictCount, [](host::Verdict v) { return host::to_code(v); });
+  host.verdict = get_code<host::Verdict>(value, where, "verdict");
   host.verdict_text = get_string(value, where, "verdict_text");
 
   const Json& symptoms = get_array(value, where, "symptoms");
@@ -364,8 +339,7 @@ host::HostReport host_from_json(const Json& value, const std::string& where) {
     row.id = get_name(symptoms[i], here, "id");
     row.symptom = get_string(symptoms[i], here, "symptom");
     row.meaning = get_string(symptoms[i], here, "meaning");
-    row.status = get_code<host::SymptomStatus>(symptoms[i], here, "status", kSymptomStatusCount,
-                                               [](host::SymptomStatus s) { return host::to_code(s); });
+    row.status = get_code<host::SymptomStatus>(symptoms[i], here, "status");
     row.evidence = get_strings(symptoms[i], here, "evidence");
     host.symptoms.push_back(std::move(row));
   }
@@ -438,12 +412,13 @@ host::HostReport host_from_json(const Json& value, const std::string& where) {
   return host;
 }
 
-template <typename Enum, std::size_t N>
-void counts_from_json(const Json& summary, const char* key, std::array<std::uint64_t, N>& counts) {
+// summary.<key>: {"<code>": count, ...}, every code of Enum's table present.
+template <typename Enum>
+void counts_from_json(const Json& summary, const char* key, std::array<std::uint64_t, kEnumCount<Enum>>& counts) {
   const Json& object = member(summary, "summary", key);
-  for (std::size_t i = 0; i < N; ++i) {
-    const std::string code(to_code(static_cast<Enum>(i)));
-    counts[i] = get_uint(object, at("summary", key), code.c_str());
+  for (const EnumRow<Enum>& row : table_of<Enum>()) {
+    const std::string code(row.code);
+    counts[static_cast<std::size_t>(row.value)] = get_uint(object, at("summary", key), code.c_str());
   }
 }
 
@@ -461,11 +436,7 @@ ScanCounters counters_from_json(const Json& summary) {
   c.match_cap_hits = get_uint(summary, "summary", "signature_match_cap_hits");
   c.lost_reports = get_uint(summary, "summary", "lost_reports");
   c.files_in_other_shards = get_uint(summary, "summary", "files_in_other_shards");
-  const Json& kinds = member(summary, "summary", "findings_by_kind");
-  for (std::size_t i = 0; i < kFindingKindCount; ++i) {
-    const std::string code(to_string(static_cast<FindingKind>(i)));
-    c.findings_by_kind[i] = get_uint(kinds, "summary.findings_by_kind", code.c_str());
-  }
+  counts_from_json<FindingKind>(summary, "findings_by_kind", c.findings_by_kind);
   counts_from_json<NotScannedReason>(summary, "not_scanned_by_reason", c.not_scanned_by_reason);
   counts_from_json<SkipReason>(summary, "skipped_by_reason", c.skipped_by_reason);
   return c;
@@ -491,7 +462,7 @@ void root_facts_from_json(const Json& document, ScanReport& report) {
     const std::string here = at(at(where, "roots"), i);
     RootFacts facts;
     facts.absolute = get_optional_absolute_path(roots[i], here, "absolute");
-    facts.kind = get_code<RootKind>(roots[i], here, "kind", kRootKindCount, [](RootKind k) { return to_code(k); });
+    facts.kind = get_code<RootKind>(roots[i], here, "kind");
     report.root_facts.push_back(std::move(facts));
   }
 }
@@ -550,10 +521,9 @@ void add_entry(Entries& entries, std::string_view key, std::size_t index, const 
   if (key == "results") {
     entries.results.push_back(result_from_json(value, where));
   } else if (key == "not_scanned") {
-    entries.not_scanned.push_back(
-        entry_from_json<NotScannedEntry, NotScannedReason>(value, where, kNotScannedReasonCount));
+    entries.not_scanned.push_back(entry_from_json<NotScannedEntry, NotScannedReason>(value, where));
   } else if (key == "skipped") {
-    entries.skipped.push_back(entry_from_json<SkippedEntry, SkipReason>(value, where, kSkipReasonCount));
+    entries.skipped.push_back(entry_from_json<SkippedEntry, SkipReason>(value, where));
   } else if (key == "inventory") {
     entries.inventory.push_back(inventory_entry_from_json(value, where));
   } else if (key == "volumes") {
@@ -766,22 +736,6 @@ class ReportSax {
 };
 
 }  // namespace
-
-tl::expected<std::string, std::string> path_from_json(const nlohmann::json& value) {
-  if (!value.is_object() || value.size() != 1)
-    return tl::make_unexpected("not a path ({\"text\": ...} or {\"bytes\": ...})");
-  if (const auto text = value.find("text"); text != value.end()) {
-    if (!text->is_string()) return tl::make_unexpected("\"text\" is not a string");
-    return text->get<std::string>();
-  }
-  if (const auto bytes = value.find("bytes"); bytes != value.end()) {
-    if (!bytes->is_string()) return tl::make_unexpected("\"bytes\" is not a string");
-    auto decoded = base64_decode(bytes->get<std::string>());
-    if (!decoded) return tl::make_unexpected("\"bytes\" is not base64");
-    return std::move(*decoded);
-  }
-  return tl::make_unexpected("not a path ({\"text\": ...} or {\"bytes\": ...})");
-}
 
 tl::expected<ReadReport, std::string> report_from_json(const nlohmann::json& document) {
   try {

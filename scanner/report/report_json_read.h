@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <tl/expected.hpp>
 
+#include "scanner/report/json_path.h"
 #include "scanner/report/print_settings.h"
 #include "scanner/report/report.h"
 
@@ -52,8 +53,5 @@ struct ReadReport {
 // Reads and parses the file at `path` (at most kMaxReportFileBytes). The error does not repeat
 // the path; the caller names the file.
 [[nodiscard]] tl::expected<ReadReport, std::string> read_json_report_file(const std::string& path);
-
-// A path object {"text": ...} or {"bytes": base64} back to its bytes.
-[[nodiscard]] tl::expected<std::string, std::string> path_from_json(const nlohmann::json& value);
 
 }  // namespace flscan::scanner

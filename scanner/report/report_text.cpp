@@ -123,24 +123,14 @@ void write_inventory(std::ostream& out, const ScanReport& report) {
 }
 
 // "code 2, code 1" for the non-zero entries of a by-reason counter array.
-template <typename Enum, std::size_t N>
-std::string breakdown(const std::array<std::uint64_t, N>& counts) {
+template <typename Enum>
+std::string breakdown(const std::array<std::uint64_t, kEnumCount<Enum>>& counts) {
   std::string text;
-  for (std::size_t i = 0; i < N; ++i) {
-    if (counts[i] == 0) continue;
+  for (const EnumRow<Enum>& row : table_of<Enum>()) {
+    const std::uint64_t count = counts[static_cast<std::size_t>(row.value)];
+    if (count == 0) continue;
     if (!text.empty()) text += ", ";
-    text += std::string(to_code(static_cast<Enum>(i))) + " " + std::to_string(counts[i]);
-  }
-  return text;
-}
-
-std::string findings_breakdown(const ScanCounters& counters) {
-  std::string text;
-  for (std::size_t i = 0; i < counters.findings_by_kind.size(); ++i) {
-    if (counters.findings_by_kind[i] == 0) continue;
-    const auto kind = static_cast<FindingKind>(i);
-    if (!text.empty()) text += ", ";
-    text += std::string(to_string(kind)) + " " + std::to_string(counters.findings_by_kind[i]);
+    text += std::string(row.code) + " " + std::to_string(count);
   }
   return text;
 }
@@ -221,7 +211,7 @@ void write_summary(std::ostream& out, const ScanReport& report, const PrintSetti
   out << "Bytes read:   " << human_bytes(c.bytes_read) << '\n';
   out << "Findings:     " << plural(c.infected_files, "file", "files") << " with FunLove evidence, "
       << c.files_with_findings - c.infected_files << " with notes only (suspicious or informational)";
-  if (c.files_with_findings > 0) out << "\n              by kind: " << findings_breakdown(c);
+  if (c.files_with_findings > 0) out << "\n              by kind: " << breakdown<FindingKind>(c.findings_by_kind);
   out << '\n';
   out << "Not scanned:  " << c.not_scanned_total();
   if (c.not_scanned_total() > 0) out << " (" << breakdown<NotScannedReason>(c.not_scanned_by_reason) << ")";
@@ -239,14 +229,7 @@ void write_summary(std::ostream& out, const ScanReport& report, const PrintSetti
   out << "Time:         " << format("%.2f", report.elapsed_seconds) << " s, "
       << format("%.1f", static_cast<double>(c.bytes_read) / 1e6 / seconds) << " MB/s, "
       << format("%.0f", static_cast<double>(c.files_examined) / seconds) << " files/s\n";
-  std::array<std::uint64_t, 3> actions{};  // by ActionResult
-  for (const FileResult& result : report.results) {
-    if (result.action) ++actions[static_cast<std::size_t>(result.action->result)];
-  }
-  if (actions[0] + actions[1] + actions[2] > 0) {
-    out << "Quarantine:   " << actions[0] << " quarantined, " << actions[1] << " repaired in place, " << actions[2]
-        << " left in place\n";
-  }
+  if (const std::string actions = action_summary(report); !actions.empty()) out << "Quarantine:   " << actions << '\n';
   out << "Signatures:   " << meta.signature_count << " in total";
   for (const std::string& source : meta.signature_sources) out << "\n              " << escape_for_terminal(source);
   out << '\n';
@@ -268,7 +251,7 @@ void write_host(std::ostream& out, const host::HostReport& host) {
     out << "  " << id << "  " << status << "  " << esc(row.symptom) << '\n';
     for (const std::string& line : row.evidence) out << "      " << esc(line) << '\n';
   }
-  std::array<std::size_t, host::kFileStatusCount> counts{};
+  std::array<std::size_t, kEnumCount<host::FileStatus>> counts{};
   for (const host::ProgramCheck& program : host.programs) ++counts[static_cast<std::size_t>(program.status)];
   out << "Programs:   " << host.programs.size()
       << " checked in system32 (the 33 of Q317218, pstores, spoolss, csrss): " << counts[0] << " clean, " << counts[1]
