@@ -68,6 +68,39 @@ void print_version(const sig::SignatureSet& signatures) {
   for (const std::string& source : signatures.sources()) std::cout << "  " << escape_for_terminal(source) << '\n';
 }
 
+// The Q317218 report of each Windows installation, from the finished scan (host_report.h), and
+// with --live the FLCSS processes running here. Installations are looked for under each PATH and
+// in each scanned volume of a disk image (read through TSK, scanner/image/tsk_volume_fs.h), in
+// operand order.
+void add_host_reports(const Options& options, ScanReport& report) {
+  std::optional<image::TskVolumeFs> image_fs;
+  std::vector<host::HostVolume> host_volumes;
+  if (options.windows_root) {
+    host_volumes.push_back({host::local_fs(), *options.windows_root, host::HostVolume::Kind::windows_dir});
+  } else {
+    if (!report.volumes.empty()) {
+      image_fs.emplace(report.volumes);
+      image::note_host_failures(*image_fs, report.volumes);
+    }
+    for (const std::string& path : options.paths) {
+      const bool is_image = std::any_of(report.volumes.begin(), report.volumes.end(),
+                                        [&path](const ImageVolume& volume) { return volume.image == path; });
+      if (!is_image) {
+        host_volumes.push_back({host::local_fs(), path, host::HostVolume::Kind::search});
+        continue;
+      }
+      for (const std::string& root : image_fs->roots()) {
+        if (root.starts_with(path + ":")) host_volumes.push_back({*image_fs, root, host::HostVolume::Kind::search});
+      }
+    }
+  }
+  report.hosts = host::build_host_reports(ScanReportFacts(report), host_volumes);
+  if (options.live) {
+    report.live_processes = host::find_flcss_processes();
+    for (host::HostReport& host : report.hosts) host::apply_live_processes(host, *report.live_processes);
+  }
+}
+
 int run(int argc, char** argv) {
   // `flscan restore DIR`: a plain argv check, so a PATH named "restore" is written ./restore.
   if (argc >= 2 && std::string_view(argv[1]) == "restore")
@@ -128,36 +161,8 @@ int run(int argc, char** argv) {
   ScanJob job(*signatures, scan_settings(options));
   job.progress = &progress;
   ScanReport report = job.run();
-  // The Q317218 report of each Windows installation, from the finished scan (host_report.h).
   progress.set_phase("host evidence");
-  // Installations are looked for under each PATH and in each scanned volume of a disk image
-  // (read through TSK, scanner/image/tsk_volume_fs.h), in operand order.
-  std::optional<image::TskVolumeFs> image_fs;
-  std::vector<host::HostVolume> host_volumes;
-  if (options.windows_root) {
-    host_volumes.push_back({host::local_fs(), *options.windows_root, host::HostVolume::Kind::windows_dir});
-  } else {
-    if (!report.volumes.empty()) {
-      image_fs.emplace(report.volumes);
-      image::note_host_failures(*image_fs, report.volumes);
-    }
-    for (const std::string& path : options.paths) {
-      const bool is_image = std::any_of(report.volumes.begin(), report.volumes.end(),
-                                        [&path](const ImageVolume& volume) { return volume.image == path; });
-      if (!is_image) {
-        host_volumes.push_back({host::local_fs(), path, host::HostVolume::Kind::search});
-        continue;
-      }
-      for (const std::string& root : image_fs->roots()) {
-        if (root.starts_with(path + ":")) host_volumes.push_back({*image_fs, root, host::HostVolume::Kind::search});
-      }
-    }
-  }
-  report.hosts = host::build_host_reports(ScanReportFacts(report), host_volumes);
-  if (options.live) {
-    report.live_processes = host::find_flcss_processes();
-    for (host::HostReport& host : report.hosts) host::apply_live_processes(host, *report.live_processes);
-  }
+  add_host_reports(options, report);
   if (quarantine) {
     progress.set_phase("quarantine");
     Remediator(*quarantine, *signatures, options.repair ? RepairMode::on : RepairMode::off).run(report);

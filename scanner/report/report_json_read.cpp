@@ -322,16 +322,8 @@ host::SystemHiveEvidence hive_from_json(const Json& hive, const Json& services, 
   return evidence;
 }
 
-host::HostReport host_from_json(const Json& value, const std::string& where) {
-  host::HostReport host;
-  host.install.volume_root = get_path(value, where, "root");
-  host.install.windows_dir = get_path(value, where, "windows_dir");
-  host.install.system32 = get_optional_path(value, where, "system32");
-  host.install.config_dir = get_optional_path(value, where, "config_dir");
-  host.install.system_hive = get_optional_path(value, where, "system_hive");
-  host.verdict = get_code<host::Verdict>(value, where, "verdict");
-  host.verdict_text = get_string(value, where, "verdict_text");
-
+// hosts[].symptoms
+void symptoms_from_json(const Json& value, const std::string& where, host::HostReport& host) {
   const Json& symptoms = get_array(value, where, "symptoms");
   for (std::size_t i = 0; i < symptoms.size(); ++i) {
     const std::string here = at(at(where, "symptoms"), i);
@@ -343,16 +335,10 @@ host::HostReport host_from_json(const Json& value, const std::string& where) {
     row.evidence = get_strings(symptoms[i], here, "evidence");
     host.symptoms.push_back(std::move(row));
   }
+}
 
-  const Json& hive = member(value, where, "hive");
-  const std::string hive_status = get_string(hive, at(where, "hive"), "status");
-  host.hive_error = get_optional_string(hive, at(where, "hive"), "error");
-  const Json& services = get_array(value, where, "services");
-  if (hive_status == "read") {
-    host.hive = hive_from_json(hive, services, where);
-  } else if (hive_status != "error" && hive_status != "not-found") {
-    fail(at(where, "hive.status"), "unknown code \"" + hive_status + "\"");
-  }
+// hosts[].services, the spooler and Protected Storage rows (the FunLove rows belong to the hive).
+void service_images_from_json(const Json& services, const std::string& where, host::HostReport& host) {
   for (std::size_t i = 0; i < services.size(); ++i) {
     const std::string here = at(at(where, "services"), i);
     const std::string role = get_string(services[i], here, "role");
@@ -366,7 +352,10 @@ host::HostReport host_from_json(const Json& value, const std::string& where) {
     check.status = file_status_from_json(services[i], here, "image_status");
     host.service_images.push_back(std::move(check));
   }
+}
 
+// hosts[].events: the SysEvent.Evt evidence, or its error.
+void events_from_json(const Json& value, const std::string& where, host::HostReport& host) {
   const Json& events = member(value, where, "events");
   const std::string events_where = at(where, "events");
   host.event_log_path = get_optional_path(events, events_where, "log");
@@ -387,14 +376,10 @@ host::HostReport host_from_json(const Json& value, const std::string& where) {
   } else if (events_status != "not-found") {
     fail(at(events_where, "status"), "unknown code \"" + events_status + "\"");
   }
+}
 
-  const Json& programs = get_array(value, where, "programs");
-  for (std::size_t i = 0; i < programs.size(); ++i) {
-    const std::string here = at(at(where, "programs"), i);
-    host.programs.push_back(program_from_json(programs[i], here, get_name(programs[i], here, "name"),
-                                              get_bool(programs[i], here, "q317218_list")));
-  }
-  host.flcss = program_from_json(member(value, where, "flcss"), at(where, "flcss"), "flcss.exe", false);
+// hosts[].kernel
+void kernel_from_json(const Json& value, const std::string& where, host::HostReport& host) {
   const Json& kernel = get_array(value, where, "kernel");
   for (std::size_t i = 0; i < kernel.size(); ++i) {
     const std::string here = at(at(where, "kernel"), i);
@@ -407,6 +392,41 @@ host::HostReport host_from_json(const Json& value, const std::string& where) {
     check.evidence = get_string(kernel[i], here, "evidence");
     host.kernel.push_back(std::move(check));
   }
+}
+
+host::HostReport host_from_json(const Json& value, const std::string& where) {
+  host::HostReport host;
+  host.install.volume_root = get_path(value, where, "root");
+  host.install.windows_dir = get_path(value, where, "windows_dir");
+  host.install.system32 = get_optional_path(value, where, "system32");
+  host.install.config_dir = get_optional_path(value, where, "config_dir");
+  host.install.system_hive = get_optional_path(value, where, "system_hive");
+  host.verdict = get_code<host::Verdict>(value, where, "verdict");
+  host.verdict_text = get_string(value, where, "verdict_text");
+
+  symptoms_from_json(value, where, host);
+
+  const Json& hive = member(value, where, "hive");
+  const std::string hive_status = get_string(hive, at(where, "hive"), "status");
+  host.hive_error = get_optional_string(hive, at(where, "hive"), "error");
+  const Json& services = get_array(value, where, "services");
+  if (hive_status == "read") {
+    host.hive = hive_from_json(hive, services, where);
+  } else if (hive_status != "error" && hive_status != "not-found") {
+    fail(at(where, "hive.status"), "unknown code \"" + hive_status + "\"");
+  }
+  service_images_from_json(services, where, host);
+
+  events_from_json(value, where, host);
+
+  const Json& programs = get_array(value, where, "programs");
+  for (std::size_t i = 0; i < programs.size(); ++i) {
+    const std::string here = at(at(where, "programs"), i);
+    host.programs.push_back(program_from_json(programs[i], here, get_name(programs[i], here, "name"),
+                                              get_bool(programs[i], here, "q317218_list")));
+  }
+  host.flcss = program_from_json(member(value, where, "flcss"), at(where, "flcss"), "flcss.exe", false);
+  kernel_from_json(value, where, host);
   host.remediation = get_strings(value, where, "remediation");
   host.errors = get_strings(value, where, "errors");
   return host;

@@ -33,6 +33,8 @@ struct RuleSpec {
 
 // File states first, in FindingKind order (sarif_rule_id indexes this table), then the host
 // verdicts and symptoms, then what could not be read. Ids are a stable interface (SARIF.md).
+// Long because it is data: one row of prose per rule, no logic (kept as one table so a rule's
+// id, level and text are read together).
 const std::vector<RuleSpec>& rules() {
   static const std::vector<RuleSpec> table = {
       {"FL001",
