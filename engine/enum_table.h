@@ -35,11 +35,16 @@ EnumRow(Enum, std::string_view, std::string_view) -> EnumRow<Enum>;
 namespace enum_table_detail {
 
 // The compiler's name of this function spells V: "Kind::last" for an enumerator, "(Kind)7" for a
-// value no enumerator has (GCC "[with auto V = ...", Clang "[V = ..."; both checked below).
+// value no enumerator has (GCC "[with auto V = ...; ...]", Clang "[V = ...]"; both checked below).
+// An enum in an unnamed namespace is spelled "{anonymous}::Kind::last" (GCC) or
+// "(anonymous namespace)::Kind::last" (Clang), so what tells the two apart is the end: a value no
+// enumerator has ends in a number right after the cast's ')'.
 template <auto V>
 constexpr std::string_view spelled() {
   return __PRETTY_FUNCTION__;
 }
+
+constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 template <auto V>
 constexpr bool is_enumerator() {
@@ -47,7 +52,12 @@ constexpr bool is_enumerator() {
   constexpr std::string_view marker = "V = ";
   constexpr std::size_t at = name.find(marker);
   static_assert(at != std::string_view::npos, "unknown __PRETTY_FUNCTION__ format");
-  return name[at + marker.size()] != '(';
+  constexpr std::size_t start = at + marker.size();
+  constexpr std::size_t end = name.find_first_of(";]", start);
+  static_assert(end != std::string_view::npos, "unknown __PRETTY_FUNCTION__ format");
+  std::size_t i = end;
+  while (i > start && (is_digit(name[i - 1]) || name[i - 1] == '-')) --i;
+  return !(i < end && i > start && name[i - 1] == ')');
 }
 
 template <typename Enum, std::size_t... I>
@@ -55,9 +65,15 @@ constexpr bool all_enumerators(std::index_sequence<I...>) {
   return (is_enumerator<static_cast<Enum>(I)>() && ...);
 }
 
-enum class SelfTest { only };
-static_assert(is_enumerator<SelfTest::only>() && !is_enumerator<static_cast<SelfTest>(1)>(),
+enum class SelfTest { only, v2 };
+static_assert(is_enumerator<SelfTest::only>() && is_enumerator<SelfTest::v2>() &&
+                  !is_enumerator<static_cast<SelfTest>(2)>() && !is_enumerator<static_cast<SelfTest>(12)>(),
               "this compiler spells enum values differently: is_enumerator needs adapting");
+namespace {
+enum class AnonymousSelfTest { only };
+static_assert(is_enumerator<AnonymousSelfTest::only>() && !is_enumerator<static_cast<AnonymousSelfTest>(1)>(),
+              "this compiler spells enum values of an unnamed namespace differently: is_enumerator needs adapting");
+}  // namespace
 
 }  // namespace enum_table_detail
 
