@@ -41,10 +41,46 @@ ContainerFormat unsupported(std::string name, std::string evidence) {
   return {std::move(name), ContainerSupport::unsupported, std::move(evidence)};
 }
 
+// VHD (Microsoft's Virtual Hard Disk Image Format Specification): the footer's disk type, a
+// big-endian u32 at 60, is 4 for a differencing disk, whose dynamic header ("cxsparse", at the
+// footer's data offset, a big-endian u64 at 16) names the parent in UTF-16BE at +64 (256 units).
+constexpr std::size_t kVhdDiskType = 60;
+constexpr std::uint32_t kVhdDifferencing = 4;
+constexpr std::size_t kVhdDataOffset = 16;
+constexpr std::size_t kVhdParentName = 64;
+constexpr std::size_t kVhdParentNameUnits = 256;
+
+// The parent's name as printable ASCII ('?' for anything else), at most 256 characters.
+std::string vhd_parent_name(ByteView header) {
+  std::string name;
+  for (std::size_t unit = 0; unit < kVhdParentNameUnits; ++unit) {
+    const auto value = big_endian(header, kVhdParentName + 2 * unit, 2);
+    if (!value || *value == 0) break;
+    name += *value >= 0x20 && *value < 0x7f ? static_cast<char>(*value) : '?';
+  }
+  return name;
+}
+
+// A differencing VHD: flscan does not open a disk whose blocks live partly in its parent.
+std::optional<ContainerFormat> differencing_vhd(ByteView head) {
+  if (big_endian(head, kVhdDiskType, 4) != kVhdDifferencing) return std::nullopt;
+  std::string evidence = "\"conectix\" footer copy at offset 0, disk type 4 (differencing)";
+  const auto high = big_endian(head, kVhdDataOffset, 4);
+  const auto low = big_endian(head, kVhdDataOffset + 4, 4);
+  if (high == 0u && low) {
+    if (const auto header = head.sub(*low, kSectorHeader); header && header->equals_at(0, "cxsparse"sv))
+      evidence += ", parent \"" + vhd_parent_name(*header) + "\"";
+  }
+  return unsupported("differencing VHD", evidence);
+}
+
 std::optional<ContainerFormat> opened_format(ByteView head, ByteView tail) {
   if (signature(head, 0, "EVF\x09\x0d\x0a\xff\x00"sv, kSectorHeader))
     return opened("E01", "\"EVF\" signature at offset 0");
-  if (signature(head, 0, "conectix"sv, kSectorHeader)) return opened("VHD", "\"conectix\" footer copy at offset 0");
+  if (signature(head, 0, "conectix"sv, kSectorHeader)) {
+    if (auto differencing = differencing_vhd(head)) return differencing;
+    return opened("VHD", "\"conectix\" footer copy at offset 0");
+  }
   if (signature(head, 0, "vhdxfile"sv, kVhdxIdentifier)) return opened("VHDX", "\"vhdxfile\" at offset 0");
   if (signature(head, 0, "KDMV"sv, kSectorHeader)) return opened("VMDK", "sparse extent \"KDMV\" at offset 0");
   if (signature(head, 0, "COWD"sv, kSectorHeader)) return opened("VMDK", "ESX extent \"COWD\" at offset 0");

@@ -8,7 +8,8 @@
 //   opened by flscan through TSK: E01 ("EVF\t\r\n\xff\0" at 0), VHD ("conectix" at 0 for dynamic
 //     and differencing disks, in the last 512 bytes for fixed ones), VHDX ("vhdxfile" at 0), VMDK
 //     ("KDMV" sparse extent, "COWD" ESX extent, "# Disk DescriptorFile" descriptor);
-//   not opened yet: qcow/qcow2 ("QFI\xfb" and a big-endian version 1-3 at 4), QED ("QED\0"),
+//   not opened yet: a differencing VHD (disk type 4 in the footer; the parent named from its
+//     dynamic header), qcow/qcow2 ("QFI\xfb" and a big-endian version 1-3 at 4), QED ("QED\0"),
 //     VirtualBox VDI (0xBEDA107F little-endian at 0x40), Parallels ("WithoutFreeSpace" or
 //     "WithouFreSpacExt" at 0), AFF ("AFF10\r\n\0" at 0), EnCase L01 logical evidence
 //     ("LVF\t\r\n\xff\0"), LUKS1/LUKS2 ("LUKS\xba\xbe" and a big-endian version 1 or 2 at 6),

@@ -11,6 +11,8 @@ from how it was made:
 - inside a scanned directory: the same qcow2 and VDI (`unsupported-image`), and the corpus's
   VHD, VMDK and E01 of the same disk (`image-not-opened`: formats flscan opens as PATH), beside a
   text file that is nothing: exit 2, exactly those entries, each naming its format;
+- a dynamic VHD made by qemu-img and turned into a differencing disk (disk type 4, a parent
+  named in its dynamic header, per the VHD specification) is `unsupported-image` naming the parent;
 - the VHD named as PATH is still opened, with the exit code the images manifest gives it, so recognising
   formats takes nothing away from the images flscan reads.
 
@@ -31,6 +33,8 @@ UNSUPPORTED = {
     "disk.vdi": (["convert", "-O", "vdi"], "VDI"),
     "disk.qed": (["convert", "-O", "qed"], "QED"),
 }
+# The parent a differencing VHD made here names (not present: flscan does not open such disks).
+PARENT = "base-snapshot.vhd"
 # Opened by flscan as PATH; found in a directory they are `image-not-opened`.
 OPENED = {"mbr.vhd": "VHD", "mbr.vmdk": "VMDK", "mbr.E01": "E01"}
 
@@ -50,6 +54,32 @@ def make_images(images: Path, work: Path) -> None:
         raise SystemExit("qemu-img could not make a LUKS volume: " + " ".join(luks))
 
 
+def make_differencing_vhd(images: Path, work: Path) -> Path:
+    """A dynamic VHD of the corpus disk made by qemu-img, turned into a differencing disk as the
+    VHD specification lays it out: disk type 4 in the footer (its copy at 0 and the last 512
+    bytes, checksums kept valid) and the parent's name, UTF-16BE, at +64 of the dynamic header."""
+    path = work / "child.vhd"
+    subprocess.run(["qemu-img", "convert", "-q", "-O", "vpc", str(images / "mbr.raw"), str(path)], check=True)
+    data = bytearray(path.read_bytes())
+
+    def patch_footer(at: int) -> None:
+        footer = data[at:at + 512]
+        assert footer[:8] == b"conectix", "qemu-img's VHD has no footer at %d" % at
+        footer[60:64] = (4).to_bytes(4, "big")
+        footer[64:68] = bytes(4)
+        footer[64:68] = ((~sum(footer)) & 0xFFFFFFFF).to_bytes(4, "big")
+        data[at:at + 512] = footer
+
+    patch_footer(0)
+    patch_footer(len(data) - 512)
+    header = int.from_bytes(data[16:24], "big")
+    assert data[header:header + 8] == b"cxsparse"
+    name = PARENT.encode("utf-16-be")
+    data[header + 64:header + 64 + len(name)] = name
+    path.write_bytes(bytes(data))
+    return path
+
+
 def not_scanned(report: dict) -> dict:
     return {path_text(e["path"]): e for e in report.get("not_scanned", [])}
 
@@ -65,6 +95,8 @@ def check_operand(flscan: str, path: Path, fmt: str, extra: list) -> None:
     if check(entry is not None, f"{what}: no not_scanned entry for the operand ({sorted(entries)})"):
         check(entry["reason"] == "unsupported-image", f"{what}: reason {entry['reason']}, expected unsupported-image")
         check(fmt in entry["detail"], f"{what}: detail does not name {fmt}: {entry['detail']}")
+        if fmt.startswith("differencing VHD"):
+            check(f'parent "{PARENT}"' in entry["detail"], f"{what}: detail does not name the parent: {entry['detail']}")
     check(not report["results"], f"{what}: results from an image that was not read: {report['results']}")
 
 
@@ -117,6 +149,7 @@ def main() -> int:
                 check_operand(flscan, work / name, fmt, extra)
         for extra in ([], ["--image"]):
             check_operand(flscan, work / "disk.luks", "LUKS1", extra)
+        check_operand(flscan, make_differencing_vhd(images, work), f'differencing VHD (', [])
         check_directory(flscan, images, work)
         check_vhd_still_opened(flscan, images)
     return finish("image recognition")

@@ -107,6 +107,23 @@ TEST_CASE("container formats: the signatures of each specification", "[image][co
     put(file, 0, "WithoutFreeSpace"sv);
     CHECK(name_of(file) == "Parallels HDD");
   }
+  SECTION("a differencing VHD is not opened, and its parent is named") {
+    Bytes file = zeros(8192);
+    put(file, 0, "conectix"sv);
+    put(file, 16, "\0\0\0\0\0\0\x02\0"sv);  // data offset 512
+    put(file, 60, "\0\0\0\x04"sv);          // disk type: differencing
+    put(file, 512, "cxsparse"sv);
+    put(file, 512 + 64, "\0b\0a\0s\0e\0.\0v\0h\0d"sv);
+    const ByteView all(file.data(), file.size());
+    const auto format = recognise_container(all.clip(0, kContainerHeadBytes), ByteView());
+    REQUIRE(format);
+    CHECK(format->name == "differencing VHD");
+    CHECK(format->support == ContainerSupport::unsupported);
+    CHECK(format->evidence.find("parent \"base.vhd\"") != std::string::npos);
+    put(file, 60, "\0\0\0\x03"sv);  // dynamic
+    CHECK(name_of(file, &support) == "VHD");
+    CHECK(support == ContainerSupport::opened);
+  }
   SECTION("the formats flscan opens") {
     Bytes file = zeros(8192);
     put(file, 0, "EVF\x09\x0d\x0a\xff\x00"sv);
