@@ -263,9 +263,11 @@ void add_input_options(CLI::App& app, Options& options, OptionTexts& texts) {
   app.add_flag("--image", options.force_image,
                "Open every PATH that is a file as a disk image, without the\n"
                "content test; one that cannot be opened is NOT SCANNED\n"
-               "(unreadable-image). Without it, raw, E01, VHD and VMDK images\n"
-               "are recognised by content, and a block device always is a disk\n"
-               "(see Disk images below). Example: flscan --image disk.bin");
+               "(unreadable-image), and a format flscan cannot open (qcow2,\n"
+               "VDI, LUKS, ...) is NOT SCANNED (unsupported-image) all the same.\n"
+               "Without it, raw, E01, VHD, VHDX and VMDK images are recognised\n"
+               "by content, and a block device always is a disk (see Disk\n"
+               "images below). Example: flscan --image disk.bin");
 }
 
 // The exit code policy, the host evidence, the actions on infected files and --shard.

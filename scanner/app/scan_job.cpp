@@ -242,11 +242,9 @@ class JobVisitor final : public WalkVisitor, public image::ListingSink {
   // A disk image found as a file: NOT SCANNED, since none of the files inside it were read.
   void image_not_opened(Worker& worker, const std::string& path, const image::ContainerFormat& format) {
     if (format.support == image::ContainerSupport::unsupported) {
-      add_not_scanned(worker, path, NotScannedReason::unsupported_image,
-                      image::unsupported_detail(format.name, format.evidence));
+      add_not_scanned(worker, path, NotScannedReason::unsupported_image, image::unsupported_detail(format));
     } else {
-      add_not_scanned(worker, path, NotScannedReason::image_not_opened,
-                      image::not_opened_detail(format.name, format.evidence));
+      add_not_scanned(worker, path, NotScannedReason::image_not_opened, image::not_opened_detail(format));
     }
   }
 

@@ -88,8 +88,11 @@ std::optional<ContainerFormat> opened_format(ByteView head, ByteView tail) {
   if (head.equals_at(0, "# Disk DescriptorFile"sv) && head.find(as_bytes("createType="))) {
     return opened("VMDK", "descriptor \"# Disk DescriptorFile\" with a createType");
   }
-  if (tail.size() == kContainerTailBytes && tail.equals_at(0, "conectix"sv))
-    return opened("VHD", "\"conectix\" footer in the last 512 bytes");
+  if (tail.size() == kContainerTailBytes && tail.equals_at(0, "conectix"sv)) {
+    ContainerFormat fixed = opened("VHD", "\"conectix\" footer in the last 512 bytes");
+    fixed.at_end = true;
+    return fixed;
+  }
   return std::nullopt;
 }
 
@@ -130,8 +133,11 @@ std::optional<ContainerFormat> unsupported_format(ByteView head, ByteView tail) 
       return unsupported("LVM2 physical volume", "\"LABELONE\" and \"LVM2 001\" in sector " + std::to_string(sector));
     }
   }
-  if (tail.size() == kContainerTailBytes && tail.equals_at(0, "koly"sv))
-    return unsupported("DMG (Apple UDIF)", "\"koly\" trailer in the last 512 bytes");
+  if (tail.size() == kContainerTailBytes && tail.equals_at(0, "koly"sv)) {
+    ContainerFormat dmg = unsupported("DMG (Apple UDIF)", "\"koly\" trailer in the last 512 bytes");
+    dmg.at_end = true;
+    return dmg;
+  }
   return std::nullopt;
 }
 
@@ -141,6 +147,15 @@ std::optional<ContainerFormat> recognise_container(ByteView head, ByteView tail)
   if (head.equals_at(0, "MZ"sv)) return std::nullopt;
   if (auto format = opened_format(head, tail)) return format;
   return unsupported_format(head, tail);
+}
+
+std::string unsupported_detail(const ContainerFormat& format) {
+  return format.name + " (" + format.evidence + "): flscan cannot open this format yet, so none of its files were read";
+}
+
+std::string not_opened_detail(const ContainerFormat& format) {
+  return format.name + " disk image (" + format.evidence +
+         ") found inside a scanned directory or disk image: its files were not read; name it as a PATH to scan them";
 }
 
 }  // namespace flscan::scanner::image

@@ -46,11 +46,17 @@ struct ContainerFormat {
   std::string name;  // "qcow2", "VHD", "LVM2 physical volume", ...
   ContainerSupport support = ContainerSupport::unsupported;
   std::string evidence;  // what was seen where, e.g. "\"QFI\\xfb\" version 3 at offset 0"
+  bool at_end = false;   // recognised from the file's last bytes (a fixed VHD's footer, a DMG trailer)
 };
 
 // The format `head` (the file's first bytes, up to kContainerHeadBytes) and `tail` (its last
 // bytes, up to kContainerTailBytes; empty when the file is shorter than two of them) show, if
 // any. A file starting with "MZ" is never a container.
 [[nodiscard]] std::optional<ContainerFormat> recognise_container(ByteView head, ByteView tail);
+
+// The NOT SCANNED details of a file in such a format: one flscan cannot open (unsupported-image),
+// and one it opens as PATH but met inside a scanned directory or disk image (image-not-opened).
+[[nodiscard]] std::string unsupported_detail(const ContainerFormat& format);
+[[nodiscard]] std::string not_opened_detail(const ContainerFormat& format);
 
 }  // namespace flscan::scanner::image

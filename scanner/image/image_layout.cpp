@@ -95,18 +95,17 @@ enum class Candidate { none, container, raw, unsupported };
 
 struct Classified {
   Candidate candidate = Candidate::none;
-  // For a container signature: the TSK type it must open as (DETECT: either), and its name.
+  // For a container signature: the TSK type it must open as (DETECT: either), and the format.
   TSK_IMG_TYPE_ENUM expected = TSK_IMG_TYPE_DETECT;
-  std::string format;
-  std::string evidence;  // for an unsupported format: what was seen where
+  std::optional<ContainerFormat> format;
 };
 
 // The TSK container type a format flscan opens must open as; DETECT for a fixed VHD, which TSK
 // may read as the raw disk it is (the footer is the only container structure).
-TSK_IMG_TYPE_ENUM tsk_type_for(const ContainerFormat& format, bool tail_signature) {
+TSK_IMG_TYPE_ENUM tsk_type_for(const ContainerFormat& format) {
   if (format.name == "E01") return TSK_IMG_TYPE_EWF_EWF;
   if (format.name == "VMDK") return TSK_IMG_TYPE_VMDK_VMDK;
-  if ((format.name == "VHD" || format.name == "VHDX") && !tail_signature) return TSK_IMG_TYPE_VHD_VHD;
+  if ((format.name == "VHD" || format.name == "VHDX") && !format.at_end) return TSK_IMG_TYPE_VHD_VHD;
   return TSK_IMG_TYPE_DETECT;
 }
 
@@ -117,14 +116,12 @@ Classified classify(const Head& h) {
   const ByteView head(b.data(), b.size());
   const ByteView tail = h.has_tail ? ByteView(h.tail.data(), h.tail.size()) : ByteView();
   if (std::optional<ContainerFormat> format = recognise_container(head, tail)) {
-    if (format->support == ContainerSupport::unsupported)
-      return {Candidate::unsupported, TSK_IMG_TYPE_DETECT, format->name, format->evidence};
-    const bool tail_signature = !recognise_container(head, ByteView()).has_value();
-    return {Candidate::container, tsk_type_for(*format, tail_signature), format->name, format->evidence};
+    if (format->support == ContainerSupport::unsupported) return {Candidate::unsupported, TSK_IMG_TYPE_DETECT, format};
+    const TSK_IMG_TYPE_ENUM expected = tsk_type_for(*format);
+    return {Candidate::container, expected, std::move(format)};
   }
-  if (b.size() >= kSectorBytes && b[510] == 0x55 && b[511] == 0xAA)
-    return {Candidate::raw, TSK_IMG_TYPE_DETECT, "", ""};
-  if (bytes_at(b, kSectorBytes, "EFI PART")) return {Candidate::raw, TSK_IMG_TYPE_DETECT, "", ""};
+  if (b.size() >= kSectorBytes && b[510] == 0x55 && b[511] == 0xAA) return {Candidate::raw, TSK_IMG_TYPE_DETECT, {}};
+  if (bytes_at(b, kSectorBytes, "EFI PART")) return {Candidate::raw, TSK_IMG_TYPE_DETECT, {}};
   return {};
 }
 
@@ -576,15 +573,6 @@ Built build_layout(TSK_IMG_INFO* img, const std::string& path, bool raw_candidat
 
 }  // namespace
 
-std::string unsupported_detail(const std::string& format, const std::string& evidence) {
-  return format + " (" + evidence + "): flscan cannot open this format yet, so none of its files were read";
-}
-
-std::string not_opened_detail(const std::string& format, const std::string& evidence) {
-  return format + " disk image (" + evidence +
-         ") inside a scanned directory: its files were not read; name it as a PATH to scan them";
-}
-
 ImageLayout layout_of(TSK_IMG_INFO* img, const std::string& path) { return build_layout(img, path, false).layout; }
 
 Detection detect_image(const std::string& path, ImageMode mode) {
@@ -610,7 +598,7 @@ Detection detect_image(const std::string& path, ImageMode mode) {
   // disk would only give "unknown-filesystem"; read as a file, it would pass as clean).
   if (classified.candidate == Candidate::unsupported) {
     detection.kind = Detection::Kind::unsupported;
-    detection.detail = unsupported_detail(classified.format, classified.evidence);
+    detection.detail = unsupported_detail(*classified.format);
     return detection;
   }
   // A block device named as PATH is a disk (issue 12): opened as an image as --image does, so
@@ -631,8 +619,8 @@ Detection detect_image(const std::string& path, ImageMode mode) {
   // disk, so a container signature that did not open as its container is an unreadable image.
   if (classified.expected != TSK_IMG_TYPE_DETECT && (img->itype & classified.expected) == 0) {
     detection.kind = Detection::Kind::unreadable;
-    detection.detail = classified.format + " signature, but The Sleuth Kit cannot open the file as " +
-                       classified.format + " (damaged or cut short)";
+    detection.detail = classified.format->name + " signature, but The Sleuth Kit cannot open the file as " +
+                       classified.format->name + " (damaged or cut short)";
     return detection;
   }
   Built built = build_layout(img.get(), path, candidate == Candidate::raw);

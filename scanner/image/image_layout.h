@@ -68,11 +68,6 @@ struct Detection {
 // Never throws for bad content.
 [[nodiscard]] Detection detect_image(const std::string& path, ImageMode mode);
 
-// The NOT SCANNED details of a container format (container_format.h) flscan cannot open, and of
-// one it opens as PATH but found inside a scanned directory (issue 15).
-[[nodiscard]] std::string unsupported_detail(const std::string& format, const std::string& evidence);
-[[nodiscard]] std::string not_opened_detail(const std::string& format, const std::string& evidence);
-
 // The volumes of an image already open on this thread (the fuzz target's image in memory), as
 // detect_image finds them for a container or a forced image; `path` names it in the report.
 [[nodiscard]] ImageLayout layout_of(TSK_IMG_INFO* img, const std::string& path);
