@@ -72,14 +72,14 @@ void print_version(const sig::SignatureSet& signatures) {
 // with --live the FLCSS processes running here. Installations are looked for under each PATH and
 // in each scanned volume of a disk image (read through TSK, scanner/image/tsk_volume_fs.h), in
 // operand order.
-void add_host_reports(const Options& options, ScanReport& report) {
+void add_host_reports(const Options& options, const std::vector<image::ImageLayout>& images, ScanReport& report) {
   std::optional<image::TskVolumeFs> image_fs;
   std::vector<host::HostVolume> host_volumes;
   if (options.windows_root) {
     host_volumes.push_back({host::local_fs(), *options.windows_root, host::HostVolume::Kind::windows_dir});
   } else {
     if (!report.volumes.empty()) {
-      image_fs.emplace(report.volumes);
+      image_fs.emplace(images, report.volumes);
       image::note_host_failures(*image_fs, report.volumes);
     }
     for (const std::string& path : options.paths) {
@@ -160,9 +160,10 @@ int run(int argc, char** argv) {
 
   ScanJob job(*signatures, scan_settings(options));
   job.progress = &progress;
-  ScanReport report = job.run();
+  std::vector<image::ImageLayout> images;
+  ScanReport report = job.run(images);
   progress.set_phase("host evidence");
-  add_host_reports(options, report);
+  add_host_reports(options, images, report);
   if (quarantine) {
     progress.set_phase("quarantine");
     Remediator(*quarantine, *signatures, options.repair ? RepairMode::on : RepairMode::off).run(report);

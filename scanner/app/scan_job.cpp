@@ -354,6 +354,11 @@ SplitRoots split_roots(const ScanSettings& settings, JobVisitor& visitor) {
 }  // namespace
 
 ScanReport ScanJob::run() const {
+  std::vector<image::ImageLayout> images;
+  return run(images);
+}
+
+ScanReport ScanJob::run(std::vector<image::ImageLayout>& images) const {
   const auto start = std::chrono::steady_clock::now();
   JobVisitor visitor(signatures_, settings_, hooks, progress);
   SplitRoots roots = split_roots(settings_, visitor);
@@ -389,6 +394,7 @@ ScanReport ScanJob::run() const {
   // Sorted by path (bytes), ties broken by the rest, so the report is the same on every run.
   sort_entries(report);
   report.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  images = std::move(roots.images);
   return report;
 }
 

@@ -18,6 +18,7 @@
 
 #include "engine/sig/signature_set.h"
 #include "scanner/app/progress.h"
+#include "scanner/image/image_layout.h"
 #include "scanner/report/report.h"
 #include "scanner/walk/walker.h"
 
@@ -56,6 +57,9 @@ class ScanJob {
   // Runs the whole scan on the calling thread's TBB arena (the caller limits its threads with
   // tbb::global_control). Every per-file problem ends up in the report; nothing is thrown for them.
   [[nodiscard]] ScanReport run() const;
+  // The same, and the disk images it scanned (for reading their host evidence afterwards,
+  // image::TskVolumeFs).
+  [[nodiscard]] ScanReport run(std::vector<image::ImageLayout>& images) const;
 
   ScanHooks hooks;
   // Counts each file done, for the progress line; optional.

@@ -271,7 +271,7 @@ void set_error(VolumeLayout& volume, NotScannedReason reason, std::string detail
 
 // Opens the filesystem of one volume (a partition, or the whole image) and records the outcome.
 VolumeLayout open_volume(TSK_IMG_INFO* img, ImageVolume base) {
-  VolumeLayout volume{std::move(base), TSK_FS_TYPE_DETECT};
+  VolumeLayout volume{std::move(base), TSK_FS_TYPE_DETECT, nullptr};
   const std::uint64_t image_size = static_cast<std::uint64_t>(img->size);
   if (volume.report.offset >= image_size) {
     set_error(volume, NotScannedReason::unreadable_image,
@@ -425,14 +425,14 @@ std::optional<VolumeLayout> bare_volume(TSK_IMG_INFO* img, const ImageVolume& wh
                                         std::uint64_t image_size, std::string& fs_error) {
   if (first.got > 0) {
     if (auto encryption = encryption_signature(first.bytes.data(), static_cast<std::size_t>(first.got))) {
-      VolumeLayout volume{whole, TSK_FS_TYPE_DETECT};
+      VolumeLayout volume{whole, TSK_FS_TYPE_DETECT, nullptr};
       set_error(volume, NotScannedReason::encrypted_volume, *encryption + ": its files cannot be read without the key");
       return volume;
     }
   }
   tsk_error_reset();
   if (FsPtr fs = open_filesystem(img, 0, {TSK_FS_TYPE_NTFS_DETECT, TSK_FS_TYPE_FAT_DETECT}, fs_error)) {
-    VolumeLayout volume{whole, TSK_FS_TYPE_DETECT};
+    VolumeLayout volume{whole, TSK_FS_TYPE_DETECT, nullptr};
     describe_opened(volume, *fs, image_size);
     return volume;
   }
@@ -479,7 +479,7 @@ std::vector<VolumeLayout> partition_volumes(TSK_IMG_INFO* img, const TSK_VS_INFO
                                                        : std::string(part->desc != nullptr ? part->desc : "");
     const auto range = byte_range(vs, *part);
     if (!range) {
-      VolumeLayout volume{base, TSK_FS_TYPE_DETECT};
+      VolumeLayout volume{base, TSK_FS_TYPE_DETECT, nullptr};
       set_error(volume, NotScannedReason::unreadable_image, "the partition's start or length does not fit in 64 bits");
       volumes.push_back(std::move(volume));
       continue;
@@ -489,7 +489,7 @@ std::vector<VolumeLayout> partition_volumes(TSK_IMG_INFO* img, const TSK_VS_INFO
     volumes.push_back(open_volume(img, std::move(base)));
   }
   if (more) {
-    VolumeLayout volume{whole, TSK_FS_TYPE_DETECT};
+    VolumeLayout volume{whole, TSK_FS_TYPE_DETECT, nullptr};
     volume.report.name = "p" + std::to_string(ordinal + 1);
     set_error(volume, NotScannedReason::unreadable_image,
               "the partition table lists more than " + std::to_string(limits::kMaxPartitions) +
@@ -512,7 +512,7 @@ bool any_volume_found(const std::vector<VolumeLayout>& volumes) {
 VolumeLayout whole_image_fallback(TSK_IMG_INFO* img, const ImageVolume& whole, const FirstSector& first,
                                   std::uint64_t image_size, const std::string& vs_error, const std::string& fs_error,
                                   bool& confirmed) {
-  VolumeLayout volume{whole, TSK_FS_TYPE_DETECT};
+  VolumeLayout volume{whole, TSK_FS_TYPE_DETECT, nullptr};
   std::string other_error;
   if (FsPtr fs = open_filesystem(img, 0, {TSK_FS_TYPE_DETECT}, other_error)) {
     describe_opened(volume, *fs, image_size);
@@ -542,7 +542,7 @@ Built build_layout(TSK_IMG_INFO* img, const std::string& path, bool raw_candidat
   Built built;
   ImageLayout& layout = built.layout;
   layout.path = path;
-  layout.type = img->itype;
+  layout.source = ImageSource{path, img->itype};
   layout.size = static_cast<std::uint64_t>(img->size);
   const ImageVolume whole = whole_image_volume(img, path, layout.size);
   const FirstSector first = read_first_sector(img);
@@ -606,7 +606,7 @@ Detection detect_image(const std::string& path, ImageMode mode) {
   const Candidate candidate = mode == ImageMode::forced || head.device ? Candidate::container : classified.candidate;
   if (candidate == Candidate::none) return detection;
 
-  ImgPtr img = open_image(path);
+  ImgPtr img = open_source(ImageSource{path, TSK_IMG_TYPE_DETECT});
   if (!img) {
     // Without a usable libtsk, a raw candidate may be a disk image nobody can look into: NOT
     // SCANNED (the reason names the library), never one plain file called clean.
@@ -628,6 +628,23 @@ Detection detect_image(const std::string& path, ImageMode mode) {
   detection.kind = Detection::Kind::image;
   detection.layout = std::move(built.layout);
   return detection;
+}
+
+tl::expected<OpenedVolume, std::string> open_volume_filesystem(TSK_IMG_INFO* container, const VolumeLayout& volume) {
+  OpenedVolume opened;
+  TSK_IMG_INFO* img = container;
+  TSK_OFF_T offset = static_cast<TSK_OFF_T>(volume.report.offset);
+  if (volume.layer) {
+    auto layer = volume.layer->open(container);
+    if (!layer) return tl::make_unexpected(std::move(layer.error()));
+    opened.layer = std::move(*layer);
+    img = opened.layer.get();
+    offset = 0;
+  }
+  tsk_error_reset();
+  opened.fs.reset(tsk_fs_open_img(img, offset, volume.fs_type));
+  if (!opened.fs) return tl::make_unexpected(tsk_error_text("open filesystem"));
+  return opened;
 }
 
 }  // namespace flscan::scanner::image

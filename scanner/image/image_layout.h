@@ -28,11 +28,16 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include <tl/expected.hpp>
 #include <tsk/libtsk.h>
 
+#include "scanner/image/image_source.h"
+#include "scanner/image/tsk_handle.h"
+#include "scanner/image/volume_layer.h"
 #include "scanner/report/report.h"
 
 namespace flscan::scanner::image {
@@ -42,14 +47,30 @@ enum class ImageMode { detect, forced };
 struct VolumeLayout {
   ImageVolume report;                             // what the report says about it
   TSK_FS_TYPE_ENUM fs_type = TSK_FS_TYPE_DETECT;  // the filesystem TSK opened (status scanned)
+  // Null: the volume is the byte range report.offset/report.length of the image. Otherwise the
+  // layer that maps or decrypts it (volume_layer.h); report.offset is then where it starts.
+  std::shared_ptr<const VolumeLayer> layer;
 };
 
 struct ImageLayout {
-  std::string path;                              // the PATH operand as given
-  TSK_IMG_TYPE_ENUM type = TSK_IMG_TYPE_DETECT;  // the container TSK opened
-  std::uint64_t size = 0;                        // bytes of the image's content
+  std::string path;        // the image's name in the report (the PATH operand as given)
+  ImageSource source;      // how to open it again, on any thread
+  std::uint64_t size = 0;  // bytes of the image's content
   std::vector<VolumeLayout> volumes;
 };
+
+// A volume's filesystem opened on the calling thread, with the image it was opened on when the
+// volume has a layer. `layer` is declared first, so it is destroyed after `fs`.
+struct OpenedVolume {
+  ImgPtr layer;
+  FsPtr fs;
+};
+
+// The filesystem of `volume` (status scanned: its fs_type is known), opened in `container`, the
+// volume's image opened on this thread (open_source), through the volume's layer if it has one;
+// TSK's (or the layer's) reason when it cannot be opened.
+[[nodiscard]] tl::expected<OpenedVolume, std::string> open_volume_filesystem(TSK_IMG_INFO* container,
+                                                                             const VolumeLayout& volume);
 
 struct Detection {
   enum class Kind {

@@ -13,20 +13,23 @@ class LazyImage {
  public:
   explicit LazyImage(const ImageLayout& layout) : layout_(layout) {}
 
-  // The volume's filesystem, or null with `error` set to TSK's reason.
-  FsPtr open_filesystem(const VolumeLayout& volume, std::string& error) {
+  // The volume's filesystem (fs null with `error` set to the reason when it cannot be opened).
+  OpenedVolume open_filesystem(const VolumeLayout& volume, std::string& error) {
     if (!img_ && error_.empty()) {
-      img_ = open_image(layout_.path, layout_.type);
+      img_ = open_source(layout_.source);
       if (!img_) error_ = tsk_error_text("open image");
     }
-    FsPtr fs;
-    if (img_) {
-      tsk_error_reset();
-      fs.reset(tsk_fs_open_img(img_.get(), static_cast<TSK_OFF_T>(volume.report.offset), volume.fs_type));
-      if (!fs) error_ = tsk_error_text("open filesystem");
-    }
+    OpenedVolume opened;
     error = error_;
-    return fs;
+    if (img_) {
+      auto result = open_volume_filesystem(img_.get(), volume);
+      if (result) {
+        opened = std::move(*result);
+      } else {
+        error = std::move(result.error());
+      }
+    }
+    return opened;
   }
 
  private:
@@ -53,8 +56,8 @@ std::vector<ImageItem> list_images(const std::vector<ImageLayout>& images, const
       }
       if (volume.report.status != VolumeStatus::scanned) continue;
       std::string error;
-      FsPtr fs = image.open_filesystem(volume, error);
-      if (!fs) {
+      OpenedVolume opened = image.open_filesystem(volume, error);
+      if (!opened.fs) {
         sink.volume_not_scanned(volume_path, NotScannedReason::unreadable_image, error);
         volumes.back().status = VolumeStatus::error;
         volumes.back().detail = error;
@@ -68,7 +71,7 @@ std::vector<ImageItem> list_images(const std::vector<ImageLayout>& images, const
           return in_shard(path.empty() ? name : name + "/" + std::string(path), *shard);
         };
       }
-      VolumeListing listing = list_volume(fs.get(), volume_path, options);
+      VolumeListing listing = list_volume(opened.fs.get(), volume_path, options);
       sink.add_listing(listing);
       for (ListedFile& file : listing.files) {
         items.push_back(ImageItem{static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(v), file.inum,

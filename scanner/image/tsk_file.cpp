@@ -13,7 +13,7 @@ tl::expected<TSK_FS_INFO*, std::string> ThreadImages::filesystem(std::size_t ima
   Opened& opened = images_[image_index];
   if (!opened.tried) {
     opened.tried = true;
-    opened.img = open_image(layout.path, layout.type);
+    opened.img = open_source(layout.source);
     if (!opened.img) {
       opened.error = tsk_error_text("open image");
     } else if (static_cast<std::uint64_t>(opened.img->size) != layout.size) {
@@ -21,27 +21,24 @@ tl::expected<TSK_FS_INFO*, std::string> ThreadImages::filesystem(std::size_t ima
                      std::to_string(opened.img->size) + " bytes)";
       opened.img.reset();
     }
-    opened.filesystems.resize(layout.volumes.size());
+    opened.volumes.resize(layout.volumes.size());
     opened.fs_errors.resize(layout.volumes.size());
   }
   if (!opened.img) return tl::make_unexpected(opened.error);
-  if (volume >= opened.filesystems.size()) return tl::make_unexpected(std::string("no such volume"));
-  FsPtr& fs = opened.filesystems[volume];
-  if (!fs) {
+  if (volume >= opened.volumes.size()) return tl::make_unexpected(std::string("no such volume"));
+  OpenedVolume& fs = opened.volumes[volume];
+  if (!fs.fs) {
     // A volume that failed once fails for every file of it: answer from the first failure rather
     // than re-opening the filesystem for each of up to millions of files.
     if (!opened.fs_errors[volume].empty()) return tl::make_unexpected(opened.fs_errors[volume]);
-    const VolumeLayout& layout_volume = layout.volumes[volume];
-    tsk_error_reset();
-    fs.reset(
-        tsk_fs_open_img(opened.img.get(), static_cast<TSK_OFF_T>(layout_volume.report.offset), layout_volume.fs_type));
-    if (!fs) {
-      opened.fs_errors[volume] = tsk_error_text("open filesystem");
-      if (opened.fs_errors[volume].empty()) opened.fs_errors[volume] = "open filesystem: failed";
+    auto opened_volume = open_volume_filesystem(opened.img.get(), layout.volumes[volume]);
+    if (!opened_volume) {
+      opened.fs_errors[volume] = opened_volume.error().empty() ? "open filesystem: failed" : opened_volume.error();
       return tl::make_unexpected(opened.fs_errors[volume]);
     }
+    fs = std::move(*opened_volume);
   }
-  return fs.get();
+  return fs.fs.get();
 }
 
 tl::expected<std::unique_ptr<TskFile>, ReadError> TskFile::open(TSK_FS_INFO* fs, TSK_INUM_T inum) {

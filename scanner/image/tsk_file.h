@@ -29,8 +29,8 @@ class ThreadImages {
 
  private:
   struct Opened {
-    ImgPtr img;
-    std::vector<FsPtr> filesystems;      // by volume index, opened on first use
+    ImgPtr img;                          // declared first: destroyed after the volumes opened in it
+    std::vector<OpenedVolume> volumes;   // by volume index, opened on first use
     std::vector<std::string> fs_errors;  // by volume index: why it did not open (kept, not retried per file)
     std::string error;                   // the image could not be opened on this thread
     bool tried = false;

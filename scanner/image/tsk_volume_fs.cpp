@@ -1,5 +1,6 @@
 #include "scanner/image/tsk_volume_fs.h"
 
+#include <algorithm>
 #include <span>
 #include <string_view>
 
@@ -33,36 +34,41 @@ host::EntryKind kind_of(TSK_FS_NAME_TYPE_ENUM type) {
 
 }  // namespace
 
-TskVolumeFs::TskVolumeFs(const std::vector<ImageVolume>& volumes) {
-  bool first = true;
-  std::string open_image_path;
-  std::string image_failure;  // why open_image_path could not be opened (empty: it is images_.back())
-  for (const ImageVolume& volume : volumes) {
-    if (volume.status != VolumeStatus::scanned) continue;
-    if (first || open_image_path != volume.image) {
-      first = false;
-      open_image_path = volume.image;
-      image_failure.clear();
-      tsk_error_reset();
-      ImgPtr img = open_image(volume.image);
-      if (img) {
-        images_.push_back(std::move(img));
-      } else {
-        image_failure = tsk_error_text("open the image");
+TskVolumeFs::TskVolumeFs(const std::vector<ImageLayout>& images, const std::vector<ImageVolume>& volumes) {
+  for (const ImageLayout& image : images) {
+    std::string image_failure;  // why `image` could not be opened (empty: it is images_.back())
+    bool opened = false;
+    for (const VolumeLayout& volume : image.volumes) {
+      const std::string root = volume.report.path();
+      // Only volumes the scan read: the listing may have failed where the detection succeeded.
+      const bool scanned = std::any_of(volumes.begin(), volumes.end(), [&root](const ImageVolume& v) {
+        return v.status == VolumeStatus::scanned && v.path() == root;
+      });
+      if (!scanned) continue;
+      if (!opened) {
+        opened = true;
+        tsk_error_reset();
+        ImgPtr img = open_source(image.source);
+        if (img) {
+          images_.push_back(std::move(img));
+        } else {
+          image_failure = tsk_error_text("open the image");
+        }
+        tsk_error_reset();
       }
+      if (!image_failure.empty()) {
+        failures_.push_back({root, image_failure});
+        continue;
+      }
+      auto filesystem = open_volume_filesystem(images_.back().get(), volume);
       tsk_error_reset();
+      if (!filesystem) {
+        failures_.push_back({root, filesystem.error()});
+        continue;
+      }
+      volumes_.push_back(Volume{root, std::move(*filesystem)});
+      roots_.push_back(root);
     }
-    if (!image_failure.empty()) {
-      failures_.push_back({volume.path(), image_failure});
-      continue;
-    }
-    tsk_error_reset();
-    FsPtr fs(tsk_fs_open_img(images_.back().get(), static_cast<TSK_OFF_T>(volume.offset), TSK_FS_TYPE_DETECT));
-    if (!fs) failures_.push_back({volume.path(), tsk_error_text("open the filesystem")});
-    tsk_error_reset();
-    if (!fs) continue;
-    volumes_.push_back(Volume{volume.path(), std::move(fs)});
-    roots_.push_back(volume.path());
   }
 }
 
@@ -89,7 +95,7 @@ TskVolumeFs::Resolved TskVolumeFs::resolve(const std::string& path) const {
         !(path.size() > volume.root.size() && path.starts_with(volume.root) && path[volume.root.size()] == '/')) {
       continue;
     }
-    TSK_FS_INFO* fs = volume.fs.get();
+    TSK_FS_INFO* fs = volume.opened.fs.get();
     TSK_INUM_T inum = fs->root_inum;
     host::EntryKind kind = host::EntryKind::directory;
     std::size_t pos = volume.root.size();
@@ -130,7 +136,7 @@ tl::expected<host::DirectoryNames, host::HostError> TskVolumeFs::list(const std:
   if (resolved.volume == nullptr || resolved.kind != host::EntryKind::directory) {
     return tl::unexpected(host::HostError{dir, "cannot list: no such directory in the image"});
   }
-  TSK_FS_INFO* fs = resolved.volume->fs.get();
+  TSK_FS_INFO* fs = resolved.volume->opened.fs.get();
   tsk_error_reset();
   DirPtr opened(tsk_fs_dir_open_meta(fs, resolved.inum));
   if (!opened) return tl::unexpected(host::HostError{dir, "cannot list: " + tsk_error_text("open directory")});
@@ -157,7 +163,7 @@ tl::expected<host::FileSnapshot, host::HostError> TskVolumeFs::snapshot(const st
     return tl::unexpected(host::HostError{path, "cannot open: no such file in the image"});
   }
   if (resolved.kind != host::EntryKind::regular) return tl::unexpected(host::HostError{path, "not a regular file"});
-  auto file = TskFile::open(resolved.volume->fs.get(), resolved.inum);
+  auto file = TskFile::open(resolved.volume->opened.fs.get(), resolved.inum);
   if (!file) return tl::unexpected(host::HostError{path, "cannot open: " + file.error().detail});
   const auto stamp = (*file)->stamp();
   const std::uint64_t size = stamp ? stamp->size : 0;

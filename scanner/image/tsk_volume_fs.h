@@ -17,6 +17,7 @@
 #include <tsk/libtsk.h>
 
 #include "scanner/host/volume_fs.h"
+#include "scanner/image/image_layout.h"
 #include "scanner/image/tsk_handle.h"
 #include "scanner/report/report.h"
 
@@ -24,8 +25,9 @@ namespace flscan::scanner::image {
 
 class TskVolumeFs final : public host::VolumeFs {
  public:
-  // Opens (on the calling thread, its own handles) every volume of `volumes` with status scanned.
-  explicit TskVolumeFs(const std::vector<ImageVolume>& volumes);
+  // Opens (on the calling thread, its own handles) every volume of `images` that `volumes` (the
+  // report's, after the scan) gives status scanned.
+  TskVolumeFs(const std::vector<ImageLayout>& images, const std::vector<ImageVolume>& volumes);
   ~TskVolumeFs() override;
 
   // The roots (`IMAGE:pN`) of the volumes that could be opened, in the order given.
@@ -48,7 +50,7 @@ class TskVolumeFs final : public host::VolumeFs {
  private:
   struct Volume {
     std::string root;
-    FsPtr fs;
+    OpenedVolume opened;
   };
   struct Resolved {
     const Volume* volume = nullptr;

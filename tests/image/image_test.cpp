@@ -61,13 +61,16 @@ std::string corpus_sample(const std::string& expected) {
 const sig::SignatureSet& builtin() { return flscan::test::builtin_set(); }
 
 ScanReport scan(const std::vector<std::string>& roots, bool force_image = false,
-                std::optional<Shard> shard = std::nullopt) {
+                std::optional<Shard> shard = std::nullopt, std::vector<image::ImageLayout>* images = nullptr) {
   ScanSettings settings;
   settings.roots = roots;
   settings.force_image = force_image;
   settings.walk.shard = shard;
   settings.list_excluded = true;
-  return ScanJob(builtin(), settings).run();
+  std::vector<image::ImageLayout> layouts;
+  ScanReport report = ScanJob(builtin(), settings).run(layouts);
+  if (images != nullptr) *images = std::move(layouts);
+  return report;
 }
 
 // A FAT volume image of `kib` KiB holding `files` (source, destination inside the volume).
@@ -458,7 +461,8 @@ TEST_CASE("image: a scanned volume that cannot be opened again for the host evid
   const MbrDisk disk;
   const MbrDisk gone;
   const MbrDisk lost;
-  ScanReport report = scan({disk.image, gone.image, lost.image});
+  std::vector<image::ImageLayout> images;
+  ScanReport report = scan({disk.image, gone.image, lost.image}, false, std::nullopt, &images);
   REQUIRE(report.volumes.size() == 6);
   for (const ImageVolume& volume : report.volumes) REQUIRE(volume.status == VolumeStatus::scanned);
   CHECK_FALSE(report.host_errors());
@@ -467,7 +471,7 @@ TEST_CASE("image: a scanned volume that cannot be opened again for the host evid
   sh("dd if=/dev/zero of=" + gone.image + " bs=512 seek=12288 count=16 conv=notrunc");
   sh("rm " + lost.image);
 
-  const image::TskVolumeFs fs(report.volumes);
+  const image::TskVolumeFs fs(images, report.volumes);
   CHECK(fs.roots() == std::vector<std::string>{disk.image + ":p1", disk.image + ":p2", gone.image + ":p1"});
   REQUIRE(fs.failures().size() == 3);
   CHECK(fs.failures()[0].root == gone.image + ":p2");
