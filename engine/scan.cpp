@@ -48,8 +48,8 @@ void take_parse_result(tl::expected<pe::Image, pe::ParseError> parsed, FileVerdi
 
 }  // namespace
 
-bool needs_whole_file(ByteView head, const sig::SignatureSet& signatures, funlove::FileRole role) {
-  return role != funlove::FileRole::ordinary || pe::looks_like_mz(head) || signatures.needs_non_pe_content();
+bool needs_whole_file(ByteView head, std::uint64_t size, const sig::SignatureSet& signatures, funlove::FileRole role) {
+  return role != funlove::FileRole::ordinary || pe::looks_like_mz(head) || signatures.needs_content_of_size(size);
 }
 
 FileVerdict FileScanner::scan(ByteView file, funlove::FileRole role) {
@@ -63,7 +63,7 @@ FileVerdict FileScanner::scan(ByteView file, funlove::FileRole role) {
     verdict.type = ContentType::not_pe;
   }
 
-  verdict.digests = hasher_.digest(file, signatures_.needs_md5() ? WantMd5::yes : WantMd5::no);
+  verdict.digests = hasher_.digest(file, signatures_.needs_md5_of_size(file.size()) ? WantMd5::yes : WantMd5::no);
 
   funlove::Result detected = funlove::detect(file, image ? &*image : nullptr, role);
   verdict.geometry = detected.geometry;
@@ -131,7 +131,7 @@ tl::expected<FileVerdict, StreamFailure> FileScanner::scan_stream(ByteSource& so
     }
   }
 
-  hasher_.begin(signatures_.needs_md5() ? WantMd5::yes : WantMd5::no);
+  hasher_.begin(signatures_.needs_md5_of_size(size) ? WantMd5::yes : WantMd5::no);
   sig::StreamMatcher matcher(signatures_, size, image ? &*image : nullptr, executable);
   const ByteView marker = funlove::marker_string();
   std::optional<std::uint64_t> marker_at;

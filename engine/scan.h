@@ -42,9 +42,11 @@ struct FileVerdict {
   std::uint64_t match_cap_hits = 0;  // signature matching cut short by a limit
 };
 
-// Recognises a file by its first bytes: true when it must be read whole (MZ files and kernel or
-// loader files always; other files only when the signature set needs their content).
-[[nodiscard]] bool needs_whole_file(ByteView head, const sig::SignatureSet& signatures, funlove::FileRole role);
+// Recognises a file by its first bytes and its size: true when it must be read whole (MZ files and
+// kernel or loader files always; other files only when the signature set may match their content
+// at that size, SignatureSet::needs_content_of_size).
+[[nodiscard]] bool needs_whole_file(ByteView head, std::uint64_t size, const sig::SignatureSet& signatures,
+                                    funlove::FileRole role);
 
 // Where a streamed file's bytes come from (the scanner reads them with pread; tests from memory).
 class ByteSource {

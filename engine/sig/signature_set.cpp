@@ -259,14 +259,26 @@ void SignatureSet::add_body(BodySignature signature) {
       stream_overlap_ = std::max<std::size_t>(stream_overlap_, signature.piece_length(i) - 1);
     }
   }
+  if (signature.target == Target::any_file) body_for_any_file_ = true;
   body_.push_back(std::move(signature));
 }
 
+void SignatureSet::SizeSet::add(const std::optional<std::uint64_t>& size) {
+  if (size) {
+    sizes.insert(*size);
+  } else {
+    any = true;
+  }
+}
+
+// A replaced signature's size stays in the set: a superset only costs a file of that size a hash.
 void SignatureSet::add_md5(const Md5Digest& digest, HashSignature signature) {
+  md5_sizes_.add(signature.size);
   add_hash(md5_, digest, std::move(signature));
 }
 
 void SignatureSet::add_sha256(const Sha256Digest& digest, HashSignature signature) {
+  sha256_sizes_.add(signature.size);
   add_hash(sha256_, digest, std::move(signature));
 }
 
@@ -290,9 +302,10 @@ void SignatureSet::reserve(std::size_t body, std::size_t md5, std::size_t sha256
 
 std::size_t SignatureSet::size() const { return body_.size() + md5_.size() + sha256_.size(); }
 
-bool SignatureSet::needs_non_pe_content() const {
-  if (!md5_.empty() || !sha256_.empty()) return true;
-  return std::any_of(body_.begin(), body_.end(), [](const BodySignature& s) { return s.target == Target::any_file; });
+bool SignatureSet::needs_non_pe_content() const { return !md5_.empty() || !sha256_.empty() || body_for_any_file_; }
+
+bool SignatureSet::needs_content_of_size(std::uint64_t size) const {
+  return body_for_any_file_ || md5_sizes_.covers(size) || sha256_sizes_.covers(size);
 }
 
 std::vector<Match> SignatureSet::match(ByteView file, const pe::Image* image, const Digests& digests,

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "engine/byte_view.h"
@@ -127,9 +128,16 @@ class SignatureSet {
 
   [[nodiscard]] std::size_t size() const;
   [[nodiscard]] bool needs_md5() const { return !md5_.empty(); }
-  // True when some signature applies to files that are not PE (target 0 or any hash):
-  // the scanner must then read and hash every file whole, not only PE files.
+  // True when some signature applies to files that are not PE (target 0 or any hash).
   [[nodiscard]] bool needs_non_pe_content() const;
+  // True when some signature may match a file of `size` bytes that is not PE: a body signature for
+  // any file (target 0), or a hash signature of exactly that size or of any size (`*`). Only such
+  // files are read whole and hashed beyond the PE files (issue 19: ClamAV, too, asks whether a
+  // hash of that size is loaded, cli_hm_have_size, before it hashes a file).
+  [[nodiscard]] bool needs_content_of_size(std::uint64_t size) const;
+  // True when an MD5 signature (.hdb) of `size` bytes or of any size is loaded: a file of another
+  // size needs no MD5 (SHA-256 is computed for every file read whole, for the report).
+  [[nodiscard]] bool needs_md5_of_size(std::uint64_t size) const { return md5_sizes_.covers(size); }
   [[nodiscard]] const std::vector<std::string>& sources() const { return sources_; }
   [[nodiscard]] const std::vector<BodySignature>& body_signatures() const { return body_; }
 
@@ -161,9 +169,20 @@ class SignatureSet {
   template <typename Digest>
   using HashTable = std::unordered_multimap<Digest, HashSignature, DigestHash>;
 
+  // The file sizes the hash signatures of one kind name, and whether one of them is `*`.
+  struct SizeSet {
+    std::unordered_set<std::uint64_t> sizes;
+    bool any = false;
+    void add(const std::optional<std::uint64_t>& size);
+    [[nodiscard]] bool covers(std::uint64_t size) const { return any || sizes.count(size) != 0; }
+  };
+
   std::vector<BodySignature> body_;
+  bool body_for_any_file_ = false;  // a body signature with target 0
   HashTable<Md5Digest> md5_;
   HashTable<Sha256Digest> sha256_;
+  SizeSet md5_sizes_;
+  SizeSet sha256_sizes_;
   std::vector<std::string> sources_;
   bool streamable_ = true;
   std::size_t stream_overlap_ = 0;

@@ -205,7 +205,7 @@ class JobVisitor final : public WalkVisitor, public image::ListingSink {
     std::optional<image::ContainerFormat> container;
     const auto plan = [this, &worker, role, &container](ByteView head, std::uint64_t size) {
       container = image::recognise_container(head, ByteView());
-      if (!needs_whole_file(head, signatures_, role)) return ReadPlan::head_only;
+      if (!needs_whole_file(head, size, signatures_, role)) return ReadPlan::head_only;
       return size > settings_.stream_above && worker.scanner.can_stream(role) ? ReadPlan::stream : ReadPlan::whole;
     };
     std::optional<tl::expected<FileVerdict, StreamFailure>> streamed;

@@ -63,6 +63,39 @@ TEST_CASE("cli: exit 0 on a clean tree, with a summary a newcomer can read", "[c
   }
 }
 
+TEST_CASE("cli: a hash database makes only files of its sizes read whole (issue 19)", "[cli]") {
+  // marker.hsb names one size (that of kMarked): the other non-PE files are sniffed only, the
+  // marked one and the MZ file (PE files always are) are read whole and hashed.
+  const TempDir dir;
+  const std::string database = marker_database(dir);
+  const std::string marked(kMarked);
+  write_file(dir / "tree/marked.bin", marked);
+  write_file(dir / "tree/same-size.txt", std::string(marked.size(), 'x'));
+  write_file(dir / "tree/longer.txt", marked + "x");
+  write_file(dir / "tree/big.log", std::string(100000, 'y'));
+  write_file(dir / "tree/tool.exe", flscan::test::mz_bytes(4000));
+  const RunResult run = run_flscan({"-d", database, "--json", "-", dir / "tree"});
+  CHECK(run.exit_code == 1);
+  const json report = parse_json(run);
+  CHECK(report["summary"]["files_seen"] == 5);
+  CHECK(report["summary"]["files_read"] == 5);
+  CHECK(report["summary"]["files_read_whole"] == 3);  // marked.bin, same-size.txt, tool.exe
+  CHECK(report["summary"]["bytes_read"] == 2 * marked.size() + (marked.size() + 1) + 4096 + 4000);
+  REQUIRE(report["results"].size() >= 1);
+  bool marked_found = false;
+  for (const json& result : report["results"]) {
+    for (const json& finding : result["findings"]) marked_found = marked_found || finding["name"] == kSignatureName;
+  }
+  CHECK(marked_found);
+
+  SECTION("a size wildcard still reads every file whole") {
+    const std::string any = dir / "any.hsb";
+    write_file(any, flscan::test::sha256_hex(kMarked) + ":*:" + kSignatureName + ":73\n");
+    const RunResult wild = run_flscan({"-d", any, "--json", "-", dir / "tree"});
+    CHECK(parse_json(wild)["summary"]["files_read_whole"] == 5);
+  }
+}
+
 TEST_CASE("cli: --quiet drops the summary", "[cli]") {
   const TempDir dir;
   write_file(dir / "a.txt", "a");

@@ -285,6 +285,39 @@ TEST_CASE("a later hash signature with the same digest and size replaces the ear
   CHECK(names(set.match(view_of(file), nullptr, d)) == std::set<std::string>{"second", "wild.second"});
 }
 
+TEST_CASE("only files of a size a hash signature names need their content (issue 19)", "[signature_set][hash]") {
+  const Digests d = digests_of(hex_bytes("00 01 02 03"));
+  SignatureSet set;
+  CHECK_FALSE(set.needs_content_of_size(4));
+  set.add_sha256(d.sha256, HashSignature{"sha.four", 4, "a.hsb:1"});
+  CHECK(set.needs_content_of_size(4));
+  CHECK_FALSE(set.needs_content_of_size(5));
+  CHECK_FALSE(set.needs_md5_of_size(4));
+  set.add_md5(*d.md5, HashSignature{"md5.seven", 7, "a.hdb:1"});
+  CHECK(set.needs_md5_of_size(7));
+  CHECK_FALSE(set.needs_md5_of_size(4));
+  CHECK(set.needs_content_of_size(7));
+  CHECK_FALSE(set.needs_content_of_size(8));
+
+  SECTION("a size wildcard makes every size count, for its kind of hash only") {
+    set.add_sha256(d.sha256, HashSignature{"sha.any", std::nullopt, "a.hsb:2"});
+    CHECK(set.needs_content_of_size(8));
+    CHECK(set.needs_content_of_size(1ULL << 40));
+    CHECK_FALSE(set.needs_md5_of_size(8));
+    set.add_md5(*d.md5, HashSignature{"md5.any", std::nullopt, "a.hdb:2"});
+    CHECK(set.needs_md5_of_size(8));
+  }
+  SECTION("a body signature for any file needs every file's content") {
+    set.add_body(body("any.file", Target::any_file, at(Offset::Kind::anywhere, 0), "4142"));
+    CHECK(set.needs_content_of_size(8));
+    CHECK_FALSE(set.needs_md5_of_size(8));
+  }
+  SECTION("a PE-only body signature does not") {
+    set.add_body(body("pe.only", Target::pe, at(Offset::Kind::anywhere, 0), "4142"));
+    CHECK_FALSE(set.needs_content_of_size(8));
+  }
+}
+
 TEST_CASE("set bookkeeping", "[signature_set]") {
   SignatureSet set;
   CHECK(set.size() == 0);
