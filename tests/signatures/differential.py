@@ -373,6 +373,21 @@ def hash_fixtures():
     # .hdb): ClamAV keeps one name per digest and size, the last, and so does flscan.
     files = [("hash/hashed.bin", hashed, {"Flscan.Test.Md5AnySize", "Flscan.Test.Sha256Sized", "Flscan.Test.Md5InHsb"}),
              ("hash/other.bin", other, {"Flscan.Test.Sha256AnySize"})]
+    # A list of many sizes (issue 19: flscan hashes only files of a listed size): noise lines for
+    # sizes 1..399, a file of a listed size that matches, one whose digest is listed with another
+    # size (no match), and an MD5 listed only in the .hsb's size set (the .hdb must not match).
+    rng = random.Random(19)
+    listed = blob(150, [(5, "0a0b0c")])
+    off_size = blob(1000, [(5, "0d0e0f")])
+    md5_only = blob(222, [(5, "101112")])
+    hsb += "".join(f"{rng.randbytes(32).hex()}:{n}:Flscan.Test.Noise{n}\n" for n in range(1, 400))
+    hsb += (f"{hashlib.sha256(listed).hexdigest()}:{len(listed)}:Flscan.Test.ManySizes\n"
+            f"{hashlib.sha256(off_size).hexdigest()}:{len(off_size) - 1}:Flscan.Test.OffSize\n"
+            f"{hashlib.sha256(md5_only).hexdigest()}:{len(md5_only) + 1}:Flscan.Test.Md5OnlyOtherSize\n")
+    hdb += f"{hashlib.md5(md5_only).hexdigest()}:{len(md5_only) - 1}:Flscan.Test.Md5OffSize\n"
+    files += [("hash/listed-size.bin", listed, {"Flscan.Test.ManySizes"}),
+              ("hash/off-size.bin", off_size, set()),
+              ("hash/md5-off-size.bin", md5_only, set())]
     return files, hdb, hsb
 
 

@@ -82,11 +82,14 @@ int main(int argc, char** argv) {
     }
     const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     const ByteView view(bytes.data(), bytes.size());
+    // As flscan decides (needs_whole_file): a non-MZ file of a size no signature can match is
+    // not read further, and MD5 is computed only for a size an .hdb names.
+    if (!pe::looks_like_mz(view) && !set.needs_content_of_size(view.size())) continue;
     std::optional<pe::Image> image;
     if (pe::looks_like_mz(view)) {
       if (auto parsed = pe::parse(view)) image = std::move(*parsed);
     }
-    const Digests digests = hasher.digest(view, set.needs_md5() ? WantMd5::yes : WantMd5::no);
+    const Digests digests = hasher.digest(view, set.needs_md5_of_size(view.size()) ? WantMd5::yes : WantMd5::no);
     sig::MatchStats stats;
     for (const auto& match : set.match(view, image ? &*image : nullptr, digests, &stats)) {
       std::cout << path.string() << ": " << match.name << " FOUND\n";
