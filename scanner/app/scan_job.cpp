@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
@@ -12,9 +13,9 @@
 #include <tuple>
 #include <utility>
 
-#include <tbb/blocked_range.h>
 #include <tbb/enumerable_thread_specific.h>
-#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+#include <tbb/task_group.h>
 
 #include "engine/funlove.h"
 #include "engine/hashing.h"
@@ -372,13 +373,18 @@ ScanReport ScanJob::run(std::vector<image::ImageLayout>& images) const {
   if (!roots.images.empty()) {
     const std::vector<ImageItem> items = image::list_images(roots.images, ExcludeMatcher(settings_.walk.excludes),
                                                             settings_.walk.shard, visitor, volumes);
-    // One file per task: files differ in size by orders of magnitude, so TBB's work stealing
-    // balances better on single files than on fixed blocks.
-    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, items.size(), 1),
-                      [&](const tbb::blocked_range<std::size_t>& range) {
-                        for (std::size_t i = range.begin(); i != range.end(); ++i)
-                          visitor.image_file(items[i], roots.images[items[i].image]);
-                      });
+    // The items come in on-disk order (image_listing.h); each worker takes the next one, so the
+    // image is read front to back by all of them together. A range split between workers would
+    // make each read its own part of the disk and the head seek between them.
+    std::atomic<std::size_t> next{0};
+    const auto take_items = [&] {
+      for (std::size_t i = next++; i < items.size(); i = next++)
+        visitor.image_file(items[i], roots.images[items[i].image]);
+    };
+    tbb::task_group workers;
+    const int concurrency = std::max(1, tbb::this_task_arena::max_concurrency());
+    for (int w = 0; w < concurrency; ++w) workers.run(take_items);
+    workers.wait();
   }
 
   ScanReport report;

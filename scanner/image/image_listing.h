@@ -27,7 +27,8 @@ struct ImageItem {
   std::uint32_t image = 0;   // index into the scan's image layouts
   std::uint32_t volume = 0;  // index into that layout's volumes
   TSK_INUM_T inum = 0;
-  std::string path;  // the report path, `IMAGE:pN/path/in/volume`
+  std::string path;                              // the report path, `IMAGE:pN/path/in/volume`
+  std::uint64_t data_start = kUnknownDataStart;  // ListedFile::data_start
 };
 
 // Where the listing reports what is not a file to scan.
@@ -41,7 +42,8 @@ class ListingSink {
 };
 
 // Lists every volume of every image in `images`; appends each volume's report to `volumes` and
-// returns the files to scan, in listing order.
+// returns the files to scan, each image's in the order of their data on disk (ImageItem::data_start;
+// files without a known start last, in listing order).
 [[nodiscard]] std::vector<ImageItem> list_images(const std::vector<ImageLayout>& images, const ExcludeMatcher& excludes,
                                                  std::optional<Shard> shard, ListingSink& sink,
                                                  std::vector<ImageVolume>& volumes);

@@ -27,5 +27,8 @@ inline constexpr std::size_t kMaxDirectoryDepth = 1024;
 inline constexpr std::size_t kMaxPathBytes = 64 * 1024;
 // Data runs of one file examined to check that its data lies inside the image.
 inline constexpr std::size_t kMaxRunsChecked = 1'000'000;
+// Leading runs of one file looked through for its first allocated one (its place in the read
+// order, volume_walk.h); a file whose first this many runs are all sparse is read last.
+inline constexpr std::size_t kMaxRunsForReadOrder = 64;
 
 }  // namespace flscan::scanner::image::limits

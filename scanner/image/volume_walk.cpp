@@ -177,7 +177,29 @@ class VolumeWalk {
       stop("more than " + std::to_string(limits::kMaxFilesPerVolume) + " files in this volume: the walk stopped there");
       return;
     }
-    out_.files.push_back(ListedFile{inum, std::move(path)});
+    out_.files.push_back(ListedFile{inum, std::move(path), data_start(inum)});
+  }
+
+  // The byte offset of the first allocated run of the file's default data stream (ListedFile).
+  [[nodiscard]] std::uint64_t data_start(TSK_INUM_T inum) const {
+    tsk_error_reset();
+    FilePtr file(tsk_fs_file_open_meta(fs_, nullptr, inum));
+    const TSK_FS_ATTR* attr = file ? tsk_fs_file_attr_get(file.get()) : nullptr;
+    tsk_error_reset();
+    if (attr == nullptr || (attr->flags & TSK_FS_ATTR_NONRES) == 0) return kUnknownDataStart;
+    std::size_t examined = 0;
+    for (const TSK_FS_ATTR_RUN* run = attr->nrd.run; run != nullptr && examined < limits::kMaxRunsForReadOrder;
+         run = run->next, ++examined) {
+      if ((run->flags & (TSK_FS_ATTR_RUN_FLAG_FILLER | TSK_FS_ATTR_RUN_FLAG_SPARSE)) != 0) continue;
+      std::uint64_t start = 0;
+      if (__builtin_mul_overflow(static_cast<std::uint64_t>(run->addr), static_cast<std::uint64_t>(fs_->block_size),
+                                 &start) ||
+          __builtin_add_overflow(start, static_cast<std::uint64_t>(fs_->offset), &start)) {
+        return kUnknownDataStart;
+      }
+      return start;
+    }
+    return kUnknownDataStart;
   }
 
   void add_directory(TSK_INUM_T inum, std::string path) {

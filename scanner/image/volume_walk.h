@@ -28,9 +28,17 @@
 
 namespace flscan::scanner::image {
 
+// A file's data start when it has no allocated run to name (resident, sparse or unreadable data):
+// such files are read after the others.
+inline constexpr std::uint64_t kUnknownDataStart = UINT64_MAX;
+
 struct ListedFile {
   TSK_INUM_T inum = 0;  // metadata address
   std::string path;     // inside the volume: names joined with '/', no leading '/'
+  // Where the file's data starts, in bytes from the start of the image the filesystem was opened
+  // in (its first allocated run), or kUnknownDataStart: the scan reads files in this order, so a
+  // disk or an image is read front to back instead of seeking back and forth (issue 19).
+  std::uint64_t data_start = kUnknownDataStart;
 };
 
 // What the walk found besides files. Paths are full report paths (`<volume path>/<path>`).

@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "scanner/image/image_listing.h"
 #include "scanner/image/tsk_volume_fs.h"
 #include "scanner/report/report.h"
 #include "scanner/app/scan_job.h"
@@ -488,4 +489,67 @@ TEST_CASE("image: a scanned volume that cannot be opened again for the host evid
   }
   CHECK(report.host_errors());
   CHECK(exit_code(report, incomplete_only) == kExitIncomplete);
+}
+
+namespace {
+
+// Keeps what the listing reports besides files, for the read-order test.
+struct CollectingSink final : image::ListingSink {
+  std::vector<std::string> failed;
+  void volume_not_scanned(const std::string& volume_path, NotScannedReason, std::string) override {
+    failed.push_back(volume_path);
+  }
+  void add_listing(image::VolumeListing&) override {}
+};
+
+std::string read_bytes(const std::string& path, std::uint64_t offset, std::size_t length) {
+  std::ifstream in(path, std::ios::binary);
+  in.seekg(static_cast<std::streamoff>(offset));
+  std::string bytes(length, '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(length));
+  bytes.resize(static_cast<std::size_t>(in.gcount()));
+  return bytes;
+}
+
+}  // namespace
+
+TEST_CASE("image: files are read in the order of their data on disk, not of the listing (issue 19)", "[image]") {
+  // The directory d is made first, so the depth-first listing gives d/late.bin before root.bin,
+  // but root.bin is copied in first, so its clusters come before late.bin's.
+  const TempDir dir;
+  const std::string image = dir / "order.img";
+  const std::string root_file = dir / "root.bin";
+  const std::string late_file = dir / "late.bin";
+  // Distinct contents, so each file's bytes can be found in the image.
+  std::string root_bytes(20000, '\0');
+  std::string late_bytes(20000, '\0');
+  for (std::size_t i = 0; i < root_bytes.size(); ++i) {
+    root_bytes[i] = static_cast<char>((i * 7 + 1) % 251);
+    late_bytes[i] = static_cast<char>((i * 13 + 5) % 241);
+  }
+  flscan::test::write_file(root_file, root_bytes);
+  flscan::test::write_file(late_file, late_bytes);
+  sh("rm -f " + image + " && mkfs.fat -C " + image + " 4096");
+  sh("mmd -i " + image + " ::/d");
+  sh("mcopy -i " + image + " " + root_file + " ::/root.bin");
+  sh("mcopy -i " + image + " " + late_file + " ::/d/late.bin");
+
+  const image::Detection detection = image::detect_image(image, image::ImageMode::forced);
+  REQUIRE(detection.kind == image::Detection::Kind::image);
+  const std::vector<image::ImageLayout> layouts{detection.layout};
+  CollectingSink sink;
+  std::vector<ImageVolume> volumes;
+  const auto items =
+      image::list_images(layouts, ExcludeMatcher(std::vector<std::string>{}), std::nullopt, sink, volumes);
+  CHECK(sink.failed.empty());
+  REQUIRE(items.size() == 2);
+  CHECK(items[0].path == image + ":vol/root.bin");
+  CHECK(items[1].path == image + ":vol/d/late.bin");
+  // Each start is where the file's bytes really are in the image.
+  for (const auto& [item, source] : {std::pair{items[0], root_file}, std::pair{items[1], late_file}}) {
+    INFO(item.path);
+    REQUIRE(item.data_start != image::kUnknownDataStart);
+    CHECK(read_bytes(image, item.data_start, 512) == read_bytes(source, 0, 512));
+  }
+  CHECK(items[0].data_start < items[1].data_start);
 }
