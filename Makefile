@@ -49,3 +49,4 @@ format: deps
 bench: build corpus
 	@FLSCAN_EXTRA_PACKAGES="yara clamav-daemon clamdscan" ./.ci/install-deps.sh
 	@python3 bench/run.py --build $(BUILD) $(BENCH_ARGS)
+	@python3 bench/image_rows.py --build $(BUILD)
