@@ -343,9 +343,15 @@ class Builder:
         self.lvm_pv("lvm.raw", "vg0", lvs, pe_count, False, False,
                     "a bare LVM2 physical volume (written by corpus/lvm_pv.py): LV vg0/root NTFS with "
                     "windows/nt4-infected in two segments around LV vg0/data FAT32 with windows/clean", fill=fill)
-        self.lvm_pv("lvm-mbr.raw", "vg0", lvs, pe_count, True, False,
-                    "MBR disk whose one partition (type 0x8e) is the LVM2 physical volume of lvm.raw's layout",
-                    fill=fill)
+        mbr = self.lvm_pv("lvm-mbr.raw", "vg0", lvs, pe_count, True, False,
+                          "MBR disk whose one partition (type 0x8e) is the LVM2 physical volume of lvm.raw's "
+                          "layout", fill=fill)
+        # The same disk in a container: the PV is found through the container's reads.
+        run(["qemu-img", "convert", "-q", "-f", "raw", "-O", "vpc", "-o", "subformat=dynamic,force_size=on",
+             self.out / "lvm-mbr.raw", self.out / "lvm-mbr.vhd"])
+        self.images.append(Image("lvm-mbr.vhd", "vhd", "mbr", [Volume(**vars(v)) for v in mbr.volumes],
+                                 "qemu-img convert -O vpc (dynamic VHD) of lvm-mbr.raw", same_disk_as="lvm-mbr.raw",
+                                 facts=dict(mbr.facts)))
 
     def broken_lvm_images(self) -> None:
         seg = lvm_pv.Segment
@@ -525,7 +531,7 @@ def bitlocker_volume(size: int) -> bytes:
 # Output
 # ---------------------------------------------------------------------------------------------
 OWN_NAMES = frozenset({"manifest.json", "mbr.raw", "gpt.raw", "fat32-volume.raw", "mbr.vhd", "mbr.vmdk",
-                       "mbr.E01", "lvm.raw", "lvm-mbr.raw", "broken"})
+                       "mbr.E01", "lvm.raw", "lvm-mbr.raw", "lvm-mbr.vhd", "broken"})
 
 
 def prepare_out_dir(out: Path) -> None:

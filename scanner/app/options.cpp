@@ -52,7 +52,7 @@ Disk images (scanned without mounting, through The Sleuth Kit):
   on another PV: NOT SCANNED). A
   block device named as PATH (flscan /dev/sdb) is a disk, opened the same way. Nothing is
   mounted or extracted. A format flscan cannot open (qcow2, VDI, QED, LUKS, DMG, ...)
-  is NOT SCANNED unsupported-image, and an E01/VHD/VHDX/VMDK found inside a scanned
+  is NOT SCANNED unsupported-image, and an E01/VHD/VHDX/VMDK/LVM2 PV found inside a scanned
   directory is NOT SCANNED image-not-opened: never one plain file passed as clean.
 
 Offline Windows (Q317218 report):

@@ -345,6 +345,8 @@ def main() -> int:
                 check(img["same_disk_as"] in raw_sha and hashlib.sha256(cat.stdout).hexdigest() == raw_sha[img["same_disk_as"]],
                       f"{where}: does not hold the same disk bytes as {img['same_disk_as']}")
         if img.get("volume_system") == "lvm2":
+            if fmt != "raw":  # its disk bytes are a raw image's (above), which is checked in full
+                continue
             if img["partition_table"] == "mbr":
                 parts = partitions(image, fmt) or []
                 check([(p["start"] * 512, p["length"] * 512) for p in parts] == [(img["pv_offset"], img["pv_size"])]
