@@ -352,6 +352,7 @@ void set_problem(LogicalVolume& lv, LvProblem problem, std::string detail) {
   lv.problem = problem;
   lv.detail = std::move(detail);
   lv.segments.clear();
+  lv.size = 0;
 }
 
 // One "striped" segment (stripe_count 1: linear) of `lv`; false (with the LV's problem set)
@@ -429,7 +430,8 @@ bool striped_segment(const Context& ctx, const Node& node, std::uint64_t extent_
     if (end > ctx.pv_bytes) {
       set_problem(lv, LvProblem::unreadable,
                   where + ": its extents end at byte " + number_text(end) + " of the physical volume, past the " +
-                      number_text(ctx.pv_bytes) + " bytes the image holds of it (truncated image)");
+                      number_text(ctx.pv_bytes) +
+                      " bytes the image holds of it (a truncated image, or a partition smaller than the PV)");
       return false;
     }
     segment.stripes.push_back(offset);

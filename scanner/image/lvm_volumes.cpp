@@ -87,6 +87,21 @@ VolumeLayout skipped_volume(ImageVolume base, std::string detail) {
   return volume;
 }
 
+// Linux swap space (util-linux's mkswap: "SWAPSPACE2", or the old "SWAP-SPACE", in the last 10
+// bytes of the first page; 4 KiB pages on x86): holds no files, like a swap partition.
+bool swap_signature(TSK_IMG_INFO* lv) {
+  constexpr std::uint64_t kPage = 4096;
+  constexpr std::size_t kMagic = 10;
+  std::array<char, kMagic> magic{};
+  if (static_cast<std::uint64_t>(lv->size) < kPage) return false;
+  tsk_error_reset();
+  const bool read = tsk_img_read(lv, static_cast<TSK_OFF_T>(kPage - kMagic), magic.data(), magic.size()) ==
+                    static_cast<ssize_t>(magic.size());
+  tsk_error_reset();
+  const std::string_view text(magic.data(), magic.size());
+  return read && (text == "SWAPSPACE2" || text == "SWAP-SPACE");
+}
+
 constexpr std::string_view kHidden =
     "hidden LVM2 logical volume (a part of another one, such as a raid image or a "
     "thin pool's data)";
@@ -99,8 +114,6 @@ VolumeLayout logical_volume(TSK_IMG_INFO* img, const ImageVolume& pv, const std:
   base.filesystem.clear();
   base.length = lv.size;
   if (lv.problem != lvm::LvProblem::none) {
-    if (lv.hidden && lv.problem == lvm::LvProblem::unsupported)
-      return skipped_volume(std::move(base), std::string(kHidden) + ": " + lv.detail);
     return error_volume(std::move(base),
                         lv.problem == lvm::LvProblem::unsupported ? NotScannedReason::unsupported_image
                                                                   : NotScannedReason::unreadable_image,
@@ -117,16 +130,25 @@ VolumeLayout logical_volume(TSK_IMG_INFO* img, const ImageVolume& pv, const std:
     base.offset = start;
     return error_volume(std::move(base), NotScannedReason::unreadable_image, opened.error());
   }
+  // Probed without the names from the metadata, which must decide nothing (a partition type that
+  // names "swap" or "reserved" makes a partition without filesystem skipped).
   ImageVolume probed = base;
   probed.offset = 0;
+  probed.partition_type = "LVM2 logical volume";
   VolumeLayout volume = probe(opened->get(), std::move(probed));
   volume.report.offset = start;
+  volume.report.partition_type = base.partition_type;
   volume.layer = std::move(layer);
-  if (lv.hidden && volume.report.status == VolumeStatus::error &&
-      volume.report.reason == NotScannedReason::unknown_filesystem) {
-    volume.report.status = VolumeStatus::skipped;
-    volume.report.detail = std::string(kHidden) + " holding no filesystem";
-    volume.layer = nullptr;
+  if (volume.report.status == VolumeStatus::error && volume.report.reason == NotScannedReason::unknown_filesystem) {
+    if (swap_signature(opened->get())) {
+      volume.report.status = VolumeStatus::skipped;
+      volume.report.detail = "Linux swap space (\"SWAPSPACE2\" at the end of its first 4 KiB): holds no files";
+      volume.layer = nullptr;
+    } else if (lv.hidden) {
+      volume.report.status = VolumeStatus::skipped;
+      volume.report.detail = std::string(kHidden) + " holding no filesystem";
+      volume.layer = nullptr;
+    }
   }
   return volume;
 }

@@ -13,10 +13,11 @@
 // striped: thin, thin-pool, snapshot, mirror, raid*, cache, ...; a snapshot's copy-on-write
 // store); NOT SCANNED unreadable-image (extents on another PV of the volume group, which the
 // image does not hold; extents past the PV or the image; bad numbers; more segments than
-// limits::kMaxLvmSegments); unknown-filesystem as for a partition. A hidden LV (no VISIBLE flag:
-// a part of another, such as a raid image or a thin pool's data) is scanned when a filesystem
-// opens in it and skipped otherwise. For the PV itself: NOT SCANNED unreadable-image when its
-// label or metadata cannot be read; skipped when its volume group has no logical volume.
+// limits::kMaxLvmSegments); unknown-filesystem as for a partition. Skipped, not an error: a
+// linear or striped LV without filesystem that holds Linux swap space ("SWAPSPACE2" at 4086), or
+// that is hidden (no VISIBLE flag: a part of another LV, such as a raid image or a thin pool's
+// data, which is reported itself); a hidden LV in which a filesystem opens is scanned. For the PV itself: NOT SCANNED
+// unreadable-image when its label or metadata cannot be read; skipped when its volume group has no logical volume.
 #pragma once
 
 #include <cstdint>

@@ -2,15 +2,21 @@
 // text as lvm2's export.c writes it, mapped onto this PV; damaged and crafted metadata (garbage,
 // extents past the PV, a PV not in the image, segment types other than linear/striped, counts past
 // the caps) each give the LV or the PV a reason; the label and metadata area read back from bytes
-// laid out per lvm2's layout.h, including a text that wraps round the circular buffer.
+// laid out per lvm2's layout.h, including a text that wraps round the circular buffer; and a PV in
+// memory seen as an image (lvm_volumes.h): its LVs named lv1..., swap and hidden LVs skipped by
+// their bytes and flags (never by their names), a striped LV read back through its layer.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "scanner/image/image_layout.h"
 #include "scanner/image/limits.h"
 #include "scanner/image/lvm_metadata.h"
+#include "scanner/image/tsk_handle.h"
 
 namespace lvm = flscan::scanner::image::lvm;
 namespace limits = flscan::scanner::image::limits;
@@ -144,7 +150,7 @@ TEST_CASE("lvm: the image ending inside an LV's extents makes it unreadable", "[
   auto group = lvm::parse_volume_group(metadata(lv("root", linear("segment1", 0, 4, "pv0", 0))), kPvId, 3 * kMiB);
   REQUIRE(group);
   CHECK(group->lvs.at(0).problem == lvm::LvProblem::unreadable);
-  CHECK(group->lvs.at(0).detail.find("truncated image") != std::string::npos);
+  CHECK(group->lvs.at(0).detail.find("a truncated image") != std::string::npos);
 }
 
 TEST_CASE("lvm: caps on segments and LVs the metadata lists", "[image][lvm][issue15]") {
@@ -291,5 +297,83 @@ TEST_CASE("lvm: the label and the committed metadata text, also when it wraps ro
     auto header = lvm::read_physical_volume(reader_of(pv));
     REQUIRE_FALSE(header);
     CHECK(header.error().find(std::to_string(limits::kMaxLvmMetadataBytes)) != std::string::npos);
+  }
+}
+
+namespace {
+
+class MemoryReader final : public flscan::scanner::image::ImageReader {
+ public:
+  explicit MemoryReader(const std::vector<std::uint8_t>& bytes) : bytes_(bytes) {}
+  ssize_t read(std::uint64_t offset, char* out, std::size_t length) override {
+    if (offset >= bytes_.size()) return 0;
+    const std::size_t n = std::min<std::uint64_t>(length, bytes_.size() - offset);
+    std::memcpy(out, bytes_.data() + offset, n);
+    return static_cast<ssize_t>(n);
+  }
+
+ private:
+  const std::vector<std::uint8_t>& bytes_;
+};
+
+}  // namespace
+
+TEST_CASE("lvm: a bare PV's logical volumes as volumes of the image, read through their extents",
+          "[image][lvm][issue15]") {
+  namespace image = flscan::scanner::image;
+  using flscan::scanner::NotScannedReason;
+  using flscan::scanner::VolumeStatus;
+  // pv0: data area from 1 MiB, 20 extents of 1 MiB (metadata()).
+  const std::string text = metadata(
+      lv("swap", linear("segment1", 0, 1, "pv0", 0)) + lv("reserved_swap", linear("segment1", 0, 1, "pv0", 1)) +
+      lv("tdata", linear("segment1", 0, 1, "pv0", 2), false) + lv("\"a/b:c\"", linear("segment1", 0, 1, "pv0", 3)) +
+      lv("striped",
+         "segment1 {\nstart_extent = 0\nextent_count = 2\ntype = \"striped\"\nstripe_count = 2\n"
+         "stripe_size = 8\nstripes = [\n\"pv0\", 10,\n\"pv0\", 15\n]\n}\n") +
+      lv("thin1", "segment1 {\nstart_extent = 0\nextent_count = 4\ntype = \"thin\"\n}\n"));
+  const auto head = physical_volume(text, 8192, 512);
+  std::vector<std::uint8_t> bytes(kPvBytes, 0);
+  std::copy(head.begin(), head.end(), bytes.begin());
+  const std::string swap = "SWAPSPACE2";
+  std::copy(swap.begin(), swap.end(), bytes.begin() + static_cast<std::ptrdiff_t>(kMiB + 4096 - 10));
+  // The striped LV's two stripes (PV extents 10 and 15) filled with their stripe number and row.
+  for (std::uint64_t at = 0; at < kMiB; ++at) {
+    bytes[kMiB + 10 * kMiB + at] = static_cast<std::uint8_t>(0x10 + at / 4096 % 16);
+    bytes[kMiB + 15 * kMiB + at] = static_cast<std::uint8_t>(0x80 + at / 4096 % 16);
+  }
+  image::ImgPtr img = image::open_callback_image(std::make_unique<MemoryReader>(bytes), bytes.size());
+  REQUIRE(img);
+  const image::ImageLayout layout = image::layout_of(img.get(), "pv.raw");
+  REQUIRE(layout.volumes.size() == 6);
+  const auto& v = layout.volumes;
+  for (std::size_t i = 0; i < v.size(); ++i) CHECK(v[i].report.name == "lv" + std::to_string(i + 1));
+  CHECK(v[0].report.status == VolumeStatus::skipped);  // swap space, by its signature
+  CHECK(v[0].report.detail.find("swap") != std::string::npos);
+  CHECK(v[1].report.status == VolumeStatus::error);  // its name says swap; its bytes do not
+  CHECK(v[1].report.reason == NotScannedReason::unknown_filesystem);
+  CHECK(v[1].report.partition_type == "LVM2 logical volume vg0/reserved_swap");
+  CHECK(v[2].report.status == VolumeStatus::skipped);  // hidden, no filesystem
+  CHECK(v[2].report.partition_type == "LVM2 logical volume vg0/tdata (hidden)");
+  CHECK(v[3].report.partition_type == "LVM2 logical volume vg0/a?b?c");
+  CHECK(v[3].report.offset == kMiB + 3 * kMiB);
+  CHECK(v[3].report.length == kMiB);
+  CHECK(v[5].report.status == VolumeStatus::error);
+  CHECK(v[5].report.reason == NotScannedReason::unsupported_image);
+  // Reading the striped LV through its layer: 4 KiB chunks alternate between the stripes.
+  REQUIRE(v[4].layer);
+  auto lv_image = v[4].layer->open(img.get());
+  REQUIRE(lv_image);
+  CHECK((*lv_image)->size == static_cast<TSK_OFF_T>(2 * kMiB));
+  std::vector<char> got(5 * 4096);
+  REQUIRE(tsk_img_read(lv_image->get(), 4096 - 2, got.data(), got.size()) == static_cast<ssize_t>(got.size()));
+  // LV chunk c (4 KiB) is stripe c % 2, row c / 2: the byte written there is base + row.
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const std::uint64_t lv_offset = 4096 - 2 + i;
+    const std::uint64_t chunk = lv_offset / 4096;
+    const auto want = static_cast<std::uint8_t>((chunk % 2 == 0 ? 0x10 : 0x80) + chunk / 2 % 16);
+    if (static_cast<std::uint8_t>(got[i]) != want) {
+      FAIL_CHECK("LV byte " << lv_offset << ": " << int(static_cast<std::uint8_t>(got[i])) << ", want " << int(want));
+      break;
+    }
   }
 }
