@@ -52,6 +52,7 @@ NTFS_SECTORS = 8 * MIB // SECTOR  # 8 MiB: room for a ~0.8 MB tree plus NTFS met
 FAT32_SECTORS = 33 * MIB // SECTOR
 GPT_TAIL = 2048                   # room after the last partition for the backup GPT (33 sectors)
 BASIC_DATA = "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7"  # GPT "Microsoft basic data"
+GPT_LINUX_LVM = "E6D6D379-F507-44C2-A23C-238F2A3DF928"  # GPT "Linux LVM"
 TYPE_NTFS, TYPE_FAT32_LBA, TYPE_LVM = 0x07, 0x0C, 0x8E
 # LVM2 fixtures: 1 MiB extents, the data area from 1 MiB (pvcreate's default pe_start).
 LVM_EXTENT = MIB
@@ -265,10 +266,10 @@ class Builder:
             self.images.append(Image(rel, fmt, "mbr", [Volume(**vars(v)) for v in self.mbr.volumes],
                                      how, same_disk_as="mbr.raw"))
 
-    def lvm_pv(self, rel: str, vg: str, lvs: list, pe_count: int, partition: bool, broken: bool, how: str,
+    def lvm_pv(self, rel: str, vg: str, lvs: list, pe_count: int, table: str, broken: bool, how: str,
                other_pvs: list = (), fill: dict | None = None) -> Image:
         """An LVM2 physical volume (corpus/lvm_pv.py) holding `lvs`, bare or as the one partition
-        (type 0x8e) of an MBR disk. fill: {LV name: (fs, tree, volume label)}; an LV not in it is
+        of an MBR (type 0x8e) or GPT (Linux LVM) disk: `table` none, mbr or gpt. fill: {LV name: (fs, tree, volume label)}; an LV not in it is
         left as zeros. Volumes in the manifest: the LVs in metadata order, named lv1, lv2 ...
         (p1.lv1 ... in the partition), offset the first extent's byte in the image (the PV's
         start when the LV cannot be mapped, length 0 then)."""
@@ -277,12 +278,17 @@ class Builder:
         pv_bytes = LVM_PE_START + pe_count * LVM_EXTENT
         pvs = [("pv0", pv_id, pv_bytes // SECTOR, LVM_PE_START // SECTOR, pe_count)] + list(other_pvs)
         text = lvm_pv.metadata_text(vg, lvm_pv.lvm_id(f"{rel}/{vg}"), LVM_EXTENT // SECTOR, pvs, lvs)
+        partition = table != "none"
         pv_at = ALIGN * SECTOR if partition else 0
         image = self.out / rel
-        new_image(image, pv_at + pv_bytes)
-        if partition:
+        new_image(image, pv_at + pv_bytes + (GPT_TAIL * SECTOR if table == "gpt" else 0))
+        if table == "mbr":
             sfdisk(image, "label: dos\nlabel-id: 0x464c5345\nunit: sectors\n\n"
                           f"start={ALIGN}, size={pv_bytes // SECTOR}, type={TYPE_LVM:x}\n")
+        elif table == "gpt":
+            sfdisk(image, "label: gpt\nlabel-id: 464C5343-4E41-4745-8000-00000000004C\nunit: sectors\n"
+                          f"first-lba: {ALIGN}\n\nstart={ALIGN}, size={pv_bytes // SECTOR}, type={GPT_LINUX_LVM}, "
+                          'uuid=464C5343-4E41-4745-8000-00000000004D, name="pv"\n')
         with open(image, "r+b") as f:
             os.pwrite(f.fileno(), lvm_pv.pv_headers(pv_id, pv_bytes, LVM_PE_START, text.encode()), pv_at)
         prefix = "p1." if partition else ""
@@ -322,7 +328,7 @@ class Builder:
                         "extents past the end of the physical volume")
                 volumes.append(Volume(f"{prefix}lv{i}", "none", pv_at, 0, None, error=error, facts=facts,
                                       how=f"LVM2 logical volume {vg}/{lv.name}: {what}"))
-        img = Image(rel, "raw", "mbr" if partition else "none", volumes, how, broken=broken,
+        img = Image(rel, "raw", table, volumes, how, broken=broken,
                     facts={"volume_system": "lvm2", "pv_offset": pv_at, "pv_size": pv_bytes, "vg": vg,
                            "extent_size": LVM_EXTENT})
         self.images.append(img)
@@ -340,12 +346,15 @@ class Builder:
                lvm_pv.LogicalVolume("data", [seg(0, fat_extents, stripes=[("pv0", head)])])]
         fill = {"root": ("ntfs", "windows/nt4-infected", "NT4"), "data": ("fat32", "windows/clean", "CLEAN")}
         pe_count = ntfs_extents + fat_extents + 1
-        self.lvm_pv("lvm.raw", "vg0", lvs, pe_count, False, False,
+        self.lvm_pv("lvm.raw", "vg0", lvs, pe_count, "none", False,
                     "a bare LVM2 physical volume (written by corpus/lvm_pv.py): LV vg0/root NTFS with "
                     "windows/nt4-infected in two segments around LV vg0/data FAT32 with windows/clean", fill=fill)
-        mbr = self.lvm_pv("lvm-mbr.raw", "vg0", lvs, pe_count, True, False,
+        mbr = self.lvm_pv("lvm-mbr.raw", "vg0", lvs, pe_count, "mbr", False,
                           "MBR disk whose one partition (type 0x8e) is the LVM2 physical volume of lvm.raw's "
                           "layout", fill=fill)
+        self.lvm_pv("lvm-gpt.raw", "vg0", lvs, pe_count, "gpt", False,
+                    "GPT disk whose one partition (type Linux LVM) is the LVM2 physical volume of lvm.raw's layout",
+                    fill=fill)
         # The same disk in a container: the PV is found through the container's reads.
         run(["qemu-img", "convert", "-q", "-f", "raw", "-O", "vpc", "-o", "subformat=dynamic,force_size=on",
              self.out / "lvm-mbr.raw", self.out / "lvm-mbr.vhd"])
@@ -363,7 +372,7 @@ class Builder:
                lvm_pv.LogicalVolume("elsewhere", [seg(0, 2, stripes=[("pv1", 0)])]),
                lvm_pv.LogicalVolume("past", [seg(0, 20, stripes=[("pv0", ntfs_extents)])])]
         other = [("pv1", lvm_pv.lvm_id("broken/lvm-mixed.raw/pv1"), 2048 * 64, 2048, 63)]
-        self.lvm_pv("broken/lvm-mixed.raw", "vgb", lvs, pe_count, False, True,
+        self.lvm_pv("broken/lvm-mixed.raw", "vgb", lvs, pe_count, "none", True,
                     "bare LVM2 physical volume: NTFS with windows/q321454 in a linear LV, a thin LV, an LV on a "
                     "second physical volume that is not in the image, an LV whose extents run past the PV",
                     other_pvs=other, fill={"good": ("ntfs", "windows/q321454", "GOOD")})
@@ -531,7 +540,7 @@ def bitlocker_volume(size: int) -> bytes:
 # Output
 # ---------------------------------------------------------------------------------------------
 OWN_NAMES = frozenset({"manifest.json", "mbr.raw", "gpt.raw", "fat32-volume.raw", "mbr.vhd", "mbr.vmdk",
-                       "mbr.E01", "lvm.raw", "lvm-mbr.raw", "lvm-mbr.vhd", "broken"})
+                       "mbr.E01", "lvm.raw", "lvm-mbr.raw", "lvm-gpt.raw", "lvm-mbr.vhd", "broken"})
 
 
 def prepare_out_dir(out: Path) -> None:

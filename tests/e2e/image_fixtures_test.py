@@ -347,11 +347,18 @@ def main() -> int:
         if img.get("volume_system") == "lvm2":
             if fmt != "raw":  # its disk bytes are a raw image's (above), which is checked in full
                 continue
-            if img["partition_table"] == "mbr":
+            if img["partition_table"] != "none":
                 parts = partitions(image, fmt) or []
-                check([(p["start"] * 512, p["length"] * 512) for p in parts] == [(img["pv_offset"], img["pv_size"])]
-                      and parts[0]["description"].endswith("(0x8e)"),
-                      f"{where}: the PV is not the one 0x8e partition: {parts}")
+                check([(p["start"] * 512, p["length"] * 512) for p in parts] == [(img["pv_offset"], img["pv_size"])],
+                      f"{where}: the PV is not the one partition: {parts}")
+                if img["partition_table"] == "mbr":
+                    check(parts and parts[0]["description"].endswith("(0x8e)"), f"{where}: not type 0x8e: {parts}")
+                else:  # the type GUID, from the primary entry array (LBA 2, first entry)
+                    with open(image, "rb") as f:
+                        f.seek(2 * 512)
+                        guid = f.read(16)
+                    check(guid == bytes.fromhex("79d3d6e607f5c244a23c238f2a3df928"),
+                          f"{where}: the partition's type is not Linux LVM: {guid.hex()}")
             check_lvm_image(image, img, corpus, manifest_sha)
             check(img["broken"] == any(v["error"] for v in img["volumes"]), f"{where}: broken flag")
             continue

@@ -16,6 +16,7 @@
 #include "scanner/image/image_layout.h"
 #include "scanner/image/limits.h"
 #include "scanner/image/lvm_metadata.h"
+#include "scanner/image/lvm_volumes.h"
 #include "scanner/image/tsk_handle.h"
 
 namespace lvm = flscan::scanner::image::lvm;
@@ -376,4 +377,12 @@ TEST_CASE("lvm: a bare PV's logical volumes as volumes of the image, read throug
       break;
     }
   }
+}
+
+TEST_CASE("lvm: LVM's partition types, MBR 0x8e and the GPT type GUID", "[image][lvm][issue15]") {
+  namespace image = flscan::scanner::image;
+  CHECK(image::lvm_partition_type("Linux Logical Volume Manager (0x8e)"));
+  CHECK(image::lvm_partition_type("Linux LVM (E6D6D379-F507-44C2-A23C-238F2A3DF928), name \"pv\""));
+  CHECK_FALSE(image::lvm_partition_type("NTFS / exFAT (0x07)"));
+  CHECK_FALSE(image::lvm_partition_type("Linux filesystem (0FC63DAF-8483-4772-8E79-3D69D8477DE4)"));
 }
