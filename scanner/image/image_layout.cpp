@@ -474,6 +474,7 @@ std::vector<VolumeLayout> partition_volumes(TSK_IMG_INFO* img, const TSK_VS_INFO
   bool more = false;
   const auto parts = allocated_partitions(vs, more);
   std::size_t ordinal = 0;
+  std::size_t lv_budget = limits::kMaxLvmLogicalVolumes;
   for (const TSK_VS_PART_INFO* part : parts) {
     ImageVolume base = whole;
     base.name = "p" + std::to_string(++ordinal);
@@ -490,7 +491,7 @@ std::vector<VolumeLayout> partition_volumes(TSK_IMG_INFO* img, const TSK_VS_INFO
     base.length = range->second;
     // An LVM2 physical volume (whatever the partition's type): its logical volumes (issue 15).
     if (has_lvm_label(img, base.offset)) {
-      for (VolumeLayout& lv : lvm_volumes(img, base, open_volume)) volumes.push_back(std::move(lv));
+      for (VolumeLayout& lv : lvm_volumes(img, base, open_volume, lv_budget)) volumes.push_back(std::move(lv));
       continue;
     }
     VolumeLayout volume = open_volume(img, std::move(base));
@@ -563,7 +564,8 @@ Built build_layout(TSK_IMG_INFO* img, const std::string& path, bool raw_candidat
   const FirstSector first = read_first_sector(img);
   // A bare LVM2 physical volume (its label is in one of the first four sectors): its logical volumes.
   if (has_lvm_label(img, 0)) {
-    layout.volumes = lvm_volumes(img, whole, open_volume);
+    std::size_t lv_budget = limits::kMaxLvmLogicalVolumes;
+    layout.volumes = lvm_volumes(img, whole, open_volume, lv_budget);
     built.confirmed = true;
     return built;
   }

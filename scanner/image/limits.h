@@ -38,7 +38,8 @@ inline constexpr std::size_t kMaxLvmConfigDepth = 16;
 // Metadata areas and data areas a pv_header may list (lvm2 writes at most two metadata areas).
 inline constexpr std::size_t kMaxLvmAreas = 8;
 // Physical volumes of a volume group, logical volumes listed per PV, segments per logical volume
-// and stripes per segment (lvm2's MAX_STRIPES is 128).
+// and stripes per segment (lvm2's MAX_STRIPES is 128). The LVs count over the whole image: a
+// partition table whose partitions all hold one PV lists its LVs once per partition.
 inline constexpr std::size_t kMaxLvmPhysicalVolumes = 4096;
 inline constexpr std::size_t kMaxLvmLogicalVolumes = 1024;
 inline constexpr std::size_t kMaxLvmSegments = 4096;

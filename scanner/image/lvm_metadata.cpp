@@ -598,7 +598,8 @@ tl::expected<VolumeGroup, std::string> parse_volume_group(std::string_view text,
   std::map<std::string, std::string, std::less<>> cow_stores;
   std::size_t examined = 0;
   for (const Node& lv : lvs->children) {
-    if (!lv.section || ++examined > limits::kMaxLvmLogicalVolumes) continue;
+    if (!lv.section) continue;
+    if (++examined > limits::kMaxLvmLogicalVolumes) break;
     for (const Node& segment : lv.children) {
       if (!segment.section || string(segment, "type") != "snapshot") continue;
       if (auto store = string(segment, "cow_store"))

@@ -169,7 +169,8 @@ bool has_lvm_label(TSK_IMG_INFO* img, std::uint64_t offset) {
   return got > 0 && lvm::has_label(std::span<const std::uint8_t>(head.data(), static_cast<std::size_t>(got)));
 }
 
-std::vector<VolumeLayout> lvm_volumes(TSK_IMG_INFO* img, const ImageVolume& pv, const VolumeProbe& probe) {
+std::vector<VolumeLayout> lvm_volumes(TSK_IMG_INFO* img, const ImageVolume& pv, const VolumeProbe& probe,
+                                      std::size_t& budget) {
   const auto image_size = static_cast<std::uint64_t>(img->size);
   const std::uint64_t pv_bytes = pv.offset < image_size ? std::min(pv.length, image_size - pv.offset) : 0;
   const lvm::PvReader read = [&](std::uint64_t offset, std::span<std::uint8_t> out) {
@@ -197,15 +198,19 @@ std::vector<VolumeLayout> lvm_volumes(TSK_IMG_INFO* img, const ImageVolume& pv, 
                            "LVM2 physical volume of volume group " + group->name + ", which holds no logical volume")};
   }
   std::vector<VolumeLayout> volumes;
-  for (std::size_t i = 0; i < group->lvs.size(); ++i)
+  const std::size_t listed = std::min(group->lvs.size(), budget);
+  budget -= listed;
+  for (std::size_t i = 0; i < listed; ++i)
     volumes.push_back(logical_volume(img, pv, group->name, group->lvs[i], i + 1, probe));
-  if (group->more_lvs) {
+  if (group->more_lvs || listed < group->lvs.size()) {
     ImageVolume rest = pv;
-    rest.name = (pv.name == "vol" ? std::string() : pv.name + ".") + "lv" + std::to_string(group->lvs.size() + 1);
+    rest.name = (pv.name == "vol" ? std::string() : pv.name + ".") + "lv" + std::to_string(listed + 1);
     rest.partition_type = "LVM2 logical volumes of " + group->name;
+    rest.length = 0;
     volumes.push_back(error_volume(std::move(rest), NotScannedReason::unreadable_image,
-                                   "the volume group lists more than " + std::to_string(limits::kMaxLvmLogicalVolumes) +
-                                       " logical volumes; the rest are not examined"));
+                                   "more than " + std::to_string(limits::kMaxLvmLogicalVolumes) +
+                                       " logical volumes in the volume group or in the image; the rest are not "
+                                       "examined"));
   }
   return volumes;
 }

@@ -42,7 +42,10 @@ using VolumeProbe = std::function<VolumeLayout(TSK_IMG_INFO* img, ImageVolume ba
 
 // The logical volumes of the PV that is the byte range pv.offset/pv.length of `img` (pv.name
 // names it: "vol" for a whole image, "pN" for a partition), each probed with `probe`; or one
-// volume for the PV saying why it has none.
-[[nodiscard]] std::vector<VolumeLayout> lvm_volumes(TSK_IMG_INFO* img, const ImageVolume& pv, const VolumeProbe& probe);
+// volume for the PV saying why it has none. `budget`: how many more LVs this image may list (a
+// table of many partitions all pointing at one PV must not multiply limits::kMaxLvmLogicalVolumes);
+// the LVs past it are one error volume.
+[[nodiscard]] std::vector<VolumeLayout> lvm_volumes(TSK_IMG_INFO* img, const ImageVolume& pv, const VolumeProbe& probe,
+                                                    std::size_t& budget);
 
 }  // namespace flscan::scanner::image

@@ -386,3 +386,39 @@ TEST_CASE("lvm: LVM's partition types, MBR 0x8e and the GPT type GUID", "[image]
   CHECK_FALSE(image::lvm_partition_type("NTFS / exFAT (0x07)"));
   CHECK_FALSE(image::lvm_partition_type("Linux filesystem (0FC63DAF-8483-4772-8E79-3D69D8477DE4)"));
 }
+
+TEST_CASE("lvm: the LVs listed are capped over the whole image, however many partitions hold the PV",
+          "[image][lvm][issue15]") {
+  namespace image = flscan::scanner::image;
+  using flscan::scanner::NotScannedReason;
+  using flscan::scanner::VolumeStatus;
+  // An MBR whose two partitions both start at the PV (sector 2048), which lists 600 LVs.
+  const std::size_t count = 600;
+  std::string lvs;
+  for (std::size_t i = 0; i < count; ++i) lvs += lv("lv" + std::to_string(i), linear("segment1", 0, 1, "pv0", 0));
+  const std::string text = metadata(lvs);
+  const auto head = physical_volume(text, 512 * 1024, 512);
+  REQUIRE(head.size() <= kMiB);
+  std::vector<std::uint8_t> bytes(kMiB + kPvBytes, 0);
+  std::copy(head.begin(), head.end(), bytes.begin() + static_cast<std::ptrdiff_t>(kMiB));
+  for (std::size_t slot = 0; slot < 2; ++slot) {
+    std::uint8_t* entry = &bytes[446 + 16 * slot];
+    entry[4] = 0x8e;
+    const std::uint32_t start = 2048, sectors = static_cast<std::uint32_t>(kPvBytes / 512);
+    std::memcpy(entry + 8, &start, 4);  // little-endian host (x86)
+    std::memcpy(entry + 12, &sectors, 4);
+  }
+  bytes[510] = 0x55;
+  bytes[511] = 0xAA;
+  image::ImgPtr img = image::open_callback_image(std::make_unique<MemoryReader>(bytes), bytes.size());
+  REQUIRE(img);
+  const image::ImageLayout layout = image::layout_of(img.get(), "disk.raw");
+  REQUIRE(layout.volumes.size() == limits::kMaxLvmLogicalVolumes + 1);
+  CHECK(layout.volumes[count - 1].report.name == "p1.lv600");
+  CHECK(layout.volumes[count].report.name == "p2.lv1");
+  const auto& last = layout.volumes.back();
+  CHECK(last.report.name == "p2.lv" + std::to_string(limits::kMaxLvmLogicalVolumes - count + 1));
+  CHECK(last.report.status == VolumeStatus::error);
+  CHECK(last.report.reason == NotScannedReason::unreadable_image);
+  CHECK(last.report.detail.find("more than " + std::to_string(limits::kMaxLvmLogicalVolumes)) != std::string::npos);
+}
