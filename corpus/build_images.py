@@ -5,7 +5,10 @@
 
 CORPUS_DIR is a corpus written by build_corpus.py; its windows/* trees (manifest.json
 `host_trees`) are copied, byte for byte and with their names' case, into NTFS and FAT32 volumes
-that sit in MBR and GPT partition tables, in raw, VHD, VMDK and E01 containers. Next to them go
+that sit in MBR and GPT partition tables, in raw, VHD, VMDK and E01 containers, and in the
+logical volumes of an LVM2 physical volume (bare, in an MBR or GPT partition, in a VHD; written
+by lvm_pv.py, with broken ones: unsupported and unmappable LVs, garbage metadata, an LVM-type
+partition without PV). Next to them go
 broken images: one cut short inside its second partition, one with a garbage partition table,
 one with a partition of random bytes, one with a BitLocker-looking partition. DIR/manifest.json
 says, for every image, its format and, for every volume, its name in flscan's paths (p1, p2 ...
