@@ -23,6 +23,7 @@ packages=(
   ntfs-3g ntfs-3g-dev mtools dosfstools fdisk  # corpus: NTFS (mkntfs + libntfs-3g) and FAT32 (mkfs.fat + mtools) volumes, partition tables (sfdisk), no root
   qemu-utils ewf-tools                         # corpus: the same volume as VHD/VMDK (qemu-img convert) and E01 (ewfacquire)
   sleuthkit                                    # tests: fls/icat read the image fixtures independently of flscan
+  lvm2                                         # tests: pvck checks the LVM2 fixtures' label, metadata area and text (no root needed)
   strace                                       # test: e2e_io_per_file counts each file's opens and reads
   libwine                                      # test: e2e_wine_kernel scans Wine's real ntoskrnl.exe (not an NT kernel: no finding)
   xz-utils mount                               # tests: e2e_image_bitlocker unpacks the shared .tar.xz; e2e_operand_device attaches loop devices (losetup)

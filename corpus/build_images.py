@@ -5,7 +5,10 @@
 
 CORPUS_DIR is a corpus written by build_corpus.py; its windows/* trees (manifest.json
 `host_trees`) are copied, byte for byte and with their names' case, into NTFS and FAT32 volumes
-that sit in MBR and GPT partition tables, in raw, VHD, VMDK and E01 containers. Next to them go
+that sit in MBR and GPT partition tables, in raw, VHD, VMDK and E01 containers, and in the
+logical volumes of an LVM2 physical volume (bare, in an MBR or GPT partition, in a VHD; written
+by lvm_pv.py, with broken ones: unsupported and unmappable LVs, garbage metadata, an LVM-type
+partition without PV). Next to them go
 broken images: one cut short inside its second partition, one with a garbage partition table,
 one with a partition of random bytes, one with a BitLocker-looking partition. DIR/manifest.json
 says, for every image, its format and, for every volume, its name in flscan's paths (p1, p2 ...
@@ -38,6 +41,7 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True
 from funlove_synth import prng_bytes  # noqa: E402  (fixed-seed filler, shared with the corpus)
+import lvm_pv  # noqa: E402  (an LVM2 physical volume written without lvm2's tools)
 
 GENERATOR = "corpus/build_images.py"
 CORPUS_GENERATOR = "corpus/build_corpus.py"
@@ -51,7 +55,11 @@ NTFS_SECTORS = 8 * MIB // SECTOR  # 8 MiB: room for a ~0.8 MB tree plus NTFS met
 FAT32_SECTORS = 33 * MIB // SECTOR
 GPT_TAIL = 2048                   # room after the last partition for the backup GPT (33 sectors)
 BASIC_DATA = "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7"  # GPT "Microsoft basic data"
-TYPE_NTFS, TYPE_FAT32_LBA = 0x07, 0x0C
+GPT_LINUX_LVM = "E6D6D379-F507-44C2-A23C-238F2A3DF928"  # GPT "Linux LVM"
+TYPE_NTFS, TYPE_FAT32_LBA, TYPE_LVM = 0x07, 0x0C, 0x8E
+# LVM2 fixtures: 1 MiB extents, the data area from 1 MiB (pvcreate's default pe_start).
+LVM_EXTENT = MIB
+LVM_PE_START = MIB
 # BitLocker's boot sector (libyal/libbde, "BitLocker Drive Encryption (BDE) format", volume
 # header): "-FVE-FS-" at offset 3 and the BitLocker identifier GUID at 0xA0 (Windows 7 layout).
 FVE_SIGNATURE = b"-FVE-FS-"
@@ -261,6 +269,145 @@ class Builder:
             self.images.append(Image(rel, fmt, "mbr", [Volume(**vars(v)) for v in self.mbr.volumes],
                                      how, same_disk_as="mbr.raw"))
 
+    def lvm_pv(self, rel: str, vg: str, lvs: list, pe_count: int, table: str, broken: bool, how: str,
+               other_pvs: list = (), fill: dict | None = None) -> Image:
+        """An LVM2 physical volume (corpus/lvm_pv.py) holding `lvs`, bare or as the one partition
+        of an MBR (type 0x8e) or GPT (Linux LVM) disk: `table` none, mbr or gpt. fill: {LV name: (fs, tree, volume label)}; an LV not in it is
+        left as zeros. Volumes in the manifest: the LVs in metadata order, named lv1, lv2 ...
+        (p1.lv1 ... in the partition), offset the first extent's byte in the image (the PV's
+        start when the LV cannot be mapped, length 0 then)."""
+        fill = fill or {}
+        pv_id = lvm_pv.lvm_id(f"{rel}/pv0")
+        pv_bytes = LVM_PE_START + pe_count * LVM_EXTENT
+        pvs = [("pv0", pv_id, pv_bytes // SECTOR, LVM_PE_START // SECTOR, pe_count)] + list(other_pvs)
+        text = lvm_pv.metadata_text(vg, lvm_pv.lvm_id(f"{rel}/{vg}"), LVM_EXTENT // SECTOR, pvs, lvs)
+        partition = table != "none"
+        pv_at = ALIGN * SECTOR if partition else 0
+        image = self.out / rel
+        new_image(image, pv_at + pv_bytes + (GPT_TAIL * SECTOR if table == "gpt" else 0))
+        if table == "mbr":
+            sfdisk(image, "label: dos\nlabel-id: 0x464c5345\nunit: sectors\n\n"
+                          f"start={ALIGN}, size={pv_bytes // SECTOR}, type={TYPE_LVM:x}\n")
+        elif table == "gpt":
+            sfdisk(image, "label: gpt\nlabel-id: 464C5343-4E41-4745-8000-00000000004C\nunit: sectors\n"
+                          f"first-lba: {ALIGN}\n\nstart={ALIGN}, size={pv_bytes // SECTOR}, type={GPT_LINUX_LVM}, "
+                          'uuid=464C5343-4E41-4745-8000-00000000004D, name="pv"\n')
+        with open(image, "r+b") as f:
+            os.pwrite(f.fileno(), lvm_pv.pv_headers(pv_id, pv_bytes, LVM_PE_START, text.encode()), pv_at)
+        prefix = "p1." if partition else ""
+        volumes = []
+        for i, lv in enumerate(lvs, start=1):
+            segments = []  # [LV byte offset, image byte offset, length] of each linear segment on pv0
+            mappable = all(seg.type == "striped" and len(seg.stripes) == 1 and seg.stripes[0][0] == "pv0" and
+                           seg.stripes[0][1] + seg.extent_count <= pe_count for seg in lv.segments)
+            for seg in lv.segments:
+                if mappable:
+                    segments.append([seg.start_extent * LVM_EXTENT,
+                                     pv_at + LVM_PE_START + seg.stripes[0][1] * LVM_EXTENT,
+                                     seg.extent_count * LVM_EXTENT])
+            size = sum(seg.extent_count for seg in lv.segments) * LVM_EXTENT if mappable else 0
+            facts = {"lv": f"{vg}/{lv.name}", "segments": segments}
+            if lv.name in fill:
+                fs, tree, vlabel = fill[lv.name]
+                volume = self.volume_file(fs, tree, 0, size // SECTOR, vlabel)
+                data = volume.read_bytes()
+                with open(image, "r+b") as f:
+                    for lv_offset, at, length in segments:
+                        piece = data[lv_offset:lv_offset + length]
+                        for block in range(0, length, COPY_BLOCK):
+                            chunk = piece[block:block + COPY_BLOCK]
+                            if any(chunk):
+                                os.pwrite(f.fileno(), chunk, at + block)
+                volumes.append(Volume(f"{prefix}lv{i}", fs, segments[0][1], size, tree, facts=facts,
+                                      how=f"LVM2 logical volume {vg}/{lv.name} in {len(segments)} segment(s): "
+                                          f"{'mkntfs + ntfs_populate' if fs == 'ntfs' else 'mkfs.fat -F 32 + mcopy -s'}"
+                                          f" of {tree}, volume label {vlabel}"))
+            else:
+                kinds = sorted({seg.type for seg in lv.segments})
+                on_other = any(key != "pv0" for seg in lv.segments for key, _ in seg.stripes)
+                error = ("unsupported-image" if kinds != ["striped"] else "unreadable-image")
+                what = (f"segment type {', '.join(kinds)}" if kinds != ["striped"] else
+                        "a segment on another physical volume of the group, not in the image" if on_other else
+                        "extents past the end of the physical volume")
+                volumes.append(Volume(f"{prefix}lv{i}", "none", pv_at, 0, None, error=error, facts=facts,
+                                      how=f"LVM2 logical volume {vg}/{lv.name}: {what}"))
+        img = Image(rel, "raw", table, volumes, how, broken=broken,
+                    facts={"volume_system": "lvm2", "pv_offset": pv_at, "pv_size": pv_bytes, "vg": vg,
+                           "extent_size": LVM_EXTENT})
+        self.images.append(img)
+        return img
+
+    def lvm_images(self) -> None:
+        """LVM2: the infected NT4 tree's NTFS volume in two non-contiguous segments around a FAT32
+        volume, as a bare PV and as the 0x8e partition of an MBR disk."""
+        seg = lvm_pv.Segment
+        ntfs_extents = NTFS_SECTORS * SECTOR // LVM_EXTENT
+        fat_extents = FAT32_SECTORS * SECTOR // LVM_EXTENT
+        head = 3  # the NTFS volume's first extents, then the FAT32 volume, then the NTFS volume's rest
+        lvs = [lvm_pv.LogicalVolume("root", [seg(0, head, stripes=[("pv0", 0)]),
+                                             seg(head, ntfs_extents - head, stripes=[("pv0", head + fat_extents)])]),
+               lvm_pv.LogicalVolume("data", [seg(0, fat_extents, stripes=[("pv0", head)])])]
+        fill = {"root": ("ntfs", "windows/nt4-infected", "NT4"), "data": ("fat32", "windows/clean", "CLEAN")}
+        pe_count = ntfs_extents + fat_extents + 1
+        self.lvm_pv("lvm.raw", "vg0", lvs, pe_count, "none", False,
+                    "a bare LVM2 physical volume (written by corpus/lvm_pv.py): LV vg0/root NTFS with "
+                    "windows/nt4-infected in two segments around LV vg0/data FAT32 with windows/clean", fill=fill)
+        mbr = self.lvm_pv("lvm-mbr.raw", "vg0", lvs, pe_count, "mbr", False,
+                          "MBR disk whose one partition (type 0x8e) is the LVM2 physical volume of lvm.raw's "
+                          "layout", fill=fill)
+        self.lvm_pv("lvm-gpt.raw", "vg0", lvs, pe_count, "gpt", False,
+                    "GPT disk whose one partition (type Linux LVM) is the LVM2 physical volume of lvm.raw's layout",
+                    fill=fill)
+        # The same disk in a container: the PV is found through the container's reads.
+        run(["qemu-img", "convert", "-q", "-f", "raw", "-O", "vpc", "-o", "subformat=dynamic,force_size=on",
+             self.out / "lvm-mbr.raw", self.out / "lvm-mbr.vhd"])
+        self.images.append(Image("lvm-mbr.vhd", "vhd", "mbr", [Volume(**vars(v)) for v in mbr.volumes],
+                                 "qemu-img convert -O vpc (dynamic VHD) of lvm-mbr.raw", same_disk_as="lvm-mbr.raw",
+                                 facts=dict(mbr.facts)))
+
+    def broken_lvm_images(self) -> None:
+        seg = lvm_pv.Segment
+        ntfs_extents = NTFS_SECTORS * SECTOR // LVM_EXTENT
+        pe_count = ntfs_extents + 2
+        lvs = [lvm_pv.LogicalVolume("good", [seg(0, ntfs_extents, stripes=[("pv0", 0)])]),
+               lvm_pv.LogicalVolume("thin1", [seg(0, 4, type="thin",
+                                                  extra='thin_pool = "pool"\ntransaction_id = 0\ndevice_id = 1')]),
+               lvm_pv.LogicalVolume("elsewhere", [seg(0, 2, stripes=[("pv1", 0)])]),
+               lvm_pv.LogicalVolume("past", [seg(0, 20, stripes=[("pv0", ntfs_extents)])])]
+        other = [("pv1", lvm_pv.lvm_id("broken/lvm-mixed.raw/pv1"), 2048 * 64, 2048, 63)]
+        self.lvm_pv("broken/lvm-mixed.raw", "vgb", lvs, pe_count, "none", True,
+                    "bare LVM2 physical volume: NTFS with windows/q321454 in a linear LV, a thin LV, an LV on a "
+                    "second physical volume that is not in the image, an LV whose extents run past the PV",
+                    other_pvs=other, fill={"good": ("ntfs", "windows/q321454", "GOOD")})
+        # Metadata whose checksums are right but whose text is not LVM2 metadata.
+        pv_id = lvm_pv.lvm_id("broken/lvm-garbage.raw/pv0")
+        pv_bytes = LVM_PE_START + 4 * LVM_EXTENT
+        path = self.out / "broken/lvm-garbage.raw"
+        new_image(path, pv_bytes)
+        garbage = b"vg0 {\nextent_size = = [\n" + prng_bytes("flscan-images lvm garbage", 256).hex().encode()
+        with open(path, "r+b") as f:
+            f.write(lvm_pv.pv_headers(pv_id, pv_bytes, LVM_PE_START, garbage))
+        self.images.append(Image(
+            "broken/lvm-garbage.raw", "raw", "none",
+            [Volume("vol", "none", 0, pv_bytes, None, error="unreadable-image",
+                    how="LVM2 label and metadata area with valid checksums around a metadata text that is not "
+                        "LVM2 metadata (an unclosed section, '= =', random hex)")],
+            "bare LVM2 physical volume whose metadata text is garbage", broken=True,
+            facts={"volume_system": "lvm2", "pv_offset": 0, "pv_size": pv_bytes, "vg": None, "extent_size": None}))
+        # An MBR partition of LVM's type holding no physical volume.
+        path = self.out / "broken/lvm-not-pv.raw"
+        sectors = MIB // SECTOR
+        new_image(path, (ALIGN + sectors) * SECTOR)
+        sfdisk(path, "label: dos\nlabel-id: 0x464c5346\nunit: sectors\n\n"
+                     f"start={ALIGN}, size={sectors}, type={TYPE_LVM:x}\n")
+        with open(path, "r+b") as f:
+            os.pwrite(f.fileno(), prng_bytes("flscan-images lvm not pv", MIB), ALIGN * SECTOR)
+        self.images.append(Image(
+            "broken/lvm-not-pv.raw", "raw", "mbr",
+            [Volume("p1", "unknown", ALIGN * SECTOR, MIB, None, error="unknown-filesystem", slot=0, table_type="0x8e",
+                    how="1 MiB of fixed-seed random bytes in a partition of type 0x8e (Linux LVM): no LVM2 label")],
+            "MBR disk whose partition of type 0x8e is no LVM2 physical volume", broken=True))
+
     def broken_images(self) -> None:
         # 1. The MBR disk cut short in the middle of the files of its second (FAT32) partition:
         # the first partition is whole; the second's boot sector and FATs are there, but the data
@@ -396,7 +543,7 @@ def bitlocker_volume(size: int) -> bytes:
 # Output
 # ---------------------------------------------------------------------------------------------
 OWN_NAMES = frozenset({"manifest.json", "mbr.raw", "gpt.raw", "fat32-volume.raw", "mbr.vhd", "mbr.vmdk",
-                       "mbr.E01", "broken"})
+                       "mbr.E01", "lvm.raw", "lvm-mbr.raw", "lvm-gpt.raw", "lvm-mbr.vhd", "broken"})
 
 
 def prepare_out_dir(out: Path) -> None:
@@ -476,7 +623,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="flscan-images-") as scratch:
         b = Builder(corpus, out, Path(scratch), args.ntfs_populate.resolve())
         b.good_images()
+        b.lvm_images()
         b.broken_images()
+        b.broken_lvm_images()
     write_manifest(b, corpus_manifest)  # last: the CMake target's output file
     if not args.quiet:
         apparent = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())

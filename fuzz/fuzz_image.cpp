@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "fuzz/fuzz_check.h"
@@ -64,6 +65,37 @@ void check_listing(const image::VolumeListing& listing, const std::string& volum
   }
 }
 
+// A volume name of image_layout.h and lvm_volumes.h, in order: "vol"; "pN" with N one more than
+// the last partition's; "lvN" (a bare PV) or "pM.lvN" (a PV in partition M) with N one more than
+// the last LV's.
+std::optional<std::size_t> ordinal(const std::string& digits) {
+  if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  return std::stoul(digits);
+}
+
+bool volume_name_in_order(const std::string& name, std::size_t& partition, std::size_t& lv) {
+  if (name == "vol") return partition == 0 && lv == 0;
+  std::string rest = name;
+  if (rest.starts_with("p")) {
+    const std::size_t dot = rest.find('.');
+    const auto n = ordinal(rest.substr(1, dot == std::string::npos ? std::string::npos : dot - 1));
+    if (!n) return false;
+    if (*n == partition + 1) {
+      partition = *n;
+      lv = 0;
+    } else if (*n != partition || dot == std::string::npos || lv == 0) {
+      return false;
+    }
+    if (dot == std::string::npos) return true;
+    rest = rest.substr(dot + 1);
+  } else if (partition != 0) {
+    return false;
+  }
+  const auto n = rest.starts_with("lv") ? ordinal(rest.substr(2)) : std::nullopt;
+  return n && *n == ++lv;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -73,24 +105,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(!layout.volumes.empty(), "an image has at least one volume entry");
   FileReader reader(kMaxFileBytes);
   std::size_t files_read = 0;
+  std::size_t partition = 0;  // the last partition named
+  std::size_t lv = 0;         // the last logical volume named in it
   for (std::size_t v = 0; v < layout.volumes.size(); ++v) {
     const image::VolumeLayout& volume = layout.volumes[v];
-    const std::string& name = volume.report.name;
-    FUZZ_CHECK(name == "vol" || (name.size() > 1 && name[0] == 'p' && name == "p" + std::to_string(v + 1)),
-               "volumes are vol or p1, p2, ... in order");
+    FUZZ_CHECK(volume_name_in_order(volume.report.name, partition, lv),
+               "volumes are vol, p1, p2, ... or lv1, lv2, ... (p1.lv1, ... in a partition), in order");
     if (volume.report.status == VolumeStatus::error)
       FUZZ_CHECK(!volume.report.detail.empty(), "a volume error says why");
     if (volume.report.status != VolumeStatus::scanned) continue;
+    auto opened = image::open_volume_filesystem(img.get(), volume);
     tsk_error_reset();
-    image::FsPtr fs(tsk_fs_open_img(img.get(), static_cast<TSK_OFF_T>(volume.report.offset), volume.fs_type));
-    tsk_error_reset();
-    if (!fs) continue;
+    if (!opened) continue;
+    TSK_FS_INFO* fs = opened->fs.get();
     const std::string volume_path = volume.report.path();
-    const image::VolumeListing listing = image::list_volume(fs.get(), volume_path, image::WalkOptions{});
+    const image::VolumeListing listing = image::list_volume(fs, volume_path, image::WalkOptions{});
     check_listing(listing, volume_path);
     for (const image::ListedFile& listed : listing.files) {
       if (files_read++ == kFilesReadPerInput) break;
-      auto file = image::TskFile::open(fs.get(), listed.inum);
+      auto file = image::TskFile::open(fs, listed.inum);
       if (!file) {
         FUZZ_CHECK(!file.error().detail.empty(), "a file that cannot be opened says why");
         continue;

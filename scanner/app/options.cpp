@@ -45,10 +45,14 @@ Disk images (scanned without mounting, through The Sleuth Kit):
   and Windows installations in a volume get their Q317218 report. Only the default data stream
   of allocated files is read: no NTFS alternate data stream, no deleted file. A volume that
   cannot be read is NOT SCANNED with a reason (unreadable-image, unknown-filesystem,
-  encrypted-volume: BitLocker, BitLocker To Go, LUKS) and the others are still scanned. A
+  encrypted-volume: BitLocker, BitLocker To Go, LUKS) and the others are still scanned. An
+  LVM2 physical volume (a bare PV, or a partition, MBR type 0x8e or GPT Linux LVM) is a
+  volume system: its logical volumes are IMAGE:lv1, lv2, ... (IMAGE:pN.lv1 in partition pN),
+  in metadata order, linear and striped ones scanned (thin, snapshot, raid, ... and extents
+  on another PV: NOT SCANNED). A
   block device named as PATH (flscan /dev/sdb) is a disk, opened the same way. Nothing is
-  mounted or extracted. A format flscan cannot open (qcow2, VDI, QED, LVM2, LUKS, DMG, ...)
-  is NOT SCANNED unsupported-image, and an E01/VHD/VHDX/VMDK found inside a scanned
+  mounted or extracted. A format flscan cannot open (qcow2, VDI, QED, LUKS, DMG, ...)
+  is NOT SCANNED unsupported-image, and an E01/VHD/VHDX/VMDK/LVM2 PV found inside a scanned
   directory is NOT SCANNED image-not-opened: never one plain file passed as clean.
 
 Offline Windows (Q317218 report):

@@ -74,6 +74,10 @@ std::optional<ContainerFormat> differencing_vhd(ByteView head) {
   return unsupported("differencing VHD", evidence);
 }
 
+// LVM2 writes its label into one of the first four sectors (lvm2's label.c scans them).
+constexpr std::size_t kLvmLabelSectors = 4;
+constexpr std::size_t kSector = 512;
+
 std::optional<ContainerFormat> opened_format(ByteView head, ByteView tail) {
   if (signature(head, 0, "EVF\x09\x0d\x0a\xff\x00"sv, kSectorHeader))
     return opened("E01", "\"EVF\" signature at offset 0");
@@ -88,6 +92,14 @@ std::optional<ContainerFormat> opened_format(ByteView head, ByteView tail) {
   if (head.equals_at(0, "# Disk DescriptorFile"sv) && head.find(as_bytes("createType="))) {
     return opened("VMDK", "descriptor \"# Disk DescriptorFile\" with a createType");
   }
+  // A volume system rather than a container: the image layout lists its logical volumes.
+  for (std::size_t sector = 0; sector < kLvmLabelSectors; ++sector) {
+    const std::size_t label = sector * kSector;
+    if (head.contains(label, kSector) && head.equals_at(label, "LABELONE"sv) &&
+        head.equals_at(label + 0x18, "LVM2 001"sv)) {
+      return opened("LVM2 physical volume", "\"LABELONE\" and \"LVM2 001\" in sector " + std::to_string(sector));
+    }
+  }
   if (tail.size() == kContainerTailBytes && tail.equals_at(0, "conectix"sv)) {
     ContainerFormat fixed = opened("VHD", "\"conectix\" footer in the last 512 bytes");
     fixed.at_end = true;
@@ -95,10 +107,6 @@ std::optional<ContainerFormat> opened_format(ByteView head, ByteView tail) {
   }
   return std::nullopt;
 }
-
-// LVM2 writes its label into one of the first four sectors (lvm2's label.c scans them).
-constexpr std::size_t kLvmLabelSectors = 4;
-constexpr std::size_t kSector = 512;
 
 std::optional<ContainerFormat> unsupported_format(ByteView head, ByteView tail) {
   if (signature(head, 0, "QFI\xfb"sv, kQcowHeader)) {
@@ -124,13 +132,6 @@ std::optional<ContainerFormat> unsupported_format(ByteView head, ByteView tail) 
     if (version && (*version == 1 || *version == 2)) {
       return unsupported("LUKS" + std::to_string(*version) + " encrypted volume",
                          "\"LUKS\\xba\\xbe\" version " + std::to_string(*version) + " at offset 0");
-    }
-  }
-  for (std::size_t sector = 0; sector < kLvmLabelSectors; ++sector) {
-    const std::size_t label = sector * kSector;
-    if (head.contains(label, kSector) && head.equals_at(label, "LABELONE"sv) &&
-        head.equals_at(label + 0x18, "LVM2 001"sv)) {
-      return unsupported("LVM2 physical volume", "\"LABELONE\" and \"LVM2 001\" in sector " + std::to_string(sector));
     }
   }
   if (tail.size() == kContainerTailBytes && tail.equals_at(0, "koly"sv)) {

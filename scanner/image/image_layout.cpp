@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "scanner/image/limits.h"
+#include "scanner/image/lvm_volumes.h"
 #include "scanner/image/tsk_handle.h"
 #include "scanner/image/container_format.h"
 #include "scanner/image/tsk_runtime.h"
@@ -182,6 +183,7 @@ std::string_view gpt_type_name(std::string_view guid) {
   if (guid == "0FC63DAF-8483-4772-8E79-3D69D8477DE4") return "Linux filesystem";
   if (guid == "5808C8AA-7E8F-42E0-85D2-E1E90434CFB3") return "Windows LDM metadata (reserved)";
   if (guid == "AF9B60A0-1431-4F62-BC68-3311714A69AD") return "Windows LDM data";
+  if (guid == "E6D6D379-F507-44C2-A23C-238F2A3DF928") return "Linux LVM";
   return "";
 }
 
@@ -472,6 +474,7 @@ std::vector<VolumeLayout> partition_volumes(TSK_IMG_INFO* img, const TSK_VS_INFO
   bool more = false;
   const auto parts = allocated_partitions(vs, more);
   std::size_t ordinal = 0;
+  std::size_t lv_budget = limits::kMaxLvmLogicalVolumes;
   for (const TSK_VS_PART_INFO* part : parts) {
     ImageVolume base = whole;
     base.name = "p" + std::to_string(++ordinal);
@@ -486,7 +489,20 @@ std::vector<VolumeLayout> partition_volumes(TSK_IMG_INFO* img, const TSK_VS_INFO
     }
     base.offset = range->first;
     base.length = range->second;
-    volumes.push_back(open_volume(img, std::move(base)));
+    // An LVM2 physical volume (whatever the partition's type): its logical volumes (issue 15).
+    if (has_lvm_label(img, base.offset)) {
+      for (VolumeLayout& lv : lvm_volumes(img, base, open_volume, lv_budget)) volumes.push_back(std::move(lv));
+      continue;
+    }
+    VolumeLayout volume = open_volume(img, std::move(base));
+    if (lvm_partition_type(volume.report.partition_type) && volume.report.status == VolumeStatus::error &&
+        volume.report.reason == NotScannedReason::unknown_filesystem) {
+      volume.report.detail =
+          "the partition type is LVM's, but no LVM2 physical volume label is in its first four "
+          "sectors; " +
+          volume.report.detail;
+    }
+    volumes.push_back(std::move(volume));
   }
   if (more) {
     VolumeLayout volume{whole, TSK_FS_TYPE_DETECT, nullptr};
@@ -546,6 +562,13 @@ Built build_layout(TSK_IMG_INFO* img, const std::string& path, bool raw_candidat
   layout.size = static_cast<std::uint64_t>(img->size);
   const ImageVolume whole = whole_image_volume(img, path, layout.size);
   const FirstSector first = read_first_sector(img);
+  // A bare LVM2 physical volume (its label is in one of the first four sectors): its logical volumes.
+  if (has_lvm_label(img, 0)) {
+    std::size_t lv_budget = limits::kMaxLvmLogicalVolumes;
+    layout.volumes = lvm_volumes(img, whole, open_volume, lv_budget);
+    built.confirmed = true;
+    return built;
+  }
   std::string fs_error;
   if (auto bare = bare_volume(img, whole, first, layout.size, fs_error)) {
     layout.volumes.push_back(std::move(*bare));

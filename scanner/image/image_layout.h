@@ -7,7 +7,7 @@
 //    "vhdxfile", VMDK "KDMV"/"COWD" or a "# Disk DescriptorFile" text) makes it an image: if TSK then
 //    cannot open it, it is reported NOT SCANNED (unreadable-image) rather than passed off as a
 //    clean file;
-//  - a container or volume format flscan cannot open yet (qcow2, VDI, LVM2, LUKS, DMG, ...;
+//  - a container or volume format flscan cannot open yet (qcow2, VDI, LUKS, DMG, ...;
 //    container_format.h) is NOT SCANNED unsupported-image naming the format, with --image too;
 //  - a raw candidate (0x55AA at offset 510, or "EFI PART" at 512) is an image only when TSK
 //    confirms it: a partition table with at least one allocated partition, an NTFS or FAT
@@ -20,7 +20,9 @@
 //
 // Volumes: the allocated partitions (TSK_VS_PART_FLAG_ALLOC) of the volume system TSK finds (MBR
 // with extended partitions, GPT), named p1, p2, ... in start-offset order; an image with no
-// partition table (a bare filesystem) is one volume "vol" at offset 0. Each volume is opened with
+// partition table (a bare filesystem) is one volume "vol" at offset 0. An LVM2 physical volume, bare or in a
+// partition, is a volume system of its own: its logical volumes are volumes lv1, lv2 ... (pN.lv1 ...
+// inside partition pN), read through a VolumeLayer (lvm_volumes.h). Each volume is opened with
 // TSK (any filesystem it knows; NTFS and FAT are the ones tested). A volume that cannot be opened
 // gets status error with a reason (encrypted-volume, unknown-filesystem, unreadable-image); a
 // partition whose type holds no files (Microsoft reserved, BIOS boot, swap) and that has no

@@ -31,4 +31,21 @@ inline constexpr std::size_t kMaxRunsChecked = 1'000'000;
 // order, volume_walk.h); a file whose first this many runs are all sparse is read last.
 inline constexpr std::size_t kMaxRunsForReadOrder = 64;
 
+// LVM2 physical volumes (lvm_metadata.h). Metadata text read from a metadata area: lvm2's default
+// area is about 1 MiB and its text a few KiB per logical volume.
+inline constexpr std::uint64_t kMaxLvmMetadataBytes = 8 * 1024 * 1024;
+// Sections, keys and array values of the metadata text, over the whole text, and sections nested
+// in one another (lvm2's own nesting is 4: vg, logical_volumes, lv, segment).
+inline constexpr std::size_t kMaxLvmConfigNodes = 500'000;
+inline constexpr std::size_t kMaxLvmConfigDepth = 16;
+// Metadata areas and data areas a pv_header may list (lvm2 writes at most two metadata areas).
+inline constexpr std::size_t kMaxLvmAreas = 8;
+// Physical volumes of a volume group, logical volumes listed per PV, segments per logical volume
+// and stripes per segment (lvm2's MAX_STRIPES is 128). The LVs count over the whole image: a
+// partition table whose partitions all hold one PV lists its LVs once per partition.
+inline constexpr std::size_t kMaxLvmPhysicalVolumes = 4096;
+inline constexpr std::size_t kMaxLvmLogicalVolumes = 1024;
+inline constexpr std::size_t kMaxLvmSegments = 4096;
+inline constexpr std::size_t kMaxLvmStripes = 128;
+
 }  // namespace flscan::scanner::image::limits

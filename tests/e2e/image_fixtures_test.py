@@ -15,19 +15,31 @@ command-line tools (Debian package sleuthkit: img_stat, img_cat, mmls, fsstat, f
    system or lie beyond the end of the disk; the unknown volume has no file system; the
    encrypted one starts with a BitLocker volume header.
 
+5. every LVM2 image (manifest `volume_system` "lvm2", written by corpus/lvm_pv.py): lvm2's own
+   `pvck --dump headers` finds the label, the metadata area and the text with right checksums, and
+   `pvck --dump metadata` gives the metadata text, whose segments (read here from that text) are
+   the manifest's; each good logical volume, put back together from those extents, holds its
+   source tree exactly as in 3.; a bad one is bad as the manifest says (a segment type other than
+   striped, a stripe on a PV not in the image, extents past the PV). Without lvm2 (package lvm2)
+   the pvck checks are left out and the text is read from the metadata area directly.
+
 Usage: image_fixtures_test.py IMAGES_DIR
 The corpus is found through the images manifest (`corpus`, relative to IMAGES_DIR)."""
 import hashlib
 import json
+import os
 import re
+import shutil
+import struct
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 TSK_FORMAT = {"raw": "raw", "vhd": "vhd", "vmdk": "vmdk", "ewf": "ewf"}
 IMG_STAT_TYPE = {"raw": "raw", "vhd": "vhdi", "vmdk": "vmdk", "ewf": "ewf"}
 FS_NAME = {"ntfs": "NTFS", "fat32": "FAT32"}
-MBR_TYPE_TEXT = {"0x07": "(0x07)", "0x0c": "(0x0c)"}
+MBR_TYPE_TEXT = {"0x07": "(0x07)", "0x0c": "(0x0c)", "0x8e": "(0x8e)"}
 
 failures: list[str] = []
 
@@ -177,6 +189,131 @@ def check_bad_volume(image: Path, fmt: str, vol: dict, size: int, where: str) ->
         check(vol["offset"] + vol["size"] > size, f"{where}: said to run past the end of the disk")
 
 
+def pv_bytes(image: Path, img: dict, work: Path) -> Path:
+    """The physical volume's bytes as a file of their own (sparse)."""
+    out = work / "pv.raw"
+    with open(image, "rb") as src, open(out, "wb") as dst:
+        dst.truncate(img["pv_size"])
+        for at in range(0, img["pv_size"], 1 << 20):
+            src.seek(img["pv_offset"] + at)
+            block = src.read(min(1 << 20, img["pv_size"] - at))
+            if any(block):
+                os.pwrite(dst.fileno(), block, at)
+    return out
+
+
+def metadata_text(pv: Path, where: str, garbage: bool) -> str | None:
+    """The committed metadata text: pvck's when lvm2 is installed (it checks every checksum, and
+    says when it cannot parse the text, as it must for the garbage one), else read per lvm2's
+    layout.h (label in sector 1: pv_header at +32, its metadata area list after the data area
+    list; mda_header raw_locn[0] at +40)."""
+    env = dict(os.environ, LVM_SUPPRESS_FD_WARNINGS="1")
+    if shutil.which("lvm"):
+        r = subprocess.run(["lvm", "pvck", "--dump", "headers", str(pv)], capture_output=True, text=True, env=env,
+                           timeout=60)
+        problems = [line.strip() for line in r.stdout.splitlines() if "CHECK:" in line]
+        want = [p for p in problems if "failed to parse metadata text" in p] if garbage else []
+        check(problems == want and (not garbage or want), f"{where}: pvck --dump headers: {problems}")
+        if garbage:
+            return None
+        r = subprocess.run(["lvm", "pvck", "--dump", "metadata", str(pv)], capture_output=True, text=True, env=env,
+                           timeout=60)
+        if not check(r.returncode == 0 and "\n  ---\n" in r.stdout, f"{where}: pvck --dump metadata failed"):
+            return None
+        return r.stdout.split("\n  ---\n", 1)[1].rsplit("\n  ---", 1)[0]
+    data = pv.read_bytes()[:1 << 20]
+    check(data[512:520] == b"LABELONE" and data[536:544] == b"LVM2 001", f"{where}: no LVM2 label in sector 1")
+    at = 512 + 32 + 32 + 8
+    while struct.unpack_from("<QQ", data, at) != (0, 0):
+        at += 16
+    mda_offset, _ = struct.unpack_from("<QQ", data, at + 16)
+    offset, size = struct.unpack_from("<QQ", data, mda_offset + 40)
+    text = data[mda_offset + offset:mda_offset + offset + size].rstrip(b"\0").decode()
+    if garbage:
+        check("logical_volumes" not in text and "physical_volumes" not in text,
+              f"{where}: the garbage metadata reads as a volume group")
+        return None
+    return text
+
+
+def section(text: str, name: str) -> list[str] | None:
+    """The lines inside the first section `name { ... }` of `text`, by counting braces."""
+    lines = [line.strip() for line in text.splitlines()]
+    try:
+        start = lines.index(name + " {")
+    except ValueError:
+        return None
+    depth = 0
+    for i in range(start, len(lines)):
+        depth += lines[i].endswith("{") - (lines[i] == "}")
+        if depth == 0:
+            return lines[start + 1:i]
+    return None
+
+
+def lvm_segments(text: str, lv: str, extent: int, pe_start: int) -> tuple[list, list, list]:
+    """The segments of logical volume `lv` in `text` as ([LV offset, PV offset, length] of each
+    linear one on pv0, [types], [PV keys])."""
+    lvs = section(text, "logical_volumes")
+    body = section("\n".join(lvs or []), lv)
+    if body is None:
+        return [], [], []
+    linear, types, pvs = [], [], []
+    for name in [line[:-2] for line in body if re.fullmatch(r"segment\d+ \{", line)]:
+        seg = "\n".join(section("\n".join(body), name))
+        fields = dict(re.findall(r"^(\w+) = (.*)$", seg, re.M))
+        types.append(fields["type"].strip('"'))
+        stripes = re.findall(r'"(\w+)", (\d+)', seg)
+        pvs += [key for key, _ in stripes]
+        if len(stripes) == 1:
+            linear.append([int(fields["start_extent"]) * extent, pe_start + int(stripes[0][1]) * extent,
+                           int(fields["extent_count"]) * extent])
+    return linear, types, pvs
+
+
+def check_lvm_image(image: Path, img: dict, corpus: Path, manifest_sha: dict) -> None:
+    where = img["path"]
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        pv = pv_bytes(image, img, work)
+        # The garbage metadata: checksums right, a text that is not a volume group.
+        text = metadata_text(pv, where, garbage=img["vg"] is None)
+        if text is None:
+            return
+        check(text.startswith(img["vg"] + " {"), f"{where}: volume group {text[:40]!r}, manifest {img['vg']}")
+        pe_count = int(re.search(r"^pv0 \{.*?^pe_count = (\d+)", text, re.M | re.S).group(1))
+        pe_start = int(re.search(r"^pv0 \{.*?^pe_start = (\d+)", text, re.M | re.S).group(1)) * 512
+        extent = int(re.search(r"^extent_size = (\d+)", text, re.M).group(1)) * 512
+        check(extent == img["extent_size"], f"{where}: extent size {extent}")
+        for vol in img["volumes"]:
+            vwhere = f"{where}:{vol['name']}"
+            lv_name = vol["lv"].split("/", 1)[1]
+            linear, types, pvs = lvm_segments(text, lv_name, extent, pe_start)
+            got = [[o, img["pv_offset"] + p, n] for o, p, n in linear]
+            if vol["error"] is None:
+                check(types and set(types) == {"striped"} and set(pvs) == {"pv0"} and got == vol["segments"],
+                      f"{vwhere}: segments {got} {types} {pvs}, manifest {vol['segments']}")
+                check(all(p + n <= pe_start + pe_count * extent for _, p, n in linear), f"{vwhere}: past the PV")
+                lv_file = work / "lv.raw"
+                with open(image, "rb") as src, open(lv_file, "wb") as dst:
+                    dst.truncate(vol["size"])
+                    for lv_offset, at, length in vol["segments"]:
+                        src.seek(at)
+                        dst.seek(lv_offset)
+                        dst.write(src.read(length))
+                check(vol["offset"] == vol["segments"][0][1], f"{vwhere}: offset is not the first extent's")
+                check_good_volume(lv_file, "raw", dict(vol, offset=0), corpus, manifest_sha, vwhere, read_files=True)
+            elif vol["error"] == "unsupported-image":
+                check(types and "striped" not in types, f"{vwhere}: segment types {types}")
+            else:
+                on_other = any(p != "pv0" for p in pvs)
+                past = any(p + n > pe_start + pe_count * extent for _, p, n in linear)
+                check(vol["error"] == "unreadable-image" and (on_other or past),
+                      f"{vwhere}: neither on another PV nor past the PV ({types} {pvs} {linear})")
+                if on_other:
+                    check(re.search(r"^pv1 \{", text, re.M) is not None, f"{vwhere}: the other PV is not listed")
+
+
 def main() -> int:
     images_dir = Path(sys.argv[1])
     manifest = json.loads((images_dir / "manifest.json").read_text())
@@ -207,6 +344,24 @@ def main() -> int:
             if check(cat.returncode == 0, f"{where}: img_cat failed"):
                 check(img["same_disk_as"] in raw_sha and hashlib.sha256(cat.stdout).hexdigest() == raw_sha[img["same_disk_as"]],
                       f"{where}: does not hold the same disk bytes as {img['same_disk_as']}")
+        if img.get("volume_system") == "lvm2":
+            if fmt != "raw":  # its disk bytes are a raw image's (above), which is checked in full
+                continue
+            if img["partition_table"] != "none":
+                parts = partitions(image, fmt) or []
+                check([(p["start"] * 512, p["length"] * 512) for p in parts] == [(img["pv_offset"], img["pv_size"])],
+                      f"{where}: the PV is not the one partition: {parts}")
+                if img["partition_table"] == "mbr":
+                    check(parts and parts[0]["description"].endswith("(0x8e)"), f"{where}: not type 0x8e: {parts}")
+                else:  # the type GUID, from the primary entry array (LBA 2, first entry)
+                    with open(image, "rb") as f:
+                        f.seek(2 * 512)
+                        guid = f.read(16)
+                    check(guid == bytes.fromhex("79d3d6e607f5c244a23c238f2a3df928"),
+                          f"{where}: the partition's type is not Linux LVM: {guid.hex()}")
+            check_lvm_image(image, img, corpus, manifest_sha)
+            check(img["broken"] == any(v["error"] for v in img["volumes"]), f"{where}: broken flag")
+            continue
         parts = partitions(image, fmt)
         if img["partition_table"] == "none":
             check(parts is None, f"{where}: mmls finds a partition table in an image said to have none")
@@ -236,13 +391,18 @@ def main() -> int:
                 check_truncated_volume(image, fmt, vol, corpus, disk_size, vwhere)
             else:
                 check_bad_volume(image, fmt, vol, disk_size, vwhere)
+                if vol.get("table_type") == "0x8e":  # no LVM2 label in the partition's first four sectors
+                    with open(image, "rb") as f:
+                        f.seek(vol["offset"])
+                        head = f.read(2048)
+                    check(b"LABELONE" not in head, f"{vwhere}: an LVM2 label in a partition said to hold none")
         if img["broken"]:
             check(any(v["error"] for v in img["volumes"]), f"{where}: broken, but no volume has an error")
         else:
             check(all(v["error"] is None for v in img["volumes"]), f"{where}: a good image with a bad volume")
     check(seen == set(TSK_FORMAT), f"formats covered: {sorted(seen)}")
     kinds = {v["error"] for img in manifest["images"] for v in img["volumes"]}
-    check({"truncated", "unknown-filesystem", "unreadable-image", "encrypted-volume"} <= kinds,
+    check({"truncated", "unknown-filesystem", "unreadable-image", "encrypted-volume", "unsupported-image"} <= kinds,
           f"broken kinds covered: {sorted(k for k in kinds if k)}")
     trees = {t["root"] for t in corpus_manifest["host_trees"]}
     used = {v["source_tree"] for img in manifest["images"] for v in img["volumes"] if v["source_tree"]}

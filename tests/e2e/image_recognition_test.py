@@ -9,7 +9,8 @@ from how it was made:
   with --image: exit 2, one `not_scanned` entry for the operand with reason `unsupported-image`
   whose detail names the format; no result (nothing inside was read);
 - inside a scanned directory: the same qcow2 and VDI (`unsupported-image`), and the corpus's
-  VHD, VMDK and E01 of the same disk (`image-not-opened`: formats flscan opens as PATH), beside a
+  VHD, VMDK and E01 of the same disk and its bare LVM2 physical volume holding the infected tree
+  (`image-not-opened`: formats flscan opens as PATH), beside a
   text file that is nothing: exit 2, exactly those entries, each naming its format;
 - a dynamic VHD made by qemu-img and turned into a differencing disk (disk type 4, a parent
   named in its dynamic header, per the VHD specification) is `unsupported-image` naming the parent;
@@ -36,7 +37,7 @@ UNSUPPORTED = {
 # The parent a differencing VHD made here names (not present: flscan does not open such disks).
 PARENT = "base-snapshot.vhd"
 # Opened by flscan as PATH; found in a directory they are `image-not-opened`.
-OPENED = {"mbr.vhd": "VHD", "mbr.vmdk": "VMDK", "mbr.E01": "E01"}
+OPENED = {"mbr.vhd": "VHD", "mbr.vmdk": "VMDK", "mbr.E01": "E01", "lvm.raw": "LVM2 physical volume"}
 
 
 def make_images(images: Path, work: Path) -> None:

@@ -4,7 +4,8 @@
 The images and their manifest come from corpus/build_images.py (image_fixtures_test.py proves
 them with The Sleuth Kit, without flscan). For every image the manifest lists:
 
-- good images (raw MBR and GPT disks, a bare FAT32 volume, the MBR disk as VHD, VMDK and E01):
+- good images (raw MBR and GPT disks, a bare FAT32 volume, the MBR disk as VHD, VMDK and E01, an
+  LVM2 physical volume bare and as an MBR partition, its logical volumes `lvN` / `p1.lvN`):
   `flscan --json - --inventory IMAGE` against `flscan --json - --inventory TREE` for each
   volume's source tree, FILE BY FILE with `IMAGE:<volume>/<rel>` <-> `TREE/<rel>`: the set of
   result paths, every result field (type, state, severity, size, sha256, every finding's kind,
@@ -39,6 +40,7 @@ REASONS = {
     "unknown-filesystem": {"unknown-filesystem"},
     "encrypted-volume": {"encrypted-volume"},
     "unreadable-image": {"unreadable-image"},
+    "unsupported-image": {"unsupported-image"},
 }
 PAST_END_REASONS = {"unknown-filesystem", "unreadable-image"}
 TRUNCATED_REASONS = {"unreadable-image", "io-error", "truncated-while-reading", "unknown-filesystem", "unlistable-directory"}
@@ -102,8 +104,7 @@ def check_html_volumes(flscan: str, img: dict, images_dir: Path) -> None:
         reader.feed(page.read_text("utf-8", "replace"))
     # A truncated volume is scanned file by file when its file system still opens, else an error.
     allowed = {None: {"scanned"}, "truncated": {"scanned", "error"}}
-    want = [(f"{image}:{v['name']}", allowed.get(v["error"], {"error"}))
-            for v in sorted(img["volumes"], key=lambda v: v["offset"])]
+    want = [(f"{image}:{v['name']}", allowed.get(v["error"], {"error"})) for v in in_report_order(img)]
     got = [tuple(row) for row in reader.rows]
     if img["broken"] and all(v["error"] for v in img["volumes"]) and not got:
         return  # the whole image refused: no volume to list
@@ -215,11 +216,19 @@ def wanted_reasons(vol: dict) -> set:
     return REASONS[vol["error"]]
 
 
+def in_report_order(img: dict) -> list:
+    """The manifest's volumes in the order flscan lists them: partitions by start offset, an LVM2
+    volume group's logical volumes in the order its metadata lists them (the manifest's)."""
+    if img.get("volume_system") == "lvm2":
+        return img["volumes"]
+    return sorted(img["volumes"], key=lambda v: v["offset"])
+
+
 def check_volumes(report: dict, img: dict) -> None:
     """The report's `volumes` (scanner/JSON.md) against how the image was built."""
     image = img["path"]
     listed = [v for v in report.get("volumes") or [] if path_text(v["image"]) == image]
-    want = sorted(img["volumes"], key=lambda v: v["offset"])
+    want = in_report_order(img)
     if not check([v["volume"] for v in listed] == [v["name"] for v in want],
                  f"{image}: volumes {[v['volume'] for v in listed]}, manifest {[v['name'] for v in want]}"):
         return
@@ -229,6 +238,9 @@ def check_volumes(report: dict, img: dict) -> None:
         check(got["offset"] == vol["offset"] and got["length"] == vol["size"],
               f"{where}: offset/length {got['offset']}/{got['length']}, manifest {vol['offset']}/{vol['size']}")
         check(got["image_format"] == img["format"], f"{where}: image_format {got['image_format']}, manifest {img['format']}")
+        if "lv" in vol:  # an LVM2 logical volume names its volume group and itself
+            check(got["partition_type"] == f"LVM2 logical volume {vol['lv']}",
+                  f"{where}: partition_type {got['partition_type']!r}, manifest {vol['lv']}")
         # Every volume of a fixture can be opened again for the host evidence.
         check(got.get("host_error", "missing") is None, f"{where}: host_error {got.get('host_error', 'missing')!r}")
         if vol["error"] is None:

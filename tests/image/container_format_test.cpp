@@ -80,12 +80,14 @@ TEST_CASE("container formats: the signatures of each specification", "[image][co
     put(file, 6, "\0\x07"sv);
     CHECK(name_of(file).empty());
   }
-  SECTION("an LVM2 physical volume label in any of the first four sectors, not the fifth") {
+  SECTION("an LVM2 physical volume label in any of the first four sectors, not the fifth: opened") {
     for (std::size_t sector = 0; sector < 5; ++sector) {
       Bytes file = zeros(8192);
       put(file, sector * 512, "LABELONE"sv);
       put(file, sector * 512 + 0x18, "LVM2 001"sv);
-      CHECK(name_of(file) == (sector < 4 ? "LVM2 physical volume" : ""));
+      support = ContainerSupport::unsupported;
+      CHECK(name_of(file, &support) == (sector < 4 ? "LVM2 physical volume" : ""));
+      if (sector < 4) CHECK(support == ContainerSupport::opened);
     }
   }
   SECTION("DMG: the koly trailer in the last 512 bytes only") {
