@@ -180,7 +180,7 @@ def man_page(commands, version, signature_set):
     out += [".SH OPTIONS"]
     render_options(out, scan.positionals + scan.options)
     for command in subs:
-        out += [".SS", esc(command.name)]
+        out += [f".SS {esc(command.name)}"]
         for paragraph in command.description:
             out += [".PP", esc(" ".join(line.strip() for line in paragraph))]
         render_options(out, command.positionals + command.options)
@@ -311,12 +311,12 @@ _flscan() {
                     last=${cur##*,}
                 fi
                 mapfile -t COMPREPLY < <(compgen -P "$done_part" -W "$choices" -- "$last")
-                type compopt &>/dev/null && compopt -o nospace
+                compopt -o nospace 2>/dev/null
                 ;;
             dir) mapfile -t COMPREPLY < <(compgen -d -- "$cur") ;;
             file) mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
         esac
-        [[ $kind == dir || $kind == file ]] && type compopt &>/dev/null && compopt -o filenames
+        [[ $kind == dir || $kind == file ]] && compopt -o filenames 2>/dev/null
         return 0
     fi
     if [[ $cur == -* ]]; then
@@ -332,7 +332,7 @@ _flscan() {
         local sub
         while read -r sub; do COMPREPLY+=("$sub"); done < <(compgen -W "$_flscan_subcommands" -- "$cur")
     fi
-    type compopt &>/dev/null && compopt -o filenames
+    compopt -o filenames 2>/dev/null
     return 0
 }
 complete -F _flscan flscan""",
