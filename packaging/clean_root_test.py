@@ -139,7 +139,7 @@ def make_cache(cache, mirror):
         for deb in glob.glob(str(staging / leftover / "*.deb")):
             os.unlink(deb)
     temporary = cache.with_suffix(".tmp")
-    run(["tar", "--numeric-owner", "-C", str(staging), "-czf", str(temporary), "."], "tar of the root")
+    run(["tar", "--numeric-owner", "--one-file-system", "-C", str(staging), "-czf", str(temporary), "."], "tar of the root")
     os.replace(temporary, cache)
     remove_root(staging)
     log(f"root cached in {cache} ({cache.stat().st_size >> 20} MiB) after {time.monotonic() - started:.0f} s")
