@@ -30,6 +30,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -121,7 +122,7 @@ def remove_root(root):
 
 def make_cache(cache, mirror):
     """debootstrap --variant=minbase into a temporary directory, then the tarball, atomically."""
-    staging = cache.parent / (cache.name + ".root")
+    staging = cache.parent / f"{cache.name}.{os.getpid()}.root"  # two runs at once do not collide
     remove_root(staging)
     staging.mkdir(parents=True)
     started = time.monotonic()
@@ -138,7 +139,7 @@ def make_cache(cache, mirror):
     for leftover in ["var/cache/apt/archives"]:
         for deb in glob.glob(str(staging / leftover / "*.deb")):
             os.unlink(deb)
-    temporary = cache.with_suffix(".tmp")
+    temporary = cache.parent / f"{cache.name}.{os.getpid()}.tmp"
     run(["tar", "--numeric-owner", "--one-file-system", "-C", str(staging), "-czf", str(temporary), "."], "tar of the root")
     os.replace(temporary, cache)
     remove_root(staging)
@@ -178,6 +179,8 @@ def main():
     args = parser.parse_args()
     started = time.monotonic()
 
+    # ctest's timeout sends SIGTERM: leave through the finally below, which unmounts /proc.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("FAIL: terminated (timeout?)"))
     if os.geteuid() != 0:
         fatal("needs root (debootstrap, chroot and mount); run it as root, or exclude it: ctest -LE package")
     for tool in ("debootstrap", "chroot", "tar"):
