@@ -12,6 +12,7 @@ options, value lists, exit codes, examples, the Q317218 report, merge and restor
 
 import gzip
 import re
+import shlex
 import sys
 from pathlib import Path
 
@@ -264,17 +265,17 @@ def bash_completion(commands):
         for option in command.options:
             if option.value:
                 for name in option.names:
-                    values.append(f"[{name}]='{value_kind(option)}:{' '.join(option.choices)}'")
+                    values.append(f"[{name}]=" + shlex.quote(f"{value_kind(option)}:{' '.join(option.choices)}"))
         positional = command.positionals[0].names[0] if command.positionals else ""
         pos_kind = "dir" if positional in ("DIR", "ROOT") else "file"
         out += [
-            f"_flscan_options_{key}='{' '.join(options)}'",
+            f"_flscan_options_{key}={shlex.quote(' '.join(options))}",
             f"declare -gA _flscan_values_{key}=({' '.join(values)})",
-            f"_flscan_operand_{key}='{pos_kind}'",
+            f"_flscan_operand_{key}={pos_kind}",
         ]
     subs = " ".join(c.name.split(" ", 1)[1] for c in commands[1:])
     out += [
-        f"_flscan_subcommands='{subs}'",
+        f"_flscan_subcommands={shlex.quote(subs)}",
         r"""
 _flscan() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} key=scan start=1
