@@ -3,7 +3,7 @@ PRESET ?= release
 BUILD  := build/$(PRESET)
 JOBS   ?= $(shell nproc)
 
-.PHONY: all deps build test demo corpus asan fuzz clean format
+.PHONY: all deps build test demo corpus asan fuzz clean format install package
 
 all: build
 
@@ -26,6 +26,18 @@ demo: build corpus
 	@echo "== flscan scanning the demo trees in $(BUILD)/corpus =="
 	@cd $(BUILD)/corpus && ../scanner/flscan --html ../demo-report.html demo windows/nt4-infected; status=$$?; \
 	 echo "== exit code $$status (0 clean, 1 FunLove evidence found, 2 scan incomplete); HTML report: $(BUILD)/demo-report.html =="
+
+# Installs the binary, flscan(1), the bash completion and the docs under PREFIX (DESTDIR honoured,
+# for staging: make install PREFIX=/usr DESTDIR=/tmp/stage).
+PREFIX ?= /usr/local
+install: build
+	@DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+
+# The Debian package build/package/flscan_VERSION_ARCH.deb (CPack; Depends computed: packaging/).
+package: build
+	@cd $(BUILD) && cpack --config CPackConfig.cmake -B $(CURDIR)/build/package
+	@rm -rf build/package/_CPack_Packages
+	@ls build/package/*.deb
 
 asan:
 	@$(MAKE) test PRESET=asan

@@ -27,6 +27,9 @@ packages=(
   strace                                       # test: e2e_io_per_file counts each file's opens and reads
   libwine                                      # test: e2e_wine_kernel scans Wine's real ntoskrnl.exe (not an NT kernel: no finding)
   xz-utils mount                               # tests: e2e_image_bitlocker unpacks the shared .tar.xz; e2e_operand_device attaches loop devices (losetup)
+  dpkg-dev                                     # make package: dpkg-shlibdeps computes the .deb's Depends on linked libraries
+  man-db                                       # test: package_docs renders flscan(1) with man --warnings
+  debootstrap                                  # test: package_clean_root installs the .deb in a fresh Debian 12 root
 )
 if [[ -n "${FLSCAN_EXTRA_PACKAGES:-}" ]]; then
   read -r -a extra <<<"$FLSCAN_EXTRA_PACKAGES"

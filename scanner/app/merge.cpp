@@ -360,7 +360,7 @@ std::optional<MergeCommand> parse_merge_command(int argc, const char* const* arg
   app.add_option("--fail-on", fail_on_text,
                  "Outcomes that make the exit code non-zero (as for a scan);\ndefault: the list the shards ran with.\n"
                  "Example: --fail-on infected")
-      ->type_name("LIST");
+      ->option_text(fail_on_choices());
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

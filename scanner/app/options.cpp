@@ -281,7 +281,7 @@ void add_action_options(CLI::App& app, Options& options, OptionTexts& texts) {
                  "infected (1), suspicious (1), incomplete (2), or none.\n"
                  "Default: infected,incomplete. See 'Exit codes' below.\n"
                  "Example: --fail-on infected,suspicious")
-      ->type_name("LIST");
+      ->option_text(fail_on_choices());
   app.add_option("--windows-root", texts.windows_root,
                  "The Windows directory (%SystemRoot%) to write the Q317218\n"
                  "report for, instead of looking for WINNT/WINDOWS under each\n"
