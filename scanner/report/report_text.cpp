@@ -180,6 +180,21 @@ std::string verdict_line(const ScanReport& report, const FailOn& fail_on) {
   return "clean: no FunLove evidence, every file scanned " + code;
 }
 
+// The disk images opened (those with volumes in the report), and how many of them the walk found
+// inside the PATHs (issue 15); empty when none.
+std::string images_line(const ScanReport& report) {
+  std::vector<std::string> images;
+  for (const ImageVolume& volume : report.volumes) {
+    if (std::find(images.begin(), images.end(), volume.image) == images.end()) images.push_back(volume.image);
+  }
+  if (images.empty()) return "";
+  const auto nested = std::count_if(images.begin(), images.end(), [&report](const std::string& image) {
+    return std::find(report.roots.begin(), report.roots.end(), image) == report.roots.end();
+  });
+  return plural(images.size(), "disk image", "disk images") + " opened, " + std::to_string(nested) +
+         " of them found inside scanned directories";
+}
+
 void write_summary(std::ostream& out, const ScanReport& report, const PrintSettings& settings) {
   const ReportMeta& meta = settings.meta;
   const bool verbose = settings.verbose;
@@ -206,6 +221,7 @@ void write_summary(std::ostream& out, const ScanReport& report, const PrintSetti
     if (!volume.host_error.empty()) out << "; host evidence not read: " << escape_for_terminal(volume.host_error);
     out << '\n';
   }
+  if (const std::string images = images_line(report); !images.empty()) out << "Images:       " << images << '\n';
   out << "Content:      " << c.pe_files << " PE, " << c.mz_files << " MZ but not valid PE, " << other_files
       << " other (recognised by content; other files are read only as far as needed)\n";
   out << "Bytes read:   " << human_bytes(c.bytes_read) << '\n';
