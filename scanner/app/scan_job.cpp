@@ -219,8 +219,8 @@ class JobVisitor final : public WalkVisitor, public image::ListingSink {
       return ReadPlan::head_only;
     };
     auto content = worker.reader.read_at(lease->fd(), entry.name.c_str(), follow, entry.expected, plan, nullptr);
+    // Its bytes are counted by the shard owning it (merged counters are sums over the shards).
     if (!content) return;
-    worker.counters.bytes_read += content->bytes_read;
     if (candidate.any()) (void)nested_image(worker, entry, lease->fd(), candidate, false);
   }
 
