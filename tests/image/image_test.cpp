@@ -613,3 +613,24 @@ TEST_CASE("nested: a raw candidate The Sleuth Kit does not confirm is scanned as
   CHECK(report.counters.files_examined == 2);
   CHECK(report.complete());
 }
+
+TEST_CASE("nested: an image inside an image met in a directory is reported, not opened", "[image][nested]") {
+  const TempDir dir;
+  const std::string infected = corpus_sample("infected");
+  std::filesystem::create_directories(std::string(dir / "tree"));
+  make_fat(dir / "inner.img", 1024, {{infected, "CALC.EXE"}});
+  sh("qemu-img convert -O vpc " + dir / "inner.img" + " " + dir / "inner.vhd");
+  make_ntfs(dir / "tree/outer.img", 8, {{infected, "Calc.exe"}, {dir / "inner.vhd", "inner.vhd"}});
+  const ScanReport report = scan_tree(dir / "tree", {});
+  const std::string outer = dir / "tree/outer.img";
+  REQUIRE(report.volumes.size() == 1);
+  CHECK(report.volumes[0].image == outer);
+  check_infected(report, outer + ":vol/Calc.exe");
+  const NotScannedEntry* entry = not_scanned_at(report, outer + ":vol/inner.vhd");
+  REQUIRE(entry != nullptr);
+  CHECK(entry->reason == NotScannedReason::image_not_opened);
+  CHECK(entry->detail.find("VHD") != std::string::npos);
+  CHECK(entry->detail.find("inside a disk image: images inside images are reported, not opened") != std::string::npos);
+  CHECK(result_at(report, outer + ":vol/inner.vhd:vol/CALC.EXE") == nullptr);
+  CHECK(report.not_scanned.size() == 1);
+}
