@@ -210,6 +210,7 @@ class JobVisitor final : public WalkVisitor, public image::ListingSink {
 
   // Another shard's file: its first bytes only, for a disk image whose files this shard shares.
   void examine_other_shard_file(Worker& worker, const FileEntry& entry) {
+    worker.reader.after_sniff_hook = nullptr;
     auto lease = entry.dir->lease();
     if (!lease) return;
     image::ImageCandidate candidate;

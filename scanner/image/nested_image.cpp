@@ -60,7 +60,9 @@ bool raw_candidate(ByteView head) {
   if (bytes_at(head, kSector, "EFI PART")) return true;
   const std::uint8_t* s = head.data();
   if (s[510] != 0x55 || s[511] != 0xAA) return false;
-  return bytes_at(head, 3, "NTFS    ") || bytes_at(head, 3, "EXFAT   ") || fat_boot_sector(s) || mbr_entry_in_use(s);
+  // BitLocker's boot sector: a bare encrypted volume is reported encrypted-volume, as for a PATH.
+  return bytes_at(head, 3, "NTFS    ") || bytes_at(head, 3, "EXFAT   ") || bytes_at(head, 3, "-FVE-FS-") ||
+         fat_boot_sector(s) || mbr_entry_in_use(s);
 }
 
 ReadError open_failure(int error) {

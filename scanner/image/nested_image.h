@@ -7,7 +7,8 @@
 //  - a container signature recognised from the head (container_format.h: E01, VHD dynamic or
 //    differencing, VHDX, VMDK, and the formats flscan cannot open, which stay unsupported-image);
 //  - a raw candidate: at least limits::kMinNestedImageBytes, not "MZ", and either "EFI PART" at
-//    512 (GPT), or 0x55AA at 510 with an NTFS or exFAT boot sector ("NTFS    "/"EXFAT   " at 3), a
+//    512 (GPT), or 0x55AA at 510 with an NTFS, exFAT or BitLocker boot sector ("NTFS    ",
+//    "EXFAT   " or "-FVE-FS-" at 3), a
 //    FAT boot sector (a jump at 0, a power-of-two sector size, a FAT type string), or an MBR
 //    partition entry that is in use (status 0x00 or 0x80, a type, a start and a length). Such a
 //    file is an image only when The Sleuth Kit then confirms it, exactly as for a PATH (a partition

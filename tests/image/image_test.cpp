@@ -519,6 +519,9 @@ TEST_CASE("nested: the cheap test on a walk file's first bytes", "[image][nested
   std::string ntfs = sector;
   ntfs.replace(3, 8, "NTFS    ");
   CHECK(candidate(ntfs, big).raw);
+  std::string bitlocker = sector;
+  bitlocker.replace(3, 8, "-FVE-FS-");
+  CHECK(candidate(bitlocker, big).raw);
   std::string fat = sector;
   fat[0] = '\xEB';
   fat[12] = '\x02';  // 512 bytes per sector
