@@ -278,7 +278,8 @@ void add_input_options(CLI::App& app, Options& options, OptionTexts& texts) {
                "each is NOT SCANNED (image-not-opened), which makes the scan\n"
                "incomplete (exit code 2 under the default --fail-on). By\n"
                "default they are opened and scanned like a PATH, their files\n"
-               "named DIR/snap.vhd:p1/path. Example: flscan --no-nested-images /srv/vm");
+               "named DIR/snap.vhd:p1/path.\n"
+               "Example: flscan --no-nested-images /srv/vm");
 }
 
 // The exit code policy, the host evidence, the actions on infected files and --shard.
