@@ -27,7 +27,11 @@ Required:
   unsupported-image), no volume, no result, no host report, exit 2 (incomplete);
 - a symlink to an image is skipped without -L; with -L it is followed like any file and the
   image opened under the link's name, equal to the image scanned as PATH;
-- a FIFO named `pipe.vhd` is skipped (never opened) and the scan ends.
+- a FIFO named `pipe.vhd` is skipped (never opened) and the scan ends;
+- the broken images of the manifest (truncated, garbage partitions, unknown filesystem,
+  BitLocker) and an E01 cut to its first 128 KiB, in a directory: each good volume equal to the
+  image's scan as PATH and to the corpus manifest, each bad one NOT SCANNED with the manifest's
+  reason (the cut E01: unreadable-image), the same entries as the image's scan as PATH.
 
 Expected values come from the manifests (how the images were built) and from scanning each
 image as a PATH (the equality the issue asks for), never from earlier output of this test.
@@ -44,7 +48,8 @@ sys.dont_write_bytecode = True  # nothing written next to the sources
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from e2e_support import check, finish, path_text  # noqa: E402
-from image_scan_test import against_manifest, check_volumes, compare_volume, run_flscan, split  # noqa: E402
+from image_scan_test import (against_manifest, check_volumes, compare_volume, run_flscan, split,  # noqa: E402
+                             wanted_reasons)
 
 NESTED = ["mbr.vhd", "mbr.E01", "gpt.raw"]
 FORMAT_WORD = {"vhd": "VHD", "ewf": "E01", "raw": "raw"}
@@ -66,9 +71,19 @@ def compare_image(report: dict, walk_path: str, operand: dict, img: dict, corpus
         where = f"{walk_path}:{vol['name']}"
         nested = split(report, where)
         alone = split(operand, f"{img['path']}:{vol['name']}")
-        compare_volume(nested, alone, where, incomplete)
-        if vol["error"] is None and vol["source_tree"]:
-            against_manifest(nested, vol["source_tree"], corpus_manifest, where, incomplete)
+        if vol["error"] is None:
+            compare_volume(nested, alone, where, incomplete)
+            if vol["source_tree"]:
+                against_manifest(nested, vol["source_tree"], corpus_manifest, where, incomplete)
+            continue
+        # A bad volume: the entries the image's scan as PATH gives, the manifest's reason for it.
+        for key in ("results", "inventory", "not_scanned", "skipped"):
+            check(nested[key] == alone[key], f"{where}: {key} differ from the image scanned as PATH: "
+                                             f"{sorted(nested[key])[:5]} / {sorted(alone[key])[:5]}")
+        if vol["error"] != "truncated":
+            entry = nested["not_scanned"].get("")
+            check(entry is not None and entry["reason"] in wanted_reasons(vol),
+                  f"{where}: not_scanned {entry}, manifest {vol['error']}")
 
 
 def main() -> int:
@@ -184,6 +199,29 @@ def main() -> int:
         if piped is not None:
             check(piped["_returncode"] == 0 and entries(piped, "skipped").get("fifo/pipe.vhd", {}).get("reason") == "fifo",
                   f"fifo: exit {piped['_returncode']}, skipped {sorted(entries(piped, 'skipped'))}")
+
+        # 5. Broken images, and an E01 cut short, inside a directory.
+        broken_dir = work / "broken"
+        broken_dir.mkdir()
+        broken = [img for img in manifest["images"] if img["broken"]]
+        for img in broken:
+            shutil.copy(images_dir / img["path"], broken_dir / Path(img["path"]).name)
+        with open(images_dir / "mbr.E01", "rb") as whole:
+            (broken_dir / "cut.E01").write_bytes(whole.read(128 * 1024))
+        shutil.copy(broken_dir / "cut.E01", work / "cut.E01")
+        scanned = run_flscan(flscan, ["broken"], work, "broken")
+        cut_alone = run_flscan(flscan, ["cut.E01"], work, "cut.E01")
+        if scanned is not None and cut_alone is not None:
+            for img in broken:
+                alone = run_flscan(flscan, [img["path"]], images_dir, img["path"])
+                if alone is not None:
+                    compare_image(scanned, f"broken/{Path(img['path']).name}", alone, img, corpus_manifest, True)
+            cut = split(scanned, "broken/cut.E01:vol")["not_scanned"].get("")
+            check(cut is not None and cut["reason"] == "unreadable-image", f"broken/cut.E01: not_scanned {cut}")
+            check(cut == split(cut_alone, "cut.E01:vol")["not_scanned"].get(""),
+                  f"broken/cut.E01: {cut} differs from the E01 scanned as PATH")
+            want_exit = 1 if any(img["expected_exit_code"] == 1 for img in broken) else 2
+            check(scanned["_returncode"] == want_exit, f"broken: exit {scanned['_returncode']}, expected {want_exit}")
     return finish("nested_image_test")
 
 
