@@ -61,9 +61,10 @@ struct WalkSettings {
   std::size_t max_depth = limits::kMaxDirectoryDepth;
   // --shard K/N (shard.h): every shard walks every directory, but files, skipped entries and
   // listed directories are reported only by the shard owning their key; a file of another shard
-  // is not scanned (file_in_other_shard; the scan job only sniffs it for a disk image). What the walk itself cannot examine (a PATH that does
-  // not exist, an lstat, stat or listing failure, a loop, too deep) is reported by every shard,
-  // since it hides files of every shard; `flscan merge` keeps such entries once.
+  // is not scanned (file_in_other_shard; the scan job only sniffs it for a disk image). What the
+  // walk itself cannot examine (a PATH that does not exist, an lstat, stat or listing failure, a
+  // loop, too deep) is reported by every shard, since it hides files of every shard; `flscan
+  // merge` keeps such entries once.
   std::optional<Shard> shard;
 };
 
