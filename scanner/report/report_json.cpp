@@ -120,6 +120,8 @@ Json summary_to_json(const ScanReport& report) {
               {"signature_match_cap_hits", c.match_cap_hits},
               {"lost_reports", c.lost_reports},
               {"files_in_other_shards", c.files_in_other_shards},
+              {"images_opened", report.image_counts().opened},
+              {"images_in_directories", report.image_counts().in_directories},
               {"actions", actions_to_json(report)},
               {"elapsed_seconds", report.elapsed_seconds},
               {"bytes_per_second", static_cast<double>(c.bytes_read) / seconds},

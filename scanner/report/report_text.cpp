@@ -180,18 +180,12 @@ std::string verdict_line(const ScanReport& report, const FailOn& fail_on) {
   return "clean: no FunLove evidence, every file scanned " + code;
 }
 
-// The disk images opened (those with volumes in the report), and how many of them the walk found
-// inside the PATHs (issue 15); empty when none.
+// The disk images opened, and how many of them the walk found inside the PATHs (issue 15); empty
+// when none.
 std::string images_line(const ScanReport& report) {
-  std::vector<std::string> images;
-  for (const ImageVolume& volume : report.volumes) {
-    if (std::find(images.begin(), images.end(), volume.image) == images.end()) images.push_back(volume.image);
-  }
-  if (images.empty()) return "";
-  const auto nested = std::count_if(images.begin(), images.end(), [&report](const std::string& image) {
-    return std::find(report.roots.begin(), report.roots.end(), image) == report.roots.end();
-  });
-  return plural(images.size(), "disk image", "disk images") + " opened, " + std::to_string(nested) +
+  const ScanReport::ImageCounts counts = report.image_counts();
+  if (counts.opened == 0) return "";
+  return plural(counts.opened, "disk image", "disk images") + " opened, " + std::to_string(counts.in_directories) +
          " of them found inside scanned directories";
 }
 

@@ -156,6 +156,9 @@ def main() -> int:
         opened = len(NESTED) + (1 if qcow2_opened else 0)
         line = f"Images:       {opened} disk images opened, {opened} of them found inside scanned directories"
         check(line.encode() in text.stdout, f"snapshots: text summary has no line {line!r}")
+        check(report["summary"].get("images_opened") == opened and report["summary"].get("images_in_directories") == opened,
+              f"snapshots: summary images_opened {report['summary'].get('images_opened')}, "
+              f"images_in_directories {report['summary'].get('images_in_directories')}, expected {opened}")
 
         # 2. --no-nested-images: each image NOT SCANNED, nothing read inside.
         off = run_flscan(flscan, ["--no-nested-images", "snapshots"], work, "--no-nested-images snapshots")
