@@ -52,6 +52,7 @@ ScanSettings scan_settings(const Options& options) {
   settings.walk.follow_symlinks = options.follow_symlinks;
   settings.walk.one_file_system = options.one_file_system;
   settings.force_image = options.force_image;
+  settings.nested_images = !options.no_nested_images;
   settings.walk.excludes = options.excludes;
   settings.max_file_size = options.max_filesize;
   settings.stream_above = options.stream_above;
@@ -71,7 +72,7 @@ void print_version(const sig::SignatureSet& signatures) {
 // The Q317218 report of each Windows installation, from the finished scan (host_report.h), and
 // with --live the FLCSS processes running here. Installations are looked for under each PATH and
 // in each scanned volume of a disk image (read through TSK, scanner/image/tsk_volume_fs.h), in
-// operand order.
+// operand order, then in the volumes of the disk images found inside the PATHs (in path order).
 void add_host_reports(const Options& options, const std::vector<image::ImageLayout>& images, ScanReport& report) {
   std::optional<image::TskVolumeFs> image_fs;
   std::vector<host::HostVolume> host_volumes;
@@ -91,6 +92,17 @@ void add_host_reports(const Options& options, const std::vector<image::ImageLayo
       }
       for (const std::string& root : image_fs->roots()) {
         if (root.starts_with(path + ":")) host_volumes.push_back({*image_fs, root, host::HostVolume::Kind::search});
+      }
+    }
+    // The disk images a walk found (ScanJob: after the operands' images, in path order).
+    if (image_fs) {
+      for (const image::ImageLayout& layout : images) {
+        if (!layout.source.held) continue;
+        for (const std::string& root : image_fs->roots()) {
+          if (root.starts_with(layout.path + ":")) {
+            host_volumes.push_back({*image_fs, root, host::HostVolume::Kind::search});
+          }
+        }
       }
     }
   }

@@ -52,8 +52,13 @@ Disk images (scanned without mounting, through The Sleuth Kit):
   on another PV: NOT SCANNED). A
   block device named as PATH (flscan /dev/sdb) is a disk, opened the same way. Nothing is
   mounted or extracted. A format flscan cannot open (qcow2, VDI, QED, LUKS, DMG, ...)
-  is NOT SCANNED unsupported-image, and an E01/VHD/VHDX/VMDK/LVM2 PV found inside a scanned
-  directory is NOT SCANNED image-not-opened: never one plain file passed as clean.
+  is NOT SCANNED unsupported-image: never one plain file passed as clean.
+  A disk image found inside a scanned directory is opened and scanned the same way, its
+  files named DIR/snap.vhd:p1/path (its volumes in the summary): a container (E01, VHD,
+  VHDX, VMDK, LVM2 PV) by its signature, a raw disk or volume of 64 KiB or more whose first sector is
+  a partition table or an NTFS/FAT boot sector when The Sleuth Kit confirms it. It is read
+  as the very file the walk listed (a symlink to one only with -L). With --no-nested-images,
+  and for an image inside an image, it is NOT SCANNED image-not-opened instead.
 
 Offline Windows (Q317218 report):
   For each Windows installation found (a WINNT or WINDOWS directory with
@@ -272,6 +277,13 @@ void add_input_options(CLI::App& app, Options& options, OptionTexts& texts) {
                "Without it, raw, E01, VHD, VHDX and VMDK images are recognised\n"
                "by content, and a block device always is a disk (see Disk\n"
                "images below). Example: flscan --image disk.bin");
+  app.add_flag("--no-nested-images", options.no_nested_images,
+               "Do not open the disk images found inside scanned directories:\n"
+               "each is NOT SCANNED (image-not-opened), which makes the scan\n"
+               "incomplete (exit code 2 under the default --fail-on). By\n"
+               "default they are opened and scanned like a PATH, their files\n"
+               "named DIR/snap.vhd:p1/path.\n"
+               "Example: flscan --no-nested-images /srv/vm");
 }
 
 // The exit code policy, the host evidence, the actions on infected files and --shard.
@@ -450,6 +462,7 @@ PrintSettings print_settings(const Options& options, ReportMeta meta) {
   recorded.windows_root = options.windows_root;
   recorded.live = options.live;
   recorded.force_image = options.force_image;
+  recorded.nested_images = !options.no_nested_images;
   return settings;
 }
 

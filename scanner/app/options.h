@@ -32,7 +32,8 @@ struct Options {
   unsigned threads = 0;  // 0: one per core (TBB's default)
   bool follow_symlinks = false;
   bool one_file_system = false;
-  bool force_image = false;  // --image: open every regular-file PATH as a disk image
+  bool force_image = false;       // --image: open every regular-file PATH as a disk image
+  bool no_nested_images = false;  // --no-nested-images: images met in a walk are image-not-opened
   bool inventory = false;
   bool verbose = false;
   bool brief = false;

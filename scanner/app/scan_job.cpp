@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <tuple>
 #include <utility>
@@ -24,6 +25,8 @@
 #include "scanner/image/container_format.h"
 #include "scanner/image/image_layout.h"
 #include "scanner/image/image_listing.h"
+#include "scanner/image/limits.h"
+#include "scanner/image/nested_image.h"
 #include "scanner/image/tsk_file.h"
 #include "scanner/image/volume_walk.h"
 
@@ -50,6 +53,14 @@ struct Worker {
 };
 
 using image::ImageItem;
+
+// What scan_content does with a file whose first bytes are a disk image's (issue 15).
+enum class ImagesMet {
+  walk,        // a file of a scanned directory: left to the caller (nested_image.h), not scanned here
+  image_file,  // a file inside a disk image: images inside images are reported, not opened
+  operand,     // a PATH operand that detect_image found no image: a container signature is reported
+  plain,       // a raw candidate The Sleuth Kit did not confirm: the plain file it is
+};
 
 class JobVisitor final : public WalkVisitor, public image::ListingSink {
  public:
@@ -91,10 +102,30 @@ class JobVisitor final : public WalkVisitor, public image::ListingSink {
 
   void directory_listed(const fs::path&) override { ++local().counters.directories; }
 
-  // --shard: another shard's file, never opened; done as far as this shard's progress line goes.
-  void file_in_other_shard(const fs::path&) override {
-    ++local().counters.files_in_other_shards;
+  // --shard: another shard's file, not scanned here; done as far as this shard's progress line
+  // goes. Every shard lists a disk image's volumes and scans its own share of its files, so one
+  // large enough to be an image is sniffed (its first bytes only) to find out (nested_image.h).
+  void file_in_other_shard(const FileEntry& entry) override {
+    Worker& worker = local();
+    ++worker.counters.files_in_other_shards;
+    if (settings_.nested_images && entry.dir && entry.listed_size >= image::limits::kMinNestedImageBytes) {
+      try {
+        examine_other_shard_file(worker, entry);
+      } catch (const std::exception&) {
+        // Reported by the shard owning the file, which meets the same failure; a disk image found
+        // by some shards only gives different volumes, which flscan merge refuses.
+      }
+    }
     if (progress_ != nullptr) progress_->file_done(0);
+  }
+
+  // The disk images the walk opened, in path order (each walk finds them in its own order).
+  std::vector<image::ImageLayout> take_nested_images() {
+    std::lock_guard lock(nested_mutex_);
+    std::vector<image::ImageLayout> images = std::move(nested_);
+    std::sort(images.begin(), images.end(),
+              [](const image::ImageLayout& a, const image::ImageLayout& b) { return a.path < b.path; });
+    return images;
   }
 
   void skipped(const fs::path& path, SkipReason reason, std::string detail) override {
@@ -165,12 +196,100 @@ class JobVisitor final : public WalkVisitor, public image::ListingSink {
     std::optional<FileIdentity> directory;
     if (entry.dir) directory = FileIdentity{entry.dir->identity().dev, entry.dir->identity().ino};
     const FollowSymlink follow = entry.via_symlink ? FollowSymlink::yes : FollowSymlink::no;
-    scan_content(
-        worker, entry.path.string(), entry.path.filename().string(),
-        [&](const PlanRead& plan, const StreamConsumer& stream) {
-          return worker.reader.read_at(dir_fd, entry.name.c_str(), follow, entry.expected, plan, stream);
-        },
-        directory);
+    const auto read = [&](const PlanRead& plan, const StreamConsumer& stream) {
+      return worker.reader.read_at(dir_fd, entry.name.c_str(), follow, entry.expected, plan, stream);
+    };
+    // A PATH operand that is a file was examined as a possible image before the walk (split_roots).
+    const ImagesMet met = entry.dir ? ImagesMet::walk : ImagesMet::operand;
+    const image::ImageCandidate candidate =
+        scan_content(worker, entry.path.string(), entry.path.filename().string(), read, directory, met);
+    if (!candidate.any()) return;
+    if (nested_image(worker, entry, dir_fd, candidate, true) == Nested::plain_file) {
+      scan_content(worker, entry.path.string(), entry.path.filename().string(), read, directory, ImagesMet::plain);
+    }
+  }
+
+  // Another shard's file: its first bytes only, for a disk image whose files this shard shares.
+  void examine_other_shard_file(Worker& worker, const FileEntry& entry) {
+    worker.reader.after_sniff_hook = nullptr;
+    auto lease = entry.dir->lease();
+    if (!lease) return;
+    image::ImageCandidate candidate;
+    const FollowSymlink follow = entry.via_symlink ? FollowSymlink::yes : FollowSymlink::no;
+    const auto plan = [&candidate](ByteView head, std::uint64_t size) {
+      candidate = image::image_candidate(head, size);
+      return ReadPlan::head_only;
+    };
+    auto content = worker.reader.read_at(lease->fd(), entry.name.c_str(), follow, entry.expected, plan, nullptr);
+    // Its bytes are counted by the shard owning it (merged counters are sums over the shards).
+    if (!content) return;
+    if (candidate.any()) (void)nested_image(worker, entry, lease->fd(), candidate, false);
+  }
+
+  enum class Nested { handled, plain_file };
+
+  // A file of a scanned directory whose first bytes are a disk image's: opened as the very file
+  // the walk listed and scanned like a PATH (nested_image.h), or reported. `owner`: this shard owns
+  // the file (the only one to report on it; every shard opens an image, to scan its share).
+  Nested nested_image(Worker& worker, const FileEntry& entry, int dir_fd, const image::ImageCandidate& candidate,
+                      bool owner) {
+    const std::string path = entry.path.string();
+    const auto report = [&](NotScannedReason reason, std::string detail) {
+      if (owner) add_not_scanned(worker, path, reason, std::move(detail));
+    };
+    const image::ContainerFormat* format = candidate.container ? &*candidate.container : nullptr;
+    if (format != nullptr && format->support == image::ContainerSupport::unsupported) {
+      report(NotScannedReason::unsupported_image, image::unsupported_detail(*format));
+      return Nested::handled;
+    }
+    if (format != nullptr && candidate.too_small) {
+      report(NotScannedReason::image_not_opened, image::too_small_detail(*format));
+      return Nested::handled;
+    }
+    if (format != nullptr && !settings_.nested_images) {
+      report(NotScannedReason::image_not_opened, image::option_detail(format->name + " (" + format->evidence + ")"));
+      return Nested::handled;
+    }
+    if (settings_.nested_images && nested_full()) {
+      report(NotScannedReason::image_not_opened, image::too_many_detail());
+      return candidate.raw ? Nested::plain_file : Nested::handled;
+    }
+    auto held = image::hold_walk_file(dir_fd, entry);
+    if (!held) {
+      report(held.error().reason, std::move(held.error().detail));
+      return Nested::handled;
+    }
+    image::Detection detection = image::detect_held_image(*held);
+    switch (detection.kind) {
+      case image::Detection::Kind::not_image:
+        // A raw candidate The Sleuth Kit does not confirm (or a libtsk that cannot be loaded).
+        return owner ? Nested::plain_file : Nested::handled;
+      case image::Detection::Kind::unreadable:
+        report(NotScannedReason::unreadable_image, std::move(detection.detail));
+        return Nested::handled;
+      case image::Detection::Kind::unsupported:
+        report(NotScannedReason::unsupported_image, std::move(detection.detail));
+        return Nested::handled;
+      case image::Detection::Kind::image:
+        break;
+    }
+    if (!settings_.nested_images) {
+      report(NotScannedReason::image_not_opened, image::option_detail(image::raw_image_description(detection.layout)));
+      return Nested::handled;
+    }
+    if (!add_nested(std::move(detection.layout))) report(NotScannedReason::image_not_opened, image::too_many_detail());
+    return Nested::handled;
+  }
+
+  [[nodiscard]] bool nested_full() {
+    std::lock_guard lock(nested_mutex_);
+    return nested_.size() >= image::limits::kMaxNestedImages;
+  }
+  bool add_nested(image::ImageLayout layout) {
+    std::lock_guard lock(nested_mutex_);
+    if (nested_.size() >= image::limits::kMaxNestedImages) return false;
+    nested_.push_back(std::move(layout));
+    return true;
   }
 
   void scan_image_file(Worker& worker, const ImageItem& item, const image::ImageLayout& layout) {
@@ -187,25 +306,28 @@ class JobVisitor final : public WalkVisitor, public image::ListingSink {
     }
     const std::size_t slash = item.path.rfind('/');
     const std::string name = slash == std::string::npos ? item.path : item.path.substr(slash + 1);
-    scan_content(
+    (void)scan_content(
         worker, item.path, name,
         [&](const PlanRead& plan, const StreamConsumer& stream) { return worker.reader.read(**file, plan, stream); },
-        std::nullopt);
+        std::nullopt, ImagesMet::image_file);
   }
 
   // Reads one file with `read` (sniff, plan, whole or streamed) and scans it; `path` is how the
   // report names it, `name` its last component, `directory` the directory the walk read it in.
+  // With ImagesMet::walk, a file whose first bytes make it a disk image candidate is only sniffed
+  // and the candidate returned, for the caller to open (nested_image.h); otherwise none is.
   template <typename Read>
-  void scan_content(Worker& worker, const std::string& path, const std::string& name, const Read& read,
-                    const std::optional<FileIdentity>& directory) {
+  image::ImageCandidate scan_content(Worker& worker, const std::string& path, const std::string& name, const Read& read,
+                                     const std::optional<FileIdentity>& directory, ImagesMet met) {
     // Kernel and loader checks depend on the file's role, which only its name tells
     // (infection-model section 7); everything else is recognised by content.
     const funlove::FileRole role = funlove::role_for_name(name);
     // A disk image met inside a directory or another image (issue 15) is recognised from the same
-    // first bytes; its own files are not read, which the report says (image_not_opened).
-    std::optional<image::ContainerFormat> container;
-    const auto plan = [this, &worker, role, &container](ByteView head, std::uint64_t size) {
-      container = image::recognise_container(head, ByteView());
+    // first bytes.
+    image::ImageCandidate candidate;
+    const auto plan = [this, &worker, role, &candidate, met](ByteView head, std::uint64_t size) {
+      if (met != ImagesMet::plain) candidate = image::image_candidate(head, size);
+      if (met == ImagesMet::walk && candidate.any()) return ReadPlan::head_only;
       if (!needs_whole_file(head, size, signatures_, role)) return ReadPlan::head_only;
       return size > settings_.stream_above && worker.scanner.can_stream(role) ? ReadPlan::stream : ReadPlan::whole;
     };
@@ -216,34 +338,40 @@ class JobVisitor final : public WalkVisitor, public image::ListingSink {
     auto content = read(PlanRead(plan), StreamConsumer(stream));
     if (!content) {
       add_not_scanned(worker, path, content.error().reason, std::move(content.error().detail));
-      return;
+      return {};
     }
-    ++worker.counters.files_examined;
+    // A walk file's second read (a raw candidate that is no image) was counted by the first.
+    if (met != ImagesMet::plain) ++worker.counters.files_examined;
     worker.counters.bytes_read += content->bytes_read;
-    if (container) image_not_opened(worker, path, *container);
+    if (met == ImagesMet::walk && candidate.any()) return candidate;
+    if (candidate.container && met != ImagesMet::walk) image_not_opened(worker, path, *candidate.container, met);
     if (content->streamed) {
       if (!streamed || !*streamed) {
         // The reader reported no read error, so the engine's plan missed bytes it needed: a bug,
         // reported as such rather than guessed around.
         add_not_scanned(worker, path, NotScannedReason::internal_error,
                         "the streamed scan needed bytes it had not kept; please report this file");
-        return;
+        return {};
       }
       ++worker.counters.files_scanned_whole;
       record(worker, path, *content, **streamed, directory);
-      return;
+      return {};
     }
     // Not read whole: the engine saw from the head that nothing in this file can matter.
-    if (!content->whole) return;
+    if (!content->whole) return {};
     ++worker.counters.files_scanned_whole;
     const FileVerdict verdict = worker.scanner.scan(content->bytes, role);
     record(worker, path, *content, verdict, directory);
+    return {};
   }
 
-  // A disk image found as a file: NOT SCANNED, since none of the files inside it were read.
-  void image_not_opened(Worker& worker, const std::string& path, const image::ContainerFormat& format) {
+  // A disk image found as a file inside a disk image (or a PATH operand detect_image did not
+  // open): NOT SCANNED, since none of the files inside it were read.
+  void image_not_opened(Worker& worker, const std::string& path, const image::ContainerFormat& format, ImagesMet met) {
     if (format.support == image::ContainerSupport::unsupported) {
       add_not_scanned(worker, path, NotScannedReason::unsupported_image, image::unsupported_detail(format));
+    } else if (met == ImagesMet::image_file) {
+      add_not_scanned(worker, path, NotScannedReason::image_not_opened, image::inside_image_detail(format));
     } else {
       add_not_scanned(worker, path, NotScannedReason::image_not_opened, image::not_opened_detail(format));
     }
@@ -292,6 +420,8 @@ class JobVisitor final : public WalkVisitor, public image::ListingSink {
   const ScanHooks& hooks_;
   ProgressMeter* progress_;
   tbb::enumerable_thread_specific<std::unique_ptr<Worker>> workers_;
+  std::mutex nested_mutex_;
+  std::vector<image::ImageLayout> nested_;  // disk images the walk opened (nested_image.h)
 };
 
 }  // namespace
@@ -369,10 +499,14 @@ ScanReport ScanJob::run(std::vector<image::ImageLayout>& images) const {
     walker.before_open_directory = hooks.before_open_directory;
     lost = walker.walk(roots.walked, visitor);
   }
+  // The images among the PATHs, then those the walk found in directories (in path order).
+  for (image::ImageLayout& nested : visitor.take_nested_images()) roots.images.push_back(std::move(nested));
   std::vector<ImageVolume> volumes;
   if (!roots.images.empty()) {
+    if (progress != nullptr) progress->set_phase("disk images: listing");
     const std::vector<ImageItem> items = image::list_images(roots.images, ExcludeMatcher(settings_.walk.excludes),
                                                             settings_.walk.shard, visitor, volumes);
+    if (progress != nullptr) progress->set_phase("disk images: scanning");
     // The items come in on-disk order (image_listing.h); each worker takes the next one, so the
     // image is read front to back by all of them together. A range split between workers would
     // make each read its own part of the disk and the head seek between them.

@@ -6,7 +6,9 @@
 // A PATH that is a disk image (scanner/image/image_layout.h) is not walked: each of its volumes
 // is listed through The Sleuth Kit (image/volume_walk.h, one thread), then its files are scanned
 // in parallel by the same workers, each reading through its own TSK handles (image/tsk_file.h),
-// and reported as `IMAGE:pN/path/in/volume` (`IMAGE:vol/...` without a partition table).
+// and reported as `IMAGE:pN/path/in/volume` (`IMAGE:vol/...` without a partition table). A disk
+// image the walk meets in a directory is opened by descriptor on the walk's thread
+// (image/nested_image.h) and, once the walk is done, scanned the same way (`DIR/snap.vhd:p1/...`).
 #pragma once
 
 #include <cstdint>
@@ -36,6 +38,9 @@ struct ScanSettings {
   // --image: every PATH that is a regular file (or block device) is opened as a disk image, without
   // the content test (scanner/image/image_layout.h).
   bool force_image = false;
+  // A disk image met during the walk is opened and scanned like a PATH (image/nested_image.h);
+  // false (--no-nested-images): NOT SCANNED image-not-opened.
+  bool nested_images = true;
 };
 
 // Test hooks, called on the worker thread handling the file; the program never sets them.

@@ -558,7 +558,7 @@ Built build_layout(TSK_IMG_INFO* img, const std::string& path, bool raw_candidat
   Built built;
   ImageLayout& layout = built.layout;
   layout.path = path;
-  layout.source = ImageSource{path, img->itype};
+  layout.source = ImageSource{path, img->itype, nullptr};
   layout.size = static_cast<std::uint64_t>(img->size);
   const ImageVolume whole = whole_image_volume(img, path, layout.size);
   const FirstSector first = read_first_sector(img);
@@ -629,7 +629,7 @@ Detection detect_image(const std::string& path, ImageMode mode) {
   const Candidate candidate = mode == ImageMode::forced || head.device ? Candidate::container : classified.candidate;
   if (candidate == Candidate::none) return detection;
 
-  ImgPtr img = open_source(ImageSource{path, TSK_IMG_TYPE_DETECT});
+  ImgPtr img = open_source(ImageSource{path, TSK_IMG_TYPE_DETECT, nullptr});
   if (!img) {
     // Without a usable libtsk, a raw candidate may be a disk image nobody can look into: NOT
     // SCANNED (the reason names the library), never one plain file called clean.

@@ -64,7 +64,10 @@ std::vector<ImageItem> list_images(const std::vector<ImageLayout>& images, const
         volumes.back().detail = error;
         continue;
       }
-      const std::string& name = volume.report.name;
+      // The key of a file of an image operand is `pN/path`; of an image met during a walk,
+      // `KEY:pN/path` with KEY the image file's own walk key (shard.h), so it splits the same way.
+      const std::string name =
+          (layout.source.held ? layout.source.held->shard_key + ":" : std::string()) + volume.report.name;
       WalkOptions options;
       options.excludes = &excludes;
       if (shard) {

@@ -4,7 +4,8 @@
 //
 // A volume the layout already marked as an error, or one TSK cannot open now, is reported NOT
 // SCANNED through the sink and recorded with its error; the others are listed with --exclude and
-// --shard applied (an entry's shard key is its path relative to the image, `pN/path/in/volume`).
+// --shard applied (an entry's shard key is its path relative to the image, `pN/path/in/volume`;
+// for an image met during a walk, the image file's walk key, ':', then that: nested_image.h).
 #pragma once
 
 #include <cstdint>

@@ -7,17 +7,43 @@
 // (tsk_handle.h, open_callback_image) whose reader is the container's library.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include <tsk/libtsk.h>
 
 #include "scanner/image/tsk_handle.h"
+#include "scanner/platform/fd.h"
+#include "scanner/walk/dir_handle.h"
 
 namespace flscan::scanner::image {
+
+// A disk image found during a directory walk (issue 15; nested_image.h): the very file the walk
+// listed, opened by descriptor and held open for the whole scan. Nothing opens it by its path in the
+// tree again: the libraries get `alias`, a symbolic link in a private directory (mode 0700, made by
+// this process) to /proc/self/fd/N, named as the image is (libewf and libvmdk find the file's format,
+// and libvmdk its extent, by that name; no other file is in that directory). Removed when released.
+struct HeldImage {
+  HeldImage() = default;
+  HeldImage(const HeldImage&) = delete;
+  HeldImage& operator=(const HeldImage&) = delete;
+  ~HeldImage();
+
+  Fd file;                // the image, opened O_NOFOLLOW relative to `directory`, checked against the listing
+  std::string alias;      // "<private dir>/<name>" -> /proc/self/fd/<file>; what the libraries open
+  std::string walk_path;  // how the report names it (the PATH joined with the names below it)
+  std::string shard_key;  // its walk key (shard.h); its files' keys are `shard_key:pN/path`
+  // The directory the walk found it in, as the walk holds it (dir_handle.h: leased, re-opened only
+  // under the identity checks). Files an image names (a parent disk, a segment) are looked up here,
+  // by name, relative to a lease on it; never by a path.
+  std::shared_ptr<DirHandle> directory;
+};
 
 struct ImageSource {
   std::string path;                                  // the file or block device, as given
   TSK_IMG_TYPE_ENUM tsk_type = TSK_IMG_TYPE_DETECT;  // the container type TSK opened it as
+  // Set for an image found during a walk: `path` is then held->alias.
+  std::shared_ptr<const HeldImage> held;
 };
 
 // The image `source` describes, opened on the calling thread; null with TSK's error set

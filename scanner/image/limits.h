@@ -48,4 +48,14 @@ inline constexpr std::size_t kMaxLvmLogicalVolumes = 1024;
 inline constexpr std::size_t kMaxLvmSegments = 4096;
 inline constexpr std::size_t kMaxLvmStripes = 128;
 
+// Disk images met during a directory walk (issue 15, nested_image.h). A file smaller than this is
+// never opened as one there (a raw candidate is then a plain file, a container signature NOT
+// SCANNED image-not-opened): it cannot hold a partition table and a filesystem with files worth a
+// volume, and in a --shard scan every shard reads the first bytes of every file at least this large
+// that another shard owns, to split an image's files by their keys as every shard must.
+inline constexpr std::uint64_t kMinNestedImageBytes = 64 * 1024;
+// Images opened during one walk: each holds a descriptor for the whole scan, and each worker
+// thread opens its own handle of it (tsk_handle.h). Past it, image-not-opened.
+inline constexpr std::size_t kMaxNestedImages = 256;
+
 }  // namespace flscan::scanner::image::limits

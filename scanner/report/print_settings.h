@@ -28,7 +28,8 @@ struct RecordedOptions {
   bool repair = false;
   std::optional<std::string> windows_root;  // --windows-root DIR
   bool live = false;
-  bool force_image = false;  // --image
+  bool force_image = false;   // --image
+  bool nested_images = true;  // false with --no-nested-images
 };
 
 struct PrintSettings {

@@ -59,6 +59,20 @@ bool ScanReport::host_errors() const {
          std::any_of(volumes.begin(), volumes.end(), [](const ImageVolume& v) { return !v.host_error.empty(); });
 }
 
+ScanReport::ImageCounts ScanReport::image_counts() const {
+  std::vector<const std::string*> images;
+  for (const ImageVolume& volume : volumes) {
+    if (images.empty() || *images.back() != volume.image) images.push_back(&volume.image);
+  }
+  ImageCounts counts;
+  counts.opened = images.size();
+  counts.in_directories =
+      static_cast<std::uint64_t>(std::count_if(images.begin(), images.end(), [this](const std::string* image) {
+        return std::find(roots.begin(), roots.end(), *image) == roots.end();
+      }));
+  return counts;
+}
+
 bool ScanReport::actions_failed() const {
   return std::any_of(results.begin(), results.end(),
                      [](const FileResult& r) { return r.action && r.action->result == ActionResult::left_in_place; });

@@ -324,6 +324,13 @@ struct ScanReport {
   // True when --quarantine was asked to act on a file and left it in place (issue 13: an action
   // that was asked for and did not happen makes the run incomplete, exit code 2 unless 1).
   [[nodiscard]] bool actions_failed() const;
+  // The disk images opened (those with volumes in the report), and how many of them a walk found
+  // inside a PATH's directories rather than named as PATHs (issue 15).
+  struct ImageCounts {
+    std::uint64_t opened = 0;
+    std::uint64_t in_directories = 0;
+  };
+  [[nodiscard]] ImageCounts image_counts() const;
 };
 
 // What the printers say about the program and its signatures (from main; no engine calls).

@@ -70,7 +70,8 @@ Json options_to_json(const PrintSettings& settings) {
               {"fail_on", to_string(settings.fail_on)},
               {"windows_root", options.windows_root ? path_to_json(*options.windows_root) : Json(nullptr)},
               {"live", options.live},
-              {"image", options.force_image}};
+              {"image", options.force_image},
+              {"nested_images", options.nested_images}};
 }
 
 // What each root was at scan time and the working directory (report.h, RootFacts): what the
@@ -119,6 +120,8 @@ Json summary_to_json(const ScanReport& report) {
               {"signature_match_cap_hits", c.match_cap_hits},
               {"lost_reports", c.lost_reports},
               {"files_in_other_shards", c.files_in_other_shards},
+              {"images_opened", report.image_counts().opened},
+              {"images_in_directories", report.image_counts().in_directories},
               {"actions", actions_to_json(report)},
               {"elapsed_seconds", report.elapsed_seconds},
               {"bytes_per_second", static_cast<double>(c.bytes_read) / seconds},

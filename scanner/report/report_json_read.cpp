@@ -513,6 +513,8 @@ void print_options_from_json(const Json& object, PrintSettings& settings) {
   options.live = get_bool(object, where, "live");
   // Added with disk images; absent in older reports, which had no --image.
   if (object.contains("image")) options.force_image = get_bool(object, where, "image");
+  // Added with disk images opened during a walk (issue 15); older reports opened none.
+  options.nested_images = object.contains("nested_images") ? get_bool(object, where, "nested_images") : false;
 }
 
 // The top-level arrays that grow with the tree (and the host reports), converted element by

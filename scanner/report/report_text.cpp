@@ -180,6 +180,15 @@ std::string verdict_line(const ScanReport& report, const FailOn& fail_on) {
   return "clean: no FunLove evidence, every file scanned " + code;
 }
 
+// The disk images opened, and how many of them the walk found inside the PATHs (issue 15); empty
+// when none.
+std::string images_line(const ScanReport& report) {
+  const ScanReport::ImageCounts counts = report.image_counts();
+  if (counts.opened == 0) return "";
+  return plural(counts.opened, "disk image", "disk images") + " opened, " + std::to_string(counts.in_directories) +
+         " of them found inside scanned directories";
+}
+
 void write_summary(std::ostream& out, const ScanReport& report, const PrintSettings& settings) {
   const ReportMeta& meta = settings.meta;
   const bool verbose = settings.verbose;
@@ -206,6 +215,7 @@ void write_summary(std::ostream& out, const ScanReport& report, const PrintSetti
     if (!volume.host_error.empty()) out << "; host evidence not read: " << escape_for_terminal(volume.host_error);
     out << '\n';
   }
+  if (const std::string images = images_line(report); !images.empty()) out << "Images:       " << images << '\n';
   out << "Content:      " << c.pe_files << " PE, " << c.mz_files << " MZ but not valid PE, " << other_files
       << " other (recognised by content; other files are read only as far as needed)\n";
   out << "Bytes read:   " << human_bytes(c.bytes_read) << '\n';

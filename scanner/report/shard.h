@@ -6,7 +6,9 @@
 // Which shard owns an entry is decided by its key alone: the entry's path relative to the PATH
 // operand it was found under, as bytes, '/'-separated, without a leading "./" (the names the walk
 // joined below the operand). The PATH operand itself has its base name as key. A file inside a
-// disk image (`IMAGE:pN/path/in/volume`) has the key `pN/path/in/volume`.
+// disk image (`IMAGE:pN/path/in/volume`) has the key `pN/path/in/volume`; one inside a disk image
+// the walk found in a directory (`DIR/sub/snap.vhd:pN/path`), the image file's key, ':', then
+// that (`sub/snap.vhd:pN/path`), so key_below gives it too.
 //
 //   shard(key) = (FNV-1a-64(key bytes) mod N) + 1
 //

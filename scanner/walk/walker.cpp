@@ -199,7 +199,7 @@ void WalkRun::dispatch(const Item& item, tbb::feeder<Item>& feeder) {
     if (owns(key)) {
       visitor_.file(file_entry(item, std::move(key)));
     } else {
-      visitor_.file_in_other_shard(item.path);
+      visitor_.file_in_other_shard(file_entry(item, std::move(key)));
     }
   } else if (S_ISDIR(mode)) {
     list_directory(item, feeder);
@@ -219,9 +219,10 @@ void WalkRun::dispatch(const Item& item, tbb::feeder<Item>& feeder) {
 // Where and how the visitor opens a regular file: relative to the directory that listed it, and
 // checked against what the listing decided on (ExpectedFile, file_reader.h).
 FileEntry WalkRun::file_entry(const Item& item, std::string key) const {
-  FileEntry entry{item.path, item.via_symlink, std::move(key), item.parent, item.name, {}};
+  FileEntry entry{item.path, item.via_symlink, std::move(key), item.parent, item.name, {}, 0};
   entry.expected.dev = item.st.st_dev;
   entry.expected.ino = item.st.st_ino;
+  entry.listed_size = static_cast<std::uint64_t>(item.st.st_size);
   if (item.is_root || item.via_symlink) {
     entry.expected.same = ExpectSame::file;
   } else if (settings_.one_file_system) {

@@ -61,9 +61,10 @@ struct WalkSettings {
   std::size_t max_depth = limits::kMaxDirectoryDepth;
   // --shard K/N (shard.h): every shard walks every directory, but files, skipped entries and
   // listed directories are reported only by the shard owning their key; a file of another shard
-  // is never opened (file_in_other_shard). What the walk itself cannot examine (a PATH that does
-  // not exist, an lstat, stat or listing failure, a loop, too deep) is reported by every shard,
-  // since it hides files of every shard; `flscan merge` keeps such entries once.
+  // is not scanned (file_in_other_shard; the scan job only sniffs it for a disk image). What the
+  // walk itself cannot examine (a PATH that does not exist, an lstat, stat or listing failure, a
+  // loop, too deep) is reported by every shard, since it hides files of every shard; `flscan
+  // merge` keeps such entries once.
   std::optional<Shard> shard;
 };
 
@@ -76,7 +77,8 @@ struct FileEntry {
   // PATH operand that is a file has no `dir`: it is opened by `path`, as the user named it.
   std::shared_ptr<DirHandle> dir;
   std::string name;
-  ExpectedFile expected;  // what the walk decided on (file_reader.h)
+  ExpectedFile expected;          // what the walk decided on (file_reader.h)
+  std::uint64_t listed_size = 0;  // st_size as the listing saw it (before any open)
 };
 
 // Receives the walk's events. Called concurrently from TBB worker threads: implementations must
@@ -89,8 +91,9 @@ class WalkVisitor {
   virtual void directory_listed(const boost::filesystem::path& path) = 0;
   virtual void skipped(const boost::filesystem::path& path, SkipReason reason, std::string detail) = 0;
   virtual void not_scanned(const boost::filesystem::path& path, NotScannedReason reason, std::string detail) = 0;
-  // --shard: a regular file another shard owns (never opened).
-  virtual void file_in_other_shard(const boost::filesystem::path& /*path*/) {}
+  // --shard: a regular file another shard owns; not scanned here (a disk image among them is
+  // still examined, nested_image.h, since every shard lists its volumes and scans its own files).
+  virtual void file_in_other_shard(const FileEntry& /*entry*/) {}
 };
 
 // --exclude matching (fnmatch(3) with FNM_PATHNAME, so '*', '?' and [...] never match '/'):

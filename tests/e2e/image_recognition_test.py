@@ -8,10 +8,12 @@ from how it was made:
 - as PATH: the disk converted to qcow2 (v3 and v2), VDI and QED, and a LUKS volume, each alone and
   with --image: exit 2, one `not_scanned` entry for the operand with reason `unsupported-image`
   whose detail names the format; no result (nothing inside was read);
-- inside a scanned directory: the same qcow2 and VDI (`unsupported-image`), and the corpus's
-  VHD, VMDK and E01 of the same disk and its bare LVM2 physical volume holding the infected tree
-  (`image-not-opened`: formats flscan opens as PATH), beside a
-  text file that is nothing: exit 2, exactly those entries, each naming its format;
+- inside a scanned directory with --no-nested-images: the same qcow2 and VDI
+  (`unsupported-image`), and the corpus's VHD, VMDK and E01 of the same disk and its bare LVM2 physical volume
+  holding the infected tree (`image-not-opened`:
+  formats flscan opens, but not inside directories with that option), beside a text file that
+  is nothing: exit 2, exactly those entries, each naming its format (nested_image_test.py covers
+  the default, where they are opened);
 - a dynamic VHD made by qemu-img and turned into a differencing disk (disk type 4, a parent
   named in its dynamic header, per the VHD specification) is `unsupported-image` naming the parent;
 - the VHD named as PATH is still opened, with the exit code the images manifest gives it, so recognising
@@ -36,7 +38,7 @@ UNSUPPORTED = {
 }
 # The parent a differencing VHD made here names (not present: flscan does not open such disks).
 PARENT = "base-snapshot.vhd"
-# Opened by flscan as PATH; found in a directory they are `image-not-opened`.
+# Opened by flscan as PATH; found in a directory under --no-nested-images they are `image-not-opened`.
 OPENED = {"mbr.vhd": "VHD", "mbr.vmdk": "VMDK", "mbr.E01": "E01", "lvm.raw": "LVM2 physical volume"}
 
 
@@ -112,7 +114,7 @@ def check_directory(flscan: str, images: Path, work: Path) -> None:
         shutil.copy(images / name, tree / name)
         expected[str(tree / name)] = ("image-not-opened", fmt)
     (tree / "notes.txt").write_text("not an image\n")
-    report = run_json([flscan, "--json", "-", str(tree)], None, "snapshots/")
+    report = run_json([flscan, "--json", "-", "--no-nested-images", str(tree)], None, "snapshots/")
     if report is None:
         return
     check(report["_returncode"] == 2, f"snapshots/: exit {report['_returncode']}, expected 2")

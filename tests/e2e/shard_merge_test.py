@@ -5,11 +5,14 @@
    Windows tree of manifest.host_trees as its own PATH, so its installation is found), one file
    PATH, a PATH that does not exist, a scratch tree with a FIFO, a symlink and an excluded file
    (skipped entries), and the raw disk images of corpus-images/ when they were built (good and
-   broken ones). Its host verdicts and symptom statuses are first checked against the
+   broken ones), and then also a directory holding copies of the corpus's VHD and raw GPT disk
+   (disk images met during the walk, opened by every shard: their files split by
+   `vm/IMAGE:pN/path`). Its host verdicts and symptom statuses are first checked against the
    corpus manifest.
 2. For N = 2, 3 and 5: the N shard scans and their merge. Required: every file the walk finds
    lands in exactly one shard (files_seen + files_in_other_shards is the full count in every
-   shard; the shards' inventories partition the full one); the merged JSON equals the full scan
+   shard; the shards' inventories partition the full one, the files inside the directory's disk
+   images among them, which land in more than one shard); the merged JSON equals the full scan
    in results, not_scanned, skipped, inventory, hosts (verdicts, every symptom row, programs,
    kernel, services, events, remediation, errors), options, summary (timings aside) and exit
    code; the merged text report equals the full one (the Time line aside); the merged SARIF
@@ -101,6 +104,13 @@ def main() -> int:
         # files shard by `pN/path`, their broken volumes are reported by every shard.
         images = corpus.parent / "corpus-images"
         roots += [str(p) for p in sorted(images.glob("*.raw"))] + [str(p) for p in sorted(images.glob("broken/*.raw"))]
+        # Disk images inside a directory PATH (issue 15): every shard opens them and scans its share.
+        nested_prefixes = []
+        if (images / "mbr.vhd").is_file() and (images / "gpt.raw").is_file():
+            (scratch / "vm").mkdir()
+            for name in ("mbr.vhd", "gpt.raw"):
+                shutil.copy(images / name, scratch / "vm" / name)
+                nested_prefixes.append(f"{scratch}/vm/{name}:")
         common = ["--progress", "never", "--inventory", "--exclude", "*.iso", "-j", "2"]
 
         full = run(flscan, [*common, "--json", "out/full.json", "--sarif", "out/full.sarif", *roots], work)
@@ -121,6 +131,9 @@ def main() -> int:
             check(got == tree["symptoms"], f"full scan: {tree['root']} symptoms {got} != manifest {tree['symptoms']}")
         check(any(e["reason"] == "not-found" for e in full_json["not_scanned"]), "full scan: missing PATH not reported")
         check(full_json["summary"]["skipped"] >= 3, "full scan: FIFO, symlink and excluded file not counted as skipped")
+        nested_volumes = {path_text(v["image"]) + ":" for v in full_json.get("volumes") or []} & set(nested_prefixes)
+        check(nested_volumes == set(nested_prefixes), f"full scan: the directory's disk images were not opened "
+                                                      f"({sorted(nested_volumes)} of {nested_prefixes})")
 
         full_inventory = {path_text(i["path"]) for i in full_json["inventory"]}
         full_seen = full_json["summary"]["files_seen"]
@@ -147,6 +160,10 @@ def main() -> int:
                 shard_files.append(name)
             check(set(inventory_owner) == full_inventory, f"N={n}: the shards' inventories are not the full inventory")
             check(len(set(inventory_owner.values())) > 1, f"N={n}: every PE file landed in one shard")
+            if nested_prefixes:
+                nested_owners = {k for path, k in inventory_owner.items() if path.startswith(tuple(nested_prefixes))}
+                check(len(nested_owners) > 1, f"N={n}: the files inside the directory's disk images landed in "
+                                              f"shards {sorted(nested_owners)} only")
 
             merged_run = run(flscan, ["merge", "--json", f"out/m{n}.json", "--sarif", f"out/m{n}.sarif",
                                       "--html", f"out/m{n}.html", *reversed(shard_files)], work)

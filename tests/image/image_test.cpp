@@ -9,7 +9,9 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <set>
@@ -19,6 +21,8 @@
 #include <nlohmann/json.hpp>
 
 #include "scanner/image/image_listing.h"
+#include "scanner/image/limits.h"
+#include "scanner/image/nested_image.h"
 #include "scanner/image/tsk_volume_fs.h"
 #include "scanner/report/report.h"
 #include "scanner/app/scan_job.h"
@@ -552,4 +556,148 @@ TEST_CASE("image: files are read in the order of their data on disk, not of the 
     CHECK(read_bytes(image, item.data_start, 512) == read_bytes(source, 0, 512));
   }
   CHECK(items[0].data_start < items[1].data_start);
+}
+
+// Disk images met during a directory walk (issue 15, scanner/image/nested_image.h).
+
+TEST_CASE("nested: the cheap test on a walk file's first bytes", "[image][nested]") {
+  const std::uint64_t big = image::limits::kMinNestedImageBytes;
+  std::string sector(4096, '\0');
+  const auto candidate = [](const std::string& head, std::uint64_t size) {
+    return image::image_candidate(ByteView(reinterpret_cast<const std::uint8_t*>(head.data()), head.size()), size);
+  };
+  // 0x55AA alone: no partition entry in use, no boot sector.
+  sector[510] = '\x55';
+  sector[511] = '\xAA';
+  CHECK_FALSE(candidate(sector, big).any());
+  // An MBR entry in use (status 0, type 7, start 2048, 8192 sectors) makes a candidate, from 64 KiB.
+  std::string mbr = sector;
+  mbr[446 + 4] = '\x07';
+  mbr[446 + 9] = '\x08';   // start LBA 0x800
+  mbr[446 + 13] = '\x20';  // 0x2000 sectors
+  CHECK(candidate(mbr, big).raw);
+  CHECK_FALSE(candidate(mbr, big - 1).any());
+  mbr[446] = '\x01';  // a boot status that is neither 0x00 nor 0x80
+  CHECK_FALSE(candidate(mbr, big).any());
+  // NTFS and FAT boot sectors, GPT.
+  std::string ntfs = sector;
+  ntfs.replace(3, 8, "NTFS    ");
+  CHECK(candidate(ntfs, big).raw);
+  std::string bitlocker = sector;
+  bitlocker.replace(3, 8, "-FVE-FS-");
+  CHECK(candidate(bitlocker, big).raw);
+  std::string fat = sector;
+  fat[0] = '\xEB';
+  fat[12] = '\x02';  // 512 bytes per sector
+  fat[13] = '\x08';  // 8 sectors per cluster
+  fat[14] = '\x01';  // 1 reserved sector
+  fat[16] = '\x02';  // 2 FATs
+  fat.replace(0x36, 5, "FAT16");
+  CHECK(candidate(fat, big).raw);
+  fat[13] = '\x03';  // not a power of two
+  CHECK_FALSE(candidate(fat, big).any());
+  std::string gpt(4096, '\0');
+  gpt.replace(512, 8, "EFI PART");
+  CHECK(candidate(gpt, big).raw);
+  // "MZ" never; a container signature at any size (too_small below the floor).
+  std::string mz = ntfs;
+  mz.replace(0, 2, "MZ");
+  CHECK_FALSE(candidate(mz, big).any());
+  std::string e01(4096, '\0');
+  e01.replace(0, 8, std::string("EVF\x09\x0d\x0a\xff\x00", 8));
+  CHECK(candidate(e01, 1024).container);
+  CHECK(candidate(e01, 1024).too_small);
+  CHECK_FALSE(candidate(e01, big).too_small);
+}
+
+namespace {
+
+ScanReport scan_tree(const std::string& root, const ScanHooks& hooks) {
+  ScanSettings settings;
+  settings.roots = {root};
+  ScanJob job(builtin(), settings);
+  job.hooks = hooks;
+  return job.run();
+}
+
+}  // namespace
+
+TEST_CASE("nested: a disk image in a directory is opened, named DIR/IMAGE:vol/...", "[image][nested]") {
+  const TempDir dir;
+  const std::string infected = corpus_sample("infected");
+  std::filesystem::create_directories(std::string(dir / "tree"));
+  make_fat(dir / "tree/fat.img", 4096, {{infected, "CALC.EXE"}});
+  const ScanReport report = scan_tree(dir / "tree", {});
+  REQUIRE(report.volumes.size() == 1);
+  CHECK(report.volumes[0].image == dir / "tree/fat.img");
+  check_infected(report, dir / "tree/fat.img:vol/CALC.EXE");
+  CHECK(report.complete());
+}
+
+TEST_CASE("nested: an image swapped for another between listing and open is refused (replaced)", "[image][nested]") {
+  const TempDir dir;
+  const TempDir elsewhere;
+  const std::string infected = corpus_sample("infected");
+  std::filesystem::create_directories(std::string(dir / "tree"));
+  make_fat(dir / "tree/a.img", 4096, {});
+  make_fat(elsewhere / "b.img", 4096, {{infected, "CALC.EXE"}});
+  const std::string listed = dir / "tree/a.img";
+  // After the listing, before the walk's first open: the reader sniffs the new file (it checks no
+  // identity for an ordinary entry), whose first bytes are an image's; opening it as an image must
+  // find that it is not the inode the listing saw.
+  ScanHooks hooks;
+  hooks.before_open = [&](const boost::filesystem::path& path) {
+    if (path.string() == listed) REQUIRE(std::rename((elsewhere / "b.img").c_str(), listed.c_str()) == 0);
+  };
+  const ScanReport report = scan_tree(dir / "tree", hooks);
+  const NotScannedEntry* entry = not_scanned_at(report, listed);
+  REQUIRE(entry != nullptr);
+  CHECK(entry->reason == NotScannedReason::replaced);
+  CHECK(report.volumes.empty());
+  CHECK(report.results.empty());
+}
+
+TEST_CASE("nested: a raw candidate The Sleuth Kit does not confirm is scanned as a plain file", "[image][nested]") {
+  const TempDir dir;
+  // An NTFS boot sector signature over garbage: a candidate, but no NTFS opens and no table.
+  std::string bytes(image::limits::kMinNestedImageBytes, 'x');
+  bytes.replace(3, 8, "NTFS    ");
+  bytes[510] = '\x55';
+  bytes[511] = '\xAA';
+  std::filesystem::create_directories(std::string(dir / "tree"));
+  flscan::test::write_file(dir / "tree/carved.bin", bytes);
+  // A FAT image below the floor is a plain file too.
+  make_fat(dir / "tree/big.img", 4096, {});
+  std::ifstream in(dir / "tree/big.img", std::ios::binary);
+  std::string small(32 * 1024, '\0');
+  in.read(small.data(), static_cast<std::streamsize>(small.size()));
+  flscan::test::write_file(dir / "tree/small.img", small);
+  std::filesystem::remove(std::string(dir / "tree/big.img"));
+  const ScanReport report = scan_tree(dir / "tree", {});
+  CHECK(report.volumes.empty());
+  CHECK(report.not_scanned.empty());
+  CHECK(report.counters.files_seen == 2);
+  CHECK(report.counters.files_examined == 2);
+  CHECK(report.complete());
+}
+
+TEST_CASE("nested: an image inside an image met in a directory is reported, not opened", "[image][nested]") {
+  const TempDir dir;
+  const std::string infected = corpus_sample("infected");
+  std::filesystem::create_directories(std::string(dir / "tree"));
+  make_fat(dir / "inner.img", 1024, {{infected, "CALC.EXE"}});
+  sh("qemu-img convert -O vpc " + dir / "inner.img" + " " + dir / "inner.vhd");
+  make_ntfs(dir / "tree/outer.img", 8, {{infected, "Calc.exe"}, {dir / "inner.vhd", "inner.vhd"}});
+  const ScanReport report = scan_tree(dir / "tree", {});
+  const std::string outer = dir / "tree/outer.img";
+  REQUIRE(report.volumes.size() == 1);
+  CHECK(report.volumes[0].image == outer);
+  check_infected(report, outer + ":vol/Calc.exe");
+  const NotScannedEntry* entry = not_scanned_at(report, outer + ":vol/inner.vhd");
+  REQUIRE(entry != nullptr);
+  CHECK(entry->reason == NotScannedReason::image_not_opened);
+  CHECK(entry->detail.find("VHD") != std::string::npos);
+  CHECK(entry->detail.find("inside a disk image: images inside images are reported, not opened") != std::string::npos);
+  CHECK(result_at(report, outer + ":vol/inner.vhd:vol/CALC.EXE") == nullptr);
+  CHECK(report.not_scanned.size() == 1);
 }
