@@ -27,5 +27,8 @@ inline constexpr std::size_t kMaxDirectoryDepth = 1024;
 inline constexpr std::size_t kMaxPathBytes = 64 * 1024;
 // Data runs of one file examined to check that its data lies inside the image.
 inline constexpr std::size_t kMaxRunsChecked = 1'000'000;
+// Bytes of a libyal library's error text kept (libyal_error.h): its backtrace holds one line per
+// function the error went through, each with on-disk values.
+inline constexpr std::size_t kMaxLibyalErrorBytes = 4096;
 
 }  // namespace flscan::scanner::image::limits
