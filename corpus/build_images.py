@@ -162,6 +162,12 @@ class Image:
     broken: bool = False
     same_disk_as: str | None = None   # a container holding the same disk bytes as this raw image
     facts: dict = field(default_factory=dict)
+    # The files the image is made of, in order (relative to the images directory): the image,
+    # then its parent (backing) files; or the segments of a split raw set. None: the image alone.
+    image_files: list | None = None
+    # An image that cannot be opened at all (no volumes): {"reason": NOT SCANNED reason of the
+    # image, "names": a file name its detail must give}.
+    image_error: dict | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -260,6 +266,108 @@ class Builder:
             assert (self.out / rel).is_file(), rel
             self.images.append(Image(rel, fmt, "mbr", [Volume(**vars(v)) for v in self.mbr.volumes],
                                      how, same_disk_as="mbr.raw"))
+
+    def qemu(self, *args, cwd: Path | None = None) -> None:
+        run(["qemu-img", *args], cwd=cwd)
+
+    def container_images(self) -> None:
+        """The MBR disk in the containers flscan reads through libqcow and libvhdi, split into a
+        raw set, and as parent chains (issue 15). Each holds the same disk bytes as mbr.raw."""
+        raw = self.out / "mbr.raw"
+        same = dict(same_disk_as="mbr.raw")
+
+        def add(rel: str, fmt: str, how: str, files: list | None = None) -> None:
+            assert (self.out / rel).is_file(), rel
+            self.images.append(Image(rel, fmt, "mbr", [Volume(**vars(v)) for v in self.mbr.volumes], how,
+                                     image_files=files, **same))
+
+        self.qemu("convert", "-q", "-f", "raw", "-O", "qcow2", raw, self.out / "mbr.qcow2")
+        add("mbr.qcow2", "qcow2", "qemu-img convert -O qcow2 (version 3, compat=1.1) of mbr.raw")
+        self.qemu("convert", "-q", "-c", "-f", "raw", "-O", "qcow2", raw, self.out / "mbr-compressed.qcow2")
+        add("mbr-compressed.qcow2", "qcow2", "qemu-img convert -c -O qcow2 (compressed clusters) of mbr.raw")
+        self.qemu("convert", "-q", "-f", "raw", "-O", "qcow2", "-o", "compat=0.10", raw, self.out / "mbr-v2.qcow2")
+        add("mbr-v2.qcow2", "qcow2", "qemu-img convert -O qcow2 -o compat=0.10 (qcow2 version 2) of mbr.raw")
+        self.qemu("convert", "-q", "-f", "raw", "-O", "vhdx", raw, self.out / "mbr.vhdx")
+        add("mbr.vhdx", "vhdx", "qemu-img convert -O vhdx (dynamic VHDX) of mbr.raw")
+        # A snapshot holding nothing of its own: every byte read comes from its backing file.
+        self.qemu("create", "-q", "-f", "qcow2", "-b", "mbr.qcow2", "-F", "qcow2", "mbr-snapshot.qcow2",
+                  cwd=self.out)
+        add("mbr-snapshot.qcow2", "qcow2", "qemu-img create -b mbr.qcow2 -F qcow2: an empty qcow2 snapshot of "
+            "mbr.qcow2 (no cluster of its own)", ["mbr-snapshot.qcow2", "mbr.qcow2"])
+        # Three files: base holds the disk with its second partition zeroed, mid holds only what
+        # differs from base (the second partition), top nothing of its own.
+        chain = self.out / "chain"
+        chain.mkdir()
+        base_raw = self.scratch / "chain-base.raw"
+        p2 = self.mbr.volumes[1]
+        new_image(base_raw, raw.stat().st_size)
+        data = raw.read_bytes()
+        with open(base_raw, "r+b") as f:
+            for at in range(0, len(data), COPY_BLOCK):
+                block = data[at:at + COPY_BLOCK]
+                if any(block) and not (p2.offset <= at < p2.offset + p2.size):
+                    os.pwrite(f.fileno(), block, at)
+        self.qemu("convert", "-q", "-f", "raw", "-O", "qcow2", base_raw, chain / "base.qcow2")
+        self.qemu("convert", "-q", "-f", "raw", "-O", "qcow2", "-B", "base.qcow2", "-F", "qcow2", raw, "mid.qcow2",
+                  cwd=chain)
+        self.qemu("create", "-q", "-f", "qcow2", "-b", "mid.qcow2", "-F", "qcow2", "top.qcow2", cwd=chain)
+        add("chain/top.qcow2", "qcow2", "qemu-img create -b mid.qcow2: empty snapshot of chain/mid.qcow2, itself "
+            "qemu-img convert -B base.qcow2 of mbr.raw (only the clusters that differ from base: the second "
+            "partition), over chain/base.qcow2 (mbr.raw with its second partition zeroed)",
+            ["chain/top.qcow2", "chain/mid.qcow2", "chain/base.qcow2"])
+        # A differencing VHD: qemu-img cannot make one, so an empty dynamic VHD of the same size is
+        # turned into one as the VHD specification lays it out (disk type 4, the parent's unique
+        # id and name in the dynamic header); no block of its own.
+        child = self.out / "mbr-diff.vhd"
+        parent = (self.out / "mbr.vhd").read_bytes()
+        self.qemu("create", "-q", "-f", "vpc", "-o", "subformat=dynamic,force_size=on", child, str(len(data)))
+        make_differencing_vhd(child, parent[-512:], "mbr.vhd")
+        add("mbr-diff.vhd", "vhd", "qemu-img create -f vpc (empty dynamic VHD of mbr.raw's size) made a "
+            "differencing VHD of mbr.vhd (disk type 4, parent unique id and name \"mbr.vhd\"; no block of its own)",
+            ["mbr-diff.vhd", "mbr.vhd"])
+        # Split raw sets, as FTK Imager (.001, .002 ...) and split(1) (.aa, .ab ...) name them.
+        for directory, names in (("split", ["mbr.001", "mbr.002", "mbr.003"]),
+                                 ("split-letters", ["mbr.aa", "mbr.ab", "mbr.ac"])):
+            write_segments(data, self.out / directory, names)
+            add(f"{directory}/{names[0]}", "raw-split", f"mbr.raw cut into {len(names)} segments of at most "
+                f"{SPLIT_SEGMENT // MIB} MiB: {', '.join(names)}", [f"{directory}/{n}" for n in names])
+
+    def broken_containers(self) -> None:
+        """Images that cannot be opened as a whole (issue 15): `image_error` gives the reason."""
+        data = (self.out / "mbr.raw").read_bytes()
+
+        def add(rel: str, fmt: str, reason: str, names: str, how: str, volumes: list | None = None) -> None:
+            assert (self.out / rel).is_file(), rel
+            self.images.append(Image(rel, fmt, "none", volumes or [], how, broken=True,
+                                     image_error=None if volumes else {"reason": reason, "names": names}))
+
+        self.qemu("create", "-q", "-f", "qcow2", "-u", "-b", "base-gone.qcow2", "-F", "qcow2",
+                  self.out / "broken/orphan.qcow2", str(len(data)))
+        add("broken/orphan.qcow2", "qcow2", "unreadable-image", "base-gone.qcow2",
+            "qemu-img create -u -b base-gone.qcow2: a qcow2 snapshot whose backing file does not exist")
+        self.qemu("create", "-q", "-f", "qcow2", "-b", "mbr-truncated.raw", "-F", "raw", "raw-backed.qcow2",
+                  cwd=self.out / "broken")
+        add("broken/raw-backed.qcow2", "qcow2", "unsupported-image", "mbr-truncated.raw",
+            "qemu-img create -b mbr-truncated.raw -F raw: a qcow2 whose backing file is raw (libqcow reads "
+            "backing files only in qcow2)")
+        names = ["mbr.001", "mbr.002", "mbr.003"]
+        write_segments(data, self.out / "broken/split-gap", names)
+        (self.out / "broken/split-gap/mbr.002").unlink()
+        add("broken/split-gap/mbr.001", "raw-split", "unreadable-image", "mbr.002",
+            "mbr.raw cut into mbr.001, mbr.002, mbr.003, then mbr.002 removed")
+        luks = ["create", "-q", "--object", "secret,id=s0,data=flscan-test", "-f", "qcow2", "-o",
+                "encrypt.format=luks,encrypt.key-secret=s0", self.out / "broken/luks.qcow2", "4M"]
+        # qemu-img's LUKS key setup times its PBKDF on the CPU and now and then gives up on a busy
+        # machine ("Unable to get accurate CPU usage"): retried.
+        for attempt in range(5):
+            if subprocess.run(["qemu-img", *map(str, luks)], capture_output=True).returncode == 0:
+                break
+        else:
+            sys.exit("build_images: qemu-img could not make a LUKS-encrypted qcow2")
+        add("broken/luks.qcow2", "qcow2", "encrypted-volume", "", "qemu-img create -f qcow2 -o "
+            "encrypt.format=luks: a 4 MiB qcow2 encrypted with LUKS (crypt_method 2)",
+            [Volume("vol", "none", 0, 4 * MIB, None, error="encrypted-volume",
+                    how="the whole disk, encrypted by its qcow2 container")])
 
     def broken_images(self) -> None:
         # 1. The MBR disk cut short in the middle of the files of its second (FAT32) partition:
@@ -396,7 +504,56 @@ def bitlocker_volume(size: int) -> bytes:
 # Output
 # ---------------------------------------------------------------------------------------------
 OWN_NAMES = frozenset({"manifest.json", "mbr.raw", "gpt.raw", "fat32-volume.raw", "mbr.vhd", "mbr.vmdk",
-                       "mbr.E01", "broken"})
+                       "mbr.E01", "broken", "mbr.qcow2", "mbr-compressed.qcow2", "mbr-v2.qcow2", "mbr.vhdx",
+                       "mbr-snapshot.qcow2", "chain", "mbr-diff.vhd", "split", "split-letters"})
+
+
+SPLIT_SEGMENT = 16 * MIB
+
+
+def write_segments(data: bytes, directory: Path, names: list) -> None:
+    """`data` cut into segments of SPLIT_SEGMENT bytes named `names`, written sparsely."""
+    assert (len(data) + SPLIT_SEGMENT - 1) // SPLIT_SEGMENT == len(names)
+    for i, name in enumerate(names):
+        segment = data[i * SPLIT_SEGMENT:(i + 1) * SPLIT_SEGMENT]
+        new_image(directory / name, len(segment))
+        with open(directory / name, "r+b") as f:
+            for at in range(0, len(segment), COPY_BLOCK):
+                if any(segment[at:at + COPY_BLOCK]):
+                    os.pwrite(f.fileno(), segment[at:at + COPY_BLOCK], at)
+
+
+def vhd_checksum(block: bytes | bytearray, at: int) -> bytes:
+    """The VHD checksum (ones' complement of the byte sum) of `block` with its field at `at` zeroed."""
+    zeroed = bytes(block[:at]) + bytes(4) + bytes(block[at + 4:])
+    return ((~sum(zeroed)) & 0xFFFFFFFF).to_bytes(4, "big")
+
+
+def make_differencing_vhd(path: Path, parent_footer: bytes, parent_name: str) -> None:
+    """Turns the empty dynamic VHD `path` into a differencing disk of the VHD whose footer is
+    `parent_footer` (Microsoft's Virtual Hard Disk Image Format Specification): disk type 4 in the
+    footer (its copy at 0 and the last 512 bytes), and in the dynamic header the parent's unique
+    id (footer +68) and time stamp (footer +24) at +40 and +56 and its name in UTF-16BE at +64."""
+    assert parent_footer[:8] == b"conectix"
+    data = bytearray(path.read_bytes())
+    for at in (0, len(data) - 512):
+        footer = data[at:at + 512]
+        assert footer[:8] == b"conectix", f"{path}: no footer at {at}"
+        footer[60:64] = (4).to_bytes(4, "big")
+        footer[64:68] = vhd_checksum(footer, 64)
+        data[at:at + 512] = footer
+    header_at = int.from_bytes(data[16:24], "big")
+    header = data[header_at:header_at + 1024]
+    assert header[:8] == b"cxsparse"
+    bat_at, entries = int.from_bytes(header[16:24], "big"), int.from_bytes(header[28:32], "big")
+    assert data[bat_at:bat_at + 4 * entries] == b"\xff" * 4 * entries, "the VHD holds blocks of its own"
+    header[40:56] = parent_footer[68:84]
+    header[56:60] = parent_footer[24:28]
+    name = parent_name.encode("utf-16-be")
+    header[64:64 + 512] = name + bytes(512 - len(name))
+    header[36:40] = vhd_checksum(header, 36)
+    data[header_at:header_at + 1024] = header
+    path.write_bytes(bytes(data))
 
 
 def prepare_out_dir(out: Path) -> None:
@@ -442,10 +599,11 @@ def write_manifest(b: Builder, corpus_manifest: dict) -> None:
         evidence = any(f["expected"] in infection for f in files
                        if any(f["path"].startswith(s + "/") for s in sources)) or \
             any(trees[s]["symptoms"]["flcss-service"] == "found" for s in sources)
-        errors = any(v.error for v in img.volumes)
+        errors = any(v.error for v in img.volumes) or img.image_error is not None
         record = {"path": img.path, "format": img.format, "partition_table": img.partition_table,
                   "size": path.stat().st_size, "broken": img.broken, "same_disk_as": img.same_disk_as,
                   "expected_exit_code": 1 if evidence else 2 if errors else 0,
+                  "image_files": img.image_files or [img.path], "image_error": img.image_error,
                   "volumes": [v.record() for v in img.volumes], "how": img.how}
         record.update(img.facts)
         records.append(record)
@@ -476,7 +634,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="flscan-images-") as scratch:
         b = Builder(corpus, out, Path(scratch), args.ntfs_populate.resolve())
         b.good_images()
+        b.container_images()
         b.broken_images()
+        b.broken_containers()
     write_manifest(b, corpus_manifest)  # last: the CMake target's output file
     if not args.quiet:
         apparent = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
