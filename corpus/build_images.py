@@ -60,7 +60,7 @@ COPY_BLOCK = 64 * 1024
 
 TOOLS = {  # program -> Debian package
     "mkntfs": "ntfs-3g", "mkfs.fat": "dosfstools", "mcopy": "mtools", "sfdisk": "fdisk",
-    "qemu-img": "qemu-utils", "ewfacquire": "ewf-tools",
+    "qemu-img": "qemu-utils", "qemu-io": "qemu-utils", "ewfacquire": "ewf-tools",
 }
 
 
@@ -294,8 +294,8 @@ class Builder:
                   cwd=self.out)
         add("mbr-snapshot.qcow2", "qcow2", "qemu-img create -b mbr.qcow2 -F qcow2: an empty qcow2 snapshot of "
             "mbr.qcow2 (no cluster of its own)", ["mbr-snapshot.qcow2", "mbr.qcow2"])
-        # Three files: base holds the disk with its second partition zeroed, mid holds only what
-        # differs from base (the second partition), top nothing of its own.
+        # Three files: base holds the disk with its second partition zeroed, mid only the second
+        # partition (written into it by qemu-io), top nothing of its own.
         chain = self.out / "chain"
         chain.mkdir()
         base_raw = self.scratch / "chain-base.raw"
@@ -308,12 +308,14 @@ class Builder:
                 if any(block) and not (p2.offset <= at < p2.offset + p2.size):
                     os.pwrite(f.fileno(), block, at)
         self.qemu("convert", "-q", "-f", "raw", "-O", "qcow2", base_raw, chain / "base.qcow2")
-        self.qemu("convert", "-q", "-f", "raw", "-O", "qcow2", "-B", "base.qcow2", "-F", "qcow2", raw, "mid.qcow2",
-                  cwd=chain)
+        self.qemu("create", "-q", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", "mid.qcow2", cwd=chain)
+        p2_bytes = self.scratch / "chain-p2.bin"
+        p2_bytes.write_bytes(data[p2.offset:p2.offset + p2.size])
+        run(["qemu-io", "-f", "qcow2", "-c", f"write -q -s {p2_bytes} {p2.offset} {p2.size}", chain / "mid.qcow2"])
         self.qemu("create", "-q", "-f", "qcow2", "-b", "mid.qcow2", "-F", "qcow2", "top.qcow2", cwd=chain)
         add("chain/top.qcow2", "qcow2", "qemu-img create -b mid.qcow2: empty snapshot of chain/mid.qcow2, itself "
-            "qemu-img convert -B base.qcow2 of mbr.raw (only the clusters that differ from base: the second "
-            "partition), over chain/base.qcow2 (mbr.raw with its second partition zeroed)",
+            "a snapshot of chain/base.qcow2 (mbr.raw with its second partition zeroed) into which qemu-io wrote "
+            "the second partition",
             ["chain/top.qcow2", "chain/mid.qcow2", "chain/base.qcow2"])
         # A differencing VHD: qemu-img cannot make one, so an empty dynamic VHD of the same size is
         # turned into one as the VHD specification lays it out (disk type 4, the parent's unique
