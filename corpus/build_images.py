@@ -309,9 +309,20 @@ class Builder:
                     os.pwrite(f.fileno(), block, at)
         self.qemu("convert", "-q", "-f", "raw", "-O", "qcow2", base_raw, chain / "base.qcow2")
         self.qemu("create", "-q", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", "mid.qcow2", cwd=chain)
-        p2_bytes = self.scratch / "chain-p2.bin"
-        p2_bytes.write_bytes(data[p2.offset:p2.offset + p2.size])
-        run(["qemu-io", "-f", "qcow2", "-c", f"write -q -s {p2_bytes} {p2.offset} {p2.size}", chain / "mid.qcow2"])
+        # The second partition's runs of non-zero 64 KiB blocks, one qemu-io write each (the
+        # zeros in between read as zeros from base, whose second partition is all zero).
+        commands, at, end = [], p2.offset, p2.offset + p2.size
+        while at < end:
+            if not any(data[at:at + COPY_BLOCK]):
+                at += COPY_BLOCK
+                continue
+            start = at
+            while at < end and any(data[at:at + COPY_BLOCK]):
+                at += COPY_BLOCK
+            piece = self.scratch / f"chain-{start}.bin"
+            piece.write_bytes(data[start:at])
+            commands += ["-c", f"write -q -s {piece} {start} {at - start}"]
+        run(["qemu-io", "-f", "qcow2", *commands, chain / "mid.qcow2"])
         self.qemu("create", "-q", "-f", "qcow2", "-b", "mid.qcow2", "-F", "qcow2", "top.qcow2", cwd=chain)
         add("chain/top.qcow2", "qcow2", "qemu-img create -b mid.qcow2: empty snapshot of chain/mid.qcow2, itself "
             "a snapshot of chain/base.qcow2 (mbr.raw with its second partition zeroed) into which qemu-io wrote "

@@ -36,9 +36,9 @@ Exclude patterns (--exclude GLOB, fnmatch(3) syntax: * ? [...]):
   Excluded entries are counted in the summary (listed with -v).
 
 Disk images (scanned without mounting, through The Sleuth Kit):
-  A PATH that is a raw/dd, E01, VHD or VMDK image is recognised by content (a file starting
-  with MZ never is) and each volume in it is scanned: the allocated partitions of its MBR or
-  GPT table, or the whole image when it holds a bare filesystem (NTFS and FAT; other
+  A PATH that is a raw/dd, E01, VHD, VHDX, VMDK or qcow2 image is recognised by content (a
+  file starting with MZ never is) and each volume in it is scanned: the allocated partitions
+  of its MBR or GPT table, or the whole image when it holds a bare filesystem (NTFS and FAT; other
   filesystems TSK knows are read too). Files are named IMAGE:pN/path/in/volume (N counts the
   allocated partitions in start order; IMAGE:vol/... without a partition table), e.g.
       snap/nt4.vhd:p1/WINNT/System32/calc.exe
@@ -47,9 +47,14 @@ Disk images (scanned without mounting, through The Sleuth Kit):
   cannot be read is NOT SCANNED with a reason (unreadable-image, unknown-filesystem,
   encrypted-volume: BitLocker, BitLocker To Go, LUKS) and the others are still scanned. A
   block device named as PATH (flscan /dev/sdb) is a disk, opened the same way. Nothing is
-  mounted or extracted. A format flscan cannot open (qcow2, VDI, QED, LVM2, LUKS, DMG, ...)
-  is NOT SCANNED unsupported-image, and an E01/VHD/VHDX/VMDK found inside a scanned
-  directory is NOT SCANNED image-not-opened: never one plain file passed as clean.
+  mounted or extracted. Containers: raw, split raw sets (NAME.001 or .000 or .aa named as
+  PATH: the segments beside it in order), E01, VHD, VHDX, VMDK, qcow2; a qcow2 or
+  differencing VHD/VHDX is read with its parent (backing) files, looked up ONLY beside the
+  image that names them, by file name, as regular files that are not symlinks (a missing one
+  is NOT SCANNED unreadable-image naming it). A format flscan cannot open (qcow version 1,
+  VDI, QED, LVM2, LUKS, DMG, ...) is NOT SCANNED unsupported-image, and an
+  E01/VHD/VHDX/VMDK/qcow2 found inside a scanned directory is NOT SCANNED
+  image-not-opened: never one plain file passed as clean.
 
 Offline Windows (Q317218 report):
   For each Windows installation found (a WINNT or WINDOWS directory with
@@ -263,11 +268,11 @@ void add_input_options(CLI::App& app, Options& options, OptionTexts& texts) {
   app.add_flag("--image", options.force_image,
                "Open every PATH that is a file as a disk image, without the\n"
                "content test; one that cannot be opened is NOT SCANNED\n"
-               "(unreadable-image), and a format flscan cannot open (qcow2,\n"
+               "(unreadable-image), and a format flscan cannot open (qcow v1,\n"
                "VDI, LUKS, ...) is NOT SCANNED (unsupported-image) all the same.\n"
-               "Without it, raw, E01, VHD, VHDX and VMDK images are recognised\n"
-               "by content, and a block device always is a disk (see Disk\n"
-               "images below). Example: flscan --image disk.bin");
+               "Without it, raw (and split raw), E01, VHD, VHDX, VMDK and qcow2\n"
+               "images are recognised by content, and a block device always is\n"
+               "a disk (see Disk images below). Example: flscan --image disk.bin");
 }
 
 // The exit code policy, the host evidence, the actions on infected files and --shard.
