@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -338,6 +339,12 @@ class Builder:
         add("mbr-diff.vhd", "vhd", "qemu-img create -f vpc (empty dynamic VHD of mbr.raw's size) made a "
             "differencing VHD of mbr.vhd (disk type 4, parent unique id and name \"mbr.vhd\"; no block of its own)",
             ["mbr-diff.vhd", "mbr.vhd"])
+        child = self.out / "mbr-diff.vhdx"
+        self.qemu("create", "-q", "-f", "vhdx", child, str(len(data)))
+        make_differencing_vhdx(child, self.out / "mbr.vhdx", "mbr.vhdx")
+        add("mbr-diff.vhdx", "vhdx", "qemu-img create -f vhdx (empty dynamic VHDX of mbr.raw's size) made a "
+            "differencing VHDX of mbr.vhdx (HasParent, a parent locator naming mbr.vhdx; no block of its own)",
+            ["mbr-diff.vhdx", "mbr.vhdx"])
         # Split raw sets, as FTK Imager (.001, .002 ...) and split(1) (.aa, .ab ...) name them.
         for directory, names in (("split", ["mbr.001", "mbr.002", "mbr.003"]),
                                  ("split-letters", ["mbr.aa", "mbr.ab", "mbr.ac"])):
@@ -518,7 +525,7 @@ def bitlocker_volume(size: int) -> bytes:
 # ---------------------------------------------------------------------------------------------
 OWN_NAMES = frozenset({"manifest.json", "mbr.raw", "gpt.raw", "fat32-volume.raw", "mbr.vhd", "mbr.vmdk",
                        "mbr.E01", "broken", "mbr.qcow2", "mbr-compressed.qcow2", "mbr-v2.qcow2", "mbr.vhdx",
-                       "mbr-snapshot.qcow2", "chain", "mbr-diff.vhd", "split", "split-letters"})
+                       "mbr-snapshot.qcow2", "chain", "mbr-diff.vhd", "mbr-diff.vhdx", "split", "split-letters"})
 
 
 SPLIT_SEGMENT = 16 * MIB
@@ -568,6 +575,67 @@ def make_differencing_vhd(path: Path, parent_footer: bytes, parent_name: str) ->
     data[header_at:header_at + 1024] = header
     path.write_bytes(bytes(data))
 
+
+def vhdx_region(blob: bytes | bytearray, prefix: str) -> tuple[int, int]:
+    """(offset, length) of the region whose GUID starts with `prefix`, from the VHDX region table
+    at 192 KiB (MS-VHDX 2.2.2)."""
+    count = struct.unpack_from("<I", blob, 192 * 1024 + 8)[0]
+    for i in range(count):
+        at = 192 * 1024 + 16 + 32 * i
+        if str(uuid.UUID(bytes_le=bytes(blob[at:at + 16]))).upper().startswith(prefix):
+            return struct.unpack_from("<QI", blob, at + 16)
+    raise AssertionError(f"no VHDX region {prefix}")
+
+
+def vhdx_data_write_guid(blob: bytes) -> str:
+    """The DataWriteGuid of a VHDX's current header (the valid one with the higher sequence
+    number; MS-VHDX 2.2.2.1), as a parent locator's parent_linkage writes it."""
+    headers = [blob[at:at + 4096] for at in (64 * 1024, 128 * 1024)]
+    current = max(headers, key=lambda h: struct.unpack_from("<Q", h, 8)[0] if h[:4] == b"head" else -1)
+    return "{" + str(uuid.UUID(bytes_le=bytes(current[32:48]))) + "}"
+
+
+def make_differencing_vhdx(path: Path, parent_path: Path, parent_name: str) -> None:
+    """Turns the empty dynamic VHDX `path` into a differencing disk of `parent_path` (MS-VHDX):
+    HasParent in the file parameters metadata item, and a parent locator item (type
+    B04AEFB7-D19E-4A81-B789-25B8E9445913) with parent_linkage (the parent's DataWriteGuid),
+    relative_path and absolute_win32_path, added to the metadata table (the metadata region has
+    no checksum); every BAT entry PAYLOAD_BLOCK_NOT_PRESENT (0; qemu-img writes ZERO, 2, which in
+    a differencing disk would mean zeros instead of the parent's bytes): no block of its own."""
+    data = bytearray(path.read_bytes())
+    parent = parent_path.read_bytes()[:320 * 1024]
+    linkage = vhdx_data_write_guid(parent)
+    meta, meta_len = vhdx_region(data, "8B7CA206")
+    assert data[meta:meta + 8] == b"metadata"
+    count = struct.unpack_from("<H", data, meta + 10)[0]
+    end = 0
+    for i in range(count):
+        at = meta + 32 + 32 * i
+        item = str(uuid.UUID(bytes_le=bytes(data[at:at + 16]))).upper()
+        offset, length = struct.unpack_from("<II", data, at + 16)
+        end = max(end, offset + length)
+        if item.startswith("CAA16737"):  # file parameters: HasParent
+            flags = struct.unpack_from("<I", data, meta + offset + 4)[0]
+            struct.pack_into("<I", data, meta + offset + 4, flags | 2)
+    pairs = [("parent_linkage", linkage), ("relative_path", ".\\" + parent_name),
+             ("absolute_win32_path", "C:\\VMs\\" + parent_name)]
+    strings = b""
+    entries = b""
+    base = 20 + 12 * len(pairs)
+    for key, value in pairs:
+        k, v = key.encode("utf-16-le"), value.encode("utf-16-le")
+        entries += struct.pack("<IIHH", base + len(strings), base + len(strings) + len(k), len(k), len(v))
+        strings += k + v
+    locator = uuid.UUID("B04AEFB7-D19E-4A81-B789-25B8E9445913").bytes_le + struct.pack("<HH", 0, len(pairs)) + entries + strings
+    offset = (end + 4095) // 4096 * 4096
+    assert offset + len(locator) <= meta_len
+    data[meta + offset:meta + offset + len(locator)] = locator
+    at = meta + 32 + 32 * count
+    data[at:at + 32] = uuid.UUID("A8D35F2D-B30B-454D-ABF7-D3D84834AB0C").bytes_le + struct.pack("<IIII", offset, len(locator), 4, 0)
+    struct.pack_into("<H", data, meta + 10, count + 1)
+    bat, bat_len = vhdx_region(data, "2DC27766")
+    data[bat:bat + bat_len] = bytes(bat_len)
+    path.write_bytes(bytes(data))
 
 def prepare_out_dir(out: Path) -> None:
     """Clears a previous build; refuses a directory holding anything this script did not write."""

@@ -21,7 +21,8 @@ command-line tools (Debian package sleuthkit: img_stat, img_cat, mmls, fsstat, f
    (`qemu-img info --backing-chain`) and its top holds no data of its own (`qemu-img map`: every
    byte comes from a backing file), the middle of the three-file chain only the second partition;
    the differencing VHD (qemu-img reads none) has disk type 4, no block of its own, and names its
-   parent by the name and unique id of the parent's footer; a split set's segments, concatenated,
+   parent by the name and unique id of the parent's footer; the differencing VHDX says HasParent,
+   has an empty BAT and a parent locator naming its parent and its DataWriteGuid; a split set's segments, concatenated,
    are mbr.raw (and The Sleuth Kit opens their list as that disk); the broken ones miss the file
    their manifest names (a backing file, a middle segment), have a raw backing file, or are
    encrypted with LUKS.
@@ -31,7 +32,9 @@ The corpus is found through the images manifest (`corpus`, relative to IMAGES_DI
 import hashlib
 import json
 import re
+import struct
 import subprocess
+import uuid
 import sys
 from pathlib import Path
 
@@ -210,12 +213,57 @@ def check_vhd_differencing(images_dir: Path, img: dict, where: str) -> None:
     check(name == parent_path.name, f"{where}: parent name {name!r}, manifest {parent_path.name}")
 
 
+def check_vhdx_differencing(images_dir: Path, img: dict, where: str) -> None:
+    """The differencing VHDX as MS-VHDX lays it out (qemu-img reads none): HasParent, a parent
+    locator whose parent_linkage is the parent's DataWriteGuid and whose paths name the parent,
+    and an empty BAT."""
+    data = (images_dir / img["path"]).read_bytes()
+    parent = (images_dir / img["image_files"][1]).read_bytes()
+    meta, _ = vhdx_region(data, "8B7CA206")
+    count = struct.unpack_from("<H", data, meta + 10)[0]
+    items = {}
+    for i in range(count):
+        at = meta + 32 + 32 * i
+        items[str(uuid.UUID(bytes_le=data[at:at + 16])).upper()] = struct.unpack_from("<II", data, at + 16)
+    params = items.get("CAA16737-FA36-4D43-B3B6-33F0AA44E76B")
+    check(params is not None and struct.unpack_from("<I", data, meta + params[0] + 4)[0] & 2,
+          f"{where}: the file parameters do not say HasParent")
+    locator = items.get("A8D35F2D-B30B-454D-ABF7-D3D84834AB0C")
+    if check(locator is not None, f"{where}: no parent locator"):
+        at = meta + locator[0]
+        pairs = {}
+        for i in range(struct.unpack_from("<H", data, at + 18)[0]):
+            ko, vo, kl, vl = struct.unpack_from("<IIHH", data, at + 20 + 12 * i)
+            pairs[data[at + ko:at + ko + kl].decode("utf-16-le")] = data[at + vo:at + vo + vl].decode("utf-16-le")
+        headers = [parent[o:o + 4096] for o in (64 * 1024, 128 * 1024)]
+        current = max(headers, key=lambda h: struct.unpack_from("<Q", h, 8)[0] if h[:4] == b"head" else -1)
+        linkage = "{" + str(uuid.UUID(bytes_le=current[32:48])) + "}"
+        check(pairs.get("parent_linkage") == linkage, f"{where}: parent_linkage {pairs.get('parent_linkage')}, parent {linkage}")
+        name = Path(img["image_files"][1]).name
+        check(pairs.get("relative_path", "").endswith("\\" + name), f"{where}: relative_path {pairs.get('relative_path')}")
+    bat, length = vhdx_region(data, "2DC27766")
+    check(not any(data[bat:bat + length]), f"{where}: the BAT lists blocks of its own")
+
+
+def vhdx_region(blob: bytes, prefix: str) -> tuple[int, int]:
+    """(offset, length) of a VHDX region from the region table at 192 KiB (MS-VHDX 2.2.2)."""
+    count = struct.unpack_from("<I", blob, 192 * 1024 + 8)[0]
+    for i in range(count):
+        at = 192 * 1024 + 16 + 32 * i
+        if str(uuid.UUID(bytes_le=blob[at:at + 16])).upper().startswith(prefix):
+            return struct.unpack_from("<QI", blob, at + 16)
+    return 0, 0
+
+
 def check_libyal_container(images_dir: Path, img: dict, raw_sha: dict, where: str) -> None:
     """A container flscan reads through libqcow or libvhdi, proven with qemu-img."""
     image = images_dir / img["path"]
     fmt = img["format"]
     if fmt == "vhd":
         check_vhd_differencing(images_dir, img, where)
+        return
+    if fmt == "vhdx" and len(img["image_files"]) > 1:
+        check_vhdx_differencing(images_dir, img, where)
         return
     info = qemu_json("info", "-U", "--backing-chain", image)
     if not check(isinstance(info, list) and info, f"{where}: qemu-img info failed"):
