@@ -299,7 +299,9 @@ class Builder:
         # partition (written into it by qemu-io), top nothing of its own.
         chain = self.out / "chain"
         chain.mkdir()
-        base_raw = self.scratch / "chain-base.raw"
+        over_raw = self.out / "chain-raw"
+        over_raw.mkdir()
+        base_raw = over_raw / "base.raw"  # also the raw base of the chain over a raw file below
         p2 = self.mbr.volumes[1]
         new_image(base_raw, raw.stat().st_size)
         data = raw.read_bytes()
@@ -329,6 +331,14 @@ class Builder:
             "a snapshot of chain/base.qcow2 (mbr.raw with its second partition zeroed) into which qemu-io wrote "
             "the second partition",
             ["chain/top.qcow2", "chain/mid.qcow2", "chain/base.qcow2"])
+        # The same over a raw base (as OpenStack lays out instance disks over _base images): base.raw
+        # is mbr.raw with p2 zeroed, mid.qcow2 holds p2, top.qcow2 nothing.
+        self.qemu("create", "-q", "-f", "qcow2", "-b", "base.raw", "-F", "raw", "mid.qcow2", cwd=over_raw)
+        run(["qemu-io", "-f", "qcow2", *commands, over_raw / "mid.qcow2"])
+        self.qemu("create", "-q", "-f", "qcow2", "-b", "mid.qcow2", "-F", "qcow2", "top.qcow2", cwd=over_raw)
+        add("chain-raw/top.qcow2", "qcow2", "qemu-img create -b mid.qcow2: empty snapshot of chain-raw/mid.qcow2, "
+            "itself a snapshot of the raw chain-raw/base.raw (mbr.raw with its second partition zeroed) into which "
+            "qemu-io wrote the second partition", ["chain-raw/top.qcow2", "chain-raw/mid.qcow2", "chain-raw/base.raw"])
         # A differencing VHD: qemu-img cannot make one, so an empty dynamic VHD of the same size is
         # turned into one as the VHD specification lays it out (disk type 4, the parent's unique
         # id and name in the dynamic header); no block of its own.
@@ -365,11 +375,12 @@ class Builder:
                   self.out / "broken/orphan.qcow2", str(len(data)))
         add("broken/orphan.qcow2", "qcow2", "unreadable-image", "base-gone.qcow2",
             "qemu-img create -u -b base-gone.qcow2: a qcow2 snapshot whose backing file does not exist")
-        self.qemu("create", "-q", "-f", "qcow2", "-b", "mbr-truncated.raw", "-F", "raw", "raw-backed.qcow2",
+        self.qemu("create", "-q", "-f", "vdi", self.out / "broken/base.vdi", str(4 * MIB))
+        self.qemu("create", "-q", "-f", "qcow2", "-b", "base.vdi", "-F", "vdi", "vdi-backed.qcow2",
                   cwd=self.out / "broken")
-        add("broken/raw-backed.qcow2", "qcow2", "unsupported-image", "mbr-truncated.raw",
-            "qemu-img create -b mbr-truncated.raw -F raw: a qcow2 whose backing file is raw (libqcow reads "
-            "backing files only in qcow2)")
+        add("broken/vdi-backed.qcow2", "qcow2", "unsupported-image", "base.vdi",
+            "qemu-img create -b base.vdi -F vdi: a qcow2 whose backing file is a VirtualBox VDI (a backing file "
+            "is read only as qcow2 or raw)")
         names = ["mbr.001", "mbr.002", "mbr.003"]
         write_segments(data, self.out / "broken/split-gap", names)
         (self.out / "broken/split-gap/mbr.002").unlink()
@@ -525,7 +536,7 @@ def bitlocker_volume(size: int) -> bytes:
 # ---------------------------------------------------------------------------------------------
 OWN_NAMES = frozenset({"manifest.json", "mbr.raw", "gpt.raw", "fat32-volume.raw", "mbr.vhd", "mbr.vmdk",
                        "mbr.E01", "broken", "mbr.qcow2", "mbr-compressed.qcow2", "mbr-v2.qcow2", "mbr.vhdx",
-                       "mbr-snapshot.qcow2", "chain", "mbr-diff.vhd", "mbr-diff.vhdx", "split", "split-letters"})
+                       "mbr-snapshot.qcow2", "chain", "chain-raw", "mbr-diff.vhd", "mbr-diff.vhdx", "split", "split-letters"})
 
 
 SPLIT_SEGMENT = 16 * MIB

@@ -607,6 +607,7 @@ Detection detect_chain(const std::string& path, ImageOpener opener, const Contai
         detection.detail = format.name + " (" + format.evidence + "): " + chain.error().detail;
         return detection;
       case ChainFailure::Kind::unsupported:
+      case ChainFailure::Kind::raw_parent:  // resolve_libyal_chain ends the chain on it instead
         detection.kind = Detection::Kind::unsupported;
         detection.detail = format.name + " (" + format.evidence + "): " + chain.error().detail;
         return detection;
@@ -629,7 +630,8 @@ Detection detect_chain(const std::string& path, ImageOpener opener, const Contai
     layout.volumes.push_back(std::move(volume));
     return detection;
   }
-  source.files = std::move(*chain);
+  source.files = std::move(chain->files);
+  if (chain->raw_end) source.opener = ImageOpener::qcow_over_raw;
   ImgPtr img = open_source(source);
   if (!img) {
     detection.kind = Detection::Kind::unreadable;

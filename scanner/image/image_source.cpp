@@ -40,6 +40,8 @@ ImgPtr open_source(const ImageSource& source) {
       return open_split_raw(source.files);
     case ImageOpener::qcow:
       return open_libyal_chain(qcow_api(), source.files);
+    case ImageOpener::qcow_over_raw:
+      return open_qcow_over_raw(qcow_api(), source.files);
     case ImageOpener::vhdi:
       return open_libyal_chain(vhdi_api(), source.files);
   }

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -102,6 +103,16 @@ std::string printable(std::string_view text) {
   return out;
 }
 
+// File `i` of a resolved chain, opened again on this thread: the operand as given, a parent
+// checked again by image_files.h's rules (it may have been swapped since).
+tl::expected<Fd, std::string> open_chain_file(const std::vector<std::string>& files, std::size_t i) {
+  if (i == 0) return open_operand(files[i]);
+  struct stat st {};
+  auto checked = open_named_file(files[i], st);
+  if (!checked) return tl::make_unexpected(files[i] + ": " + checked.error().detail);
+  return std::move(*checked);
+}
+
 // `path`'s parent, `recorded` in it, found beside it (image_files.h) and opened.
 tl::expected<Fd, ChainFailure> open_parent(const LibyalApi& api, const std::string& path, const std::string& recorded,
                                            std::string& parent_path, struct stat& st) {
@@ -171,10 +182,154 @@ class ChainReader final : public ImageReader {
   std::vector<LibyalFile> files_;
 };
 
+// Reads exactly `length` bytes at `offset`, or fails.
+bool pread_exact(int fd, void* out, std::size_t length, std::uint64_t offset) {
+  std::size_t done = 0;
+  while (done < length) {
+    const ssize_t n = ::pread(fd, static_cast<char*>(out) + done, length - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+std::uint64_t be(const std::uint8_t* bytes, std::size_t width) {
+  std::uint64_t value = 0;
+  for (std::size_t i = 0; i < width; ++i) value = value << 8 | bytes[i];
+  return value;
+}
+
+// Where a qcow2 file maps its clusters (qemu's docs/interop/qcow2.txt, big-endian header):
+// cluster_bits at 20, l1_size at 36, l1_table_offset at 40; version 3 adds incompatible_features
+// at 72.
+struct QcowMap {
+  unsigned cluster_bits = 16;
+  std::uint32_t l1_size = 0;
+  std::uint64_t l1_offset = 0;
+};
+constexpr std::uint64_t kQcowOffsetMask = 0x00FFFFFFFFFFFE00ull;  // bits 9-55 of L1 and L2 entries
+constexpr std::uint64_t kQcowCompressed = 1ull << 62;
+constexpr std::uint64_t kQcowZeroes = 1ull;  // version 3: the cluster reads as zeros
+constexpr std::uint64_t kQcowDirty = 1ull;   // incompatible feature bit 0: only refcounts may be off
+
+tl::expected<QcowMap, std::string> qcow_map(int fd, const std::string& path) {
+  std::uint8_t header[80] = {};
+  if (!pread_exact(fd, header, 72, 0)) return tl::make_unexpected(path + ": the qcow2 header cannot be read");
+  QcowMap map;
+  map.cluster_bits = static_cast<unsigned>(be(header + 20, 4));
+  map.l1_size = static_cast<std::uint32_t>(be(header + 36, 4));
+  map.l1_offset = be(header + 40, 8);
+  // qemu makes clusters of 512 bytes to 2 MiB.
+  if (map.cluster_bits < 9 || map.cluster_bits > 21) {
+    return tl::make_unexpected(path + ": cluster_bits " + std::to_string(map.cluster_bits) + " out of range");
+  }
+  if (be(header + 4, 4) >= 3) {
+    if (!pread_exact(fd, header + 72, 8, 72)) return tl::make_unexpected(path + ": the qcow2 header cannot be read");
+    if (const std::uint64_t features = be(header + 72, 8) & ~kQcowDirty; features != 0) {
+      return tl::make_unexpected(path + ": incompatible features " + std::to_string(features) +
+                                 " (extended L2 entries, an external data file, ...) over a raw backing file");
+    }
+  }
+  return map;
+}
+
+// Whether the qcow2 file holds the guest byte `offset` itself (allocated, compressed or all
+// zeros), from one L1 and one L2 entry; an error when they cannot be read.
+tl::expected<bool, std::string> qcow_holds(int fd, const QcowMap& map, std::uint64_t offset, const std::string& path) {
+  const unsigned l2_bits = map.cluster_bits - 3;
+  const std::uint64_t l1_index = offset >> (map.cluster_bits + l2_bits);
+  if (l1_index >= map.l1_size) return false;
+  std::uint8_t entry[8];
+  if (!pread_exact(fd, entry, 8, map.l1_offset + 8 * l1_index)) {
+    return tl::make_unexpected(path + ": L1 entry " + std::to_string(l1_index) + " cannot be read");
+  }
+  const std::uint64_t l2_offset = be(entry, 8) & kQcowOffsetMask;
+  if (l2_offset == 0) return false;
+  const std::uint64_t l2_index = (offset >> map.cluster_bits) & ((1ull << l2_bits) - 1);
+  if (!pread_exact(fd, entry, 8, l2_offset + 8 * l2_index)) {
+    return tl::make_unexpected(path + ": L2 entry at " + std::to_string(l2_offset + 8 * l2_index) + " cannot be read");
+  }
+  const std::uint64_t l2 = be(entry, 8);
+  return (l2 & kQcowCompressed) != 0 || (l2 & kQcowZeroes) != 0 || (l2 & kQcowOffsetMask) != 0;
+}
+
+// A qcow2 chain over a raw disk: each cluster from the first qcow2 file that holds it, else
+// from the raw file.
+class QcowOverRawReader final : public ImageReader {
+ public:
+  struct Layer {
+    // libqcow refuses to read a file that names a backing file without a parent set ("missing
+    // parent file"), so each gets a second handle of itself as parent. Only clusters the file
+    // holds are read through it, so that parent is never read; if it were, it would fail the
+    // same way (its own parent is missing), never give other bytes. Declared before `file`:
+    // destroyed after it.
+    LibyalFile placeholder;
+    LibyalFile file;
+    Fd fd;  // its tables, read by flscan
+    QcowMap map;
+    std::string path;
+  };
+  QcowOverRawReader(const LibyalApi& api, std::vector<Layer> layers, Fd raw, std::uint64_t raw_size, std::uint64_t size)
+      : api_(&api), layers_(std::move(layers)), raw_(std::move(raw)), raw_size_(raw_size), size_(size) {
+    for (const Layer& layer : layers_) step_ = std::min<std::uint64_t>(step_, 1ull << layer.map.cluster_bits);
+  }
+
+  ssize_t read(std::uint64_t offset, char* out, std::size_t length) override {
+    if (offset >= size_) return 0;
+    length = static_cast<std::size_t>(std::min<std::uint64_t>(length, size_ - offset));
+    std::size_t done = 0;
+    while (done < length) {
+      const std::uint64_t at = offset + done;
+      const auto piece = static_cast<std::size_t>(std::min<std::uint64_t>(length - done, step_ - at % step_));
+      if (!read_piece(at, out + done, piece)) return -1;
+      done += piece;
+    }
+    return static_cast<ssize_t>(done);
+  }
+
+ private:
+  bool read_piece(std::uint64_t at, char* out, std::size_t piece) {
+    for (Layer& layer : layers_) {
+      const auto holds = qcow_holds(layer.fd.get(), layer.map, at, layer.path);
+      if (!holds) {
+        set_tsk_error(TSK_ERR_IMG_READ, holds.error());
+        return false;
+      }
+      if (!*holds) continue;
+      Error* error = nullptr;
+      const ssize_t got =
+          api_->read_buffer_at_offset(layer.file.get(), out, piece, static_cast<std::int64_t>(at), &error);
+      if (got != static_cast<ssize_t>(piece)) {
+        set_tsk_error(TSK_ERR_IMG_READ, got < 0 ? error_text(*api_, layer.path, error)
+                                                : layer.path + ": short read at offset " + std::to_string(at));
+        return false;
+      }
+      return true;
+    }
+    // No qcow2 file holds it: the raw backing file's bytes, zeros past its end (qcow2 semantics).
+    const std::size_t present =
+        at >= raw_size_ ? 0 : static_cast<std::size_t>(std::min<std::uint64_t>(piece, raw_size_ - at));
+    if (present > 0 && !pread_exact(raw_.get(), out, present, at)) {
+      set_tsk_error(TSK_ERR_IMG_READ, "the raw backing file cannot be read at offset " + std::to_string(at));
+      return false;
+    }
+    std::memset(out + present, 0, piece - present);
+    return true;
+  }
+
+  const LibyalApi* api_;
+  std::vector<Layer> layers_;
+  Fd raw_;
+  std::uint64_t raw_size_;
+  std::uint64_t size_;
+  std::uint64_t step_ = 1ull << 21;  // the smallest cluster of the chain: no piece spans two
+};
+
 }  // namespace
 
-tl::expected<std::vector<std::string>, ChainFailure> resolve_libyal_chain(const LibyalApi& api, const std::string& path,
-                                                                          const ChainHeadRule& head_rule) {
+tl::expected<ResolvedChain, ChainFailure> resolve_libyal_chain(const LibyalApi& api, const std::string& path,
+                                                               const ChainHeadRule& head_rule) {
   using Kind = ChainFailure::Kind;
   if (api.unavailable != nullptr) return tl::make_unexpected(ChainFailure{Kind::unreadable, api.unavailable});
   auto operand = open_operand(path);
@@ -192,7 +347,11 @@ tl::expected<std::vector<std::string>, ChainFailure> resolve_libyal_chain(const 
   // Each turn opens one file of the chain; the chain's cap bounds the turns.
   while (true) {
     if (head_rule) {
-      if (auto refused = head_rule(current, head_of(fd.get()))) return tl::make_unexpected(std::move(*refused));
+      if (auto refused = head_rule(current, head_of(fd.get()))) {
+        if (refused->kind != Kind::raw_parent) return tl::make_unexpected(std::move(*refused));
+        if (chain.files().size() == 1) return tl::make_unexpected(ChainFailure{Kind::unsupported, refused->detail});
+        return ResolvedChain{chain.files(), true};
+      }
     }
     LibyalFile file(api);
     if (auto opened = file.open(fd.get(), current); !opened) {
@@ -200,7 +359,7 @@ tl::expected<std::vector<std::string>, ChainFailure> resolve_libyal_chain(const 
     }
     auto recorded = parent_name(api, file.get(), current);
     if (!recorded) return tl::make_unexpected(ChainFailure{Kind::unreadable, recorded.error()});
-    if (!*recorded) return chain.files();
+    if (!*recorded) return ResolvedChain{chain.files(), false};
     std::string parent_path;
     auto parent = open_parent(api, current, **recorded, parent_path, st);
     if (!parent) return tl::make_unexpected(std::move(parent.error()));
@@ -220,12 +379,7 @@ ImgPtr open_libyal_chain(const LibyalApi& api, const std::vector<std::string>& f
   std::vector<LibyalFile> opened;
   opened.reserve(files.size());
   for (std::size_t i = 0; i < files.size(); ++i) {
-    struct stat st {};
-    tl::expected<Fd, std::string> fd = i == 0 ? open_operand(files[i]) : [&]() -> tl::expected<Fd, std::string> {
-      auto checked = open_named_file(files[i], st);
-      if (!checked) return tl::make_unexpected(files[i] + ": " + checked.error().detail);
-      return std::move(*checked);
-    }();
+    tl::expected<Fd, std::string> fd = open_chain_file(files, i);
     if (!fd) {
       set_tsk_error(TSK_ERR_IMG_OPEN, fd.error());
       return nullptr;
@@ -266,6 +420,62 @@ ImgPtr open_libyal_chain(const LibyalApi& api, const std::vector<std::string>& f
   }
   ImgPtr img = open_callback_image(std::make_unique<ChainReader>(api, std::move(opened)), size, sector_size);
   return img;
+}
+
+}  // namespace flscan::scanner::image
+
+namespace flscan::scanner::image {
+
+ImgPtr open_qcow_over_raw(const LibyalApi& api, const std::vector<std::string>& files) {
+  if (api.unavailable != nullptr || files.size() < 2) {
+    set_tsk_error(TSK_ERR_IMG_OPEN, api.unavailable != nullptr ? api.unavailable : "no backing file");
+    return nullptr;
+  }
+  std::vector<QcowOverRawReader::Layer> layers;
+  for (std::size_t i = 0; i + 1 < files.size(); ++i) {
+    tl::expected<Fd, std::string> fd = open_chain_file(files, i);
+    if (!fd) {
+      set_tsk_error(TSK_ERR_IMG_OPEN, fd.error());
+      return nullptr;
+    }
+    auto map = qcow_map(fd->get(), files[i]);
+    if (!map) {
+      set_tsk_error(TSK_ERR_IMG_OPEN, map.error());
+      return nullptr;
+    }
+    QcowOverRawReader::Layer layer{LibyalFile(api), LibyalFile(api), std::move(*fd), *map, files[i]};
+    for (LibyalFile* file : {&layer.placeholder, &layer.file}) {
+      if (auto opened = file->open(layer.fd.get(), files[i]); !opened) {
+        set_tsk_error(TSK_ERR_IMG_OPEN, opened.error());
+        return nullptr;
+      }
+    }
+    Error* error = nullptr;
+    if (api.set_parent_file(layer.file.get(), layer.placeholder.get(), &error) != 1) {
+      set_tsk_error(TSK_ERR_IMG_OPEN, error_text(api, files[i] + ": set its placeholder parent", error));
+      return nullptr;
+    }
+    layers.push_back(std::move(layer));
+  }
+  struct stat st {};
+  auto raw = open_named_file(files.back(), st);
+  if (!raw) {
+    set_tsk_error(TSK_ERR_IMG_OPEN, files.back() + ": " + raw.error().detail);
+    return nullptr;
+  }
+  Error* error = nullptr;
+  std::uint64_t size = 0;
+  if (api.get_media_size(layers.front().file.get(), &size, &error) != 1) {
+    set_tsk_error(TSK_ERR_IMG_OPEN, error_text(api, files.front() + ": the disk size", error));
+    return nullptr;
+  }
+  if (size > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    set_tsk_error(TSK_ERR_IMG_OPEN, files.front() + ": the disk size does not fit in 63 bits");
+    return nullptr;
+  }
+  return open_callback_image(std::make_unique<QcowOverRawReader>(api, std::move(layers), std::move(*raw),
+                                                                 static_cast<std::uint64_t>(st.st_size), size),
+                             size);
 }
 
 }  // namespace flscan::scanner::image

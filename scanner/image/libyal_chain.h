@@ -55,8 +55,9 @@ struct LibyalApi {
 struct ChainFailure {
   enum class Kind {
     unreadable,   // a file is missing, refused (image_files.h) or damaged: unreadable-image
-    unsupported,  // a file the library cannot use (a raw backing file for libqcow): unsupported-image
+    unsupported,  // a file the library cannot use (a VMDK backing file for libqcow): unsupported-image
     encrypted,    // encrypted by the container (qcow2 AES or LUKS): encrypted-volume
+    raw_parent,   // not a failure: a parent that is a raw disk, which ends the chain (qcow2 over raw)
   };
   Kind kind = Kind::unreadable;
   std::string detail;
@@ -64,18 +65,33 @@ struct ChainFailure {
 
 // What a format adds to the generic chain walk: every file of the chain (the image named as PATH
 // included) is checked by its first bytes (up to 4 KiB) before the library opens it: a failure
-// when it cannot be read (encrypted) or the library cannot use it (a raw backing file for libqcow).
+// when it cannot be read (encrypted) or used (another container format), or raw_parent for a
+// raw disk, which the library does not open: it ends the chain.
 using ChainHeadRule =
     std::function<std::optional<ChainFailure>(const std::string& path, const std::vector<std::uint8_t>& head)>;
 
+struct ResolvedChain {
+  std::vector<std::string> files;  // the image named as PATH, then its parents
+  bool raw_end = false;            // the last file is a raw disk (open_qcow_over_raw reads the chain)
+};
+
 // The files of the image `path` (as given) and of its parents, child first, each found by the
 // rules of image_files.h and opened once to read its own parent's name.
-[[nodiscard]] tl::expected<std::vector<std::string>, ChainFailure> resolve_libyal_chain(const LibyalApi& api,
-                                                                                        const std::string& path,
-                                                                                        const ChainHeadRule& head_rule);
+[[nodiscard]] tl::expected<ResolvedChain, ChainFailure> resolve_libyal_chain(const LibyalApi& api,
+                                                                             const std::string& path,
+                                                                             const ChainHeadRule& head_rule);
 
 // The chain `files` (from resolve_libyal_chain) opened on the calling thread as one TSK image;
 // null with TSK's error set when it cannot be opened.
 [[nodiscard]] ImgPtr open_libyal_chain(const LibyalApi& api, const std::vector<std::string>& files);
+
+// A qcow2 chain whose last file is a raw disk (`files` from resolve_libyal_chain with raw_end),
+// opened on the calling thread. libqcow takes only a qcow2 file as a parent, so here each qcow2
+// file is opened alone, and for every cluster flscan reads its L1/L2 tables (qemu's
+// docs/interop/qcow2.txt) to find the first file of the chain that holds it (allocated,
+// compressed or all zeros): libqcow reads it from that file; a cluster none holds comes from the
+// raw file (zeros past its end). Null with TSK's error set when it cannot be opened (extended L2
+// entries or an external data file are refused).
+[[nodiscard]] ImgPtr open_qcow_over_raw(const LibyalApi& api, const std::vector<std::string>& files);
 
 }  // namespace flscan::scanner::image

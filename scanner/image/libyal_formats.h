@@ -9,8 +9,9 @@ namespace flscan::scanner::image {
 
 // libqcow: qcow2 (versions 2 and 3, compressed clusters, backing files in qcow2).
 [[nodiscard]] const LibyalApi& qcow_api();
-// Every file of a qcow2 chain must be qcow2 version 2 or 3 (libqcow takes only a libqcow file as
-// parent: a raw backing file is unsupported-image) and unencrypted (AES or LUKS: encrypted-volume).
+// Every file of a qcow2 chain must be qcow2 version 2 or 3 and unencrypted (AES or LUKS:
+// encrypted-volume), except its last, which may be a raw disk (raw_parent; another container
+// format is unsupported-image).
 [[nodiscard]] const ChainHeadRule& qcow_head_rule();
 
 // libvhdi: VHD and VHDX, fixed, dynamic and differencing.

@@ -3,6 +3,7 @@
 
 #include <type_traits>
 
+#include "scanner/image/container_format.h"
 #include "scanner/image/dynamic_library.h"
 #include "scanner/image/libyal_formats.h"
 
@@ -42,10 +43,13 @@ constexpr std::size_t kCryptMethod = 32;
 std::optional<ChainFailure> qcow_head(const std::string& path, const std::vector<std::uint8_t>& head) {
   using Kind = ChainFailure::Kind;
   if (head.size() < kQcow2Header || head[0] != 'Q' || head[1] != 'F' || head[2] != 'I' || head[3] != 0xfb) {
-    return ChainFailure{Kind::unsupported,
-                        path +
-                            " is not a qcow2 image (no \"QFI\\xfb\" header): libqcow reads a backing file only "
-                            "in qcow2, so a raw (or other) backing file is not supported"};
+    // Not qcow: a raw disk ends the chain; another container format is not read as raw.
+    const ByteView bytes(head.data(), head.size());
+    if (const auto other = recognise_container(bytes.clip(0, kContainerHeadBytes), ByteView())) {
+      return ChainFailure{Kind::unsupported, path + " is a " + other->name + " (" + other->evidence +
+                                                 "): a qcow2 backing file is read only as qcow2 or as a raw disk"};
+    }
+    return ChainFailure{Kind::raw_parent, path + " is a raw disk"};
   }
   const std::uint32_t version = be32(head, 4);
   if (version != 2 && version != 3) {

@@ -24,7 +24,7 @@ command-line tools (Debian package sleuthkit: img_stat, img_cat, mmls, fsstat, f
    parent by the name and unique id of the parent's footer; the differencing VHDX says HasParent,
    has an empty BAT and a parent locator naming its parent and its DataWriteGuid; a split set's segments, concatenated,
    are mbr.raw (and The Sleuth Kit opens their list as that disk); the broken ones miss the file
-   their manifest names (a backing file, a middle segment), have a raw backing file, or are
+   their manifest names (a backing file, a middle segment), have a VDI backing file, or are
    encrypted with LUKS.
 
 Usage: image_fixtures_test.py IMAGES_DIR
@@ -329,8 +329,9 @@ def check_broken_container(images_dir: Path, img: dict, where: str) -> None:
     if error["reason"] == "unreadable-image":
         check(not backing.exists(), f"{where}: the backing file {error['names']} exists")
     else:
-        check(info.get("backing-filename-format") == "raw" and backing.is_file() and
-              backing.read_bytes()[:4] != b"QFI\xfb", f"{where}: the backing file is not a raw file beside it")
+        backing_info = qemu_json("info", "-U", backing)
+        check(info.get("backing-filename-format") == "vdi" and backing_info is not None and
+              backing_info["format"] == "vdi", f"{where}: the backing file is not a VDI beside it")
 
 
 def main() -> int:

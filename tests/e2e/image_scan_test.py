@@ -14,10 +14,10 @@ them with The Sleuth Kit, without flscan). For every image the manifest lists:
   manifest (each file's expected state, each tree's verdict and symptom statuses, the number of
   files each volume holds) and the images manifest (exit code; the report's `volumes`: names,
   offsets, lengths, container format, file system);
-- the same disk as qcow2 (version 3, version 2, compressed), VHDX, a differencing VHD and qcow2
-  chains of two and three files, and split raw sets (issue 15), compared like the containers above,
+- the same disk as qcow2 (version 3, version 2, compressed), VHDX, a differencing VHD and VHDX,
+  qcow2 chains of two and three files (one ending in a raw file), and split raw sets (issue 15), compared like the containers above,
   and the report's `image_files` naming the files each is made of, in order;
-- images that cannot be opened as a whole (`image_error`: a missing backing file, a raw backing
+- images that cannot be opened as a whole (`image_error`: a missing backing file, a VDI backing
   file, a split set with a missing middle segment): one not_scanned entry for the image with the
   manifest's reason, its detail naming the file the manifest names, no volume and no result;
 - broken images: the bad volume's not_scanned entry (`IMAGE:<volume>`) with the reason the

@@ -33,7 +33,7 @@ void make_qcow2(const std::string& path, const std::string& backing) {
   REQUIRE(std::system(command.c_str()) == 0);
 }
 
-tl::expected<std::vector<std::string>, ChainFailure> resolve(const std::string& path) {
+tl::expected<image::ResolvedChain, ChainFailure> resolve(const std::string& path) {
   const image::LibyalApi& api = image::qcow_api();
   REQUIRE(api.unavailable == nullptr);
   return image::resolve_libyal_chain(api, path, image::qcow_head_rule());
@@ -62,14 +62,16 @@ TEST_CASE("image chains: a backing file is found beside the image, by its file n
   make_qcow2(dir / "snap/top.qcow2", "mid.qcow2");
   const auto chain = resolve(dir / "snap/top.qcow2");
   REQUIRE(chain);
-  CHECK(*chain == std::vector<std::string>{dir / "snap/top.qcow2", dir / "snap/mid.qcow2", dir / "snap/base.qcow2"});
+  CHECK(chain->files ==
+        std::vector<std::string>{dir / "snap/top.qcow2", dir / "snap/mid.qcow2", dir / "snap/base.qcow2"});
+  CHECK_FALSE(chain->raw_end);
   // The operand's directory as given: a relative path keeps its relative parents.
   const std::string cwd = std::filesystem::current_path();
   REQUIRE(::chdir(dir.path().c_str()) == 0);
   const auto relative = resolve("snap/top.qcow2");
   REQUIRE(::chdir(cwd.c_str()) == 0);
   REQUIRE(relative);
-  CHECK(*relative == std::vector<std::string>{"snap/top.qcow2", "snap/mid.qcow2", "snap/base.qcow2"});
+  CHECK(relative->files == std::vector<std::string>{"snap/top.qcow2", "snap/mid.qcow2", "snap/base.qcow2"});
 }
 
 TEST_CASE("image chains: an absolute backing path is looked up by its name beside the image, never at that path",
@@ -85,7 +87,7 @@ TEST_CASE("image chains: an absolute backing path is looked up by its name besid
   make_qcow2(dir / "snap/base.qcow2", "");
   const auto chain = resolve(dir / "snap/child.qcow2");
   REQUIRE(chain);
-  CHECK(chain->back() == dir / "snap/base.qcow2");
+  CHECK(chain->files.back() == dir / "snap/base.qcow2");
 }
 
 TEST_CASE("image chains: \"../\" in a backing name does not leave the image's directory", "[image][chain][issue15]") {
@@ -127,17 +129,26 @@ TEST_CASE("image chains: a loop and a chain longer than the cap are refused", "[
   }
   const auto longest = resolve(dir / ("d" + std::to_string(cap - 1) + ".qcow2"));
   REQUIRE(longest);
-  CHECK(longest->size() == cap);
+  CHECK(longest->files.size() == cap);
   refused(dir / ("d" + std::to_string(cap) + ".qcow2"), ChainFailure::Kind::unreadable,
           "longer than " + std::to_string(cap) + " files");
 }
 
-TEST_CASE("image chains: a raw backing file is unsupported, an encrypted qcow2 is encrypted",
-          "[image][chain][issue15]") {
+TEST_CASE(
+    "image chains: a raw backing file ends the chain, another container is unsupported, an encrypted qcow2 "
+    "is encrypted",
+    "[image][chain][issue15]") {
   const flscan::test::TempDir dir;
   touch(dir / "disk.raw", 1 << 20);
   make_qcow2(dir / "child.qcow2", "disk.raw");
-  refused(dir / "child.qcow2", ChainFailure::Kind::unsupported, "not a qcow2 image");
+  const auto chain = resolve(dir / "child.qcow2");
+  REQUIRE(chain);
+  CHECK(chain->files == std::vector<std::string>{dir / "child.qcow2", dir / "disk.raw"});
+  CHECK(chain->raw_end);
+  // A VDI (qemu-img's) is no raw disk: never read as one.
+  REQUIRE(std::system(("qemu-img create -q -f vdi '" + dir / "disk.vdi" + "' 1M").c_str()) == 0);
+  make_qcow2(dir / "over-vdi.qcow2", "disk.vdi");
+  refused(dir / "over-vdi.qcow2", ChainFailure::Kind::unsupported, "VDI");
   // qemu's header with crypt_method 1 (AES) at offset 32 (qemu's docs/interop/qcow2.txt).
   make_qcow2(dir / "aes.qcow2", "");
   {
