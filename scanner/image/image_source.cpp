@@ -39,9 +39,9 @@ ImgPtr open_source(const ImageSource& source) {
     case ImageOpener::split_raw:
       return open_split_raw(source.files);
     case ImageOpener::qcow:
-      return open_libyal_chain(qcow_api(), source.files);
+      return open_qcow_chain(qcow_api(), source.files, false);
     case ImageOpener::qcow_over_raw:
-      return open_qcow_over_raw(qcow_api(), source.files);
+      return open_qcow_chain(qcow_api(), source.files, true);
     case ImageOpener::vhdi:
       return open_libyal_chain(vhdi_api(), source.files);
   }

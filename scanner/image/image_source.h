@@ -23,7 +23,7 @@ enum class ImageOpener {
   tsk,            // tsk_img_open of `path` as `tsk_type`
   split_raw,      // tsk_img_open of `files`, the segments in order
   qcow,           // libqcow: `files` is the chain, the image named as PATH first, then its backing files
-  qcow_over_raw,  // the same, the last backing file a raw disk (libyal_chain.h, open_qcow_over_raw)
+  qcow_over_raw,  // the same, the last backing file a raw disk (libyal_chain.h, open_qcow_chain)
   vhdi,           // libvhdi: `files` is the chain, the image named as PATH first, then its parents
 };
 

@@ -228,35 +228,40 @@ tl::expected<QcowMap, std::string> qcow_map(int fd, const std::string& path) {
     if (!pread_exact(fd, header + 72, 8, 72)) return tl::make_unexpected(path + ": the qcow2 header cannot be read");
     if (const std::uint64_t features = be(header + 72, 8) & ~kQcowDirty; features != 0) {
       return tl::make_unexpected(path + ": incompatible features " + std::to_string(features) +
-                                 " (extended L2 entries, an external data file, ...) over a raw backing file");
+                                 " (extended L2 entries, an external data file, ...) are not read");
     }
   }
   return map;
 }
 
-// Whether the qcow2 file holds the guest byte `offset` itself (allocated, compressed or all
-// zeros), from one L1 and one L2 entry; an error when they cannot be read.
-tl::expected<bool, std::string> qcow_holds(int fd, const QcowMap& map, std::uint64_t offset, const std::string& path) {
+enum class Held { no, data, zeros };
+
+// Whether the qcow2 file holds the guest byte `offset` itself: its data (allocated or
+// compressed), or zeros (version 3's zero flag, bit 0 of the L2 entry, with or without a
+// preallocated cluster), from one L1 and one L2 entry; an error when they cannot be read.
+tl::expected<Held, std::string> qcow_holds(int fd, const QcowMap& map, std::uint64_t offset, const std::string& path) {
   const unsigned l2_bits = map.cluster_bits - 3;
   const std::uint64_t l1_index = offset >> (map.cluster_bits + l2_bits);
-  if (l1_index >= map.l1_size) return false;
+  if (l1_index >= map.l1_size) return Held::no;
   std::uint8_t entry[8];
   if (!pread_exact(fd, entry, 8, map.l1_offset + 8 * l1_index)) {
     return tl::make_unexpected(path + ": L1 entry " + std::to_string(l1_index) + " cannot be read");
   }
   const std::uint64_t l2_offset = be(entry, 8) & kQcowOffsetMask;
-  if (l2_offset == 0) return false;
+  if (l2_offset == 0) return Held::no;
   const std::uint64_t l2_index = (offset >> map.cluster_bits) & ((1ull << l2_bits) - 1);
   if (!pread_exact(fd, entry, 8, l2_offset + 8 * l2_index)) {
     return tl::make_unexpected(path + ": L2 entry at " + std::to_string(l2_offset + 8 * l2_index) + " cannot be read");
   }
   const std::uint64_t l2 = be(entry, 8);
-  return (l2 & kQcowCompressed) != 0 || (l2 & kQcowZeroes) != 0 || (l2 & kQcowOffsetMask) != 0;
+  if ((l2 & kQcowCompressed) != 0) return Held::data;
+  if ((l2 & kQcowZeroes) != 0) return Held::zeros;
+  return (l2 & kQcowOffsetMask) != 0 ? Held::data : Held::no;
 }
 
-// A qcow2 chain over a raw disk: each cluster from the first qcow2 file that holds it, else
-// from the raw file.
-class QcowOverRawReader final : public ImageReader {
+// A qcow2 chain (libyal_chain.h, open_qcow_chain): each cluster from the first qcow2 file that
+// holds it, else from the raw backing file if there is one, else zeros.
+class QcowChainReader final : public ImageReader {
  public:
   struct Layer {
     // libqcow refuses to read a file that names a backing file without a parent set ("missing
@@ -270,7 +275,7 @@ class QcowOverRawReader final : public ImageReader {
     QcowMap map;
     std::string path;
   };
-  QcowOverRawReader(const LibyalApi& api, std::vector<Layer> layers, Fd raw, std::uint64_t raw_size, std::uint64_t size)
+  QcowChainReader(const LibyalApi& api, std::vector<Layer> layers, Fd raw, std::uint64_t raw_size, std::uint64_t size)
       : api_(&api), layers_(std::move(layers)), raw_(std::move(raw)), raw_size_(raw_size), size_(size) {
     for (const Layer& layer : layers_) step_ = std::min<std::uint64_t>(step_, 1ull << layer.map.cluster_bits);
   }
@@ -296,7 +301,11 @@ class QcowOverRawReader final : public ImageReader {
         set_tsk_error(TSK_ERR_IMG_READ, holds.error());
         return false;
       }
-      if (!*holds) continue;
+      if (*holds == Held::no) continue;
+      if (*holds == Held::zeros) {
+        std::memset(out, 0, piece);
+        return true;
+      }
       Error* error = nullptr;
       const ssize_t got =
           api_->read_buffer_at_offset(layer.file.get(), out, piece, static_cast<std::int64_t>(at), &error);
@@ -307,7 +316,7 @@ class QcowOverRawReader final : public ImageReader {
       }
       return true;
     }
-    // No qcow2 file holds it: the raw backing file's bytes, zeros past its end (qcow2 semantics).
+    // No qcow2 file holds it: the raw backing file's bytes, zeros past its end or without one.
     const std::size_t present =
         at >= raw_size_ ? 0 : static_cast<std::size_t>(std::min<std::uint64_t>(piece, raw_size_ - at));
     if (present > 0 && !pread_exact(raw_.get(), out, present, at)) {
@@ -426,13 +435,14 @@ ImgPtr open_libyal_chain(const LibyalApi& api, const std::vector<std::string>& f
 
 namespace flscan::scanner::image {
 
-ImgPtr open_qcow_over_raw(const LibyalApi& api, const std::vector<std::string>& files) {
-  if (api.unavailable != nullptr || files.size() < 2) {
-    set_tsk_error(TSK_ERR_IMG_OPEN, api.unavailable != nullptr ? api.unavailable : "no backing file");
+ImgPtr open_qcow_chain(const LibyalApi& api, const std::vector<std::string>& files, bool raw_end) {
+  if (api.unavailable != nullptr || files.size() < (raw_end ? 2u : 1u)) {
+    set_tsk_error(TSK_ERR_IMG_OPEN, api.unavailable != nullptr ? api.unavailable : "no file to open");
     return nullptr;
   }
-  std::vector<QcowOverRawReader::Layer> layers;
-  for (std::size_t i = 0; i + 1 < files.size(); ++i) {
+  const std::size_t qcow_files = raw_end ? files.size() - 1 : files.size();
+  std::vector<QcowChainReader::Layer> layers;
+  for (std::size_t i = 0; i < qcow_files; ++i) {
     tl::expected<Fd, std::string> fd = open_chain_file(files, i);
     if (!fd) {
       set_tsk_error(TSK_ERR_IMG_OPEN, fd.error());
@@ -443,7 +453,7 @@ ImgPtr open_qcow_over_raw(const LibyalApi& api, const std::vector<std::string>& 
       set_tsk_error(TSK_ERR_IMG_OPEN, map.error());
       return nullptr;
     }
-    QcowOverRawReader::Layer layer{LibyalFile(api), LibyalFile(api), std::move(*fd), *map, files[i]};
+    QcowChainReader::Layer layer{LibyalFile(api), LibyalFile(api), std::move(*fd), *map, files[i]};
     for (LibyalFile* file : {&layer.placeholder, &layer.file}) {
       if (auto opened = file->open(layer.fd.get(), files[i]); !opened) {
         set_tsk_error(TSK_ERR_IMG_OPEN, opened.error());
@@ -451,17 +461,24 @@ ImgPtr open_qcow_over_raw(const LibyalApi& api, const std::vector<std::string>& 
       }
     }
     Error* error = nullptr;
-    if (api.set_parent_file(layer.file.get(), layer.placeholder.get(), &error) != 1) {
+    const bool names_parent = i + 1 < files.size();  // the last file of a chain without raw end names none
+    if (names_parent && api.set_parent_file(layer.file.get(), layer.placeholder.get(), &error) != 1) {
       set_tsk_error(TSK_ERR_IMG_OPEN, error_text(api, files[i] + ": set its placeholder parent", error));
       return nullptr;
     }
     layers.push_back(std::move(layer));
   }
-  struct stat st {};
-  auto raw = open_named_file(files.back(), st);
-  if (!raw) {
-    set_tsk_error(TSK_ERR_IMG_OPEN, files.back() + ": " + raw.error().detail);
-    return nullptr;
+  Fd raw;
+  std::uint64_t raw_size = 0;
+  if (raw_end) {
+    struct stat st {};
+    auto opened = open_named_file(files.back(), st);
+    if (!opened) {
+      set_tsk_error(TSK_ERR_IMG_OPEN, files.back() + ": " + opened.error().detail);
+      return nullptr;
+    }
+    raw = std::move(*opened);
+    raw_size = static_cast<std::uint64_t>(st.st_size);
   }
   Error* error = nullptr;
   std::uint64_t size = 0;
@@ -473,8 +490,7 @@ ImgPtr open_qcow_over_raw(const LibyalApi& api, const std::vector<std::string>& 
     set_tsk_error(TSK_ERR_IMG_OPEN, files.front() + ": the disk size does not fit in 63 bits");
     return nullptr;
   }
-  return open_callback_image(std::make_unique<QcowOverRawReader>(api, std::move(layers), std::move(*raw),
-                                                                 static_cast<std::uint64_t>(st.st_size), size),
+  return open_callback_image(std::make_unique<QcowChainReader>(api, std::move(layers), std::move(raw), raw_size, size),
                              size);
 }
 

@@ -72,7 +72,7 @@ using ChainHeadRule =
 
 struct ResolvedChain {
   std::vector<std::string> files;  // the image named as PATH, then its parents
-  bool raw_end = false;            // the last file is a raw disk (open_qcow_over_raw reads the chain)
+  bool raw_end = false;            // the last file is a raw disk (qcow2: open_qcow_chain)
 };
 
 // The files of the image `path` (as given) and of its parents, child first, each found by the
@@ -83,15 +83,18 @@ struct ResolvedChain {
 
 // The chain `files` (from resolve_libyal_chain) opened on the calling thread as one TSK image;
 // null with TSK's error set when it cannot be opened.
+// Used for VHDX and differencing VHD/VHDX (qcow2 chains: open_qcow_chain).
 [[nodiscard]] ImgPtr open_libyal_chain(const LibyalApi& api, const std::vector<std::string>& files);
 
-// A qcow2 chain whose last file is a raw disk (`files` from resolve_libyal_chain with raw_end),
-// opened on the calling thread. libqcow takes only a qcow2 file as a parent, so here each qcow2
-// file is opened alone, and for every cluster flscan reads its L1/L2 tables (qemu's
-// docs/interop/qcow2.txt) to find the first file of the chain that holds it (allocated,
-// compressed or all zeros): libqcow reads it from that file; a cluster none holds comes from the
-// raw file (zeros past its end). Null with TSK's error set when it cannot be opened (extended L2
-// entries or an external data file are refused).
-[[nodiscard]] ImgPtr open_qcow_over_raw(const LibyalApi& api, const std::vector<std::string>& files);
+// A qcow2 chain (`files` and `raw_end` from resolve_libyal_chain), opened on the calling thread.
+// libqcow takes only a qcow2 file as a parent, and libqcow 20201213 reads a cluster that qcow2
+// version 3 marks as zeros (the L2 entry's bit 0) from offset 0 of the file (its header bytes)
+// instead of as zeros: so each qcow2 file is opened alone, and for every cluster flscan reads its
+// L1/L2 tables (qemu's docs/interop/qcow2.txt) to find the first file of the chain that holds it:
+// its data (allocated or compressed) is read by libqcow from that file, a zero cluster is zeros,
+// and a cluster none holds comes from the raw file when the chain ends in one (zeros past its
+// end), else is zeros. Null with TSK's error set when it cannot be opened (extended L2 entries
+// or an external data file are refused).
+[[nodiscard]] ImgPtr open_qcow_chain(const LibyalApi& api, const std::vector<std::string>& files, bool raw_end);
 
 }  // namespace flscan::scanner::image

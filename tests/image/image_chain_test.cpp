@@ -14,6 +14,7 @@
 #include <string>
 
 #include "scanner/image/image_files.h"
+#include "scanner/image/image_source.h"
 #include "scanner/image/libyal_formats.h"
 #include "scanner/image/limits.h"
 #include "scanner/image/split_raw.h"
@@ -220,5 +221,73 @@ TEST_CASE("split raw sets: the first segment names the set, a later one or a hol
     touch(dir / "d.1");
     touch(dir / "d.2");
     CHECK(image::split_set_of(dir / "d.1").kind == Kind::none);
+  }
+}
+
+TEST_CASE("image chains: a qcow2 over a raw file reads each cluster from the file that holds it",
+          "[image][chain][issue15]") {
+  // The raw base: 1 MiB of 0xAB. The qcow2 (2 MiB, qemu-io writes): cluster 0 of 0x11, cluster 1
+  // written as zeros (the v3 zero flag: zeros, not the base's bytes), cluster 2 compressed 0x22;
+  // the rest of the first MiB comes from the base, the second MiB (past the base's end) is zeros.
+  const flscan::test::TempDir dir;
+  touch(dir / "base.raw", 0);
+  { std::ofstream(dir / "base.raw", std::ios::binary) << std::string(1 << 20, '\xab'); }
+  const std::string child = dir / "child.qcow2";
+  REQUIRE(std::system(("qemu-img create -q -f qcow2 -b base.raw -F raw '" + child + "' 2M").c_str()) == 0);
+  REQUIRE(std::system(("qemu-io -f qcow2 -c 'write -q -P 0x11 0 64k' -c 'write -q -z 64k 64k' "
+                       "-c 'write -q -c -P 0x22 128k 64k' '" +
+                       child + "'")
+                          .c_str()) == 0);
+  const auto chain = resolve(child);
+  REQUIRE(chain);
+  REQUIRE(chain->raw_end);
+  image::ImageSource source{child, TSK_IMG_TYPE_DETECT, image::ImageOpener::qcow_over_raw, chain->files, "qcow2"};
+  const image::ImgPtr img = image::open_source(source);
+  REQUIRE(img);
+  CHECK(img->size == 2 << 20);
+  auto byte_at = [&](std::uint64_t offset) {
+    char c = 0;
+    REQUIRE(tsk_img_read(img.get(), static_cast<TSK_OFF_T>(offset), &c, 1) == 1);
+    return static_cast<unsigned char>(c);
+  };
+  CHECK(byte_at(0) == 0x11);
+  CHECK(byte_at(65535) == 0x11);
+  CHECK(byte_at(65536) == 0x00);
+  CHECK(byte_at(131072 + 100) == 0x22);
+  CHECK(byte_at(196608) == 0xab);
+  CHECK(byte_at((1 << 20) - 1) == 0xab);
+  CHECK(byte_at(1 << 20) == 0x00);
+  // One read across the clusters of different files.
+  std::string span(4, '\0');
+  REQUIRE(tsk_img_read(img.get(), 65534, span.data(), span.size()) == 4);
+  CHECK(span == std::string("\x11\x11\0\0", 4));
+}
+
+TEST_CASE("image chains: a qcow2 zero cluster reads as zeros, not as its backing file's bytes",
+          "[image][chain][issue15]") {
+  // base.qcow2 holds 0xAB in its first MiB; child.qcow2 over it marks cluster 1 as zeros (qemu-io
+  // write -z: the v3 zero flag) and writes 0x11 into cluster 2.
+  const flscan::test::TempDir dir;
+  const std::string base = dir / "base.qcow2";
+  const std::string child = dir / "child.qcow2";
+  REQUIRE(
+      std::system(("qemu-img create -q -f qcow2 '" + base + "' 1M && qemu-io -f qcow2 -c 'write -q -P 0xab 0 1M' '" +
+                   base + "' && qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 '" + child +
+                   "' && qemu-io -f qcow2 -c 'write -q -z 64k 64k' -c 'write -q -P 0x11 128k 64k' '" + child + "'")
+                      .c_str()) == 0);
+  const auto chain = resolve(child);
+  REQUIRE(chain);
+  REQUIRE_FALSE(chain->raw_end);
+  image::ImageSource source{child, TSK_IMG_TYPE_DETECT, image::ImageOpener::qcow, chain->files, "qcow2"};
+  const image::ImgPtr img = image::open_source(source);
+  REQUIRE(img);
+  std::string bytes(4, '\0');
+  for (const auto& [offset, expected] : std::vector<std::pair<TSK_OFF_T, std::string>>{{0, "\xab\xab\xab\xab"},
+                                                                                       {65536, std::string(4, '\0')},
+                                                                                       {131072, "\x11\x11\x11\x11"},
+                                                                                       {196608, "\xab\xab\xab\xab"}}) {
+    INFO("offset " << offset);
+    REQUIRE(tsk_img_read(img.get(), offset, bytes.data(), bytes.size()) == 4);
+    CHECK(bytes == expected);
   }
 }
