@@ -49,6 +49,20 @@ void refused(const std::string& path, ChainFailure::Kind kind, const std::string
   CHECK(chain.error().detail.find(text) != std::string::npos);
 }
 
+// The qcow2 chain of `child` resolved, whose last file must be raw or not as `raw_end` says,
+// opened as open_source opens it on a worker thread.
+image::ImgPtr open_chain(const std::string& child, bool raw_end) {
+  const auto chain = resolve(child);
+  REQUIRE(chain);
+  REQUIRE(chain->raw_end == raw_end);
+  const image::ImageSource source{child, TSK_IMG_TYPE_DETECT,
+                                  raw_end ? image::ImageOpener::qcow_over_raw : image::ImageOpener::qcow, chain->files,
+                                  "qcow2"};
+  image::ImgPtr img = image::open_source(source);
+  REQUIRE(img);
+  return img;
+}
+
 void touch(const std::string& path, std::size_t size = 512) {
   std::ofstream(path, std::ios::binary) << std::string(size, '\0');
 }
@@ -238,12 +252,7 @@ TEST_CASE("image chains: a qcow2 over a raw file reads each cluster from the fil
                        "-c 'write -q -c -P 0x22 128k 64k' '" +
                        child + "'")
                           .c_str()) == 0);
-  const auto chain = resolve(child);
-  REQUIRE(chain);
-  REQUIRE(chain->raw_end);
-  image::ImageSource source{child, TSK_IMG_TYPE_DETECT, image::ImageOpener::qcow_over_raw, chain->files, "qcow2"};
-  const image::ImgPtr img = image::open_source(source);
-  REQUIRE(img);
+  const image::ImgPtr img = open_chain(child, true);
   CHECK(img->size == 2 << 20);
   auto byte_at = [&](std::uint64_t offset) {
     char c = 0;
@@ -275,12 +284,7 @@ TEST_CASE("image chains: a qcow2 zero cluster reads as zeros, not as its backing
                    base + "' && qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 '" + child +
                    "' && qemu-io -f qcow2 -c 'write -q -z 64k 64k' -c 'write -q -P 0x11 128k 64k' '" + child + "'")
                       .c_str()) == 0);
-  const auto chain = resolve(child);
-  REQUIRE(chain);
-  REQUIRE_FALSE(chain->raw_end);
-  image::ImageSource source{child, TSK_IMG_TYPE_DETECT, image::ImageOpener::qcow, chain->files, "qcow2"};
-  const image::ImgPtr img = image::open_source(source);
-  REQUIRE(img);
+  const image::ImgPtr img = open_chain(child, false);
   std::string bytes(4, '\0');
   for (const auto& [offset, expected] : std::vector<std::pair<TSK_OFF_T, std::string>>{{0, "\xab\xab\xab\xab"},
                                                                                        {65536, std::string(4, '\0')},
