@@ -220,6 +220,8 @@ tl::expected<QcowMap, std::string> qcow_map(int fd, const std::string& path) {
   map.cluster_bits = static_cast<unsigned>(be(header + 20, 4));
   map.l1_size = static_cast<std::uint32_t>(be(header + 36, 4));
   map.l1_offset = be(header + 40, 8);
+  // The L1 table's entries are read at l1_offset + 8 * index (index < l1_size < 2^32): no wrap.
+  if (map.l1_offset > (1ull << 62)) return tl::make_unexpected(path + ": l1_table_offset out of range");
   // qemu makes clusters of 512 bytes to 2 MiB.
   if (map.cluster_bits < 9 || map.cluster_bits > 21) {
     return tl::make_unexpected(path + ": cluster_bits " + std::to_string(map.cluster_bits) + " out of range");
