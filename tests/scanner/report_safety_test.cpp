@@ -186,6 +186,8 @@ TEST_CASE("the text and HTML printers escape every field whatever its source", "
   CHECK(html.str().find("<script>") == std::string::npos);
   CHECK(html.str().find("&lt;script&gt;alert(1)&lt;/script&gt;") != std::string::npos);
   CHECK(html.str().find('\x1b') == std::string::npos);
+  CHECK(html.str().find("made of /i.raw + /parent") != std::string::npos);
+  CHECK(text.str().find("made of /i.raw + /parent") != std::string::npos);
 }
 
 TEST_CASE("the report reader refuses fields that are not what flscan writes, naming field and entry",
