@@ -56,6 +56,21 @@ std::optional<ChainFailure> qcow_head(const std::string& path, const std::vector
     return ChainFailure{Kind::unsupported, path + " is qcow version " + std::to_string(version) +
                                                ": only qcow2 (versions 2 and 3) is opened"};
   }
+  // Version 3's incompatible features (u64 at 72): bit 0 (dirty) only changes refcounts; the
+  // others (1 corrupt, 2 external data file, 3 compression type other than zlib, 4 extended L2
+  // entries) change how clusters are found or read, which neither libqcow 20201213 nor flscan's
+  // cluster lookup (libyal_chain.h) knows.
+  constexpr std::size_t kIncompatibleFeatures = 72;
+  if (version == 3 && head.size() >= kIncompatibleFeatures + 8) {
+    const std::uint64_t features =
+        (static_cast<std::uint64_t>(be32(head, kIncompatibleFeatures)) << 32 | be32(head, kIncompatibleFeatures + 4)) &
+        ~1ull;
+    if (features != 0) {
+      return ChainFailure{Kind::unsupported, path + " sets qcow2 incompatible features " + std::to_string(features) +
+                                                 " (bit 1 corrupt, 2 external data file, 3 compression type, 4 "
+                                                 "extended L2 entries), which flscan does not read"};
+    }
+  }
   switch (be32(head, kCryptMethod)) {
     case LIBQCOW_ENCRYPTION_METHOD_NONE:
       return std::nullopt;

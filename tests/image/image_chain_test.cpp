@@ -164,6 +164,9 @@ TEST_CASE(
   REQUIRE(std::system(("qemu-img create -q -f vdi '" + dir / "disk.vdi" + "' 1M").c_str()) == 0);
   make_qcow2(dir / "over-vdi.qcow2", "disk.vdi");
   refused(dir / "over-vdi.qcow2", ChainFailure::Kind::unsupported, "VDI");
+  // Extended L2 entries (incompatible feature bit 4): clusters are found another way.
+  REQUIRE(std::system(("qemu-img create -q -f qcow2 -o extended_l2=on '" + dir / "l2.qcow2" + "' 1M").c_str()) == 0);
+  refused(dir / "l2.qcow2", ChainFailure::Kind::unsupported, "incompatible features 16");
   // qemu's header with crypt_method 1 (AES) at offset 32 (qemu's docs/interop/qcow2.txt).
   make_qcow2(dir / "aes.qcow2", "");
   {
