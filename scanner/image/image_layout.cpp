@@ -655,7 +655,7 @@ bool looks_like_raw_disk(const std::string& path) {
 // not given: such a file is scanned as a file, as before.
 std::optional<Detection> detect_split(const std::string& path, ImageMode mode, bool raw_candidate) {
   const bool forced = mode == ImageMode::forced;
-  SplitSet split = split_set_of(path);
+  SplitSet split = split_set_of(path, forced || raw_candidate);
   Detection detection;
   switch (split.kind) {
     case SplitSet::Kind::none:

@@ -73,7 +73,7 @@ bool exists(const std::string& path) {
 
 }  // namespace
 
-SplitSet split_set_of(const std::string& path) {
+SplitSet split_set_of(const std::string& path, bool first_segments) {
   SplitSet set;
   const auto name = parse(path);
   if (!name) return set;
@@ -86,7 +86,7 @@ SplitSet split_set_of(const std::string& path) {
                  ": name the first segment to scan the disk";
     return set;
   }
-  if (name->index != first) return set;
+  if (name->index != first || !first_segments) return set;
   set.segments.push_back(path);
   std::size_t index = first + 1;
   for (; index < segments_in(*name); ++index) {

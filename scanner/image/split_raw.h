@@ -28,7 +28,9 @@ struct SplitSet {
   std::string detail;
 };
 
-// What `path` (a regular file named as PATH) is among its neighbours, by name alone.
-[[nodiscard]] SplitSet split_set_of(const std::string& path);
+// What `path` (a regular file named as PATH) is among its neighbours, by name alone. With
+// `first_segments` false, a first segment is not looked into (none): only whether `path` is a
+// later segment (the caller knows it is no disk, so it cannot start a set).
+[[nodiscard]] SplitSet split_set_of(const std::string& path, bool first_segments = true);
 
 }  // namespace flscan::scanner::image
