@@ -20,8 +20,9 @@ packages=(
   clang-format-14                              # tests: format_check holds every source to .clang-format
   python3-jsonschema                           # tests: the SARIF report is validated against the SARIF 2.1.0 schema
   libtsk-dev                                   # disk images: The Sleuth Kit (raw, E01 via libewf, VHD via libvhdi, VMDK via libvmdk; MBR/GPT; NTFS/FAT)
+  libqcow-dev libvhdi-dev                      # disk images: qcow2 + backing files (libqcow), VHDX + differencing VHD/VHDX (libvhdi); headers at build time, the libraries dlopen'ed at run time
   ntfs-3g ntfs-3g-dev mtools dosfstools fdisk  # corpus: NTFS (mkntfs + libntfs-3g) and FAT32 (mkfs.fat + mtools) volumes, partition tables (sfdisk), no root
-  qemu-utils ewf-tools                         # corpus: the same volume as VHD/VMDK (qemu-img convert) and E01 (ewfacquire)
+  qemu-utils ewf-tools                         # corpus: the same volume as VHD/VMDK/VHDX/qcow2 (qemu-img convert, qemu-img create -b and qemu-io for snapshot chains) and E01 (ewfacquire)
   sleuthkit                                    # tests: fls/icat read the image fixtures independently of flscan
   lvm2                                         # tests: pvck checks the LVM2 fixtures' label, metadata area and text (no root needed)
   strace                                       # test: e2e_io_per_file counts each file's opens and reads

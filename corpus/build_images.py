@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,7 +69,7 @@ COPY_BLOCK = 64 * 1024
 
 TOOLS = {  # program -> Debian package
     "mkntfs": "ntfs-3g", "mkfs.fat": "dosfstools", "mcopy": "mtools", "sfdisk": "fdisk",
-    "qemu-img": "qemu-utils", "ewfacquire": "ewf-tools",
+    "qemu-img": "qemu-utils", "qemu-io": "qemu-utils", "ewfacquire": "ewf-tools",
 }
 
 
@@ -170,6 +171,12 @@ class Image:
     broken: bool = False
     same_disk_as: str | None = None   # a container holding the same disk bytes as this raw image
     facts: dict = field(default_factory=dict)
+    # The files the image is made of, in order (relative to the images directory): the image,
+    # then its parent (backing) files; or the segments of a split raw set. None: the image alone.
+    image_files: list | None = None
+    # An image that cannot be opened at all (no volumes): {"reason": NOT SCANNED reason of the
+    # image, "names": a file name its detail must give}.
+    image_error: dict | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -408,6 +415,138 @@ class Builder:
                     how="1 MiB of fixed-seed random bytes in a partition of type 0x8e (Linux LVM): no LVM2 label")],
             "MBR disk whose partition of type 0x8e is no LVM2 physical volume", broken=True))
 
+    def qemu(self, *args, cwd: Path | None = None) -> None:
+        run(["qemu-img", *args], cwd=cwd)
+
+    def container_images(self) -> None:
+        """The MBR disk in the containers flscan reads through libqcow and libvhdi, split into a
+        raw set, and as parent chains (issue 15). Each holds the same disk bytes as mbr.raw."""
+        raw = self.out / "mbr.raw"
+        same = dict(same_disk_as="mbr.raw")
+
+        def add(rel: str, fmt: str, how: str, files: list | None = None) -> None:
+            assert (self.out / rel).is_file(), rel
+            self.images.append(Image(rel, fmt, "mbr", [Volume(**vars(v)) for v in self.mbr.volumes], how,
+                                     image_files=files, **same))
+
+        self.qemu("convert", "-q", "-f", "raw", "-O", "qcow2", raw, self.out / "mbr.qcow2")
+        add("mbr.qcow2", "qcow2", "qemu-img convert -O qcow2 (version 3, compat=1.1) of mbr.raw")
+        self.qemu("convert", "-q", "-c", "-f", "raw", "-O", "qcow2", raw, self.out / "mbr-compressed.qcow2")
+        add("mbr-compressed.qcow2", "qcow2", "qemu-img convert -c -O qcow2 (compressed clusters) of mbr.raw")
+        self.qemu("convert", "-q", "-f", "raw", "-O", "qcow2", "-o", "compat=0.10", raw, self.out / "mbr-v2.qcow2")
+        add("mbr-v2.qcow2", "qcow2", "qemu-img convert -O qcow2 -o compat=0.10 (qcow2 version 2) of mbr.raw")
+        self.qemu("convert", "-q", "-f", "raw", "-O", "vhdx", raw, self.out / "mbr.vhdx")
+        add("mbr.vhdx", "vhdx", "qemu-img convert -O vhdx (dynamic VHDX) of mbr.raw")
+        # A snapshot holding nothing of its own: every byte read comes from its backing file.
+        self.qemu("create", "-q", "-f", "qcow2", "-b", "mbr.qcow2", "-F", "qcow2", "mbr-snapshot.qcow2",
+                  cwd=self.out)
+        add("mbr-snapshot.qcow2", "qcow2", "qemu-img create -b mbr.qcow2 -F qcow2: an empty qcow2 snapshot of "
+            "mbr.qcow2 (no cluster of its own)", ["mbr-snapshot.qcow2", "mbr.qcow2"])
+        # Three files: base holds the disk with its second partition zeroed, mid only the second
+        # partition (written into it by qemu-io), top nothing of its own.
+        chain = self.out / "chain"
+        chain.mkdir()
+        over_raw = self.out / "chain-raw"
+        over_raw.mkdir()
+        base_raw = over_raw / "base.raw"  # also the raw base of the chain over a raw file below
+        p2 = self.mbr.volumes[1]
+        new_image(base_raw, raw.stat().st_size)
+        data = raw.read_bytes()
+        with open(base_raw, "r+b") as f:
+            for at in range(0, len(data), COPY_BLOCK):
+                block = data[at:at + COPY_BLOCK]
+                if any(block) and not (p2.offset <= at < p2.offset + p2.size):
+                    os.pwrite(f.fileno(), block, at)
+        self.qemu("convert", "-q", "-f", "raw", "-O", "qcow2", base_raw, chain / "base.qcow2")
+        self.qemu("create", "-q", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", "mid.qcow2", cwd=chain)
+        # The second partition's runs of non-zero 64 KiB blocks, one qemu-io write each (the
+        # zeros in between read as zeros from base, whose second partition is all zero).
+        commands, at, end = [], p2.offset, p2.offset + p2.size
+        while at < end:
+            if not any(data[at:at + COPY_BLOCK]):
+                at += COPY_BLOCK
+                continue
+            start = at
+            while at < end and any(data[at:at + COPY_BLOCK]):
+                at += COPY_BLOCK
+            piece = self.scratch / f"chain-{start}.bin"
+            piece.write_bytes(data[start:at])
+            commands += ["-c", f"write -q -s {piece} {start} {at - start}"]
+        run(["qemu-io", "-f", "qcow2", *commands, chain / "mid.qcow2"])
+        self.qemu("create", "-q", "-f", "qcow2", "-b", "mid.qcow2", "-F", "qcow2", "top.qcow2", cwd=chain)
+        add("chain/top.qcow2", "qcow2", "qemu-img create -b mid.qcow2: empty snapshot of chain/mid.qcow2, itself "
+            "a snapshot of chain/base.qcow2 (mbr.raw with its second partition zeroed) into which qemu-io wrote "
+            "the second partition",
+            ["chain/top.qcow2", "chain/mid.qcow2", "chain/base.qcow2"])
+        # The same over a raw base (as OpenStack lays out instance disks over _base images): base.raw
+        # is mbr.raw with p2 zeroed, mid.qcow2 holds p2, top.qcow2 nothing.
+        self.qemu("create", "-q", "-f", "qcow2", "-b", "base.raw", "-F", "raw", "mid.qcow2", cwd=over_raw)
+        run(["qemu-io", "-f", "qcow2", *commands, over_raw / "mid.qcow2"])
+        self.qemu("create", "-q", "-f", "qcow2", "-b", "mid.qcow2", "-F", "qcow2", "top.qcow2", cwd=over_raw)
+        add("chain-raw/top.qcow2", "qcow2", "qemu-img create -b mid.qcow2: empty snapshot of chain-raw/mid.qcow2, "
+            "itself a snapshot of the raw chain-raw/base.raw (mbr.raw with its second partition zeroed) into which "
+            "qemu-io wrote the second partition", ["chain-raw/top.qcow2", "chain-raw/mid.qcow2", "chain-raw/base.raw"])
+        # A differencing VHD: qemu-img cannot make one, so an empty dynamic VHD of the same size is
+        # turned into one as the VHD specification lays it out (disk type 4, the parent's unique
+        # id and name in the dynamic header); no block of its own.
+        child = self.out / "mbr-diff.vhd"
+        parent = (self.out / "mbr.vhd").read_bytes()
+        self.qemu("create", "-q", "-f", "vpc", "-o", "subformat=dynamic,force_size=on", child, str(len(data)))
+        make_differencing_vhd(child, parent[-512:], "mbr.vhd")
+        add("mbr-diff.vhd", "vhd", "qemu-img create -f vpc (empty dynamic VHD of mbr.raw's size) made a "
+            "differencing VHD of mbr.vhd (disk type 4, parent unique id and name \"mbr.vhd\"; no block of its own)",
+            ["mbr-diff.vhd", "mbr.vhd"])
+        child = self.out / "mbr-diff.vhdx"
+        self.qemu("create", "-q", "-f", "vhdx", child, str(len(data)))
+        make_differencing_vhdx(child, self.out / "mbr.vhdx", "mbr.vhdx")
+        add("mbr-diff.vhdx", "vhdx", "qemu-img create -f vhdx (empty dynamic VHDX of mbr.raw's size) made a "
+            "differencing VHDX of mbr.vhdx (HasParent, a parent locator naming mbr.vhdx; no block of its own)",
+            ["mbr-diff.vhdx", "mbr.vhdx"])
+        # Split raw sets, as FTK Imager (.001, .002 ...) and split(1) (.aa, .ab ...) name them.
+        for directory, names in (("split", ["mbr.001", "mbr.002", "mbr.003"]),
+                                 ("split-letters", ["mbr.aa", "mbr.ab", "mbr.ac"])):
+            write_segments(data, self.out / directory, names)
+            add(f"{directory}/{names[0]}", "raw-split", f"mbr.raw cut into {len(names)} segments of at most "
+                f"{SPLIT_SEGMENT // MIB} MiB: {', '.join(names)}", [f"{directory}/{n}" for n in names])
+
+    def broken_containers(self) -> None:
+        """Images that cannot be opened as a whole (issue 15): `image_error` gives the reason."""
+        data = (self.out / "mbr.raw").read_bytes()
+
+        def add(rel: str, fmt: str, reason: str, names: str, how: str, volumes: list | None = None) -> None:
+            assert (self.out / rel).is_file(), rel
+            self.images.append(Image(rel, fmt, "none", volumes or [], how, broken=True,
+                                     image_error=None if volumes else {"reason": reason, "names": names}))
+
+        self.qemu("create", "-q", "-f", "qcow2", "-u", "-b", "base-gone.qcow2", "-F", "qcow2",
+                  self.out / "broken/orphan.qcow2", str(len(data)))
+        add("broken/orphan.qcow2", "qcow2", "unreadable-image", "base-gone.qcow2",
+            "qemu-img create -u -b base-gone.qcow2: a qcow2 snapshot whose backing file does not exist")
+        self.qemu("create", "-q", "-f", "vdi", self.out / "broken/base.vdi", str(4 * MIB))
+        self.qemu("create", "-q", "-f", "qcow2", "-b", "base.vdi", "-F", "vdi", "vdi-backed.qcow2",
+                  cwd=self.out / "broken")
+        add("broken/vdi-backed.qcow2", "qcow2", "unsupported-image", "base.vdi",
+            "qemu-img create -b base.vdi -F vdi: a qcow2 whose backing file is a VirtualBox VDI (a backing file "
+            "is read only as qcow2 or raw)")
+        names = ["mbr.001", "mbr.002", "mbr.003"]
+        write_segments(data, self.out / "broken/split-gap", names)
+        (self.out / "broken/split-gap/mbr.002").unlink()
+        add("broken/split-gap/mbr.001", "raw-split", "unreadable-image", "mbr.002",
+            "mbr.raw cut into mbr.001, mbr.002, mbr.003, then mbr.002 removed")
+        luks = ["create", "-q", "--object", "secret,id=s0,data=flscan-test", "-f", "qcow2", "-o",
+                "encrypt.format=luks,encrypt.key-secret=s0", self.out / "broken/luks.qcow2", "4M"]
+        # qemu-img's LUKS key setup times its PBKDF on the CPU and now and then gives up on a busy
+        # machine ("Unable to get accurate CPU usage"): retried.
+        for attempt in range(5):
+            if subprocess.run(["qemu-img", *map(str, luks)], capture_output=True).returncode == 0:
+                break
+        else:
+            sys.exit("build_images: qemu-img could not make a LUKS-encrypted qcow2")
+        add("broken/luks.qcow2", "qcow2", "encrypted-volume", "", "qemu-img create -f qcow2 -o "
+            "encrypt.format=luks: a 4 MiB qcow2 encrypted with LUKS (crypt_method 2)",
+            [Volume("vol", "none", 0, 4 * MIB, None, error="encrypted-volume",
+                    how="the whole disk, encrypted by its qcow2 container")])
+
     def broken_images(self) -> None:
         # 1. The MBR disk cut short in the middle of the files of its second (FAT32) partition:
         # the first partition is whole; the second's boot sector and FATs are there, but the data
@@ -543,8 +682,119 @@ def bitlocker_volume(size: int) -> bytes:
 # Output
 # ---------------------------------------------------------------------------------------------
 OWN_NAMES = frozenset({"manifest.json", "mbr.raw", "gpt.raw", "fat32-volume.raw", "mbr.vhd", "mbr.vmdk",
-                       "mbr.E01", "lvm.raw", "lvm-mbr.raw", "lvm-gpt.raw", "lvm-mbr.vhd", "broken"})
+                       "mbr.E01", "lvm.raw", "lvm-mbr.raw", "lvm-gpt.raw", "lvm-mbr.vhd", "broken", "mbr.qcow2",
+                       "mbr-compressed.qcow2", "mbr-v2.qcow2", "mbr.vhdx", "mbr-snapshot.qcow2", "chain", "chain-raw",
+                       "mbr-diff.vhd", "mbr-diff.vhdx", "split", "split-letters"})
 
+
+SPLIT_SEGMENT = 16 * MIB
+
+
+def write_segments(data: bytes, directory: Path, names: list) -> None:
+    """`data` cut into segments of SPLIT_SEGMENT bytes named `names`, written sparsely."""
+    assert (len(data) + SPLIT_SEGMENT - 1) // SPLIT_SEGMENT == len(names)
+    for i, name in enumerate(names):
+        segment = data[i * SPLIT_SEGMENT:(i + 1) * SPLIT_SEGMENT]
+        new_image(directory / name, len(segment))
+        with open(directory / name, "r+b") as f:
+            for at in range(0, len(segment), COPY_BLOCK):
+                if any(segment[at:at + COPY_BLOCK]):
+                    os.pwrite(f.fileno(), segment[at:at + COPY_BLOCK], at)
+
+
+def vhd_checksum(block: bytes | bytearray, at: int) -> bytes:
+    """The VHD checksum (ones' complement of the byte sum) of `block` with its field at `at` zeroed."""
+    zeroed = bytes(block[:at]) + bytes(4) + bytes(block[at + 4:])
+    return ((~sum(zeroed)) & 0xFFFFFFFF).to_bytes(4, "big")
+
+
+def make_differencing_vhd(path: Path, parent_footer: bytes, parent_name: str) -> None:
+    """Turns the empty dynamic VHD `path` into a differencing disk of the VHD whose footer is
+    `parent_footer` (Microsoft's Virtual Hard Disk Image Format Specification): disk type 4 in the
+    footer (its copy at 0 and the last 512 bytes), and in the dynamic header the parent's unique
+    id (footer +68) and time stamp (footer +24) at +40 and +56 and its name in UTF-16BE at +64."""
+    assert parent_footer[:8] == b"conectix"
+    data = bytearray(path.read_bytes())
+    for at in (0, len(data) - 512):
+        footer = data[at:at + 512]
+        assert footer[:8] == b"conectix", f"{path}: no footer at {at}"
+        footer[60:64] = (4).to_bytes(4, "big")
+        footer[64:68] = vhd_checksum(footer, 64)
+        data[at:at + 512] = footer
+    header_at = int.from_bytes(data[16:24], "big")
+    header = data[header_at:header_at + 1024]
+    assert header[:8] == b"cxsparse"
+    bat_at, entries = int.from_bytes(header[16:24], "big"), int.from_bytes(header[28:32], "big")
+    assert data[bat_at:bat_at + 4 * entries] == b"\xff" * 4 * entries, "the VHD holds blocks of its own"
+    header[40:56] = parent_footer[68:84]
+    header[56:60] = parent_footer[24:28]
+    name = parent_name.encode("utf-16-be")
+    header[64:64 + 512] = name + bytes(512 - len(name))
+    header[36:40] = vhd_checksum(header, 36)
+    data[header_at:header_at + 1024] = header
+    path.write_bytes(bytes(data))
+
+
+def vhdx_region(blob: bytes | bytearray, prefix: str) -> tuple[int, int]:
+    """(offset, length) of the region whose GUID starts with `prefix`, from the VHDX region table
+    at 192 KiB (MS-VHDX 2.2.2)."""
+    count = struct.unpack_from("<I", blob, 192 * 1024 + 8)[0]
+    for i in range(count):
+        at = 192 * 1024 + 16 + 32 * i
+        if str(uuid.UUID(bytes_le=bytes(blob[at:at + 16]))).upper().startswith(prefix):
+            return struct.unpack_from("<QI", blob, at + 16)
+    raise AssertionError(f"no VHDX region {prefix}")
+
+
+def vhdx_data_write_guid(blob: bytes) -> str:
+    """The DataWriteGuid of a VHDX's current header (the valid one with the higher sequence
+    number; MS-VHDX 2.2.2.1), as a parent locator's parent_linkage writes it."""
+    headers = [blob[at:at + 4096] for at in (64 * 1024, 128 * 1024)]
+    current = max(headers, key=lambda h: struct.unpack_from("<Q", h, 8)[0] if h[:4] == b"head" else -1)
+    return "{" + str(uuid.UUID(bytes_le=bytes(current[32:48]))) + "}"
+
+
+def make_differencing_vhdx(path: Path, parent_path: Path, parent_name: str) -> None:
+    """Turns the empty dynamic VHDX `path` into a differencing disk of `parent_path` (MS-VHDX):
+    HasParent in the file parameters metadata item, and a parent locator item (type
+    B04AEFB7-D19E-4A81-B789-25B8E9445913) with parent_linkage (the parent's DataWriteGuid),
+    relative_path and absolute_win32_path, added to the metadata table (the metadata region has
+    no checksum); every BAT entry PAYLOAD_BLOCK_NOT_PRESENT (0; qemu-img writes ZERO, 2, which in
+    a differencing disk would mean zeros instead of the parent's bytes): no block of its own."""
+    data = bytearray(path.read_bytes())
+    parent = parent_path.read_bytes()[:320 * 1024]
+    linkage = vhdx_data_write_guid(parent)
+    meta, meta_len = vhdx_region(data, "8B7CA206")
+    assert data[meta:meta + 8] == b"metadata"
+    count = struct.unpack_from("<H", data, meta + 10)[0]
+    end = 0
+    for i in range(count):
+        at = meta + 32 + 32 * i
+        item = str(uuid.UUID(bytes_le=bytes(data[at:at + 16]))).upper()
+        offset, length = struct.unpack_from("<II", data, at + 16)
+        end = max(end, offset + length)
+        if item.startswith("CAA16737"):  # file parameters: HasParent
+            flags = struct.unpack_from("<I", data, meta + offset + 4)[0]
+            struct.pack_into("<I", data, meta + offset + 4, flags | 2)
+    pairs = [("parent_linkage", linkage), ("relative_path", ".\\" + parent_name),
+             ("absolute_win32_path", "C:\\VMs\\" + parent_name)]
+    strings = b""
+    entries = b""
+    base = 20 + 12 * len(pairs)
+    for key, value in pairs:
+        k, v = key.encode("utf-16-le"), value.encode("utf-16-le")
+        entries += struct.pack("<IIHH", base + len(strings), base + len(strings) + len(k), len(k), len(v))
+        strings += k + v
+    locator = uuid.UUID("B04AEFB7-D19E-4A81-B789-25B8E9445913").bytes_le + struct.pack("<HH", 0, len(pairs)) + entries + strings
+    offset = (end + 4095) // 4096 * 4096
+    assert offset + len(locator) <= meta_len
+    data[meta + offset:meta + offset + len(locator)] = locator
+    at = meta + 32 + 32 * count
+    data[at:at + 32] = uuid.UUID("A8D35F2D-B30B-454D-ABF7-D3D84834AB0C").bytes_le + struct.pack("<IIII", offset, len(locator), 4, 0)
+    struct.pack_into("<H", data, meta + 10, count + 1)
+    bat, bat_len = vhdx_region(data, "2DC27766")
+    data[bat:bat + bat_len] = bytes(bat_len)
+    path.write_bytes(bytes(data))
 
 def prepare_out_dir(out: Path) -> None:
     """Clears a previous build; refuses a directory holding anything this script did not write."""
@@ -589,10 +839,11 @@ def write_manifest(b: Builder, corpus_manifest: dict) -> None:
         evidence = any(f["expected"] in infection for f in files
                        if any(f["path"].startswith(s + "/") for s in sources)) or \
             any(trees[s]["symptoms"]["flcss-service"] == "found" for s in sources)
-        errors = any(v.error for v in img.volumes)
+        errors = any(v.error for v in img.volumes) or img.image_error is not None
         record = {"path": img.path, "format": img.format, "partition_table": img.partition_table,
                   "size": path.stat().st_size, "broken": img.broken, "same_disk_as": img.same_disk_as,
                   "expected_exit_code": 1 if evidence else 2 if errors else 0,
+                  "image_files": img.image_files or [img.path], "image_error": img.image_error,
                   "volumes": [v.record() for v in img.volumes], "how": img.how}
         record.update(img.facts)
         records.append(record)
@@ -624,8 +875,10 @@ def main() -> int:
         b = Builder(corpus, out, Path(scratch), args.ntfs_populate.resolve())
         b.good_images()
         b.lvm_images()
+        b.container_images()
         b.broken_images()
         b.broken_lvm_images()
+        b.broken_containers()
     write_manifest(b, corpus_manifest)  # last: the CMake target's output file
     if not args.quiet:
         apparent = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())

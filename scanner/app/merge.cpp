@@ -110,14 +110,15 @@ tl::expected<void, std::string> check_same_scan(const ShardReport& first, const 
     }
     if (!same) return tl::make_unexpected("found different Windows installations: " + pair);
   }
-  // The same volumes: the same partitions of the same images (a shard that could not open a
+  // The same volumes: the same partitions of the same images, made of the same files (a parent
+  // chain or split set found differently read another disk; a shard that could not open a
   // filesystem still lists it, with status error, so the filesystem is not compared).
   const auto& va = first.read.report.volumes;
   const auto& vb = shard.read.report.volumes;
   bool same_volumes = va.size() == vb.size();
   for (std::size_t i = 0; same_volumes && i < va.size(); ++i) {
     same_volumes = va[i].image == vb[i].image && va[i].name == vb[i].name && va[i].offset == vb[i].offset &&
-                   va[i].length == vb[i].length;
+                   va[i].length == vb[i].length && va[i].image_files == vb[i].image_files;
   }
   if (!same_volumes) return tl::make_unexpected("found different disk image volumes: " + pair);
   // Every shard walks the whole tree: the files it owns plus those it leaves to the others must

@@ -36,9 +36,9 @@ Exclude patterns (--exclude GLOB, fnmatch(3) syntax: * ? [...]):
   Excluded entries are counted in the summary (listed with -v).
 
 Disk images (scanned without mounting, through The Sleuth Kit):
-  A PATH that is a raw/dd, E01, VHD or VMDK image is recognised by content (a file starting
-  with MZ never is) and each volume in it is scanned: the allocated partitions of its MBR or
-  GPT table, or the whole image when it holds a bare filesystem (NTFS and FAT; other
+  A PATH that is a raw/dd, E01, VHD, VHDX, VMDK or qcow2 image is recognised by content (a
+  file starting with MZ never is) and each volume in it is scanned: the allocated partitions
+  of its MBR or GPT table, or the whole image when it holds a bare filesystem (NTFS and FAT; other
   filesystems TSK knows are read too). Files are named IMAGE:pN/path/in/volume (N counts the
   allocated partitions in start order; IMAGE:vol/... without a partition table), e.g.
       snap/nt4.vhd:p1/WINNT/System32/calc.exe
@@ -51,14 +51,21 @@ Disk images (scanned without mounting, through The Sleuth Kit):
   in metadata order, linear and striped ones scanned (thin, snapshot, raid, ... and extents
   on another PV: NOT SCANNED). A
   block device named as PATH (flscan /dev/sdb) is a disk, opened the same way. Nothing is
-  mounted or extracted. A format flscan cannot open (qcow2, VDI, QED, LUKS, DMG, ...)
-  is NOT SCANNED unsupported-image: never one plain file passed as clean.
+  mounted or extracted. Containers: raw, split raw sets (NAME.001 or .000 or .aa named as
+  PATH: the segments beside it in order), E01, VHD, VHDX, VMDK, qcow2; a qcow2 or
+  differencing VHD/VHDX is read with its parent (backing) files, looked up ONLY beside the
+  image that names them, by file name, as regular files that are not symlinks (a missing one
+  is NOT SCANNED unreadable-image naming it). A format flscan cannot open (qcow version 1,
+  VDI, QED, LUKS, DMG, ...) is NOT SCANNED unsupported-image: never one plain file
+  passed as clean.
   A disk image found inside a scanned directory is opened and scanned the same way, its
   files named DIR/snap.vhd:p1/path (its volumes in the summary): a container (E01, VHD,
-  VHDX, VMDK, LVM2 PV) by its signature, a raw disk or volume of 64 KiB or more whose first sector is
-  a partition table or an NTFS/FAT boot sector when The Sleuth Kit confirms it. It is read
-  as the very file the walk listed (a symlink to one only with -L). With --no-nested-images,
-  and for an image inside an image, it is NOT SCANNED image-not-opened instead.
+  VHDX, VMDK, qcow2, LVM2 PV) by its signature, a raw disk or volume of 64 KiB or more
+  whose first sector is a partition table or an NTFS/FAT boot sector when The Sleuth Kit
+  confirms it. It is read as the very file the walk listed (a symlink to one only with -L);
+  the parent files of a qcow2 or differencing disk found there are not looked up yet (NOT
+  SCANNED unreadable-image naming the parent). With --no-nested-images, and for an image
+  inside an image, it is NOT SCANNED image-not-opened instead.
 
 Offline Windows (Q317218 report):
   For each Windows installation found (a WINNT or WINDOWS directory with
@@ -272,11 +279,11 @@ void add_input_options(CLI::App& app, Options& options, OptionTexts& texts) {
   app.add_flag("--image", options.force_image,
                "Open every PATH that is a file as a disk image, without the\n"
                "content test; one that cannot be opened is NOT SCANNED\n"
-               "(unreadable-image), and a format flscan cannot open (qcow2,\n"
+               "(unreadable-image), and a format flscan cannot open (qcow v1,\n"
                "VDI, LUKS, ...) is NOT SCANNED (unsupported-image) all the same.\n"
-               "Without it, raw, E01, VHD, VHDX and VMDK images are recognised\n"
-               "by content, and a block device always is a disk (see Disk\n"
-               "images below). Example: flscan --image disk.bin");
+               "Without it, raw (and split raw), E01, VHD, VHDX, VMDK and qcow2\n"
+               "images are recognised by content, and a block device always is\n"
+               "a disk (see Disk images below). Example: flscan --image disk.bin");
   app.add_flag("--no-nested-images", options.no_nested_images,
                "Do not open the disk images found inside scanned directories:\n"
                "each is NOT SCANNED (image-not-opened), which makes the scan\n"

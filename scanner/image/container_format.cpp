@@ -61,7 +61,7 @@ std::string vhd_parent_name(ByteView header) {
   return name;
 }
 
-// A differencing VHD: flscan does not open a disk whose blocks live partly in its parent.
+// A differencing VHD: its blocks live partly in its parent (read through libvhdi, issue 15).
 std::optional<ContainerFormat> differencing_vhd(ByteView head) {
   if (big_endian(head, kVhdDiskType, 4) != kVhdDifferencing) return std::nullopt;
   std::string evidence = "\"conectix\" footer copy at offset 0, disk type 4 (differencing)";
@@ -71,7 +71,7 @@ std::optional<ContainerFormat> differencing_vhd(ByteView head) {
     if (const auto header = head.sub(*low, kSectorHeader); header && header->equals_at(0, "cxsparse"sv))
       evidence += ", parent \"" + vhd_parent_name(*header) + "\"";
   }
-  return unsupported("differencing VHD", evidence);
+  return opened("differencing VHD", evidence);
 }
 
 // LVM2 writes its label into one of the first four sectors (lvm2's label.c scans them).
@@ -100,6 +100,11 @@ std::optional<ContainerFormat> opened_format(ByteView head, ByteView tail) {
       return opened("LVM2 physical volume", "\"LABELONE\" and \"LVM2 001\" in sector " + std::to_string(sector));
     }
   }
+  if (signature(head, 0, "QFI\xfb"sv, kQcowHeader)) {
+    const auto version = big_endian(head, 4, 4);
+    if (version == 2u || version == 3u)
+      return opened("qcow2", "\"QFI\\xfb\" version " + std::to_string(*version) + " at offset 0");
+  }
   if (tail.size() == kContainerTailBytes && tail.equals_at(0, "conectix"sv)) {
     ContainerFormat fixed = opened("VHD", "\"conectix\" footer in the last 512 bytes");
     fixed.at_end = true;
@@ -111,10 +116,7 @@ std::optional<ContainerFormat> opened_format(ByteView head, ByteView tail) {
 std::optional<ContainerFormat> unsupported_format(ByteView head, ByteView tail) {
   if (signature(head, 0, "QFI\xfb"sv, kQcowHeader)) {
     const auto version = big_endian(head, 4, 4);
-    if (version && *version >= 1 && *version <= 3) {
-      return unsupported(*version == 1 ? "qcow" : "qcow2",
-                         "\"QFI\\xfb\" version " + std::to_string(*version) + " at offset 0");
-    }
+    if (version == 1u) return unsupported("qcow", "\"QFI\\xfb\" version 1 at offset 0");
     return unsupported("qcow (unknown version)", "\"QFI\\xfb\" at offset 0, version " +
                                                      (version ? std::to_string(*version) : std::string("missing")));
   }

@@ -5,13 +5,14 @@
 //
 // Recognition is by the signatures the formats' own specifications put at fixed places, all in the
 // first 4 KiB or the last 512 bytes, so one read of each end decides:
-//   opened by flscan through TSK: E01 ("EVF\t\r\n\xff\0" at 0), VHD ("conectix" at 0 for dynamic
-//     and differencing disks, in the last 512 bytes for fixed ones), VHDX ("vhdxfile" at 0), VMDK
-//     ("KDMV" sparse extent, "COWD" ESX extent, "# Disk DescriptorFile" descriptor), and an LVM2
+//   opened by flscan: E01 ("EVF\t\r\n\xff\0" at 0), VHD ("conectix" at 0 for dynamic disks, in
+//     the last 512 bytes for fixed ones) and VMDK ("KDMV" sparse extent, "COWD" ESX extent,
+//     "# Disk DescriptorFile" descriptor) through TSK; VHDX ("vhdxfile" at 0) and a differencing
+//     VHD (disk type 4 in the footer; the parent named from its dynamic header) through libvhdi;
+//     qcow2 ("QFI\xfb" and a big-endian version 2 or 3 at 4) through libqcow (issue 15); an LVM2
 //     physical volume ("LABELONE" at the start of one of the first four 512-byte sectors with
 //     "LVM2 001" at +0x18 of that label; TSK opens it raw, lvm_volumes.h lists its volumes);
-//   not opened yet: a differencing VHD (disk type 4 in the footer; the parent named from its
-//     dynamic header), qcow/qcow2 ("QFI\xfb" and a big-endian version 1-3 at 4), QED ("QED\0"),
+//   not opened: qcow version 1 or an unknown version ("QFI\xfb"), QED ("QED\0"),
 //     VirtualBox VDI (0xBEDA107F little-endian at 0x40), Parallels ("WithoutFreeSpace" or
 //     "WithouFreSpacExt" at 0), AFF ("AFF10\r\n\0" at 0), EnCase L01 logical evidence
 //     ("LVF\t\r\n\xff\0"), LUKS1/LUKS2 ("LUKS\xba\xbe" and a big-endian version 1 or 2 at 6)
@@ -38,7 +39,7 @@ inline constexpr std::size_t kContainerHeadBytes = 4096;
 inline constexpr std::size_t kContainerTailBytes = 512;
 
 enum class ContainerSupport {
-  opened,       // flscan opens it through The Sleuth Kit (an LVM2 PV: as a raw image)
+  opened,       // flscan opens it (through The Sleuth Kit, libqcow or libvhdi; an LVM2 PV as a raw image)
   unsupported,  // recognised, but flscan cannot open it (yet): NOT SCANNED, naming the format
 };
 

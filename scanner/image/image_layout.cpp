@@ -17,6 +17,8 @@
 #include "scanner/image/lvm_volumes.h"
 #include "scanner/image/tsk_handle.h"
 #include "scanner/image/container_format.h"
+#include "scanner/image/libyal_formats.h"
+#include "scanner/image/split_raw.h"
 #include "scanner/image/tsk_runtime.h"
 #include "scanner/platform/errno_text.h"
 #include "scanner/platform/fd.h"
@@ -106,7 +108,7 @@ struct Classified {
 TSK_IMG_TYPE_ENUM tsk_type_for(const ContainerFormat& format) {
   if (format.name == "E01") return TSK_IMG_TYPE_EWF_EWF;
   if (format.name == "VMDK") return TSK_IMG_TYPE_VMDK_VMDK;
-  if ((format.name == "VHD" || format.name == "VHDX") && !format.at_end) return TSK_IMG_TYPE_VHD_VHD;
+  if (format.name == "VHD" && !format.at_end) return TSK_IMG_TYPE_VHD_VHD;
   return TSK_IMG_TYPE_DETECT;
 }
 
@@ -408,12 +410,13 @@ FirstSector read_first_sector(TSK_IMG_INFO* img) {
 }
 
 // The whole image as one volume ("vol"), before anything is known of what it holds.
-ImageVolume whole_image_volume(TSK_IMG_INFO* img, const std::string& path, std::uint64_t size) {
+ImageVolume whole_image_volume(TSK_IMG_INFO* img, const ImageSource& source, std::uint64_t size) {
   ImageVolume whole;
-  whole.image = path;
+  whole.image = source.path;
   whole.name = "vol";
   const char* format = tsk_img_type_toname(img->itype);  // null for a callback image
-  whole.image_format = format != nullptr ? format : "memory";
+  whole.image_format = !source.format.empty() ? source.format : format != nullptr ? format : "memory";
+  whole.image_files = source.files.empty() ? std::vector<std::string>{source.path} : source.files;
   whole.offset = 0;
   whole.length = size;
   return whole;
@@ -554,13 +557,14 @@ VolumeLayout whole_image_fallback(TSK_IMG_INFO* img, const ImageVolume& whole, c
 
 // `raw_candidate`: only a 0x55AA or "EFI PART" made the file a candidate (not a container
 // signature, not --image), so what TSK finds must confirm it is an image.
-Built build_layout(TSK_IMG_INFO* img, const std::string& path, bool raw_candidate) {
+Built build_layout(TSK_IMG_INFO* img, ImageSource source, bool raw_candidate) {
   Built built;
   ImageLayout& layout = built.layout;
-  layout.path = path;
-  layout.source = ImageSource{path, img->itype, nullptr};
+  layout.path = source.path;
+  if (source.opener == ImageOpener::tsk) source.tsk_type = img->itype;
+  layout.source = std::move(source);
   layout.size = static_cast<std::uint64_t>(img->size);
-  const ImageVolume whole = whole_image_volume(img, path, layout.size);
+  const ImageVolume whole = whole_image_volume(img, layout.source, layout.size);
   const FirstSector first = read_first_sector(img);
   // A bare LVM2 physical volume (its label is in one of the first four sectors): its logical volumes.
   if (has_lvm_label(img, 0)) {
@@ -594,9 +598,127 @@ Built build_layout(TSK_IMG_INFO* img, const std::string& path, bool raw_candidat
   return built;
 }
 
+// The libyal library that reads a container format, when it is not The Sleuth Kit: qcow2 with
+// libqcow; VHDX and a differencing VHD with libvhdi (a fixed or dynamic VHD stays with TSK, which
+// reads it through libvhdi itself and is where it was tested first).
+std::optional<ImageOpener> libyal_opener(const ContainerFormat& format) {
+  if (format.name == "qcow2") return ImageOpener::qcow;
+  if (format.name == "VHDX" || format.name == "differencing VHD") return ImageOpener::vhdi;
+  return std::nullopt;
+}
+
+// The qcow2 header's virtual disk size (big-endian u64 at 24), 0 when the head is shorter.
+std::uint64_t qcow2_disk_size(const std::vector<std::uint8_t>& head) {
+  if (head.size() < 32) return 0;
+  std::uint64_t size = 0;
+  for (std::size_t i = 24; i < 32; ++i) size = size << 8 | head[i];
+  return size;
+}
+
+// A qcow2, VHDX or differencing VHD: its chain of parent files found (image_files.h), then the
+// whole chain opened as one disk and laid out as any image.
+Detection detect_chain(const std::string& path, ImageOpener opener, const ContainerFormat& format, const Head& head) {
+  Detection detection;
+  const bool qcow = opener == ImageOpener::qcow;
+  static const ChainHeadRule no_rule;
+  auto chain = resolve_libyal_chain(qcow ? qcow_api() : vhdi_api(), path, qcow ? qcow_head_rule() : no_rule);
+  ImageSource source{
+      path, TSK_IMG_TYPE_DETECT, nullptr, opener, {}, qcow ? "qcow2" : format.name == "VHDX" ? "vhdx" : "vhd"};
+  if (!chain) {
+    switch (chain.error().kind) {
+      case ChainFailure::Kind::unreadable:
+        detection.kind = Detection::Kind::unreadable;
+        detection.detail = format.name + " (" + format.evidence + "): " + chain.error().detail;
+        return detection;
+      case ChainFailure::Kind::unsupported:
+      case ChainFailure::Kind::raw_parent:  // resolve_libyal_chain ends the chain on it instead
+        detection.kind = Detection::Kind::unsupported;
+        detection.detail = format.name + " (" + format.evidence + "): " + chain.error().detail;
+        return detection;
+      case ChainFailure::Kind::encrypted:
+        break;
+    }
+    // Encrypted by its container: one volume, the whole disk, that cannot be read without the key.
+    detection.kind = Detection::Kind::image;
+    ImageLayout& layout = detection.layout;
+    layout.path = path;
+    layout.source = std::move(source);
+    layout.size = qcow ? qcow2_disk_size(head.head) : 0;
+    VolumeLayout volume;
+    volume.report.image = path;
+    volume.report.name = "vol";
+    volume.report.image_format = layout.source.format;
+    volume.report.image_files = {path};
+    volume.report.length = layout.size;
+    set_error(volume, NotScannedReason::encrypted_volume, chain.error().detail);
+    layout.volumes.push_back(std::move(volume));
+    return detection;
+  }
+  source.files = std::move(chain->files);
+  if (chain->raw_end) source.opener = ImageOpener::qcow_over_raw;
+  ImgPtr img = open_source(source);
+  if (!img) {
+    detection.kind = Detection::Kind::unreadable;
+    detection.detail = tsk_error_text("open " + format.name);
+    return detection;
+  }
+  detection.kind = Detection::Kind::image;
+  detection.layout = build_layout(img.get(), std::move(source), false).layout;
+  return detection;
+}
+
+// Whether the first bytes of `path` make it a raw disk candidate (0x55AA, "EFI PART").
+bool looks_like_raw_disk(const std::string& path) {
+  Head head;
+  std::string error;
+  return read_head(path, head, error) == HeadStatus::ok && classify(head).candidate == Candidate::raw;
+}
+
+// `path` as a segment of a split raw set (split_raw.h); nullopt when it is none, or when it does
+// not look like a disk (`raw_candidate`: 0x55AA or "EFI PART" in its first sector) and --image was
+// not given: such a file is scanned as a file, as before.
+std::optional<Detection> detect_split(const std::string& path, ImageMode mode, bool raw_candidate) {
+  const bool forced = mode == ImageMode::forced;
+  SplitSet split = split_set_of(path, forced || raw_candidate);
+  Detection detection;
+  switch (split.kind) {
+    case SplitSet::Kind::none:
+      return std::nullopt;
+    case SplitSet::Kind::later:
+      // Only when the set's first segment is a disk: "x.002" beside a non-disk "x.001" is a file.
+      if (!forced && !looks_like_raw_disk(split.first)) return std::nullopt;
+      detection.kind = Detection::Kind::unsupported;
+      detection.detail = split.detail;
+      return detection;
+    case SplitSet::Kind::gap:
+    case SplitSet::Kind::refused:
+      if (!forced && !raw_candidate) return std::nullopt;
+      detection.kind = Detection::Kind::unreadable;
+      detection.detail = split.detail;
+      return detection;
+    case SplitSet::Kind::set:
+      break;
+  }
+  if (!forced && !raw_candidate) return std::nullopt;
+  ImageSource source{path, TSK_IMG_TYPE_RAW, nullptr, ImageOpener::split_raw, std::move(split.segments), "raw-split"};
+  ImgPtr img = open_source(source);
+  if (!img) {
+    detection.kind = Detection::Kind::unreadable;
+    detection.detail = tsk_error_text("open split raw set");
+    return detection;
+  }
+  Built built = build_layout(img.get(), std::move(source), !forced);
+  if (!forced && !built.confirmed) return std::nullopt;
+  detection.kind = Detection::Kind::image;
+  detection.layout = std::move(built.layout);
+  return detection;
+}
+
 }  // namespace
 
-ImageLayout layout_of(TSK_IMG_INFO* img, const std::string& path) { return build_layout(img, path, false).layout; }
+ImageLayout layout_of(TSK_IMG_INFO* img, const std::string& path) {
+  return build_layout(img, ImageSource{path, img->itype, nullptr, ImageOpener::tsk, {}, {}}, false).layout;
+}
 
 Detection detect_image(const std::string& path, ImageMode mode) {
   Detection detection;
@@ -624,12 +746,22 @@ Detection detect_image(const std::string& path, ImageMode mode) {
     detection.detail = unsupported_detail(*classified.format);
     return detection;
   }
+  // A split raw set named by its first segment (or a later one, or one with a hole).
+  if (!head.device && classified.candidate != Candidate::container) {
+    if (auto split = detect_split(path, mode, classified.candidate == Candidate::raw)) return std::move(*split);
+  }
   // A block device named as PATH is a disk (issue 12): opened as an image as --image does, so
   // whatever TSK cannot read in it is reported, never skipped.
   const Candidate candidate = mode == ImageMode::forced || head.device ? Candidate::container : classified.candidate;
   if (candidate == Candidate::none) return detection;
 
-  ImgPtr img = open_source(ImageSource{path, TSK_IMG_TYPE_DETECT, nullptr});
+  // A format read through a libyal library, with its parent files (issue 15).
+  if (classified.candidate == Candidate::container) {
+    if (const auto opener = libyal_opener(*classified.format))
+      return detect_chain(path, *opener, *classified.format, head);
+  }
+
+  ImgPtr img = open_source(ImageSource{path, TSK_IMG_TYPE_DETECT, nullptr, ImageOpener::tsk, {}, {}});
   if (!img) {
     // Without a usable libtsk, a raw candidate may be a disk image nobody can look into: NOT
     // SCANNED (the reason names the library), never one plain file called clean.
@@ -646,7 +778,8 @@ Detection detect_image(const std::string& path, ImageMode mode) {
                        classified.format->name + " (damaged or cut short)";
     return detection;
   }
-  Built built = build_layout(img.get(), path, candidate == Candidate::raw);
+  Built built = build_layout(img.get(), ImageSource{path, TSK_IMG_TYPE_DETECT, nullptr, ImageOpener::tsk, {}, {}},
+                             candidate == Candidate::raw);
   if (candidate == Candidate::raw && !built.confirmed) return detection;
   detection.kind = Detection::Kind::image;
   detection.layout = std::move(built.layout);

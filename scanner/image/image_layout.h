@@ -4,10 +4,15 @@
 // scanned as a file exactly as before:
 //  - a file starting with "MZ" is never an image (unless --image says so);
 //  - a container signature (E01 "EVF\x09\x0d\x0a\xff\x00", VHD "conectix" footer or header, VHDX
-//    "vhdxfile", VMDK "KDMV"/"COWD" or a "# Disk DescriptorFile" text) makes it an image: if TSK then
-//    cannot open it, it is reported NOT SCANNED (unreadable-image) rather than passed off as a
-//    clean file;
-//  - a container or volume format flscan cannot open yet (qcow2, VDI, LUKS, DMG, ...;
+//    "vhdxfile", VMDK "KDMV"/"COWD" or a "# Disk DescriptorFile" text, qcow2 "QFI\xfb" version 2
+//    or 3) makes it an image: if it then cannot be opened, it is reported NOT SCANNED
+//    (unreadable-image) rather than passed off as a clean file. qcow2 (libqcow), VHDX and a
+//    differencing VHD (libvhdi) are opened with their chain of parent files (libyal_chain.h,
+//    image_files.h: beside the image, by name); the others by TSK;
+//  - a split raw set (split_raw.h) named by its first segment is opened as one disk when that
+//    segment is a raw candidate (below) or with --image; a hole in the set is unreadable-image, a
+//    later segment named alone unsupported-image;
+//  - a container or volume format flscan cannot open (qcow version 1, VDI, LUKS, DMG, ...;
 //    container_format.h) is NOT SCANNED unsupported-image naming the format, with --image too;
 //  - a raw candidate (0x55AA at offset 510, or "EFI PART" at 512) is an image only when TSK
 //    confirms it: a partition table with at least one allocated partition, an NTFS or FAT

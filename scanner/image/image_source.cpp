@@ -1,8 +1,37 @@
 #include "scanner/image/image_source.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "scanner/image/image_files.h"
+#include "scanner/image/libyal_formats.h"
+#include "scanner/image/tsk_runtime.h"
+
 namespace flscan::scanner::image {
+namespace {
+
+// The segments of a split raw set, each checked again (regular file, not a symlink) before The
+// Sleuth Kit opens them by name.
+ImgPtr open_split_raw(const std::vector<std::string>& segments) {
+  std::vector<const char*> names;
+  for (const std::string& segment : segments) {
+    struct stat st {};
+    auto fd = open_named_file(segment, st);
+    if (!fd) {
+      if (tsk_unavailable() == nullptr) {
+        tsk_error_reset();
+        tsk_error_set_errno(TSK_ERR_IMG_OPEN);
+        tsk_error_set_errstr("%s: %s", segment.c_str(), fd.error().detail.c_str());
+      }
+      return nullptr;
+    }
+    names.push_back(segment.c_str());
+  }
+  tsk_error_reset();
+  return ImgPtr(tsk_img_open_utf8(static_cast<int>(names.size()), names.data(), TSK_IMG_TYPE_RAW, 0));
+}
+
+}  // namespace
 
 HeldImage::~HeldImage() {
   if (alias.empty()) return;
@@ -10,6 +39,20 @@ HeldImage::~HeldImage() {
   ::rmdir(alias.substr(0, alias.rfind('/')).c_str());
 }
 
-ImgPtr open_source(const ImageSource& source) { return open_image(source.path, source.tsk_type); }
+ImgPtr open_source(const ImageSource& source) {
+  switch (source.opener) {
+    case ImageOpener::tsk:
+      break;
+    case ImageOpener::split_raw:
+      return open_split_raw(source.files);
+    case ImageOpener::qcow:
+      return open_qcow_chain(qcow_api(), source.files, false);
+    case ImageOpener::qcow_over_raw:
+      return open_qcow_chain(qcow_api(), source.files, true);
+    case ImageOpener::vhdi:
+      return open_libyal_chain(vhdi_api(), source.files);
+  }
+  return open_image(source.path, source.tsk_type);
+}
 
 }  // namespace flscan::scanner::image

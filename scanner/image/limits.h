@@ -58,4 +58,18 @@ inline constexpr std::uint64_t kMinNestedImageBytes = 64 * 1024;
 // thread opens its own handle of it (tsk_handle.h). Past it, image-not-opened.
 inline constexpr std::size_t kMaxNestedImages = 256;
 
+// Bytes of a libyal library's error text kept (libyal_error.h): its backtrace holds one line per
+// function the error went through, each with on-disk values.
+inline constexpr std::size_t kMaxLibyalErrorBytes = 4096;
+// Files in the chain of a qcow2 or differencing VHD/VHDX, the image named as PATH included
+// (image_files.h). Snapshot chains made by libvirt or Hyper-V are a few files to a few dozen;
+// each file is one more set of handles per reading thread.
+inline constexpr std::size_t kMaxImageChainDepth = 64;
+// Bytes of a parent (backing) file name read from an image: qemu keeps at most 1023, a VHDX
+// parent locator value is a Windows path (32767 UTF-16 units at most).
+inline constexpr std::size_t kMaxParentNameBytes = 64 * 1024;
+// Segments of a split raw set (NAME.000/.001 ... three digits, NAME.aa/.ab ... two letters):
+// all the names the three-digit scheme can give.
+inline constexpr std::size_t kMaxSplitSegments = 1000;
+
 }  // namespace flscan::scanner::image::limits

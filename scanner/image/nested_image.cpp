@@ -163,6 +163,9 @@ Detection detect_held_image(const std::shared_ptr<const HeldImage>& held) {
   for (VolumeLayout& volume : layout.volumes) {
     volume.report.image = held->walk_path;
     replace_all(volume.report.detail, held->alias, held->walk_path);
+    for (std::string& file : volume.report.image_files) {
+      if (file == held->alias) file = held->walk_path;
+    }
   }
   return detection;
 }

@@ -60,11 +60,15 @@
 
 namespace {
 
-// Every function flscan takes from libtsk: the plain forwards and the five written out below.
+// Every function flscan takes from libtsk: the plain forwards and the six written out below.
 #define FLSCAN_TSK_NAME(ret, name, params, args) #name,
-constexpr const char* kFunctions[] = {"tsk_img_open_utf8_sing", "tsk_img_open_external",
-                                      "tsk_error_vset_errstr",  "tsk_error_get",
-                                      "tsk_error_reset",        FLSCAN_TSK_PLAIN_FUNCTIONS(FLSCAN_TSK_NAME)};
+constexpr const char* kFunctions[] = {"tsk_img_open_utf8_sing",
+                                      "tsk_img_open_utf8",
+                                      "tsk_img_open_external",
+                                      "tsk_error_vset_errstr",
+                                      "tsk_error_get",
+                                      "tsk_error_reset",
+                                      FLSCAN_TSK_PLAIN_FUNCTIONS(FLSCAN_TSK_NAME)};
 #undef FLSCAN_TSK_NAME
 
 struct Library {
@@ -135,6 +139,13 @@ TSK_IMG_INFO* tsk_img_open_utf8_sing(const char* a_image, TSK_IMG_TYPE_ENUM type
   if (library().handle == nullptr) return nullptr;
   static const auto real = reinterpret_cast<decltype(&tsk_img_open_utf8_sing)>(symbol("tsk_img_open_utf8_sing"));
   return real(a_image, type, a_ssize);
+}
+
+// A split raw set, its segments listed in order (image_source.cpp).
+TSK_IMG_INFO* tsk_img_open_utf8(int num_img, const char* const images[], TSK_IMG_TYPE_ENUM type, unsigned int a_ssize) {
+  if (library().handle == nullptr) return nullptr;
+  static const auto real = reinterpret_cast<decltype(&tsk_img_open_utf8)>(symbol("tsk_img_open_utf8"));
+  return real(num_img, images, type, a_ssize);
 }
 
 // The fuzz target opens its input through a callback image before any file image: a load point too.

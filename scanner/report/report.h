@@ -207,9 +207,12 @@ static_assert(is_complete_table(kVolumeStatuses), "kVolumeStatuses: one row per 
 [[nodiscard]] constexpr std::string_view to_code(VolumeStatus status) { return code_of(status); }
 
 struct ImageVolume {
-  std::string image;           // the PATH operand as given
-  std::string name;            // "p1", "p2", ... (allocated partitions in start order) or "vol"
-  std::string image_format;    // TSK's name of the container: "raw", "ewf", "vhd", "vmdk"
+  std::string image;         // the PATH operand as given
+  std::string name;          // "p1", "p2", ... (allocated partitions in start order) or "vol"
+  std::string image_format;  // the container: "raw", "raw-split", "ewf", "vhd", "vhdx", "vmdk", "qcow2"
+  // The files the image is made of, in order: the PATH operand, then its parent (backing) files,
+  // or the segments of a split raw set (issue 15). One file for the others.
+  std::vector<std::string> image_files;
   std::uint64_t offset = 0;    // bytes from the start of the image
   std::uint64_t length = 0;    // bytes
   std::string partition_type;  // the partition table's description, e.g. "NTFS / exFAT (0x07)"; empty for "vol"

@@ -118,6 +118,11 @@ void write_volumes(std::ostream& out, const ScanReport& report) {
     if (!volume.detail.empty()) notes += (notes.empty() ? "" : ": ") + esc(volume.detail);
     if (!volume.host_error.empty())
       notes += (notes.empty() ? "" : "; ") + ("host evidence not read: " + esc(volume.host_error));
+    if (volume.image_files.size() > 1) {  // a parent chain or split segments (issue 15)
+      notes += (notes.empty() ? "" : "; ") + esc(volume.image_format) + " made of";
+      for (std::size_t i = 0; i < volume.image_files.size(); ++i)
+        notes += (i == 0 ? " " : " + ") + esc(volume.image_files[i]);
+    }
     out << "<tr data-status=\"" << to_code(volume.status) << "\""
         << (volume.host_error.empty() ? "" : " data-host-error=\"1\"") << "><td class=\"path\">" << esc(volume.path())
         << "</td><td>" << to_code(volume.status) << "</td><td>" << esc(volume.filesystem) << "</td><td>"

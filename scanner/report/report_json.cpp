@@ -286,6 +286,7 @@ Json document_to_json(const ScanReport& report, const PrintSettings& settings, E
         {"volume", volume.name},
         {"path", path_to_json(volume.path())},
         {"image_format", volume.image_format},
+        {"image_files", paths_to_json(volume.image_files)},
         {"offset", volume.offset},
         {"length", volume.length},
         {"partition_type", volume.partition_type},

@@ -222,6 +222,7 @@ ImageVolume volume_from_json(const Json& value, const std::string& where) {
   volume.image = get_path(value, where, "image");
   volume.name = get_label(value, where, "volume");
   volume.image_format = get_label(value, where, "image_format");
+  volume.image_files = get_paths(value, where, "image_files");
   volume.offset = get_uint(value, where, "offset");
   volume.length = get_uint(value, where, "length");
   volume.partition_type = get_string(value, where, "partition_type");  // holds a GPT name from the image

@@ -213,6 +213,12 @@ void write_summary(std::ostream& out, const ScanReport& report, const PrintSetti
     if (volume.status == VolumeStatus::error) out << " (" << to_code(volume.reason) << ')';
     if (!volume.detail.empty()) out << ": " << escape_for_terminal(volume.detail);
     if (!volume.host_error.empty()) out << "; host evidence not read: " << escape_for_terminal(volume.host_error);
+    if (volume.image_files.size() > 1) {  // a parent chain or split segments (issue 15)
+      out << "; " << escape_for_terminal(volume.image_format) << " made of";
+      for (std::size_t i = 0; i < volume.image_files.size(); ++i) {
+        out << (i == 0 ? " " : " + ") << escape_path_for_terminal(volume.image_files[i]);
+      }
+    }
     out << '\n';
   }
   if (const std::string images = images_line(report); !images.empty()) out << "Images:       " << images << '\n';

@@ -15,6 +15,12 @@ them with The Sleuth Kit, without flscan). For every image the manifest lists:
   manifest (each file's expected state, each tree's verdict and symptom statuses, the number of
   files each volume holds) and the images manifest (exit code; the report's `volumes`: names,
   offsets, lengths, container format, file system);
+- the same disk as qcow2 (version 3, version 2, compressed), VHDX, a differencing VHD and VHDX,
+  qcow2 chains of two and three files (one ending in a raw file), and split raw sets (issue 15), compared like the containers above,
+  and the report's `image_files` naming the files each is made of, in order;
+- images that cannot be opened as a whole (`image_error`: a missing backing file, a VDI backing
+  file, a split set with a missing middle segment): one not_scanned entry for the image with the
+  manifest's reason, its detail naming the file the manifest names, no volume and no result;
 - broken images: the bad volume's not_scanned entry (`IMAGE:<volume>`) with the reason the
   images manifest gives for it, the good volumes still scanned and equal to their trees, the
   exit code of the documented rules, and never a crash (a signal, a sanitizer report, a report
@@ -241,6 +247,8 @@ def check_volumes(report: dict, img: dict) -> None:
         if "lv" in vol:  # an LVM2 logical volume names its volume group and itself
             check(got["partition_type"] == f"LVM2 logical volume {vol['lv']}",
                   f"{where}: partition_type {got['partition_type']!r}, manifest {vol['lv']}")
+        files = [path_text(f) for f in got.get("image_files") or []]
+        check(files == img["image_files"], f"{where}: image_files {files}, manifest {img['image_files']}")
         # Every volume of a fixture can be opened again for the host evidence.
         check(got.get("host_error", "missing") is None, f"{where}: host_error {got.get('host_error', 'missing')!r}")
         if vol["error"] is None:
@@ -252,6 +260,18 @@ def check_volumes(report: dict, img: dict) -> None:
             wanted = wanted_reasons(vol)
             check(got["status"] == "error" and got["reason"] in wanted,
                   f"{where}: status {got['status']} reason {got['reason']}, manifest {vol['error']}")
+
+
+def check_image_error(report: dict, img: dict) -> None:
+    """An image that cannot be opened at all: one entry for it, naming the file the manifest names."""
+    image, error = img["path"], img["image_error"]
+    entries = [e for e in report.get("not_scanned") or [] if path_text(e["path"]) == image]
+    if check(len(entries) == 1, f"{image}: not_scanned entries for the image {entries}"):
+        check(entries[0]["reason"] == error["reason"], f"{image}: reason {entries[0]['reason']}, manifest {error['reason']}")
+        check(error["names"] in entries[0]["detail"], f"{image}: detail does not name {error['names']}: {entries[0]['detail']}")
+    check(not report.get("results") and not report.get("inventory"), f"{image}: results from an image that was not read")
+    check(not report.get("volumes"), f"{image}: volumes {report.get('volumes')}")
+    check(report["summary"]["complete"] is False, f"{image}: summary.complete is not false")
 
 
 def tree_file_count(corpus_manifest: dict, tree: str) -> int:
@@ -286,6 +306,9 @@ def main() -> int:
         check(report["_returncode"] == img["expected_exit_code"],
               f"{image}: exit {report['_returncode']}, expected {img['expected_exit_code']} (images manifest)")
         check(path_text(report["roots"][0]) == image, f"{image}: roots {report['roots']}")
+        if img.get("image_error") is not None:
+            check_image_error(report, img)
+            continue
         names = [v["name"] for v in img["volumes"]]
         on_volumes = [e for key in ("results", "inventory", "not_scanned", "skipped") for e in report.get(key) or []
                       if path_text(e["path"]).startswith(image + ":") or path_text(e["path"]) == image]

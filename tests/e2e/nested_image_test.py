@@ -66,7 +66,7 @@ def entries(report: dict, key: str) -> dict:
 def compare_image(report: dict, walk_path: str, operand: dict, img: dict, corpus_manifest: dict,
                   incomplete: bool) -> None:
     """The image's volumes and files in the directory scan against its scan as PATH and the manifests."""
-    check_volumes(report, dict(img, path=walk_path))
+    check_volumes(report, dict(img, path=walk_path, image_files=[walk_path]))
     for vol in img["volumes"]:
         where = f"{walk_path}:{vol['name']}"
         nested = split(report, where)
@@ -116,7 +116,7 @@ def main() -> int:
         qcow2_opened = any(path_text(v["image"]) == qcow2 for v in report.get("volumes") or [])
         not_scanned = entries(report, "not_scanned")
         if qcow2_opened:
-            check_volumes(report, dict(by_path["gpt.raw"], path=qcow2, format="qcow"))
+            check_volumes(report, dict(by_path["gpt.raw"], path=qcow2, format="qcow2", image_files=[qcow2]))
             check(not not_scanned, f"snapshots: not_scanned {sorted(not_scanned)}")
         else:
             entry = not_scanned.get(qcow2)
@@ -206,7 +206,10 @@ def main() -> int:
         # 5. Broken images, and an E01 cut short, inside a directory.
         broken_dir = work / "broken"
         broken_dir.mkdir()
-        broken = [img for img in manifest["images"] if img["broken"]]
+        # Not the broken images whose fault is another file beside them (a missing parent or
+        # segment): a walk does not look up the files an image names (README "Images inside
+        # directories"), so copied alone they are different images.
+        broken = [img for img in manifest["images"] if img["broken"] and not (img.get("image_error") or {}).get("names")]
         for img in broken:
             shutil.copy(images_dir / img["path"], broken_dir / Path(img["path"]).name)
         with open(images_dir / "mbr.E01", "rb") as whole:

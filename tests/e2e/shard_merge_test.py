@@ -5,7 +5,8 @@
    Windows tree of manifest.host_trees as its own PATH, so its installation is found), one file
    PATH, a PATH that does not exist, a scratch tree with a FIFO, a symlink and an excluded file
    (skipped entries), and the raw disk images of corpus-images/ when they were built (good and
-   broken ones), and then also a directory holding copies of the corpus's VHD and raw GPT disk
+   broken ones), with a qcow2 snapshot over its backing file and a split raw set, and then also
+   a directory holding copies of the corpus's VHD and raw GPT disk
    (disk images met during the walk, opened by every shard: their files split by
    `vm/IMAGE:pN/path`). Its host verdicts and symptom statuses are first checked against the
    corpus manifest.
@@ -20,7 +21,8 @@
    exits with the full scan's exit code.
 3. Refusals (exit code 2, the files named): a missing shard, a duplicate shard, shards of
    different N, a report written without --shard, a report that is not JSON, a FIFO (never
-   opened) and an absent file as reports, shards of different PATHs.
+   opened) and an absent file as reports, shards of different PATHs, shards whose image was
+   made of different files (a parent chain found differently).
 
 Usage: shard_merge_test.py FLSCAN CORPUS_DIR SARIF_SCHEMA"""
 import json
@@ -104,6 +106,7 @@ def main() -> int:
         # files shard by `pN/path`, their broken volumes are reported by every shard.
         images = corpus.parent / "corpus-images"
         roots += [str(p) for p in sorted(images.glob("*.raw"))] + [str(p) for p in sorted(images.glob("broken/*.raw"))]
+        roots += [str(p) for p in (images / "mbr-snapshot.qcow2", images / "split/mbr.001") if p.is_file()]
         # Disk images inside a directory PATH (issue 15): every shard opens them and scans its share.
         nested_prefixes = []
         if (images / "mbr.vhd").is_file() and (images / "gpt.raw").is_file():
@@ -215,6 +218,15 @@ def main() -> int:
         check(late.returncode in (0, 1, 2), f"late shard: exit code {late.returncode}")
         refused(["out/n2-s1.json", "out/late-s2.json"],
                 ["tree changed between the shard runs", "out/n2-s1.json", "out/late-s2.json"], "changed tree")
+        # A shard that read an image through other files (another backing file): another disk.
+        shard2 = json.loads((work / "out/n2-s2.json").read_text())
+        chained = [v for v in shard2["volumes"] if len(v["image_files"]) > 1]
+        check(bool(chained) or not (images / "mbr-snapshot.qcow2").is_file(), "no volume names its parent chain")
+        if chained:
+            chained[0]["image_files"][-1] = {"text": "other-base.qcow2"}
+            (work / "out/chain-s2.json").write_text(json.dumps(shard2))
+            refused(["out/n2-s1.json", "out/chain-s2.json"], ["different disk image volumes", "out/chain-s2.json"],
+                    "different parent files")
         check(not (work / "out/refused.json").exists(), "a refused merge wrote a report")
         usage = run(flscan, ["merge", "--help"], work)
         check(usage.returncode == 0 and b"--shard" in usage.stdout, "flscan merge --help")

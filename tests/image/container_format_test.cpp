@@ -54,17 +54,20 @@ Bytes read_all(const std::filesystem::path& path) {
 TEST_CASE("container formats: the signatures of each specification", "[image][container][issue15]") {
   using namespace std::string_view_literals;
   ContainerSupport support{};
-  SECTION("qcow2 version 3 and 2, qcow version 1, an unknown version") {
+  SECTION("qcow2 version 3 and 2 are opened (libqcow); qcow version 1 and an unknown version are not") {
     Bytes file = zeros(8192);
     put(file, 0, "QFI\xfb\0\0\0\x03"sv);
     CHECK(name_of(file, &support) == "qcow2");
-    CHECK(support == ContainerSupport::unsupported);
+    CHECK(support == ContainerSupport::opened);
     put(file, 4, "\0\0\0\x02"sv);
-    CHECK(name_of(file) == "qcow2");
+    CHECK(name_of(file, &support) == "qcow2");
+    CHECK(support == ContainerSupport::opened);
     put(file, 4, "\0\0\0\x01"sv);
-    CHECK(name_of(file) == "qcow");
+    CHECK(name_of(file, &support) == "qcow");
+    CHECK(support == ContainerSupport::unsupported);
     put(file, 4, "\0\0\0\x09"sv);
-    CHECK(name_of(file) == "qcow (unknown version)");
+    CHECK(name_of(file, &support) == "qcow (unknown version)");
+    CHECK(support == ContainerSupport::unsupported);
   }
   SECTION("VDI: the signature at 0x40, little-endian") {
     Bytes file = zeros(8192);
@@ -109,7 +112,7 @@ TEST_CASE("container formats: the signatures of each specification", "[image][co
     put(file, 0, "WithoutFreeSpace"sv);
     CHECK(name_of(file) == "Parallels HDD");
   }
-  SECTION("a differencing VHD is not opened, and its parent is named") {
+  SECTION("a differencing VHD is opened (libvhdi, with its parent), and its parent is named") {
     Bytes file = zeros(8192);
     put(file, 0, "conectix"sv);
     put(file, 16, "\0\0\0\0\0\0\x02\0"sv);  // data offset 512
@@ -120,7 +123,7 @@ TEST_CASE("container formats: the signatures of each specification", "[image][co
     const auto format = recognise_container(all.clip(0, kContainerHeadBytes), ByteView());
     REQUIRE(format);
     CHECK(format->name == "differencing VHD");
-    CHECK(format->support == ContainerSupport::unsupported);
+    CHECK(format->support == ContainerSupport::opened);
     CHECK(format->evidence.find("parent \"base.vhd\"") != std::string::npos);
     put(file, 60, "\0\0\0\x03"sv);  // dynamic
     CHECK(name_of(file, &support) == "VHD");

@@ -6,6 +6,7 @@
   extern "C" __attribute__((visibility("default"))) void name() {}
 
 FLSCAN_STUB(tsk_img_open_utf8_sing)
+FLSCAN_STUB(tsk_img_open_utf8)
 FLSCAN_STUB(tsk_img_open_external)
 FLSCAN_STUB(tsk_error_vset_errstr)
 FLSCAN_STUB(tsk_error_get)

@@ -168,6 +168,7 @@ TEST_CASE("the text and HTML printers escape every field whatever its source", "
   volume.image = "/i.raw";
   volume.name = "p1";
   volume.filesystem = "ntfs" + kOsc52 + kRlo;
+  volume.image_files = {"/i.raw", "/parent" + kOsc52 + ".raw"};  // a parent chain's names (issue 15)
   report.volumes.push_back(volume);
   PrintSettings settings;
   settings.inventory = true;
@@ -185,6 +186,8 @@ TEST_CASE("the text and HTML printers escape every field whatever its source", "
   CHECK(html.str().find("<script>") == std::string::npos);
   CHECK(html.str().find("&lt;script&gt;alert(1)&lt;/script&gt;") != std::string::npos);
   CHECK(html.str().find('\x1b') == std::string::npos);
+  CHECK(html.str().find("made of /i.raw + /parent") != std::string::npos);
+  CHECK(text.str().find("made of /i.raw + /parent") != std::string::npos);
 }
 
 TEST_CASE("the report reader refuses fields that are not what flscan writes, naming field and entry",
@@ -220,6 +223,7 @@ TEST_CASE("the report reader refuses fields that are not what flscan writes, nam
   doc["volumes"] = Json::array({Json{{"image", {{"text", "/i.raw"}}},
                                      {"volume", "p1"},
                                      {"image_format", "raw"},
+                                     {"image_files", Json::array({Json{{"text", "/i.raw"}}})},
                                      {"offset", 0},
                                      {"length", 1},
                                      {"partition_type", ""},
@@ -229,6 +233,26 @@ TEST_CASE("the report reader refuses fields that are not what flscan writes, nam
                                      {"detail", ""},
                                      {"host_error", nullptr}}});
   CHECK(read_error(doc).find("volumes[0].filesystem") != std::string::npos);
+}
+
+TEST_CASE("the files an image is made of survive the JSON report", "[report][json][issue15]") {
+  // A qcow2 with its backing file: `flscan merge` reads back the chain each volume names.
+  ScanReport report = one_result_report();
+  ImageVolume volume;
+  volume.image = "snap/top.qcow2";
+  volume.name = "p1";
+  volume.image_format = "qcow2";
+  volume.image_files = {"snap/top.qcow2", "snap/base.qcow2"};
+  report.volumes.push_back(volume);
+  const Json doc = shard_document(report);
+  REQUIRE(doc["volumes"][0]["image_files"].size() == 2);
+  auto read = report_from_json(doc);
+  REQUIRE(read);
+  REQUIRE(read->report.volumes.size() == 1);
+  CHECK(read->report.volumes[0].image_files == volume.image_files);
+  Json missing = doc;
+  missing["volumes"][0].erase("image_files");
+  CHECK(read_error(missing).find("volumes[0]: missing key \"image_files\"") != std::string::npos);
 }
 
 TEST_CASE("root facts survive the JSON report and a malformed one is refused", "[report][json]") {

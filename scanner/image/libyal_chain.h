@@ -1,0 +1,100 @@
+// A disk image read through a libyal container library (libqcow for qcow2, libvhdi for VHDX and
+// differencing VHD/VHDX), with the chain of parent files it names (issue 15).
+//
+// The libraries are loaded at run time (dynamic_library.h; qcow_runtime.cpp, vhdi_runtime.cpp),
+// never linked. Their handles are not thread-safe: open_libyal_chain is called once per thread
+// that reads the image (image_source.h), and the handles it opens are owned by that thread's TSK
+// callback image (tsk_handle.h) and freed when it is closed: the child first, then its parents
+// (a child only points at its parent, set with libX_file_set_parent_file).
+//
+// Every file is opened by flscan (the operand as given; the parents by image_files.h's rules, not
+// through a symlink) and handed to the library as /proc/self/fd/N, so the library reads the very
+// file that was checked.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <tl/expected.hpp>
+
+#include "scanner/image/tsk_handle.h"
+
+namespace flscan::scanner::image {
+
+// The functions of one libyal container library. Their handle and error types are intptr_t in
+// every libyal library (libX/types.h, libX/error.h), so one table serves each; the loaders check
+// each pointer's type against the library's header.
+struct LibyalApi {
+  using Handle = std::intptr_t;
+  using Error = std::intptr_t;
+  const char* unavailable = nullptr;  // why the library could not be loaded; the rest is then unset
+  const char* format = "";            // "qcow2", "VHDX": the format's name in messages
+  const char* parent_word = "";       // "backing file", "parent": what the format calls it
+  int read_flags = 1;                 // libX_get_access_flags_read()
+  int (*file_initialize)(Handle**, Error**) = nullptr;
+  int (*file_free)(Handle**, Error**) = nullptr;
+  int (*file_open)(Handle*, const char*, int, Error**) = nullptr;
+  int (*file_close)(Handle*, Error**) = nullptr;
+  ssize_t (*read_buffer_at_offset)(Handle*, void*, std::size_t, std::int64_t, Error**) = nullptr;
+  int (*set_parent_file)(Handle*, Handle*, Error**) = nullptr;
+  int (*get_media_size)(Handle*, std::uint64_t*, Error**) = nullptr;
+  int (*get_parent_name_size)(Handle*, std::size_t*, Error**) = nullptr;
+  int (*get_parent_name)(Handle*, std::uint8_t*, std::size_t, Error**) = nullptr;
+  int (*get_bytes_per_sector)(Handle*, std::uint32_t*, Error**) = nullptr;  // null: 512
+  int (*error_backtrace_sprint)(Error*, char*, std::size_t) = nullptr;
+  void (*error_free)(Error**) = nullptr;
+};
+
+// Why an image of a chain cannot be read.
+struct ChainFailure {
+  enum class Kind {
+    unreadable,   // a file is missing, refused (image_files.h) or damaged: unreadable-image
+    unsupported,  // a file the library cannot use (a VMDK backing file for libqcow): unsupported-image
+    encrypted,    // encrypted by the container (qcow2 AES or LUKS): encrypted-volume
+    raw_parent,   // not a failure: a parent that is a raw disk, which ends the chain (qcow2 over raw)
+  };
+  Kind kind = Kind::unreadable;
+  std::string detail;
+};
+
+// What a format adds to the generic chain walk: every file of the chain (the image named as PATH
+// included) is checked by its first bytes (up to 4 KiB) before the library opens it: a failure
+// when it cannot be read (encrypted) or used (another container format), or raw_parent for a
+// raw disk, which the library does not open: it ends the chain.
+using ChainHeadRule =
+    std::function<std::optional<ChainFailure>(const std::string& path, const std::vector<std::uint8_t>& head)>;
+
+struct ResolvedChain {
+  std::vector<std::string> files;  // the image named as PATH, then its parents
+  bool raw_end = false;            // the last file is a raw disk (qcow2: open_qcow_chain)
+};
+
+// The files of the image `path` (as given) and of its parents, child first, each found by the
+// rules of image_files.h and opened once to read its own parent's name.
+[[nodiscard]] tl::expected<ResolvedChain, ChainFailure> resolve_libyal_chain(const LibyalApi& api,
+                                                                             const std::string& path,
+                                                                             const ChainHeadRule& head_rule);
+
+// The chain `files` (from resolve_libyal_chain) opened on the calling thread as one TSK image;
+// null with TSK's error set when it cannot be opened.
+// Used for VHDX and differencing VHD/VHDX (qcow2 chains: open_qcow_chain).
+[[nodiscard]] ImgPtr open_libyal_chain(const LibyalApi& api, const std::vector<std::string>& files);
+
+// A qcow2 chain (`files` and `raw_end` from resolve_libyal_chain), opened on the calling thread.
+// libqcow takes only a qcow2 file as a parent, and libqcow 20201213 reads a cluster that qcow2
+// version 3 marks as zeros (the L2 entry's bit 0) from offset 0 of the file (its header bytes)
+// instead of as zeros: so each qcow2 file is opened alone, and for every cluster flscan reads its
+// L1/L2 tables (qemu's docs/interop/qcow2.txt) to find the first file of the chain that holds it:
+// its data (allocated or compressed) is read by libqcow from that file, a zero cluster is zeros,
+// and a cluster none holds comes from the raw file when the chain ends in one (zeros past its
+// end), else is zeros. Null with TSK's error set when it cannot be opened (extended L2 entries
+// or an external data file are refused).
+[[nodiscard]] ImgPtr open_qcow_chain(const LibyalApi& api, const std::vector<std::string>& files, bool raw_end);
+
+}  // namespace flscan::scanner::image
