@@ -22,6 +22,8 @@ packages=(
   libtsk-dev                                   # disk images: The Sleuth Kit (raw, E01 via libewf, VHD via libvhdi, VMDK via libvmdk; MBR/GPT; NTFS/FAT)
   ntfs-3g ntfs-3g-dev mtools dosfstools fdisk  # corpus: NTFS (mkntfs + libntfs-3g) and FAT32 (mkfs.fat + mtools) volumes, partition tables (sfdisk), no root
   qemu-utils ewf-tools                         # corpus: the same volume as VHD/VMDK (qemu-img convert) and E01 (ewfacquire)
+  libbde-dev libcryptsetup-dev                 # encrypted volumes: BitLocker (libbde) and LUKS1/2 (libcryptsetup), both loaded at run time
+  cryptsetup-bin                               # tests: e2e_image_keys makes LUKS1/LUKS2 volumes in plain files (offline reencrypt, no root)
   sleuthkit                                    # tests: fls/icat read the image fixtures independently of flscan
   strace                                       # test: e2e_io_per_file counts each file's opens and reads
   libwine                                      # test: e2e_wine_kernel scans Wine's real ntoskrnl.exe (not an NT kernel: no finding)

@@ -45,11 +45,24 @@ Disk images (scanned without mounting, through The Sleuth Kit):
   and Windows installations in a volume get their Q317218 report. Only the default data stream
   of allocated files is read: no NTFS alternate data stream, no deleted file. A volume that
   cannot be read is NOT SCANNED with a reason (unreadable-image, unknown-filesystem,
-  encrypted-volume: BitLocker, BitLocker To Go, LUKS) and the others are still scanned. A
-  block device named as PATH (flscan /dev/sdb) is a disk, opened the same way. Nothing is
-  mounted or extracted. A format flscan cannot open (qcow2, VDI, QED, LVM2, LUKS, DMG, ...)
-  is NOT SCANNED unsupported-image, and an E01/VHD/VHDX/VMDK found inside a scanned
-  directory is NOT SCANNED image-not-opened: never one plain file passed as clean.
+  encrypted-volume: BitLocker, BitLocker To Go, LUKS, without a key) and the others are
+  still scanned. A block device named as PATH (flscan /dev/sdb) is a disk, opened the same
+  way. Nothing is mounted or extracted. A format flscan cannot open (qcow2, VDI, QED, LVM2,
+  DMG, ...) is NOT SCANNED unsupported-image, and an E01/VHD/VHDX/VMDK/LUKS file found
+  inside a scanned directory is NOT SCANNED image-not-opened: never one plain file passed
+  as clean.
+
+Encrypted volumes (BitLocker incl. To Go, LUKS1/LUKS2; bare, in a partition, any container):
+  opened with the keys of --bitlocker-recovery-password, --bitlocker-password,
+  --bitlocker-key-file (.BEK) and --luks-passphrase-file, each naming a FILE ('-': stdin,
+  /dev/fd/N: a descriptor), never the key itself (a recovery password on the command line is
+  refused). Each option may be repeated; every key of a volume's kind is tried on every
+  encrypted volume of that kind, and the first that fits opens it: the volume is scanned and
+  its JSON "decrypted_with" names the kind of key. No key of its kind: encrypted-volume; keys
+  of its kind, none fits: key-rejected (both exit 2). Keys never appear in a report, and once
+  one is read flscan cannot dump core. BitLocker AES-XTS volumes stay encrypted-volume with
+  Debian 12's libbde (it decrypts them wrongly); LUKS: aes-xts-plain64, aes-cbc-essiv:sha256.
+  Example: flscan --luks-passphrase-file pass.txt --bitlocker-recovery-password rp.txt disk.E01
 
 Offline Windows (Q317218 report):
   For each Windows installation found (a WINNT or WINDOWS directory with
@@ -206,6 +219,11 @@ struct OptionTexts {
   std::string windows_root;
   std::string quarantine_dir;
   std::string shard;
+  // The key options' files, by option (key_files below puts them in one list).
+  std::vector<std::string> bitlocker_recovery_passwords;
+  std::vector<std::string> bitlocker_passwords;
+  std::vector<std::string> bitlocker_key_files;
+  std::vector<std::string> luks_passphrases;
 };
 
 // What is scanned and how it is read: PATH, -d, --exclude, sizes, --progress, threads, -L, -x, --image.
@@ -264,10 +282,53 @@ void add_input_options(CLI::App& app, Options& options, OptionTexts& texts) {
                "Open every PATH that is a file as a disk image, without the\n"
                "content test; one that cannot be opened is NOT SCANNED\n"
                "(unreadable-image), and a format flscan cannot open (qcow2,\n"
-               "VDI, LUKS, ...) is NOT SCANNED (unsupported-image) all the same.\n"
-               "Without it, raw, E01, VHD, VHDX and VMDK images are recognised\n"
+               "VDI, QED, ...) is NOT SCANNED (unsupported-image) all the same.\n"
+               "Without it, raw, E01, VHD, VHDX, VMDK and LUKS images are recognised\n"
                "by content, and a block device always is a disk (see Disk\n"
                "images below). Example: flscan --image disk.bin");
+}
+
+// The keys of encrypted volumes in disk images (image/volume_keys.h, issue 15): each option names a
+// file, never the key itself.
+void add_key_options(CLI::App& app, OptionTexts& texts) {
+  app.add_option("--bitlocker-recovery-password", texts.bitlocker_recovery_passwords,
+                 "Read a BitLocker recovery password (48 digits) from FILE\n"
+                 "('-': standard input; /dev/fd/N works) and open BitLocker\n"
+                 "volumes with it; repeatable. Never the password itself on\n"
+                 "the command line (refused). See 'Encrypted volumes' below.\n"
+                 "Example: --bitlocker-recovery-password /root/rp.txt")
+      ->type_name("FILE")
+      ->allow_extra_args(false);
+  app.add_option("--bitlocker-password", texts.bitlocker_passwords,
+                 "Read a BitLocker (To Go) user password from FILE, as above.\n"
+                 "Example: --bitlocker-password - < pw.txt")
+      ->type_name("FILE")
+      ->allow_extra_args(false);
+  app.add_option("--bitlocker-key-file", texts.bitlocker_key_files,
+                 "A BitLocker startup key file (.BEK) to open BitLocker\n"
+                 "volumes with; repeatable. Example: --bitlocker-key-file E.BEK")
+      ->type_name("FILE")
+      ->allow_extra_args(false);
+  app.add_option("--luks-passphrase-file", texts.luks_passphrases,
+                 "Read a LUKS1/LUKS2 passphrase from FILE ('-': standard\n"
+                 "input; one trailing newline is dropped) and open LUKS\n"
+                 "volumes with it; repeatable.\n"
+                 "Example: --luks-passphrase-file /dev/fd/3 3<pass.txt")
+      ->type_name("FILE")
+      ->allow_extra_args(false);
+}
+
+// The key options' files in one list: by option, each in the order given.
+std::vector<image::KeyFileOption> key_files(const OptionTexts& texts) {
+  std::vector<image::KeyFileOption> files;
+  const auto add = [&files](image::KeyKind kind, const std::vector<std::string>& names) {
+    for (const std::string& name : names) files.push_back({kind, name});
+  };
+  add(image::KeyKind::bitlocker_recovery_password, texts.bitlocker_recovery_passwords);
+  add(image::KeyKind::bitlocker_password, texts.bitlocker_passwords);
+  add(image::KeyKind::bitlocker_startup_key, texts.bitlocker_key_files);
+  add(image::KeyKind::luks_passphrase, texts.luks_passphrases);
+  return files;
 }
 
 // The exit code policy, the host evidence, the actions on infected files and --shard.
@@ -381,6 +442,8 @@ tl::expected<void, std::string> apply_texts(const CLI::App& app, const OptionTex
     if (!shard) return tl::make_unexpected("--shard: " + shard.error());
     options.shard = *shard;
   }
+  // Read (and a recovery password given here instead of a file refused) by read_key_files.
+  options.key_files = key_files(texts);
   if (options.repair && !options.quarantine_dir) {
     return tl::make_unexpected("--repair needs --quarantine DIR (the infected original is kept there first)");
   }
@@ -402,6 +465,7 @@ ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out,
   add_input_options(app, options, texts);
   const OutputOptions outputs(app, OutputOptions::Command::scan);
   add_action_options(app, options, texts);
+  add_key_options(app, texts);
   add_listing_options(app, options);
 
   try {

@@ -88,6 +88,14 @@ std::optional<ContainerFormat> opened_format(ByteView head, ByteView tail) {
   if (head.equals_at(0, "# Disk DescriptorFile"sv) && head.find(as_bytes("createType="))) {
     return opened("VMDK", "descriptor \"# Disk DescriptorFile\" with a createType");
   }
+  // A bare LUKS volume: an image of one encrypted volume (encrypted_volume.h), opened with a key.
+  if (signature(head, 0, "LUKS\xba\xbe"sv, kLuks1Header)) {
+    const auto version = big_endian(head, 6, 2);
+    if (version && (*version == 1 || *version == 2)) {
+      return opened("LUKS" + std::to_string(*version) + " encrypted volume",
+                    "\"LUKS\\xba\\xbe\" version " + std::to_string(*version) + " at offset 0");
+    }
+  }
   if (tail.size() == kContainerTailBytes && tail.equals_at(0, "conectix"sv)) {
     ContainerFormat fixed = opened("VHD", "\"conectix\" footer in the last 512 bytes");
     fixed.at_end = true;
@@ -119,13 +127,6 @@ std::optional<ContainerFormat> unsupported_format(ByteView head, ByteView tail) 
   if (signature(head, 0, "AFF10\r\n\0"sv, kSectorHeader)) return unsupported("AFF", "\"AFF10\" at offset 0");
   if (signature(head, 0, "LVF\x09\x0d\x0a\xff\x00"sv, kSectorHeader))
     return unsupported("L01 (EnCase logical evidence)", "\"LVF\" signature at offset 0");
-  if (signature(head, 0, "LUKS\xba\xbe"sv, kLuks1Header)) {
-    const auto version = big_endian(head, 6, 2);
-    if (version && (*version == 1 || *version == 2)) {
-      return unsupported("LUKS" + std::to_string(*version) + " encrypted volume",
-                         "\"LUKS\\xba\\xbe\" version " + std::to_string(*version) + " at offset 0");
-    }
-  }
   for (std::size_t sector = 0; sector < kLvmLabelSectors; ++sector) {
     const std::size_t label = sector * kSector;
     if (head.contains(label, kSector) && head.equals_at(label, "LABELONE"sv) &&

@@ -7,13 +7,14 @@
 // first 4 KiB or the last 512 bytes, so one read of each end decides:
 //   opened by flscan through TSK: E01 ("EVF\t\r\n\xff\0" at 0), VHD ("conectix" at 0 for dynamic
 //     and differencing disks, in the last 512 bytes for fixed ones), VHDX ("vhdxfile" at 0), VMDK
-//     ("KDMV" sparse extent, "COWD" ESX extent, "# Disk DescriptorFile" descriptor);
+//     ("KDMV" sparse extent, "COWD" ESX extent, "# Disk DescriptorFile" descriptor), and a bare
+//     LUKS1/LUKS2 volume ("LUKS\xba\xbe" and a big-endian version 1 or 2 at 6: an image of one
+//     encrypted volume, encrypted_volume.h);
 //   not opened yet: a differencing VHD (disk type 4 in the footer; the parent named from its
 //     dynamic header), qcow/qcow2 ("QFI\xfb" and a big-endian version 1-3 at 4), QED ("QED\0"),
 //     VirtualBox VDI (0xBEDA107F little-endian at 0x40), Parallels ("WithoutFreeSpace" or
 //     "WithouFreSpacExt" at 0), AFF ("AFF10\r\n\0" at 0), EnCase L01 logical evidence
-//     ("LVF\t\r\n\xff\0"), LUKS1/LUKS2 ("LUKS\xba\xbe" and a big-endian version 1 or 2 at 6),
-//     an LVM2 physical volume ("LABELONE" at the start of one of the first four 512-byte sectors
+//     ("LVF\t\r\n\xff\0"), an LVM2 physical volume ("LABELONE" at the start of one of the first four 512-byte sectors
 //     with "LVM2 001" at +0x18 of that label) and Apple DMG/UDIF ("koly" at the start of the last
 //     512 bytes).
 // A signature counts only in a file long enough to hold its format's header (72 bytes for qcow2,

@@ -7,7 +7,7 @@
 //    "vhdxfile", VMDK "KDMV"/"COWD" or a "# Disk DescriptorFile" text) makes it an image: if TSK then
 //    cannot open it, it is reported NOT SCANNED (unreadable-image) rather than passed off as a
 //    clean file;
-//  - a container or volume format flscan cannot open yet (qcow2, VDI, LVM2, LUKS, DMG, ...;
+//  - a container or volume format flscan cannot open yet (qcow2, VDI, LVM2, DMG, ...;
 //    container_format.h) is NOT SCANNED unsupported-image naming the format, with --image too;
 //  - a raw candidate (0x55AA at offset 510, or "EFI PART" at 512) is an image only when TSK
 //    confirms it: a partition table with at least one allocated partition, an NTFS or FAT
@@ -22,7 +22,9 @@
 // with extended partitions, GPT), named p1, p2, ... in start-offset order; an image with no
 // partition table (a bare filesystem) is one volume "vol" at offset 0. Each volume is opened with
 // TSK (any filesystem it knows; NTFS and FAT are the ones tested). A volume that cannot be opened
-// gets status error with a reason (encrypted-volume, unknown-filesystem, unreadable-image); a
+// gets status error with a reason (encrypted-volume, key-rejected, unknown-filesystem,
+// unreadable-image); an encrypted volume a key given opens is scanned through its decryption
+// (encrypted_volume.h); a
 // partition whose type holds no files (Microsoft reserved, BIOS boot, swap) and that has no
 // filesystem is skipped, which does not make the scan incomplete.
 #pragma once

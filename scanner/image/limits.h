@@ -28,4 +28,14 @@ inline constexpr std::size_t kMaxPathBytes = 64 * 1024;
 // Data runs of one file examined to check that its data lies inside the image.
 inline constexpr std::size_t kMaxRunsChecked = 1'000'000;
 
+// Bytes read from one key file (--luks-passphrase-file, --bitlocker-*): passphrases are short,
+// a BitLocker .BEK startup key file is about 150 bytes; a larger file is refused (a wrong file).
+inline constexpr std::size_t kMaxKeyFileBytes = 64 * 1024;
+// Key files read in one run (the key options are repeatable; each key is tried on every
+// encrypted volume, and each try may cost a key derivation).
+inline constexpr std::size_t kMaxKeyFiles = 64;
+// The LUKS header bytes copied for libcryptsetup (binary headers, JSON metadata and key slots: all
+// that lies before the data segment; LUKS2's default is 16 MiB).
+inline constexpr std::uint64_t kMaxLuksHeaderBytes = 256ull * 1024 * 1024;
+
 }  // namespace flscan::scanner::image::limits

@@ -287,6 +287,7 @@ Json document_to_json(const ScanReport& report, const PrintSettings& settings, E
         {"length", volume.length},
         {"partition_type", volume.partition_type},
         {"filesystem", volume.filesystem},
+        {"decrypted_with", volume.decrypted_with.empty() ? Json(nullptr) : Json(volume.decrypted_with)},
         {"status", to_code(volume.status)},
         {"reason", volume.status == VolumeStatus::error ? Json(std::string(to_code(volume.reason))) : Json(nullptr)},
         {"detail", volume.detail},

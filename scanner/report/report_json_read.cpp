@@ -226,6 +226,7 @@ ImageVolume volume_from_json(const Json& value, const std::string& where) {
   volume.length = get_uint(value, where, "length");
   volume.partition_type = get_string(value, where, "partition_type");  // holds a GPT name from the image
   volume.filesystem = get_label(value, where, "filesystem");
+  volume.decrypted_with = get_optional_string(value, where, "decrypted_with").value_or("");
   volume.status = get_code<VolumeStatus>(value, where, "status");
   if (!member(value, where, "reason").is_null()) volume.reason = get_code<NotScannedReason>(value, where, "reason");
   volume.detail = get_string(value, where, "detail");

@@ -5,12 +5,15 @@ format, never one plain file passed as clean (issue 15, "recognise before decidi
 The images are made here by qemu-img (Debian qemu-utils) from the corpus's infected MBR disk
 (corpus-images/mbr.raw, its manifest says it holds infected files), so what each file is follows
 from how it was made:
-- as PATH: the disk converted to qcow2 (v3 and v2), VDI and QED, and a LUKS volume, each alone and
-  with --image: exit 2, one `not_scanned` entry for the operand with reason `unsupported-image`
-  whose detail names the format; no result (nothing inside was read);
+- as PATH: the disk converted to qcow2 (v3 and v2), VDI and QED, each alone and with --image:
+  exit 2, one `not_scanned` entry for the operand with reason `unsupported-image` whose detail
+  names the format; no result (nothing inside was read);
+- a LUKS1 volume made by qemu-img, as PATH alone and with --image and no key: an image of one
+  encrypted volume, `IMAGE:vol` NOT SCANNED `encrypted-volume` naming LUKS, exit 2, no result;
 - inside a scanned directory: the same qcow2 and VDI (`unsupported-image`), and the corpus's
-  VHD, VMDK and E01 of the same disk (`image-not-opened`: formats flscan opens as PATH), beside a
-  text file that is nothing: exit 2, exactly those entries, each naming its format;
+  VHD, VMDK and E01 of the same disk and the LUKS volume (`image-not-opened`: formats flscan
+  opens as PATH), beside a text file that is nothing: exit 2, exactly those entries, each naming
+  its format;
 - a dynamic VHD made by qemu-img and turned into a differencing disk (disk type 4, a parent
   named in its dynamic header, per the VHD specification) is `unsupported-image` naming the parent;
 - the VHD named as PATH is still opened, with the exit code the images manifest gives it, so recognising
@@ -100,6 +103,19 @@ def check_operand(flscan: str, path: Path, fmt: str, extra: list) -> None:
     check(not report["results"], f"{what}: results from an image that was not read: {report['results']}")
 
 
+def check_luks_operand(flscan: str, path: Path, extra: list) -> None:
+    what = f"{path.name} {' '.join(extra)}".strip()
+    report = run_json([flscan, *extra, "--json", "-", str(path)], None, what)
+    if report is None:
+        return
+    check(report["_returncode"] == 2, f"{what}: exit {report['_returncode']}, expected 2 (incomplete)")
+    entry = not_scanned(report).get(f"{path}:vol")
+    if check(entry is not None, f"{what}: no not_scanned entry for {path}:vol ({sorted(not_scanned(report))})"):
+        check(entry["reason"] == "encrypted-volume", f"{what}: reason {entry['reason']}, expected encrypted-volume")
+        check("LUKS" in entry["detail"], f"{what}: detail does not name LUKS: {entry['detail']}")
+    check(not report["results"], f"{what}: results from a volume that was not read: {report['results']}")
+
+
 def check_directory(flscan: str, images: Path, work: Path) -> None:
     tree = work / "snapshots"
     tree.mkdir()
@@ -110,6 +126,8 @@ def check_directory(flscan: str, images: Path, work: Path) -> None:
     for name, fmt in OPENED.items():
         shutil.copy(images / name, tree / name)
         expected[str(tree / name)] = ("image-not-opened", fmt)
+    shutil.copy(work / "disk.luks", tree / "disk.luks")
+    expected[str(tree / "disk.luks")] = ("image-not-opened", "LUKS1")
     (tree / "notes.txt").write_text("not an image\n")
     report = run_json([flscan, "--json", "-", str(tree)], None, "snapshots/")
     if report is None:
@@ -148,7 +166,7 @@ def main() -> int:
             for extra in ([], ["--image"]):
                 check_operand(flscan, work / name, fmt, extra)
         for extra in ([], ["--image"]):
-            check_operand(flscan, work / "disk.luks", "LUKS1", extra)
+            check_luks_operand(flscan, work / "disk.luks", extra)
         check_operand(flscan, make_differencing_vhd(images, work), f'differencing VHD (', [])
         check_directory(flscan, images, work)
         check_vhd_still_opened(flscan, images)
