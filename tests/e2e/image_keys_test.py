@@ -12,7 +12,8 @@ expectations: the corpus manifest), by tools that are not flscan:
   device-mapper) of the 512-byte volume, aes-xts-plain64, PBKDF2 with few iterations;
 - `luks2-4k.img`: the same of the 4096-byte volume with --sector-size 4096 (dm-crypt's IV is
   still counted in 512-byte sectors: a wrong rule gives garbage from the second sector on);
-- `luks1-essiv.img`: cryptsetup reencrypt --type luks1 --cipher aes-cbc-essiv:sha256;
+- `luks1-essiv.img`: cryptsetup reencrypt --type luks2 --cipher aes-cbc-essiv:sha256, then
+  cryptsetup convert --type luks1;
 - `luks1-ecb.img`: cryptsetup luksFormat --cipher aes-ecb (a cipher flscan does not decrypt);
 - `disk.raw`: an MBR disk (sfdisk) whose partition 1 holds luks2.img, and `disk.vhd` the same
   disk converted by qemu-img (a LUKS volume inside a partition of a container).
@@ -105,9 +106,12 @@ def make_fixtures(corpus: Path, work: Path) -> dict:
     reencrypt(fat512, work / "luks2.img", keys["luks2.img"], ["--type", "luks2", *FAST_PBKDF])
     reencrypt(fat4k, work / "luks2-4k.img", keys["luks2-4k.img"],
               ["--type", "luks2", "--sector-size", "4096", *FAST_PBKDF])
+    # cryptsetup encrypts offline into LUKS2 only (LUKS1 reencryption needs device-mapper): made as
+    # LUKS2, then its header converted to LUKS1 (a header operation on the file).
     reencrypt(fat512, work / "luks1-essiv.img", keys["luks1-essiv.img"],
-              ["--type", "luks1", "--cipher", "aes-cbc-essiv:sha256", "--key-size", "256",
-               "--pbkdf-force-iterations", "1000"])
+              ["--type", "luks2", "--cipher", "aes-cbc-essiv:sha256", "--key-size", "256", *FAST_PBKDF])
+    run(["cryptsetup", "convert", "-q", "--type", "luks1", work / "luks1-essiv.img"])
+    assert (work / "luks1-essiv.img").read_bytes()[:8] == b"LUKS\xba\xbe\x00\x01", "cryptsetup convert: not LUKS1"
     ecb = work / "luks1-ecb.img"
     with open(ecb, "wb") as f:
         f.truncate(8 * MIB)
