@@ -226,7 +226,9 @@ ImageVolume volume_from_json(const Json& value, const std::string& where) {
   volume.length = get_uint(value, where, "length");
   volume.partition_type = get_string(value, where, "partition_type");  // holds a GPT name from the image
   volume.filesystem = get_label(value, where, "filesystem");
-  volume.decrypted_with = get_optional_string(value, where, "decrypted_with").value_or("");
+  // A kind of key (image/volume_keys.h), printable like the other labels; absent before issue 15.
+  if (value.contains("decrypted_with") && !value["decrypted_with"].is_null())
+    volume.decrypted_with = get_label(value, where, "decrypted_with");
   volume.status = get_code<VolumeStatus>(value, where, "status");
   if (!member(value, where, "reason").is_null()) volume.reason = get_code<NotScannedReason>(value, where, "reason");
   volume.detail = get_string(value, where, "detail");
