@@ -34,8 +34,8 @@ inline constexpr std::size_t kMaxKeyFileBytes = 64 * 1024;
 // Key files read in one run (the key options are repeatable; each key is tried on every
 // encrypted volume, and each try may cost a key derivation).
 inline constexpr std::size_t kMaxKeyFiles = 64;
-// The LUKS header bytes copied for libcryptsetup (binary headers, JSON metadata and key slots: all
-// that lies before the data segment; LUKS2's default is 16 MiB).
-inline constexpr std::uint64_t kMaxLuksHeaderBytes = 256ull * 1024 * 1024;
+// The bytes of a LUKS volume's key slot areas copied for libcryptsetup (LUKS1: 8 slots of about
+// 128 KiB at most; LUKS2: 32 slots, 258 KiB each by default, its keyslots area 128 MiB at most).
+inline constexpr std::uint64_t kMaxLuksHeaderBytes = 128ull * 1024 * 1024;
 
 }  // namespace flscan::scanner::image::limits

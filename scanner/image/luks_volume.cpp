@@ -2,8 +2,8 @@
 //
 // libcryptsetup does the LUKS part: it parses the header, tries the passphrase on the key slots
 // (PBKDF2 or Argon2, anti-forensic split) and checks the volume key against the header's digest.
-// It is given the header's bytes (the binary headers, the JSON metadata and the key slots: all
-// that lies before the data segment, at most limits::kMaxLuksHeaderBytes) in a memory file
+// It is given the header's bytes (the binary headers with the JSON metadata, then the areas of the
+// active key slots, at most limits::kMaxLuksHeaderBytes in all) in a memory file
 // (memfd), opened by its /proc/self/fd path: libcryptsetup reads headers from a regular file
 // without a loop device, device-mapper or root, and this way the volume may lie anywhere in any
 // container. It is loaded at run time like libtsk (tsk_runtime.cpp: libcryptsetup brings
@@ -66,7 +66,8 @@ const DynamicLibrary& cryptsetup() {
       FLSCAN_CRYPTSETUP_SONAME, "LUKS volumes",
       {"crypt_init", "crypt_free", "crypt_load", "crypt_volume_key_get", "crypt_get_type", "crypt_get_cipher",
        "crypt_get_cipher_mode", "crypt_get_data_offset", "crypt_get_iv_offset", "crypt_get_volume_key_size",
-       "crypt_get_sector_size", "crypt_set_log_callback"});
+       "crypt_get_sector_size", "crypt_set_log_callback", "crypt_keyslot_max", "crypt_keyslot_status",
+       "crypt_keyslot_area"});
   return library;
 }
 
@@ -120,6 +121,35 @@ bool copy_range(TSK_IMG_INFO* img, std::uint64_t base, int fd, std::uint64_t fro
     at += n;
   }
   return true;
+}
+
+// Copies every active key slot's area of the volume into the memory file (the first `probe` bytes,
+// the headers, are there already); the error says why one cannot be.
+tl::expected<void, std::string> copy_key_slots(TSK_IMG_INFO* img, std::uint64_t base, std::uint64_t length, int fd,
+                                               std::uint64_t probe, crypt_device* cd) {
+  const char* type = fn<decltype(&crypt_get_type)>("crypt_get_type")(cd);
+  const int slots = fn<decltype(&crypt_keyslot_max)>("crypt_keyslot_max")(type);
+  std::uint64_t total = 0;
+  std::string error;
+  for (int slot = 0; slot < slots; ++slot) {
+    const crypt_keyslot_info status = fn<decltype(&crypt_keyslot_status)>("crypt_keyslot_status")(cd, slot);
+    if (status != CRYPT_SLOT_ACTIVE && status != CRYPT_SLOT_ACTIVE_LAST) continue;
+    std::uint64_t area = 0;
+    std::uint64_t size = 0;
+    if (fn<decltype(&crypt_keyslot_area)>("crypt_keyslot_area")(cd, slot, &area, &size) < 0) continue;
+    std::uint64_t end = 0;
+    if (__builtin_add_overflow(area, size, &end) || end > length) {
+      return tl::make_unexpected("key slot " + std::to_string(slot) + " lies past the end of the volume");
+    }
+    total += size;
+    if (total > limits::kMaxLuksHeaderBytes) {
+      return tl::make_unexpected("the key slots hold more than " + std::to_string(limits::kMaxLuksHeaderBytes) +
+                                 " bytes");
+    }
+    const std::uint64_t from = std::max(area, probe);
+    if (from < end && !copy_range(img, base, fd, from, end, error)) return tl::make_unexpected(error);
+  }
+  return {};
 }
 
 enum class IvMode { plain64, plain, essiv_sha256 };
@@ -367,12 +397,10 @@ UnlockResult unlock_luks(TSK_IMG_INFO* img, std::uint64_t offset, std::uint64_t 
   const int key_size = fn<decltype(&crypt_get_volume_key_size)>("crypt_get_volume_key_size")(cd.get());
   const int sector_size = fn<decltype(&crypt_get_sector_size)>("crypt_get_sector_size")(cd.get());
   std::uint64_t data_offset = 0;
-  if (data_sectors == 0 || __builtin_mul_overflow(data_sectors, kSector, &data_offset) ||
-      data_offset > limits::kMaxLuksHeaderBytes) {
+  if (data_sectors == 0 || __builtin_mul_overflow(data_sectors, kSector, &data_offset)) {
     return tl::make_unexpected(locked(NotScannedReason::unreadable_image,
                                       signature + ": the data segment starts at sector " +
-                                          std::to_string(data_sectors) + " (no data, a detached header, or past the " +
-                                          std::to_string(limits::kMaxLuksHeaderBytes) + " bytes flscan reads)"));
+                                          std::to_string(data_sectors) + " (no data here: a detached header?)"));
   }
   if (data_offset >= length) {
     return tl::make_unexpected(locked(NotScannedReason::unreadable_image,
@@ -385,9 +413,10 @@ UnlockResult unlock_luks(TSK_IMG_INFO* img, std::uint64_t offset, std::uint64_t 
                                       signature + ": " + description + " with a key of " + std::to_string(key_size) +
                                           " bytes and sectors of " + std::to_string(sector_size) + " bytes"));
   }
-  // The key slots lie before the data segment: copy the rest of the header.
-  if (!copy_range(img, offset, memory.get(), probe, data_offset, error)) {
-    return tl::make_unexpected(locked(NotScannedReason::unreadable_image, signature + ": " + error));
+  // The active key slots' areas (crypt_keyslot_area; at most limits::kMaxLuksHeaderBytes in all):
+  // the rest of the memory file stays zeros, as libcryptsetup reads nothing else to unlock.
+  if (auto copied = copy_key_slots(img, offset, length, memory.get(), probe, cd.get()); !copied) {
+    return tl::make_unexpected(locked(NotScannedReason::unreadable_image, signature + ": " + copied.error()));
   }
   const auto plan =
       plan_for(cipher != nullptr ? cipher : "", mode != nullptr ? mode : "", static_cast<std::size_t>(key_size));
