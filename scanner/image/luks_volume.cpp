@@ -336,6 +336,10 @@ UnlockResult unlock_luks(TSK_IMG_INFO* img, std::uint64_t offset, std::uint64_t 
   if (const char* why = cryptsetup().unavailable()) {
     return tl::make_unexpected(locked(NotScannedReason::encrypted_volume, signature + ": " + why));
   }
+  // libcryptsetup initialises its crypto backend and logging globally, on first use: one volume
+  // at a time (it runs once per volume, at detection; the sectors are read without it).
+  static std::mutex one_at_a_time;
+  const std::lock_guard<std::mutex> lock(one_at_a_time);
   static std::once_flag quiet;
   std::call_once(quiet,
                  [] { fn<decltype(&crypt_set_log_callback)>("crypt_set_log_callback")(nullptr, quiet_log, nullptr); });
