@@ -52,17 +52,18 @@ Disk images (scanned without mounting, through The Sleuth Kit):
   inside a scanned directory is NOT SCANNED image-not-opened: never one plain file passed
   as clean.
 
-Encrypted volumes (BitLocker incl. To Go, LUKS1/LUKS2; bare, in a partition, any container):
+Encrypted volumes (BitLocker incl. To Go, LUKS1/LUKS2; bare, as a partition, in any image):
   opened with the keys of --bitlocker-recovery-password, --bitlocker-password,
   --bitlocker-key-file (.BEK) and --luks-passphrase-file, each naming a FILE ('-': stdin,
-  /dev/fd/N: a descriptor), never the key itself (a recovery password on the command line is
-  refused). Each option may be repeated; every key of a volume's kind is tried on every
-  encrypted volume of that kind, and the first that fits opens it: the volume is scanned and
-  its JSON "decrypted_with" names the kind of key. No key of its kind: encrypted-volume; keys
-  of its kind, none fits: key-rejected (both exit 2). Keys never appear in a report, and once
-  one is read flscan cannot dump core. BitLocker AES-XTS volumes stay encrypted-volume with
-  Debian 12's libbde (it decrypts them wrongly); LUKS: aes-xts-plain64, aes-cbc-essiv:sha256.
-  Example: flscan --luks-passphrase-file pass.txt --bitlocker-recovery-password rp.txt disk.E01
+  /dev/fd/N: a descriptor), never the key itself (a recovery password on the command line
+  is refused). Each option may be repeated; every key of a volume's kind is tried on every
+  encrypted volume of that kind, and the first that fits opens it: the volume is scanned
+  and its JSON "decrypted_with" names the kind of key. No key of its kind: encrypted-volume;
+  keys of its kind, none fits: key-rejected (both exit 2). Keys never appear in a report,
+  and once one is read flscan cannot dump core. BitLocker AES-XTS volumes stay
+  encrypted-volume with Debian 12's libbde (it decrypts them wrongly); LUKS ciphers:
+  aes-xts-plain64, aes-cbc-essiv:sha256 (and -plain64, -plain).
+  Example: flscan --luks-passphrase-file pass.txt --bitlocker-recovery-password rp.txt d.E01
 
 Offline Windows (Q317218 report):
   For each Windows installation found (a WINNT or WINDOWS directory with
@@ -283,20 +284,20 @@ void add_input_options(CLI::App& app, Options& options, OptionTexts& texts) {
                "content test; one that cannot be opened is NOT SCANNED\n"
                "(unreadable-image), and a format flscan cannot open (qcow2,\n"
                "VDI, QED, ...) is NOT SCANNED (unsupported-image) all the same.\n"
-               "Without it, raw, E01, VHD, VHDX, VMDK and LUKS images are recognised\n"
-               "by content, and a block device always is a disk (see Disk\n"
-               "images below). Example: flscan --image disk.bin");
+               "Without it, raw, E01, VHD, VHDX, VMDK and LUKS images are\n"
+               "recognised by content, and a block device always is a disk\n"
+               "(see Disk images below). Example: flscan --image disk.bin");
 }
 
 // The keys of encrypted volumes in disk images (image/volume_keys.h, issue 15): each option names a
 // file, never the key itself.
 void add_key_options(CLI::App& app, OptionTexts& texts) {
   app.add_option("--bitlocker-recovery-password", texts.bitlocker_recovery_passwords,
-                 "Read a BitLocker recovery password (48 digits) from FILE\n"
-                 "('-': standard input; /dev/fd/N works) and open BitLocker\n"
-                 "volumes with it; repeatable. Never the password itself on\n"
-                 "the command line (refused). See 'Encrypted volumes' below.\n"
-                 "Example: --bitlocker-recovery-password /root/rp.txt")
+                 "Read a BitLocker recovery password (48 digits) from\n"
+                 "FILE ('-': standard input; /dev/fd/N works) and open\n"
+                 "BitLocker volumes with it; repeatable. Never the password\n"
+                 "itself on the command line (refused). See 'Encrypted\n"
+                 "volumes' below. Example: --bitlocker-recovery-password rp.txt")
       ->type_name("FILE")
       ->allow_extra_args(false);
   app.add_option("--bitlocker-password", texts.bitlocker_passwords,
@@ -306,7 +307,8 @@ void add_key_options(CLI::App& app, OptionTexts& texts) {
       ->allow_extra_args(false);
   app.add_option("--bitlocker-key-file", texts.bitlocker_key_files,
                  "A BitLocker startup key file (.BEK) to open BitLocker\n"
-                 "volumes with; repeatable. Example: --bitlocker-key-file E.BEK")
+                 "volumes with; repeatable.\n"
+                 "Example: --bitlocker-key-file E.BEK")
       ->type_name("FILE")
       ->allow_extra_args(false);
   app.add_option("--luks-passphrase-file", texts.luks_passphrases,
