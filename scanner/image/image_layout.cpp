@@ -528,7 +528,8 @@ std::vector<VolumeLayout> partition_volumes(TSK_IMG_INFO* img, const TSK_VS_INFO
 bool any_volume_found(const std::vector<VolumeLayout>& volumes) {
   return std::any_of(volumes.begin(), volumes.end(), [](const VolumeLayout& v) {
     return v.report.status == VolumeStatus::scanned ||
-           (v.report.status == VolumeStatus::error && v.report.reason == NotScannedReason::encrypted_volume);
+           (v.report.status == VolumeStatus::error && (v.report.reason == NotScannedReason::encrypted_volume ||
+                                                       v.report.reason == NotScannedReason::key_rejected));
   });
 }
 

@@ -16,7 +16,10 @@ expectations: the corpus manifest), by tools that are not flscan:
   cryptsetup convert --type luks1;
 - `luks1-ecb.img`: cryptsetup luksFormat --cipher aes-ecb (a cipher flscan does not decrypt);
 - `disk.raw`: an MBR disk (sfdisk) whose partition 1 holds luks2.img, and `disk.vhd` the same
-  disk converted by qemu-img (a LUKS volume inside a partition of a container).
+  disk converted by qemu-img (a LUKS volume inside a partition of a container); `cut-disk.raw`
+  the same with a partition 2 that starts past the end of the file (a raw file is an image only
+  when a partition holds a filesystem or an encrypted volume: a wrong key must not turn it into
+  a plain file passed as clean).
 Then, with the right passphrase file, each volume is `scanned` with `decrypted_with`
 "luks-passphrase", and its files, inventory and host report equal the directory scan of the tree,
 file by file, and the corpus manifest; the exit code is the tree's (1: infected files). Without a
@@ -135,6 +138,19 @@ def make_fixtures(corpus: Path, work: Path) -> dict:
         dst.seek(2048 * SECTOR)
         shutil.copyfileobj(src, dst)
     run(["qemu-img", "convert", "-q", "-f", "raw", "-O", "vpc", disk, work / "disk.vhd"])
+    # The same, with a second partition that starts past the end of the file (the file cut after
+    # partition 1): The Sleuth Kit refuses such a table, which flscan then reads through a padded
+    # view and accepts for a raw file only when a partition holds a filesystem or an encrypted
+    # volume, as partition 1 does whatever the key.
+    cut = work / "cut-disk.raw"
+    with open(cut, "wb") as f:
+        f.truncate((2048 + sectors + 8192) * SECTOR)
+    run(["sfdisk", "--no-reread", "--no-tell-kernel", "-q", cut],
+        input=f"label: dos\nstart=2048, size={sectors}, type=83\nstart={2048 + sectors + 4096}, size=2048, type=83\n")
+    with open(luks2, "rb") as src, open(cut, "r+b") as dst:
+        dst.seek(2048 * SECTOR)
+        shutil.copyfileobj(src, dst)
+        dst.truncate((2048 + sectors) * SECTOR)
     return keys
 
 
@@ -186,7 +202,8 @@ def main() -> int:
                   ("luks2-4k.img", "vol", [keys["luks2-4k.img"]], "fat16"),
                   ("luks1-essiv.img", "vol", [keys["luks1-essiv.img"]], "fat16"),
                   ("disk.raw", "p1", [keys["luks2.img"]], "fat16"),
-                  ("disk.vhd", "p1", [keys["luks2.img"]], "fat16")]
+                  ("disk.vhd", "p1", [keys["luks2.img"]], "fat16"),
+                  ("cut-disk.raw", "p1", [keys["luks2.img"]], "fat16")]
         for image, name, key_files, fs in opened:
             args = [a for k in key_files for a in ("--luks-passphrase-file", str(k))]
             where = f"{image}:{name}"
@@ -220,8 +237,9 @@ def main() -> int:
                 ("luks2.img", ["--luks-passphrase-file", str(wrong), "--luks-passphrase-file", str(keys["luks1-qemu.img"])],
                  "key-rejected", "none of the 2 passphrase"),
                 ("disk.vhd", ["--luks-passphrase-file", str(wrong)], "key-rejected", "LUKS2"),
+                ("cut-disk.raw", ["--luks-passphrase-file", str(wrong)], "key-rejected", "LUKS2"),
                 ("luks1-ecb.img", ["--luks-passphrase-file", str(keys["luks1-ecb.img"])], "encrypted-volume", "aes-ecb")):
-            name = "p1" if image == "disk.vhd" else "vol"
+            name = "p1" if image in ("disk.vhd", "cut-disk.raw") else "vol"
             where = f"{image}:{name} {' '.join(a for a in args if a.startswith('--'))}"
             report = run_flscan(flscan, [*args, image], work, where)
             if report is None:
