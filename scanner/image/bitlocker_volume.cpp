@@ -341,7 +341,7 @@ UnlockResult unlock_bitlocker(TSK_IMG_INFO* img, std::uint64_t offset, std::uint
         continue;
       case BdeVolume::Outcome::failed:
         return tl::make_unexpected(
-            LockedVolume{NotScannedReason::unreadable_image, signature + ": libbde cannot open the volume: " + error});
+            LockedVolume{NotScannedReason::encrypted_volume, signature + ": libbde cannot open the volume: " + error});
       case BdeVolume::Outcome::opened:
         break;
     }
@@ -352,7 +352,7 @@ UnlockResult unlock_bitlocker(TSK_IMG_INFO* img, std::uint64_t offset, std::uint
                                                                                                   &failure) != 1 ||
         fn<decltype(&libbde_volume_get_size)>("libbde_volume_get_size")(volume.get(), &plain_size, &failure) != 1) {
       return tl::make_unexpected(
-          LockedVolume{NotScannedReason::unreadable_image, signature + ": libbde: " + bde_error_text(failure)});
+          LockedVolume{NotScannedReason::encrypted_volume, signature + ": libbde: " + bde_error_text(failure)});
     }
     const std::string description = "BitLocker " + method_name(method);
     const char* version = fn<decltype(&libbde_get_version)>("libbde_get_version")();

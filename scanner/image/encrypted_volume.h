@@ -38,8 +38,10 @@ struct UnlockedVolume {
   std::string description;  // "LUKS2 aes-xts-plain64", "BitLocker AES-CBC 128-bit", ...
 };
 
-// Why it stays closed: encrypted-volume or key-rejected (unreadable-image when its header cannot
-// be read), with the detail for the report.
+// Why it stays closed: key-rejected, or encrypted-volume (no key of its kind, a cipher flscan does
+// not decrypt, a library that cannot be loaded, metadata that cannot be read), with the detail.
+// Never another reason: a volume with an encryption signature is an encrypted volume, which also
+// confirms a raw file as a disk image (image_layout.cpp).
 struct LockedVolume {
   NotScannedReason reason = NotScannedReason::encrypted_volume;
   std::string detail;

@@ -527,7 +527,7 @@ std::vector<VolumeLayout> partition_volumes(TSK_IMG_INFO* img, const TSK_VS_INFO
 // Whether a partition inside the image holds a filesystem (or an encrypted volume).
 bool any_volume_found(const std::vector<VolumeLayout>& volumes) {
   return std::any_of(volumes.begin(), volumes.end(), [](const VolumeLayout& v) {
-    return v.report.status == VolumeStatus::scanned ||
+    return v.report.status == VolumeStatus::scanned || !v.report.decrypted_with.empty() ||
            (v.report.status == VolumeStatus::error && (v.report.reason == NotScannedReason::encrypted_volume ||
                                                        v.report.reason == NotScannedReason::key_rejected));
   });

@@ -349,7 +349,7 @@ UnlockResult unlock_luks(TSK_IMG_INFO* img, std::uint64_t offset, std::uint64_t 
   tsk_error_reset();
   if (tsk_img_read(img, static_cast<TSK_OFF_T>(offset), reinterpret_cast<char*>(magic.data()), magic.size()) !=
       static_cast<ssize_t>(magic.size())) {
-    return tl::make_unexpected(locked(NotScannedReason::unreadable_image, tsk_error_text("read the LUKS header")));
+    return tl::make_unexpected(locked(NotScannedReason::encrypted_volume, tsk_error_text("read the LUKS header")));
   }
   const unsigned version = static_cast<unsigned>(magic[6] << 8 | magic[7]);
   std::uint64_t probe = kLuks1HeaderBytes;
@@ -357,7 +357,7 @@ UnlockResult unlock_luks(TSK_IMG_INFO* img, std::uint64_t offset, std::uint64_t 
     const std::uint64_t hdr_size = be64(magic.data() + 8);
     if (hdr_size < kLuks1HeaderBytes || hdr_size > kMaxLuks2HeaderBytes) {
       return tl::make_unexpected(
-          locked(NotScannedReason::unreadable_image,
+          locked(NotScannedReason::encrypted_volume,
                  signature + ": the LUKS2 header size " + std::to_string(hdr_size) + " is not a valid one"));
     }
     probe = 2 * hdr_size;
@@ -375,7 +375,7 @@ UnlockResult unlock_luks(TSK_IMG_INFO* img, std::uint64_t offset, std::uint64_t 
         locked(NotScannedReason::encrypted_volume, signature + ": ftruncate the memory file: " + errno_text(errno)));
   }
   if (!copy_range(img, offset, memory.get(), 0, probe, error)) {
-    return tl::make_unexpected(locked(NotScannedReason::unreadable_image, signature + ": " + error));
+    return tl::make_unexpected(locked(NotScannedReason::encrypted_volume, signature + ": " + error));
   }
   const std::string device = "/proc/self/fd/" + std::to_string(memory.get());
   crypt_device* raw = nullptr;
@@ -388,7 +388,7 @@ UnlockResult unlock_luks(TSK_IMG_INFO* img, std::uint64_t offset, std::uint64_t 
   fn<decltype(&crypt_set_log_callback)>("crypt_set_log_callback")(cd.get(), quiet_log, &last_error);
   if (const int r = fn<decltype(&crypt_load)>("crypt_load")(cd.get(), CRYPT_LUKS, nullptr); r < 0) {
     return tl::make_unexpected(
-        locked(NotScannedReason::unreadable_image, signature + ": libcryptsetup cannot read the LUKS header: " +
+        locked(NotScannedReason::encrypted_volume, signature + ": libcryptsetup cannot read the LUKS header: " +
                                                        (last_error.empty() ? errno_text(-r) : last_error)));
   }
   const char* type = fn<decltype(&crypt_get_type)>("crypt_get_type")(cd.get());
@@ -402,25 +402,25 @@ UnlockResult unlock_luks(TSK_IMG_INFO* img, std::uint64_t offset, std::uint64_t 
   const int sector_size = fn<decltype(&crypt_get_sector_size)>("crypt_get_sector_size")(cd.get());
   std::uint64_t data_offset = 0;
   if (data_sectors == 0 || __builtin_mul_overflow(data_sectors, kSector, &data_offset)) {
-    return tl::make_unexpected(locked(NotScannedReason::unreadable_image,
+    return tl::make_unexpected(locked(NotScannedReason::encrypted_volume,
                                       signature + ": the data segment starts at sector " +
                                           std::to_string(data_sectors) + " (no data here: a detached header?)"));
   }
   if (data_offset >= length) {
-    return tl::make_unexpected(locked(NotScannedReason::unreadable_image,
+    return tl::make_unexpected(locked(NotScannedReason::encrypted_volume,
                                       signature + ": the data segment starts at byte " + std::to_string(data_offset) +
                                           ", past the end of the volume (" + std::to_string(length) + " bytes)"));
   }
   if (key_size <= 0 || key_size > 256 ||
       (sector_size != 512 && sector_size != 1024 && sector_size != 2048 && sector_size != 4096)) {
-    return tl::make_unexpected(locked(NotScannedReason::unreadable_image,
+    return tl::make_unexpected(locked(NotScannedReason::encrypted_volume,
                                       signature + ": " + description + " with a key of " + std::to_string(key_size) +
                                           " bytes and sectors of " + std::to_string(sector_size) + " bytes"));
   }
   // The active key slots' areas (crypt_keyslot_area; at most limits::kMaxLuksHeaderBytes in all):
   // the rest of the memory file stays zeros, as libcryptsetup reads nothing else to unlock.
   if (auto copied = copy_key_slots(img, offset, length, memory.get(), probe, cd.get()); !copied) {
-    return tl::make_unexpected(locked(NotScannedReason::unreadable_image, signature + ": " + copied.error()));
+    return tl::make_unexpected(locked(NotScannedReason::encrypted_volume, signature + ": " + copied.error()));
   }
   const auto plan =
       plan_for(cipher != nullptr ? cipher : "", mode != nullptr ? mode : "", static_cast<std::size_t>(key_size));
