@@ -15,6 +15,7 @@ expectations: the corpus manifest), by tools that are not flscan:
 - `luks1-essiv.img`: cryptsetup reencrypt --type luks2 --cipher aes-cbc-essiv:sha256, then
   cryptsetup convert --type luks1;
 - `luks1-ecb.img`: cryptsetup luksFormat --cipher aes-ecb (a cipher flscan does not decrypt);
+- `damaged.img`: luks2.img with both copies of its JSON metadata overwritten;
 - `disk.raw`: an MBR disk (sfdisk) whose partition 1 holds luks2.img, and `disk.vhd` the same
   disk converted by qemu-img (a LUKS volume inside a partition of a container); `cut-disk.raw`
   the same with a partition 2 that starts past the end of the file (a raw file is an image only
@@ -24,7 +25,8 @@ Then, with the right passphrase file, each volume is `scanned` with `decrypted_w
 "luks-passphrase", and its files, inventory and host report equal the directory scan of the tree,
 file by file, and the corpus manifest; the exit code is the tree's (1: infected files). Without a
 key: `encrypted-volume`, exit 2; with wrong passphrases only: `key-rejected`, exit 2; a wrong one
-before the right one: opened. The passphrases never appear in the JSON, text, SARIF or HTML
+before the right one: opened; the unsupported cipher and the damaged header: `encrypted-volume`
+saying why, exit 2. The passphrases never appear in the JSON, text, SARIF or HTML
 reports or on stderr; a recovery password given on the command line is refused (exit 2) without
 being repeated; a key file that cannot be opened is an error that does not repeat its name.
 
@@ -151,6 +153,15 @@ def make_fixtures(corpus: Path, work: Path) -> dict:
         dst.seek(2048 * SECTOR)
         shutil.copyfileobj(src, dst)
         dst.truncate((2048 + sectors) * SECTOR)
+    # luks2.img with both copies of its JSON metadata overwritten (LUKS2 on-disk format: the JSON
+    # area follows each 4096-byte binary header; hdr_size, big-endian at 8, locates the second).
+    damaged = work / "damaged.img"
+    shutil.copy(luks2, damaged)
+    with open(damaged, "r+b") as f:
+        hdr_size = int.from_bytes(f.read(16)[8:16], "big")
+        for header in (0, hdr_size):
+            f.seek(header + 4096)
+            f.write(b"{garbage" * 64)
     return keys
 
 
@@ -238,7 +249,9 @@ def main() -> int:
                  "key-rejected", "none of the 2 passphrase"),
                 ("disk.vhd", ["--luks-passphrase-file", str(wrong)], "key-rejected", "LUKS2"),
                 ("cut-disk.raw", ["--luks-passphrase-file", str(wrong)], "key-rejected", "LUKS2"),
-                ("luks1-ecb.img", ["--luks-passphrase-file", str(keys["luks1-ecb.img"])], "encrypted-volume", "aes-ecb")):
+                ("luks1-ecb.img", ["--luks-passphrase-file", str(keys["luks1-ecb.img"])], "encrypted-volume", "aes-ecb"),
+                ("damaged.img", ["--luks-passphrase-file", str(keys["luks2.img"])], "encrypted-volume",
+                 "cannot read the LUKS header")):
             name = "p1" if image in ("disk.vhd", "cut-disk.raw") else "vol"
             where = f"{image}:{name} {' '.join(a for a in args if a.startswith('--'))}"
             report = run_flscan(flscan, [*args, image], work, where)
