@@ -512,6 +512,8 @@ PrintSettings print_settings(const Options& options, ReportMeta meta) {
   recorded.windows_root = options.windows_root;
   recorded.live = options.live;
   recorded.force_image = options.force_image;
+  for (const image::KeyFileOption& key : options.key_files)
+    recorded.key_kinds.emplace_back(image::key_kind_code(key.kind));
   return settings;
 }
 

@@ -29,6 +29,9 @@ struct RecordedOptions {
   std::optional<std::string> windows_root;  // --windows-root DIR
   bool live = false;
   bool force_image = false;  // --image
+  // The kinds of the keys given for encrypted volumes, one per key option, by option then in the
+  // order given ("luks-passphrase", ...; image/volume_keys.h): never a key, nor its file's name.
+  std::vector<std::string> key_kinds;
 };
 
 struct PrintSettings {

@@ -70,7 +70,8 @@ Json options_to_json(const PrintSettings& settings) {
               {"fail_on", to_string(settings.fail_on)},
               {"windows_root", options.windows_root ? path_to_json(*options.windows_root) : Json(nullptr)},
               {"live", options.live},
-              {"image", options.force_image}};
+              {"image", options.force_image},
+              {"keys", options.key_kinds}};
 }
 
 // What each root was at scan time and the working directory (report.h, RootFacts): what the

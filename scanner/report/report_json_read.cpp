@@ -516,6 +516,13 @@ void print_options_from_json(const Json& object, PrintSettings& settings) {
   options.live = get_bool(object, where, "live");
   // Added with disk images; absent in older reports, which had no --image.
   if (object.contains("image")) options.force_image = get_bool(object, where, "image");
+  // Added with encrypted volumes (issue 15); absent in older reports, which took no keys.
+  if (object.contains("keys")) {
+    for (const Json& kind : get_array(object, where, "keys")) {
+      if (!kind.is_string() || !is_printable_text(kind.get<std::string>())) fail(at(where, "keys"), "not a key kind");
+      options.key_kinds.push_back(kind.get<std::string>());
+    }
+  }
 }
 
 // The top-level arrays that grow with the tree (and the host reports), converted element by

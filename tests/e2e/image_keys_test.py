@@ -27,7 +27,8 @@ file by file, and the corpus manifest; the exit code is the tree's (1: infected 
 key: `encrypted-volume`, exit 2; with wrong passphrases only: `key-rejected`, exit 2; a wrong one
 before the right one: opened; the unsupported cipher and the damaged header: `encrypted-volume`
 saying why, exit 2. The passphrases never appear in the JSON, text, SARIF or HTML
-reports or on stderr; a recovery password given on the command line is refused (exit 2) without
+reports or on stderr (the JSON's options name only their kinds); shards given different kinds of
+keys are refused by flscan merge; a recovery password given on the command line is refused (exit 2) without
 being repeated; a key file that cannot be opened is an error that does not repeat its name.
 
 Usage: image_keys_test.py FLSCAN IMAGES_DIR"""
@@ -221,6 +222,8 @@ def main() -> int:
             report = run_flscan(flscan, [*args, image], work, where)
             if report is None:
                 continue
+            check(report["options"].get("keys") == ["luks-passphrase"] * len(key_files),
+                  f"{where}: options.keys {report['options'].get('keys')}")
             vol = volume(report, image, name)
             check(vol.get("status") == "scanned" and vol.get("decrypted_with") == "luks-passphrase" and
                   vol.get("filesystem") == fs, f"{where}: volume {vol}")
@@ -276,6 +279,15 @@ def main() -> int:
         r = outputs_hold(work, [flscan, "--luks-passphrase-file", "-", "luks2.img"], all_secrets, "stdin",
                          stdin=PASS["luks2.img"])
         check(r.returncode == tree_exit, f"stdin passphrase, all reports: exit {r.returncode}")
+
+        # Shards given different kinds of keys are not one scan: flscan merge refuses them.
+        for k, args in ((1, ["--luks-passphrase-file", str(keys["luks2.img"])]), (2, [])):
+            subprocess.run([flscan, "--shard", f"{k}/2", "--json", f"s{k}.json", *args, "luks2.img"], cwd=work,
+                           capture_output=True, timeout=300)
+        r = subprocess.run([flscan, "merge", "--json", "merged.json", "s1.json", "s2.json"], cwd=work,
+                           capture_output=True, timeout=60)
+        check(r.returncode == 2 and b"different options" in r.stderr and not (work / "merged.json").exists(),
+              f"merge of shards with and without a key: exit {r.returncode}, {r.stderr[-300:]!r}")
 
         # Keys are never taken from argv: a recovery password there is refused and not repeated;
         # a key file that cannot be opened is an error that does not repeat its argument.
