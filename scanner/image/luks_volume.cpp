@@ -194,49 +194,32 @@ struct CtxFree {
 };
 using CtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CtxFree>;
 
-// A piece of the plaintext volume, [start, end): zeros, or the ciphertext at `source` (bytes from
-// the start of the container image) whose first encryption sector has the IV number `iv_base` (in
-// 512-byte units, dm-crypt's rule: see the file comment).
-struct Segment {
-  std::uint64_t start = 0;
-  std::uint64_t end = 0;
-  bool zeros = false;
-  std::uint64_t source = 0;
-  std::uint64_t iv_base = 0;
-};
-
-// The plaintext volume, its segments in order and covering [0, size), read through the container
-// image on one thread.
-class SectorReader final : public ImageReader {
+// The decrypted data segment, read through the container image on one thread.
+class LuksReader final : public ImageReader {
  public:
-  SectorReader(TSK_IMG_INFO* container, std::vector<Segment> segments, std::uint64_t size, unsigned sector_size,
-               CipherPlan plan, CtxPtr data, CtxPtr essiv)
+  LuksReader(TSK_IMG_INFO* container, std::uint64_t data_start, std::uint64_t data_size, unsigned sector_size,
+             std::uint64_t iv_offset, CipherPlan plan, CtxPtr data, CtxPtr essiv)
       : container_(container),
-        segments_(std::move(segments)),
-        size_(size),
+        data_start_(data_start),
+        data_size_(data_size),
         sector_size_(sector_size),
+        iv_offset_(iv_offset),
         plan_(plan),
         data_(std::move(data)),
         essiv_(std::move(essiv)),
         buffer_(kReadChunk) {}
 
   ssize_t read(std::uint64_t offset, char* out, std::size_t length) override {
-    if (offset >= size_) return 0;
-    length = static_cast<std::size_t>(std::min<std::uint64_t>(length, size_ - offset));
+    if (offset >= data_size_) return 0;
+    length = static_cast<std::size_t>(std::min<std::uint64_t>(length, data_size_ - offset));
     std::size_t done = 0;
     while (done < length) {
       const std::uint64_t at = offset + done;
-      const Segment* segment = segment_at(at);
-      if (segment == nullptr) return fail("no segment of the decrypted volume holds this offset");
       const std::uint64_t first = at / sector_size_ * sector_size_;
-      const std::uint64_t end = std::min<std::uint64_t>(
-          segment->end, (at + (length - done) + sector_size_ - 1) / sector_size_ * sector_size_);
+      const std::uint64_t end =
+          std::min<std::uint64_t>(data_size_, (at + (length - done) + sector_size_ - 1) / sector_size_ * sector_size_);
       const std::size_t span = static_cast<std::size_t>(std::min<std::uint64_t>(end - first, buffer_.size()));
-      if (segment->zeros) {
-        std::fill(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(span), 0);
-      } else if (!decrypt(*segment, first, span)) {
-        return -1;
-      }
+      if (!decrypt(first, span)) return -1;
       const std::size_t skip = static_cast<std::size_t>(at - first);
       const std::size_t n = std::min(span - skip, length - done);
       std::memcpy(out + done, buffer_.data() + skip, n);
@@ -246,39 +229,29 @@ class SectorReader final : public ImageReader {
   }
 
  private:
-  static ssize_t fail(const char* why) {
+  // Reads and decrypts `span` bytes (whole sectors) of the segment from `first` into buffer_.
+  bool decrypt(std::uint64_t first, std::size_t span) {
     tsk_error_reset();
-    tsk_error_set_errno(TSK_ERR_IMG_READ);
-    tsk_error_set_errstr("%s", why);
-    return -1;
-  }
-
-  const Segment* segment_at(std::uint64_t offset) const {
-    for (const Segment& segment : segments_) {
-      if (offset >= segment.start && offset < segment.end) return &segment;
-    }
-    return nullptr;
-  }
-
-  // Reads and decrypts `span` bytes (whole sectors) of `segment` from plaintext offset `first`
-  // into buffer_.
-  bool decrypt(const Segment& segment, std::uint64_t first, std::size_t span) {
-    const std::uint64_t inside = first - segment.start;
-    tsk_error_reset();
-    const ssize_t got = tsk_img_read(container_, static_cast<TSK_OFF_T>(segment.source + inside),
+    const ssize_t got = tsk_img_read(container_, static_cast<TSK_OFF_T>(data_start_ + first),
                                      reinterpret_cast<char*>(buffer_.data()), span);
     if (got != static_cast<ssize_t>(span)) {
-      if (got >= 0) fail("the image ends inside the encrypted volume's data");
+      if (got >= 0) {
+        tsk_error_reset();
+        tsk_error_set_errno(TSK_ERR_IMG_READ);
+        tsk_error_set_errstr("the image ends inside the LUKS volume's data");
+      }
       return false;
     }
     for (std::size_t at = 0; at < span; at += sector_size_) {
-      std::array<unsigned char, 16> iv = iv_for((inside + at) / kSector + segment.iv_base);
+      std::array<unsigned char, 16> iv = iv_for((first + at) / kSector + iv_offset_);
       int out_length = 0;
       unsigned char* sector = buffer_.data() + at;
       if (EVP_DecryptInit_ex(data_.get(), nullptr, nullptr, nullptr, iv.data()) != 1 ||
           EVP_DecryptUpdate(data_.get(), sector, &out_length, sector, static_cast<int>(sector_size_)) != 1 ||
           out_length != static_cast<int>(sector_size_)) {
-        fail("OpenSSL could not decrypt a sector of the encrypted volume");
+        tsk_error_reset();
+        tsk_error_set_errno(TSK_ERR_IMG_READ);
+        tsk_error_set_errstr("OpenSSL could not decrypt a sector of the LUKS volume");
         return false;
       }
     }
@@ -301,26 +274,32 @@ class SectorReader final : public ImageReader {
   }
 
   TSK_IMG_INFO* container_;
-  std::vector<Segment> segments_;
-  std::uint64_t size_;
+  std::uint64_t data_start_;
+  std::uint64_t data_size_;
   unsigned sector_size_;
+  std::uint64_t iv_offset_;
   CipherPlan plan_;
   CtxPtr data_;
   CtxPtr essiv_;
   std::vector<unsigned char> buffer_;
 };
 
-// A volume decrypted sector by sector with a key held in SecretBytes: LUKS's data segment, or a
-// BitLocker AES-XTS volume's pieces.
-class SectorLayer final : public VolumeLayer {
+class LuksLayer final : public VolumeLayer {
  public:
-  SectorLayer(std::vector<Segment> segments, std::uint64_t size, unsigned sector_size, CipherPlan plan, Secret key)
-      : segments_(std::move(segments)), size_(size), sector_size_(sector_size), plan_(plan), key_(std::move(key)) {}
+  LuksLayer(std::uint64_t offset, std::uint64_t data_offset, std::uint64_t data_size, unsigned sector_size,
+            std::uint64_t iv_offset, CipherPlan plan, Secret key)
+      : offset_(offset),
+        data_offset_(data_offset),
+        data_size_(data_size),
+        sector_size_(sector_size),
+        iv_offset_(iv_offset),
+        plan_(plan),
+        key_(std::move(key)) {}
 
   tl::expected<ImgPtr, std::string> open(TSK_IMG_INFO* container) const override {
     CtxPtr data(EVP_CIPHER_CTX_new());
     if (!data || EVP_DecryptInit_ex(data.get(), plan_.cipher, nullptr, key_->data(), nullptr) != 1) {
-      return tl::make_unexpected(std::string("OpenSSL could not set up the volume's cipher"));
+      return tl::make_unexpected(std::string("OpenSSL could not set up the LUKS volume's cipher"));
     }
     EVP_CIPHER_CTX_set_padding(data.get(), 0);
     CtxPtr essiv;
@@ -330,21 +309,23 @@ class SectorLayer final : public VolumeLayer {
       SHA256(key_->data(), key_->size(), salt.data());
       essiv.reset(EVP_CIPHER_CTX_new());
       if (!essiv || EVP_EncryptInit_ex(essiv.get(), EVP_aes_256_ecb(), nullptr, salt.data(), nullptr) != 1) {
-        return tl::make_unexpected(std::string("OpenSSL could not set up the volume's ESSIV"));
+        return tl::make_unexpected(std::string("OpenSSL could not set up the LUKS volume's ESSIV"));
       }
       EVP_CIPHER_CTX_set_padding(essiv.get(), 0);
     }
-    auto reader = std::make_unique<SectorReader>(container, segments_, size_, sector_size_, plan_, std::move(data),
-                                                 std::move(essiv));
-    ImgPtr img = open_callback_image(std::move(reader), size_, sector_size_);
-    if (!img) return tl::make_unexpected(tsk_error_text("open the decrypted volume"));
+    auto reader = std::make_unique<LuksReader>(container, offset_ + data_offset_, data_size_, sector_size_, iv_offset_,
+                                               plan_, std::move(data), std::move(essiv));
+    ImgPtr img = open_callback_image(std::move(reader), data_size_, sector_size_);
+    if (!img) return tl::make_unexpected(tsk_error_text("open the decrypted LUKS volume"));
     return img;
   }
 
  private:
-  std::vector<Segment> segments_;
-  std::uint64_t size_;
+  std::uint64_t offset_;
+  std::uint64_t data_offset_;
+  std::uint64_t data_size_;
   unsigned sector_size_;
+  std::uint64_t iv_offset_;
   CipherPlan plan_;
   Secret key_;
 };
@@ -472,9 +453,8 @@ UnlockResult unlock_luks(TSK_IMG_INFO* img, std::uint64_t offset, std::uint64_t 
     }
     const auto unit = static_cast<std::uint64_t>(sector_size);
     const std::uint64_t data_size = (length - data_offset) / unit * unit;
-    const Segment segment{0, data_size, false, offset + data_offset, iv_offset};
-    auto layer = std::make_shared<SectorLayer>(std::vector<Segment>{segment}, data_size,
-                                               static_cast<unsigned>(sector_size), *plan, std::move(volume_key));
+    auto layer = std::make_shared<LuksLayer>(offset, data_offset, data_size, static_cast<unsigned>(sector_size),
+                                             iv_offset, *plan, std::move(volume_key));
     return UnlockedVolume{std::move(layer), KeyKind::luks_passphrase, description};
   }
   return tl::make_unexpected(
