@@ -60,9 +60,8 @@ Encrypted volumes (BitLocker incl. To Go, LUKS1/LUKS2; bare, as a partition, in 
   encrypted volume of that kind, and the first that fits opens it: the volume is scanned
   and its JSON "decrypted_with" names the kind of key. No key of its kind: encrypted-volume;
   keys of its kind, none fits: key-rejected (both exit 2). Keys never appear in a report,
-  and once one is read flscan cannot dump core. BitLocker AES-XTS volumes stay
-  encrypted-volume with Debian 12's libbde (it decrypts them wrongly); LUKS ciphers:
-  aes-xts-plain64, aes-cbc-essiv:sha256 (and -plain64, -plain).
+  and once one is read flscan cannot dump core. BitLocker: AES-CBC (with or without the
+  diffuser) and AES-XTS; LUKS: aes-xts-plain64, aes-cbc-essiv:sha256 (and -plain64, -plain).
   Example: flscan --luks-passphrase-file pass.txt --bitlocker-recovery-password rp.txt d.E01
 
 Offline Windows (Q317218 report):
