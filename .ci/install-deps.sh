@@ -23,6 +23,8 @@ packages=(
   libqcow-dev libvhdi-dev                      # disk images: qcow2 + backing files (libqcow), VHDX + differencing VHD/VHDX (libvhdi); headers at build time, the libraries dlopen'ed at run time
   ntfs-3g ntfs-3g-dev mtools dosfstools fdisk  # corpus: NTFS (mkntfs + libntfs-3g) and FAT32 (mkfs.fat + mtools) volumes, partition tables (sfdisk), no root
   qemu-utils ewf-tools                         # corpus: the same volume as VHD/VMDK/VHDX/qcow2 (qemu-img convert, qemu-img create -b and qemu-io for snapshot chains) and E01 (ewfacquire)
+  libbde-dev libcryptsetup-dev                 # encrypted volumes: BitLocker (libbde) and LUKS1/2 (libcryptsetup), both loaded at run time
+  cryptsetup-bin                               # tests: e2e_image_keys makes LUKS1/LUKS2 volumes in plain files (offline reencrypt, no root)
   sleuthkit                                    # tests: fls/icat read the image fixtures independently of flscan
   lvm2                                         # tests: pvck checks the LVM2 fixtures' label, metadata area and text (no root needed)
   strace                                       # test: e2e_io_per_file counts each file's opens and reads

@@ -14,6 +14,7 @@
 #include "scanner/image/tsk_volume_fs.h"
 #include "scanner/app/merge.h"
 #include "scanner/app/options.h"
+#include "scanner/image/volume_keys.h"
 #include "scanner/app/progress.h"
 #include "scanner/remedy/remediate.h"
 #include "scanner/report/report.h"
@@ -141,6 +142,17 @@ int run(int argc, char** argv) {
   // Skipped here, which also keeps the digests independent of a system-wide OpenSSL configuration.
   OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ADD_ALL_CIPHERS | OPENSSL_INIT_NO_ADD_ALL_DIGESTS,
                       nullptr);
+
+  // The keys of encrypted volumes, read once from the files the key options name (volume_keys.h);
+  // a key file that cannot be read stops flscan before the scan, as a bad option does.
+  if (!options.key_files.empty()) {
+    auto keys = image::read_key_files(options.key_files);
+    if (!keys) {
+      std::cerr << "flscan: " << escape_for_terminal(keys.error()) << '\n';
+      return kExitIncomplete;
+    }
+    image::set_volume_keys(std::move(*keys));
+  }
 
   // Created before the scan: a report that cannot be written should fail now, not after hours.
   // Never through a symlink someone planted at the name (report_file.h).

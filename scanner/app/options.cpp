@@ -45,7 +45,8 @@ Disk images (scanned without mounting, through The Sleuth Kit):
   and Windows installations in a volume get their Q317218 report. Only the default data stream
   of allocated files is read: no NTFS alternate data stream, no deleted file. A volume that
   cannot be read is NOT SCANNED with a reason (unreadable-image, unknown-filesystem,
-  encrypted-volume: BitLocker, BitLocker To Go, LUKS) and the others are still scanned. An
+  encrypted-volume: BitLocker, BitLocker To Go, LUKS, without a key) and the others are still
+  scanned. An
   LVM2 physical volume (a bare PV, or a partition, MBR type 0x8e or GPT Linux LVM) is a
   volume system: its logical volumes are IMAGE:lv1, lv2, ... (IMAGE:pN.lv1 in partition pN),
   in metadata order, linear and striped ones scanned (thin, snapshot, raid, ... and extents
@@ -56,16 +57,28 @@ Disk images (scanned without mounting, through The Sleuth Kit):
   differencing VHD/VHDX is read with its parent (backing) files, looked up ONLY beside the
   image that names them, by file name, as regular files that are not symlinks (a missing one
   is NOT SCANNED unreadable-image naming it). A format flscan cannot open (qcow version 1,
-  VDI, QED, LUKS, DMG, ...) is NOT SCANNED unsupported-image: never one plain file
+  VDI, QED, DMG, ...) is NOT SCANNED unsupported-image: never one plain file
   passed as clean.
   A disk image found inside a scanned directory is opened and scanned the same way, its
   files named DIR/snap.vhd:p1/path (its volumes in the summary): a container (E01, VHD,
-  VHDX, VMDK, qcow2, LVM2 PV) by its signature, a raw disk or volume of 64 KiB or more
+  VHDX, VMDK, qcow2, LVM2 PV, LUKS) by its signature, a raw disk or volume of 64 KiB or more
   whose first sector is a partition table or an NTFS/FAT boot sector when The Sleuth Kit
   confirms it. It is read as the very file the walk listed (a symlink to one only with -L);
   the parent files of a qcow2 or differencing disk found there are not looked up yet (NOT
   SCANNED unreadable-image naming the parent). With --no-nested-images, and for an image
   inside an image, it is NOT SCANNED image-not-opened instead.
+
+Encrypted volumes (BitLocker incl. To Go, LUKS1/LUKS2; bare, as a partition, in any image):
+  opened with the keys of --bitlocker-recovery-password, --bitlocker-password,
+  --bitlocker-key-file (.BEK) and --luks-passphrase-file, each naming a FILE ('-': stdin,
+  /dev/fd/N: a descriptor), never the key itself (a recovery password on the command line
+  is refused). Each option may be repeated; every key of a volume's kind is tried on every
+  encrypted volume of that kind, and the first that fits opens it: the volume is scanned
+  and its JSON "decrypted_with" names the kind of key. No key of its kind: encrypted-volume;
+  keys of its kind, none fits: key-rejected (both exit 2). Keys never appear in a report,
+  and once one is read flscan cannot dump core. BitLocker: AES-CBC (with or without the
+  diffuser) and AES-XTS; LUKS: aes-xts-plain64, aes-cbc-essiv:sha256 (and -plain64, -plain).
+  Example: flscan --luks-passphrase-file pass.txt --bitlocker-recovery-password rp.txt d.E01
 
 Offline Windows (Q317218 report):
   For each Windows installation found (a WINNT or WINDOWS directory with
@@ -222,6 +235,11 @@ struct OptionTexts {
   std::string windows_root;
   std::string quarantine_dir;
   std::string shard;
+  // The key options' files, by option (key_files below puts them in one list).
+  std::vector<std::string> bitlocker_recovery_passwords;
+  std::vector<std::string> bitlocker_passwords;
+  std::vector<std::string> bitlocker_key_files;
+  std::vector<std::string> luks_passphrases;
 };
 
 // What is scanned and how it is read: PATH, -d, --exclude, sizes, --progress, threads, -L, -x, --image.
@@ -280,10 +298,10 @@ void add_input_options(CLI::App& app, Options& options, OptionTexts& texts) {
                "Open every PATH that is a file as a disk image, without the\n"
                "content test; one that cannot be opened is NOT SCANNED\n"
                "(unreadable-image), and a format flscan cannot open (qcow v1,\n"
-               "VDI, LUKS, ...) is NOT SCANNED (unsupported-image) all the same.\n"
-               "Without it, raw (and split raw), E01, VHD, VHDX, VMDK and qcow2\n"
-               "images are recognised by content, and a block device always is\n"
-               "a disk (see Disk images below). Example: flscan --image disk.bin");
+               "VDI, QED, ...) is NOT SCANNED (unsupported-image) all the same.\n"
+               "Without it, raw (and split raw), E01, VHD, VHDX, VMDK, qcow2 and\n"
+               "LUKS images are recognised by content, and a block device always\n"
+               "is a disk (see Disk images below). Example: flscan --image disk.bin");
   app.add_flag("--no-nested-images", options.no_nested_images,
                "Do not open the disk images found inside scanned directories:\n"
                "each is NOT SCANNED (image-not-opened), which makes the scan\n"
@@ -291,6 +309,50 @@ void add_input_options(CLI::App& app, Options& options, OptionTexts& texts) {
                "default they are opened and scanned like a PATH, their files\n"
                "named DIR/snap.vhd:p1/path.\n"
                "Example: flscan --no-nested-images /srv/vm");
+}
+
+// The keys of encrypted volumes in disk images (image/volume_keys.h, issue 15): each option names a
+// file, never the key itself.
+void add_key_options(CLI::App& app, OptionTexts& texts) {
+  app.add_option("--bitlocker-recovery-password", texts.bitlocker_recovery_passwords,
+                 "Read a BitLocker recovery password (48 digits) from\n"
+                 "FILE ('-': standard input; /dev/fd/N works) and open\n"
+                 "BitLocker volumes with it; repeatable. Never the password\n"
+                 "itself on the command line (refused). See 'Encrypted\n"
+                 "volumes' below. Example: --bitlocker-recovery-password rp.txt")
+      ->type_name("FILE")
+      ->allow_extra_args(false);
+  app.add_option("--bitlocker-password", texts.bitlocker_passwords,
+                 "Read a BitLocker (To Go) user password from FILE, as above.\n"
+                 "Example: --bitlocker-password - < pw.txt")
+      ->type_name("FILE")
+      ->allow_extra_args(false);
+  app.add_option("--bitlocker-key-file", texts.bitlocker_key_files,
+                 "A BitLocker startup key file (.BEK) to open BitLocker\n"
+                 "volumes with; repeatable.\n"
+                 "Example: --bitlocker-key-file E.BEK")
+      ->type_name("FILE")
+      ->allow_extra_args(false);
+  app.add_option("--luks-passphrase-file", texts.luks_passphrases,
+                 "Read a LUKS1/LUKS2 passphrase from FILE ('-': standard\n"
+                 "input; one trailing newline is dropped) and open LUKS\n"
+                 "volumes with it; repeatable.\n"
+                 "Example: --luks-passphrase-file /dev/fd/3 3<pass.txt")
+      ->type_name("FILE")
+      ->allow_extra_args(false);
+}
+
+// The key options' files in one list: by option, each in the order given.
+std::vector<image::KeyFileOption> key_files(const OptionTexts& texts) {
+  std::vector<image::KeyFileOption> files;
+  const auto add = [&files](image::KeyKind kind, const std::vector<std::string>& names) {
+    for (const std::string& name : names) files.push_back({kind, name});
+  };
+  add(image::KeyKind::bitlocker_recovery_password, texts.bitlocker_recovery_passwords);
+  add(image::KeyKind::bitlocker_password, texts.bitlocker_passwords);
+  add(image::KeyKind::bitlocker_startup_key, texts.bitlocker_key_files);
+  add(image::KeyKind::luks_passphrase, texts.luks_passphrases);
+  return files;
 }
 
 // The exit code policy, the host evidence, the actions on infected files and --shard.
@@ -404,6 +466,8 @@ tl::expected<void, std::string> apply_texts(const CLI::App& app, const OptionTex
     if (!shard) return tl::make_unexpected("--shard: " + shard.error());
     options.shard = *shard;
   }
+  // Read (and a recovery password given here instead of a file refused) by read_key_files.
+  options.key_files = key_files(texts);
   if (options.repair && !options.quarantine_dir) {
     return tl::make_unexpected("--repair needs --quarantine DIR (the infected original is kept there first)");
   }
@@ -425,6 +489,7 @@ ParseOutcome parse_options(int argc, const char* const* argv, std::ostream& out,
   add_input_options(app, options, texts);
   const OutputOptions outputs(app, OutputOptions::Command::scan);
   add_action_options(app, options, texts);
+  add_key_options(app, texts);
   add_listing_options(app, options);
 
   try {
@@ -470,6 +535,8 @@ PrintSettings print_settings(const Options& options, ReportMeta meta) {
   recorded.live = options.live;
   recorded.force_image = options.force_image;
   recorded.nested_images = !options.no_nested_images;
+  for (const image::KeyFileOption& key : options.key_files)
+    recorded.key_kinds.emplace_back(image::key_kind_code(key.kind));
   return settings;
 }
 

@@ -12,6 +12,7 @@
 #include <tl/expected.hpp>
 
 #include "engine/limits.h"
+#include "scanner/image/volume_keys.h"
 #include "scanner/report/fail_on.h"
 #include "scanner/report/output_spec.h"
 #include "scanner/report/print_settings.h"
@@ -34,6 +35,9 @@ struct Options {
   bool one_file_system = false;
   bool force_image = false;       // --image: open every regular-file PATH as a disk image
   bool no_nested_images = false;  // --no-nested-images: images met in a walk are image-not-opened
+  // --bitlocker-recovery-password, --bitlocker-password, --bitlocker-key-file, --luks-passphrase-file:
+  // the files the keys of encrypted volumes are read from (image/volume_keys.h), never the keys.
+  std::vector<image::KeyFileOption> key_files;
   bool inventory = false;
   bool verbose = false;
   bool brief = false;

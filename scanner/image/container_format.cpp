@@ -105,6 +105,14 @@ std::optional<ContainerFormat> opened_format(ByteView head, ByteView tail) {
     if (version == 2u || version == 3u)
       return opened("qcow2", "\"QFI\\xfb\" version " + std::to_string(*version) + " at offset 0");
   }
+  // A bare LUKS volume: an image of one encrypted volume (encrypted_volume.h), opened with a key.
+  if (signature(head, 0, "LUKS\xba\xbe"sv, kLuks1Header)) {
+    const auto version = big_endian(head, 6, 2);
+    if (version && (*version == 1 || *version == 2)) {
+      return opened("LUKS" + std::to_string(*version) + " encrypted volume",
+                    "\"LUKS\\xba\\xbe\" version " + std::to_string(*version) + " at offset 0");
+    }
+  }
   if (tail.size() == kContainerTailBytes && tail.equals_at(0, "conectix"sv)) {
     ContainerFormat fixed = opened("VHD", "\"conectix\" footer in the last 512 bytes");
     fixed.at_end = true;
@@ -129,13 +137,6 @@ std::optional<ContainerFormat> unsupported_format(ByteView head, ByteView tail) 
   if (signature(head, 0, "AFF10\r\n\0"sv, kSectorHeader)) return unsupported("AFF", "\"AFF10\" at offset 0");
   if (signature(head, 0, "LVF\x09\x0d\x0a\xff\x00"sv, kSectorHeader))
     return unsupported("L01 (EnCase logical evidence)", "\"LVF\" signature at offset 0");
-  if (signature(head, 0, "LUKS\xba\xbe"sv, kLuks1Header)) {
-    const auto version = big_endian(head, 6, 2);
-    if (version && (*version == 1 || *version == 2)) {
-      return unsupported("LUKS" + std::to_string(*version) + " encrypted volume",
-                         "\"LUKS\\xba\\xbe\" version " + std::to_string(*version) + " at offset 0");
-    }
-  }
   if (tail.size() == kContainerTailBytes && tail.equals_at(0, "koly"sv)) {
     ContainerFormat dmg = unsupported("DMG (Apple UDIF)", "\"koly\" trailer in the last 512 bytes");
     dmg.at_end = true;

@@ -11,12 +11,13 @@
 //     VHD (disk type 4 in the footer; the parent named from its dynamic header) through libvhdi;
 //     qcow2 ("QFI\xfb" and a big-endian version 2 or 3 at 4) through libqcow (issue 15); an LVM2
 //     physical volume ("LABELONE" at the start of one of the first four 512-byte sectors with
-//     "LVM2 001" at +0x18 of that label; TSK opens it raw, lvm_volumes.h lists its volumes);
+//     "LVM2 001" at +0x18 of that label; TSK opens it raw, lvm_volumes.h lists its volumes), and a
+//     bare LUKS1/LUKS2 volume ("LUKS\xba\xbe" and a big-endian version 1 or 2 at 6: an image of one
+//     encrypted volume, encrypted_volume.h);
 //   not opened: qcow version 1 or an unknown version ("QFI\xfb"), QED ("QED\0"),
 //     VirtualBox VDI (0xBEDA107F little-endian at 0x40), Parallels ("WithoutFreeSpace" or
 //     "WithouFreSpacExt" at 0), AFF ("AFF10\r\n\0" at 0), EnCase L01 logical evidence
-//     ("LVF\t\r\n\xff\0"), LUKS1/LUKS2 ("LUKS\xba\xbe" and a big-endian version 1 or 2 at 6)
-//     and Apple DMG/UDIF ("koly" at the start of the last 512 bytes).
+//     ("LVF\t\r\n\xff\0") and Apple DMG/UDIF ("koly" at the start of the last 512 bytes).
 // A signature counts only in a file long enough to hold its format's header (72 bytes for qcow2,
 // 592 for LUKS1, 4 KiB for VHDX, a sector for the others; a VMDK descriptor must also declare its
 // createType), so a few magic bytes alone do not make a file an image.

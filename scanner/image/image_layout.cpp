@@ -17,6 +17,7 @@
 #include "scanner/image/lvm_volumes.h"
 #include "scanner/image/tsk_handle.h"
 #include "scanner/image/container_format.h"
+#include "scanner/image/encrypted_volume.h"
 #include "scanner/image/libyal_formats.h"
 #include "scanner/image/split_raw.h"
 #include "scanner/image/tsk_runtime.h"
@@ -273,6 +274,32 @@ void set_error(VolumeLayout& volume, NotScannedReason reason, std::string detail
   volume.report.detail = std::move(detail);
 }
 
+// An encrypted volume: opened through its decryption when a key given fits (encrypted_volume.h),
+// its filesystem then opened through the layer; otherwise the reason it stays closed.
+VolumeLayout open_encrypted(TSK_IMG_INFO* img, VolumeLayout volume, ByteView first_sector,
+                            const std::string& signature) {
+  auto unlocked = unlock_encrypted_volume(img, volume.report.offset, volume.report.length, first_sector, signature);
+  if (!unlocked) {
+    set_error(volume, unlocked.error().reason, std::move(unlocked.error().detail));
+    return volume;
+  }
+  volume.layer = std::move(unlocked->layer);
+  volume.report.decrypted_with = std::string(key_kind_code(unlocked->key));
+  auto plain = volume.layer->open(img);
+  if (!plain) {
+    set_error(volume, NotScannedReason::unreadable_image, unlocked->description + ": " + plain.error());
+    return volume;
+  }
+  std::string error;
+  if (FsPtr fs = open_filesystem(plain->get(), 0, {TSK_FS_TYPE_DETECT}, error)) {
+    describe_opened(volume, *fs, static_cast<std::uint64_t>(img->size));
+    return volume;
+  }
+  set_error(volume, NotScannedReason::unknown_filesystem,
+            unlocked->description + ", decrypted: no filesystem in it (" + error + ")");
+  return volume;
+}
+
 // Opens the filesystem of one volume (a partition, or the whole image) and records the outcome.
 VolumeLayout open_volume(TSK_IMG_INFO* img, ImageVolume base) {
   VolumeLayout volume{std::move(base), TSK_FS_TYPE_DETECT, nullptr};
@@ -293,8 +320,7 @@ VolumeLayout open_volume(TSK_IMG_INFO* img, ImageVolume base) {
   }
   const std::size_t sector_size = static_cast<std::size_t>(got);
   if (auto encryption = encryption_signature(sector.data(), sector_size)) {
-    set_error(volume, NotScannedReason::encrypted_volume, *encryption + ": its files cannot be read without the key");
-    return volume;
+    return open_encrypted(img, std::move(volume), ByteView(sector.data(), sector_size), *encryption);
   }
   std::string error;
   FsPtr fs = open_filesystem(img, volume.report.offset, {TSK_FS_TYPE_DETECT}, error);
@@ -430,9 +456,8 @@ std::optional<VolumeLayout> bare_volume(TSK_IMG_INFO* img, const ImageVolume& wh
                                         std::uint64_t image_size, std::string& fs_error) {
   if (first.got > 0) {
     if (auto encryption = encryption_signature(first.bytes.data(), static_cast<std::size_t>(first.got))) {
-      VolumeLayout volume{whole, TSK_FS_TYPE_DETECT, nullptr};
-      set_error(volume, NotScannedReason::encrypted_volume, *encryption + ": its files cannot be read without the key");
-      return volume;
+      return open_encrypted(img, VolumeLayout{whole, TSK_FS_TYPE_DETECT, nullptr},
+                            ByteView(first.bytes.data(), static_cast<std::size_t>(first.got)), *encryption);
     }
   }
   tsk_error_reset();
@@ -521,8 +546,9 @@ std::vector<VolumeLayout> partition_volumes(TSK_IMG_INFO* img, const TSK_VS_INFO
 // Whether a partition inside the image holds a filesystem (or an encrypted volume).
 bool any_volume_found(const std::vector<VolumeLayout>& volumes) {
   return std::any_of(volumes.begin(), volumes.end(), [](const VolumeLayout& v) {
-    return v.report.status == VolumeStatus::scanned ||
-           (v.report.status == VolumeStatus::error && v.report.reason == NotScannedReason::encrypted_volume);
+    return v.report.status == VolumeStatus::scanned || !v.report.decrypted_with.empty() ||
+           (v.report.status == VolumeStatus::error && (v.report.reason == NotScannedReason::encrypted_volume ||
+                                                       v.report.reason == NotScannedReason::key_rejected));
   });
 }
 

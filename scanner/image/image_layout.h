@@ -12,7 +12,7 @@
 //  - a split raw set (split_raw.h) named by its first segment is opened as one disk when that
 //    segment is a raw candidate (below) or with --image; a hole in the set is unreadable-image, a
 //    later segment named alone unsupported-image;
-//  - a container or volume format flscan cannot open (qcow version 1, VDI, LUKS, DMG, ...;
+//  - a container or volume format flscan cannot open (qcow version 1, VDI, DMG, ...;
 //    container_format.h) is NOT SCANNED unsupported-image naming the format, with --image too;
 //  - a raw candidate (0x55AA at offset 510, or "EFI PART" at 512) is an image only when TSK
 //    confirms it: a partition table with at least one allocated partition, an NTFS or FAT
@@ -29,7 +29,9 @@
 // partition, is a volume system of its own: its logical volumes are volumes lv1, lv2 ... (pN.lv1 ...
 // inside partition pN), read through a VolumeLayer (lvm_volumes.h). Each volume is opened with
 // TSK (any filesystem it knows; NTFS and FAT are the ones tested). A volume that cannot be opened
-// gets status error with a reason (encrypted-volume, unknown-filesystem, unreadable-image); a
+// gets status error with a reason (encrypted-volume, key-rejected, unknown-filesystem,
+// unreadable-image); an encrypted volume a key given opens is scanned through its decryption
+// (encrypted_volume.h); a
 // partition whose type holds no files (Microsoft reserved, BIOS boot, swap) and that has no
 // filesystem is skipped, which does not make the scan incomplete.
 #pragma once

@@ -72,4 +72,14 @@ inline constexpr std::size_t kMaxParentNameBytes = 64 * 1024;
 // all the names the three-digit scheme can give.
 inline constexpr std::size_t kMaxSplitSegments = 1000;
 
+// Bytes read from one key file (--luks-passphrase-file, --bitlocker-*): passphrases are short,
+// a BitLocker .BEK startup key file is about 150 bytes; a larger file is refused (a wrong file).
+inline constexpr std::size_t kMaxKeyFileBytes = 64 * 1024;
+// Key files read in one run (the key options are repeatable; each key is tried on every
+// encrypted volume, and each try may cost a key derivation).
+inline constexpr std::size_t kMaxKeyFiles = 64;
+// The bytes of a LUKS volume's key slot areas copied for libcryptsetup (LUKS1: 8 slots of about
+// 128 KiB at most; LUKS2: 32 slots, 258 KiB each by default, its keyslots area 128 MiB at most).
+inline constexpr std::uint64_t kMaxLuksHeaderBytes = 128ull * 1024 * 1024;
+
 }  // namespace flscan::scanner::image::limits

@@ -30,6 +30,9 @@ struct RecordedOptions {
   bool live = false;
   bool force_image = false;   // --image
   bool nested_images = true;  // false with --no-nested-images
+  // The kinds of the keys given for encrypted volumes, one per key option, by option then in the
+  // order given ("luks-passphrase", ...; image/volume_keys.h): never a key, nor its file's name.
+  std::vector<std::string> key_kinds;
 };
 
 struct PrintSettings {

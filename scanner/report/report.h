@@ -47,8 +47,11 @@ enum class NotScannedReason {
                  // skipped)
   // A file whose content is a disk-image container or volume format (image/container_format.h,
   // issue 15): its files were not read.
-  unsupported_image,  // a format flscan cannot open (qcow2, VDI, LVM2, LUKS, DMG, ...), as PATH or inside a walk
+  unsupported_image,  // a format flscan cannot open (qcow2, VDI, LVM2, DMG, ...), as PATH or inside a walk
   image_not_opened,   // a format flscan opens as PATH (E01, VHD, VHDX, VMDK), found inside a scanned directory
+  // An encrypted volume (BitLocker, LUKS) for which keys of its kind were given, none of which
+  // opens it (image/volume_keys.h, issue 15).
+  key_rejected,
 };
 // Its codes (stable, scanner/JSON.md) and phrases for people (enum_table.h). A new reason: a value
 // above, its row here, its code in scanner/JSON.md and README.md (ARCHITECTURE.md, "where to add").
@@ -72,6 +75,7 @@ inline constexpr std::array kNotScannedReasons = {
     EnumRow{NotScannedReason::unsupported_image, "unsupported-image", "disk image in a format flscan cannot open"},
     EnumRow{NotScannedReason::image_not_opened, "image-not-opened",
             "disk image inside a scanned directory, not opened"},
+    EnumRow{NotScannedReason::key_rejected, "key-rejected", "encrypted volume: no key given opens it"},
 };
 constexpr const auto& enum_rows(NotScannedReason) { return kNotScannedReasons; }
 static_assert(is_complete_table(kNotScannedReasons), "kNotScannedReasons: one row per NotScannedReason, in order");
@@ -220,6 +224,9 @@ struct ImageVolume {
   VolumeStatus status = VolumeStatus::scanned;
   NotScannedReason reason = NotScannedReason::unreadable_image;  // meaningful when status is error
   std::string detail;  // why it was not scanned or skipped, or a warning (image truncated)
+  // An encrypted volume opened with a key: the kind of key that opened it ("luks-passphrase",
+  // "bitlocker-recovery-password", ...; image/volume_keys.h), never the key. Empty otherwise.
+  std::string decrypted_with;
   // A scanned volume that could not be opened again for the host evidence (no Windows installation
   // was looked for in it): why. Empty normally. Counts as a host error (ScanReport::host_errors()).
   std::string host_error;

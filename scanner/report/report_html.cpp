@@ -113,6 +113,8 @@ void write_volumes(std::ostream& out, const ScanReport& report) {
          "<tr><th>Volume</th><th>Status</th><th>Filesystem</th><th>Offset</th><th>Bytes</th><th>Notes</th></tr>\n";
   for (const ImageVolume& volume : report.volumes) {
     std::string notes = esc(volume.partition_type);
+    if (!volume.decrypted_with.empty())
+      notes += (notes.empty() ? "" : "; ") + ("decrypted with " + esc(volume.decrypted_with));
     if (volume.status == VolumeStatus::error)
       notes += (notes.empty() ? "" : "; ") + std::string(to_code(volume.reason));
     if (!volume.detail.empty()) notes += (notes.empty() ? "" : ": ") + esc(volume.detail);

@@ -71,7 +71,8 @@ Json options_to_json(const PrintSettings& settings) {
               {"windows_root", options.windows_root ? path_to_json(*options.windows_root) : Json(nullptr)},
               {"live", options.live},
               {"image", options.force_image},
-              {"nested_images", options.nested_images}};
+              {"nested_images", options.nested_images},
+              {"keys", options.key_kinds}};
 }
 
 // What each root was at scan time and the working directory (report.h, RootFacts): what the
@@ -291,6 +292,7 @@ Json document_to_json(const ScanReport& report, const PrintSettings& settings, E
         {"length", volume.length},
         {"partition_type", volume.partition_type},
         {"filesystem", volume.filesystem},
+        {"decrypted_with", volume.decrypted_with.empty() ? Json(nullptr) : Json(volume.decrypted_with)},
         {"status", to_code(volume.status)},
         {"reason", volume.status == VolumeStatus::error ? Json(std::string(to_code(volume.reason))) : Json(nullptr)},
         {"detail", volume.detail},

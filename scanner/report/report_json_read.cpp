@@ -227,6 +227,9 @@ ImageVolume volume_from_json(const Json& value, const std::string& where) {
   volume.length = get_uint(value, where, "length");
   volume.partition_type = get_string(value, where, "partition_type");  // holds a GPT name from the image
   volume.filesystem = get_label(value, where, "filesystem");
+  // A kind of key (image/volume_keys.h), printable like the other labels; absent before issue 15.
+  if (value.contains("decrypted_with") && !value["decrypted_with"].is_null())
+    volume.decrypted_with = get_label(value, where, "decrypted_with");
   volume.status = get_code<VolumeStatus>(value, where, "status");
   if (!member(value, where, "reason").is_null()) volume.reason = get_code<NotScannedReason>(value, where, "reason");
   volume.detail = get_string(value, where, "detail");
@@ -516,6 +519,13 @@ void print_options_from_json(const Json& object, PrintSettings& settings) {
   if (object.contains("image")) options.force_image = get_bool(object, where, "image");
   // Added with disk images opened during a walk (issue 15); older reports opened none.
   options.nested_images = object.contains("nested_images") ? get_bool(object, where, "nested_images") : false;
+  // Added with encrypted volumes (issue 15); absent in older reports, which took no keys.
+  if (object.contains("keys")) {
+    for (const Json& kind : get_array(object, where, "keys")) {
+      if (!kind.is_string() || !is_printable_text(kind.get<std::string>())) fail(at(where, "keys"), "not a key kind");
+      options.key_kinds.push_back(kind.get<std::string>());
+    }
+  }
 }
 
 // The top-level arrays that grow with the tree (and the host reports), converted element by

@@ -209,6 +209,7 @@ void write_summary(std::ostream& out, const ScanReport& report, const PrintSetti
   for (const ImageVolume& volume : report.volumes) {
     out << "Volume:       " << escape_path_for_terminal(volume.path()) << ' ' << to_code(volume.status);
     if (!volume.filesystem.empty()) out << ", " << escape_for_terminal(volume.filesystem);
+    if (!volume.decrypted_with.empty()) out << ", decrypted with " << escape_for_terminal(volume.decrypted_with);
     out << ", " << human_bytes(volume.length) << " at offset " << volume.offset;
     if (volume.status == VolumeStatus::error) out << " (" << to_code(volume.reason) << ')';
     if (!volume.detail.empty()) out << ": " << escape_for_terminal(volume.detail);

@@ -5,15 +5,16 @@ format, never one plain file passed as clean (issue 15, "recognise before decidi
 The images are made here by qemu-img (Debian qemu-utils) from the corpus's infected MBR disk
 (corpus-images/mbr.raw, its manifest says it holds infected files), so what each file is follows
 from how it was made:
-- as PATH: the disk converted to qcow (version 1), VDI and QED, and a LUKS volume, each alone and
-  with --image: exit 2, one `not_scanned` entry for the operand with reason `unsupported-image`
-  whose detail names the format; no result (nothing inside was read);
+- as PATH: the disk converted to qcow (version 1), VDI and QED, each alone and with --image:
+  exit 2, one `not_scanned` entry for the operand with reason `unsupported-image` whose detail
+  names the format; no result (nothing inside was read);
+- a LUKS1 volume made by qemu-img, as PATH alone and with --image and no key: an image of one
+  encrypted volume, `IMAGE:vol` NOT SCANNED `encrypted-volume` naming LUKS, exit 2, no result;
 - inside a scanned directory with --no-nested-images: the VDI (`unsupported-image`), and the
-  disk as qcow2 and the corpus's VHD, VMDK and E01 of the same disk and its bare LVM2 physical volume
-  holding the infected tree (`image-not-opened`:
-  formats flscan opens, but not inside directories with that option), beside a text file that
-  is nothing: exit 2, exactly those entries, each naming its format (nested_image_test.py covers
-  the default, where they are opened);
+  disk as qcow2 and the corpus's VHD, VMDK and E01 of the same disk, its bare LVM2 physical volume
+  holding the infected tree and the LUKS volume (`image-not-opened`: formats flscan opens, but not
+  inside directories with that option), beside a text file that is nothing: exit 2, exactly those
+  entries, each naming its format (nested_image_test.py covers the default, where they are opened);
 - a dynamic VHD made by qemu-img and turned into a differencing disk (disk type 4, a parent
   named in its dynamic header, per the VHD specification) whose parent is not beside it is
   `unreadable-image` naming the parent (differencing disks are opened with their parent, issue 15);
@@ -104,6 +105,19 @@ def check_operand(flscan: str, path: Path, fmt: str, extra: list, reason: str = 
     check(not report["results"], f"{what}: results from an image that was not read: {report['results']}")
 
 
+def check_luks_operand(flscan: str, path: Path, extra: list) -> None:
+    what = f"{path.name} {' '.join(extra)}".strip()
+    report = run_json([flscan, *extra, "--json", "-", str(path)], None, what)
+    if report is None:
+        return
+    check(report["_returncode"] == 2, f"{what}: exit {report['_returncode']}, expected 2 (incomplete)")
+    entry = not_scanned(report).get(f"{path}:vol")
+    if check(entry is not None, f"{what}: no not_scanned entry for {path}:vol ({sorted(not_scanned(report))})"):
+        check(entry["reason"] == "encrypted-volume", f"{what}: reason {entry['reason']}, expected encrypted-volume")
+        check("LUKS" in entry["detail"], f"{what}: detail does not name LUKS: {entry['detail']}")
+    check(not report["results"], f"{what}: results from a volume that was not read: {report['results']}")
+
+
 def check_directory(flscan: str, images: Path, work: Path) -> None:
     tree = work / "snapshots"
     tree.mkdir()
@@ -114,6 +128,8 @@ def check_directory(flscan: str, images: Path, work: Path) -> None:
     for name, fmt in OPENED.items():
         shutil.copy(images / name, tree / name)
         expected[str(tree / name)] = ("image-not-opened", fmt)
+    shutil.copy(work / "disk.luks", tree / "disk.luks")
+    expected[str(tree / "disk.luks")] = ("image-not-opened", "LUKS1")
     (tree / "notes.txt").write_text("not an image\n")
     report = run_json([flscan, "--json", "-", "--no-nested-images", str(tree)], None, "snapshots/")
     if report is None:
@@ -152,7 +168,7 @@ def main() -> int:
             for extra in ([], ["--image"]):
                 check_operand(flscan, work / name, fmt, extra)
         for extra in ([], ["--image"]):
-            check_operand(flscan, work / "disk.luks", "LUKS1", extra)
+            check_luks_operand(flscan, work / "disk.luks", extra)
         check_operand(flscan, make_differencing_vhd(images, work), 'differencing VHD (', [], "unreadable-image")
         check_directory(flscan, images, work)
         check_vhd_still_opened(flscan, images)

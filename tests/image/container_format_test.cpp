@@ -74,12 +74,14 @@ TEST_CASE("container formats: the signatures of each specification", "[image][co
     put(file, 0x40, "\x7f\x10\xda\xbe"sv);
     CHECK(name_of(file) == "VDI (VirtualBox)");
   }
-  SECTION("LUKS1 and LUKS2; another version is not LUKS") {
+  SECTION("LUKS1 and LUKS2, opened (a bare encrypted volume, issue 15); another version is not LUKS") {
     Bytes file = zeros(8192);
     put(file, 0, "LUKS\xba\xbe\0\x01"sv);
-    CHECK(name_of(file) == "LUKS1 encrypted volume");
+    CHECK(name_of(file, &support) == "LUKS1 encrypted volume");
+    CHECK(support == ContainerSupport::opened);
     put(file, 6, "\0\x02"sv);
-    CHECK(name_of(file) == "LUKS2 encrypted volume");
+    CHECK(name_of(file, &support) == "LUKS2 encrypted volume");
+    CHECK(support == ContainerSupport::opened);
     put(file, 6, "\0\x07"sv);
     CHECK(name_of(file).empty());
   }

@@ -93,7 +93,7 @@ TEST_CASE("enum tables: every value has one row whose code reads back as it, cod
   check_table("Severity", Severity::informational, Documented::yes);
   check_table("Confidence", Confidence::high, Documented::yes);
   check_table("ContentType", ContentType::pe, Documented::yes);
-  check_table("NotScannedReason", scanner::NotScannedReason::image_not_opened, Documented::yes);
+  check_table("NotScannedReason", scanner::NotScannedReason::key_rejected, Documented::yes);
   check_table("RootKind", scanner::RootKind::unknown, Documented::yes);
   check_table("SkipReason", scanner::SkipReason::other_type, Documented::yes);
   check_table("ActionResult", scanner::ActionResult::left_in_place, Documented::yes);

@@ -255,6 +255,40 @@ TEST_CASE("the files an image is made of survive the JSON report", "[report][jso
   CHECK(read_error(missing).find("volumes[0]: missing key \"image_files\"") != std::string::npos);
 }
 
+TEST_CASE("a decrypted volume's kind of key survives the JSON report; a control character in it is refused",
+          "[report][json][issue15]") {
+  ScanReport report = one_result_report();
+  ImageVolume volume;
+  volume.image = "/i.luks";
+  volume.name = "vol";
+  volume.image_format = "raw";
+  volume.filesystem = "fat16";
+  volume.decrypted_with = "luks-passphrase";
+  report.volumes.push_back(volume);
+  volume.name = "p2";
+  volume.decrypted_with.clear();
+  volume.status = VolumeStatus::error;
+  volume.reason = NotScannedReason::key_rejected;
+  report.volumes.push_back(volume);
+  Json doc = shard_document(report);
+  CHECK(doc["volumes"][0]["decrypted_with"] == "luks-passphrase");
+  CHECK(doc["volumes"][1]["decrypted_with"].is_null());
+  CHECK(doc["volumes"][1]["reason"] == "key-rejected");
+  auto read = report_from_json(doc);
+  REQUIRE(read);
+  REQUIRE(read->report.volumes.size() == 2);
+  CHECK(read->report.volumes[0].decrypted_with == "luks-passphrase");
+  CHECK(read->report.volumes[1].decrypted_with.empty());
+  CHECK(read->report.volumes[1].reason == NotScannedReason::key_rejected);
+  doc["volumes"][0]["decrypted_with"] = "luks" + kOsc52;
+  CHECK(read_error(doc).find("volumes[0].decrypted_with") != std::string::npos);
+  // Reports of earlier versions have no such field: read as not decrypted.
+  doc["volumes"][0].erase("decrypted_with");
+  auto older = report_from_json(doc);
+  REQUIRE(older);
+  CHECK(older->report.volumes[0].decrypted_with.empty());
+}
+
 TEST_CASE("root facts survive the JSON report and a malformed one is refused", "[report][json]") {
   // What the scan recorded comes back as written (the SARIF printer reads nothing else, issue 14);
   // a report without it is read with none (root_facts_of infers them).
