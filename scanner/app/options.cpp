@@ -64,9 +64,9 @@ Disk images (scanned without mounting, through The Sleuth Kit):
   VHDX, VMDK, qcow2, LVM2 PV, LUKS) by its signature, a raw disk or volume of 64 KiB or more
   whose first sector is a partition table or an NTFS/FAT boot sector when The Sleuth Kit
   confirms it. It is read as the very file the walk listed (a symlink to one only with -L);
-  the parent files of a qcow2 or differencing disk found there are not looked up yet (NOT
-  SCANNED unreadable-image naming the parent). With --no-nested-images, and for an image
-  inside an image, it is NOT SCANNED image-not-opened instead.
+  the files it names (backing file, parent, segments) are looked up in the walk's directory
+  as beside a PATH. With --no-nested-images, and for an image inside an image, it is NOT
+  SCANNED image-not-opened instead.
 
 Encrypted volumes (BitLocker incl. To Go, LUKS1/LUKS2; bare, as a partition, in any image):
   opened with the keys of --bitlocker-recovery-password, --bitlocker-password,

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <map>
+#include <mutex>
 
 #include "scanner/image/limits.h"
 #include "scanner/platform/errno_text.h"
@@ -24,10 +26,36 @@ tl::expected<std::string, std::string> recorded_file_name(std::string_view recor
   return std::string(name);
 }
 
+namespace {
+
+std::mutex g_siblings_mutex;
+std::map<std::string, std::string>& siblings() {
+  static std::map<std::string, std::string> map;  // alias directory -> walk directory
+  return map;
+}
+
+}  // namespace
+
+void set_sibling_directory(const std::string& alias_directory, const std::string& sibling_directory) {
+  const std::lock_guard lock(g_siblings_mutex);
+  siblings()[alias_directory] = sibling_directory;
+}
+
+void clear_sibling_directory(const std::string& alias_directory) {
+  const std::lock_guard lock(g_siblings_mutex);
+  siblings().erase(alias_directory);
+}
+
+std::string sibling_directory_of(const std::string& directory) {
+  const std::lock_guard lock(g_siblings_mutex);
+  const auto found = siblings().find(directory);
+  return found == siblings().end() ? directory : found->second;
+}
+
 std::string beside(const std::string& image_path, std::string_view name) {
   const std::size_t slash = image_path.find_last_of('/');
   if (slash == std::string::npos) return std::string(name);
-  return image_path.substr(0, slash + 1) + std::string(name);
+  return sibling_directory_of(image_path.substr(0, slash + 1)) + std::string(name);
 }
 
 tl::expected<Fd, NamedFileError> open_named_file(const std::string& path, struct stat& st) {

@@ -28,8 +28,20 @@ namespace flscan::scanner::image {
 [[nodiscard]] tl::expected<std::string, std::string> recorded_file_name(std::string_view recorded);
 
 // The path of `name` (a bare file name) in the directory of `image_path` (the image's path as
-// given: "dir/child.qcow2" -> "dir/name", "child.qcow2" -> "name").
+// given: "dir/child.qcow2" -> "dir/name", "child.qcow2" -> "name"; that directory as
+// sibling_directory_of maps it).
 [[nodiscard]] std::string beside(const std::string& image_path, std::string_view name);
+
+// An image found during a directory walk is opened through an alias in a private directory
+// (nested_image.h); the files it names are in the walk's directory, which flscan holds open.
+// While registered, the alias's directory `alias_directory` ("/tmp/flscan-image.X/") stands for
+// `sibling_directory` ("/proc/self/fd/N/", N a descriptor of the walk's directory held for the
+// scan) wherever a file beside the image is looked up (beside, split_raw.h). Thread-safe.
+void set_sibling_directory(const std::string& alias_directory, const std::string& sibling_directory);
+void clear_sibling_directory(const std::string& alias_directory);
+// `directory` (ending in '/', or empty for the working directory) as the files beside an image in
+// it are looked up: itself, or the walk directory registered for it.
+[[nodiscard]] std::string sibling_directory_of(const std::string& directory);
 
 // Why a file an image names cannot be used.
 struct NamedFileError {

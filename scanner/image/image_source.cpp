@@ -10,11 +10,17 @@
 namespace flscan::scanner::image {
 namespace {
 
-// The segments of a split raw set, each checked again (regular file, not a symlink) before The
+// The segments of a split raw set, each after the first checked again (regular file, not a symlink) before The
 // Sleuth Kit opens them by name.
 ImgPtr open_split_raw(const std::vector<std::string>& segments) {
   std::vector<const char*> names;
   for (const std::string& segment : segments) {
+    // The first segment is the image as named (a PATH, or a walk's alias of the held file: a
+    // link by design), opened as any PATH is; the others are files it names.
+    if (names.empty()) {
+      names.push_back(segment.c_str());
+      continue;
+    }
     struct stat st {};
     auto fd = open_named_file(segment, st);
     if (!fd) {
@@ -35,6 +41,7 @@ ImgPtr open_split_raw(const std::vector<std::string>& segments) {
 
 HeldImage::~HeldImage() {
   if (alias.empty()) return;
+  if (sibling_directory.valid()) clear_sibling_directory(alias.substr(0, alias.rfind('/') + 1));
   ::unlink(alias.c_str());
   ::rmdir(alias.substr(0, alias.rfind('/')).c_str());
 }

@@ -41,6 +41,10 @@ struct HeldImage {
   // under the identity checks). Files an image names (a parent disk, a segment) are looked up here,
   // by name, relative to a lease on it; never by a path.
   std::shared_ptr<DirHandle> directory;
+  // For a format whose image may name other files (qcow2, VHD, VHDX, a split raw segment): a
+  // descriptor of that directory held for the scan, registered so that the files the image names
+  // are looked up in it as "/proc/self/fd/N/name" (image_files.h, set_sibling_directory).
+  Fd sibling_directory;
 };
 
 enum class ImageOpener {

@@ -81,5 +81,12 @@ inline constexpr std::size_t kMaxKeyFiles = 64;
 // The bytes of a LUKS volume's key slot areas copied for libcryptsetup (LUKS1: 8 slots of about
 // 128 KiB at most; LUKS2: 32 slots, 258 KiB each by default, its keyslots area 128 MiB at most).
 inline constexpr std::uint64_t kMaxLuksHeaderBytes = 128ull * 1024 * 1024;
+// The key derivation a LUKS header may ask of flscan, per key tried: every count in the header
+// (PBKDF2 iterations of a key slot or of the key digest, Argon2 passes) and Argon2's memory.
+// cryptsetup times PBKDF2 at about 2 s (a few million iterations on today's CPUs) and caps
+// Argon2 at 1 GiB by default; a crafted header asking 2^31 iterations would hold the scan for
+// hours. Above these, the volume stays encrypted-volume, saying why.
+inline constexpr std::uint64_t kMaxLuksKdfIterations = 20'000'000;
+inline constexpr std::uint64_t kMaxLuksArgon2MemoryKiB = 1024 * 1024;
 
 }  // namespace flscan::scanner::image::limits

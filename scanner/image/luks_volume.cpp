@@ -34,6 +34,8 @@
 #include <cstring>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include <libcryptsetup.h>
@@ -150,6 +152,71 @@ tl::expected<void, std::string> copy_key_slots(TSK_IMG_INFO* img, std::uint64_t 
     if (from < end && !copy_range(img, base, fd, from, end, error)) return tl::make_unexpected(error);
   }
   return {};
+}
+
+std::uint32_t be32(const std::uint8_t* p) {
+  return static_cast<std::uint32_t>(p[0]) << 24 | static_cast<std::uint32_t>(p[1]) << 16 |
+         static_cast<std::uint32_t>(p[2]) << 8 | p[3];
+}
+
+// The largest value of every `"key": number` in a LUKS2 JSON area (any nesting; a value that is
+// not a plain number counts as 0, and libcryptsetup refuses such a header anyway).
+std::uint64_t largest_json_number(std::string_view json, std::string_view key) {
+  const std::string quoted = "\"" + std::string(key) + "\"";
+  std::uint64_t largest = 0;
+  for (std::size_t at = json.find(quoted); at != std::string_view::npos; at = json.find(quoted, at + 1)) {
+    std::size_t i = at + quoted.size();
+    while (i < json.size() && (json[i] == ' ' || json[i] == '\t' || json[i] == '\n' || json[i] == '\r')) ++i;
+    if (i >= json.size() || json[i] != ':') continue;
+    ++i;
+    while (i < json.size() && (json[i] == ' ' || json[i] == '\t' || json[i] == '\n' || json[i] == '\r')) ++i;
+    std::uint64_t value = 0;
+    bool digits = false;
+    for (; i < json.size() && json[i] >= '0' && json[i] <= '9'; ++i) {
+      digits = true;
+      if (__builtin_mul_overflow(value, 10u, &value) ||
+          __builtin_add_overflow(value, static_cast<std::uint64_t>(json[i] - '0'), &value)) {
+        value = UINT64_MAX;
+        break;
+      }
+    }
+    if (digits) largest = std::max(largest, value);
+  }
+  return largest;
+}
+
+// Why the key derivation the header in `fd` (the memory file) asks for is refused, if it is: a
+// count or an amount of memory above limits.h's, which a crafted header uses to hold the scan.
+std::optional<std::string> kdf_cost_refusal(int fd, unsigned version, std::uint64_t header_bytes) {
+  std::uint64_t iterations = 0;
+  std::uint64_t memory_kib = 0;
+  if (version == 1) {
+    std::array<std::uint8_t, kLuks1HeaderBytes> header{};
+    if (::pread(fd, header.data(), header.size(), 0) != static_cast<ssize_t>(header.size())) return std::nullopt;
+    iterations = be32(header.data() + 0xA4);  // mk-digest-iter
+    for (std::size_t slot = 0; slot < 8; ++slot) {
+      const std::uint8_t* entry = header.data() + 0xD0 + 48 * slot;
+      if (be32(entry) == 0x00AC71F3u) iterations = std::max<std::uint64_t>(iterations, be32(entry + 4));
+    }
+  } else {
+    constexpr std::size_t kJsonAt = 4096;
+    if (header_bytes <= kJsonAt) return std::nullopt;
+    std::string json(static_cast<std::size_t>(header_bytes - kJsonAt), '\0');
+    const ssize_t got = ::pread(fd, json.data(), json.size(), kJsonAt);
+    if (got <= 0) return std::nullopt;
+    json.resize(::strnlen(json.data(), static_cast<std::size_t>(got)));
+    iterations = std::max(largest_json_number(json, "iterations"), largest_json_number(json, "time"));
+    memory_kib = largest_json_number(json, "memory");
+  }
+  if (iterations > limits::kMaxLuksKdfIterations) {
+    return "the header asks a key derivation of " + std::to_string(iterations) + " iterations, more than flscan runs (" +
+           std::to_string(limits::kMaxLuksKdfIterations) + ")";
+  }
+  if (memory_kib > limits::kMaxLuksArgon2MemoryKiB) {
+    return "the header asks a key derivation using " + std::to_string(memory_kib) + " KiB of memory, more than flscan gives it (" +
+           std::to_string(limits::kMaxLuksArgon2MemoryKiB) + " KiB)";
+  }
+  return std::nullopt;
 }
 
 enum class IvMode { plain64, plain, essiv_sha256 };
@@ -416,6 +483,9 @@ UnlockResult unlock_luks(TSK_IMG_INFO* img, std::uint64_t offset, std::uint64_t 
     return tl::make_unexpected(locked(NotScannedReason::encrypted_volume,
                                       signature + ": " + description + " with a key of " + std::to_string(key_size) +
                                           " bytes and sectors of " + std::to_string(sector_size) + " bytes"));
+  }
+  if (auto refused = kdf_cost_refusal(memory.get(), version, probe / (version == 2 ? 2 : 1))) {
+    return tl::make_unexpected(locked(NotScannedReason::encrypted_volume, signature + ": " + description + ": " + *refused));
   }
   // The active key slots' areas (crypt_keyslot_area; at most limits::kMaxLuksHeaderBytes in all):
   // the rest of the memory file stays zeros, as libcryptsetup reads nothing else to unlock.

@@ -89,17 +89,28 @@ VolumeLayout skipped_volume(ImageVolume base, std::string detail) {
 
 // Linux swap space (util-linux's mkswap: "SWAPSPACE2", or the old "SWAP-SPACE", in the last 10
 // bytes of the first page; 4 KiB pages on x86): holds no files, like a swap partition.
-bool swap_signature(TSK_IMG_INFO* lv) {
+// Linux swap space (util-linux's swapheader.h, version 1): "SWAPSPACE2" in the last 10 bytes of
+// the first 4 KiB page, version 1 and a last page inside the volume at 1024, and no partition
+// table in the first sector. A swap LV holds no files, so it is skipped; anything less is only a
+// string anyone can write, and an LV that merely carries it is not skipped (it could hold a whole
+// disk of a virtual machine).
+bool swap_space(TSK_IMG_INFO* lv) {
   constexpr std::uint64_t kPage = 4096;
-  constexpr std::size_t kMagic = 10;
-  std::array<char, kMagic> magic{};
+  std::array<std::uint8_t, kPage> page{};
   if (static_cast<std::uint64_t>(lv->size) < kPage) return false;
   tsk_error_reset();
-  const bool read = tsk_img_read(lv, static_cast<TSK_OFF_T>(kPage - kMagic), magic.data(), magic.size()) ==
-                    static_cast<ssize_t>(magic.size());
+  const bool read = tsk_img_read(lv, 0, reinterpret_cast<char*>(page.data()), page.size()) ==
+                    static_cast<ssize_t>(page.size());
   tsk_error_reset();
-  const std::string_view text(magic.data(), magic.size());
-  return read && (text == "SWAPSPACE2" || text == "SWAP-SPACE");
+  if (!read) return false;
+  const std::string_view magic(reinterpret_cast<const char*>(page.data()) + kPage - 10, 10);
+  const auto le32 = [&page](std::size_t at) {
+    return static_cast<std::uint32_t>(page[at]) | static_cast<std::uint32_t>(page[at + 1]) << 8 |
+           static_cast<std::uint32_t>(page[at + 2]) << 16 | static_cast<std::uint32_t>(page[at + 3]) << 24;
+  };
+  const std::uint64_t pages = static_cast<std::uint64_t>(lv->size) / kPage;
+  const bool partition_table = page[510] == 0x55 && page[511] == 0xAA;
+  return magic == "SWAPSPACE2" && le32(1024) == 1 && le32(1028) >= 1 && le32(1028) < pages && !partition_table;
 }
 
 constexpr std::string_view kHidden =
@@ -140,14 +151,13 @@ VolumeLayout logical_volume(TSK_IMG_INFO* img, const ImageVolume& pv, const std:
   volume.report.partition_type = base.partition_type;
   volume.layer = std::move(layer);
   if (volume.report.status == VolumeStatus::error && volume.report.reason == NotScannedReason::unknown_filesystem) {
-    if (swap_signature(opened->get())) {
+    // Not skipped for a hidden LV or a partition type: both are metadata anyone can write.
+    if (swap_space(opened->get())) {
       volume.report.status = VolumeStatus::skipped;
-      volume.report.detail = "Linux swap space (\"SWAPSPACE2\" at the end of its first 4 KiB): holds no files";
+      volume.report.detail = "Linux swap space (a version 1 swap header, \"SWAPSPACE2\"): holds no files";
       volume.layer = nullptr;
     } else if (lv.hidden) {
-      volume.report.status = VolumeStatus::skipped;
-      volume.report.detail = std::string(kHidden) + " holding no filesystem";
-      volume.layer = nullptr;
+      volume.report.detail += " (" + std::string(kHidden) + ")";
     }
   }
   return volume;

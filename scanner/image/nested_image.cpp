@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "scanner/image/image_files.h"
 #include "scanner/image/limits.h"
 #include "scanner/platform/errno_text.h"
 #include "scanner/platform/open_path.h"
@@ -99,6 +101,27 @@ ImageCandidate image_candidate(ByteView head, std::uint64_t size) {
   return candidate;
 }
 
+namespace {
+
+// Whether the image in `fd` may name files beside it: a qcow2 (backing file), a VHD or VHDX
+// (differencing disk's parent), or a split raw segment by its name (.000, .001, .aa).
+bool may_name_other_files(int fd, const std::string& name) {
+  std::array<char, 8> magic{};
+  if (::pread(fd, magic.data(), magic.size(), 0) == static_cast<ssize_t>(magic.size())) {
+    const std::string_view head(magic.data(), magic.size());
+    if (head.starts_with("QFI\xfb") || head == "conectix" || head == "vhdxfile") return true;
+  }
+  const std::size_t dot = name.rfind('.');
+  if (dot == std::string::npos) return false;
+  const std::string_view suffix = std::string_view(name).substr(dot + 1);
+  const auto all = [suffix](char low, char high) {
+    return std::all_of(suffix.begin(), suffix.end(), [low, high](char c) { return c >= low && c <= high; });
+  };
+  return (suffix.size() == 3 && all('0', '9')) || (suffix.size() == 2 && all('a', 'z'));
+}
+
+}  // namespace
+
 tl::expected<std::shared_ptr<const HeldImage>, ReadError> hold_walk_file(int dir_fd, const FileEntry& entry) {
   int flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
   if (!entry.via_symlink) flags |= O_NOFOLLOW;
@@ -138,6 +161,12 @@ tl::expected<std::shared_ptr<const HeldImage>, ReadError> hold_walk_file(int dir
         ReadError{NotScannedReason::io_error, "cannot name the open image: " + errno_text(error)});
   }
   held->alias = alias;
+  if (may_name_other_files(held->file.get(), entry.name)) {
+    held->sibling_directory = Fd(::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0));
+    if (held->sibling_directory.valid()) {
+      set_sibling_directory(directory + "/", "/proc/self/fd/" + std::to_string(held->sibling_directory.get()) + "/");
+    }
+  }
   return held;
 }
 
@@ -156,16 +185,29 @@ Detection detect_held_image(const std::shared_ptr<const HeldImage>& held) {
   }
   detection = detect_image(held->alias, ImageMode::detect);
   replace_all(detection.detail, held->alias, held->walk_path);
+  if (held->sibling_directory.valid()) {
+    const std::size_t slash = held->walk_path.rfind('/');
+    replace_all(detection.detail, "/proc/self/fd/" + std::to_string(held->sibling_directory.get()) + "/",
+                slash == std::string::npos ? "" : held->walk_path.substr(0, slash + 1));
+  }
   if (detection.kind != Detection::Kind::image) return detection;
   ImageLayout& layout = detection.layout;
   layout.path = held->walk_path;
   layout.source.held = held;
+  // Files beside the image were looked up as /proc/self/fd/N/name: named in the report by the
+  // walk's directory.
+  const std::string sibling_prefix =
+      held->sibling_directory.valid() ? "/proc/self/fd/" + std::to_string(held->sibling_directory.get()) + "/" : "";
+  const std::size_t slash = held->walk_path.rfind('/');
+  const std::string walk_directory = slash == std::string::npos ? "" : held->walk_path.substr(0, slash + 1);
+  const auto name_files = [&](std::string& text) {
+    replace_all(text, held->alias, held->walk_path);
+    if (!sibling_prefix.empty()) replace_all(text, sibling_prefix, walk_directory);
+  };
   for (VolumeLayout& volume : layout.volumes) {
     volume.report.image = held->walk_path;
-    replace_all(volume.report.detail, held->alias, held->walk_path);
-    for (std::string& file : volume.report.image_files) {
-      if (file == held->alias) file = held->walk_path;
-    }
+    name_files(volume.report.detail);
+    for (std::string& file : volume.report.image_files) name_files(file);
   }
   return detection;
 }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "scanner/image/image_files.h"
 #include "scanner/image/limits.h"
 #include "scanner/platform/open_path.h"
 
@@ -26,7 +27,12 @@ std::optional<SegmentName> parse(const std::string& path) {
   const std::size_t dot = path.find_last_of("./");
   if (dot == std::string::npos || path[dot] != '.' || dot == 0 || path[dot - 1] == '/') return std::nullopt;
   const std::string suffix = path.substr(dot + 1);
-  SegmentName name{path.substr(0, dot + 1), true, 0};
+  // The segments are looked for in the image's directory (image_files.h: for an image found in a
+  // walk, the walk's directory); the first is `path` itself.
+  const std::size_t slash = path.find_last_of('/');
+  const std::string directory = slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
+  SegmentName name{sibling_directory_of(directory) + path.substr(directory.size(), dot + 1 - directory.size()), true,
+                   0};
   if (suffix.size() == 3 && std::all_of(suffix.begin(), suffix.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     name.index = static_cast<std::size_t>(std::stoi(suffix));
     return name;

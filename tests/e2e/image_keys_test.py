@@ -16,6 +16,8 @@ expectations: the corpus manifest), by tools that are not flscan:
   cryptsetup convert --type luks1;
 - `luks1-ecb.img`: cryptsetup luksFormat --cipher aes-ecb (a cipher flscan does not decrypt);
 - `damaged.img`: luks2.img with both copies of its JSON metadata overwritten;
+- `costly.img`: luks1-qemu.img whose key slot asks 2^31 - 1 PBKDF2 iterations (hours of key
+  derivation): encrypted-volume saying so, at once, even with the right passphrase;
 - `disk.raw`: an MBR disk (sfdisk) whose partition 1 holds luks2.img, and `disk.vhd` the same
   disk converted by qemu-img (a LUKS volume inside a partition of a container); `cut-disk.raw`
   the same with a partition 2 that starts past the end of the file (a raw file is an image only
@@ -163,6 +165,14 @@ def make_fixtures(corpus: Path, work: Path) -> dict:
         for header in (0, hdr_size):
             f.seek(header + 4096)
             f.write(b"{garbage" * 64)
+    # luks1-qemu.img with its key slot asking 2^31 - 1 PBKDF2 iterations (LUKS1's header has no
+    # checksum; key slot 0's iterations, big-endian at 0xD4): a key derivation of hours, refused.
+    costly = work / "costly.img"
+    shutil.copy(work / "luks1-qemu.img", costly)
+    with open(costly, "r+b") as f:
+        f.seek(0xD0)
+        assert f.read(4) == b"\x00\xac\x71\xf3", "luks1-qemu.img: key slot 0 is not active"
+        f.write((2**31 - 1).to_bytes(4, "big"))
     return keys
 
 
@@ -254,7 +264,9 @@ def main() -> int:
                 ("cut-disk.raw", ["--luks-passphrase-file", str(wrong)], "key-rejected", "LUKS2"),
                 ("luks1-ecb.img", ["--luks-passphrase-file", str(keys["luks1-ecb.img"])], "encrypted-volume", "aes-ecb"),
                 ("damaged.img", ["--luks-passphrase-file", str(keys["luks2.img"])], "encrypted-volume",
-                 "cannot read the LUKS header")):
+                 "cannot read the LUKS header"),
+                ("costly.img", ["--luks-passphrase-file", str(keys["luks1-qemu.img"])], "encrypted-volume",
+                 "2147483647 iterations")):
             name = "p1" if image in ("disk.vhd", "cut-disk.raw") else "vol"
             where = f"{image}:{name} {' '.join(a for a in args if a.startswith('--'))}"
             report = run_flscan(flscan, [*args, image], work, where)

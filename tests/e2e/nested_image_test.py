@@ -64,9 +64,10 @@ def entries(report: dict, key: str) -> dict:
 
 
 def compare_image(report: dict, walk_path: str, operand: dict, img: dict, corpus_manifest: dict,
-                  incomplete: bool) -> None:
-    """The image's volumes and files in the directory scan against its scan as PATH and the manifests."""
-    check_volumes(report, dict(img, path=walk_path, image_files=[walk_path]))
+                  incomplete: bool, files: list | None = None) -> None:
+    """The image's volumes and files in the directory scan against its scan as PATH and the manifests;
+    `files`: the files the image is made of in the walk (default: the image alone)."""
+    check_volumes(report, dict(img, path=walk_path, image_files=files or [walk_path]))
     for vol in img["volumes"]:
         where = f"{walk_path}:{vol['name']}"
         nested = split(report, where)
@@ -160,6 +161,25 @@ def main() -> int:
               f"snapshots: summary images_opened {report['summary'].get('images_opened')}, "
               f"images_in_directories {report['summary'].get('images_in_directories')}, expected {opened}")
 
+        # 1b. A qcow2 snapshot and a split raw set in a directory: the files they name are looked
+        # up in the walk's directory, as beside a PATH (the snapshot's backing file, the segments).
+        chains = work / "chains"
+        chains.mkdir()
+        members = {"mbr-snapshot.qcow2": by_path["mbr-snapshot.qcow2"], "split/mbr.001": by_path["split/mbr.001"]}
+        for img in members.values():
+            for f in img["image_files"]:
+                shutil.copy(images_dir / f, chains / Path(f).name)
+        chained = run_flscan(flscan, ["chains"], work, "chains")
+        if chained is not None:
+            got = entries(chained, "not_scanned")
+            for rel, img in members.items():
+                walk_path = f"chains/{Path(rel).name}"
+                check(walk_path not in got, f"chains: {walk_path} NOT SCANNED: {got.get(walk_path)}")
+                alone = run_flscan(flscan, [rel], images_dir, rel)
+                if alone is not None:
+                    compare_image(chained, walk_path, alone, img, corpus_manifest, False,
+                                  [f"chains/{Path(f).name}" for f in img["image_files"]])
+
         # 2. --no-nested-images: each image NOT SCANNED, nothing read inside.
         off = run_flscan(flscan, ["--no-nested-images", "snapshots"], work, "--no-nested-images snapshots")
         if off is not None:
@@ -207,8 +227,8 @@ def main() -> int:
         broken_dir = work / "broken"
         broken_dir.mkdir()
         # Not the broken images whose fault is another file beside them (a missing parent or
-        # segment): a walk does not look up the files an image names (README "Images inside
-        # directories"), so copied alone they are different images.
+        # segment): copied here alone, without the files beside them, they are different images
+        # (section 1b covers the files an image names, looked up in the walk's directory).
         broken = [img for img in manifest["images"] if img["broken"] and not (img.get("image_error") or {}).get("names")]
         for img in broken:
             shutil.copy(images_dir / img["path"], broken_dir / Path(img["path"]).name)

@@ -3,8 +3,8 @@
 // extents past the PV, a PV not in the image, segment types other than linear/striped, counts past
 // the caps) each give the LV or the PV a reason; the label and metadata area read back from bytes
 // laid out per lvm2's layout.h, including a text that wraps round the circular buffer; and a PV in
-// memory seen as an image (lvm_volumes.h): its LVs named lv1..., swap and hidden LVs skipped by
-// their bytes and flags (never by their names), a striped LV read back through its layer.
+// memory seen as an image (lvm_volumes.h): its LVs named lv1..., swap LVs (a swap header) skipped by
+// their bytes (never by their names or flags), a striped LV read back through its layer.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -335,8 +335,14 @@ TEST_CASE("lvm: a bare PV's logical volumes as volumes of the image, read throug
   const auto head = physical_volume(text, 8192, 512);
   std::vector<std::uint8_t> bytes(kPvBytes, 0);
   std::copy(head.begin(), head.end(), bytes.begin());
+  // lv1 (PV extent 0): a version 1 swap header (util-linux swapheader.h: version 1 at 1024, the
+  // last page, 255 of this 1 MiB LV, at 1028) and its magic. lv2 (extent 1): the magic alone,
+  // planted: not swap space (an LV carrying it could hold a whole disk).
   const std::string swap = "SWAPSPACE2";
   std::copy(swap.begin(), swap.end(), bytes.begin() + static_cast<std::ptrdiff_t>(kMiB + 4096 - 10));
+  bytes[kMiB + 1024] = 1;
+  bytes[kMiB + 1028] = 255;
+  std::copy(swap.begin(), swap.end(), bytes.begin() + static_cast<std::ptrdiff_t>(2 * kMiB + 4096 - 10));
   // The striped LV's two stripes (PV extents 10 and 15) filled with their stripe number and row.
   for (std::uint64_t at = 0; at < kMiB; ++at) {
     bytes[kMiB + 10 * kMiB + at] = static_cast<std::uint8_t>(0x10 + at / 4096 % 16);
@@ -350,10 +356,12 @@ TEST_CASE("lvm: a bare PV's logical volumes as volumes of the image, read throug
   for (std::size_t i = 0; i < v.size(); ++i) CHECK(v[i].report.name == "lv" + std::to_string(i + 1));
   CHECK(v[0].report.status == VolumeStatus::skipped);  // swap space, by its signature
   CHECK(v[0].report.detail.find("swap") != std::string::npos);
-  CHECK(v[1].report.status == VolumeStatus::error);  // its name says swap; its bytes do not
+  CHECK(v[1].report.status == VolumeStatus::error);  // its name says swap, and a planted magic; no header
   CHECK(v[1].report.reason == NotScannedReason::unknown_filesystem);
   CHECK(v[1].report.partition_type == "LVM2 logical volume vg0/reserved_swap");
-  CHECK(v[2].report.status == VolumeStatus::skipped);  // hidden, no filesystem
+  CHECK(v[2].report.status == VolumeStatus::error);  // hidden (metadata anyone writes), no filesystem
+  CHECK(v[2].report.reason == NotScannedReason::unknown_filesystem);
+  CHECK(v[2].report.detail.find("hidden LVM2 logical volume") != std::string::npos);
   CHECK(v[2].report.partition_type == "LVM2 logical volume vg0/tdata (hidden)");
   CHECK(v[3].report.partition_type == "LVM2 logical volume vg0/a?b?c");
   CHECK(v[3].report.offset == kMiB + 3 * kMiB);
