@@ -299,9 +299,10 @@ void add_input_options(CLI::App& app, Options& options, OptionTexts& texts) {
                "content test; one that cannot be opened is NOT SCANNED\n"
                "(unreadable-image), and a format flscan cannot open (qcow v1,\n"
                "VDI, QED, ...) is NOT SCANNED (unsupported-image) all the same.\n"
-               "Without it, raw (and split raw), E01, VHD, VHDX, VMDK, qcow2 and\n"
-               "LUKS images are recognised by content, and a block device always\n"
-               "is a disk (see Disk images below). Example: flscan --image disk.bin");
+               "Without it, raw (and split raw), E01, VHD, VHDX, VMDK, qcow2,\n"
+               "LVM2 PV, LUKS and BitLocker images are recognised by content, and\n"
+               "a block device always is a disk (see Disk images below).\n"
+               "Example: flscan --image disk.bin");
   app.add_flag("--no-nested-images", options.no_nested_images,
                "Do not open the disk images found inside scanned directories:\n"
                "each is NOT SCANNED (image-not-opened), which makes the scan\n"

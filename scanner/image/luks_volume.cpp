@@ -209,12 +209,12 @@ std::optional<std::string> kdf_cost_refusal(int fd, unsigned version, std::uint6
     memory_kib = largest_json_number(json, "memory");
   }
   if (iterations > limits::kMaxLuksKdfIterations) {
-    return "the header asks a key derivation of " + std::to_string(iterations) + " iterations, more than flscan runs (" +
-           std::to_string(limits::kMaxLuksKdfIterations) + ")";
+    return "the header asks a key derivation of " + std::to_string(iterations) +
+           " iterations, more than flscan runs (" + std::to_string(limits::kMaxLuksKdfIterations) + ")";
   }
   if (memory_kib > limits::kMaxLuksArgon2MemoryKiB) {
-    return "the header asks a key derivation using " + std::to_string(memory_kib) + " KiB of memory, more than flscan gives it (" +
-           std::to_string(limits::kMaxLuksArgon2MemoryKiB) + " KiB)";
+    return "the header asks a key derivation using " + std::to_string(memory_kib) +
+           " KiB of memory, more than flscan gives it (" + std::to_string(limits::kMaxLuksArgon2MemoryKiB) + " KiB)";
   }
   return std::nullopt;
 }
@@ -485,7 +485,8 @@ UnlockResult unlock_luks(TSK_IMG_INFO* img, std::uint64_t offset, std::uint64_t 
                                           " bytes and sectors of " + std::to_string(sector_size) + " bytes"));
   }
   if (auto refused = kdf_cost_refusal(memory.get(), version, probe / (version == 2 ? 2 : 1))) {
-    return tl::make_unexpected(locked(NotScannedReason::encrypted_volume, signature + ": " + description + ": " + *refused));
+    return tl::make_unexpected(
+        locked(NotScannedReason::encrypted_volume, signature + ": " + description + ": " + *refused));
   }
   // The active key slots' areas (crypt_keyslot_area; at most limits::kMaxLuksHeaderBytes in all):
   // the rest of the memory file stays zeros, as libcryptsetup reads nothing else to unlock.

@@ -99,8 +99,8 @@ bool swap_space(TSK_IMG_INFO* lv) {
   std::array<std::uint8_t, kPage> page{};
   if (static_cast<std::uint64_t>(lv->size) < kPage) return false;
   tsk_error_reset();
-  const bool read = tsk_img_read(lv, 0, reinterpret_cast<char*>(page.data()), page.size()) ==
-                    static_cast<ssize_t>(page.size());
+  const bool read =
+      tsk_img_read(lv, 0, reinterpret_cast<char*>(page.data()), page.size()) == static_cast<ssize_t>(page.size());
   tsk_error_reset();
   if (!read) return false;
   const std::string_view magic(reinterpret_cast<const char*>(page.data()) + kPage - 10, 10);
