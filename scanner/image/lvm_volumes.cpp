@@ -149,7 +149,9 @@ VolumeLayout logical_volume(TSK_IMG_INFO* img, const ImageVolume& pv, const std:
   VolumeLayout volume = probe(opened->get(), std::move(probed));
   volume.report.offset = start;
   volume.report.partition_type = base.partition_type;
-  volume.layer = std::move(layer);
+  // An encrypted volume in the LV (LUKS, BitLocker) came back with its decryption, which reads
+  // the LV's image: stacked on the LV's own mapping, not replaced by it.
+  volume.layer = volume.layer ? stack_layers(std::move(layer), std::move(volume.layer)) : std::move(layer);
   if (volume.report.status == VolumeStatus::error && volume.report.reason == NotScannedReason::unknown_filesystem) {
     // Not skipped for a hidden LV or a partition type: both are metadata anyone can write.
     if (swap_space(opened->get())) {

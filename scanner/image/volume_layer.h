@@ -4,6 +4,7 @@
 // the filesystem inside opens and reads exactly like a partition's.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include <tl/expected.hpp>
@@ -21,5 +22,10 @@ class VolumeLayer {
   // Called once per thread that reads the volume: it must not share handles between calls.
   [[nodiscard]] virtual tl::expected<ImgPtr, std::string> open(TSK_IMG_INFO* container) const = 0;
 };
+
+// A layer inside a layer: `inner` (a decrypted volume) read through `outer` (the logical volume
+// that holds it). Its image owns the outer one for as long as it is open.
+[[nodiscard]] std::shared_ptr<const VolumeLayer> stack_layers(std::shared_ptr<const VolumeLayer> outer,
+                                                              std::shared_ptr<const VolumeLayer> inner);
 
 }  // namespace flscan::scanner::image

@@ -16,6 +16,8 @@ expectations: the corpus manifest), by tools that are not flscan:
   cryptsetup convert --type luks1;
 - `luks1-ecb.img`: cryptsetup luksFormat --cipher aes-ecb (a cipher flscan does not decrypt);
 - `damaged.img`: luks2.img with both copies of its JSON metadata overwritten;
+- `lvm-luks.raw`: luks2.img as the one logical volume of an LVM2 physical volume (corpus/lvm_pv.py):
+  LUKS on LVM, decrypted through the LV's mapping;
 - `costly.img`: luks1-qemu.img whose key slot asks 2^31 - 1 PBKDF2 iterations (hours of key
   derivation): encrypted-volume saying so, at once, even with the right passphrase;
 - `disk.raw`: an MBR disk (sfdisk) whose partition 1 holds luks2.img, and `disk.vhd` the same
@@ -45,6 +47,9 @@ from pathlib import Path
 sys.dont_write_bytecode = True
 from e2e_support import check, finish, path_text  # noqa: E402
 from image_scan_test import INFECTION_STATES, against_manifest, compare_volume, run_flscan, split  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "corpus"))
+import lvm_pv  # noqa: E402  (the LVM2 on-disk format, as the image fixtures write it)
 
 TREE = "windows/nt4-infected"
 SECTOR = 512
@@ -165,6 +170,20 @@ def make_fixtures(corpus: Path, work: Path) -> dict:
         for header in (0, hdr_size):
             f.seek(header + 4096)
             f.write(b"{garbage" * 64)
+    # luks2.img as the one logical volume of an LVM2 physical volume (corpus/lvm_pv.py writes the
+    # label and metadata as lvm2 does; 1 MiB extents from 1 MiB): LUKS on LVM, read through both.
+    data = luks2.read_bytes()
+    extents = (len(data) + MIB - 1) // MIB
+    pv_id = lvm_pv.lvm_id("keys/lvm-luks.raw/pv0")
+    pv_bytes = MIB + extents * MIB
+    lvs = [lvm_pv.LogicalVolume("crypt", [lvm_pv.Segment(0, extents, stripes=[("pv0", 0)])])]
+    text = lvm_pv.metadata_text("vgk", lvm_pv.lvm_id("keys/vgk"), MIB // SECTOR,
+                                [("pv0", pv_id, pv_bytes // SECTOR, MIB // SECTOR, extents)], lvs)
+    with open(work / "lvm-luks.raw", "wb") as f:
+        f.truncate(pv_bytes)
+        f.write(lvm_pv.pv_headers(pv_id, pv_bytes, MIB, text.encode()))
+        f.seek(MIB)
+        f.write(data)
     # luks1-qemu.img with its key slot asking 2^31 - 1 PBKDF2 iterations (LUKS1's header has no
     # checksum; key slot 0's iterations, big-endian at 0xD4): a key derivation of hours, refused.
     costly = work / "costly.img"
@@ -225,7 +244,8 @@ def main() -> int:
                   ("luks1-essiv.img", "vol", [keys["luks1-essiv.img"]], "fat16"),
                   ("disk.raw", "p1", [keys["luks2.img"]], "fat16"),
                   ("disk.vhd", "p1", [keys["luks2.img"]], "fat16"),
-                  ("cut-disk.raw", "p1", [keys["luks2.img"]], "fat16")]
+                  ("cut-disk.raw", "p1", [keys["luks2.img"]], "fat16"),
+                  ("lvm-luks.raw", "lv1", [keys["luks2.img"]], "fat16")]
         for image, name, key_files, fs in opened:
             args = [a for k in key_files for a in ("--luks-passphrase-file", str(k))]
             where = f"{image}:{name}"
