@@ -62,6 +62,12 @@ enum class ImagesMet {
   plain,       // a raw candidate The Sleuth Kit did not confirm: the plain file it is
 };
 
+// A disk image the walk opened (nested_image.h), kept for the image phase.
+struct NestedImage {
+  image::ImageLayout layout;
+  bool owner = false;  // this shard owns the image file (and reports on it)
+};
+
 class JobVisitor final : public WalkVisitor, public image::ListingSink {
  public:
   JobVisitor(const sig::SignatureSet& signatures, const ScanSettings& settings, const ScanHooks& hooks,
@@ -122,7 +128,9 @@ class JobVisitor final : public WalkVisitor, public image::ListingSink {
   // The disk images the walk opened, in path order (each walk finds them in its own order).
   std::vector<image::ImageLayout> take_nested_images() {
     std::lock_guard lock(nested_mutex_);
-    std::vector<image::ImageLayout> images = std::move(nested_);
+    std::vector<image::ImageLayout> images;
+    for (NestedImage& nested : nested_) images.push_back(std::move(nested.layout));
+    nested_.clear();
     std::sort(images.begin(), images.end(),
               [](const image::ImageLayout& a, const image::ImageLayout& b) { return a.path < b.path; });
     return images;
@@ -250,9 +258,9 @@ class JobVisitor final : public WalkVisitor, public image::ListingSink {
       report(NotScannedReason::image_not_opened, image::option_detail(format->name + " (" + format->evidence + ")"));
       return Nested::handled;
     }
-    if (settings_.nested_images && nested_full()) {
+    if (settings_.nested_images && !nested_would_keep(path)) {
       report(NotScannedReason::image_not_opened, image::too_many_detail());
-      return candidate.raw ? Nested::plain_file : Nested::handled;
+      return Nested::handled;
     }
     auto held = image::hold_walk_file(dir_fd, entry);
     if (!held) {
@@ -277,19 +285,38 @@ class JobVisitor final : public WalkVisitor, public image::ListingSink {
       report(NotScannedReason::image_not_opened, image::option_detail(image::raw_image_description(detection.layout)));
       return Nested::handled;
     }
-    if (!add_nested(std::move(detection.layout))) report(NotScannedReason::image_not_opened, image::too_many_detail());
+    if (!add_nested(worker, std::move(detection.layout), owner)) {
+      report(NotScannedReason::image_not_opened, image::too_many_detail());
+    }
     return Nested::handled;
   }
 
-  [[nodiscard]] bool nested_full() {
+  // Past limits::kMaxNestedImages, the images kept are the first ones in path order, whatever
+  // order the walk's threads meet them in: the same in every run and in every shard, so shard
+  // reports merge (a first-come choice differed from run to run).
+  [[nodiscard]] bool nested_would_keep(const std::string& path) {
     std::lock_guard lock(nested_mutex_);
-    return nested_.size() >= image::limits::kMaxNestedImages;
+    return nested_.size() < image::limits::kMaxNestedImages || path < last_nested()->layout.path;
   }
-  bool add_nested(image::ImageLayout layout) {
+  // Adds the image, or refuses it (false); when full, the one with the greatest path makes room and
+  // is reported NOT SCANNED by the shard owning it.
+  bool add_nested(Worker& worker, image::ImageLayout layout, bool owner) {
     std::lock_guard lock(nested_mutex_);
-    if (nested_.size() >= image::limits::kMaxNestedImages) return false;
-    nested_.push_back(std::move(layout));
+    if (nested_.size() < image::limits::kMaxNestedImages) {
+      nested_.push_back(NestedImage{std::move(layout), owner});
+      return true;
+    }
+    const auto last = last_nested();
+    if (!(layout.path < last->layout.path)) return false;
+    if (last->owner)
+      add_not_scanned(worker, last->layout.path, NotScannedReason::image_not_opened, image::too_many_detail());
+    *last = NestedImage{std::move(layout), owner};
     return true;
+  }
+  // The kept image with the greatest path (nested_mutex_ held, nested_ not empty).
+  std::vector<NestedImage>::iterator last_nested() {
+    return std::max_element(nested_.begin(), nested_.end(),
+                            [](const NestedImage& a, const NestedImage& b) { return a.layout.path < b.layout.path; });
   }
 
   void scan_image_file(Worker& worker, const ImageItem& item, const image::ImageLayout& layout) {
@@ -421,7 +448,7 @@ class JobVisitor final : public WalkVisitor, public image::ListingSink {
   ProgressMeter* progress_;
   tbb::enumerable_thread_specific<std::unique_ptr<Worker>> workers_;
   std::mutex nested_mutex_;
-  std::vector<image::ImageLayout> nested_;  // disk images the walk opened (nested_image.h)
+  std::vector<NestedImage> nested_;  // disk images the walk opened (nested_image.h)
 };
 
 }  // namespace

@@ -52,6 +52,7 @@ from image_scan_test import (against_manifest, check_volumes, compare_volume, ru
                              wanted_reasons)
 
 NESTED = ["mbr.vhd", "mbr.E01", "gpt.raw"]
+MAX_NESTED = 256  # scanner/image/limits.h, kMaxNestedImages
 FORMAT_WORD = {"vhd": "VHD", "ewf": "E01", "raw": "raw"}
 
 
@@ -248,6 +249,38 @@ def main() -> int:
                   f"broken/cut.E01: {cut} differs from the E01 scanned as PATH")
             want_exit = 1 if any(img["expected_exit_code"] == 1 for img in broken) else 2
             check(scanned["_returncode"] == want_exit, f"broken: exit {scanned['_returncode']}, expected {want_exit}")
+
+        # 6. More images than flscan opens in one scan (limits::kMaxNestedImages, 256): the first
+        # 256 by path are opened, the others image-not-opened, the same in every run and shard.
+        many = work / "many"
+        many.mkdir()
+        fat = work / "one-fat.img"
+        subprocess.run(["mkfs.fat", "-C", str(fat), "128"], check=True, capture_output=True)
+        names = [f"img{i:03d}.img" for i in range(MAX_NESTED + 4)]
+        for name in reversed(names):  # created last to first: directory order is not path order
+            shutil.copy(fat, many / name)
+        want_opened = {f"many/{n}" for n in names[:MAX_NESTED]}
+        want_refused = {f"many/{n}" for n in names[MAX_NESTED:]}
+        runs = [run_flscan(flscan, ["-j", "2", "many"], work, f"many (run {i + 1})") for i in range(2)]
+        for i, r in enumerate(runs):
+            if r is None:
+                continue
+            opened = {path_text(v["image"]) for v in r.get("volumes") or []}
+            refused = {p for p, e in entries(r, "not_scanned").items() if e["reason"] == "image-not-opened"}
+            check(opened == want_opened, f"many (run {i + 1}): {len(opened)} images opened, "
+                                         f"not the first {MAX_NESTED} by path: {sorted(opened ^ want_opened)[:4]}")
+            check(refused == want_refused, f"many (run {i + 1}): image-not-opened {sorted(refused)}")
+        shards = [work / f"many-{k}.json" for k in (1, 2)]
+        for k, out in enumerate(shards, start=1):
+            subprocess.run([flscan, "--shard", f"{k}/2", "--progress", "never", "--json", str(out), "many"], cwd=work,
+                           capture_output=True, timeout=600)
+        merged = subprocess.run([flscan, "merge", "--json", "-", *map(str, shards)], cwd=work, capture_output=True,
+                                timeout=600)
+        if check(merged.returncode == 2 and merged.stdout, f"many: merge of the shards: exit {merged.returncode} "
+                                                            f"{merged.stderr.decode(errors='replace')[:300]}"):
+            report = json.loads(merged.stdout)
+            check({path_text(v["image"]) for v in report.get("volumes") or []} == want_opened,
+                  "many: the merged shards did not open the first images by path")
     return finish("nested_image_test")
 
 
