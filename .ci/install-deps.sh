@@ -23,6 +23,7 @@ packages=(
   libqcow-dev libvhdi-dev                      # disk images: qcow2 + backing files (libqcow), VHDX + differencing VHD/VHDX (libvhdi); headers at build time, the libraries dlopen'ed at run time
   ntfs-3g ntfs-3g-dev mtools dosfstools fdisk  # corpus: NTFS (mkntfs + libntfs-3g) and FAT32 (mkfs.fat + mtools) volumes, partition tables (sfdisk), no root
   qemu-utils ewf-tools                         # corpus: the same volume as VHD/VMDK/VHDX/qcow2 (qemu-img convert, qemu-img create -b and qemu-io for snapshot chains) and E01 (ewfacquire)
+  zlib1g-dev                                   # qcow2: compressed clusters inflated by flscan itself (libyal_chain.cpp)
   libbde-dev libcryptsetup-dev                 # encrypted volumes: BitLocker (libbde) and LUKS1/2 (libcryptsetup), both loaded at run time
   cryptsetup-bin                               # tests: e2e_image_keys makes LUKS1/LUKS2 volumes in plain files (offline reencrypt, no root)
   sleuthkit                                    # tests: fls/icat read the image fixtures independently of flscan

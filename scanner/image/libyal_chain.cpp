@@ -1,13 +1,16 @@
 #include "scanner/image/libyal_chain.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <vector>
 
 #include "scanner/image/image_files.h"
 #include "scanner/image/libyal_error.h"
@@ -238,27 +241,90 @@ tl::expected<QcowMap, std::string> qcow_map(int fd, const std::string& path) {
 
 enum class Held { no, data, zeros };
 
+struct Holding {
+  Held held = Held::no;
+  std::uint64_t l2 = 0;  // the L2 entry (data: where the cluster is, and whether compressed)
+};
+
 // Whether the qcow2 file holds the guest byte `offset` itself: its data (allocated or
 // compressed), or zeros (version 3's zero flag, bit 0 of the L2 entry, with or without a
 // preallocated cluster), from one L1 and one L2 entry; an error when they cannot be read.
-tl::expected<Held, std::string> qcow_holds(int fd, const QcowMap& map, std::uint64_t offset, const std::string& path) {
+tl::expected<Holding, std::string> qcow_holds(int fd, const QcowMap& map, std::uint64_t offset,
+                                              const std::string& path) {
   const unsigned l2_bits = map.cluster_bits - 3;
   const std::uint64_t l1_index = offset >> (map.cluster_bits + l2_bits);
-  if (l1_index >= map.l1_size) return Held::no;
+  if (l1_index >= map.l1_size) return Holding{};
   std::uint8_t entry[8];
   if (!pread_exact(fd, entry, 8, map.l1_offset + 8 * l1_index)) {
     return tl::make_unexpected(path + ": L1 entry " + std::to_string(l1_index) + " cannot be read");
   }
   const std::uint64_t l2_offset = be(entry, 8) & kQcowOffsetMask;
-  if (l2_offset == 0) return Held::no;
+  if (l2_offset == 0) return Holding{};
   const std::uint64_t l2_index = (offset >> map.cluster_bits) & ((1ull << l2_bits) - 1);
   if (!pread_exact(fd, entry, 8, l2_offset + 8 * l2_index)) {
     return tl::make_unexpected(path + ": L2 entry at " + std::to_string(l2_offset + 8 * l2_index) + " cannot be read");
   }
   const std::uint64_t l2 = be(entry, 8);
-  if ((l2 & kQcowCompressed) != 0) return Held::data;
-  if ((l2 & kQcowZeroes) != 0) return Held::zeros;
-  return (l2 & kQcowOffsetMask) != 0 ? Held::data : Held::no;
+  if ((l2 & kQcowCompressed) != 0) return Holding{Held::data, l2};
+  if ((l2 & kQcowZeroes) != 0) return Holding{Held::zeros, l2};
+  return Holding{(l2 & kQcowOffsetMask) != 0 ? Held::data : Held::no, l2};
+}
+
+// The bytes [offset, offset + length) of the guest cluster the L2 entry `l2` places in the file
+// (one cluster: the reader's pieces never cross one), read by flscan itself. libqcow 20201213 was
+// given these reads first, and a crafted compressed cluster made it copy past its own buffer
+// (found by fuzz_qcow): its tables were already flscan's, now its data reads are too.
+//  - a plain cluster: at (l2 & kQcowOffsetMask) in the file;
+//  - a compressed one (qcow2 specification, "Compressed Clusters Descriptor"): x = 62 -
+//    (cluster_bits - 8); the host offset is the low x bits, the number of additional 512-byte
+//    sectors the next (cluster_bits - 8) bits; its bytes are a raw deflate stream (no zlib
+//    header) that must inflate to exactly one cluster.
+bool read_cluster(int fd, const QcowMap& map, std::uint64_t l2, std::uint64_t offset, char* out, std::size_t length,
+                  std::string& error) {
+  const std::uint64_t cluster = 1ull << map.cluster_bits;
+  const std::uint64_t within = offset & (cluster - 1);
+  if ((l2 & kQcowCompressed) == 0) {
+    const std::uint64_t host = (l2 & kQcowOffsetMask) + within;
+    if (pread_exact(fd, reinterpret_cast<std::uint8_t*>(out), length, host)) return true;
+    error = "a cluster at byte " + std::to_string(host) + " lies past the end of the file";
+    return false;
+  }
+  const unsigned x = 62 - (map.cluster_bits - 8);
+  const std::uint64_t host = l2 & ((1ull << x) - 1);
+  const std::uint64_t sectors = ((l2 >> x) & ((1ull << (map.cluster_bits - 8)) - 1)) + 1;
+  const std::uint64_t stored = sectors * 512 - (host & 511);  // at most about 2 clusters
+  std::vector<std::uint8_t> packed(static_cast<std::size_t>(stored));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || host >= static_cast<std::uint64_t>(st.st_size)) {
+    error = "a compressed cluster at byte " + std::to_string(host) + " lies past the end of the file";
+    return false;
+  }
+  // The last compressed cluster may end before its last sector does.
+  const std::uint64_t present = std::min<std::uint64_t>(stored, static_cast<std::uint64_t>(st.st_size) - host);
+  packed.resize(static_cast<std::size_t>(present));
+  if (!pread_exact(fd, packed.data(), packed.size(), host)) {
+    error = "a compressed cluster at byte " + std::to_string(host) + " cannot be read";
+    return false;
+  }
+  std::vector<std::uint8_t> plain(static_cast<std::size_t>(cluster));
+  z_stream z{};
+  if (::inflateInit2(&z, -15) != Z_OK) {
+    error = "zlib cannot be set up";
+    return false;
+  }
+  z.next_in = packed.data();
+  z.avail_in = static_cast<uInt>(packed.size());
+  z.next_out = plain.data();
+  z.avail_out = static_cast<uInt>(plain.size());
+  const int inflated = ::inflate(&z, Z_FINISH);
+  const bool whole = (inflated == Z_STREAM_END || inflated == Z_OK || inflated == Z_BUF_ERROR) && z.avail_out == 0;
+  ::inflateEnd(&z);
+  if (!whole) {
+    error = "a compressed cluster at byte " + std::to_string(host) + " does not inflate to one cluster";
+    return false;
+  }
+  std::memcpy(out, plain.data() + within, length);
+  return true;
 }
 
 // A qcow2 chain (libyal_chain.h, open_qcow_chain): each cluster from the first qcow2 file that
@@ -277,8 +343,8 @@ class QcowChainReader final : public ImageReader {
     QcowMap map;
     std::string path;
   };
-  QcowChainReader(const LibyalApi& api, std::vector<Layer> layers, Fd raw, std::uint64_t raw_size, std::uint64_t size)
-      : api_(&api), layers_(std::move(layers)), raw_(std::move(raw)), raw_size_(raw_size), size_(size) {
+  QcowChainReader(std::vector<Layer> layers, Fd raw, std::uint64_t raw_size, std::uint64_t size)
+      : layers_(std::move(layers)), raw_(std::move(raw)), raw_size_(raw_size), size_(size) {
     for (const Layer& layer : layers_) step_ = std::min<std::uint64_t>(step_, 1ull << layer.map.cluster_bits);
   }
 
@@ -303,17 +369,14 @@ class QcowChainReader final : public ImageReader {
         set_tsk_error(TSK_ERR_IMG_READ, holds.error());
         return false;
       }
-      if (*holds == Held::no) continue;
-      if (*holds == Held::zeros) {
+      if (holds->held == Held::no) continue;
+      if (holds->held == Held::zeros) {
         std::memset(out, 0, piece);
         return true;
       }
-      Error* error = nullptr;
-      const ssize_t got =
-          api_->read_buffer_at_offset(layer.file.get(), out, piece, static_cast<std::int64_t>(at), &error);
-      if (got != static_cast<ssize_t>(piece)) {
-        set_tsk_error(TSK_ERR_IMG_READ, got < 0 ? error_text(*api_, layer.path, error)
-                                                : layer.path + ": short read at offset " + std::to_string(at));
+      std::string error;
+      if (!read_cluster(layer.fd.get(), layer.map, holds->l2, at, out, piece, error)) {
+        set_tsk_error(TSK_ERR_IMG_READ, layer.path + ": guest offset " + std::to_string(at) + ": " + error);
         return false;
       }
       return true;
@@ -329,7 +392,6 @@ class QcowChainReader final : public ImageReader {
     return true;
   }
 
-  const LibyalApi* api_;
   std::vector<Layer> layers_;
   Fd raw_;
   std::uint64_t raw_size_;
@@ -492,7 +554,7 @@ ImgPtr open_qcow_chain(const LibyalApi& api, const std::vector<std::string>& fil
     set_tsk_error(TSK_ERR_IMG_OPEN, files.front() + ": the disk size does not fit in 63 bits");
     return nullptr;
   }
-  return open_callback_image(std::make_unique<QcowChainReader>(api, std::move(layers), std::move(raw), raw_size, size),
+  return open_callback_image(std::make_unique<QcowChainReader>(std::move(layers), std::move(raw), raw_size, size),
                              size);
 }
 
