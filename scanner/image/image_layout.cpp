@@ -328,7 +328,10 @@ VolumeLayout open_volume(TSK_IMG_INFO* img, ImageVolume base) {
     describe_opened(volume, *fs, image_size);
     return volume;
   }
-  if (dataless_partition_type(volume.report.partition_type)) {
+  // The type is a byte anyone writes: a partition that carries a boot sector or partition table
+  // signature (a whole disk hidden in a "reserved" or "swap" partition) is not skipped on its word.
+  const bool signed_sector = sector_size == kSectorBytes && sector[510] == 0x55 && sector[511] == 0xAA;
+  if (dataless_partition_type(volume.report.partition_type) && !signed_sector) {
     volume.report.status = VolumeStatus::skipped;
     volume.report.detail =
         "partition type \"" + volume.report.partition_type + "\" holds no files, and no filesystem was found in it";

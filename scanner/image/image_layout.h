@@ -33,7 +33,8 @@
 // unreadable-image); an encrypted volume a key given opens is scanned through its decryption
 // (encrypted_volume.h); a
 // partition whose type holds no files (Microsoft reserved, BIOS boot, swap) and that has no
-// filesystem is skipped, which does not make the scan incomplete.
+// filesystem and no boot signature (0x55AA) in its first sector is skipped, which does not make
+// the scan incomplete.
 #pragma once
 
 #include <cstdint>

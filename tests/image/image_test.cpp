@@ -273,6 +273,26 @@ TEST_CASE("image: GPT partitions in start order, a Microsoft reserved partition 
   CHECK(report.complete());
 }
 
+TEST_CASE("image: a partition whose type says it holds no files, but that holds a disk, is not skipped",
+          "[image][issue15]") {
+  // The partition type is a byte anyone writes: a Microsoft reserved or Linux swap partition that
+  // holds a whole MBR disk (with an infected FAT partition) must not pass as skipped, clean.
+  const TempDir dir;
+  const std::string infected = corpus_sample("infected");
+  make_fat(dir / "fat.img", 1024, {{infected, "A.EXE"}});
+  make_disk(dir / "inner.img", 4, "dos", {{2048, 2048, "c", dir / "fat.img"}});
+  for (const auto& [label, type] : {std::pair<std::string, std::string>{"gpt", "E3C9E316-0B5C-4DB8-817D-F92DF00215AE"},
+                                    std::pair<std::string, std::string>{"dos", "82"}}) {
+    INFO(label << " " << type);
+    const std::string image = dir / ("outer-" + label + ".img");
+    make_disk(image, 8, label, {{2048, 8192, type, dir / "inner.img"}});
+    const ScanReport report = scan({image});
+    REQUIRE(report.volumes.size() == 1);
+    CHECK(report.volumes[0].status == VolumeStatus::error);
+    CHECK_FALSE(report.complete());
+  }
+}
+
 TEST_CASE("image: VHD, VMDK and E01 containers give the same files", "[image]") {
   const MbrDisk disk;
   const std::string vhd = disk.dir / "disk.vhd";
