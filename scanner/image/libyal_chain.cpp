@@ -210,6 +210,7 @@ struct QcowMap {
   unsigned cluster_bits = 16;
   std::uint32_t l1_size = 0;
   std::uint64_t l1_offset = 0;
+  std::uint64_t size = 0;  // the guest disk's size in bytes (header offset 24)
 };
 constexpr std::uint64_t kQcowOffsetMask = 0x00FFFFFFFFFFFE00ull;  // bits 9-55 of L1 and L2 entries
 constexpr std::uint64_t kQcowCompressed = 1ull << 62;
@@ -223,6 +224,7 @@ tl::expected<QcowMap, std::string> qcow_map(int fd, const std::string& path) {
   map.cluster_bits = static_cast<unsigned>(be(header + 20, 4));
   map.l1_size = static_cast<std::uint32_t>(be(header + 36, 4));
   map.l1_offset = be(header + 40, 8);
+  map.size = be(header + 24, 8);
   // The L1 table's entries are read at l1_offset + 8 * index (index < l1_size < 2^32): no wrap.
   if (map.l1_offset > (1ull << 62)) return tl::make_unexpected(path + ": l1_table_offset out of range");
   // qemu makes clusters of 512 bytes to 2 MiB.
@@ -332,14 +334,7 @@ bool read_cluster(int fd, const QcowMap& map, std::uint64_t l2, std::uint64_t of
 class QcowChainReader final : public ImageReader {
  public:
   struct Layer {
-    // libqcow refuses to read a file that names a backing file without a parent set ("missing
-    // parent file"), so each gets a second handle of itself as parent. Only clusters the file
-    // holds are read through it, so that parent is never read; if it were, it would fail the
-    // same way (its own parent is missing), never give other bytes. Declared before `file`:
-    // destroyed after it.
-    LibyalFile placeholder;
-    LibyalFile file;
-    Fd fd;  // its tables, read by flscan
+    Fd fd;  // its tables and clusters, read by flscan
     QcowMap map;
     std::string path;
   };
@@ -517,19 +512,7 @@ ImgPtr open_qcow_chain(const LibyalApi& api, const std::vector<std::string>& fil
       set_tsk_error(TSK_ERR_IMG_OPEN, map.error());
       return nullptr;
     }
-    QcowChainReader::Layer layer{LibyalFile(api), LibyalFile(api), std::move(*fd), *map, files[i]};
-    for (LibyalFile* file : {&layer.placeholder, &layer.file}) {
-      if (auto opened = file->open(layer.fd.get(), files[i]); !opened) {
-        set_tsk_error(TSK_ERR_IMG_OPEN, opened.error());
-        return nullptr;
-      }
-    }
-    Error* error = nullptr;
-    const bool names_parent = i + 1 < files.size();  // the last file of a chain without raw end names none
-    if (names_parent && api.set_parent_file(layer.file.get(), layer.placeholder.get(), &error) != 1) {
-      set_tsk_error(TSK_ERR_IMG_OPEN, error_text(api, files[i] + ": set its placeholder parent", error));
-      return nullptr;
-    }
+    QcowChainReader::Layer layer{std::move(*fd), *map, files[i]};
     layers.push_back(std::move(layer));
   }
   Fd raw;
@@ -544,12 +527,9 @@ ImgPtr open_qcow_chain(const LibyalApi& api, const std::vector<std::string>& fil
     raw = std::move(*opened);
     raw_size = static_cast<std::uint64_t>(st.st_size);
   }
-  Error* error = nullptr;
-  std::uint64_t size = 0;
-  if (api.get_media_size(layers.front().file.get(), &size, &error) != 1) {
-    set_tsk_error(TSK_ERR_IMG_OPEN, error_text(api, files.front() + ": the disk size", error));
-    return nullptr;
-  }
+  // The guest size is the first file's header field, as libqcow reports it: every cluster is
+  // read by flscan (read_cluster), so no libqcow handle is kept open for reading.
+  const std::uint64_t size = layers.front().map.size;
   if (size > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
     set_tsk_error(TSK_ERR_IMG_OPEN, files.front() + ": the disk size does not fit in 63 bits");
     return nullptr;

@@ -87,14 +87,15 @@ struct ResolvedChain {
 [[nodiscard]] ImgPtr open_libyal_chain(const LibyalApi& api, const std::vector<std::string>& files);
 
 // A qcow2 chain (`files` and `raw_end` from resolve_libyal_chain), opened on the calling thread.
-// libqcow takes only a qcow2 file as a parent, and libqcow 20201213 reads a cluster that qcow2
+// libqcow takes only a qcow2 file as a parent, libqcow 20201213 reads a cluster that qcow2
 // version 3 marks as zeros (the L2 entry's bit 0) from offset 0 of the file (its header bytes)
-// instead of as zeros: so each qcow2 file is opened alone, and for every cluster flscan reads its
-// L1/L2 tables (qemu's docs/interop/qcow2.txt) to find the first file of the chain that holds it:
-// its data (allocated or compressed) is read by libqcow from that file, a zero cluster is zeros,
-// and a cluster none holds comes from the raw file when the chain ends in one (zeros past its
-// end), else is zeros. Null with TSK's error set when it cannot be opened (extended L2 entries
-// or an external data file are refused).
+// instead of as zeros, and it copies past its buffer on a crafted compressed cluster: so flscan
+// reads each qcow2 file itself (qemu's docs/interop/qcow2.txt): for every cluster its L1/L2
+// tables find the first file of the chain that holds it; its data is read (a compressed one
+// inflated to exactly one cluster), a zero cluster is zeros, and a cluster none holds comes from
+// the raw file when the chain ends in one (zeros past its end), else is zeros. libqcow only
+// resolved the chain (resolve_libyal_chain); `api` must be available. Null with TSK's error set
+// when it cannot be opened (extended L2 entries or an external data file are refused).
 [[nodiscard]] ImgPtr open_qcow_chain(const LibyalApi& api, const std::vector<std::string>& files, bool raw_end);
 
 }  // namespace flscan::scanner::image
