@@ -48,6 +48,10 @@ class ByteView {
   [[nodiscard]] std::optional<std::uint16_t> u16le(std::uint64_t off) const { return read_le<std::uint16_t>(off); }
   [[nodiscard]] std::optional<std::uint32_t> u32le(std::uint64_t off) const { return read_le<std::uint32_t>(off); }
   [[nodiscard]] std::optional<std::uint64_t> u64le(std::uint64_t off) const { return read_le<std::uint64_t>(off); }
+  // Big-endian fields (qcow2, VHD, LUKS headers).
+  [[nodiscard]] std::optional<std::uint16_t> u16be(std::uint64_t off) const { return read_be<std::uint16_t>(off); }
+  [[nodiscard]] std::optional<std::uint32_t> u32be(std::uint64_t off) const { return read_be<std::uint32_t>(off); }
+  [[nodiscard]] std::optional<std::uint64_t> u64be(std::uint64_t off) const { return read_be<std::uint64_t>(off); }
 
   // True when the bytes at `off` equal `expected` exactly (false when out of bounds).
   [[nodiscard]] bool equals_at(std::uint64_t off, std::span<const std::uint8_t> expected) const {
@@ -74,6 +78,13 @@ class ByteView {
     std::memcpy(raw, bytes_.data() + off, sizeof(T));
     T value = 0;
     for (std::size_t i = sizeof(T); i-- > 0;) value = static_cast<T>((value << 8) | raw[i]);
+    return value;
+  }
+  template <typename T>
+  [[nodiscard]] std::optional<T> read_be(std::uint64_t off) const {
+    if (!contains(off, sizeof(T))) return std::nullopt;
+    T value = 0;
+    for (std::size_t i = 0; i < sizeof(T); ++i) value = static_cast<T>((value << 8) | bytes_[off + i]);
     return value;
   }
 

@@ -12,14 +12,6 @@ std::span<const std::uint8_t> as_bytes(std::string_view text) {
   return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
 }
 
-// A big-endian unsigned value of `width` bytes at `offset` (qcow and LUKS headers are big-endian).
-std::optional<std::uint32_t> big_endian(ByteView bytes, std::size_t offset, std::size_t width) {
-  if (!bytes.contains(offset, width)) return std::nullopt;
-  std::uint32_t value = 0;
-  for (std::size_t i = 0; i < width; ++i) value = (value << 8) | *bytes.u8(offset + i);
-  return value;
-}
-
 // The signature `literal` at `offset`, in a head long enough to hold the format's whole header
 // (`header_bytes`): a few magic bytes alone, in a file too short to be the format, are not it.
 bool signature(ByteView head, std::size_t offset, std::string_view literal, std::size_t header_bytes) {
@@ -54,7 +46,7 @@ constexpr std::size_t kVhdParentNameUnits = 256;
 std::string vhd_parent_name(ByteView header) {
   std::string name;
   for (std::size_t unit = 0; unit < kVhdParentNameUnits; ++unit) {
-    const auto value = big_endian(header, kVhdParentName + 2 * unit, 2);
+    const auto value = header.u16be(kVhdParentName + 2 * unit);
     if (!value || *value == 0) break;
     name += *value >= 0x20 && *value < 0x7f ? static_cast<char>(*value) : '?';
   }
@@ -63,10 +55,10 @@ std::string vhd_parent_name(ByteView header) {
 
 // A differencing VHD: its blocks live partly in its parent (read through libvhdi, issue 15).
 std::optional<ContainerFormat> differencing_vhd(ByteView head) {
-  if (big_endian(head, kVhdDiskType, 4) != kVhdDifferencing) return std::nullopt;
+  if (head.u32be(kVhdDiskType) != kVhdDifferencing) return std::nullopt;
   std::string evidence = "\"conectix\" footer copy at offset 0, disk type 4 (differencing)";
-  const auto high = big_endian(head, kVhdDataOffset, 4);
-  const auto low = big_endian(head, kVhdDataOffset + 4, 4);
+  const auto high = head.u32be(kVhdDataOffset);
+  const auto low = head.u32be(kVhdDataOffset + 4);
   if (high == 0u && low) {
     if (const auto header = head.sub(*low, kSectorHeader); header && header->equals_at(0, "cxsparse"sv))
       evidence += ", parent \"" + vhd_parent_name(*header) + "\"";
@@ -101,13 +93,13 @@ std::optional<ContainerFormat> opened_format(ByteView head, ByteView tail) {
     }
   }
   if (signature(head, 0, "QFI\xfb"sv, kQcowHeader)) {
-    const auto version = big_endian(head, 4, 4);
+    const auto version = head.u32be(4);
     if (version == 2u || version == 3u)
       return opened("qcow2", "\"QFI\\xfb\" version " + std::to_string(*version) + " at offset 0");
   }
   // A bare LUKS volume: an image of one encrypted volume (encrypted_volume.h), opened with a key.
   if (signature(head, 0, "LUKS\xba\xbe"sv, kLuks1Header)) {
-    const auto version = big_endian(head, 6, 2);
+    const auto version = head.u16be(6);
     if (version && (*version == 1 || *version == 2)) {
       return opened("LUKS" + std::to_string(*version) + " encrypted volume",
                     "\"LUKS\\xba\\xbe\" version " + std::to_string(*version) + " at offset 0");
@@ -123,7 +115,7 @@ std::optional<ContainerFormat> opened_format(ByteView head, ByteView tail) {
 
 std::optional<ContainerFormat> unsupported_format(ByteView head, ByteView tail) {
   if (signature(head, 0, "QFI\xfb"sv, kQcowHeader)) {
-    const auto version = big_endian(head, 4, 4);
+    const auto version = head.u32be(4);
     if (version == 1u) return unsupported("qcow", "\"QFI\\xfb\" version 1 at offset 0");
     return unsupported("qcow (unknown version)", "\"QFI\\xfb\" at offset 0, version " +
                                                      (version ? std::to_string(*version) : std::string("missing")));

@@ -1,3 +1,4 @@
+#include "engine/byte_view.h"
 #include "scanner/image/libyal_chain.h"
 
 #include <fcntl.h>
@@ -197,12 +198,6 @@ bool pread_exact(int fd, void* out, std::size_t length, std::uint64_t offset) {
   return true;
 }
 
-std::uint64_t be(const std::uint8_t* bytes, std::size_t width) {
-  std::uint64_t value = 0;
-  for (std::size_t i = 0; i < width; ++i) value = value << 8 | bytes[i];
-  return value;
-}
-
 // Where a qcow2 file maps its clusters (qemu's docs/interop/qcow2.txt, big-endian header):
 // cluster_bits at 20, l1_size at 36, l1_table_offset at 40; version 3 adds incompatible_features
 // at 72.
@@ -220,20 +215,21 @@ constexpr std::uint64_t kQcowDirty = 1ull;   // incompatible feature bit 0: only
 tl::expected<QcowMap, std::string> qcow_map(int fd, const std::string& path) {
   std::uint8_t header[80] = {};
   if (!pread_exact(fd, header, 72, 0)) return tl::make_unexpected(path + ": the qcow2 header cannot be read");
+  const ByteView fields(header, sizeof header);
   QcowMap map;
-  map.cluster_bits = static_cast<unsigned>(be(header + 20, 4));
-  map.l1_size = static_cast<std::uint32_t>(be(header + 36, 4));
-  map.l1_offset = be(header + 40, 8);
-  map.size = be(header + 24, 8);
+  map.cluster_bits = static_cast<unsigned>(fields.u32be(20).value_or(0));
+  map.l1_size = fields.u32be(36).value_or(0);
+  map.l1_offset = fields.u64be(40).value_or(0);
+  map.size = fields.u64be(24).value_or(0);
   // The L1 table's entries are read at l1_offset + 8 * index (index < l1_size < 2^32): no wrap.
   if (map.l1_offset > (1ull << 62)) return tl::make_unexpected(path + ": l1_table_offset out of range");
   // qemu makes clusters of 512 bytes to 2 MiB.
   if (map.cluster_bits < 9 || map.cluster_bits > 21) {
     return tl::make_unexpected(path + ": cluster_bits " + std::to_string(map.cluster_bits) + " out of range");
   }
-  if (be(header + 4, 4) >= 3) {
+  if (fields.u32be(4).value_or(0) >= 3) {
     if (!pread_exact(fd, header + 72, 8, 72)) return tl::make_unexpected(path + ": the qcow2 header cannot be read");
-    if (const std::uint64_t features = be(header + 72, 8) & ~kQcowDirty; features != 0) {
+    if (const std::uint64_t features = fields.u64be(72).value_or(0) & ~kQcowDirty; features != 0) {
       return tl::make_unexpected(path + ": incompatible features " + std::to_string(features) +
                                  " (extended L2 entries, an external data file, ...) are not read");
     }
@@ -260,13 +256,13 @@ tl::expected<Holding, std::string> qcow_holds(int fd, const QcowMap& map, std::u
   if (!pread_exact(fd, entry, 8, map.l1_offset + 8 * l1_index)) {
     return tl::make_unexpected(path + ": L1 entry " + std::to_string(l1_index) + " cannot be read");
   }
-  const std::uint64_t l2_offset = be(entry, 8) & kQcowOffsetMask;
+  const std::uint64_t l2_offset = ByteView(entry, sizeof entry).u64be(0).value_or(0) & kQcowOffsetMask;
   if (l2_offset == 0) return Holding{};
   const std::uint64_t l2_index = (offset >> map.cluster_bits) & ((1ull << l2_bits) - 1);
   if (!pread_exact(fd, entry, 8, l2_offset + 8 * l2_index)) {
     return tl::make_unexpected(path + ": L2 entry at " + std::to_string(l2_offset + 8 * l2_index) + " cannot be read");
   }
-  const std::uint64_t l2 = be(entry, 8);
+  const std::uint64_t l2 = ByteView(entry, sizeof entry).u64be(0).value_or(0);
   if ((l2 & kQcowCompressed) != 0) return Holding{Held::data, l2};
   if ((l2 & kQcowZeroes) != 0) return Holding{Held::zeros, l2};
   return Holding{(l2 & kQcowOffsetMask) != 0 ? Held::data : Held::no, l2};

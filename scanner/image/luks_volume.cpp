@@ -42,6 +42,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include "engine/byte_view.h"
 #include "scanner/image/dynamic_library.h"
 #include "scanner/image/encrypted_volume.h"
 #include "scanner/image/limits.h"
@@ -94,12 +95,6 @@ struct CryptFree {
   void operator()(crypt_device* cd) const { fn<void (*)(crypt_device*)>("crypt_free")(cd); }
 };
 using CryptPtr = std::unique_ptr<crypt_device, CryptFree>;
-
-std::uint64_t be64(const std::uint8_t* p) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
-  return v;
-}
 
 LockedVolume locked(NotScannedReason reason, std::string detail) { return LockedVolume{reason, std::move(detail)}; }
 
@@ -154,11 +149,6 @@ tl::expected<void, std::string> copy_key_slots(TSK_IMG_INFO* img, std::uint64_t 
   return {};
 }
 
-std::uint32_t be32(const std::uint8_t* p) {
-  return static_cast<std::uint32_t>(p[0]) << 24 | static_cast<std::uint32_t>(p[1]) << 16 |
-         static_cast<std::uint32_t>(p[2]) << 8 | p[3];
-}
-
 // The largest value of every `"key": number` in a LUKS2 JSON area (any nesting; a value that is
 // not a plain number counts as 0, and libcryptsetup refuses such a header anyway).
 std::uint64_t largest_json_number(std::string_view json, std::string_view key) {
@@ -193,10 +183,12 @@ std::optional<std::string> kdf_cost_refusal(int fd, unsigned version, std::uint6
   if (version == 1) {
     std::array<std::uint8_t, kLuks1HeaderBytes> header{};
     if (::pread(fd, header.data(), header.size(), 0) != static_cast<ssize_t>(header.size())) return std::nullopt;
-    iterations = be32(header.data() + 0xA4);  // mk-digest-iter
+    const ByteView bytes(header.data(), header.size());
+    iterations = bytes.u32be(0xA4).value_or(0);  // mk-digest-iter
     for (std::size_t slot = 0; slot < 8; ++slot) {
-      const std::uint8_t* entry = header.data() + 0xD0 + 48 * slot;
-      if (be32(entry) == 0x00AC71F3u) iterations = std::max<std::uint64_t>(iterations, be32(entry + 4));
+      const std::size_t entry = 0xD0 + 48 * slot;  // key slot: active marker, then its iterations
+      if (bytes.u32be(entry) == 0x00AC71F3u)
+        iterations = std::max<std::uint64_t>(iterations, bytes.u32be(entry + 4).value_or(0));
     }
   } else {
     constexpr std::size_t kJsonAt = 4096;
@@ -421,7 +413,7 @@ UnlockResult unlock_luks(TSK_IMG_INFO* img, std::uint64_t offset, std::uint64_t 
   const unsigned version = static_cast<unsigned>(magic[6] << 8 | magic[7]);
   std::uint64_t probe = kLuks1HeaderBytes;
   if (version == 2) {
-    const std::uint64_t hdr_size = be64(magic.data() + 8);
+    const std::uint64_t hdr_size = ByteView(magic.data(), magic.size()).u64be(8).value_or(0);
     if (hdr_size < kLuks1HeaderBytes || hdr_size > kMaxLuks2HeaderBytes) {
       return tl::make_unexpected(
           locked(NotScannedReason::encrypted_volume,

@@ -3,6 +3,7 @@
 
 #include <type_traits>
 
+#include "engine/byte_view.h"
 #include "scanner/image/container_format.h"
 #include "scanner/image/dynamic_library.h"
 #include "scanner/image/libyal_formats.h"
@@ -30,11 +31,6 @@ FLSCAN_SAME_TYPE(error_backtrace_sprint, libqcow_error_backtrace_sprint);
 FLSCAN_SAME_TYPE(error_free, libqcow_error_free);
 #undef FLSCAN_SAME_TYPE
 
-std::uint32_t be32(const std::vector<std::uint8_t>& bytes, std::size_t offset) {
-  return static_cast<std::uint32_t>(bytes[offset]) << 24 | static_cast<std::uint32_t>(bytes[offset + 1]) << 16 |
-         static_cast<std::uint32_t>(bytes[offset + 2]) << 8 | bytes[offset + 3];
-}
-
 // The qcow2 header (qemu's docs/interop/qcow2.txt): magic "QFI\xfb", version (u32 at 4),
 // crypt_method (u32 at 32: 0 none, 1 AES, 2 LUKS), all big-endian, in the first 72 bytes.
 constexpr std::size_t kQcow2Header = 72;
@@ -51,7 +47,8 @@ std::optional<ChainFailure> qcow_head(const std::string& path, const std::vector
     }
     return ChainFailure{Kind::raw_parent, path + " is a raw disk"};
   }
-  const std::uint32_t version = be32(head, 4);
+  const ByteView header(head.data(), head.size());  // at least kQcow2Header bytes
+  const std::uint32_t version = header.u32be(4).value_or(0);
   if (version != 2 && version != 3) {
     return ChainFailure{Kind::unsupported, path + " is qcow version " + std::to_string(version) +
                                                ": only qcow2 (versions 2 and 3) is opened"};
@@ -62,16 +59,15 @@ std::optional<ChainFailure> qcow_head(const std::string& path, const std::vector
   // cluster lookup (libyal_chain.h) knows.
   constexpr std::size_t kIncompatibleFeatures = 72;
   if (version == 3 && head.size() >= kIncompatibleFeatures + 8) {
-    const std::uint64_t features =
-        (static_cast<std::uint64_t>(be32(head, kIncompatibleFeatures)) << 32 | be32(head, kIncompatibleFeatures + 4)) &
-        ~1ull;
+    const std::uint64_t features = header.u64be(kIncompatibleFeatures).value_or(0) & ~1ull;
     if (features != 0) {
       return ChainFailure{Kind::unsupported, path + " sets qcow2 incompatible features " + std::to_string(features) +
                                                  " (bit 1 corrupt, 2 external data file, 3 compression type, 4 "
                                                  "extended L2 entries), which flscan does not read"};
     }
   }
-  switch (be32(head, kCryptMethod)) {
+  const std::uint32_t crypt_method = header.u32be(kCryptMethod).value_or(0);
+  switch (crypt_method) {
     case LIBQCOW_ENCRYPTION_METHOD_NONE:
       return std::nullopt;
     case LIBQCOW_ENCRYPTION_METHOD_AES_128_CBC:
@@ -84,7 +80,7 @@ std::optional<ChainFailure> qcow_head(const std::string& path, const std::vector
                                                "cannot be read without the key"};
     default:
       return ChainFailure{Kind::encrypted, path + " is a qcow2 with an unknown encryption (crypt_method " +
-                                               std::to_string(be32(head, kCryptMethod)) + "): not read"};
+                                               std::to_string(crypt_method) + "): not read"};
   }
 }
 

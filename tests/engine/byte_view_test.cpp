@@ -26,6 +26,18 @@ TEST_CASE("ByteView bounds checks cannot overflow", "[byte_view]") {
   CHECK(view.clip(100, 1).empty());
 }
 
+TEST_CASE("ByteView reads big-endian fields most significant byte first, bounds-checked", "[byte_view]") {
+  const std::vector<std::uint8_t> data = {0x51, 0x46, 0x49, 0xFB, 0x00, 0x00, 0x00, 0x03, 0xFF};
+  const ByteView view(data.data(), data.size());
+  CHECK(*view.u32be(0) == 0x514649FBu);  // qcow2's magic as the spec writes it
+  CHECK(*view.u16be(6) == 0x0003u);
+  CHECK(*view.u64be(1) == 0x4649FB00000003FFull);
+  CHECK(*view.u64be(0) == 0x514649FB00000003ull);
+  CHECK_FALSE(view.u64be(2).has_value());
+  CHECK_FALSE(view.u16be(8).has_value());
+  CHECK_FALSE(view.u32be(std::numeric_limits<std::uint64_t>::max() - 1).has_value());
+}
+
 TEST_CASE("ByteView find and all_zero", "[byte_view]") {
   const std::vector<std::uint8_t> data = {0, 0, 0xAB, 0xCD, 0, 0xAB, 0xCD};
   const ByteView view(data.data(), data.size());
