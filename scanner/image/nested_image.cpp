@@ -15,6 +15,7 @@
 
 #include "scanner/image/image_files.h"
 #include "scanner/image/limits.h"
+#include "scanner/image/split_raw.h"
 #include "scanner/platform/errno_text.h"
 #include "scanner/platform/open_path.h"
 
@@ -111,13 +112,7 @@ bool may_name_other_files(int fd, const std::string& name) {
     const std::string_view head(magic.data(), magic.size());
     if (head.starts_with("QFI\xfb") || head == "conectix" || head == "vhdxfile") return true;
   }
-  const std::size_t dot = name.rfind('.');
-  if (dot == std::string::npos) return false;
-  const std::string_view suffix = std::string_view(name).substr(dot + 1);
-  const auto all = [suffix](char low, char high) {
-    return std::all_of(suffix.begin(), suffix.end(), [low, high](char c) { return c >= low && c <= high; });
-  };
-  return (suffix.size() == 3 && all('0', '9')) || (suffix.size() == 2 && all('a', 'z'));
+  return has_segment_name(name);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <string_view>
 
 #include "scanner/image/image_files.h"
 #include "scanner/image/limits.h"
@@ -23,26 +24,38 @@ constexpr std::size_t kDigitSegments = 1000;      // .000 - .999
 constexpr std::size_t kLetterSegments = 26 * 26;  // .aa - .zz
 static_assert(kDigitSegments <= limits::kMaxSplitSegments && kLetterSegments <= limits::kMaxSplitSegments);
 
+// The scheme and index of a segment suffix (the text after the last dot): three digits or two
+// lower-case letters.
+struct SuffixIndex {
+  bool digits = true;
+  std::size_t index = 0;
+};
+std::optional<SuffixIndex> suffix_index(std::string_view suffix) {
+  const auto all = [suffix](char low, char high) {
+    return std::all_of(suffix.begin(), suffix.end(), [low, high](char c) { return c >= low && c <= high; });
+  };
+  if (suffix.size() == 3 && all('0', '9')) {
+    return SuffixIndex{true,
+                       static_cast<std::size_t>((suffix[0] - '0') * 100 + (suffix[1] - '0') * 10 + (suffix[2] - '0'))};
+  }
+  if (suffix.size() == 2 && all('a', 'z')) {
+    return SuffixIndex{false,
+                       static_cast<std::size_t>(suffix[0] - 'a') * 26 + static_cast<std::size_t>(suffix[1] - 'a')};
+  }
+  return std::nullopt;
+}
+
 std::optional<SegmentName> parse(const std::string& path) {
   const std::size_t dot = path.find_last_of("./");
   if (dot == std::string::npos || path[dot] != '.' || dot == 0 || path[dot - 1] == '/') return std::nullopt;
-  const std::string suffix = path.substr(dot + 1);
+  const auto suffix = suffix_index(std::string_view(path).substr(dot + 1));
+  if (!suffix) return std::nullopt;
   // The segments are looked for in the image's directory (image_files.h: for an image found in a
   // walk, the walk's directory); the first is `path` itself.
   const std::size_t slash = path.find_last_of('/');
   const std::string directory = slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
-  SegmentName name{sibling_directory_of(directory) + path.substr(directory.size(), dot + 1 - directory.size()), true,
-                   0};
-  if (suffix.size() == 3 && std::all_of(suffix.begin(), suffix.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    name.index = static_cast<std::size_t>(std::stoi(suffix));
-    return name;
-  }
-  if (suffix.size() == 2 && std::all_of(suffix.begin(), suffix.end(), [](char c) { return c >= 'a' && c <= 'z'; })) {
-    name.digits = false;
-    name.index = static_cast<std::size_t>(suffix[0] - 'a') * 26 + static_cast<std::size_t>(suffix[1] - 'a');
-    return name;
-  }
-  return std::nullopt;
+  return SegmentName{sibling_directory_of(directory) + path.substr(directory.size(), dot + 1 - directory.size()),
+                     suffix->digits, suffix->index};
 }
 
 std::size_t segments_in(const SegmentName& name) { return name.digits ? kDigitSegments : kLetterSegments; }
@@ -120,6 +133,12 @@ SplitSet split_set_of(const std::string& path, bool first_segments) {
   if (set.segments.size() < 2) return set;  // a file alone: no set
   set.kind = SplitSet::Kind::set;
   return set;
+}
+
+bool has_segment_name(std::string_view name) {
+  const std::size_t dot = name.find_last_of("./");
+  return dot != std::string_view::npos && name[dot] == '.' && dot != 0 && name[dot - 1] != '/' &&
+         suffix_index(name.substr(dot + 1)).has_value();
 }
 
 }  // namespace flscan::scanner::image

@@ -10,6 +10,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace flscan::scanner::image {
@@ -32,5 +33,9 @@ struct SplitSet {
 // `first_segments` false, a first segment is not looked into (none): only whether `path` is a
 // later segment (the caller knows it is no disk, so it cannot start a set).
 [[nodiscard]] SplitSet split_set_of(const std::string& path, bool first_segments = true);
+
+// Whether the file name (or path) `name` has a segment suffix (.000-.999, .aa-.zz), by name alone:
+// such a file may be one segment of a set whose others lie beside it.
+[[nodiscard]] bool has_segment_name(std::string_view name);
 
 }  // namespace flscan::scanner::image

@@ -241,6 +241,19 @@ TEST_CASE("split raw sets: the first segment names the set, a later one or a hol
   }
 }
 
+TEST_CASE("split raw sets: a segment name is three digits or two lower-case letters after the last dot",
+          "[image][split][issue15]") {
+  for (const char* name : {"disk.000", "disk.001", "dir/x.y.999", "disk.aa", "disk.zz", "a.b/disk.ab"}) {
+    INFO(name);
+    CHECK(image::has_segment_name(name));
+  }
+  for (const char* name : {"disk.0001", "disk.01", "disk.AA", "disk.a1", "disk.abc", "disk", ".001", "dir/.aa",
+                           "disk.001/", "disk.00a", "disk.e01", ""}) {
+    INFO(name);
+    CHECK_FALSE(image::has_segment_name(name));
+  }
+}
+
 TEST_CASE("image chains: a qcow2 over a raw file reads each cluster from the file that holds it",
           "[image][chain][issue15]") {
   // The raw base: 1 MiB of 0xAB. The qcow2 (2 MiB, qemu-io writes): cluster 0 of 0x11, cluster 1
