@@ -360,25 +360,31 @@ def build_hive(root: Key, *, minor_version: int = 3, file_name: str = "SYSTEM") 
     return image
 
 
-def _control_set_key(number: int, content: Dict[str, Any]) -> Key:
-    """ControlSetNNN with Services\\<name> for each service in content (plus Control)."""
+def _control_set_key(number: int, content: Dict[str, Any], computer_name: Optional[str] = None) -> Key:
+    """ControlSetNNN with Services\\<name> for each service in content (plus Control, and with
+    computer_name Control\\ComputerName\\ComputerName, value ComputerName, as setup writes it)."""
     services = Key.from_dict("Services", content)
     control = Key("Control", subkeys=[Key("ServiceGroupOrder", {"List": MultiSz(["Base", "Extended base"])})])
+    if computer_name is not None:
+        control.subkeys.append(Key("ComputerName", subkeys=[
+            Key("ComputerName", {"ComputerName": computer_name})]))
     return Key(f"ControlSet{number:03d}", subkeys=[control, services])
 
 
 def build_system_hive(control_sets: Dict[int, Dict[str, Any]], current: Optional[int] = 1, *,
                       default: Optional[int] = None, last_known_good: Optional[int] = None,
                       failed: Optional[int] = 0, extra_root_keys: Optional[Dict[str, Any]] = None,
-                      minor_version: int = 3, select: bool = True) -> HiveImage:
+                      minor_version: int = 3, select: bool = True,
+                      computer_name: Optional[str] = None) -> HiveImage:
     """A SYSTEM hive: ControlSetNNN\\Services\\<service> for each entry, and Select.
 
     control_sets: {number: {service name: {value name: value, subkey name: {...}}}}.
     current / default / last_known_good / failed: the Select values (None leaves one out).
+    computer_name: the ComputerName value of every control set (None: no ComputerName key).
     """
     root = Key("CMI-CreateHive{2A7FB991-7BBE-4F9D-B91E-7CB51D4737F5}")
     for number in sorted(control_sets):
-        root.subkeys.append(_control_set_key(int(number), control_sets[number]))
+        root.subkeys.append(_control_set_key(int(number), control_sets[number], computer_name))
     if select:
         values: Dict[str, Any] = {}
         if current is not None:
