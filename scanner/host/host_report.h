@@ -103,10 +103,9 @@ static_assert(is_complete_table(kVerdicts), "kVerdicts: one row per Verdict, in 
 enum class LiveJoinState { applied, other_installation, unmatched, ambiguous };
 inline constexpr std::array kLiveJoinStates = {
     EnumRow{LiveJoinState::applied, "applied", "its live rows were filled from it"},
-    EnumRow{LiveJoinState::other_installation, "other-installation",
-            "it belongs to another installation of this scan; not applied here"},
-    EnumRow{LiveJoinState::unmatched, "unmatched", "it matches no installation of this scan; not applied"},
-    EnumRow{LiveJoinState::ambiguous, "ambiguous", "it matches several installations of this scan; applied to none"},
+    EnumRow{LiveJoinState::other_installation, "other-installation", "it belongs to another installation of this scan"},
+    EnumRow{LiveJoinState::unmatched, "unmatched", "it matches no installation of this scan"},
+    EnumRow{LiveJoinState::ambiguous, "ambiguous", "it matches several installations of this scan"},
 };
 constexpr const auto& enum_rows(LiveJoinState) { return kLiveJoinStates; }
 static_assert(is_complete_table(kLiveJoinStates), "kLiveJoinStates: one row per LiveJoinState, in order");

@@ -270,7 +270,10 @@ void read_files(const Json& document, LiveReport& report) {
     const std::string here = at(at(where, "checked"), i);
     LiveCheckedFile file;
     file.path = file_path(checked[i], here);
-    (void)get_optional_integer(checked[i], here, "size", 0, kMaxCount);
+    // size and sha256 are absent for a file that could not be read; type is always there.
+    if (checked[i].contains("size")) (void)get_optional_integer(checked[i], here, "size", 0, kMaxCount);
+    if (checked[i].contains("sha256")) (void)get_string(checked[i], here, "sha256");
+    (void)get_string(checked[i], here, "type");
     file.state = get_string(checked[i], here, "state");
     file.severity = get_string(checked[i], here, "severity");
     file.why = get_strings(checked[i], here, "why");

@@ -37,8 +37,8 @@ void write_host(std::ostream& out, const host::HostReport& host, std::size_t ind
   if (host.live) {
     // --live-report (issue 17): whether the live rows come from it, and why.
     out << "<p id=\"live-" << index << "\" class=\"live\" data-live=\"" << to_code(host.live->state) << "\">"
-        << esc(host.live->report->label()) << ": " << esc(host::describe(host.live->state)) << " ("
-        << esc(host.live->reason) << ")";
+        << esc(host.live->report->label()) << ": " << to_code(host.live->state) << ", "
+        << esc(host::describe(host.live->state)) << " (" << esc(host.live->reason) << ")";
     if (!host.live->incomplete_reason.empty()) out << ". " << esc(host.live->incomplete_reason);
     out << "</p>\n";
   }

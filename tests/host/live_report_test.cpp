@@ -154,6 +154,7 @@ const std::vector<Field>& required_fields() {
       {"/files/errors", "files.errors"},
       {"/files/checked", "files.checked"},
       {"/files/checked/0/path", "files.checked[0].path"},
+      {"/files/checked/0/type", "files.checked[0].type"},
       {"/files/checked/0/state", "files.checked[0].state"},
       {"/files/checked/0/severity", "files.checked[0].severity"},
       {"/files/checked/0/findings", "files.checked[0].findings"},

@@ -526,16 +526,18 @@ namespace {
 
 // A flscan-live document (live/LIVE_JSON.md) for `computer` with Windows directory `windows_dir`:
 // one flcss.exe process (pid 212) when `process`, `checked` as files.checked.
-std::shared_ptr<const flscan::host::LiveReport> live_report(const std::string& computer,
-                                                            const std::string& windows_dir, bool process,
-                                                            const std::string& checked = "[]") {
+std::shared_ptr<const flscan::host::LiveReport> live_report(const std::string& computer, const std::string& windows_dir,
+                                                            bool process, const std::string& checked = "[]") {
+  // The Windows directory's backslashes as JSON escapes.
+  std::string directory;
+  for (char c : windows_dir) directory += c == '\\' ? std::string("\\\\") : std::string(1, c);
   const std::string ok = R"("status": "ok", "errors": [])";
   const std::string none = R"({"count": 0, "first_written_utc": null, "last_written_utc": null, "records": []})";
   const std::string text =
       R"({"format": "flscan-live", "format_version": 1, "tool_version": "0.1.0", "tool_architecture": "i686",
           "collected_utc": "2002-03-05T09:30:00Z",
           "machine": {"computer_name": ")" +
-      computer + R"(", "windows_directory": ")" + windows_dir +
+      computer + R"(", "windows_directory": ")" + directory +
       R"(", "system_directory": null, "os_version": null},
           "processes": {)" +
       ok + R"(, "method": "psapi", "process_count": 20, "flcss": [)" +
@@ -547,6 +549,7 @@ std::shared_ptr<const flscan::host::LiveReport> live_report(const std::string& c
           "files": {)" +
       ok + R"(, "checked": )" + checked + "}}";
   auto parsed = flscan::host::parse_live_report(text, "live.json");
+  INFO((parsed ? std::string() : parsed.error()));
   REQUIRE(parsed);
   return std::make_shared<const flscan::host::LiveReport>(std::move(*parsed));
 }
@@ -625,7 +628,7 @@ TEST_CASE("--live-report: applied to the installation whose hive names its compu
   SECTION("infected files the live tool names, none offline: incomplete, never q317218") {
     auto hosts = build();
     const std::string checked =
-        R"([{"path": {"text": "C:\\WINNT\\system32\\calc.exe"}, "size": 100, "state": "infected",
+        R"([{"path": {"text": "C:\\WINNT\\system32\\calc.exe"}, "size": 100, "type": "pe", "state": "infected",
              "severity": "infection", "findings": [{"kind": "infected", "severity": "infection", "evidence": "x"}],
              "why": ["q317218-program"], "error": null}])";
     flscan::host::join_live_report(hosts, live_report("FLSCAN-NT4", "C:\\WINNT", false, checked), facts);
