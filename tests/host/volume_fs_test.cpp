@@ -561,7 +561,7 @@ bool has_note_containing(const HostReport& host, std::string_view text) {
 
 }  // namespace
 
-TEST_CASE("--live-report: applied to the installation whose hive names its computer, only", "[volume_fs][live]") {
+TEST_CASE("live report joined: applied to the installation whose hive names its computer, only", "[volume_fs][live]") {
   using flscan::host::LiveJoinState;
   MemoryFs image;
   // p1: ComputerName flscan-nt4 in the current set; p2: the same installation's twin without one.
