@@ -7,8 +7,8 @@ flscan-live documents built here per live/LIVE_JSON.md (never output of a run):
    record written after the offline log's newest record (the manifest's event_log_newest): the
    live rows become found, each citing the file and collected_utc, and the verdict stays the
    manifest's; the JSON carries hosts[].live and live_report as JSON.md says;
-2. the same document with another computer name: not applied, said in the JSON, the text and
-   the HTML; the run is incomplete (exit 2 on the clean tree; 1 on the infected one, the evidence
+2. the same document with another computer name: not applied, said in the JSON, the text, the
+   HTML and the SARIF (an FL902 result); the run is incomplete (exit 2 on the clean tree; 1 on the infected one, the evidence
    wins);
 3. a document that is no flscan-live version 1 stops flscan before the scan (exit 2), naming the
    file and the field;
@@ -142,6 +142,20 @@ def main() -> int:
         html = (work / "r.html").read_text() if (work / "r.html").exists() else ""
         check('data-live="unmatched"' in html and 'id="live-report" data-incomplete="yes"' in html,
               "unmatched HTML report")
+
+        sarif_run = subprocess.run([flscan, "--sarif", "-", "--live-report", str(other_path), str(corpus / clean["root"])],
+                                   capture_output=True, text=True, timeout=120)
+        try:
+            run0 = json.loads(sarif_run.stdout)["runs"][0]
+        except (ValueError, KeyError, IndexError):
+            run0 = {}
+        fl902 = [r for r in run0.get("results", []) if r.get("ruleId") == "FL902"]
+        invocation = (run0.get("invocations") or [{}])[0]
+        check(len(fl902) == 1 and fl902[0].get("kind") == "open"
+              and fl902[0]["properties"]["liveReport"]["state"] == "unmatched"
+              and invocation.get("executionSuccessful") is False
+              and invocation.get("properties", {}).get("liveReport", {}).get("collectedUtc") == COLLECTED,
+              f"unmatched SARIF: FL902 {fl902}, invocation {invocation}")
 
         # 3. Not a flscan-live version 1 document: refused before the scan.
         bad_path = work / "bad.json"
