@@ -97,8 +97,8 @@ Offline Windows (Q317218 report):
   whose SYSTEM hive names the same computer and whose Windows directory has the same name;
   the rows it fills cite the file and its collection time. A report that matches no
   installation (or several) is applied to none, said so, and the run is incomplete (2).
-  Infected files the live tool names do not count in the exit code; while the offline scan
-  shows no FunLove evidence they make the installation incomplete.
+  What the live tool saw (flcss.exe, the FLC service, infected files) does not count in the
+  exit code; while the offline scan shows no FunLove evidence it makes the run incomplete.
   --html FILE writes the same report as one self-contained HTML page (verdict and symptom
   checklist first; <p class="verdict" data-verdict=...>, <tr data-symptom=... data-status=...>).
 

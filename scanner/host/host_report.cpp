@@ -443,7 +443,9 @@ void build_verdict(HostReport& host, const ScanFacts& scan, bool infection_on_vo
     host.verdict = Verdict::q317218;
     host.verdict_text = "Q317218 applies: W32.FunLove.4099 infection";
     for (std::string& step : q317218_steps(host, pstore_event)) steps.push_back(std::move(step));
-  } else if (pstore_event) {
+  } else if (pstore_event && !live_shows_funlove(host)) {
+    // Issue 17: Q321454 is the event without FunLove; a running machine that showed FunLove is
+    // not that (the verdict is then incomplete: the live report's incomplete_reason).
     host.verdict = Verdict::q321454;
     host.verdict_text = "Q321454 applies: Protected Storage data corrupted, no FunLove evidence";
     if (incomplete) host.verdict_text += " (but the scan was incomplete: FunLove is not ruled out)";

@@ -163,6 +163,12 @@ void decide_match(const HostReport& host, const LiveReport& live, LiveJoin& join
 
 bool live_incomplete(const HostReport& host) { return host.live && !host.live->incomplete_reason.empty(); }
 
+bool live_shows_funlove(const HostReport& host) {
+  if (!host.live || host.live->state != LiveJoinState::applied) return false;
+  const LiveReport& live = *host.live->report;
+  return !host.live->infected_files.empty() || !live.flcss_processes.empty() || !live.flcss_services.empty();
+}
+
 void apply_live_rows(HostReport& host, bool funlove) {
   if (!host.live) return;
   LiveJoin& join = *host.live;
@@ -197,13 +203,15 @@ void apply_live_rows(HostReport& host, bool funlove) {
   for (const LiveCheckedFile& file : live.checked) {
     if (file.infected()) join.infected_files.push_back(file.path);
   }
-  // The live tool's findings are not flscan's reading of these files (JSON.md, "Joining a live
-  // report"): they never count as evidence, but a host the offline scan finds free of FunLove
-  // cannot be called clean while the running machine's own check says otherwise.
-  if (!join.infected_files.empty() && !funlove) {
-    join.incomplete_reason = from + " names " + std::to_string(join.infected_files.size()) +
-                             " infected file(s) on the running machine, which the offline scan did not confirm: "
-                             "scan those files again";
+  // What the live tool saw is not flscan's reading of the disk (JSON.md, "Joining a live report"):
+  // it never counts as FunLove evidence, but a host the offline scan finds free of FunLove cannot
+  // be called clean while the running machine shows the dropper or infected files.
+  if (live_shows_funlove(host) && !funlove) {
+    join.incomplete_reason = from + " shows FunLove on the running machine (" +
+                             std::to_string(live.flcss_processes.size()) + " flcss.exe process(es), " +
+                             std::to_string(live.flcss_services.size()) + " FLC/FLCSS service(s), " +
+                             std::to_string(join.infected_files.size()) +
+                             " infected file(s)), which the offline scan did not confirm: scan the disk again";
   }
 }
 

@@ -15,6 +15,11 @@ void apply_live_rows(HostReport& host, bool funlove);
 // True when the live report leaves this installation incomplete (host.live->incomplete_reason).
 [[nodiscard]] bool live_incomplete(const HostReport& host);
 
+// True when the applied live report shows FunLove on the running machine: a flcss.exe process, an
+// FLC/FLCSS service or an infected file. Not FunLove evidence (the exit code ignores it), but it
+// rules Q321454 ("no FunLove evidence") out.
+[[nodiscard]] bool live_shows_funlove(const HostReport& host);
+
 // The remediation step for a running flcss.exe (section 9), first; after build_verdict.
 void add_live_remediation(HostReport& host);
 

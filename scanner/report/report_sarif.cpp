@@ -306,8 +306,9 @@ const std::vector<RuleSpec>& rules() {
        "",
        "Live report not applied, or not confirmed by the offline scan",
        "With `--live-report`: the live report matches no installation of the scan (computer name or Windows "
-       "directory differ) or several, so its live rows were not filled; or it names infected files on the running "
-       "machine while the offline scan shows no FunLove evidence.",
+       "directory differ) or several, so its live rows were not filled; or it shows FunLove on the running machine "
+       "(infected files, a flcss.exe process or an FLC/FLCSS service) while the offline scan shows no FunLove "
+       "evidence.",
        "Result kind open: a live check was asked for and did not happen (or disagrees); the run is incomplete.",
        {"Pass the live report written on the machine this disk belongs to; or scan the files it names again."}},
   };

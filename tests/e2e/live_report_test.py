@@ -6,7 +6,9 @@ flscan-live documents built here per live/LIVE_JSON.md (never output of a run):
    hive holds) and Windows directory, an flcss.exe process, a running FLC service and a 7024
    record written after the offline log's newest record (the manifest's event_log_newest): the
    live rows become found, each citing the file and collected_utc, and the verdict stays the
-   manifest's; the JSON carries hosts[].live and live_report as JSON.md says;
+   manifest's; the JSON carries hosts[].live and live_report as JSON.md says; on the clean tree
+   the same document leaves the installation incomplete (exit 2), and with no installation at
+   all the run says it was applied nowhere;
 2. the same document with another computer name: not applied, said in the JSON, the text, the
    HTML and the SARIF (an FL902 result); the run is incomplete (exit 2 on the clean tree; 1 on the infected one, the evidence
    wins);
@@ -113,6 +115,25 @@ def main() -> int:
                 r = rows(offline["hosts"][0])
                 check(r["flcss-process"]["status"] == "not-checkable-offline" and offline["live_report"] is None
                       and offline["hosts"][0]["live"] is None, "offline: the live rows stay not-checkable-offline")
+
+        # The clean tree (same computer name and Windows directory) with the same live report: the
+        # rows are filled, but a disk is not called clean while its running machine showed FunLove.
+        report = run_json([flscan, "--json", "-", "--live-report", str(live_path), str(corpus / clean["root"])],
+                          work, "applied to the clean tree")
+        if report:
+            host = report["hosts"][0]
+            check(host["live"]["state"] == "applied" and rows(host)["flcss-process"]["status"] == "found",
+                  f"clean tree: {host['live']}")
+            check(host["verdict"] == "incomplete" and "which the offline scan did not confirm"
+                  in (host["live"]["incomplete"] or "") and report["_returncode"] == 2,
+                  f"clean tree: verdict {host['verdict']}, exit {report['_returncode']}, {host['live']}")
+        # No installation at all: applied nowhere, and the run says so.
+        report = run_json([flscan, "--json", "-", "--live-report", str(live_path), str(corpus / "clean")], work,
+                          "no installation")
+        if report:
+            check(report["hosts"] == [] and report["live_report"]["complete"] is False
+                  and report["live_report"]["state"] == "not applied: no Windows installation was found in this scan"
+                  and report["_returncode"] == 2, f"no installation: {dict(report['live_report'], document='...')}")
 
         # 2. Another computer: not applied, and said so everywhere.
         other_path = work / "other.json"

@@ -585,18 +585,27 @@ TEST_CASE("live report joined: applied to the installation whose hive names its 
     CHECK(hosts[0].live->state == LiveJoinState::applied);
     CHECK(row(hosts[0], "flcss-process") == SymptomStatus::found);
     CHECK(row(hosts[0], "slowness") == SymptomStatus::found);
-    CHECK(hosts[0].verdict == Verdict::no_evidence);  // a running name is no evidence of content
+    // A running flcss.exe is no evidence of content, but the clean disk is not called clean.
+    CHECK(hosts[0].verdict == Verdict::incomplete);
+    CHECK(hosts[0].live->incomplete_reason.find("1 flcss.exe process(es), 0 FLC/FLCSS service(s), 0 infected") !=
+          std::string::npos);
     CHECK(hosts[1].live->state == LiveJoinState::other_installation);
     CHECK(hosts[1].live->reason == "the SYSTEM hive holds no ComputerName value in its current control set");
     CHECK(row(hosts[1], "flcss-process") == SymptomStatus::not_checkable_offline);
     CHECK(has_note_containing(hosts[1], "belongs to another installation of this scan"));
     CHECK(hosts[1].verdict == Verdict::no_evidence);
   }
-  SECTION("no process in a list read whole: not-found") {
+  SECTION("no process in a list read whole: not-found, and the clean disk stays no-evidence") {
     auto hosts = build();
     flscan::host::join_live_report(hosts, live_report("flscan-nt4", "C:\\WINNT", false), facts);
     CHECK(row(hosts[0], "flcss-process") == SymptomStatus::not_found);
     CHECK(row(hosts[0], "slowness") == SymptomStatus::not_checkable_offline);
+    CHECK(hosts[0].verdict == Verdict::no_evidence);
+    // --live after the join (main.cpp): none running here does not undo what the live report found.
+    hosts = build();
+    flscan::host::join_live_report(hosts, live_report("flscan-nt4", "C:\\WINNT", true), facts);
+    flscan::host::apply_live_processes(hosts[0], {});
+    CHECK(row(hosts[0], "flcss-process") == SymptomStatus::found);
   }
   SECTION("another computer: applied nowhere, every installation incomplete") {
     auto hosts = build();
@@ -634,7 +643,8 @@ TEST_CASE("live report joined: applied to the installation whose hive names its 
     flscan::host::join_live_report(hosts, live_report("FLSCAN-NT4", "C:\\WINNT", false, checked), facts);
     CHECK(hosts[0].live->infected_files == std::vector<std::string>{"C:\\WINNT\\system32\\calc.exe"});
     CHECK(hosts[0].verdict == Verdict::incomplete);
-    CHECK(hosts[0].live->incomplete_reason.find("which the offline scan did not confirm") != std::string::npos);
+    CHECK(hosts[0].live->incomplete_reason.find("1 infected file(s)), which the offline scan did not confirm") !=
+          std::string::npos);
     CHECK(has_note_containing(hosts[0], "not counted in the exit code"));
   }
 }
