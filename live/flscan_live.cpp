@@ -418,8 +418,12 @@ bool enumerate_services(SC_HANDLE scm, Services& out) {
       }
       out.all.push_back(std::move(s));
     }
-    // A call that returned nothing while asking for more would loop for ever: stop.
-    if (ok || count == 0) return true;
+    if (ok) return true;
+    // A call that returned nothing while asking for more would loop for ever: stop, and say so.
+    if (count == 0) {
+      out.section.error("EnumServicesStatus: more services announced but none returned; the rest not read");
+      return true;
+    }
   }
 }
 
@@ -508,6 +512,7 @@ EventLog read_event_log() {
         continue;
       }
       out.section.error("ReadEventLogW(System): " + error_text(error));
+      if (out.records_read == 0) out.section.status = Status::error;
       break;
     }
     // The buffer holds whole records one after another; each is parsed within what was read.
