@@ -14,7 +14,10 @@ In a private WINEPREFIX under the build directory, created fresh for each run:
   3. an infected corpus sample (the manifest's infected/gui_hello.exe) copied over
      C:\\windows\\system32\\calc.exe, one of the 33 programs Q317218 names: the file check reports it
      with the manifest's expected state and sha256 (CryptoAPI's SHA-256 of the bytes), why
-     q317218-program.
+     q317218-program;
+  4. the same with Wine's rsaenh.dll disabled (no CryptoAPI provider, as Windows 2000 has no
+     PROV_RSA_AES): calc.exe is still checked and found infected, its sha256 null and sha256_error
+     naming CryptAcquireContext(PROV_RSA_AES).
 
 Wine's event-log API is a stub (advapi32's ReadEventLogW reports no records), so nothing about the
 System log is asserted here beyond its section existing: the event-log records are parsed and
@@ -152,6 +155,19 @@ def main() -> int:
                 check(any(f["kind"] == "infected" for f in calc["findings"]), f"calc.exe: findings {calc['findings']}")
             check(doc["_returncode"] == 1, f"with FLCSS: exit {doc['_returncode']}")
             check("FLCSS: running" in doc["_stdout"], f"with FLCSS: summary {doc['_stdout']}")
+
+        # 4. No SHA-256 provider, as on Windows 2000 (no PROV_RSA_AES): Wine's rsaenh.dll disabled
+        # for this run. The files are still checked; sha256 is null and sha256_error says why.
+        no_aes = dict(env, WINEDLLOVERRIDES=env["WINEDLLOVERRIDES"] + ";rsaenh=d")
+        doc = run_live(no_aes, exe, prefix, "without a SHA-256 provider")
+        if doc is not None:
+            calc = checked_file(doc, "C:\\windows\\system32\\calc.exe")
+            if check(calc is not None, "without a SHA-256 provider: calc.exe not among the files checked"):
+                check(calc["state"] == sample["expected"], f"without a SHA-256 provider: calc.exe {calc['state']}")
+                check(calc.get("sha256", "absent") is None, f"without a SHA-256 provider: sha256 {calc.get('sha256')}")
+                check("PROV_RSA_AES" in (calc.get("sha256_error") or ""),
+                      f"without a SHA-256 provider: sha256_error {calc.get('sha256_error')}")
+            check(doc["_returncode"] == 1, f"without a SHA-256 provider: exit {doc['_returncode']}")
         wine(env, "sc", "stop", "FLCSS", timeout=120)
     finally:
         subprocess.run(["wineserver", "-k"], env=env, capture_output=True, timeout=120)
