@@ -155,6 +155,18 @@ def main() -> int:
                 check(any(f["kind"] == "infected" for f in calc["findings"]), f"calc.exe: findings {calc['findings']}")
             check(doc["_returncode"] == 1, f"with FLCSS: exit {doc['_returncode']}")
             check("FLCSS: running" in doc["_stdout"], f"with FLCSS: summary {doc['_stdout']}")
+            # Every file entry as live/LIVE_JSON.md describes it: a file not read carries its error and
+            # no sha256, never a clean state; a file read has a SHA-256 here (Wine has PROV_RSA_AES).
+            names = [f["path"].lower() for f in doc["files"]["checked"]]
+            check(names == sorted(names), "with FLCSS: files.checked not sorted by path")
+            for f in doc["files"]["checked"]:
+                missing = {"path", "size", "type", "state", "severity", "findings", "why", "error"} - set(f)
+                check(not missing, f"{f['path']}: keys missing: {missing}")
+                if f["state"] == "not-scanned":
+                    check("sha256" not in f and f["error"], f"{f['path']}: not scanned without error, or with sha256")
+                else:
+                    check(isinstance(f.get("sha256"), str) and len(f["sha256"]) == 64 and f["error"] is None,
+                          f"{f['path']}: read, sha256 {f.get('sha256')}, error {f['error']}")
 
         # 4. No SHA-256 provider, as on Windows 2000 (no PROV_RSA_AES): Wine's rsaenh.dll disabled
         # for this run. The files are still checked; sha256 is null and sha256_error says why.
