@@ -33,6 +33,9 @@ Sources:
     RtlVirtualUnwind, __C_specific_handler: Microsoft Learn lists them for every x64 Windows) and
     the three msvcrt 7.0 functions above.
 
+The PE header's subsystem version must be at most 5.0 for i686 (Windows 2000's loader refuses a
+higher one) and 5.2 for x86_64, and the subsystem the console.
+
 The checker first runs on a made-up import table holding GetTickCount64 and libwinpthread-1.dll
 and must reject both, so the test cannot pass by accepting everything.
 
@@ -132,6 +135,16 @@ def main() -> int:
         text = subprocess.run([objdump, "-p", exe], capture_output=True, text=True, check=True, timeout=120).stdout
         if f"file format pei-{'i386' if arch == 'i686' else 'x86-64'}" not in text:
             failures.append(f"{arch}: {exe} is not a PE of that architecture")
+        # The loader refuses an image whose subsystem version is above its own (Windows 2000: 5.0;
+        # the first x64 Windows: 5.2), whatever it imports; and the program is a console one.
+        major = re.search(r"MajorSubsystemVersion\s+(\d+)", text)
+        minor = re.search(r"MinorSubsystemVersion\s+(\d+)", text)
+        limit = (5, 0) if arch == "i686" else (5, 2)
+        if not (major and minor and (int(major.group(1)), int(minor.group(1))) <= limit):
+            failures.append(f"{arch}: subsystem version {major and major.group(1)}.{minor and minor.group(1)} "
+                            f"above {limit[0]}.{limit[1]}")
+        if "(Windows CUI)" not in text:
+            failures.append(f"{arch}: not a console (CUI) program")
         found = imports(text)
         if not any(dll == "kernel32.dll" for dll, _ in found):
             failures.append(f"{arch}: no kernel32.dll import read: the objdump listing was not understood")
