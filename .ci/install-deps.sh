@@ -11,6 +11,8 @@ packages=(
   nlohmann-json3-dev                           # JSON report
   libcli11-dev                                 # command line
   gcc-mingw-w64-i686 binutils-mingw-w64-i686   # corpus: benign Windows programs
+  g++-mingw-w64-i686-win32 g++-mingw-w64-x86-64-win32 binutils-mingw-w64-x86-64  # flscan-live.exe (live/): C++ for 32- and 64-bit Windows, win32 thread model
+  wine64 wine                                  # tests: flscan-live.exe runs under Wine against a real service (tests/live)
   python3                                      # corpus builder
   clamav                                       # differential test against clamscan
   libhivex-dev libevt-dev libbfio-dev          # host evidence: SYSTEM hive (hivex), SysEvent.Evt (libevt.h includes libbfio.h)
