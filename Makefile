@@ -3,7 +3,7 @@ PRESET ?= release
 BUILD  := build/$(PRESET)
 JOBS   ?= $(shell nproc)
 
-.PHONY: all deps build test demo corpus asan fuzz clean format install package
+.PHONY: all deps build test demo corpus asan fuzz clean format install package portable
 
 all: build
 
@@ -38,6 +38,10 @@ package: build
 	@cd $(BUILD) && cpack --config CPackConfig.cmake -B $(CURDIR)/build/package
 	@rm -rf build/package/_CPack_Packages
 	@ls build/package/*.deb
+
+# build/portable/flscan: one fully static flscan for rescue media (README "Portable binary").
+portable: deps
+	@./packaging/portable/build.sh
 
 asan:
 	@$(MAKE) test PRESET=asan

@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""The portable flscan (`make portable`, README "Portable binary") is one static executable that
+runs in an otherwise empty root and scans there as the normal build does.
+
+portable_test.py PORTABLE FLSCAN CORPUS_DIR IMAGES_DIR
+
+  - PORTABLE is a static ELF: no program interpreter and no dynamic section (what `file` calls
+    "statically linked" and `ldd` "not a dynamic executable").
+  - A new root (a new mount and PID namespace, chroot) holds only PORTABLE, the corpus tree
+    windows/nt4-infected and NTFS disk image fixtures (mbr.raw: NTFS nt4-infected + FAT32 q321454;
+    the same disk as E01, VMDK, VHDX and qcow2: libewf, libvmdk, libvhdi, libqcow linked in), and a
+    /proc mounted in the namespace, as a rescue system has. There the portable flscan scans the
+    tree and the images.
+  - Its reports are checked against the corpus manifests: every file of the tree and of each image
+    volume in its expected state (clean ones without result), each installation's verdict and
+    infected programs, each image's exit code.
+  - The normal build (FLSCAN) scans the same operands from the same directory: both JSON reports
+    are equal once the run-specific fields are removed (version, timings, absolute paths).
+
+Needs root (unshare, chroot); exit 77 (skipped) when PORTABLE was not built (`make portable`).
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from e2e_support import check, failures, finish, path_text, run_json  # noqa: E402
+
+TREE = "windows/nt4-infected"
+IMAGES = ["mbr.raw", "mbr.E01", "mbr.vmdk", "mbr.vhdx", "mbr.qcow2"]
+INFECTION_STATES = {"infected", "damaged", "dropper", "kernel-patched", "loader-patched"}
+PT_INTERP, PT_DYNAMIC = 3, 2
+
+
+def elf_program_headers(path: Path) -> list[int] | None:
+    """The p_type of each program header of a 64-bit little-endian ELF file; None if not one."""
+    data = path.read_bytes()
+    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
+        return None
+    phoff = int.from_bytes(data[0x20:0x28], "little")
+    phentsize = int.from_bytes(data[0x36:0x38], "little")
+    phnum = int.from_bytes(data[0x38:0x3A], "little")
+    return [int.from_bytes(data[phoff + i * phentsize:phoff + i * phentsize + 4], "little") for i in range(phnum)]
+
+
+def check_static(binary: Path) -> None:
+    types = elf_program_headers(binary)
+    if not check(types is not None, f"{binary}: not a 64-bit ELF file"):
+        return
+    check(PT_INTERP not in types, f"{binary}: has a program interpreter (a dynamic executable)")
+    check(PT_DYNAMIC not in types, f"{binary}: has a dynamic section")
+    if shutil.which("file"):
+        out = subprocess.run(["file", "-b", str(binary)], capture_output=True, text=True).stdout
+        check("statically linked" in out and "x86-64" in out, f"file(1) says: {out.strip()}")
+
+
+def normalised(report: dict) -> dict:
+    """The report without what differs from run to run or between two builds of one version."""
+    report = json.loads(json.dumps(report))
+    report.pop("flscan_version", None)
+    report.pop("_returncode", None)
+    facts = report.get("root_facts") or {}
+    facts.pop("working_directory", None)
+    for root in facts.get("roots") or []:
+        root.pop("absolute", None)
+    for key in ("elapsed_seconds", "bytes_per_second", "files_per_second"):
+        (report.get("summary") or {}).pop(key, None)
+    return report
+
+
+def against_manifest(report: dict, prefix: str, tree: str, corpus: dict, where: str) -> None:
+    """The files and the host report under `prefix` (a tree PATH or IMAGE:volume) hold `tree`'s
+    expected states and verdict (corpus manifest)."""
+    files = {f["path"][len(tree) + 1:]: f for f in corpus["files"] if f["path"].startswith(tree + "/")}
+    check(len(files) > 0, f"{where}: the corpus manifest lists no file under {tree}")
+    results = {}
+    for entry in report.get("results") or []:
+        text = path_text(entry["path"])
+        if text.startswith(prefix + "/"):
+            results[text[len(prefix) + 1:]] = entry
+    for rel, f in files.items():
+        result = results.get(rel)
+        if f["expected"] == "clean":
+            check(result is None, f"{where}: {rel} is clean by construction, reported {result and result.get('state')}")
+        elif check(result is not None, f"{where}: {rel} ({f['expected']}) has no result"):
+            check(result["state"] == f["expected"], f"{where}: {rel} state {result['state']}, manifest {f['expected']}")
+            check(result["sha256"] == f["sha256"], f"{where}: {rel} bytes differ from the manifest")
+    check(set(results) <= set(files), f"{where}: results for files not in the tree: {sorted(set(results) - set(files))[:5]}")
+    entry = next(t for t in corpus["host_trees"] if t["root"] == tree)
+    hosts = [h for h in report.get("hosts") or [] if path_text(h["root"]) == prefix]
+    if check(len(hosts) == 1, f"{where}: {len(hosts)} host reports"):
+        check(hosts[0]["verdict"] == entry["expected_verdict"],
+              f"{where}: verdict {hosts[0]['verdict']}, manifest {entry['expected_verdict']}")
+    system32 = entry["system32"]
+    for program in entry["infected_programs"]:
+        got = results.get(f"{system32}/{program}")
+        check(got is not None and got["state"] == "infected", f"{where}: {system32}/{program} not reported infected")
+
+
+def main() -> int:
+    portable, flscan, corpus_dir, images_dir = (Path(a).resolve() for a in sys.argv[1:5])
+    if not portable.is_file():
+        print(f"SKIP: {portable} not built (make portable)")
+        return 77
+    if os.geteuid() != 0:
+        print("SKIP: needs root (a new mount namespace and chroot)")
+        return 77
+    corpus = json.loads((corpus_dir / "manifest.json").read_text())
+    images = json.loads((images_dir / "manifest.json").read_text())
+    check_static(portable)
+
+    with tempfile.TemporaryDirectory(prefix="flscan-portable-") as tmp:
+        root = Path(tmp)
+        shutil.copy2(portable, root / "flscan")
+        shutil.copytree(corpus_dir / TREE, root / "nt4-infected", symlinks=True)
+        for name in IMAGES:
+            subprocess.run(["cp", "--sparse=always", str(images_dir / name), str(root / name)], check=True)
+        (root / "proc").mkdir()
+        operands = ["nt4-infected", *IMAGES]
+        check(sorted(p.name for p in root.iterdir()) == sorted(["flscan", "proc", *operands]),
+              f"the new root holds more than flscan and the inputs: {sorted(p.name for p in root.iterdir())}")
+
+        # The portable binary alone in the new root (no /lib, no /usr, no loader, no libtsk).
+        inside = ["unshare", "--mount", "--pid", "--fork", "--mount-proc=/proc", f"--root={root}", "--wd=/",
+                  "/flscan"]
+        version = subprocess.run(inside + ["--version"], capture_output=True, text=True, timeout=60)
+        check(version.returncode == 0 and "flscan" in version.stdout,
+              f"--version in the empty root: exit {version.returncode}, {version.stdout!r} {version.stderr[-500:]!r}")
+        alone = run_json(inside + ["--json", "-", *operands], None, "portable flscan in the empty root")
+        normal = run_json([str(flscan), "--json", "-", *operands], root, "normal flscan")
+        if alone is None or normal is None:
+            return finish("portable binary")
+
+        # Against the manifests: the tree, and each image's volumes (the tree's states and verdict).
+        against_manifest(alone, "nt4-infected", TREE, corpus, "portable nt4-infected")
+        by_path = {i["path"]: i for i in images["images"]}
+        for name in IMAGES:
+            for vol in by_path[name]["volumes"]:
+                against_manifest(alone, f"{name}:{vol['name']}", vol["source_tree"], corpus, f"portable {name}:{vol['name']}")
+            scanned = {v["volume"]: v["status"] for v in alone.get("volumes") or [] if path_text(v["image"]) == name}
+            check(scanned == {v["name"]: "scanned" for v in by_path[name]["volumes"]},
+                  f"portable {name}: volumes {scanned}")
+        expected_exit = max(1, *(by_path[n]["expected_exit_code"] for n in IMAGES))
+        check(alone["_returncode"] == expected_exit, f"portable exit {alone['_returncode']}, expected {expected_exit}")
+
+        # Against the normal build: the same report.
+        a, b = normalised(alone), normalised(normal)
+        for key in sorted(set(a) | set(b)):
+            check(a.get(key) == b.get(key),
+                  f"{key} differs: portable {json.dumps(a.get(key))[:1200]} normal {json.dumps(b.get(key))[:1200]}")
+    return finish(f"portable binary: {len(IMAGES)} images and {TREE} in an empty root")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
