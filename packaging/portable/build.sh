@@ -11,7 +11,7 @@ JOBS=$jobs packaging/portable/static-tbb.sh "$PWD/$out/onetbb"
 packaging/portable/localize-libyal.sh "$PWD/$out/libyal"
 cmake --preset portable >/dev/null
 cmake --build --preset portable -j "$jobs"
-# Without its symbol table: a third of the size, and nothing a rescue system would read.
+# Without its debug information and symbol table: nothing a rescue system would read.
 strip -o "$out/flscan.tmp" "$out/scanner/flscan"
 mv "$out/flscan.tmp" "$out/flscan"
 echo "portable: $out/flscan ($(stat -c %s "$out/flscan") bytes)"
