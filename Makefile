@@ -17,7 +17,8 @@ build: deps
 corpus: build
 	@cmake --build --preset $(PRESET) --target corpus
 
-test: build corpus
+# The release suite also runs the portable binary (e2e_portable_binary): built first.
+test: build corpus $(if $(filter release,$(PRESET)),portable)
 	@ctest --preset $(PRESET) -j $(JOBS)
 
 # The demo scans two generated trees: demo/ (every FunLove state side by side) and
