@@ -40,9 +40,12 @@ package: build
 	@rm -rf build/package/_CPack_Packages
 	@ls build/package/*.deb
 
-# build/portable/flscan: one fully static flscan for rescue media (README "Portable binary").
+# build/portable/flscan: one fully static flscan for rescue media (README "Portable binary");
+# ARCH=i686: build/portable-i686/flscan (GCC -m32: g++-multilib; its test runs it in qemu-user).
+ARCH ?= x86_64
 portable: deps
-	@./packaging/portable/build.sh
+	@$(if $(filter i686,$(ARCH)),FLSCAN_EXTRA_PACKAGES="g++-multilib qemu-user" ./.ci/install-deps.sh)
+	@./packaging/portable/build.sh $(ARCH)
 
 asan:
 	@$(MAKE) test PRESET=asan

@@ -52,7 +52,9 @@ if [[ -z "$src" ]]; then
 fi
 # Only libtbb itself: flscan uses neither tbbmalloc nor the tests. TBB_STRICT off: the upstream
 # build treats its own warnings as errors with newer compilers.
-cmake -S "$src" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
+# FLSCAN_TBB_CMAKE_ARGS: more arguments, e.g. the i686 toolchain file (build.sh).
+read -r -a more <<<"${FLSCAN_TBB_CMAKE_ARGS:-}"
+cmake -S "$src" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF "${more[@]}" \
   -DTBB_TEST=OFF -DTBB_EXAMPLES=OFF -DTBBMALLOC_BUILD=OFF -DTBB_STRICT=OFF \
   -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_INSTALL_LIBDIR=lib >/dev/null
 cmake --build "$work/build" -j "$jobs" >/dev/null

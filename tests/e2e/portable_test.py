@@ -20,6 +20,11 @@ portable_test.py PORTABLE FLSCAN CORPUS_DIR IMAGES_DIR
     encrypted-volume in the portable build, which names libcryptsetup as not linked and why.
 
 Needs root (unshare, chroot); exit 77 (skipped) when PORTABLE was not built (`make portable`).
+
+portable_test.py --i686 BINARY FLSCAN CORPUS_DIR IMAGES_DIR: the i686 build (`make portable
+ARCH=i686`) is a static ELF 32-bit Intel 80386 executable; this kernel cannot run it, qemu-i386
+(qemu-user) can: it scans the NT4 tree and mbr.raw as the manifests and the normal build say
+(main_i686); 77 when not built.
 """
 import json
 import os
@@ -38,26 +43,34 @@ INFECTION_STATES = {"infected", "damaged", "dropper", "kernel-patched", "loader-
 PT_INTERP, PT_DYNAMIC = 3, 2
 
 
-def elf_program_headers(path: Path) -> list[int] | None:
-    """The p_type of each program header of a 64-bit little-endian ELF file; None if not one."""
+EM_386, EM_X86_64 = 3, 62
+
+
+def elf_program_headers(path: Path) -> tuple[int, list[int]] | None:
+    """e_machine and the p_type of each program header of a little-endian ELF executable (32- or
+    64-bit); None if not one."""
     data = path.read_bytes()
-    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
+    if data[:4] != b"\x7fELF" or data[4] not in (1, 2) or data[5] != 1:
         return None
-    phoff = int.from_bytes(data[0x20:0x28], "little")
-    phentsize = int.from_bytes(data[0x36:0x38], "little")
-    phnum = int.from_bytes(data[0x38:0x3A], "little")
-    return [int.from_bytes(data[phoff + i * phentsize:phoff + i * phentsize + 4], "little") for i in range(phnum)]
+    machine = int.from_bytes(data[0x12:0x14], "little")
+    if data[4] == 2:
+        phoff, phentsize, phnum = (int.from_bytes(data[a:b], "little") for a, b in ((0x20, 0x28), (0x36, 0x38), (0x38, 0x3A)))
+    else:
+        phoff, phentsize, phnum = (int.from_bytes(data[a:b], "little") for a, b in ((0x1C, 0x20), (0x2A, 0x2C), (0x2C, 0x2E)))
+    return machine, [int.from_bytes(data[phoff + i * phentsize:phoff + i * phentsize + 4], "little") for i in range(phnum)]
 
 
-def check_static(binary: Path) -> None:
-    types = elf_program_headers(binary)
-    if not check(types is not None, f"{binary}: not a 64-bit ELF file"):
+def check_static(binary: Path, machine: int = EM_X86_64, file_says: str = "ELF 64-bit LSB executable, x86-64") -> None:
+    """`binary` is a static executable for `machine`, and file(1) says so."""
+    found = elf_program_headers(binary)
+    if not check(found is not None, f"{binary}: not an ELF executable"):
         return
-    check(PT_INTERP not in types, f"{binary}: has a program interpreter (a dynamic executable)")
-    check(PT_DYNAMIC not in types, f"{binary}: has a dynamic section")
+    check(found[0] == machine, f"{binary}: e_machine {found[0]}, expected {machine}")
+    check(PT_INTERP not in found[1], f"{binary}: has a program interpreter (a dynamic executable)")
+    check(PT_DYNAMIC not in found[1], f"{binary}: has a dynamic section")
     if shutil.which("file"):
         out = subprocess.run(["file", "-b", str(binary)], capture_output=True, text=True).stdout
-        check("statically linked" in out and "x86-64" in out, f"file(1) says: {out.strip()}")
+        check("statically linked" in out and out.startswith(file_says), f"file(1) says: {out.strip()}")
 
 
 def normalised(report: dict) -> dict:
@@ -103,7 +116,43 @@ def against_manifest(report: dict, prefix: str, tree: str, corpus: dict, where: 
         check(got is not None and got["state"] == "infected", f"{where}: {system32}/{program} not reported infected")
 
 
+def main_i686(binary: Path, flscan: Path, corpus_dir: Path, images_dir: Path) -> int:
+    """`--i686 BINARY FLSCAN CORPUS_DIR IMAGES_DIR`: the 32-bit build (`make portable ARCH=i686`) is
+    a static i386 executable. This kernel runs no 32-bit code: with qemu-user's qemu-i386 (which
+    translates the program's instructions and system calls) it scans the NT4 tree and mbr.raw as
+    the manifests say and as the normal build does; without qemu-i386 only its headers are checked."""
+    if not binary.is_file():
+        print(f"SKIP: {binary} not built (make portable ARCH=i686)")
+        return 77
+    check_static(binary, EM_386, "ELF 32-bit LSB executable, Intel 80386")
+    qemu = shutil.which("qemu-i386")
+    if qemu is None:
+        print("note: no qemu-i386 (qemu-user): the i686 binary was not run")
+        return finish("portable i686 binary (headers only)")
+    corpus = json.loads((corpus_dir / "manifest.json").read_text())
+    images = {i["path"]: i for i in json.loads((images_dir / "manifest.json").read_text())["images"]}
+    with tempfile.TemporaryDirectory(prefix="flscan-i686-") as tmp:
+        work = Path(tmp)
+        shutil.copytree(corpus_dir / TREE, work / "nt4-infected", symlinks=True)
+        subprocess.run(["cp", "--sparse=always", str(images_dir / "mbr.raw"), str(work / "mbr.raw")], check=True)
+        operands = ["nt4-infected", "mbr.raw"]
+        emulated = run_json([qemu, str(binary), "--json", "-", *operands], work, "i686 flscan under qemu-i386")
+        normal = run_json([str(flscan), "--json", "-", *operands], work, "normal flscan")
+        if emulated is None or normal is None:
+            return finish("portable i686 binary")
+        against_manifest(emulated, "nt4-infected", TREE, corpus, "i686 nt4-infected")
+        for vol in images["mbr.raw"]["volumes"]:
+            against_manifest(emulated, f"mbr.raw:{vol['name']}", vol["source_tree"], corpus, f"i686 mbr.raw:{vol['name']}")
+        a, b = normalised(emulated), normalised(normal)
+        for key in sorted(set(a) | set(b)):
+            check(a.get(key) == b.get(key),
+                  f"i686 {key} differs: i686 {json.dumps(a.get(key))[:1200]} normal {json.dumps(b.get(key))[:1200]}")
+    return finish("portable i686 binary under qemu-i386: windows/nt4-infected and mbr.raw")
+
+
 def main() -> int:
+    if sys.argv[1] == "--i686":
+        return main_i686(*(Path(a).resolve() for a in sys.argv[2:6]))
     portable, flscan, corpus_dir, images_dir = (Path(a).resolve() for a in sys.argv[1:5])
     if not portable.is_file():
         print(f"SKIP: {portable} not built (make portable)")
