@@ -5,8 +5,10 @@ set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR i686)
 set(CMAKE_C_COMPILER gcc)
 set(CMAKE_CXX_COMPILER g++)
-set(CMAKE_C_FLAGS_INIT "-m32 -march=i686")
-set(CMAKE_CXX_FLAGS_INIT "-m32 -march=i686")
+# _FILE_OFFSET_BITS=64: 64-bit off_t, ino_t and struct stat, without which a 32-bit program cannot
+# open a file over 2 GiB (a disk image) nor stat one whose inode or size does not fit 32 bits.
+set(CMAKE_C_FLAGS_INIT "-m32 -march=i686 -D_FILE_OFFSET_BITS=64")
+set(CMAKE_CXX_FLAGS_INIT "-m32 -march=i686 -D_FILE_OFFSET_BITS=64")
 set(CMAKE_EXE_LINKER_FLAGS_INIT "-m32")
 set(CMAKE_LIBRARY_ARCHITECTURE i386-linux-gnu)
 if(NOT FLSCAN_I386_SYSROOT)
