@@ -2,7 +2,7 @@
 """The portable flscan (`make portable`, README "Portable binary") is one static executable that
 runs in an otherwise empty root and scans there as the normal build does.
 
-portable_test.py PORTABLE FLSCAN CORPUS_DIR IMAGES_DIR
+portable_test.py PORTABLE FLSCAN CORPUS_DIR IMAGES_DIR [BITLOCKER_ARCHIVE]
 
   - PORTABLE is a static ELF: no program interpreter and no dynamic section (what `file` calls
     "statically linked" and `ldd` "not a dynamic executable").
@@ -16,6 +16,8 @@ portable_test.py PORTABLE FLSCAN CORPUS_DIR IMAGES_DIR
     infected programs, each image's exit code.
   - The normal build (FLSCAN) scans the same operands from the same directory: both JSON reports
     are equal once the run-specific fields are removed (version, timings, absolute paths).
+  - With the shared BitLocker test images (BITLOCKER_ARCHIVE, when present): the BitLocker To Go
+    volume opened with its password in the empty root (libbde, libbfio linked in), as by FLSCAN.
   - A LUKS2 volume (made here with cryptsetup, opened with its passphrase) is NOT SCANNED
     encrypted-volume in the portable build, which names libcryptsetup as not linked and why.
 
@@ -26,6 +28,7 @@ ARCH=i686`) is a static ELF 32-bit Intel 80386 executable; this kernel cannot ru
 (qemu-user) can: it scans the NT4 tree and mbr.raw as the manifests and the normal build say
 (main_i686); 77 when not built.
 """
+import configparser
 import json
 import os
 import shutil
@@ -39,6 +42,7 @@ from e2e_support import check, failures, finish, path_text, run_json  # noqa: E4
 
 TREE = "windows/nt4-infected"
 IMAGES = ["mbr.raw", "mbr.E01", "mbr.vmdk", "mbr.vhdx", "mbr.qcow2"]
+TOGO = "bitlk-togo-aes-cbc-128.img"  # in the shared BitLocker test images (tests/e2e/image_bitlocker_test.py)
 INFECTION_STATES = {"infected", "damaged", "dropper", "kernel-patched", "loader-patched"}
 PT_INTERP, PT_DYNAMIC = 3, 2
 
@@ -154,6 +158,7 @@ def main() -> int:
     if sys.argv[1] == "--i686":
         return main_i686(*(Path(a).resolve() for a in sys.argv[2:6]))
     portable, flscan, corpus_dir, images_dir = (Path(a).resolve() for a in sys.argv[1:5])
+    bitlocker = Path(sys.argv[5]).resolve() if len(sys.argv) > 5 else None
     if not portable.is_file():
         print(f"SKIP: {portable} not built (make portable)")
         return 77
@@ -208,6 +213,24 @@ def main() -> int:
         for key in sorted(set(a) | set(b)):
             check(a.get(key) == b.get(key),
                   f"{key} differs: portable {json.dumps(a.get(key))[:1200]} normal {json.dumps(b.get(key))[:1200]}")
+
+        # libbde with the one libbfio.a (the archives localized apart): the real BitLocker To Go
+        # volume of the shared test data, opened with its password (images.conf), when present.
+        if bitlocker is not None and bitlocker.is_file():
+            subprocess.run(["tar", "-xJf", str(bitlocker), "-C", str(work), TOGO, "images.conf"], check=True)
+            conf = configparser.ConfigParser(interpolation=None)
+            conf.read(work / "images.conf", encoding="utf-8")
+            (work / "togo.pw").write_text(conf["bitlk-togo-aes-cbc-128"]["PW"] + "\n")
+            args = ["--image", "--bitlocker-password", "togo.pw", "--json", "-", TOGO]
+            opened = run_json(inside + args, None, "portable flscan on a BitLocker To Go volume")
+            normal_bde = run_json([str(flscan), *args], work, "normal flscan on a BitLocker To Go volume")
+            vols = (opened or {}).get("volumes") or []
+            check(len(vols) == 1 and vols[0]["status"] == "scanned" and vols[0]["decrypted_with"] == "bitlocker-password",
+                  f"BitLocker To Go in the portable build: {json.dumps(vols)[:800]}")
+            if opened is not None and normal_bde is not None:
+                check(normalised(opened) == normalised(normal_bde), "BitLocker To Go: the reports of the two builds differ")
+        else:
+            print(f"note: {bitlocker} absent: BitLocker not checked")
 
         # The one format the portable build lacks: a LUKS2 volume made here, opened with its
         # passphrase, is NOT SCANNED encrypted-volume, the missing library and why named.
