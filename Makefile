@@ -3,7 +3,7 @@ PRESET ?= release
 BUILD  := build/$(PRESET)
 JOBS   ?= $(shell nproc)
 
-.PHONY: all deps build test demo corpus asan fuzz clean format install package windows
+.PHONY: all deps build test demo corpus asan fuzz clean format install package windows portable
 
 all: build
 
@@ -17,7 +17,8 @@ build: deps
 corpus: build
 	@cmake --build --preset $(PRESET) --target corpus
 
-test: build corpus
+# The release suite also runs the portable binary (e2e_portable_binary): built first.
+test: build corpus $(if $(filter release,$(PRESET)),portable)
 	@ctest --preset $(PRESET) -j $(JOBS)
 
 # The demo scans two generated trees: demo/ (every FunLove state side by side) and
@@ -49,6 +50,13 @@ package: build
 	@cd $(BUILD) && cpack --config CPackConfig.cmake -B $(CURDIR)/build/package
 	@rm -rf build/package/_CPack_Packages
 	@ls build/package/*.deb
+
+# build/portable/flscan: one fully static flscan for rescue media (README "Portable binary");
+# ARCH=i686: build/portable-i686/flscan (GCC -m32: g++-multilib; its test runs it in qemu-user).
+ARCH ?= x86_64
+portable: deps
+	@$(if $(filter i686,$(ARCH)),FLSCAN_EXTRA_PACKAGES="g++-multilib qemu-user" ./.ci/install-deps.sh)
+	@./packaging/portable/build.sh $(ARCH)
 
 asan:
 	@$(MAKE) test PRESET=asan

@@ -27,6 +27,7 @@ packages=(
   qemu-utils ewf-tools                         # corpus: the same volume as VHD/VMDK/VHDX/qcow2 (qemu-img convert, qemu-img create -b and qemu-io for snapshot chains) and E01 (ewfacquire)
   zlib1g-dev                                   # qcow2: compressed clusters inflated by flscan itself (libyal_chain.cpp)
   libbde-dev libcryptsetup-dev                 # encrypted volumes: BitLocker (libbde) and LUKS1/2 (libcryptsetup), both loaded at run time
+  libewf-dev libvmdk-dev libafflib-dev         # make portable: libewf.a and libvmdk.a, which libtsk.a needs (E01, VMDK); afflib.h for the AFF stand-ins (scanner/image/afflib_absent.cpp)
   cryptsetup-bin                               # tests: e2e_image_keys makes LUKS1/LUKS2 volumes in plain files (offline reencrypt, no root)
   sleuthkit                                    # tests: fls/icat read the image fixtures independently of flscan
   lvm2                                         # tests: pvck checks the LVM2 fixtures' label, metadata area and text (no root needed)

@@ -256,6 +256,7 @@ void SignatureSet::add_body(BodySignature signature) {
     streamable_ = false;
   } else {
     for (std::size_t i = 0; i < signature.piece_count(); ++i) {
+      // A piece's length is that of a pattern held in memory: it fits a std::size_t.
       stream_overlap_ = std::max(stream_overlap_, static_cast<std::size_t>(signature.piece_length(i) - 1));
     }
   }
