@@ -3,7 +3,7 @@ PRESET ?= release
 BUILD  := build/$(PRESET)
 JOBS   ?= $(shell nproc)
 
-.PHONY: all deps build test demo corpus asan fuzz clean format install package
+.PHONY: all deps build test demo corpus asan fuzz clean format install package rescue
 
 all: build
 
@@ -38,6 +38,17 @@ package: build
 	@cd $(BUILD) && cpack --config CPackConfig.cmake -B $(CURDIR)/build/package
 	@rm -rf build/package/_CPack_Packages
 	@ls build/package/*.deb
+
+# The rescue image (README "Rescue media"): build/rescue/flscan-rescue-$(RESCUE_ARCH).iso, a hybrid
+# ISO (CD and USB stick, BIOS and UEFI) that boots a Debian kernel and scans every disk read-only.
+# It holds FLSCAN_BINARY: a static one alone, a dynamic one with its shared libraries (those
+# flscan loads at run time named by the build's CMakeCache.txt). The kernel and busybox are
+# fetched with apt-get download and kept in ~/.cache/flscan/rescue ($FLSCAN_ROOT_CACHE/rescue).
+RESCUE_ARCH   ?= amd64
+FLSCAN_BINARY ?= $(BUILD)/scanner/flscan
+rescue: build
+	@python3 rescue/build_rescue.py --arch $(RESCUE_ARCH) --flscan $(FLSCAN_BINARY) \
+	  --cmake-cache $(BUILD)/CMakeCache.txt --output build/rescue/flscan-rescue-$(RESCUE_ARCH).iso
 
 asan:
 	@$(MAKE) test PRESET=asan

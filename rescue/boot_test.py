@@ -16,11 +16,12 @@ and from the serial log and the stick (read with mtools, never mounted) the test
 
   - "flscan-rescue: begin", then one verdict line per scanned disk, then "flscan-rescue: done";
   - the infected disk (MBR + NTFS holding the corpus tree windows/nt4-infected): verdict q317218,
-    exit 1, as the corpus manifest's host_trees entry says; every file the manifest lists under
+    exit 1 and the status of each Q317218 symptom, as the corpus manifest's host_trees entry says,
+    no host error (the SYSTEM hive and SysEvent.Evt read); every file the manifest lists under
     that tree with a state other than clean is in the JSON report's results with that state and
     named in the text report; the JSON parses and has the keys of scanner/JSON.md the test reads;
     the HTML report holds the verdict (data-verdict="q317218");
-  - the clean disk (windows/clean): verdict no-evidence, exit 0, no result;
+  - the clean disk (windows/clean): verdict no-evidence, exit 0, its symptoms, no result;
   - the stick and, in the UEFI boot, the USB stick holding the image itself are not scanned;
   - every disk's SHA-256 is the same after the boot as before (the disks are attached writable:
     only the image keeps them unchanged).
@@ -141,11 +142,14 @@ def boot(name: str, command: list, serial_log: Path) -> tuple:
                                stderr=subprocess.STDOUT)
     output = bytearray()
     lock = threading.Lock()
+    serial_file = open(serial_log, "wb")
 
-    def reader() -> None:
+    def reader() -> None:  # also to the log file as it comes, for whoever watches a slow boot
         while chunk := process.stdout.read1(4096):
             with lock:
                 output.extend(chunk)
+            serial_file.write(chunk)
+            serial_file.flush()
 
     thread = threading.Thread(target=reader, daemon=True)
     thread.start()
@@ -158,6 +162,11 @@ def boot(name: str, command: list, serial_log: Path) -> tuple:
         with lock:
             menu = MENU_TEXT in output
             booted = b"flscan-rescue:" in output
+            panic = b"end Kernel panic" in output
+        if panic:
+            process.kill()
+            check(False, f"{name}: kernel panic")
+            break
         if menu and not booted:
             # GRUB reads the serial port while its menu counts down; a key is repeated until the
             # kernel starts, so one lost to firmware or to a redraw does no harm.
@@ -170,9 +179,9 @@ def boot(name: str, command: list, serial_log: Path) -> tuple:
         code = None
     process.wait()
     thread.join(timeout=10)
+    serial_file.close()
     seconds = time.monotonic() - started
     text = output.decode("utf-8", "replace")
-    serial_log.write_text(text)
     check(pressed, f"{name}: the GRUB menu ({MENU_TEXT.decode()}) never showed on the serial port")
     log(f"boot {name}: {seconds:.0f} s, QEMU exit {code}")
     return text, seconds, code
@@ -241,8 +250,13 @@ def check_reports(name: str, files: dict, device: str, disk: Disk, expected: dic
     volumes = [(v.get("volume"), v.get("status"), v.get("filesystem")) for v in report.get("volumes", [])]
     check(volumes == [("p1", "scanned", "ntfs")], f"{name}: {device}.json volumes {volumes}, not p1 scanned ntfs")
     check(report.get("not_scanned") == [], f"{name}: {device}: NOT SCANNED {report.get('not_scanned')}")
-    verdicts = [h.get("verdict") for h in report.get("hosts", [])]
+    hosts = report.get("hosts", [])
+    verdicts = [h.get("verdict") for h in hosts]
     check(verdicts == [expected["verdict"]], f"{name}: {device}.json hosts verdicts {verdicts}, manifest {expected['verdict']}")
+    for host in hosts:
+        symptoms = {s.get("id"): s.get("status") for s in host.get("symptoms", [])}
+        check(symptoms == expected["symptoms"], f"{name}: {device}.json symptoms {symptoms}, manifest {expected['symptoms']}")
+        check(host.get("errors") == [], f"{name}: {device}.json host errors {host.get('errors')}")
     check(report.get("exit_code") == expected["exit"], f"{name}: {device}.json exit_code {report.get('exit_code')}")
     prefix = f"/dev/{device}:p1/"
     results = {}
@@ -265,7 +279,7 @@ def expectations(corpus: Path, tree: str) -> dict:
     states = {f["path"].removeprefix(f"{tree}/"): f["expected"] for f in manifest["files"]
               if f["path"].startswith(f"{tree}/") and f["expected"] != "clean"}
     verdict = host["expected_verdict"]
-    return {"verdict": verdict, "exit": 1 if verdict == "q317218" else 0, "states": states}
+    return {"verdict": verdict, "exit": 1 if verdict == "q317218" else 0, "states": states, "symptoms": host["symptoms"]}
 
 
 def run_boot(name: str, command: list, work: Path, stick: Path, disks: list, expected: dict,

@@ -259,6 +259,19 @@ def ldd(path: Path) -> list:
     return libs
 
 
+GCONV_MODULES = ("UTF-16.so", "UTF-32.so", "ISO8859-1.so")  # glibc iconv: hivex decodes key names (UTF-16LE, Latin-1)
+
+
+def with_dependencies(files: dict, wanted: list) -> None:
+    """Adds `wanted` and every shared library `ldd` says they need to files, at their paths here."""
+    for item in list(wanted):
+        for library in ldd(item):
+            if library not in wanted:
+                wanted.append(library)
+    for item in wanted:
+        files.setdefault(str(item).lstrip("/"), item)
+
+
 def flscan_files(flscan: Path, arch: Arch, cmake_cache: Path | None, work: Path) -> dict:
     """{path in the image: file here} for flscan (a copy without symbols: RAM is what the image
     runs in) and, when dynamic, its libraries."""
@@ -268,29 +281,40 @@ def flscan_files(flscan: Path, arch: Arch, cmake_cache: Path | None, work: Path)
     stripped = work / "flscan"
     run(["strip", "-o", stripped, flscan])
     files = {"usr/bin/flscan": stripped}
-    if interp is None:
+    # glibc's iconv loads its converters (gconv modules) at run time, in a static binary too, which
+    # then needs the shared glibc they link. hivex converts every key name from UTF-16LE: without
+    # them no SYSTEM hive can be read (a hive error on every Windows installation). A dynamic
+    # flscan has iconv in libc.so; a static one has it when glibc's iconv was linked in.
+    uses_iconv = interp is not None or b"gconv-modules" in flscan.read_bytes()
+    host = run(["dpkg", "--print-architecture"]).stdout.strip()
+    if interp is None and not uses_iconv:
         log(f"{flscan}: static, copied alone")
         return files
-    host = run(["dpkg", "--print-architecture"]).stdout.strip()
     if host != arch.deb_arch:
-        fail(f"{flscan} is dynamic: its libraries can be gathered only on a {arch.deb_arch} machine (this is {host}); "
-             "use the static build (make portable)")
-    if cmake_cache is None:
-        fail(f"{flscan} is dynamic: --cmake-cache is needed to find the libraries it loads at run time")
-    wanted = [flscan]
-    for soname, directory in cmake_sonames(cmake_cache):
-        library = directory / soname
-        if not library.exists():
-            fail(f"{library} (loaded at run time by flscan) is missing")
-        wanted.append(library)
-    for item in list(wanted):
-        for library in ldd(item):
-            if library not in wanted:
-                wanted.append(library)
-    for item in wanted[1:]:
-        files[str(item).lstrip("/")] = item
-    files[interp.lstrip("/")] = Path(interp)
-    log(f"{flscan}: dynamic, with {len(files) - 1} libraries")
+        fail(f"{flscan} needs shared libraries{' (glibc iconv modules)' if uses_iconv else ''}: they can be gathered "
+             f"only on a {arch.deb_arch} machine (this is {host})")
+    wanted = []
+    if interp is not None:
+        if cmake_cache is None:
+            fail(f"{flscan} is dynamic: --cmake-cache is needed to find the libraries it loads at run time")
+        wanted.append(flscan)
+        for soname, directory in cmake_sonames(cmake_cache):
+            library = directory / soname
+            if not library.exists():
+                fail(f"{library} (loaded at run time by flscan) is missing")
+            wanted.append(library)
+    if uses_iconv:
+        libc = next((p for p in ldd(Path("/bin/sh")) if p.name.startswith("libc.so")), None)
+        gconv = libc.resolve().parent / "gconv" if libc else None
+        if gconv is None or not (gconv / "gconv-modules").exists():
+            fail("flscan uses glibc's iconv, and its modules (gconv/gconv-modules beside libc) are not found here")
+        files[str(gconv / "gconv-modules").lstrip("/")] = gconv / "gconv-modules"
+        wanted += [gconv / name for name in GCONV_MODULES]
+    with_dependencies(files, wanted)
+    files.pop(str(flscan).lstrip("/"), None)
+    if interp is not None:
+        files[interp.lstrip("/")] = Path(interp)
+    log(f"{flscan}: {'dynamic' if interp else 'static'}, with {len(files) - 1} libraries and glibc files")
     return files
 
 
