@@ -163,9 +163,13 @@ def boot(name: str, command: list, serial_log: Path) -> tuple:
             menu = MENU_TEXT in output
             booted = b"flscan-rescue:" in output
             panic = b"end Kernel panic" in output
-        if panic:
+            # GRUB waits for a key after a menu entry failed (e.g. "error: out of memory").
+            grub_failed = not booted and b"Press any key to continue" in output
+        if panic or grub_failed:
             process.kill()
-            check(False, f"{name}: kernel panic")
+            with lock:
+                errors = sorted(set(re.findall(rb"error: [^\r\n]*", output)))
+            check(False, f"{name}: " + ("kernel panic" if panic else f"GRUB failed: {b'; '.join(errors).decode('utf-8', 'replace')}"))
             break
         if menu and not booted:
             # GRUB reads the serial port while its menu counts down; a key is repeated until the
@@ -314,7 +318,7 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--ntfs-populate", type=Path, required=True)
     parser.add_argument("--work", type=Path, required=True)
-    parser.add_argument("--memory", type=int, default=256, help="MiB of RAM for each boot")
+    parser.add_argument("--memory", type=int, default=384, help="MiB of RAM for each boot (README: 192 is the least for BIOS, 320 for UEFI)")
     parser.add_argument("--only", choices=["bios", "uefi"], help="one boot only")
     args = parser.parse_args()
     for tool, package in (("qemu-system-x86_64", "qemu-system-x86"), ("mdir", "mtools"), ("mkntfs", "ntfs-3g"),

@@ -372,6 +372,9 @@ def make_initramfs(out: Path, busybox: Path, kernel_root: Path, version: str, mo
     for module in modules:
         archive.file(f"lib/modules/{version}/{module}", (modules_dir / module).read_bytes())
     archive.file(f"lib/modules/{version}/load-order", "".join(f"{m}\n" for m in modules).encode())
+    # Last: with too little RAM the kernel stops unpacking and still starts /init; the missing
+    # marker tells /init (rescue/init: COMPLETE_MARKER).
+    archive.file("etc/flscan-rescue-complete", b"the initramfs was unpacked to its end\n")
     raw = archive.bytes()
     # The kernel's xz unpacker takes CRC32 or no check, not xz's default CRC64.
     packed = lzma.compress(raw, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC32, preset=6)
