@@ -153,7 +153,7 @@ def boot(name: str, command: list, serial_log: Path) -> tuple:
 
     thread = threading.Thread(target=reader, daemon=True)
     thread.start()
-    pressed = False
+    presses, last_press, done_at = 0, 0.0, None
     code = None
     while time.monotonic() - started < BOOT_TIMEOUT:
         code = process.poll()
@@ -165,18 +165,26 @@ def boot(name: str, command: list, serial_log: Path) -> tuple:
             panic = b"end Kernel panic" in output
             # GRUB waits for a key after a menu entry failed (e.g. "error: out of memory").
             grub_failed = not booted and b"Press any key to continue" in output
+            done = b"flscan-rescue: done" in output
+        if done and done_at is None:
+            done_at = time.monotonic()
+        if done_at is not None and time.monotonic() - done_at > 120:
+            process.kill()
+            check(False, f"{name}: no power-off 120 s after flscan-rescue: done (the power-off entry was not chosen?)")
+            break
         if panic or grub_failed:
             process.kill()
             with lock:
                 errors = sorted(set(re.findall(rb"error: [^\r\n]*", output)))
             check(False, f"{name}: " + ("kernel panic" if panic else f"GRUB failed: {b'; '.join(errors).decode('utf-8', 'replace')}"))
             break
-        if menu and not booted:
-            # GRUB reads the serial port while its menu counts down; a key is repeated until the
-            # kernel starts, so one lost to firmware or to a redraw does no harm.
+        if menu and not booted and presses < 5 and time.monotonic() - last_press > 2:
+            # GRUB reads the serial port while its menu counts down (5 s); the key is pressed again
+            # a few times, 2 s apart, in case one is lost to the firmware or a redraw.
             process.stdin.write(b"p")
             process.stdin.flush()
-            pressed = True
+            presses += 1
+            last_press = time.monotonic()
         time.sleep(0.5)
     else:
         process.kill()
@@ -186,7 +194,7 @@ def boot(name: str, command: list, serial_log: Path) -> tuple:
     serial_file.close()
     seconds = time.monotonic() - started
     text = output.decode("utf-8", "replace")
-    check(pressed, f"{name}: the GRUB menu ({MENU_TEXT.decode()}) never showed on the serial port")
+    check(presses, f"{name}: the GRUB menu ({MENU_TEXT.decode()}) never showed on the serial port")
     log(f"boot {name}: {seconds:.0f} s, QEMU exit {code}")
     return text, seconds, code
 
@@ -208,6 +216,8 @@ def verdict_lines(name: str, text: str) -> dict:
     """{disk: (verdict, exit)} from the serial log; checks begin/verdicts/done order."""
     lines = [line.strip() for line in re.findall(r"flscan-rescue: [^\r\n]*", text)]
     protocol = [l for l in lines if re.match(r"flscan-rescue: (begin|done|verdict )", l)]
+    errors = [l for l in lines if l.startswith("flscan-rescue: error")]
+    check(not errors, f"{name}: {errors}")
     # Each protocol line is printed on the console and on ttyS0; with console=tty0 last, ttyS0
     # gets it once from the init and the kernel does not echo /dev/console there: no duplicates.
     check(protocol[:1] == ["flscan-rescue: begin"], f"{name}: the first protocol line is not begin: {protocol[:3]}")
