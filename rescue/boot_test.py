@@ -328,7 +328,7 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--ntfs-populate", type=Path, required=True)
     parser.add_argument("--work", type=Path, required=True)
-    parser.add_argument("--memory", type=int, default=384, help="MiB of RAM for each boot (README: 192 is the least for BIOS, 320 for UEFI)")
+    parser.add_argument("--memory", type=int, default=384, help="MiB of RAM for each boot (README: 176 is the least for BIOS, 288 for UEFI)")
     parser.add_argument("--only", choices=["bios", "uefi"], help="one boot only")
     args = parser.parse_args()
     for tool, package in (("qemu-system-x86_64", "qemu-system-x86"), ("mdir", "mtools"), ("mkntfs", "ntfs-3g"),
