@@ -15,6 +15,8 @@ one directory per target, in each target's input layout (fuzz/README.md):
   fuzz_hive/        the corpus's hives ("regf") and every hive scenario of windows_fixtures.py,
                     the hostile ones included
   fuzz_evtlog/      the corpus's event logs ("LfLe" at offset 4) and every EVT scenario
+  fuzz_event_record/ the same logs without their 48-byte file header: records back to back, as
+                    ReadEventLogW returns them
 
 Files larger than the target's -max_len (run.sh) are left out. The candidates are then minimised
 into fuzz/corpus/<target>/ by `fuzz/run.sh --update-seeds --extra-seeds OUT_DIR 0`.
@@ -26,7 +28,8 @@ import tempfile
 from pathlib import Path
 
 # Must match MAX_LEN in run.sh.
-MAX_LEN = {"fuzz_pe": 128 * 1024, "fuzz_signatures": 4 * 1024, "fuzz_hive": 64 * 1024, "fuzz_evtlog": 64 * 1024}
+MAX_LEN = {"fuzz_pe": 128 * 1024, "fuzz_signatures": 4 * 1024, "fuzz_hive": 64 * 1024, "fuzz_evtlog": 64 * 1024,
+           "fuzz_event_record": 64 * 1024}
 ROLE = {"ntoskrnl.exe": 1, "ntkrnlmp.exe": 1, "ntldr": 2}
 KIND = {".ndb": 0, ".hdb": 1, ".hsb": 2}
 
@@ -87,6 +90,7 @@ def main() -> int:
             w.add("fuzz_hive", data)
         elif data[4:8] == b"LfLe":
             w.add("fuzz_evtlog", data)
+            w.add("fuzz_event_record", data[48:])
         elif len(data) <= 4096:
             w.add("fuzz_pe", b"\x00" + data)
 
@@ -103,6 +107,7 @@ def main() -> int:
                 w.add("fuzz_hive", data)
             elif path.suffix == ".evt":
                 w.add("fuzz_evtlog", data)
+                w.add("fuzz_event_record", data[48:])
 
     for target in MAX_LEN:
         print(f"{target}: {w.counts.get(target, 0)} candidates")
