@@ -115,7 +115,7 @@ Special files:
   reported size is NOT SCANNED (modified-while-reading).
   Symbolic links below a PATH are skipped unless --follow-symlinks is given.
 
-Report files (--json, --sarif, --html):
+Report files (--json, --sarif, --html, --timeline):
   Written to a new file beside FILE, then renamed over it: never through a symlink. A FILE
   that exists as a symlink, FIFO, device or directory is refused (exit code 2) before the
   scan. Control, bidi and invisible characters print escaped as \xNN in the text and HTML
@@ -136,6 +136,16 @@ SARIF log (--sarif FILE, '-' for stdout):
   relative to its PATH operand (uriBaseId PATH1, PATH2, ...); per Windows installation
   the verdict and each symptom found; NOT SCANNED entries as results of kind "open".
   invocations[0].exitCode is the exit code. Documented in scanner/SARIF.md.
+
+Timeline (issue 20; --timeline FILE, '-' for stdout):
+  When it happened, from the times FunLove cannot hide: on NTFS (disk images; a kernel NTFS
+  mount) an infected file's MFT-record change time later than its restored write time is
+  its infected_at; per installation the dropper's creation, the FLC key's last write, the
+  kernel's and NTLDR's write times, the first and last infected program and the 7024/7000
+  records, in time order, with the spread (files per day, bursts). In the text, JSON
+  (results[].times, infected_at, hosts[].timeline) and SARIF reports; --timeline writes the
+  events as JSON Lines that Timesketch imports (message, datetime, timestamp_desc).
+  Documented in scanner/JSON.md.
 
 Fleets (--shard K/N and flscan merge):
   N runners each scan the same PATHs with --shard K/N (K = 1..N) and --json; every file

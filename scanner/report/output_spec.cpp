@@ -7,6 +7,7 @@
 #include "scanner/report/report_json.h"
 #include "scanner/report/report_sarif.h"
 #include "scanner/report/report_text.h"
+#include "scanner/report/report_timeline.h"
 
 namespace flscan::scanner {
 namespace {
@@ -34,6 +35,14 @@ constexpr std::array kFormats{
                      "file findings, not scanned, disk image volumes, summary.\n"
                      "Example: --html r.html",
                      "Write the merged report as one HTML page to FILE.\nExample: --html full.html"},
+    ReportFormatSpec{ReportFormat::timeline, "--timeline", "timeline", true, write_timeline_report,
+                     "Also write the infection timeline (each installation's\n"
+                     "events and every infected file's infection time) to FILE\n"
+                     "as JSON Lines that Timesketch imports (message, datetime,\n"
+                     "timestamp_desc); '-' writes it to stdout instead of the\n"
+                     "text report. Example: --timeline funlove.jsonl",
+                     "Write the merged timeline as Timesketch JSON Lines to FILE;\n'-' writes it to stdout. Example: "
+                     "--timeline full.jsonl"},
 };
 
 constexpr bool rows_in_enum_order() {
