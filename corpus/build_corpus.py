@@ -950,11 +950,13 @@ def add_windows_trees(c: Corpus, kernels: dict[str, str], loaders: dict[str, str
         for name in sorted(t.programs):
             of = t.programs[name]
             c.copy(f"{t.root}/{t.system32}/{name}", of, f"{of} copied into {t.root} as {t.system32}/{name}")
-        hive = bytes(wf.build_system_hive(t.control_sets, current=1, last_known_good=2).data)
+        hive = bytes(wf.build_system_hive(t.control_sets, current=1, last_known_good=2,
+                                          computer_name=t.computer).data)
         c.add(f"{t.root}/{t.config}/{t.hive_name}", hive, "clean", "corpus/windows_fixtures.py",
               "SYSTEM registry hive (REGF) written by windows_fixtures.build_system_hive: "
               "ControlSet001 (Select\\Current 1) and ControlSet002 with services "
-              + ", ".join(sorted(t.control_sets[1])))
+              + ", ".join(sorted(t.control_sets[1]))
+              + f"; Control\\ComputerName\\ComputerName\\ComputerName {t.computer} in both")
         for record in t.events:
             record.computer = t.computer
         evt = bytes(wf.build_evt(t.events).data)
@@ -974,6 +976,11 @@ def add_windows_trees(c: Corpus, kernels: dict[str, str], loaders: dict[str, str
             "root": t.root, "windows_dir": "WINNT", "windows": t.windows,
             "system32": t.system32, "system_hive": f"{t.config}/{t.hive_name}",
             "event_log": f"{t.config}/{t.evt_name}",
+            # The SYSTEM hive's ComputerName (a live report is joined by it, issue 17) and the
+            # newest record of SysEvent.Evt (ISO 8601 UTC; live records after it are what it lacks).
+            "computer_name": t.computer,
+            "event_log_newest": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                              time.gmtime(max(r.time_written for r in t.events))),
             "expected_verdict": verdict, "symptoms": symptoms,
             "infected_programs": sorted(n for n, s in programs.items() if s == "infected"),
             "damaged_programs": sorted(n for n, s in programs.items() if s == "damaged"),

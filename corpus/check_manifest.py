@@ -489,6 +489,9 @@ def check_host_trees(checker: "Checker", trees: list) -> None:
         hive = checker.data(f"{root}/{t['system_hive']}")
         names = hive_service_names(hive)
         flc = bool(names & {"FLC", "FLCSS"}) or "flcss.exe".encode("utf-16-le") in hive.lower()
+        # Issue 17: the ComputerName value a live report is joined by is in the hive as UTF-16LE.
+        if "computer_name" in t and (t["computer_name"] + "\0").encode("utf-16-le") not in hive:
+            checker.fail(where, f"computer_name {t['computer_name']} not in the SYSTEM hive")
         events = evt_records(checker.data(f"{root}/{t['event_log']}"))
         scm = "Service Control Manager"
         e7024 = any(i == 7024 and s == scm and x[:2] == ["Protected Storage", "2148270091"] for i, s, x in events)

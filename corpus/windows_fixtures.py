@@ -43,7 +43,7 @@ import json
 import struct
 import sys
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 # --------------------------------------------------------------------------------------------
 # Registry value types (winnt.h REG_*).
@@ -360,25 +360,33 @@ def build_hive(root: Key, *, minor_version: int = 3, file_name: str = "SYSTEM") 
     return image
 
 
-def _control_set_key(number: int, content: Dict[str, Any]) -> Key:
-    """ControlSetNNN with Services\\<name> for each service in content (plus Control)."""
+def _control_set_key(number: int, content: Dict[str, Any], computer_name: Optional[str] = None) -> Key:
+    """ControlSetNNN with Services\\<name> for each service in content (plus Control, and with
+    computer_name Control\\ComputerName\\ComputerName, value ComputerName, as setup writes it)."""
     services = Key.from_dict("Services", content)
     control = Key("Control", subkeys=[Key("ServiceGroupOrder", {"List": MultiSz(["Base", "Extended base"])})])
+    if computer_name is not None:
+        control.subkeys.append(Key("ComputerName", subkeys=[
+            Key("ComputerName", {"ComputerName": computer_name})]))
     return Key(f"ControlSet{number:03d}", subkeys=[control, services])
 
 
 def build_system_hive(control_sets: Dict[int, Dict[str, Any]], current: Optional[int] = 1, *,
                       default: Optional[int] = None, last_known_good: Optional[int] = None,
                       failed: Optional[int] = 0, extra_root_keys: Optional[Dict[str, Any]] = None,
-                      minor_version: int = 3, select: bool = True) -> HiveImage:
+                      minor_version: int = 3, select: bool = True,
+                      computer_name: Union[None, str, Dict[int, str]] = None) -> HiveImage:
     """A SYSTEM hive: ControlSetNNN\\Services\\<service> for each entry, and Select.
 
     control_sets: {number: {service name: {value name: value, subkey name: {...}}}}.
     current / default / last_known_good / failed: the Select values (None leaves one out).
+    computer_name: the ComputerName value of every control set, or {number: name} per set (None,
+    or a set missing from the dict: no ComputerName key).
     """
     root = Key("CMI-CreateHive{2A7FB991-7BBE-4F9D-B91E-7CB51D4737F5}")
     for number in sorted(control_sets):
-        root.subkeys.append(_control_set_key(int(number), control_sets[number]))
+        name = computer_name.get(int(number)) if isinstance(computer_name, dict) else computer_name
+        root.subkeys.append(_control_set_key(int(number), control_sets[number], name))
     if select:
         values: Dict[str, Any] = {}
         if current is not None:
@@ -1011,6 +1019,13 @@ def _scenario_hive_clean() -> bytes:
     return bytes(build_system_hive({1: ordinary_services(), 2: ordinary_services()}, current=1).data)
 
 
+def _scenario_hive_computer_name() -> bytes:
+    """hive-clean with Control\\ComputerName\\ComputerName: "flscan-nt4" (any case) in ControlSet002,
+    the current set, and "OLD-NAME" in ControlSet001 (issue 17: the current set's name counts)."""
+    return bytes(build_system_hive({1: ordinary_services(), 2: ordinary_services()}, current=2,
+                                   computer_name={1: "OLD-NAME", 2: "flscan-nt4"}).data)
+
+
 def _scenario_hive_spooler_missing() -> bytes:
     """ControlSet001 without Spooler or ProtectedStorage; Spooler's ImagePath missing in set 2."""
     cs1 = ordinary_services()
@@ -1169,6 +1184,7 @@ SCENARIOS: Dict[str, Callable[[], bytes]] = {
     "hive-flcss-cs002-only": _scenario_hive_flcss_cs002_only,
     "hive-foo-image-path": _scenario_hive_foo_image_path,
     "hive-clean": _scenario_hive_clean,
+    "hive-computer-name": _scenario_hive_computer_name,
     "hive-spooler-missing": _scenario_hive_spooler_missing,
     "hive-lh-unicode": _scenario_hive_lh_unicode,
     "evt-q317218": _scenario_evt_q317218,

@@ -2,6 +2,7 @@
 // this directory (options, walker, file_reader, scan_job, report_*); main only glues them.
 #include <algorithm>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -74,7 +75,8 @@ void print_version(const sig::SignatureSet& signatures) {
 // with --live the FLCSS processes running here. Installations are looked for under each PATH and
 // in each scanned volume of a disk image (read through TSK, scanner/image/tsk_volume_fs.h), in
 // operand order, then in the volumes of the disk images found inside the PATHs (in path order).
-void add_host_reports(const Options& options, const std::vector<image::ImageLayout>& images, ScanReport& report) {
+void add_host_reports(const Options& options, const std::vector<image::ImageLayout>& images,
+                      const std::shared_ptr<const host::LiveReport>& live_report, ScanReport& report) {
   std::optional<image::TskVolumeFs> image_fs;
   std::vector<host::HostVolume> host_volumes;
   if (options.windows_root) {
@@ -108,6 +110,9 @@ void add_host_reports(const Options& options, const std::vector<image::ImageLayo
     }
   }
   report.hosts = host::build_host_reports(ScanReportFacts(report), host_volumes);
+  // --live-report first: joining derives the hosts again, which --live's rows must follow.
+  report.live_report = live_report;
+  if (live_report) host::join_live_report(report.hosts, live_report, ScanReportFacts(report));
   if (options.live) {
     report.live_processes = host::find_flcss_processes();
     for (host::HostReport& host : report.hosts) host::apply_live_processes(host, *report.live_processes);
@@ -154,6 +159,18 @@ int run(int argc, char** argv) {
     image::set_volume_keys(std::move(*keys));
   }
 
+  // --live-report (issue 17): read and checked before the scan, like a key file: a document that
+  // is no valid flscan-live report stops flscan now (exit 2), naming the file and the field.
+  std::shared_ptr<const host::LiveReport> live_report;
+  if (options.live_report) {
+    auto read = host::read_live_report(*options.live_report);
+    if (!read) {
+      std::cerr << "flscan: " << escape_for_terminal(read.error()) << '\n';
+      return kExitIncomplete;
+    }
+    live_report = std::make_shared<const host::LiveReport>(std::move(*read));
+  }
+
   // Created before the scan: a report that cannot be written should fail now, not after hours.
   // Never through a symlink someone planted at the name (report_file.h).
   auto outputs = ReportOutputs::open(options.outputs);
@@ -187,7 +204,7 @@ int run(int argc, char** argv) {
   std::vector<image::ImageLayout> images;
   ScanReport report = job.run(images);
   progress.set_phase("host evidence");
-  add_host_reports(options, images, report);
+  add_host_reports(options, images, live_report, report);
   if (quarantine) {
     progress.set_phase("quarantine");
     Remediator(*quarantine, *signatures, options.repair ? RepairMode::on : RepairMode::off).run(report);

@@ -137,6 +137,16 @@ tl::expected<void, std::string> check_same_scan(const ShardReport& first, const 
   if (shard.read.report.live_processes.has_value() != first.read.report.live_processes.has_value()) {
     return tl::make_unexpected("--live in some shards only: " + pair);
   }
+  // --live-report (issue 17): every shard joined the same document, or the live rows would
+  // depend on which shard's hosts were kept.
+  const auto& live_a = first.read.report.live_report;
+  const auto& live_b = shard.read.report.live_report;
+  if (static_cast<bool>(live_a) != static_cast<bool>(live_b)) {
+    return tl::make_unexpected("--live-report in some shards only: " + pair);
+  }
+  if (live_a && live_a->document != live_b->document) {
+    return tl::make_unexpected("scanned with different live reports (--live-report): " + pair);
+  }
   return {};
 }
 
@@ -332,6 +342,15 @@ tl::expected<ReadReport, std::string> merge_shard_reports(std::vector<ShardRepor
   const ScanReportFacts facts(report);
   for (std::size_t i = 0; i < first.report.hosts.size(); ++i)
     report.hosts.push_back(merge_host(shards, i, report, facts));
+  // --live-report: joined again to the merged installations (which derives them again), then
+  // --live on top, as a scan does (main.cpp).
+  report.live_report = first.report.live_report;
+  if (report.live_report) {
+    host::join_live_report(report.hosts, report.live_report, facts);
+    if (report.live_processes) {
+      for (host::HostReport& host : report.hosts) host::apply_live_processes(host, *report.live_processes);
+    }
+  }
   merged.exit_code = exit_code(report, merged.settings.fail_on);
   return merged;
 }

@@ -92,6 +92,13 @@ Offline Windows (Q317218 report):
   which looks for running processes named flcss.exe in /proc (Linux; Wine) and makes
   flcss-process found (PIDs and command lines as evidence) or not-found. A name is no
   evidence of content: a running flcss.exe does not change the exit code.
+  --live-report FILE joins what flscan-live.exe saw on the running machine (processes, the
+  FLCSS service's state, System log records newer than SysEvent.Evt) to the installation
+  whose SYSTEM hive names the same computer and whose Windows directory has the same name;
+  the rows it fills cite the file and its collection time. A report that matches no
+  installation (or several) is applied to none, said so, and the run is incomplete (2).
+  What the live tool saw (flcss.exe, the FLC service, infected files) does not count in the
+  exit code; while the offline scan shows no FunLove evidence it makes the run incomplete.
   --html FILE writes the same report as one self-contained HTML page (verdict and symptom
   checklist first; <p class="verdict" data-verdict=...>, <tr data-symptom=... data-status=...>).
 
@@ -245,6 +252,7 @@ struct OptionTexts {
   std::string windows_root;
   std::string quarantine_dir;
   std::string shard;
+  std::string live_report;
   // The key options' files, by option (key_files below puts them in one list).
   std::vector<std::string> bitlocker_recovery_passwords;
   std::vector<std::string> bitlocker_passwords;
@@ -386,6 +394,17 @@ void add_action_options(CLI::App& app, Options& options, OptionTexts& texts) {
                "flcss.exe (any case; Wine runs Windows programs so), from\n"
                "/proc. Fills the flcss-process and slowness symptoms.\n"
                "Example: flscan --live /mnt/c");
+  app.add_option("--live-report", texts.live_report,
+                 "The JSON flscan-live.exe wrote on the running Windows\n"
+                 "machine (its --json FILE). Joined to the installation whose\n"
+                 "SYSTEM hive has the same computer name and whose Windows\n"
+                 "directory has the same name; fills flcss-process,\n"
+                 "flcss-service (live state), slowness and the 7024/7000\n"
+                 "rows (log records newer than SysEvent.Evt). A file that is\n"
+                 "no valid flscan-live document stops flscan before the scan;\n"
+                 "one that matches no installation makes the run incomplete.\n"
+                 "Example: flscan --live-report /media/stick/live.json /mnt/c")
+      ->type_name("FILE");
   app.add_option("--quarantine", texts.quarantine_dir,
                  "After the scan, move every file with an infection finding\n"
                  "into DIR (created if missing; must be empty or an flscan\n"
@@ -472,6 +491,7 @@ tl::expected<void, std::string> apply_texts(const CLI::App& app, const OptionTex
   }
   if (auto ok = apply_dir(app, "--windows-root", texts.windows_root, options.windows_root); !ok) return ok;
   if (auto ok = apply_dir(app, "--quarantine", texts.quarantine_dir, options.quarantine_dir); !ok) return ok;
+  if (app.count("--live-report") > 0) options.live_report = texts.live_report;
   if (app.count("--shard") > 0) {
     auto shard = parse_shard(texts.shard);
     if (!shard) return tl::make_unexpected("--shard: " + shard.error());

@@ -47,6 +47,7 @@ struct Options {
   std::vector<OutputSpec> outputs;            // --json, --sarif, --html, and the text report (output_spec.h)
   FailOn fail_on;                             // --fail-on LIST (fail_on.h)
   bool live = false;                          // --live: look for running flcss.exe (live_process.h)
+  std::optional<std::string> live_report;     // --live-report FILE: flscan-live's JSON (live_report.h)
   std::optional<std::string> windows_root;    // --windows-root: the Q317218 report's installation
   std::optional<std::string> quarantine_dir;  // --quarantine DIR (remediate.h): the only writes to scanned files
   bool repair = false;                        // --repair (needs --quarantine): disinfect in place

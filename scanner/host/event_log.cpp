@@ -222,6 +222,8 @@ class LogReader {
     if (libevt_record_get_creation_time(record, &out.time_generated, &error) != 1) libevt_error_free(&error);
     if (libevt_record_get_written_time(record, &out.time_written, &error) != 1) libevt_error_free(&error);
     out.time_written_utc = format_utc_iso8601(out.time_written);
+    // ISO 8601 texts of one width compare as their times do.
+    if (out.time_written_utc > evidence_.newest_written_utc) evidence_.newest_written_utc = out.time_written_utc;
     return true;
   }
 

@@ -79,6 +79,9 @@ struct EventLogEvidence {
   std::size_t other_scm_7024 = 0;        // SCM 7024 for another service or another error
   std::size_t other_scm_7000 = 0;        // SCM 7000 for another service or another error
   std::size_t other_records = 0;         // everything else
+  // The latest time written of any record read (issue 17: live records after it are what the
+  // file lacks); nullopt when no record was read.
+  std::string newest_written_utc;  // ISO 8601 (format_utc_iso8601), empty when none
 
   bool partial = false;
   std::vector<std::string> notes;

@@ -7,6 +7,7 @@
 #include <system_error>
 #include <unordered_set>
 
+#include "scanner/host/live_rows.h"
 #include "scanner/host/remediation_text.h"
 
 namespace flscan::host {
@@ -426,7 +427,7 @@ std::vector<std::string> q317218_steps(const HostReport& host, bool pstore_event
 void build_verdict(HostReport& host, const ScanFacts& scan, bool infection_on_volume) {
   const bool funlove = infection_on_volume || host.flc_service_found();
   const bool pstore_event = symptom(host, "event-7024").status == SymptomStatus::found;
-  const bool incomplete = !scan.complete() || !host.errors.empty();
+  const bool incomplete = !scan.complete() || !host.errors.empty() || live_incomplete(host);
   auto& steps = host.remediation;
   if (const std::optional<ShardPart> shard = scan.shard(); !funlove && shard) {
     // One shard read only its own files: FunLove is not ruled out until all are merged.
@@ -442,7 +443,9 @@ void build_verdict(HostReport& host, const ScanFacts& scan, bool infection_on_vo
     host.verdict = Verdict::q317218;
     host.verdict_text = "Q317218 applies: W32.FunLove.4099 infection";
     for (std::string& step : q317218_steps(host, pstore_event)) steps.push_back(std::move(step));
-  } else if (pstore_event) {
+  } else if (pstore_event && !live_shows_funlove(host)) {
+    // Issue 17: Q321454 is the event without FunLove; a running machine that showed FunLove is
+    // not that (the verdict is then incomplete: the live report's incomplete_reason).
     host.verdict = Verdict::q321454;
     host.verdict_text = "Q321454 applies: Protected Storage data corrupted, no FunLove evidence";
     if (incomplete) host.verdict_text += " (but the scan was incomplete: FunLove is not ruled out)";
@@ -456,6 +459,7 @@ void build_verdict(HostReport& host, const ScanFacts& scan, bool infection_on_vo
     steps.push_back(
         "Resolve the NOT SCANNED entries and host read errors, then scan again: nothing can be ruled "
         "out until then.");
+    if (live_incomplete(host)) steps.push_back("Live report: " + host.live->incomplete_reason + ".");
   } else {
     host.verdict = Verdict::no_evidence;
     host.verdict_text = "No evidence: neither Q317218 (FunLove) nor Q321454 applies to this installation";
@@ -586,8 +590,11 @@ void derive_host_report(HostReport& host, const ScanFacts& scan) {
   host.timeline = build_timeline(volume_files, host.hive ? &*host.hive : nullptr, host.install.system_hive,
                                  host.events ? &*host.events : nullptr, host.event_log_path);
   build_symptoms(host, host.hive_error, host.log_error, infection_on_volume || host.flc_service_found());
+  apply_live_rows(host, infection_on_volume || host.flc_service_found());
   build_verdict(host, scan, infection_on_volume);
+  add_live_remediation(host);
   build_notes(host);
+  add_live_notes(host);
 }
 
 HostReport build_host_report(const VolumeFs& volume, const WindowsInstall& install, const ScanFacts& scan) {
@@ -650,7 +657,12 @@ void apply_live_processes(HostReport& host, const std::vector<LiveProcess>& proc
       // The offline notes (flcss.exe on disk, droppers) stay; only the "not checked" line goes.
       std::erase_if(row.evidence,
                     [](const std::string& line) { return line.starts_with("running processes not checked"); });
-      row.status = processes.empty() ? SymptomStatus::not_found : SymptomStatus::found;
+      // Issue 17: a row the live report found stays found, one it could not check stays an error.
+      if (!processes.empty()) {
+        row.status = SymptomStatus::found;
+      } else if (row.status != SymptomStatus::found && row.status != SymptomStatus::error) {
+        row.status = SymptomStatus::not_found;
+      }
       if (processes.empty()) row.evidence.push_back("--live: no running process named flcss.exe");
       for (const LiveProcess& process : processes) row.evidence.push_back("--live: " + describe(process));
     } else if (row.id == "slowness" && !processes.empty()) {

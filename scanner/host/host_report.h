@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <memory>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -15,6 +16,7 @@
 #include "engine/enum_table.h"
 #include "scanner/host/event_log.h"
 #include "scanner/host/live_process.h"
+#include "scanner/host/live_report.h"
 #include "scanner/host/scan_facts.h"
 #include "scanner/host/system_hive.h"
 #include "scanner/host/timeline.h"
@@ -97,6 +99,31 @@ constexpr const auto& enum_rows(Verdict) { return kVerdicts; }
 static_assert(is_complete_table(kVerdicts), "kVerdicts: one row per Verdict, in order");
 [[nodiscard]] constexpr std::string_view to_code(Verdict verdict) { return code_of(verdict); }
 
+// --live-report (issue 17): how the live report stands to this installation. Decided by
+// join_live_report from the SYSTEM hive's computer name and the Windows directory's name.
+enum class LiveJoinState { applied, other_installation, unmatched, ambiguous };
+inline constexpr std::array kLiveJoinStates = {
+    EnumRow{LiveJoinState::applied, "applied", "its live rows were filled from it"},
+    EnumRow{LiveJoinState::other_installation, "other-installation", "it belongs to another installation of this scan"},
+    EnumRow{LiveJoinState::unmatched, "unmatched", "it matches no installation of this scan"},
+    EnumRow{LiveJoinState::ambiguous, "ambiguous", "it matches several installations of this scan"},
+};
+constexpr const auto& enum_rows(LiveJoinState) { return kLiveJoinStates; }
+static_assert(is_complete_table(kLiveJoinStates), "kLiveJoinStates: one row per LiveJoinState, in order");
+[[nodiscard]] constexpr std::string_view to_code(LiveJoinState state) { return code_of(state); }
+[[nodiscard]] constexpr std::string_view describe(LiveJoinState state) { return description_of(state); }
+
+struct LiveJoin {
+  std::shared_ptr<const LiveReport> report;
+  LiveJoinState state = LiveJoinState::unmatched;
+  bool matches = false;  // this installation's computer name and Windows directory match the report's
+  std::string reason;    // why it matches or not ("computer name ... in the live report, ... in the SYSTEM hive")
+  // Derived by derive_host_report: files flscan-live's engine found infected on the running machine,
+  // and why the live report leaves this installation incomplete (empty: it does not).
+  std::vector<std::string> infected_files;
+  std::string incomplete_reason;
+};
+
 struct HostReport {
   WindowsInstall install;
   std::optional<SystemHiveEvidence> hive;  // nullopt when it could not be read (see errors)
@@ -122,6 +149,9 @@ struct HostReport {
   // found); derive_host_report's inputs besides the evidence above.
   std::optional<std::string> hive_error;
   std::optional<std::string> log_error;
+  // --live-report: the live report and how it stands to this installation (join_live_report);
+  // derive_host_report fills the live rows from it when applied.
+  std::optional<LiveJoin> live;
 
   // An FLC/FLCSS/flcss.exe service in some control set (FunLove evidence: exit code 1).
   [[nodiscard]] bool flc_service_found() const { return hive && hive->has_flc_service(); }
@@ -170,6 +200,15 @@ std::vector<HostReport> build_host_reports(const ScanFacts& scan, const std::vec
 // --live: the flcss-process row becomes found (the processes as evidence) or not-found, and
 // slowness found when one runs. Without it both stay not-checkable-offline.
 void apply_live_processes(HostReport& host, const std::vector<LiveProcess>& processes);
+
+// --live-report (issue 17): decides for each installation whether `live` belongs to it (the SYSTEM
+// hive's ComputerName and the Windows directory's name against machine.computer_name and
+// machine.windows_directory, both case-insensitive), sets `live` on every host and derives each
+// again (derive_host_report): the one match gets the live rows (flcss-process, flcss-service,
+// slowness, event-7024, event-7000); none or several leave every installation incomplete (the
+// live check asked for did not happen). Call before apply_live_processes.
+void join_live_report(std::vector<HostReport>& hosts, const std::shared_ptr<const LiveReport>& live,
+                      const ScanFacts& scan);
 
 // The 33 programs Q317218 names (infection-model section 8), lower case.
 [[nodiscard]] const std::vector<std::string_view>& q317218_programs();

@@ -28,6 +28,10 @@ inline constexpr std::size_t kMaxRootNamesQuoted = 8;
 inline constexpr std::size_t kMaxControlSets = 16;
 // Keys examined under one ControlSetNNN (Control, Enum, Hardware Profiles, Services, ...).
 inline constexpr std::size_t kMaxControlSetChildren = 256;
+// Keys examined under ControlSetNNN\Control for ComputerName (NT4 ~60, XP ~100).
+inline constexpr std::size_t kMaxControlKeyChildren = 1024;
+// Keys examined under Control\ComputerName for ComputerName (real ones: ComputerName, ActiveComputerName).
+inline constexpr std::size_t kMaxComputerNameKeyChildren = 16;
 // Service keys examined per control set (NT4 ~150, XP ~350, Windows 10 ~700).
 inline constexpr std::size_t kMaxServicesPerControlSet = 8192;
 // A service key declaring more values than this is not read (real ones have ~10).
@@ -51,6 +55,27 @@ inline constexpr int kMaxEventStringsPerRecord = 32;
 inline constexpr std::size_t kMaxEventStringBytes = 4096;
 // Evidence records kept in full per kind; further ones are only counted and timed.
 inline constexpr std::size_t kMaxEvidenceRecordsKept = 256;
+
+// Live report (flscan --live-report, live/LIVE_JSON.md) ------------------------------------
+// Largest flscan-live document read. A real one holds a few flcss entries, two evidence lists of
+// at most 64 records and a few hundred checked files: tens of KiB. The text is kept whole (the
+// JSON report carries it for flscan merge), so this bounds memory too.
+inline constexpr std::uint64_t kMaxLiveReportBytes = 16ull * 1024 * 1024;
+// Nesting of the document: the contract's deepest value is 5 levels down
+// (files.checked[i].findings[j].<field>); anything deeper is no flscan-live document.
+inline constexpr int kMaxLiveReportDepth = 16;
+// Entries of processes.flcss and services.flcss (a machine runs a handful at most).
+inline constexpr std::size_t kMaxLiveFlcssEntries = 1024;
+// Records per evidence list: the contract keeps at most the first 64.
+inline constexpr std::size_t kMaxLiveEvidenceRecords = 64;
+// Files in files.checked (every running process, every service and the 36 system files).
+inline constexpr std::size_t kMaxLiveCheckedFiles = 65536;
+// Findings per checked file.
+inline constexpr std::size_t kMaxLiveFindingsPerFile = 256;
+// Strings in one `errors` list, one `why` list or one record's `strings`.
+inline constexpr std::size_t kMaxLiveListStrings = 4096;
+// UTF-8 bytes of any one string of the document.
+inline constexpr std::size_t kMaxLiveStringBytes = 32 * 1024;
 
 // Both readers -----------------------------------------------------------------------------
 // Notes (anomalies, skipped parts) kept per file; further ones are counted in a last note.

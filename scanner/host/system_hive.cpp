@@ -418,6 +418,35 @@ void read_known_service(HiveWalker& walker, KnownService& known, const std::arra
   if (values[kImagePath] == 0) notes.add(where + ": no ImagePath value");
 }
 
+// The subkey of `node` named `name` (ASCII case-insensitive) among its first `cap` subkeys; 0 when
+// there is none.
+hive_node_h find_subkey(HiveWalker& walker, NoteList& notes, hive_node_h node, std::string_view name, std::size_t cap,
+                        const std::string& where) {
+  for (hive_node_h child : walker.children(node, cap, where)) {
+    auto child_name = walker.node_name(child, notes, where + "\\<subkey>");
+    if (child_name && iequals(*child_name, name)) return child;
+  }
+  return 0;
+}
+
+// <set>\Control\ComputerName\ComputerName, value ComputerName (REG_SZ), issue 17. Absent keys
+// are no anomaly (a hive may lack them), so only unreadable values are noted.
+std::optional<std::string> read_computer_name(HiveWalker& walker, NoteList& notes, hive_node_h control,
+                                              const std::string& set_name) {
+  if (control == 0) return std::nullopt;
+  std::string where = set_name + "\\Control";
+  const hive_node_h outer = find_subkey(walker, notes, control, "ComputerName", limits::kMaxControlKeyChildren, where);
+  if (outer == 0) return std::nullopt;
+  where += "\\ComputerName";
+  const hive_node_h inner =
+      find_subkey(walker, notes, outer, "ComputerName", limits::kMaxComputerNameKeyChildren, where);
+  if (inner == 0) return std::nullopt;
+  where += "\\ComputerName";
+  constexpr std::array<std::string_view, 1> kNames = {"ComputerName"};
+  const auto values = walker.find_values(inner, kNames, notes, where);
+  return walker.read_string(values[0], notes, where + "\\ComputerName");
+}
+
 ControlSet read_control_set(HiveWalker& walker, NoteList& hive_notes, hive_node_h set_node, std::uint32_t number) {
   ControlSet set;
   set.number = number;
@@ -426,13 +455,14 @@ ControlSet read_control_set(HiveWalker& walker, NoteList& hive_notes, hive_node_
   set.protected_storage.key_name = "ProtectedStorage";
 
   hive_node_h services = 0;
+  hive_node_h control = 0;
   for (hive_node_h child : walker.children(set_node, limits::kMaxControlSetChildren, set.name)) {
     auto name = walker.node_name(child, hive_notes, set.name + "\\<subkey>");
-    if (name && iequals(*name, "Services")) {
-      services = child;
-      break;
-    }
+    if (name && iequals(*name, "Services") && services == 0) services = child;
+    if (name && iequals(*name, "Control") && control == 0) control = child;
+    if (services != 0 && control != 0) break;
   }
+  set.computer_name = read_computer_name(walker, hive_notes, control, set.name);
   if (services == 0) {
     hive_notes.add(set.name + ": no readable Services key");
     return set;
@@ -672,6 +702,7 @@ void read_control_sets(HiveWalker& walker, NoteList& notes,
     set.is_last_known_good = evidence.select.last_known_good == number;
     set.is_failed = evidence.select.failed == number;
     for (auto& service : set.flc_services) service.in_current_control_set = set.is_current;
+    if (set.is_current) evidence.computer_name = set.computer_name;
     evidence.control_sets.push_back(std::move(set));
   }
 }

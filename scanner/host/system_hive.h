@@ -78,6 +78,9 @@ struct ControlSet {
   std::vector<FlcService> flc_services;  // in key order
   KnownService spooler;
   KnownService protected_storage;
+  // Control\ComputerName\ComputerName, value ComputerName: the NetBIOS name the machine had when
+  // this set was written (issue 17: a live report is joined to the installation by it).
+  std::optional<std::string> computer_name;
 };
 
 // Select's values (absent -> nullopt). A value of 0 means "none" (Failed is usually 0).
@@ -111,6 +114,8 @@ struct SystemHiveEvidence {
   std::vector<ControlSet> control_sets;
   bool partial = false;            // something was skipped; `notes` say what
   std::vector<std::string> notes;  // hive-level anomalies and skipped parts
+  // The current control set's computer name (nullopt: no current set, or no readable value).
+  std::optional<std::string> computer_name;
 
   // Every FunLove service found, over all control sets read, in control-set order.
   [[nodiscard]] std::vector<const FlcService*> flc_services() const;

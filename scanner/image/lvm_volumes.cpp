@@ -4,6 +4,7 @@
 #include <array>
 #include <memory>
 
+#include "engine/byte_view.h"
 #include "scanner/image/limits.h"
 #include "scanner/image/lvm_metadata.h"
 #include "scanner/image/tsk_handle.h"
@@ -87,8 +88,6 @@ VolumeLayout skipped_volume(ImageVolume base, std::string detail) {
   return volume;
 }
 
-// Linux swap space (util-linux's mkswap: "SWAPSPACE2", or the old "SWAP-SPACE", in the last 10
-// bytes of the first page; 4 KiB pages on x86): holds no files, like a swap partition.
 // Linux swap space (util-linux's swapheader.h, version 1): "SWAPSPACE2" in the last 10 bytes of
 // the first 4 KiB page, version 1 and a last page inside the volume at 1024, and no partition
 // table in the first sector. A swap LV holds no files, so it is skipped; anything less is only a
@@ -103,14 +102,12 @@ bool swap_space(TSK_IMG_INFO* lv) {
       tsk_img_read(lv, 0, reinterpret_cast<char*>(page.data()), page.size()) == static_cast<ssize_t>(page.size());
   tsk_error_reset();
   if (!read) return false;
-  const std::string_view magic(reinterpret_cast<const char*>(page.data()) + kPage - 10, 10);
-  const auto le32 = [&page](std::size_t at) {
-    return static_cast<std::uint32_t>(page[at]) | static_cast<std::uint32_t>(page[at + 1]) << 8 |
-           static_cast<std::uint32_t>(page[at + 2]) << 16 | static_cast<std::uint32_t>(page[at + 3]) << 24;
-  };
+  const ByteView bytes(page.data(), page.size());
   const std::uint64_t pages = static_cast<std::uint64_t>(lv->size) / kPage;
-  const bool partition_table = page[510] == 0x55 && page[511] == 0xAA;
-  return magic == "SWAPSPACE2" && le32(1024) == 1 && le32(1028) >= 1 && le32(1028) < pages && !partition_table;
+  const std::uint32_t last_page = bytes.u32le(1028).value_or(0);
+  const bool partition_table = bytes.u16le(510) == 0xAA55;
+  return bytes.equals_at(kPage - 10, "SWAPSPACE2") && bytes.u32le(1024) == 1u && last_page >= 1 && last_page < pages &&
+         !partition_table;
 }
 
 constexpr std::string_view kHidden =

@@ -210,4 +210,27 @@ const char* DirectoryReader::next() {
   }
 }
 
+tl::expected<std::string, std::string> read_small_regular_file(const std::string& path, std::uint64_t max_bytes,
+                                                               const std::string& too_large) {
+  const Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fd.valid()) return tl::make_unexpected("cannot open: " + errno_text(errno));
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return tl::make_unexpected("cannot stat: " + errno_text(errno));
+  if (!S_ISREG(st.st_mode)) return tl::make_unexpected(std::string("not a regular file"));
+  if (static_cast<std::uint64_t>(st.st_size) > max_bytes) return tl::make_unexpected(too_large);
+  std::string text;
+  char buffer[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return tl::make_unexpected("read error: " + errno_text(errno));
+    }
+    if (n == 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+    if (text.size() > max_bytes) return tl::make_unexpected(too_large);
+  }
+  return text;
+}
+
 }  // namespace flscan::scanner

@@ -25,6 +25,7 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -97,5 +98,14 @@ class DirectoryReader {
   DIR* stream_ = nullptr;
   int error_ = 0;
 };
+
+// The whole of a small regular file: opened O_NONBLOCK (a FIFO, even one swapped in after a check
+// by name, must not block), checked S_ISREG on the descriptor, refused when larger than
+// `max_bytes` (before and while reading: the file may grow). The error is "cannot open: ...",
+// "not a regular file", `too_large` or "read error: ...". Report files (flscan merge) and the
+// live report (--live-report) are read this way.
+[[nodiscard]] tl::expected<std::string, std::string> read_small_regular_file(const std::string& path,
+                                                                             std::uint64_t max_bytes,
+                                                                             const std::string& too_large);
 
 }  // namespace flscan::scanner

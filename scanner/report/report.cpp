@@ -48,7 +48,32 @@ std::uint64_t ScanCounters::skipped_total() const {
 
 bool ScanReport::complete() const { return counters.not_scanned_total() == 0 && counters.lost_reports == 0; }
 
-bool ScanReport::run_complete() const { return complete() && !host_errors() && !actions_failed(); }
+bool ScanReport::run_complete() const {
+  return complete() && !host_errors() && !actions_failed() && !live_report_incomplete();
+}
+
+bool ScanReport::live_report_incomplete() const {
+  if (!live_report) return false;
+  const bool applied = std::any_of(hosts.begin(), hosts.end(), [](const host::HostReport& h) {
+    return h.live && h.live->state == host::LiveJoinState::applied;
+  });
+  return !applied || std::any_of(hosts.begin(), hosts.end(), [](const host::HostReport& h) {
+    return h.live && !h.live->incomplete_reason.empty();
+  });
+}
+
+std::string ScanReport::live_report_state() const {
+  if (!live_report) return {};
+  if (hosts.empty()) return "not applied: no Windows installation was found in this scan";
+  for (const host::HostReport& h : hosts) {
+    if (h.live && h.live->state == host::LiveJoinState::applied) return "applied to " + h.install.windows_dir;
+  }
+  const bool ambiguous = std::any_of(hosts.begin(), hosts.end(), [](const host::HostReport& h) {
+    return h.live && h.live->state == host::LiveJoinState::ambiguous;
+  });
+  return "not applied: " +
+         std::string(host::describe(ambiguous ? host::LiveJoinState::ambiguous : host::LiveJoinState::unmatched));
+}
 
 bool ScanReport::flc_service_found() const {
   return std::any_of(hosts.begin(), hosts.end(), [](const host::HostReport& h) { return h.flc_service_found(); });

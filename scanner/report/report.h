@@ -8,6 +8,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -313,6 +314,9 @@ struct ScanReport {
   std::vector<host::HostReport> hosts;
   // --live only (nullopt otherwise): running processes named flcss.exe (live_process.h).
   std::optional<std::vector<host::LiveProcess>> live_processes;
+  // --live-report FILE only (null otherwise): flscan-live's document (issue 17); each host's
+  // `live` says whether it was applied there.
+  std::shared_ptr<const host::LiveReport> live_report;
   // --shard K/N (shard.h): only the files of shard K were read; nullopt for a whole scan (and for
   // the report `flscan merge` puts together from all N shards).
   std::optional<Shard> shard;
@@ -334,6 +338,13 @@ struct ScanReport {
   [[nodiscard]] bool operand_missing() const;
   // True when some installation's hive or event log could not be read (exit code 2 unless 1).
   [[nodiscard]] bool host_errors() const;
+  // True when --live-report was given and applied to no installation (none matched, several did,
+  // or no installation was found), or an installation it was applied to stays incomplete because
+  // of it (host_report.h, LiveJoin::incomplete_reason): the live check asked for did not happen.
+  [[nodiscard]] bool live_report_incomplete() const;
+  // "applied to /mnt/c/WINNT", "not applied: it matches no installation of this scan", ...: the
+  // run-level state of --live-report for the printers (empty without it).
+  [[nodiscard]] std::string live_report_state() const;
   // True when --quarantine was asked to act on a file and left it in place (issue 13: an action
   // that was asked for and did not happen makes the run incomplete, exit code 2 unless 1).
   [[nodiscard]] bool actions_failed() const;

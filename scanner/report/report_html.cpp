@@ -34,6 +34,14 @@ void write_host(std::ostream& out, const host::HostReport& host, std::size_t ind
       << esc(host.install.windows_dir) << "</span></h2>\n";
   out << "<p id=\"verdict-" << index << "\" class=\"verdict\" data-verdict=\"" << to_code(host.verdict) << "\">"
       << esc(host.verdict_text) << "</p>\n";
+  if (host.live) {
+    // --live-report (issue 17): whether the live rows come from it, and why.
+    out << "<p id=\"live-" << index << "\" class=\"live\" data-live=\"" << to_code(host.live->state) << "\">"
+        << esc(host.live->report->label()) << ": " << to_code(host.live->state) << ", "
+        << esc(host::describe(host.live->state)) << " (" << esc(host.live->reason) << ")";
+    if (!host.live->incomplete_reason.empty()) out << ". " << esc(host.live->incomplete_reason);
+    out << "</p>\n";
+  }
   out << "<h3>Symptoms (Microsoft KB Q317218)</h3>\n<table class=\"symptoms\">\n"
          "<tr><th>Symptom</th><th>Status</th><th>Evidence</th><th>Meaning</th></tr>\n";
   for (const host::SymptomRow& row : host.symptoms) {
@@ -201,6 +209,14 @@ void write_html_report(std::ostream& out, const ScanReport& report, const PrintS
       out << "<li data-pid=\"" << process.pid << "\">" << esc(host::describe(process)) << "</li>\n";
     }
     out << "</ul>\n";
+  }
+  if (report.live_report) {
+    const host::LiveReport& live = *report.live_report;
+    out << "<h2>Live report (--live-report)</h2>\n<p id=\"live-report\" data-incomplete=\""
+        << (report.live_report_incomplete() ? "yes" : "no") << "\">" << esc(live.label()) << ", flscan-live "
+        << esc(live.tool_version) << " (" << esc(live.tool_architecture) << "), computer "
+        << esc(live.computer_name.value_or("(unknown)")) << ", Windows directory "
+        << esc(live.windows_directory.value_or("(unknown)")) << ": " << esc(report.live_report_state()) << "</p>\n";
   }
   write_findings(out, report, settings);
   write_not_scanned(out, report);

@@ -194,6 +194,8 @@ Json events_to_json(const host::HostReport& host) {
     events["dirty"] = host.events->header.dirty;
     events["protected_storage_7024"] = event_evidence_to_json(host.events->protected_storage_7024);
     events["spooler_7000"] = event_evidence_to_json(host.events->spooler_7000);
+    events["newest_written"] =
+        host.events->newest_written_utc.empty() ? Json(nullptr) : Json(host.events->newest_written_utc);
     events["notes"] = host.events->notes;
   }
   return events;
@@ -209,11 +211,43 @@ Json hive_to_json(const host::HostReport& host) {
     hive["sequence"] = Json{{"primary", host.hive->sequence.primary}, {"secondary", host.hive->sequence.secondary}};
     hive["dirty"] = host.hive->sequence.dirty();
     hive["notes"] = host.hive->notes;
+    hive["computer_name"] = host.hive->computer_name ? Json(*host.hive->computer_name) : Json(nullptr);
   } else {
     hive["status"] = host.install.system_hive.empty() ? "not-found" : "error";
   }
   hive["error"] = host.hive_error ? Json(*host.hive_error) : Json(nullptr);
   return hive;
+}
+
+// hosts[].live (--live-report, issue 17): null without it.
+Json host_live_to_json(const host::HostReport& host) {
+  if (!host.live) return nullptr;
+  const host::LiveJoin& live = *host.live;
+  Json infected = Json::array();
+  for (const std::string& path : live.infected_files) infected.push_back(path);
+  return Json{{"file", path_to_json(live.report->source)},
+              {"collected_utc", live.report->collected_utc},
+              {"state", to_code(live.state)},
+              {"matched", live.state == host::LiveJoinState::applied},
+              {"reason", live.reason},
+              {"infected_files", std::move(infected)},
+              {"incomplete", live.incomplete_reason.empty() ? Json(nullptr) : Json(live.incomplete_reason)}};
+}
+
+// "live_report" (--live-report): the document as read, for flscan merge, and its identity.
+Json live_report_to_json(const ScanReport& report) {
+  if (!report.live_report) return nullptr;
+  const host::LiveReport& live = *report.live_report;
+  auto optional = [](const std::optional<std::string>& text) { return text ? Json(*text) : Json(nullptr); };
+  return Json{{"file", path_to_json(live.source)},
+              {"collected_utc", live.collected_utc},
+              {"tool_version", live.tool_version},
+              {"tool_architecture", live.tool_architecture},
+              {"computer_name", optional(live.computer_name)},
+              {"windows_directory", optional(live.windows_directory)},
+              {"state", report.live_report_state()},
+              {"complete", !report.live_report_incomplete()},
+              {"document", live.document}};
 }
 
 Json host_to_json(const host::HostReport& host) {
@@ -256,7 +290,8 @@ Json host_to_json(const host::HostReport& host) {
               {"timeline", timeline_to_json(host.timeline)},
               {"remediation", host.remediation},
               {"errors", host.errors},
-              {"notes", host.notes}};
+              {"notes", host.notes},
+              {"live", host_live_to_json(host)}};
 }
 
 // The entries of the four arrays that grow with the tree, one at a time (write_json_report).
@@ -349,6 +384,7 @@ Json document_to_json(const ScanReport& report, const PrintSettings& settings, E
     }
   }
   document["live_processes"] = std::move(live);
+  document["live_report"] = live_report_to_json(report);
   document["summary"] = summary_to_json(report);
   document["exit_code"] = exit_code(report, settings.fail_on);
   return document;

@@ -18,6 +18,7 @@
 #include "scanner/host/limits.h"
 #include "scanner/platform/errno_text.h"
 #include "scanner/platform/fd.h"
+#include "scanner/platform/open_path.h"
 #include "scanner/report/report_json.h"
 #include "scanner/report/text_encoding.h"
 
@@ -346,6 +347,9 @@ host::SystemHiveEvidence hive_from_json(const Json& hive, const Json& services, 
   if (get_bool(hive, at(where, "hive"), "dirty") != evidence.sequence.dirty()) {
     fail(at(where, "hive.dirty"), "disagrees with hive.sequence");
   }
+  // Issue 17: absent in reports of versions before --live-report.
+  if (hive.contains("computer_name"))
+    evidence.computer_name = get_optional_string(hive, at(where, "hive"), "computer_name");
   const std::uint64_t sets = get_uint(hive, at(where, "hive"), "control_sets_read", host::limits::kMaxControlSets);
   for (std::size_t i = 0; i < services.size(); ++i) {
     const std::string here = at(at(where, "services"), i);
@@ -424,6 +428,9 @@ void events_from_json(const Json& value, const std::string& where, host::HostRep
     log.notes = get_strings(events, events_where, "notes");
     log.protected_storage_7024 = event_evidence_from_json(events, events_where, "protected_storage_7024");
     log.spooler_7000 = event_evidence_from_json(events, events_where, "spooler_7000");
+    // Issue 17: absent in reports of versions before --live-report.
+    if (events.contains("newest_written"))
+      log.newest_written_utc = get_optional_string(events, events_where, "newest_written").value_or("");
     host.events = std::move(log);
   } else if (events_status == "error") {
     host.log_error = get_optional_string(events, events_where, "error");
@@ -681,6 +688,14 @@ ReadReport read_document(const Json& document, Entries entries) {
     fail("live_processes", "not an array or null");
   }
 
+  // --live-report (issue 17): the document is read again through the same checks as the file was.
+  if (const auto live = document.find("live_report"); live != document.end() && !live->is_null()) {
+    const std::string source = get_path(*live, "live_report", "file");
+    auto parsed = host::parse_live_report(get_string(*live, "live_report", "document"), source);
+    if (!parsed) fail("live_report.document", parsed.error());
+    report.live_report = std::make_shared<const host::LiveReport>(std::move(*parsed));
+  }
+
   const Json& summary = member(document, "", "summary");
   report.counters = counters_from_json(summary);
   const Json& elapsed = member(summary, "summary", "elapsed_seconds");
@@ -832,28 +847,11 @@ tl::expected<ReadReport, std::string> report_from_json(const nlohmann::json& doc
 }
 
 tl::expected<ReadReport, std::string> read_json_report_file(const std::string& path) {
-  // A regular file only, checked on the open descriptor (O_NONBLOCK: opening a FIFO, even one
-  // swapped in after a check by name, must not block the merge).
-  const Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-  if (!fd.valid()) return tl::make_unexpected("cannot open: " + errno_text(errno));
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return tl::make_unexpected("cannot stat: " + errno_text(errno));
-  if (!S_ISREG(st.st_mode)) return tl::make_unexpected("not a regular file");
   const std::string too_large =
       "larger than " + std::to_string(kMaxReportFileBytes >> 20) + " MiB (kMaxReportFileBytes)";
-  if (static_cast<std::uint64_t>(st.st_size) > kMaxReportFileBytes) return tl::make_unexpected(too_large);
-  std::string text;
-  char buffer[1 << 16];
-  for (;;) {
-    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return tl::make_unexpected("read error: " + errno_text(errno));
-    }
-    if (n == 0) break;
-    text.append(buffer, static_cast<std::size_t>(n));
-    if (text.size() > kMaxReportFileBytes) return tl::make_unexpected(too_large);
-  }
+  auto read = read_small_regular_file(path, kMaxReportFileBytes, too_large);
+  if (!read) return tl::make_unexpected(read.error());
+  std::string text = std::move(*read);
   // One pass (ReportSax); the text is freed before the report is put together.
   Entries entries;
   ReportSax sax(entries);

@@ -249,9 +249,10 @@ const std::vector<RuleSpec>& rules() {
        "FlcssProcess",
        "warning",
        "5.0",
-       "Process flcss.exe running (--live)",
+       "Process flcss.exe running (--live, --live-report)",
        "With `--live`: a running process whose executable or an argument has the base name `flcss.exe` (any case; "
-       "Windows programs under Wine).",
+       "Windows programs under Wine). With `--live-report`: a `flcss.exe` process in the process list flscan-live "
+       "took on the running Windows machine.",
        "The Q317218 Flcss.exe process. A name is no evidence of content, so it does not change the exit code; but a "
        "running FunLove reinfects whatever is cleaned.",
        {"Shut the machine down and clean it offline, from rescue media."}},
@@ -269,9 +270,9 @@ const std::vector<RuleSpec>& rules() {
        "Slowness",
        "warning",
        "5.0",
-       "Windows runs slowly: flcss.exe is running (--live)",
-       "With `--live`: a process named `flcss.exe` runs, whose infection thread rescans all drives every 60 seconds "
-       "(Q317218: Windows runs slowly).",
+       "Windows runs slowly: flcss.exe is running (--live, --live-report)",
+       "With `--live` or `--live-report`: a process named `flcss.exe` (or a running FLC/FLCSS service) runs, whose "
+       "infection thread rescans all drives every 60 seconds (Q317218: Windows runs slowly).",
        "Explains the Q317218 slowness symptom.",
        {"Shut the machine down and clean it offline, from rescue media."}},
 
@@ -300,6 +301,17 @@ const std::vector<RuleSpec>& rules() {
        "Result kind open: flscan could not decide the symptoms that rely on this file.",
        {"Check that the file is readable and not truncated; restore it from a backup if it is damaged, then scan "
         "again."}},
+      {"FL902",
+       "LiveReportNotApplied",
+       "none",
+       "",
+       "Live report not applied, or not confirmed by the offline scan",
+       "With `--live-report`: the live report matches no installation of the scan (computer name or Windows "
+       "directory differ) or several, so its live rows were not filled; or it shows FunLove on the running machine "
+       "(infected files, a flcss.exe process or an FLC/FLCSS service) while the offline scan shows no FunLove "
+       "evidence.",
+       "Result kind open: a live check was asked for and did not happen (or disagrees); the run is incomplete.",
+       {"Pass the live report written on the machine this disk belongs to; or scan the files it names again."}},
   };
   return table;
 }
@@ -655,6 +667,16 @@ void add_host_results(Json& results, const UriBases& bases, const host::HostRepo
     unreadable["properties"] = host_properties;
     results.push_back(std::move(unreadable));
   }
+  if (host.live && !host.live->incomplete_reason.empty()) {
+    // --live-report (issue 17): the live check asked for did not happen here, or disagrees.
+    Json live = make_result("FL902", "open", "none", host.live->incomplete_reason, located({}, true),
+                            windows_dir.uri + "\nlive-report");
+    live["properties"] = host_properties;
+    live["properties"]["liveReport"] = Json{{"file", path_to_json(host.live->report->source)},
+                                            {"state", host::to_code(host.live->state)},
+                                            {"reason", host.live->reason}};
+    results.push_back(std::move(live));
+  }
 }
 
 void add_not_scanned_results(Json& results, const UriBases& bases, const ScanReport& report) {
@@ -709,12 +731,18 @@ Json invocation(const ScanReport& report, const FailOn& fail_on) {
     }
     if (report.actions_failed())
       text += ", --quarantine actions that did not happen (properties.action of their results)";
+    if (report.live_report_incomplete()) text += ", live report " + report.live_report_state() + " (FL902)";
     invocation["toolExecutionNotifications"] =
         Json::array({Json{{"level", "error"},
                           {"message", {{"text", text}}},
                           {"associatedRule", {{"id", "FL900"}, {"index", rule_index("FL900")}}}}});
   }
   invocation["properties"] = Json{{"failOn", to_string(fail_on)}};
+  if (report.live_report) {
+    invocation["properties"]["liveReport"] = Json{{"file", path_to_json(report.live_report->source)},
+                                                  {"collectedUtc", report.live_report->collected_utc},
+                                                  {"state", report.live_report_state()}};
+  }
   return invocation;
 }
 

@@ -172,6 +172,7 @@ std::string verdict_line(const ScanReport& report, const FailOn& fail_on) {
   std::string missing;
   if (not_scanned > 0) missing = plural(not_scanned, "entry", "entries") + " not scanned";
   if (report.host_errors()) missing += std::string(missing.empty() ? "" : ", ") + "host evidence unreadable";
+  if (report.live_report_incomplete()) missing += std::string(missing.empty() ? "" : ", ") + "live report not applied";
   if (report.actions_failed()) {
     const auto left =
         static_cast<std::uint64_t>(std::count_if(report.results.begin(), report.results.end(), [](const FileResult& r) {
@@ -296,6 +297,12 @@ void write_host(std::ostream& out, const host::HostReport& host) {
   const auto esc = [](const std::string& text) { return escape_for_terminal(text); };
   out << "\n--- Q317218 report: " << esc(host.install.windows_dir) << " ---\n";
   out << "Verdict:    " << esc(host.verdict_text) << " [" << to_code(host.verdict) << "]\n";
+  if (host.live) {
+    // --live-report (issue 17): whether the live rows below come from it, and why.
+    out << "Live:       " << esc(host.live->report->label()) << ": " << to_code(host.live->state) << " ("
+        << esc(host.live->reason) << ")\n";
+    if (!host.live->incomplete_reason.empty()) out << "Error:      " << esc(host.live->incomplete_reason) << '\n';
+  }
   out << "Symptoms (Microsoft KB Q317218):\n";
   for (const host::SymptomRow& row : host.symptoms) {
     std::string status(to_code(row.status));
@@ -390,6 +397,15 @@ void write_text_report(std::ostream& out, const ScanReport& report, const PrintS
     for (const host::LiveProcess& process : *report.live_processes) {
       out << "RUNNING flcss.exe: " << escape_for_terminal(host::describe(process)) << '\n';
     }
+  }
+  if (report.live_report) {
+    out << "\n--- live report (--live-report) ---\n"
+        << escape_for_terminal(report.live_report->label()) << ", flscan-live "
+        << escape_for_terminal(report.live_report->tool_version) << " ("
+        << escape_for_terminal(report.live_report->tool_architecture) << "), computer "
+        << escape_for_terminal(report.live_report->computer_name.value_or("(unknown)")) << ", Windows directory "
+        << escape_for_terminal(report.live_report->windows_directory.value_or("(unknown)")) << ": "
+        << escape_for_terminal(report.live_report_state()) << '\n';
   }
   if (settings.verbose) write_skipped(out, report);
   if (settings.inventory) write_inventory(out, report);

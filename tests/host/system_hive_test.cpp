@@ -294,3 +294,17 @@ TEST_CASE("a hive not closed cleanly: sequence numbers kept and noted", "[host][
   CHECK_FALSE(clean.sequence.dirty());
   CHECK(clean.notes.empty());
 }
+
+TEST_CASE("ComputerName of the current control set (issue 17)", "[host][hive]") {
+  const auto evidence = read_ok("hive-computer-name");
+  INFO(joined(evidence.notes));
+  CHECK_FALSE(evidence.partial);
+  CHECK(evidence.current_control_set == 2u);
+  CHECK(evidence.computer_name == "flscan-nt4");
+  CHECK(set_number(evidence, 1).computer_name == "OLD-NAME");
+  CHECK(set_number(evidence, 2).computer_name == "flscan-nt4");
+  // A hive without the key: no name, and no note (real hives may lack it).
+  const auto clean = read_ok("hive-clean");
+  CHECK_FALSE(clean.computer_name);
+  CHECK(clean.notes.empty());
+}

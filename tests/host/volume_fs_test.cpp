@@ -5,6 +5,7 @@
 // and the results were put together here. Also FileSnapshot::from_reader and LocalFs itself.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <cstdint>
@@ -13,6 +14,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -518,4 +520,131 @@ TEST_CASE("FileSnapshot::take: a file holding more than its reported size is mod
   auto exact = FileSnapshot::take(dir / "f.bin", 6);
   REQUIRE(exact);
   CHECK(exact->bytes().size() == 6);
+}
+
+namespace {
+
+// A flscan-live document (live/LIVE_JSON.md) for `computer` with Windows directory `windows_dir`:
+// one flcss.exe process (pid 212) when `process`, `checked` as files.checked.
+std::shared_ptr<const flscan::host::LiveReport> live_report(const std::string& computer, const std::string& windows_dir,
+                                                            bool process, const std::string& checked = "[]") {
+  // The Windows directory's backslashes as JSON escapes.
+  std::string directory;
+  for (char c : windows_dir) directory += c == '\\' ? std::string("\\\\") : std::string(1, c);
+  const std::string ok = R"("status": "ok", "errors": [])";
+  const std::string none = R"({"count": 0, "first_written_utc": null, "last_written_utc": null, "records": []})";
+  const std::string text =
+      R"({"format": "flscan-live", "format_version": 1, "tool_version": "0.1.0", "tool_architecture": "i686",
+          "collected_utc": "2002-03-05T09:30:00Z",
+          "machine": {"computer_name": ")" +
+      computer + R"(", "windows_directory": ")" + directory +
+      R"(", "system_directory": null, "os_version": null},
+          "processes": {)" +
+      ok + R"(, "method": "psapi", "process_count": 20, "flcss": [)" +
+      (process ? R"({"pid": 212, "parent_pid": null, "image_name": "FLCSS.EXE", "path": null})" : "") + R"(]},
+          "services": {)" +
+      ok + R"(, "service_count": 80, "flcss": []},
+          "event_log": {)" +
+      ok + R"(, "records_read": 10, "protected_storage_7024": )" + none + R"(, "spooler_7000": )" + none + R"(},
+          "files": {)" +
+      ok + R"(, "checked": )" + checked + "}}";
+  auto parsed = flscan::host::parse_live_report(text, "live.json");
+  INFO((parsed ? std::string() : parsed.error()));
+  REQUIRE(parsed);
+  return std::make_shared<const flscan::host::LiveReport>(std::move(*parsed));
+}
+
+bool has_note_containing(const HostReport& host, std::string_view text) {
+  return std::any_of(host.notes.begin(), host.notes.end(),
+                     [&](const std::string& note) { return note.find(text) != std::string::npos; });
+}
+
+}  // namespace
+
+TEST_CASE("live report joined: applied to the installation whose hive names its computer, only", "[volume_fs][live]") {
+  using flscan::host::LiveJoinState;
+  MemoryFs image;
+  // p1: ComputerName flscan-nt4 in the current set; p2: the same installation's twin without one.
+  image.add_file("nt4.vhd:p1/WINNT/system32/config/SYSTEM", scenario_bytes("hive-computer-name"));
+  image.add_file("nt4.vhd:p2/WINNT/system32/config/SYSTEM", scenario_bytes("hive-clean"));
+  for (const char* volume : {"nt4.vhd:p1", "nt4.vhd:p2"}) {
+    image.add_file(std::string(volume) + "/WINNT/system32/winlogon.exe", program_bytes("winlogon"));
+    image.add_file(std::string(volume) + "/WINNT/system32/csrss.exe", program_bytes("csrss"));
+  }
+  const ScanReport scan = image_scan({});
+  const ScanReportFacts facts(scan);
+  const auto build = [&] {
+    return flscan::host::build_host_reports(facts, {HostVolume{image, "nt4.vhd:p1"}, HostVolume{image, "nt4.vhd:p2"}});
+  };
+
+  SECTION("matching computer (any case) and Windows directory: the live rows of p1 only") {
+    auto hosts = build();
+    REQUIRE(hosts.size() == 2);
+    flscan::host::join_live_report(hosts, live_report("FLSCAN-NT4", "C:\\winnt", true), facts);
+    REQUIRE(hosts[0].live);
+    CHECK(hosts[0].live->state == LiveJoinState::applied);
+    CHECK(row(hosts[0], "flcss-process") == SymptomStatus::found);
+    CHECK(row(hosts[0], "slowness") == SymptomStatus::found);
+    // A running flcss.exe is no evidence of content, but the clean disk is not called clean.
+    CHECK(hosts[0].verdict == Verdict::incomplete);
+    CHECK(hosts[0].live->incomplete_reason.find("1 flcss.exe process(es), 0 FLC/FLCSS service(s), 0 infected") !=
+          std::string::npos);
+    CHECK(hosts[1].live->state == LiveJoinState::other_installation);
+    CHECK(hosts[1].live->reason == "the SYSTEM hive holds no ComputerName value in its current control set");
+    CHECK(row(hosts[1], "flcss-process") == SymptomStatus::not_checkable_offline);
+    CHECK(has_note_containing(hosts[1], "belongs to another installation of this scan"));
+    CHECK(hosts[1].verdict == Verdict::no_evidence);
+  }
+  SECTION("no process in a list read whole: not-found, and the clean disk stays no-evidence") {
+    auto hosts = build();
+    flscan::host::join_live_report(hosts, live_report("flscan-nt4", "C:\\WINNT", false), facts);
+    CHECK(row(hosts[0], "flcss-process") == SymptomStatus::not_found);
+    CHECK(row(hosts[0], "slowness") == SymptomStatus::not_checkable_offline);
+    CHECK(hosts[0].verdict == Verdict::no_evidence);
+    // --live after the join (main.cpp): none running here does not undo what the live report found.
+    hosts = build();
+    flscan::host::join_live_report(hosts, live_report("flscan-nt4", "C:\\WINNT", true), facts);
+    flscan::host::apply_live_processes(hosts[0], {});
+    CHECK(row(hosts[0], "flcss-process") == SymptomStatus::found);
+  }
+  SECTION("another computer: applied nowhere, every installation incomplete") {
+    auto hosts = build();
+    flscan::host::join_live_report(hosts, live_report("OTHER-PC", "C:\\WINNT", true), facts);
+    for (const HostReport& host : hosts) {
+      CHECK(host.live->state == LiveJoinState::unmatched);
+      CHECK(row(host, "flcss-process") == SymptomStatus::not_checkable_offline);
+      CHECK(host.verdict == Verdict::incomplete);
+      CHECK(host.live->incomplete_reason.find("matches no installation of this scan") != std::string::npos);
+    }
+    CHECK(hosts[0].live->reason == "computer name OTHER-PC in the live report, flscan-nt4 in the SYSTEM hive");
+  }
+  SECTION("the same computer but another Windows directory: unmatched") {
+    auto hosts = build();
+    flscan::host::join_live_report(hosts, live_report("FLSCAN-NT4", "C:\\WINDOWS", true), facts);
+    CHECK(hosts[0].live->state == LiveJoinState::unmatched);
+    CHECK(hosts[0].live->reason == "Windows directory C:\\WINDOWS in the live report, WINNT here");
+  }
+  SECTION("several installations match: applied to none") {
+    image.add_file("nt4.vhd:p2/WINNT/system32/config/SYSTEM", scenario_bytes("hive-computer-name"));
+    auto hosts = build();
+    flscan::host::join_live_report(hosts, live_report("FLSCAN-NT4", "C:\\WINNT", true), facts);
+    for (const HostReport& host : hosts) {
+      CHECK(host.live->state == LiveJoinState::ambiguous);
+      CHECK(row(host, "flcss-process") == SymptomStatus::not_checkable_offline);
+      CHECK(host.verdict == Verdict::incomplete);
+    }
+  }
+  SECTION("infected files the live tool names, none offline: incomplete, never q317218") {
+    auto hosts = build();
+    const std::string checked =
+        R"([{"path": {"text": "C:\\WINNT\\system32\\calc.exe"}, "size": 100, "type": "pe", "state": "infected",
+             "severity": "infection", "findings": [{"kind": "infected", "severity": "infection", "evidence": "x"}],
+             "why": ["q317218-program"], "error": null}])";
+    flscan::host::join_live_report(hosts, live_report("FLSCAN-NT4", "C:\\WINNT", false, checked), facts);
+    CHECK(hosts[0].live->infected_files == std::vector<std::string>{"C:\\WINNT\\system32\\calc.exe"});
+    CHECK(hosts[0].verdict == Verdict::incomplete);
+    CHECK(hosts[0].live->incomplete_reason.find("1 infected file(s)), which the offline scan did not confirm") !=
+          std::string::npos);
+    CHECK(has_note_containing(hosts[0], "not counted in the exit code"));
+  }
 }
