@@ -8,8 +8,7 @@
  * restored write time, a patched kernel's write time, a clean file whose times agree). One line per
  * file: its path below SOURCE_DIR ('/'-separated, as copied), then created, modified, accessed and
  * MFT-changed as POSIX seconds (UTC), separated by tabs. Every named file must be copied, and no
- * file named twice; times are set after the data is written, and closing the inode writes them
- * (and copies them into the parent directory's index entry).
+ * file named twice; the times are set once every file is copied (set_times).
  *
  * VOLUME is a file holding an NTFS file system (made by `mkntfs -F -f -q VOLUME`); SOURCE_DIR's
  * directories and regular files are created below the volume's root with the same names (case
@@ -60,7 +59,6 @@ static long entries_copied;
 struct timed_file {
   char* path;
   long long created, modified, accessed, mft_changed;
-  int used;
 };
 static struct timed_file timed[MAX_TIMED_FILES];
 static int timed_count;
@@ -128,18 +126,26 @@ static ntfs_time ntfs_seconds(long long seconds) {
   return timespec2ntfs(spec);
 }
 
-/* Sets the $STANDARD_INFORMATION times TIMES_FILE gives for `shown`, if any. */
-static void set_times(ntfs_inode* ni, const char* shown) {
-  for (int i = 0; i < timed_count; ++i) {
-    if (strcmp(timed[i].path, shown) != 0) continue;
+/* Sets the $STANDARD_INFORMATION times TIMES_FILE gives, once every file is copied: each file is
+ * opened again by path and only its MFT record is written (its $FILE_NAME and the directory's
+ * index entry keep the times of its creation, as Windows' SetFileTime leaves them; rewriting the
+ * index entries here would leave stale copies of them in the index blocks). */
+static int set_times(ntfs_volume* vol) {
+  int status = 0;
+  for (int i = 0; i < timed_count && status == 0; ++i) {
+    ntfs_inode* ni = ntfs_pathname_to_inode(vol, NULL, timed[i].path);
+    if (!ni) {
+      status = fail("named in the times file but not copied", timed[i].path, errno);
+      break;
+    }
     ni->creation_time = ntfs_seconds(timed[i].created);
     ni->last_data_change_time = ntfs_seconds(timed[i].modified);
     ni->last_access_time = ntfs_seconds(timed[i].accessed);
     ni->last_mft_change_time = ntfs_seconds(timed[i].mft_changed);
-    timed[i].used = 1;
-    NInoFileNameSetDirty(ni);
     ntfs_inode_mark_dirty(ni);
+    if (ntfs_inode_close(ni) != 0) status = fail("writing the times failed", timed[i].path, errno);
   }
+  return status;
 }
 
 static int copy_file(ntfs_inode* ni, const char* source, const char* shown) {
@@ -230,7 +236,6 @@ static int copy_tree(ntfs_inode* dir_ni, const char* source, const char* shown, 
         status = -1;
       else {
         status = copy_file(ni, child, child_shown);
-        if (status == 0) set_times(ni, child_shown);
         if (ntfs_inode_close_in_dir(ni, dir_ni) != 0 && status == 0)
           status = fail("closing the file failed", child_shown, errno);
       }
@@ -275,11 +280,9 @@ int main(int argc, char** argv) {
   else {
     status = copy_tree(root, argv[2], "", 0);
     if (ntfs_inode_close(root) != 0 && status == 0) status = fail("closing the root directory failed", "/", errno);
+    if (status == 0) status = set_times(vol);
   }
   if (ntfs_umount(vol, FALSE) != 0 && status == 0) status = fail("unmounting failed", volume_path, errno);
-  for (int i = 0; i < timed_count; ++i) {
-    if (status == 0 && !timed[i].used) status = fail("named in the times file but not copied", timed[i].path, 0);
-    free(timed[i].path);
-  }
+  for (int i = 0; i < timed_count; ++i) free(timed[i].path);
   return status == 0 ? 0 : 1;
 }

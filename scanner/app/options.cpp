@@ -99,8 +99,10 @@ Offline Windows (Q317218 report):
   installation (or several) is applied to none, said so, and the run is incomplete (2).
   What the live tool saw (flcss.exe, the FLC service, infected files) does not count in the
   exit code; while the offline scan shows no FunLove evidence it makes the run incomplete.
-  --html FILE writes the same report as one self-contained HTML page (verdict and symptom
-  checklist first; <p class="verdict" data-verdict=...>, <tr data-symptom=... data-status=...>).
+  --html FILE writes the same report as one self-contained HTML page: the verdict and counts
+  on top, then per installation the verdict, an SVG timeline, the symptom checklist and the
+  program and kernel tables (<p class="verdict" data-verdict=...>, <tr data-symptom=...
+  data-status=...>), then the file findings with signature matches folded under them.
 
 Quarantine and repair (the only options that write to what is scanned):
   --quarantine DIR moves every file with an infection finding into DIR after the scan: a

@@ -30,8 +30,9 @@ constexpr std::array kFormats{
                      "full.sarif"},
     ReportFormatSpec{ReportFormat::html, "--html", "HTML report", false, write_html_report,
                      "Also write the report as one self-contained HTML page to\n"
-                     "FILE (inline CSS, no script): the Q317218 verdict and\n"
-                     "symptom checklist per Windows installation, remediation,\n"
+                     "FILE (inline CSS, no script): verdict and counts, then per\n"
+                     "Windows installation the Q317218 verdict, an SVG timeline,\n"
+                     "symptom checklist, program and kernel tables, remediation;\n"
                      "file findings, not scanned, disk image volumes, summary.\n"
                      "Example: --html r.html",
                      "Write the merged report as one HTML page to FILE.\nExample: --html full.html"},
