@@ -3,7 +3,7 @@ PRESET ?= release
 BUILD  := build/$(PRESET)
 JOBS   ?= $(shell nproc)
 
-.PHONY: all deps build test demo corpus asan fuzz clean format install package
+.PHONY: all deps build test demo corpus asan fuzz clean format install package windows portable
 
 all: build
 
@@ -17,7 +17,8 @@ build: deps
 corpus: build
 	@cmake --build --preset $(PRESET) --target corpus
 
-test: build corpus
+# The release suite also runs the portable binary (e2e_portable_binary): built first.
+test: build corpus $(if $(filter release,$(PRESET)),portable)
 	@ctest --preset $(PRESET) -j $(JOBS)
 
 # The demo scans two generated trees: demo/ (every FunLove state side by side) and
@@ -26,6 +27,17 @@ demo: build corpus
 	@echo "== flscan scanning the demo trees in $(BUILD)/corpus =="
 	@cd $(BUILD)/corpus && ../scanner/flscan --html ../demo-report.html demo windows/nt4-infected; status=$$?; \
 	 echo "== exit code $$status (0 clean, 1 FunLove evidence found, 2 scan incomplete); HTML report: $(BUILD)/demo-report.html =="
+
+# flscan-live.exe for Windows (live/, README "On a running Windows machine"), cross-built with
+# mingw-w64: build/windows/flscan-live-i686.exe (NT 4.0/2000/XP and later) and
+# build/windows/flscan-live-x86_64.exe.
+windows: deps
+	@for arch in i686 x86_64; do \
+	  cmake -S live -B build/windows/$$arch -G Ninja -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/live/cmake/mingw-$$arch.cmake \
+	    -DFLSCAN_LIVE_OUTPUT_DIR=$(CURDIR)/build/windows >/dev/null && \
+	  cmake --build build/windows/$$arch -j $(JOBS) || exit 1; \
+	done
+	@ls build/windows/*.exe
 
 # Installs the binary, flscan(1), the bash completion and the docs under PREFIX (DESTDIR honoured,
 # for staging: make install PREFIX=/usr DESTDIR=/tmp/stage).
@@ -38,6 +50,13 @@ package: build
 	@cd $(BUILD) && cpack --config CPackConfig.cmake -B $(CURDIR)/build/package
 	@rm -rf build/package/_CPack_Packages
 	@ls build/package/*.deb
+
+# build/portable/flscan: one fully static flscan for rescue media (README "Portable binary");
+# ARCH=i686: build/portable-i686/flscan (GCC -m32: g++-multilib; its test runs it in qemu-user).
+ARCH ?= x86_64
+portable: deps
+	@$(if $(filter i686,$(ARCH)),FLSCAN_EXTRA_PACKAGES="g++-multilib qemu-user" ./.ci/install-deps.sh)
+	@./packaging/portable/build.sh $(ARCH)
 
 asan:
 	@$(MAKE) test PRESET=asan

@@ -11,6 +11,8 @@ packages=(
   nlohmann-json3-dev                           # JSON report
   libcli11-dev                                 # command line
   gcc-mingw-w64-i686 binutils-mingw-w64-i686   # corpus: benign Windows programs
+  g++-mingw-w64-i686-win32 g++-mingw-w64-x86-64-win32 binutils-mingw-w64-x86-64  # flscan-live.exe (live/): C++ for 32- and 64-bit Windows, win32 thread model
+  wine64 wine                                  # tests: flscan-live.exe runs under Wine against a real service (tests/live)
   python3                                      # corpus builder
   clamav                                       # differential test against clamscan
   libhivex-dev libevt-dev libbfio-dev          # host evidence: SYSTEM hive (hivex), SysEvent.Evt (libevt.h includes libbfio.h)
@@ -25,6 +27,7 @@ packages=(
   qemu-utils ewf-tools                         # corpus: the same volume as VHD/VMDK/VHDX/qcow2 (qemu-img convert, qemu-img create -b and qemu-io for snapshot chains) and E01 (ewfacquire)
   zlib1g-dev                                   # qcow2: compressed clusters inflated by flscan itself (libyal_chain.cpp)
   libbde-dev libcryptsetup-dev                 # encrypted volumes: BitLocker (libbde) and LUKS1/2 (libcryptsetup), both loaded at run time
+  libewf-dev libvmdk-dev libafflib-dev         # make portable: libewf.a and libvmdk.a, which libtsk.a needs (E01, VMDK); afflib.h for the AFF stand-ins (scanner/image/afflib_absent.cpp)
   cryptsetup-bin                               # tests: e2e_image_keys makes LUKS1/LUKS2 volumes in plain files (offline reencrypt, no root)
   sleuthkit                                    # tests: fls/icat read the image fixtures independently of flscan
   lvm2                                         # tests: pvck checks the LVM2 fixtures' label, metadata area and text (no root needed)

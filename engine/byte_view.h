@@ -12,6 +12,11 @@
 
 namespace flscan {
 
+// The first occurrence of needle[0, needle_size) in haystack[0, size), or nullptr (memmem; needle
+// not empty). Linear on Linux (glibc's two-way search).
+[[nodiscard]] const std::uint8_t* find_bytes(const std::uint8_t* haystack, std::size_t size, const std::uint8_t* needle,
+                                             std::size_t needle_size);
+
 class ByteView {
  public:
   constexpr ByteView() = default;

@@ -1,62 +1,7 @@
+// The backend-independent part of hashing.h: the one-shot digest and the hex text of digests.
 #include "engine/hashing.h"
 
-#include <stdexcept>
-
-#include <openssl/evp.h>
-
 namespace flscan {
-namespace {
-
-// Fetched once, shared read-only by every Hasher (EVP_MD objects are thread-safe to use).
-const EVP_MD* sha256_md() {
-  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  return md;
-}
-const EVP_MD* md5_md() {
-  static EVP_MD* md = EVP_MD_fetch(nullptr, "MD5", nullptr);
-  return md;
-}
-
-}  // namespace
-
-Hasher::Hasher() : sha256_ctx_(EVP_MD_CTX_new()), md5_ctx_(EVP_MD_CTX_new()) {
-  if (sha256_ctx_ == nullptr || md5_ctx_ == nullptr || sha256_md() == nullptr || md5_md() == nullptr) {
-    EVP_MD_CTX_free(sha256_ctx_);
-    EVP_MD_CTX_free(md5_ctx_);
-    // Setup failure (no SHA-256 in this OpenSSL): nothing can be scanned honestly.
-    throw std::runtime_error("OpenSSL: cannot set up SHA-256/MD5 digests");
-  }
-}
-
-Hasher::~Hasher() {
-  EVP_MD_CTX_free(sha256_ctx_);
-  EVP_MD_CTX_free(md5_ctx_);
-}
-
-void Hasher::begin(WantMd5 want_md5) {
-  EVP_DigestInit_ex(sha256_ctx_, sha256_md(), nullptr);
-  md5_active_ = want_md5 == WantMd5::yes;
-  if (md5_active_) EVP_DigestInit_ex(md5_ctx_, md5_md(), nullptr);
-}
-
-void Hasher::update(ByteView chunk) {
-  if (chunk.empty()) return;
-  EVP_DigestUpdate(sha256_ctx_, chunk.data(), chunk.size());
-  if (md5_active_) EVP_DigestUpdate(md5_ctx_, chunk.data(), chunk.size());
-}
-
-Digests Hasher::finish() {
-  Digests out;
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(sha256_ctx_, out.sha256.data(), &len);
-  if (md5_active_) {
-    Md5Digest md5{};
-    EVP_DigestFinal_ex(md5_ctx_, md5.data(), &len);
-    out.md5 = md5;
-    md5_active_ = false;
-  }
-  return out;
-}
 
 Digests Hasher::digest(ByteView bytes, WantMd5 want_md5) {
   begin(want_md5);

@@ -85,4 +85,14 @@ inline constexpr std::size_t kMinOpenDirectories = 8;
 // Bytes of directory records read per getdents64 call while listing a directory.
 inline constexpr std::size_t kDirectoryReadBytes = 32 * 1024;
 
+// Event log records (engine/event_record.h: one EVENTLOGRECORD, as ReadEventLogW returns it and as
+// SysEvent.Evt stores it) ---------------------------------------------------------------------
+// Largest record parsed: ReadEventLogW's buffer is at most 0x7FFFF bytes (MAX_SIZE of the API),
+// which also bounds one record of an .evt file.
+inline constexpr std::uint32_t kMaxEventRecordBytes = 0x7FFFF;
+// Insertion strings kept per record (the two Q317218 events carry 2; a record claims up to 65535).
+inline constexpr std::size_t kMaxEventRecordStrings = 32;
+// Code points kept of one string (source, computer or insertion string); longer ones are cut.
+inline constexpr std::size_t kMaxEventRecordStringChars = 2048;
+
 }  // namespace flscan::limits

@@ -166,7 +166,8 @@ tl::expected<FileVerdict, StreamFailure> FileScanner::scan_stream(ByteSource& so
 
   const ByteView head(head_.data(), head_.size());
   consume(head_.data(), head_.size(), 0, head, 0);
-  window_.resize(carry_max + std::min<std::uint64_t>(settings.chunk_bytes, size));
+  // At most chunk_bytes (a std::size_t): the narrowing cannot change the value.
+  window_.resize(carry_max + static_cast<std::size_t>(std::min<std::uint64_t>(settings.chunk_bytes, size)));
   std::size_t carry = std::min(carry_max, head_.size());
   std::copy_n(head_.data() + head_.size() - carry, carry, window_.data());
   for (std::uint64_t offset = head_.size(); offset < size;) {

@@ -86,6 +86,10 @@ class FileScanner {
   [[nodiscard]] tl::expected<FileVerdict, StreamFailure> scan_stream(ByteSource& source, std::uint64_t size,
                                                                      const StreamSettings& settings = {});
 
+  // Empty when the last scan's digests hold a real SHA-256; otherwise why not (Hasher::sha256_error:
+  // a CryptoAPI without SHA-256, Windows 2000), and its sha256 must not be shown.
+  [[nodiscard]] const std::string& sha256_error() const { return hasher_.sha256_error(); }
+
  private:
   void add_signature_findings(FileVerdict& verdict, const std::vector<sig::Match>& matches, std::uint64_t cap_hits);
 

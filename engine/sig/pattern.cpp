@@ -50,16 +50,17 @@ std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) {
   return b > std::numeric_limits<std::uint64_t>::max() - a ? std::numeric_limits<std::uint64_t>::max() : a + b;
 }
 
-// The first position in [from, last] where `literal` starts, or nothing. memmem (POSIX.1-2024,
-// glibc's two-way search) is linear in the window whatever the bytes, so neither a repetitive file
+// The first position in [from, last] where `literal` starts, or nothing. memmem (find_bytes:
+// POSIX.1-2024, glibc's two-way search) is linear in the window whatever the bytes, so neither a repetitive file
 // nor a long literal can make the search quadratic.
 std::optional<std::uint64_t> find_literal(ByteView data, std::uint64_t from, std::uint64_t last,
                                           std::span<const std::uint8_t> literal) {
   if (from > last || !data.contains(from, literal.size())) return std::nullopt;
   const std::uint64_t end = std::min<std::uint64_t>(saturating_add(last, literal.size()), data.size());
-  const void* hit = memmem(data.data() + from, static_cast<std::size_t>(end - from), literal.data(), literal.size());
+  const std::uint8_t* hit =
+      find_bytes(data.data() + from, static_cast<std::size_t>(end - from), literal.data(), literal.size());
   if (hit == nullptr) return std::nullopt;
-  return static_cast<std::uint64_t>(static_cast<const std::uint8_t*>(hit) - data.data());
+  return static_cast<std::uint64_t>(hit - data.data());
 }
 
 // A parsed pattern: the top-level sequence, and the members of its alternations (which hold

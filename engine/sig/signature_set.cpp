@@ -256,7 +256,8 @@ void SignatureSet::add_body(BodySignature signature) {
     streamable_ = false;
   } else {
     for (std::size_t i = 0; i < signature.piece_count(); ++i) {
-      stream_overlap_ = std::max<std::size_t>(stream_overlap_, signature.piece_length(i) - 1);
+      // A piece's length is that of a pattern held in memory: it fits a std::size_t.
+      stream_overlap_ = std::max(stream_overlap_, static_cast<std::size_t>(signature.piece_length(i) - 1));
     }
   }
   if (signature.target == Target::any_file) body_for_any_file_ = true;

@@ -4,14 +4,13 @@
 
 #include <algorithm>
 #include <array>
-#include <chrono>
-#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string_view>
 #include <unordered_set>
 #include <utility>
 
+#include "engine/event_record.h"
 #include "scanner/host/limits.h"
 #include "scanner/host/volume_fs.h"
 
@@ -19,11 +18,12 @@ namespace flscan::host {
 
 namespace {
 
+using evt::kEvent7000;
+using evt::kEvent7024;
+using evt::kScmSource;
+
 // EVT layout facts (libyal "Windows Event Log (EVT) format", "File header").
 constexpr std::size_t kHeaderSize = 0x30;
-constexpr std::uint16_t kEvent7024 = 7024;  // "The %1 service terminated with service-specific error %2."
-constexpr std::uint16_t kEvent7000 = 7000;  // "The %1 service failed to start due to the following error: %2"
-constexpr std::string_view kScmSource = "Service Control Manager";
 
 // libevt hands out errors it allocated; this takes one, renders it and frees it.
 std::string take_error(libevt_error_t*& error) {
@@ -50,13 +50,6 @@ struct RecordFreer {
   void operator()(libevt_record_t* record) const { libevt_record_free(&record, nullptr); }
 };
 using EvtRecordPtr = std::unique_ptr<libevt_record_t, RecordFreer>;
-
-std::string_view trim(std::string_view text) {
-  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-  while (!text.empty() && blank(text.front())) text.remove_prefix(1);
-  while (!text.empty() && blank(text.back())) text.remove_suffix(1);
-  return text;
-}
 
 // Reads one UTF-8 string through a libevt size/get pair; nullopt and a note when it is absent,
 // too long or unreadable.
@@ -88,25 +81,6 @@ std::optional<std::string> read_utf8(SizeFn size_fn, GetFn get_fn, NoteList& not
   return sanitize_utf8(
       std::string_view(reinterpret_cast<const char*>(buf.data()), static_cast<std::size_t>(end - buf.begin())),
       limits::kMaxStringChars);
-}
-
-enum class Kind { kProtectedStorage7024, kSpooler7000, kOtherScm7024, kOtherScm7000, kOther };
-
-Kind classify(std::uint16_t code, std::string_view source, const std::vector<std::string>& strings) {
-  if (!iequals(source, kScmSource)) return Kind::kOther;
-  const std::string_view name = strings.empty() ? std::string_view() : trim(strings[0]);
-  const std::string_view error = strings.size() < 2 ? std::string_view() : std::string_view(strings[1]);
-  if (code == kEvent7024) {
-    // 7024's first string is the display name ("Protected Storage"), the second the error.
-    return iequals(name, "Protected Storage") && is_pst_disk_image_mismatch(error) ? Kind::kProtectedStorage7024
-                                                                                   : Kind::kOtherScm7024;
-  }
-  if (code == kEvent7000) {
-    // NT4 writes the service name ("Spooler", Q317218); 2000/XP the display name ("Print Spooler").
-    const bool spooler = iequals(name, "Spooler") || iequals(name, "Print Spooler");
-    return spooler && is_file_not_found_insertion(error) ? Kind::kSpooler7000 : Kind::kOtherScm7000;
-  }
-  return Kind::kOther;
 }
 
 void add_evidence(EventEvidence& evidence, EventRecord record) {
@@ -279,20 +253,21 @@ class LogReader {
 
   // A Service Control Manager 7000/7024 record: evidence, or counted (classify).
   void file_record(EventRecord out) {
-    switch (classify(out.event_code, out.source_name, out.strings)) {
-      case Kind::kProtectedStorage7024:
+    // The rule set shared with flscan-live.exe (engine/event_record.h).
+    switch (evt::classify(out.event_code, out.source_name, out.strings)) {
+      case evt::Kind::protected_storage_7024:
         add_evidence(evidence_.protected_storage_7024, std::move(out));
         break;
-      case Kind::kSpooler7000:
+      case evt::Kind::spooler_7000:
         add_evidence(evidence_.spooler_7000, std::move(out));
         break;
-      case Kind::kOtherScm7024:
+      case evt::Kind::other_scm_7024:
         ++evidence_.other_scm_7024;
         break;
-      case Kind::kOtherScm7000:
+      case evt::Kind::other_scm_7000:
         ++evidence_.other_scm_7000;
         break;
-      case Kind::kOther:
+      case evt::Kind::other:
         ++evidence_.other_records;
         break;
     }
@@ -305,30 +280,6 @@ class LogReader {
 };
 
 }  // namespace
-
-bool is_pst_disk_image_mismatch(std::string_view error_text) {
-  const std::string_view text = trim(error_text);
-  if (text == "2148270091" || text == "-2146697205") return true;
-  std::string_view hex = text;
-  if (hex.size() > 2 && hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X')) hex.remove_prefix(2);
-  return iequals(hex, "800C000B");
-}
-
-bool is_file_not_found_insertion(std::string_view error_text) { return trim(error_text) == "%%2"; }
-
-std::string format_utc_iso8601(std::uint32_t posix_seconds) {
-  using namespace std::chrono;
-  const sys_seconds t{seconds{posix_seconds}};
-  const auto day = floor<days>(t);
-  const year_month_day ymd{day};
-  const hh_mm_ss hms{t - day};
-  std::array<char, 32> buf{};
-  std::snprintf(buf.data(), buf.size(), "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                static_cast<int>(hms.seconds().count()));
-  return buf.data();
-}
 
 namespace {
 

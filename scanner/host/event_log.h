@@ -1,5 +1,6 @@
 // Offline System event log reader (NT4/2000/XP SysEvent.Evt, EVT format) for the two Q317218
-// events (infection-model section 8), read with libevt from a private copy of the log:
+// events (infection-model section 8), read with libevt from a private copy of the log. The rule
+// set is engine/event_record.h's, which flscan-live.exe applies to the running machine's log:
 //   7024 from "Service Control Manager": ("Protected Storage", "2148270091") -- 0x800C000B,
 //        PST_E_DISK_IMAGE_MISMATCH; Q317218 (FunLove) or Q321454 (corrupted store) explain it;
 //   7000 from "Service Control Manager": ("Spooler", "%%2") -- error 2, file not found.
@@ -20,6 +21,7 @@
 
 #include <tl/expected.hpp>
 
+#include "engine/event_record.h"
 #include "scanner/host/host_common.h"
 
 namespace flscan::host {
@@ -93,13 +95,9 @@ tl::expected<EventLogEvidence, HostError> read_event_log(const std::filesystem::
 // works on volume.snapshot(path, cap), so a failure to take it is the HostError.
 tl::expected<EventLogEvidence, HostError> read_event_log(const VolumeFs& volume, const std::string& path);
 
-// The two insertion-string tests, exposed for the live-system readers and tests.
-// "2148270091", "-2146697205" (as signed), "0x800C000B" / "800C000B" (any case), blanks around.
-bool is_pst_disk_image_mismatch(std::string_view error_text);
-// "%%2" (the insertion code for Win32 error 2), blanks around.
-bool is_file_not_found_insertion(std::string_view error_text);
-
-// POSIX seconds -> "YYYY-MM-DDTHH:MM:SSZ".
-std::string format_utc_iso8601(std::uint32_t posix_seconds);
+// The two insertion-string tests and the time format, from the shared rule set.
+using evt::format_utc_iso8601;
+using evt::is_file_not_found_insertion;
+using evt::is_pst_disk_image_mismatch;
 
 }  // namespace flscan::host

@@ -7,6 +7,7 @@
 #include <system_error>
 #include <unordered_set>
 
+#include "engine/q317218.h"
 #include "scanner/host/live_rows.h"
 #include "scanner/host/remediation_text.h"
 
@@ -14,13 +15,8 @@ namespace flscan::host {
 namespace fs = std::filesystem;
 
 const std::vector<std::string_view>& q317218_programs() {
-  // Section 8: "SP reinstall cannot copy Calc.exe and 32 more programs".
-  static const std::vector<std::string_view> names = {
-      "calc.exe",     "ddeshare.exe", "clock.exe",    "drwatsn.exe", "eventvwr.exe", "fontview.exe", "grpconv.exe",
-      "llsmgr.exe",   "llssrv.exe",   "lsass.exe",    "mspaint.exe", "nddagent.exe", "nddeapir.exe", "netdde.exe",
-      "ntbackup.exe", "nwconv.exe",   "perfmon.exe",  "rasmon.exe",  "rasphone.exe", "rdisk.exe",    "savedump.exe",
-      "services.exe", "shrpubw.exe",  "srvrmngr.exe", "tapisrv.exe", "taskmgr.exe",  "userinit.exe", "usermgr.exe",
-      "windisk.exe",  "winfile.exe",  "winlogon.exe", "winmsd.exe",  "regsvr32.exe"};
+  // Section 8, one list with flscan-live.exe (engine/q317218.h).
+  static const std::vector<std::string_view> names(kQ317218Programs.begin(), kQ317218Programs.end());
   return names;
 }
 

@@ -11,6 +11,12 @@
 // Every function a caller will use is named when the library is loaded, so a library lacking one
 // (another version under the same SONAME) is reported as unavailable once, with its name, and a
 // later lookup cannot fail.
+//
+// The portable build (CMake option FLSCAN_PORTABLE: README "Portable binary") is one static
+// executable, which cannot dlopen: there the same class takes each function from the table of
+// the libraries linked into it (linked_libraries.h), by the same SONAME and names, with the same
+// errors, so callers have one code path. A library that build cannot link is unavailable, with
+// why (its table entry says).
 #pragma once
 
 #include <initializer_list>

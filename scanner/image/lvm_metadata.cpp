@@ -634,7 +634,9 @@ Mapped map_offset(const Segment& segment, std::uint64_t lv_offset) {
   const std::uint64_t count = segment.stripes.size();
   const std::uint64_t chunk = rel / segment.stripe_bytes;
   const std::uint64_t within = rel % segment.stripe_bytes;
-  const std::uint64_t pv_offset = segment.stripes[chunk % count] + (chunk / count) * segment.stripe_bytes + within;
+  // chunk % count < stripes.size(): fits a std::size_t on every target.
+  const std::uint64_t pv_offset =
+      segment.stripes[static_cast<std::size_t>(chunk % count)] + (chunk / count) * segment.stripe_bytes + within;
   return {pv_offset, std::min(segment.stripe_bytes - within, segment.length - rel)};
 }
 

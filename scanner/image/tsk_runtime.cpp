@@ -18,6 +18,17 @@
 // the image is reported NOT SCANNED with that reason. Every function is looked up when the library
 // is loaded, so none can be missing later; every other function here needs a handle such an open
 // returned, so it runs only once the library is loaded.
+//
+// The portable build (FLSCAN_STATIC_RUNTIME: README "Portable binary") links libtsk.a instead: the
+// TSK functions are then The Sleuth Kit's own, and the library is always there.
+#include "scanner/image/tsk_runtime.h"
+
+#ifdef FLSCAN_STATIC_RUNTIME
+
+const char* flscan::scanner::tsk_unavailable() { return nullptr; }
+
+#else
+
 #include <dlfcn.h>
 
 #include <atomic>
@@ -27,8 +38,6 @@
 #include <string>
 
 #include <tsk/libtsk.h>
-
-#include "scanner/image/tsk_runtime.h"
 
 #ifndef FLSCAN_TSK_SONAME
 #error "FLSCAN_TSK_SONAME (libtsk's SONAME) must be defined by the build"
@@ -182,3 +191,5 @@ void tsk_error_reset() {
 }
 
 FLSCAN_TSK_PLAIN_FUNCTIONS(FLSCAN_TSK_FORWARD)
+
+#endif  // FLSCAN_STATIC_RUNTIME

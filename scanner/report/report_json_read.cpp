@@ -61,6 +61,11 @@ std::uint64_t get_uint(const Json& object, const std::string& where, const char*
   return number;
 }
 
+// A count held in a std::size_t: a value a 32-bit build cannot hold is refused, not truncated.
+std::size_t get_size(const Json& object, const std::string& where, const char* key) {
+  return static_cast<std::size_t>(get_uint(object, where, key, std::numeric_limits<std::size_t>::max()));
+}
+
 std::string get_string(const Json& object, const std::string& where, const char* key) {
   const Json& value = member(object, where, key);
   if (!value.is_string()) fail(at(where, key), "not a string");
@@ -283,7 +288,7 @@ host::EventEvidence event_evidence_from_json(const Json& object, const std::stri
   const Json& value = member(object, where, key);
   const std::string here = at(where, key);
   host::EventEvidence evidence;
-  evidence.count = get_uint(value, here, "count");
+  evidence.count = get_size(value, here, "count");
   evidence.first_written_utc = get_string(value, here, "first_written");
   evidence.last_written_utc = get_string(value, here, "last_written");
   const Json& numbers = get_array(value, here, "record_numbers");
@@ -422,7 +427,7 @@ void events_from_json(const Json& value, const std::string& where, host::HostRep
   if (events_status == "read") {
     host::EventLogEvidence log;
     log.path = host.event_log_path;
-    log.records_read = get_uint(events, events_where, "records_read");
+    log.records_read = get_size(events, events_where, "records_read");
     log.partial = get_bool(events, events_where, "partial");
     log.header.dirty = get_bool(events, events_where, "dirty");
     log.notes = get_strings(events, events_where, "notes");
@@ -650,7 +655,7 @@ ReadReport read_document(const Json& document, Entries entries) {
   ReportMeta& meta = read.settings.meta;
   meta.flscan_version = get_label(document, "", "flscan_version");
   read.signatures_json = member(document, "", "signatures");
-  meta.signature_count = get_uint(read.signatures_json, "signatures", "count");
+  meta.signature_count = get_size(read.signatures_json, "signatures", "count");
   meta.signature_sources = get_strings(read.signatures_json, "signatures", "sources");
 
   ScanReport& report = read.report;

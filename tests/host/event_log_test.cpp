@@ -4,6 +4,7 @@
 #include <fstream>
 #include <string>
 
+#include "engine/event_record.h"
 #include "fixtures.h"
 #include "scanner/host/event_log.h"
 
@@ -161,5 +162,54 @@ TEST_CASE("Files that are not EVT logs are errors", "[host][evt]") {
     auto result = read_event_log(host_fixture("hive-clean"));
     REQUIRE_FALSE(result);
     CHECK(result.error().reason.find("LfLe") != std::string::npos);
+  }
+}
+
+// flscan-live.exe reads the running machine's records through ReadEventLogW, which hands out the
+// same EVENTLOGRECORD bytes the .evt file stores (issue 17): engine/event_record's parser and rule
+// set, applied record by record from the end of the file header, must give what the offline
+// reader (libevt) finds in the same fixture, down to the record numbers.
+TEST_CASE("engine/event_record on a fixture's records gives the offline reader's evidence", "[host][evt]") {
+  struct Expected {
+    const char* scenario;
+    std::size_t pst_7024, spooler_7000;  // from corpus/windows_fixtures.py's scenarios
+  };
+  for (const Expected& e :
+       {Expected{"evt-q317218", 2, 1}, Expected{"evt-clean", 0, 0}, Expected{"evt-variants", 2, 2}}) {
+    INFO(e.scenario);
+    const auto offline = read_ok(e.scenario);
+    std::ifstream in(host_fixture(e.scenario), std::ios::binary);
+    const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const flscan::ByteView file(bytes.data(), bytes.size());
+    std::size_t at = 0x30, parsed = 0, other_7024 = 0, other_7000 = 0;
+    std::vector<std::uint32_t> pst, spooler;
+    // Records one after another until the end-of-file record (no "LfLe": the parse stops there).
+    while (auto record = flscan::evt::parse_record(file.clip(at, bytes.size()))) {
+      ++parsed;
+      at += record->length;
+      switch (flscan::evt::classify(record->event_code(), record->source_name, record->strings)) {
+        case flscan::evt::Kind::protected_storage_7024:
+          pst.push_back(record->record_number);
+          break;
+        case flscan::evt::Kind::spooler_7000:
+          spooler.push_back(record->record_number);
+          break;
+        case flscan::evt::Kind::other_scm_7024:
+          ++other_7024;
+          break;
+        case flscan::evt::Kind::other_scm_7000:
+          ++other_7000;
+          break;
+        case flscan::evt::Kind::other:
+          break;
+      }
+    }
+    CHECK(parsed == offline.records_read);
+    CHECK(pst.size() == e.pst_7024);
+    CHECK(spooler.size() == e.spooler_7000);
+    CHECK(pst == offline.protected_storage_7024.record_numbers);
+    CHECK(spooler == offline.spooler_7000.record_numbers);
+    CHECK(other_7024 == offline.other_scm_7024);
+    CHECK(other_7000 == offline.other_scm_7000);
   }
 }

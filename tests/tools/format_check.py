@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 CLANG_FORMAT = "clang-format-14"
-FOLDERS = ("engine", "signatures", "scanner", "tests", "fuzz", "bench", "corpus")
+FOLDERS = ("engine", "signatures", "scanner", "live", "tests", "fuzz", "bench", "corpus")
 # Not the configure_file templates (*.cpp.in): their @VARIABLES@ are not C++ until CMake fills them.
 SUFFIXES = (".c", ".cpp", ".h")
 SKIP_DIRS = {"build", ".git", "__pycache__"}
