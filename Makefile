@@ -3,7 +3,7 @@ PRESET ?= release
 BUILD  := build/$(PRESET)
 JOBS   ?= $(shell nproc)
 
-.PHONY: all deps build test demo corpus asan fuzz clean format install package windows portable
+.PHONY: all deps build test demo corpus asan fuzz clean format install package windows portable rescue
 
 all: build
 
@@ -57,6 +57,18 @@ ARCH ?= x86_64
 portable: deps
 	@$(if $(filter i686,$(ARCH)),FLSCAN_EXTRA_PACKAGES="g++-multilib qemu-user" ./.ci/install-deps.sh)
 	@./packaging/portable/build.sh $(ARCH)
+
+# The rescue image (README "Rescue media"): build/rescue/flscan-rescue-$(RESCUE_ARCH).iso, a hybrid
+# ISO (CD and USB stick, BIOS and UEFI) that boots a Debian kernel and scans every disk read-only.
+# It holds FLSCAN_BINARY, by default the static flscan of `make portable`; a dynamic one (e.g.
+# FLSCAN_BINARY=build/release/scanner/flscan) comes with its shared libraries (those flscan loads
+# at run time named by the build's CMakeCache.txt). The kernel and busybox are
+# fetched with apt-get download and kept in ~/.cache/flscan/rescue ($FLSCAN_ROOT_CACHE/rescue).
+RESCUE_ARCH   ?= amd64
+FLSCAN_BINARY ?= build/portable/flscan
+rescue: build portable
+	@python3 rescue/build_rescue.py --arch $(RESCUE_ARCH) --flscan $(FLSCAN_BINARY) \
+	  --cmake-cache $(BUILD)/CMakeCache.txt --output build/rescue/flscan-rescue-$(RESCUE_ARCH).iso
 
 asan:
 	@$(MAKE) test PRESET=asan

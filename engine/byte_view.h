@@ -88,8 +88,10 @@ class ByteView {
   template <typename T>
   [[nodiscard]] std::optional<T> read_be(std::uint64_t off) const {
     if (!contains(off, sizeof(T))) return std::nullopt;
+    std::uint8_t raw[sizeof(T)];
+    std::memcpy(raw, bytes_.data() + off, sizeof(T));
     T value = 0;
-    for (std::size_t i = 0; i < sizeof(T); ++i) value = static_cast<T>((value << 8) | bytes_[off + i]);
+    for (const std::uint8_t byte : raw) value = static_cast<T>((value << 8) | byte);
     return value;
   }
 

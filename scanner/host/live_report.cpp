@@ -270,12 +270,15 @@ void read_files(const Json& document, LiveReport& report) {
     const std::string here = at(at(where, "checked"), i);
     LiveCheckedFile file;
     file.path = file_path(checked[i], here);
-    // size and sha256 are absent for a file that could not be read; type is always there.
+    // size and sha256 are absent for a file that could not be read; sha256 is null when the
+    // machine had no SHA-256 provider (sha256_error says why); type is null for a file not read
+    // and severity null for a clean or unread one (live/LIVE_JSON.md, "Added by flscan-live").
     if (checked[i].contains("size")) (void)get_optional_integer(checked[i], here, "size", 0, kMaxCount);
-    if (checked[i].contains("sha256")) (void)get_string(checked[i], here, "sha256");
-    (void)get_string(checked[i], here, "type");
+    if (checked[i].contains("sha256")) (void)get_optional_string(checked[i], here, "sha256");
+    if (checked[i].contains("sha256_error")) (void)get_optional_string(checked[i], here, "sha256_error");
+    (void)get_optional_string(checked[i], here, "type");
     file.state = get_string(checked[i], here, "state");
-    file.severity = get_string(checked[i], here, "severity");
+    file.severity = get_optional_string(checked[i], here, "severity").value_or("none");
     file.why = get_strings(checked[i], here, "why");
     file.error = get_optional_string(checked[i], here, "error");
     const Json& findings =

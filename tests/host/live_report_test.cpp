@@ -207,10 +207,25 @@ TEST_CASE("live report: null where the contract allows it") {
   document["processes"]["flcss"][0]["parent_pid"] = nullptr;  // PSAPI on NT4
   document["processes"]["flcss"][0]["path"] = nullptr;
   document["services"]["flcss"][0]["pid"] = nullptr;
+  // flscan-live's optional additions (LIVE_JSON.md): no SHA-256 provider on Windows 2000 (sha256
+  // null, sha256_error why) and a file it could not open (type and severity null, no sha256).
+  document["files"]["checked"][0]["sha256"] = nullptr;
+  document["files"]["checked"][0]["sha256_error"] = "CryptAcquireContext(PROV_RSA_AES): error 0x80090017";
+  document["files"]["checked"].push_back(Json{{"path", "C:\\WINNT\\system32\\spoolss.exe"},
+                                              {"type", nullptr},
+                                              {"state", "not-scanned"},
+                                              {"severity", nullptr},
+                                              {"findings", Json::array()},
+                                              {"why", Json::array({"process"})},
+                                              {"error", "CreateFileW: error 32"}});
   auto parsed = parse_live_report(document.dump(), "live.json");
   REQUIRE(parsed);
   CHECK_FALSE(parsed->computer_name);
   CHECK_FALSE(parsed->flcss_processes[0].parent_pid);
+  REQUIRE(parsed->checked.size() == 2);
+  CHECK(parsed->checked[0].infected());
+  CHECK(parsed->checked[1].state == "not-scanned");
+  CHECK_FALSE(parsed->checked[1].infected());
 }
 
 TEST_CASE("live report: each required field missing is refused, naming the file and the field") {

@@ -25,10 +25,18 @@ classified by engine/event_record, whose unit tests (tests/engine/event_record_t
 EVENTLOGRECORD bytes field by field. 32-bit programs cannot run on this machine's kernel, so the
 i686 build is checked by its imports only (import_table_test.py).
 
+  5. the document of step 2, as flscan-live wrote it, read by `flscan --live-report` (the Linux
+     side, scanner/host/live_report.h) over the corpus's infected NT4 tree: unchanged, it is read
+     (not refused as a bad document) and applied to no installation (Wine's computer is not the
+     tree's); with only its two identity fields (machine.computer_name, windows_directory) set to
+     the tree's, as the manifest records them, it is joined: flcss-process found with the PID
+     flscan-live saw, flcss-service found with the service running. This is the round trip of
+     live/LIVE_JSON.md between the producer and the reader.
+
 Every wine call has a timeout; `wineserver -k` ends the prefix's processes at the end, whatever
 happened.
 
-Usage: wine_live_test.py FLSCAN_LIVE_X86_64_EXE FLCSS_EXE CORPUS_DIR WORK_DIR"""
+Usage: wine_live_test.py FLSCAN_LIVE_X86_64_EXE FLCSS_EXE CORPUS_DIR WORK_DIR FLSCAN"""
 import json
 import os
 import shutil
@@ -59,6 +67,7 @@ def run_live(env: dict, exe: Path, prefix: Path, what: str) -> dict | None:
                  f"stderr: {r.stderr.decode('utf-8', 'replace')[-1500:]}"):
         return None
     doc = json.loads(out.read_text(encoding="utf-8"))
+    doc["_text"] = out.read_text(encoding="utf-8")
     doc["_returncode"] = r.returncode
     doc["_stdout"] = text
     return doc
@@ -72,10 +81,10 @@ def checked_file(doc: dict, path: str) -> dict | None:
 
 
 def main() -> int:
-    if len(sys.argv) != 5:
+    if len(sys.argv) != 6:
         print(__doc__)
         return 2
-    exe, flcss, corpus, work = (Path(a).resolve() for a in sys.argv[1:])
+    exe, flcss, corpus, work, flscan = (Path(a).resolve() for a in sys.argv[1:])
     if shutil.which("wine") is None:
         print("wine is not installed (.ci/install-deps.sh installs it)")
         return 1
@@ -154,6 +163,8 @@ def main() -> int:
                 check("q317218-program" in calc["why"], f"calc.exe: why {calc['why']}")
                 check(any(f["kind"] == "infected" for f in calc["findings"]), f"calc.exe: findings {calc['findings']}")
             check(doc["_returncode"] == 1, f"with FLCSS: exit {doc['_returncode']}")
+            if procs:
+                joined_by_flscan(flscan, corpus, manifest, work, doc["_text"], procs[0]["pid"])
             check("FLCSS: running" in doc["_stdout"], f"with FLCSS: summary {doc['_stdout']}")
             # Every file entry as live/LIVE_JSON.md describes it: a file not read carries its error and
             # no sha256, never a clean state; a file read has a SHA-256 here (Wine has PROV_RSA_AES).
@@ -184,6 +195,40 @@ def main() -> int:
     finally:
         subprocess.run(["wineserver", "-k"], env=env, capture_output=True, timeout=120)
     return finish()
+
+
+def joined_by_flscan(flscan: Path, corpus: Path, manifest: dict, work: Path, text: str, pid: int) -> None:
+    """Step 5: flscan-live's own document read and joined by flscan --live-report."""
+    tree = next(t for t in manifest["host_trees"] if t["root"] == "windows/nt4-infected")
+
+    def scan(document: str, name: str) -> dict | None:
+        path = work / name
+        path.write_text(document, encoding="utf-8")
+        r = subprocess.run([str(flscan), "--json", "-", "--live-report", str(path), str(corpus / tree["root"])],
+                           capture_output=True, timeout=300)
+        if not check(r.returncode in (1, 2) and r.stdout.startswith(b"{"),
+                     f"flscan --live-report {name}: exit {r.returncode}, stderr {r.stderr[-800:]!r}"):
+            return None
+        return json.loads(r.stdout)
+
+    as_written = scan(text, "live-as-written.json")
+    if as_written is not None:
+        state = (as_written.get("live_report") or {}).get("state", "")
+        check(state.startswith("not applied"), f"flscan-live's document unchanged: live_report.state {state!r}")
+    doc = json.loads(text)
+    doc["machine"]["computer_name"] = tree["computer_name"]
+    doc["machine"]["windows_directory"] = "C:\\" + tree["windows_dir"]
+    joined = scan(json.dumps(doc), "live-identity.json")
+    if joined is not None and check(len(joined["hosts"]) == 1, f"joined: hosts {len(joined['hosts'])}"):
+        host = joined["hosts"][0]
+        check((host.get("live") or {}).get("state") == "applied", f"joined: hosts[0].live {host.get('live')}")
+        rows = {r["id"]: r for r in host["symptoms"]}
+        check(rows["flcss-process"]["status"] == "found"
+              and any(f"pid {pid}" in line for line in rows["flcss-process"]["evidence"]),
+              f"joined: flcss-process {rows['flcss-process']}")
+        check(rows["flcss-service"]["status"] == "found"
+              and any("FLCSS" in line and "running" in line for line in rows["flcss-service"]["evidence"]),
+              f"joined: flcss-service {rows['flcss-service']}")
 
 
 def finish() -> int:
