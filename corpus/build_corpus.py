@@ -716,6 +716,43 @@ class HostTree:
     how: str
     ntldr_patched: bool = False
     ntldr: str = ""           # loader/ folder to copy as NTLDR; default {windows}-clean / -patched
+    # Issue 20: the $STANDARD_INFORMATION times ntfs_populate gives files of the tree when it is
+    # put in an NTFS volume: path below the root -> (created, modified, accessed, mft_changed),
+    # POSIX seconds. Files not named keep the time they were copied at (all four agree).
+    ntfs_times: dict = field(default_factory=dict)
+
+
+# Issue 20 (infection-model section 7a): the NT4 infected tree's history, as its NTFS image
+# fixtures carry it. Programs were installed at ORIGINAL (all four times); FunLove first ran at
+# T0 - 3600 (flcss.exe created), patched the kernel and NTLDR (write times not restored), then
+# infected programs: their created/modified/accessed times restored to ORIGINAL, their MFT change
+# time the infection; usermgr.exe a day later. The FLC key's last write is the hive builder's
+# fixed time, T0 (windows_fixtures.FIXED_FILETIME).
+NT4_ORIGINAL = 838382400  # 1996-07-26T12:00:00Z
+NT4_DROPPER_CREATED = T0 - 3600
+NT4_KERNEL_PATCHED = T0 - 3590
+NT4_NTLDR_PATCHED = T0 - 3580
+NT4_INFECTED_AT = {"calc.exe": T0 - 3500, "taskmgr.exe": T0 - 3440, "winlogon.exe": T0 - 3380,
+                   "services.exe": T0 - 3320, "usermgr.exe": T0 + 86500}
+
+
+def nt4_infected_times(system32: str, programs: dict) -> dict:
+    times = {"NTLDR": (NT4_ORIGINAL, NT4_NTLDR_PATCHED, NT4_NTLDR_PATCHED, NT4_NTLDR_PATCHED)}
+    for name in programs:
+        path = f"{system32}/{name}"
+        if name == "flcss.exe":
+            times[path] = (NT4_DROPPER_CREATED,) * 4
+        elif name == "ntoskrnl.exe":
+            times[path] = (NT4_ORIGINAL, NT4_KERNEL_PATCHED, NT4_KERNEL_PATCHED, NT4_KERNEL_PATCHED)
+        elif name in NT4_INFECTED_AT:
+            times[path] = (NT4_ORIGINAL, NT4_ORIGINAL, NT4_ORIGINAL, NT4_INFECTED_AT[name])
+        else:  # clean: times that agree
+            times[path] = (NT4_ORIGINAL,) * 4
+    return times
+
+
+def iso(seconds: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
 def _tree_services(spooler: str, pstore: str, flc: bool) -> dict:
@@ -766,6 +803,55 @@ def _tree_symptoms(c: Corpus, t: HostTree, hive: bytes, events: list) -> tuple[d
     return symptoms, programs
 
 
+def _tree_timeline(c: Corpus, t: HostTree) -> dict:
+    """Issue 20: the tree's NTFS times and, from them and the hive and log put in the tree, what
+    its NTFS image's report must say: each file's infection time (MFT change later than the
+    restored write time) and the installation's timeline in time order (then the kind order of
+    scanner/host/timeline.h)."""
+    if not t.ntfs_times:
+        return {}
+    kind_order = ["dropper-created", "service-key-written", "kernel-patched", "loader-patched",
+                  "first-infected", "last-infected", "event-7024", "event-7000"]
+    state = {path: c.entries[f"{t.root}/{path}"].expected for path in t.ntfs_times}
+    infected_at = {path: times[3] for path, times in t.ntfs_times.items()
+                   if state[path] in ("infected", "damaged") and times[3] > times[1] + 2}
+    events = []
+    for path, (created, modified, _accessed, _changed) in t.ntfs_times.items():
+        if state[path] == "dropper":
+            events.append((created, "dropper-created", path))
+        elif state[path] in ("kernel-patched", "loader-patched"):
+            events.append((modified, state[path], path))
+    ordered = sorted(infected_at.items(), key=lambda item: item[1])
+    if ordered:
+        events.append((ordered[0][1], "first-infected", ordered[0][0]))
+    if len(ordered) > 1:
+        events.append((ordered[-1][1], "last-infected", ordered[-1][0]))
+    key_time = wf.FIXED_FILETIME // 10_000_000 - 11644473600
+    for number, services in sorted(t.control_sets.items()):
+        if "FLC" in services:
+            events.append((key_time, "service-key-written", f"{t.config}/{t.hive_name}"))
+    for r in t.events:
+        if (r.event_id & 0xFFFF) == 7024 and r.strings[:2] == ["Protected Storage", "2148270091"]:
+            events.append((r.time_written, "event-7024", f"{t.config}/{t.evt_name}"))
+        elif (r.event_id & 0xFFFF) == 7000 and r.strings[:2] == ["Spooler", "%%2"]:
+            events.append((r.time_written, "event-7000", f"{t.config}/{t.evt_name}"))
+    events.sort(key=lambda e: (e[0], kind_order.index(e[1])))
+    days: dict = {}
+    for when in infected_at.values():
+        days[iso(when)[:10]] = days.get(iso(when)[:10], 0) + 1
+    return {
+        "ntfs_times": {path: dict(zip(("created", "modified", "accessed", "mft_changed"), map(iso, times)))
+                       for path, times in sorted(t.ntfs_times.items())},
+        "expected_infected_at": {path: iso(when) for path, when in sorted(infected_at.items())},
+        "expected_timeline": [{"time": iso(when), "kind": kind, "path": path} for when, kind, path in events],
+        "expected_spread": {"files": len(infected_at),
+                            "first": iso(ordered[0][1]) if ordered else None,
+                            "last": iso(ordered[-1][1]) if ordered else None,
+                            "per_day": [{"day": d, "files": n} for d, n in sorted(days.items())],
+                            "bursts": []},
+    }
+
+
 def add_windows_trees(c: Corpus, kernels: dict[str, str], loaders: dict[str, str]) -> None:
     """windows/: three offline volume trees (NTLDR, WINNT\\System32 with Q317218's 33 programs,
     the kernel, config\\SYSTEM and config\\SysEvent.Evt), each with its expected host verdict and
@@ -796,6 +882,7 @@ def add_windows_trees(c: Corpus, kernels: dict[str, str], loaders: dict[str, str
             control_sets={1: _tree_services(r"%SystemRoot%\System32\spoolss.exe", pstores, True),
                           2: _tree_services(r"%SystemRoot%\System32\spoolss.exe", pstores, True)},
             ntldr_patched=True,
+            ntfs_times=nt4_infected_times("WINNT/System32", nt4_infected),
             events=[
                 wf.EvtRecord(EVENTLOG_6005, source="EventLog", event_type=4, time_written=T0 - 800),
                 wf.event_7024_protected_storage(T0),
@@ -898,6 +985,7 @@ def add_windows_trees(c: Corpus, kernels: dict[str, str], loaders: dict[str, str
             "infected_programs": sorted(n for n, s in programs.items() if s == "infected"),
             "damaged_programs": sorted(n for n, s in programs.items() if s == "damaged"),
             "missing_programs": sorted(t.missing),
+            **_tree_timeline(c, t),
             "how": t.how,
         })
         assert all(programs[m] is None for m in t.missing)

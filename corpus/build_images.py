@@ -27,6 +27,7 @@ See corpus/README.md, "Disk images".
 from __future__ import annotations
 
 import argparse
+import calendar
 import hashlib
 import json
 import os
@@ -84,15 +85,25 @@ def run(command: list, **kwargs) -> subprocess.CompletedProcess:
 # ---------------------------------------------------------------------------------------------
 # Volumes
 # ---------------------------------------------------------------------------------------------
-def make_ntfs(path: Path, sectors: int, start: int, label: str, tree: Path | None, populate: Path) -> None:
-    """An NTFS volume file of `sectors` sectors whose boot sector says it starts at LBA `start`."""
+def make_ntfs(path: Path, sectors: int, start: int, label: str, tree: Path | None, populate: Path,
+              times: dict | None = None) -> None:
+    """An NTFS volume file of `sectors` sectors whose boot sector says it starts at LBA `start`.
+    `times` (the corpus manifest's host tree `ntfs_times`, issue 20): the $STANDARD_INFORMATION
+    times ntfs_populate sets on those files."""
     with open(path, "wb") as f:
         f.truncate(sectors * SECTOR)
     # -F: a file, not a block device; -f: do not zero the volume (keeps it sparse); -T: all
     # timestamps 1970 (fewer differences between builds); geometry fields for a disk's partition.
     run(["mkntfs", "-F", "-f", "-q", "-T", "-s", SECTOR, "-c", 4096, "-p", start, "-H", 255, "-S", 63,
          "-L", label, path])
-    if tree is not None:
+    if tree is not None and times:
+        times_file = path.with_suffix(".times")
+        times_file.write_text("".join(
+            f"{rel}\t" + "\t".join(str(calendar.timegm(time.strptime(t[k], "%Y-%m-%dT%H:%M:%SZ")))
+                                   for k in ("created", "modified", "accessed", "mft_changed")) + "\n"
+            for rel, t in sorted(times.items())))
+        run([populate, path, tree, times_file])
+    elif tree is not None:
         run([populate, path, tree])
 
 
@@ -183,8 +194,9 @@ class Image:
 # The images
 # ---------------------------------------------------------------------------------------------
 class Builder:
-    def __init__(self, corpus: Path, out: Path, scratch: Path, populate: Path) -> None:
+    def __init__(self, corpus: Path, out: Path, scratch: Path, populate: Path, ntfs_times: dict) -> None:
         self.corpus, self.out, self.scratch, self.populate = corpus, out, scratch, populate
+        self.ntfs_times = ntfs_times  # tree -> its host tree's ntfs_times (corpus manifest)
         self.images: list[Image] = []
         self.serial = 0x464C0000
 
@@ -195,7 +207,7 @@ class Builder:
         path = self.scratch / f"vol-{len(list(self.scratch.iterdir()))}.{fs}"
         source = self.tree(tree) if tree else None
         if fs == "ntfs":
-            make_ntfs(path, sectors, start, label, source, self.populate)
+            make_ntfs(path, sectors, start, label, source, self.populate, self.ntfs_times.get(tree))
         else:
             self.serial += 1
             make_fat32(path, sectors, start, label, self.serial, source)
@@ -872,7 +884,8 @@ def main() -> int:
     out = args.out.resolve()
     prepare_out_dir(out)
     with tempfile.TemporaryDirectory(prefix="flscan-images-") as scratch:
-        b = Builder(corpus, out, Path(scratch), args.ntfs_populate.resolve())
+        ntfs_times = {t["root"]: t["ntfs_times"] for t in corpus_manifest["host_trees"] if "ntfs_times" in t}
+        b = Builder(corpus, out, Path(scratch), args.ntfs_populate.resolve(), ntfs_times)
         b.good_images()
         b.lvm_images()
         b.container_images()

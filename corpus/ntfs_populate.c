@@ -1,7 +1,14 @@
 /* ntfs_populate: copies a directory tree into an NTFS volume file with libntfs-3g, without
  * mounting it (no root, no FUSE).
  *
- *     ntfs_populate VOLUME SOURCE_DIR
+ *     ntfs_populate VOLUME SOURCE_DIR [TIMES_FILE]
+ *
+ * TIMES_FILE, when given, sets the four $STANDARD_INFORMATION times of the files it names, so a
+ * fixture carries known times (issue 20: an infected file whose MFT change time is later than its
+ * restored write time, a patched kernel's write time, a clean file whose times agree). One line per
+ * file: its path below SOURCE_DIR ('/'-separated, as copied), then created, modified, accessed and
+ * MFT-changed as POSIX seconds (UTC), separated by tabs. Every named file must be copied, and no
+ * file named twice; the times are set once every file is copied (set_times).
  *
  * VOLUME is a file holding an NTFS file system (made by `mkntfs -F -f -q VOLUME`); SOURCE_DIR's
  * directories and regular files are created below the volume's root with the same names (case
@@ -27,6 +34,7 @@
 #include <ntfs-3g/dir.h>
 #include <ntfs-3g/inode.h>
 #include <ntfs-3g/logging.h>
+#include <ntfs-3g/ntfstime.h>
 #include <ntfs-3g/unistr.h>
 #include <ntfs-3g/volume.h>
 
@@ -39,9 +47,21 @@ enum {
   COPY_CHUNK = 1 << 16, /* bytes per read/write */
 };
 #define MAX_FILE_SIZE ((off_t)256 << 20) /* one file's size */
+enum {
+  MAX_TIMED_FILES = 1000, /* lines of TIMES_FILE */
+  MAX_TIMES_LINE = 4096,  /* bytes of one line */
+};
 
 static const char* volume_path;
 static long entries_copied;
+
+/* TIMES_FILE's lines: a path below SOURCE_DIR (starting with '/', as `shown`) and its times. */
+struct timed_file {
+  char* path;
+  long long created, modified, accessed, mft_changed;
+};
+static struct timed_file timed[MAX_TIMED_FILES];
+static int timed_count;
 
 static int fail(const char* what, const char* path, int err) {
   fprintf(stderr, "ntfs_populate: %s: %s: %s\n", volume_path, what, path);
@@ -67,6 +87,65 @@ static ntfs_inode* create_entry(ntfs_inode* dir_ni, const char* name, mode_t typ
   free(uname);
   if (!ni) fail("ntfs_create failed", shown, err);
   return ni;
+}
+
+static int read_times(const char* times_path) {
+  FILE* f = fopen(times_path, "r");
+  if (!f) return fail("cannot open the times file", times_path, errno);
+  char line[MAX_TIMES_LINE];
+  int status = 0;
+  while (status == 0 && fgets(line, sizeof line, f)) {
+    if (line[0] == '\n' || line[0] == '#') continue;
+    if (timed_count == MAX_TIMED_FILES) {
+      status = fail("more than 1000 lines", times_path, 0);
+      break;
+    }
+    char* tab = strchr(line, '\t');
+    struct timed_file* t = &timed[timed_count];
+    if (!tab ||
+        sscanf(tab + 1, "%lld\t%lld\t%lld\t%lld", &t->created, &t->modified, &t->accessed, &t->mft_changed) != 4) {
+      status = fail("line is not PATH<TAB>created<TAB>modified<TAB>accessed<TAB>mft_changed", times_path, 0);
+      break;
+    }
+    *tab = '\0';
+    if (asprintf(&t->path, "/%s", line) < 0) {
+      status = fail("out of memory", times_path, ENOMEM);
+      break;
+    }
+    for (int i = 0; i < timed_count; ++i)
+      if (strcmp(timed[i].path, t->path) == 0) status = fail("file named twice in the times file", t->path, 0);
+    ++timed_count;
+  }
+  if (status == 0 && ferror(f)) status = fail("read failed", times_path, errno);
+  fclose(f);
+  return status;
+}
+
+static ntfs_time ntfs_seconds(long long seconds) {
+  struct timespec spec = {(time_t)seconds, 0};
+  return timespec2ntfs(spec);
+}
+
+/* Sets the $STANDARD_INFORMATION times TIMES_FILE gives, once every file is copied: each file is
+ * opened again by path and only its MFT record is written (its $FILE_NAME and the directory's
+ * index entry keep the times of its creation, as Windows' SetFileTime leaves them; rewriting the
+ * index entries here would leave stale copies of them in the index blocks). */
+static int set_times(ntfs_volume* vol) {
+  int status = 0;
+  for (int i = 0; i < timed_count && status == 0; ++i) {
+    ntfs_inode* ni = ntfs_pathname_to_inode(vol, NULL, timed[i].path);
+    if (!ni) {
+      status = fail("named in the times file but not copied", timed[i].path, errno);
+      break;
+    }
+    ni->creation_time = ntfs_seconds(timed[i].created);
+    ni->last_data_change_time = ntfs_seconds(timed[i].modified);
+    ni->last_access_time = ntfs_seconds(timed[i].accessed);
+    ni->last_mft_change_time = ntfs_seconds(timed[i].mft_changed);
+    ntfs_inode_mark_dirty(ni);
+    if (ntfs_inode_close(ni) != 0) status = fail("writing the times failed", timed[i].path, errno);
+  }
+  return status;
 }
 
 static int copy_file(ntfs_inode* ni, const char* source, const char* shown) {
@@ -172,13 +251,15 @@ static int copy_tree(ntfs_inode* dir_ni, const char* source, const char* shown, 
 }
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
+  if (argc != 3 && argc != 4) {
     fprintf(stderr,
-            "usage: ntfs_populate VOLUME SOURCE_DIR\n"
-            "copies SOURCE_DIR's files and directories into the NTFS volume file VOLUME\n");
+            "usage: ntfs_populate VOLUME SOURCE_DIR [TIMES_FILE]\n"
+            "copies SOURCE_DIR's files and directories into the NTFS volume file VOLUME\n"
+            "(TIMES_FILE: PATH created modified accessed mft_changed, tab-separated, POSIX seconds)\n");
     return 2;
   }
   volume_path = argv[1];
+  if (argc == 4 && read_times(argv[3]) != 0) return 1;
   struct stat st;
   if (stat(argv[2], &st) != 0 || !S_ISDIR(st.st_mode)) {
     fail("not a directory", argv[2], errno);
@@ -199,7 +280,9 @@ int main(int argc, char** argv) {
   else {
     status = copy_tree(root, argv[2], "", 0);
     if (ntfs_inode_close(root) != 0 && status == 0) status = fail("closing the root directory failed", "/", errno);
+    if (status == 0) status = set_times(vol);
   }
   if (ntfs_umount(vol, FALSE) != 0 && status == 0) status = fail("unmounting failed", volume_path, errno);
+  for (int i = 0; i < timed_count; ++i) free(timed[i].path);
   return status == 0 ? 0 : 1;
 }

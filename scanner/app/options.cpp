@@ -99,8 +99,10 @@ Offline Windows (Q317218 report):
   installation (or several) is applied to none, said so, and the run is incomplete (2).
   What the live tool saw (flcss.exe, the FLC service, infected files) does not count in the
   exit code; while the offline scan shows no FunLove evidence it makes the run incomplete.
-  --html FILE writes the same report as one self-contained HTML page (verdict and symptom
-  checklist first; <p class="verdict" data-verdict=...>, <tr data-symptom=... data-status=...>).
+  --html FILE writes the same report as one self-contained HTML page: the verdict and counts
+  on top, then per installation the verdict, an SVG timeline, the symptom checklist and the
+  program and kernel tables (<p class="verdict" data-verdict=...>, <tr data-symptom=...
+  data-status=...>), then the file findings with signature matches folded under them.
 
 Quarantine and repair (the only options that write to what is scanned):
   --quarantine DIR moves every file with an infection finding into DIR after the scan: a
@@ -122,7 +124,7 @@ Special files:
   reported size is NOT SCANNED (modified-while-reading).
   Symbolic links below a PATH are skipped unless --follow-symlinks is given.
 
-Report files (--json, --sarif, --html):
+Report files (--json, --sarif, --html, --timeline):
   Written to a new file beside FILE, then renamed over it: never through a symlink. A FILE
   that exists as a symlink, FIFO, device or directory is refused (exit code 2) before the
   scan. Control, bidi and invisible characters print escaped as \xNN in the text and HTML
@@ -143,6 +145,16 @@ SARIF log (--sarif FILE, '-' for stdout):
   relative to its PATH operand (uriBaseId PATH1, PATH2, ...); per Windows installation
   the verdict and each symptom found; NOT SCANNED entries as results of kind "open".
   invocations[0].exitCode is the exit code. Documented in scanner/SARIF.md.
+
+Timeline (issue 20; --timeline FILE, '-' for stdout):
+  When it happened, from the times FunLove cannot hide: on NTFS (disk images; a kernel NTFS
+  mount) an infected file's MFT-record change time later than its restored write time is
+  its infected_at; per installation the dropper's creation, the FLC key's last write, the
+  kernel's and NTLDR's write times, the first and last infected program and the 7024/7000
+  records, in time order, with the spread (files per day, bursts). In the text, JSON
+  (results[].times, infected_at, hosts[].timeline) and SARIF reports; --timeline writes the
+  events as JSON Lines that Timesketch imports (message, datetime, timestamp_desc).
+  Documented in scanner/JSON.md.
 
 Fleets (--shard K/N and flscan merge):
   N runners each scan the same PATHs with --shard K/N (K = 1..N) and --json; every file

@@ -429,6 +429,7 @@ class JobVisitor final : public WalkVisitor, public image::ListingSink {
       if (infection) ++counters.infected_files;
       FileResult result{path, content.file_size, sha256, verdict.type, verdict.findings};
       if (content.identity) result.origin = FileOrigin{*content.identity, directory};
+      result.times = content.times;
       worker.results.push_back(std::move(result));
     }
     const bool pe_or_mz = verdict.type == ContentType::pe || verdict.type == ContentType::mz_not_pe;

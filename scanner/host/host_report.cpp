@@ -576,11 +576,15 @@ void derive_host_report(HostReport& host, const ScanFacts& scan) {
   host.verdict = Verdict::no_evidence;
   host.verdict_text.clear();
   bool infection_on_volume = false;
+  std::vector<const InfectedFile*> volume_files;
   for (const InfectedFile& file : scan.infected_files()) {
     if (!on_volume(host.install.volume_root, file.path)) continue;
     infection_on_volume = true;
+    volume_files.push_back(&file);
     if (file.state == FindingKind::dropper) host.droppers.push_back(file.path);
   }
+  host.timeline = build_timeline(volume_files, host.hive ? &*host.hive : nullptr, host.install.system_hive,
+                                 host.events ? &*host.events : nullptr, host.event_log_path);
   build_symptoms(host, host.hive_error, host.log_error, infection_on_volume || host.flc_service_found());
   apply_live_rows(host, infection_on_volume || host.flc_service_found());
   build_verdict(host, scan, infection_on_volume);

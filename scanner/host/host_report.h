@@ -19,6 +19,7 @@
 #include "scanner/host/live_report.h"
 #include "scanner/host/scan_facts.h"
 #include "scanner/host/system_hive.h"
+#include "scanner/host/timeline.h"
 #include "scanner/host/volume_fs.h"
 #include "scanner/host/windows_install.h"
 
@@ -141,6 +142,9 @@ struct HostReport {
   // What the reader should know that changes no verdict: a SYSTEM hive or SysEvent.Evt that was
   // not closed cleanly (issue 12). Derived by derive_host_report from the evidence.
   std::vector<std::string> notes;
+  // When it happened (issue 20, timeline.h): derived by derive_host_report from the evidence and
+  // the infected files' times.
+  HostTimeline timeline;
   // Why the hive / the event log could not be read (nullopt: read, or for the log also not
   // found); derive_host_report's inputs besides the evidence above.
   std::optional<std::string> hive_error;

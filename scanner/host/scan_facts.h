@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/finding.h"
+#include "scanner/host/file_times.h"
 
 namespace flscan::host {
 
@@ -25,6 +26,7 @@ namespace flscan::host {
 struct InfectedFile {
   std::string path;
   FindingKind state = FindingKind::infected;
+  std::optional<FileTimes> times{};  // as the scan recorded them (issue 20); nullopt when it has none
 };
 
 // --shard K/N with N > 1: the part of the files this scan read.

@@ -199,6 +199,9 @@ class HiveWalker {
 
   std::optional<std::uint32_t> read_dword(hive_value_h value, NoteList& notes, std::string_view where);
   std::optional<std::string> read_string(hive_value_h value, NoteList& notes, std::string_view where);
+  // The key's last-write time (a FILETIME in its nk cell); nullopt when hivex cannot read it or
+  // it is zero (issue 20).
+  std::optional<TimePoint> last_write(hive_node_h node);
 
  private:
   // How many values `node` declares, when they may be examined: within kMaxValuesPerKey and the
@@ -377,6 +380,17 @@ std::optional<std::uint32_t> HiveWalker::read_dword(hive_value_h value, NoteList
          static_cast<std::uint32_t>(d[1]) << 8 | d[0];
 }
 
+std::optional<TimePoint> HiveWalker::last_write(hive_node_h node) {
+  // FILETIME: 100 ns intervals since 1601-01-01 UTC, 11644473600 s before 1970.
+  constexpr std::int64_t kTicksPerSecond = 10000000;
+  constexpr std::int64_t kFiletimeEpochOffset = 11644473600;
+  errno = 0;
+  const std::int64_t ticks = hivex_node_timestamp(hive_, node);
+  if (ticks <= 0) return std::nullopt;
+  return TimePoint{ticks / kTicksPerSecond - kFiletimeEpochOffset,
+                   static_cast<std::uint32_t>(ticks % kTicksPerSecond * 100)};
+}
+
 std::optional<std::string> HiveWalker::read_string(hive_value_h value, NoteList& notes, std::string_view where) {
   if (value == 0) return std::nullopt;
   std::uint32_t type = 0;
@@ -484,6 +498,7 @@ ControlSet read_control_set(HiveWalker& walker, NoteList& hive_notes, hive_node_
       flc.values.error_control = walker.read_dword(values[kErrorControl], service_notes, where + "\\ErrorControl");
       flc.values.object_name = walker.read_string(values[kObjectName], service_notes, where + "\\ObjectName");
       flc.values.display_name = walker.read_string(values[kDisplayName], service_notes, where + "\\DisplayName");
+      flc.last_write = walker.last_write(service);
       flc.notes = std::move(service_notes).finish();
       set.flc_services.push_back(std::move(flc));
       continue;

@@ -18,6 +18,7 @@
 
 #include <tl/expected.hpp>
 
+#include "scanner/host/file_times.h"
 #include "scanner/host/host_common.h"
 
 namespace flscan::host {
@@ -49,6 +50,9 @@ struct FlcService {
   bool in_current_control_set = false;  // the set Select\Current names
   ServiceMatch match;
   ServiceValues values;
+  // The key's last-write time (hivex_node_timestamp): when the service was created or last
+  // changed (issue 20; infection-model section 7a). nullopt when unreadable or zero.
+  std::optional<TimePoint> last_write;
   std::vector<std::string> notes;  // what could not be read in this key
 };
 

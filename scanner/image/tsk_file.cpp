@@ -111,6 +111,34 @@ tl::expected<FileStamp, ReadError> TskFile::stamp() {
                    static_cast<std::int64_t>(meta.ctime_nano)};
 }
 
+std::optional<host::FileTimes> TskFile::times() {
+  const TSK_FS_META& meta = *file_->meta;
+  // TSK leaves a time it does not know at zero.
+  const auto point = [](std::int64_t seconds, std::int64_t nanoseconds) -> std::optional<host::TimePoint> {
+    if (seconds == 0 && nanoseconds == 0) return std::nullopt;
+    if (nanoseconds < 0 || nanoseconds > 999999999) nanoseconds = 0;
+    return host::TimePoint{seconds, static_cast<std::uint32_t>(nanoseconds)};
+  };
+  host::FileTimes times;
+  const TSK_FS_TYPE_ENUM type = file_->fs_info != nullptr ? file_->fs_info->ftype : TSK_FS_TYPE_UNSUPP;
+  times.source = TSK_FS_TYPE_ISNTFS(type)  ? host::TimeSource::ntfs
+                 : TSK_FS_TYPE_ISFAT(type) ? host::TimeSource::fat
+                                           : host::TimeSource::image;
+  times.modified = point(meta.mtime, meta.mtime_nano);
+  times.accessed = point(meta.atime, meta.atime_nano);
+  times.created = point(meta.crtime, meta.crtime_nano);
+  // FAT has no change time (TSK leaves ctime at zero there).
+  if (times.source != host::TimeSource::fat) times.changed = point(meta.ctime, meta.ctime_nano);
+  if (times.source == host::TimeSource::ntfs) {
+    const auto& fn = meta.time2.ntfs;
+    times.fn_created = point(fn.fn_crtime, fn.fn_crtime_nano);
+    times.fn_modified = point(fn.fn_mtime, fn.fn_mtime_nano);
+    times.fn_accessed = point(fn.fn_atime, fn.fn_atime_nano);
+    times.fn_changed = point(fn.fn_ctime, fn.fn_ctime_nano);
+  }
+  return times;
+}
+
 tl::expected<std::size_t, ReadError> TskFile::read_at(std::uint64_t offset, std::uint8_t* out, std::size_t length) {
   const auto size = static_cast<std::uint64_t>(file_->meta->size);
   if (offset >= size) return 0;

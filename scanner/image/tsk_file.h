@@ -48,6 +48,11 @@ class TskFile final : public RandomAccessFile {
 
   tl::expected<FileStamp, ReadError> stamp() override;
   tl::expected<std::size_t, ReadError> read_at(std::uint64_t offset, std::uint8_t* out, std::size_t length) override;
+  // The metadata's times, named for the volume's file system (issue 20): NTFS's four
+  // $STANDARD_INFORMATION times (TSK's ctime is the MFT-record change time) and the $FILE_NAME
+  // times TSK loaded with them; FAT's dates (TSK converts them from local time with the time zone
+  // of this process); other file systems' POSIX-like times.
+  std::optional<host::FileTimes> times() override;
 
  private:
   explicit TskFile(FilePtr file) : file_(std::move(file)) {}

@@ -7,6 +7,7 @@
 #include "scanner/report/report_json.h"
 #include "scanner/report/report_sarif.h"
 #include "scanner/report/report_text.h"
+#include "scanner/report/report_timeline.h"
 
 namespace flscan::scanner {
 namespace {
@@ -29,11 +30,20 @@ constexpr std::array kFormats{
                      "full.sarif"},
     ReportFormatSpec{ReportFormat::html, "--html", "HTML report", false, write_html_report,
                      "Also write the report as one self-contained HTML page to\n"
-                     "FILE (inline CSS, no script): the Q317218 verdict and\n"
-                     "symptom checklist per Windows installation, remediation,\n"
+                     "FILE (inline CSS, no script): verdict and counts, then per\n"
+                     "Windows installation the Q317218 verdict, an SVG timeline,\n"
+                     "symptom checklist, program and kernel tables, remediation;\n"
                      "file findings, not scanned, disk image volumes, summary.\n"
                      "Example: --html r.html",
                      "Write the merged report as one HTML page to FILE.\nExample: --html full.html"},
+    ReportFormatSpec{ReportFormat::timeline, "--timeline", "timeline", true, write_timeline_report,
+                     "Also write the infection timeline (each installation's\n"
+                     "events and every infected file's infection time) to FILE\n"
+                     "as JSON Lines that Timesketch imports (message, datetime,\n"
+                     "timestamp_desc); '-' writes it to stdout instead of the\n"
+                     "text report. Example: --timeline funlove.jsonl",
+                     "Write the merged timeline as Timesketch JSON Lines to FILE;\n'-' writes it to stdout. Example: "
+                     "--timeline full.jsonl"},
 };
 
 constexpr bool rows_in_enum_order() {

@@ -17,7 +17,7 @@
 
 namespace flscan::scanner {
 
-enum class ReportFormat { text, json, sarif, html };
+enum class ReportFormat { text, json, sarif, html, timeline };
 
 // A printer: a pure function of the report and the print settings (no filesystem call).
 using Printer = void (*)(std::ostream& out, const ScanReport& report, const PrintSettings& settings);

@@ -181,6 +181,9 @@ struct FileResult {
   std::vector<Finding> findings;       // strongest first
   std::optional<FileAction> action{};  // set by --quarantine (remediate.h) for the files it acted on
   std::optional<FileOrigin> origin{};  // set for files read from a directory walk
+  // The file's times as its source recorded them (issue 20; host/file_times.h): kept for files
+  // with findings only, so clean files still leave nothing behind. nullopt when the source has none.
+  std::optional<host::FileTimes> times{};
 };
 
 struct NotScannedEntry {

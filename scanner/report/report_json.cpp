@@ -4,6 +4,8 @@
 #include <memory>
 #include <ostream>
 
+#include "scanner/report/report_timeline.h"
+
 namespace flscan::scanner {
 namespace {
 
@@ -49,7 +51,9 @@ Json result_to_json(const FileResult& result) {
               {"state", to_string(strongest.kind)},
               {"severity", to_string(strongest.severity)},
               {"findings", std::move(findings)},
-              {"action", action_to_json(result.action)}};
+              {"action", action_to_json(result.action)},
+              {"times", times_to_json(result.times)},
+              {"infected_at", infected_at_to_json(result)}};
 }
 
 Json options_to_json(const PrintSettings& settings) {
@@ -131,11 +135,21 @@ Json summary_to_json(const ScanReport& report) {
 
 Json optional_path(const std::string& path) { return path.empty() ? Json(nullptr) : path_to_json(path); }
 
+// The kept records' times written, in record_numbers' order (issue 20: flscan merge rebuilds the
+// timeline's 7024/7000 events from them).
+Json times_written(const host::EventEvidence& evidence) {
+  Json times = Json::array();
+  for (const host::EventRecord& record : evidence.records)
+    times.push_back(host::format_iso8601({static_cast<std::int64_t>(record.time_written), 0}));
+  return times;
+}
+
 Json event_evidence_to_json(const host::EventEvidence& evidence) {
   return Json{{"count", evidence.count},
               {"first_written", evidence.first_written_utc},
               {"last_written", evidence.last_written_utc},
-              {"record_numbers", evidence.record_numbers}};
+              {"record_numbers", evidence.record_numbers},
+              {"times_written", times_written(evidence)}};
 }
 
 // "services": the FunLove services (every control set) and the Spooler / ProtectedStorage
@@ -144,13 +158,15 @@ Json services_to_json(const host::HostReport& host) {
   Json services = Json::array();
   if (host.hive) {
     for (const host::FlcService* flc : host.hive->flc_services()) {
-      services.push_back(Json{{"role", "funlove"},
-                              {"key", flc->key_name},
-                              {"control_set", flc->control_set},
-                              {"current", flc->in_current_control_set},
-                              {"matched_by", flc->match.by_name ? "name" : "image-path"},
-                              {"image_path", flc->values.image_path ? Json(*flc->values.image_path) : Json(nullptr)},
-                              {"start", flc->values.start ? Json(*flc->values.start) : Json(nullptr)}});
+      services.push_back(
+          Json{{"role", "funlove"},
+               {"key", flc->key_name},
+               {"control_set", flc->control_set},
+               {"current", flc->in_current_control_set},
+               {"matched_by", flc->match.by_name ? "name" : "image-path"},
+               {"image_path", flc->values.image_path ? Json(*flc->values.image_path) : Json(nullptr)},
+               {"start", flc->values.start ? Json(*flc->values.start) : Json(nullptr)},
+               {"last_write", flc->last_write ? Json(host::format_iso8601(*flc->last_write)) : Json(nullptr)}});
     }
   }
   for (const host::ServiceImageCheck& check : host.service_images) {
@@ -271,6 +287,7 @@ Json host_to_json(const host::HostReport& host) {
               {"programs", std::move(programs)},
               {"flcss", Json{{"status", to_code(host.flcss.status)}, {"path", optional_path(host.flcss.path)}}},
               {"kernel", std::move(kernel)},
+              {"timeline", timeline_to_json(host.timeline)},
               {"remediation", host.remediation},
               {"errors", host.errors},
               {"notes", host.notes},

@@ -187,6 +187,38 @@ std::optional<FileAction> action_from_json(const Json& object, const std::string
   return action;
 }
 
+// An ISO 8601 time as format_iso8601 writes it, or null (issue 20); an absent key is null too.
+std::optional<host::TimePoint> get_optional_time(const Json& object, const std::string& where, const char* key) {
+  if (!object.contains(key)) return std::nullopt;
+  const std::optional<std::string> text = get_optional_string(object, where, key);
+  if (!text) return std::nullopt;
+  const auto time = host::parse_iso8601(*text);
+  if (!time) fail(at(where, key), "not an ISO 8601 UTC time: \"" + *text + "\"");
+  return time;
+}
+
+// A result's "times" (report_timeline.h); absent (an older report) or null: none.
+std::optional<host::FileTimes> times_from_json(const Json& object, const std::string& where) {
+  if (!object.contains("times") || object.at("times").is_null()) return std::nullopt;
+  const Json& value = object.at("times");
+  const std::string here = at(where, "times");
+  host::FileTimes times;
+  times.source = get_code<host::TimeSource>(value, here, "source");
+  times.created = get_optional_time(value, here, "created");
+  times.modified = get_optional_time(value, here, "modified");
+  times.accessed = get_optional_time(value, here, "accessed");
+  times.changed = get_optional_time(value, here, times.mft_change_time() ? "mft_changed" : "inode_changed");
+  if (value.contains("file_name")) {
+    const Json& fn = member(value, here, "file_name");
+    const std::string fn_here = at(here, "file_name");
+    times.fn_created = get_optional_time(fn, fn_here, "created");
+    times.fn_modified = get_optional_time(fn, fn_here, "modified");
+    times.fn_accessed = get_optional_time(fn, fn_here, "accessed");
+    times.fn_changed = get_optional_time(fn, fn_here, "mft_changed");
+  }
+  return times;
+}
+
 ContentType get_content_type(const Json& value, const std::string& where) {
   return get_code<ContentType>(value, where, "type");
 }
@@ -203,6 +235,7 @@ FileResult result_from_json(const Json& value, const std::string& where) {
     result.findings.push_back(finding_from_json(findings[i], at(at(where, "findings"), i)));
   }
   result.action = action_from_json(value, where);
+  result.times = times_from_json(value, where);
   return result;
 }
 
@@ -266,6 +299,23 @@ host::EventEvidence event_evidence_from_json(const Json& object, const std::stri
     }
     evidence.record_numbers.push_back(numbers[i].get<std::uint32_t>());
   }
+  // The kept records' times written (issue 20: the timeline's 7024/7000 events), one per record
+  // number; absent in an older report.
+  if (value.contains("times_written")) {
+    const Json& times = get_array(value, here, "times_written");
+    if (times.size() != evidence.record_numbers.size()) fail(at(here, "times_written"), "not one per record number");
+    for (std::size_t i = 0; i < times.size(); ++i) {
+      const std::string where_time = at(at(here, "times_written"), i);
+      const auto time = times[i].is_string() ? host::parse_iso8601(times[i].get<std::string>()) : std::nullopt;
+      if (!time || time->nanoseconds != 0 || time->seconds < 0 ||
+          time->seconds > std::numeric_limits<std::uint32_t>::max())
+        fail(where_time, "not an ISO 8601 UTC time of an event record");
+      host::EventRecord record;
+      record.record_number = evidence.record_numbers[i];
+      record.time_written = static_cast<std::uint32_t>(time->seconds);
+      evidence.records.push_back(std::move(record));
+    }
+  }
   return evidence;
 }
 
@@ -319,6 +369,7 @@ host::SystemHiveEvidence hive_from_json(const Json& hive, const Json& services, 
     flc.match.by_name = matched_by == "name";
     flc.match.by_image_path = !flc.match.by_name;
     flc.values.image_path = get_optional_string(services[i], here, "image_path");
+    flc.last_write = get_optional_time(services[i], here, "last_write");
     const Json& start = member(services[i], here, "start");
     if (!start.is_null())
       flc.values.start = static_cast<std::uint32_t>(get_uint(services[i], here, "start", 0xFFFFFFFFu));

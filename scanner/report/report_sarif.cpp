@@ -10,6 +10,7 @@
 #include "scanner/host/remediation_text.h"
 #include "scanner/report/report_json.h"
 #include "scanner/report/report_text.h"
+#include "scanner/report/report_timeline.h"
 #include "scanner/report/text_encoding.h"
 
 namespace flscan::scanner {
@@ -542,6 +543,10 @@ void add_file_results(Json& results, Json& artifacts, const UriBases& bases, con
                   file.action->quarantine_file.empty() ? Json(nullptr) : path_to_json(file.action->quarantine_file)},
                  {"text", describe_action(*file.action)}};
       }
+      // The file's times and infection time (issue 20), as in the JSON report.
+      if (file.times) result["properties"]["times"] = times_to_json(file.times);
+      if (Json infected_at = infected_at_to_json(file); !infected_at.is_null())
+        result["properties"]["infectedAt"] = std::move(infected_at);
       results.push_back(std::move(result));
     }
   }
@@ -637,6 +642,7 @@ void add_host_results(Json& results, const UriBases& bases, const host::HostRepo
   if (Json related = related_locations(bases, host); !related.empty()) result["relatedLocations"] = std::move(related);
   result["properties"] = host_properties;
   if (!host.notes.empty()) result["properties"]["notes"] = host.notes;  // a hive or log not closed cleanly
+  if (!host.timeline.empty()) result["properties"]["timeline"] = timeline_to_json(host.timeline);  // issue 20
   results.push_back(std::move(result));
 
   for (const host::SymptomRow& row : host.symptoms) {

@@ -65,6 +65,15 @@ std::string headline(const std::string& path, const Finding& finding) {
   }
 }
 
+// "infected at about" under a file's findings when its times support one (issue 20).
+void write_infected_at(std::ostream& out, const FileResult& result) {
+  if (!result.times || strongest_finding(result).severity != Severity::infection) return;
+  if (const auto when = host::infection_time(*result.times)) {
+    out << "    infected at about " << host::format_iso8601(when->at) << ": " << escape_for_terminal(when->reasoning)
+        << '\n';
+  }
+}
+
 void write_findings(std::ostream& out, const ScanReport& report, const PrintSettings& settings) {
   for (const FileResult& result : report.results) {
     bool printed = false;
@@ -93,6 +102,7 @@ void write_findings(std::ostream& out, const ScanReport& report, const PrintSett
     if (printed && !settings.brief)
       out << "    file: " << result.size << " bytes, sha256 " << escape_for_terminal(result.sha256) << '\n';
     if (result.action) out << "    action: " << describe_action(*result.action) << '\n';
+    if (printed && !settings.brief) write_infected_at(out, result);
   }
 }
 
@@ -254,6 +264,33 @@ void write_summary(std::ostream& out, const ScanReport& report, const PrintSetti
   out << "Result:       " << verdict_line(report, settings.fail_on) << '\n';
 }
 
+// "Timeline:" of one installation (issue 20, host/timeline.h): its events in time order, each with
+// the time that dates it, then the spread of the programs' infection times.
+void write_timeline(std::ostream& out, const host::HostTimeline& timeline) {
+  if (timeline.empty()) return;
+  out << "Timeline (UTC):\n";
+  for (const host::TimelineEvent& event : timeline.events) {
+    out << "  " << host::format_iso8601(event.at) << "  " << host::describe(event.kind) << "  "
+        << escape_for_terminal(event.path) << "  (" << escape_for_terminal(event.source) << ")\n";
+  }
+  const host::InfectionSpread& spread = timeline.spread;
+  if (spread.first && spread.last) {
+    out << "  spread: " << plural(spread.files, "program", "programs") << " infected from "
+        << host::format_iso8601(*spread.first) << " to " << host::format_iso8601(*spread.last) << "; per day:";
+    for (const host::DayCount& day : spread.per_day) out << " " << day.day << " " << day.files;
+    out << '\n';
+  }
+  if (spread.files_without_time > 0) {
+    out << "  " << plural(spread.files_without_time, "infected program", "infected programs")
+        << " without an infection time (no NTFS MFT change time later than the write time)\n";
+  }
+  for (const host::InfectionBurst& burst : spread.bursts) {
+    out << "  burst: " << burst.files << " files in " << burst.directories << " directories from "
+        << host::format_iso8601(burst.first) << " to " << host::format_iso8601(burst.last)
+        << " (as FunLove's spread over network shares writes them)\n";
+  }
+}
+
 // "Q317218 report" per installation (host_report.h): verdict, symptom rows, the non-clean
 // programs, kernel/loader, remediation, read errors.
 void write_host(std::ostream& out, const host::HostReport& host) {
@@ -299,6 +336,7 @@ void write_host(std::ostream& out, const host::HostReport& host) {
     out << (&kernel == &host.kernel.front() ? "" : ", ") << esc(kernel.name) << " " << esc(kernel.status);
   }
   out << '\n';
+  write_timeline(out, host.timeline);
   out << "Remediation:\n";
   for (std::size_t i = 0; i < host.remediation.size(); ++i)
     out << "  " << i + 1 << ". " << esc(host.remediation[i]) << '\n';

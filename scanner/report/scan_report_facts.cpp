@@ -11,7 +11,7 @@ ScanReportFacts::ScanReportFacts(const ScanReport& scan)
   for (const FileResult& result : scan.results) {
     results_.emplace(host::path_key(result.path), &result);
     const Finding& strongest = scanner::strongest_finding(result);
-    if (strongest.severity == Severity::infection) infected_.push_back({result.path, strongest.kind});
+    if (strongest.severity == Severity::infection) infected_.push_back({result.path, strongest.kind, result.times});
   }
   for (const NotScannedEntry& entry : scan.not_scanned) unscanned_.insert(host::path_key(entry.path));
   for (const SkippedEntry& entry : scan.skipped) unscanned_.insert(host::path_key(entry.path));

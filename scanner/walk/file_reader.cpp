@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -116,6 +117,7 @@ class FdFile final : public RandomAccessFile {
     if (auto mismatch = unexpected_file(st)) return tl::make_unexpected(std::move(*mismatch));
     identity_ = FileIdentity{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
     reported_size_ = static_cast<std::uint64_t>(st.st_size);
+    last_stat_ = st;
     return FileStamp{static_cast<std::uint64_t>(st.st_size), st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_ctim.tv_sec,
                      st.st_ctim.tv_nsec};
   }
@@ -124,8 +126,32 @@ class FdFile final : public RandomAccessFile {
     if (!got) return tl::make_unexpected(ReadError{NotScannedReason::io_error, "read: " + errno_text(got.error())});
     return *got;
   }
+  // The last stamp's mtime, atime and ctime; statx's btime when the file system gives it; and
+  // whether the file lives on a kernel NTFS driver, whose ctime is the MFT-record change time
+  // (issue 20). ntfs-3g runs through FUSE, whose type does not say NTFS: its ctime stays
+  // `inode_changed` (scanner/JSON.md).
+  std::optional<host::FileTimes> times() override {
+    host::FileTimes times;
+    struct statfs fs {};
+    if (::fstatfs(fd_, &fs) == 0 && (fs.f_type == kNtfsMagic || fs.f_type == kNtfs3Magic))
+      times.source = host::TimeSource::posix_ntfs;
+    const auto point = [](const struct timespec& ts) -> std::optional<host::TimePoint> {
+      if (ts.tv_sec == 0 && ts.tv_nsec == 0) return std::nullopt;
+      return host::TimePoint{ts.tv_sec, static_cast<std::uint32_t>(ts.tv_nsec)};
+    };
+    times.modified = point(last_stat_.st_mtim);
+    times.accessed = point(last_stat_.st_atim);
+    times.changed = point(last_stat_.st_ctim);
+    struct statx sx {};
+    if (::statx(fd_, "", AT_EMPTY_PATH, STATX_BTIME, &sx) == 0 && (sx.stx_mask & STATX_BTIME) != 0)
+      times.created = point(timespec{sx.stx_btime.tv_sec, sx.stx_btime.tv_nsec});
+    return times;
+  }
 
  private:
+  // statfs f_type of Linux's NTFS drivers: fs/ntfs (NTFS_SB_MAGIC) and fs/ntfs3.
+  static constexpr decltype(statfs::f_type) kNtfsMagic = 0x5346544e;
+  static constexpr decltype(statfs::f_type) kNtfs3Magic = 0x7366746e;
   // What the walk decided on, checked on the descriptor itself (issue 13, item 3).
   [[nodiscard]] std::optional<ReadError> unexpected_file(const struct stat& st) const {
     if (expected_.same == ExpectSame::file && (st.st_dev != expected_.dev || st.st_ino != expected_.ino)) {
@@ -142,6 +168,7 @@ class FdFile final : public RandomAccessFile {
   int fd_;
   ExpectedFile expected_;
   FileIdentity identity_;
+  struct stat last_stat_ {};
   std::uint64_t reported_size_ = 0;
 };
 
@@ -334,6 +361,8 @@ tl::expected<FileContent, ReadError> FileReader::read_file(RandomAccessFile& fil
                   "inode change time (ctime) changed while reading: the file was rewritten or its times set"});
   }
   if (beyond_size) return tl::make_unexpected(std::move(*beyond_size));
+  // Times only for a file read past its sniff: a file only sniffed holds no evidence (issue 20).
+  if (chosen != ReadPlan::head_only) content.times = file.times();
   return content;
 }
 

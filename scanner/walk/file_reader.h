@@ -35,6 +35,7 @@
 
 #include "engine/byte_view.h"
 #include "engine/scan.h"
+#include "scanner/host/file_times.h"
 #include "scanner/report/report.h"
 
 namespace flscan::scanner {
@@ -70,6 +71,9 @@ struct FileContent {
   bool streamed = false;         // the whole file went through the StreamConsumer
   std::uint64_t bytes_read = 0;  // bytes read from the file (each byte at most once, plus a few ahead)
   std::optional<FileIdentity> identity;  // the file's st_dev/st_ino (read through a descriptor only)
+  // The file's times (issue 20), as its source gives them: recorded for a file read beyond its
+  // sniff (one that may hold evidence), nullopt for one only sniffed or whose source has none.
+  std::optional<host::FileTimes> times;
 };
 
 // What identifies one version of a file: reading it is consistent when the stamp before and the
@@ -95,6 +99,8 @@ class RandomAccessFile {
   // Reads up to `length` bytes at `offset` into `out`: fewer only when the file ends first.
   [[nodiscard]] virtual tl::expected<std::size_t, ReadError> read_at(std::uint64_t offset, std::uint8_t* out,
                                                                      std::size_t length) = 0;
+  // The file's times as of the last stamp() (issue 20); nullopt when the source has none.
+  [[nodiscard]] virtual std::optional<host::FileTimes> times() { return std::nullopt; }
 };
 
 // Called with the first bytes of the file; true when the whole file must be read.

@@ -102,6 +102,8 @@ TEST_CASE("enum tables: every value has one row whose code reads back as it, cod
   check_table("SymptomStatus", host::SymptomStatus::error, Documented::yes);
   check_table("FileStatus", host::FileStatus::other_shard, Documented::yes);
   check_table("Verdict", host::Verdict::no_evidence, Documented::yes);
+  check_table("TimeSource", host::TimeSource::image, Documented::yes);
+  check_table("TimelineKind", host::TimelineKind::event_7000, Documented::yes);
   check_table("LiveJoinState", host::LiveJoinState::ambiguous, Documented::yes);
   // In error texts only ("write-copy: ..."), not a JSON field.
   check_table("QuarantineStep", scanner::QuarantineStep::sync_copy_dir, Documented::no);
