@@ -89,6 +89,9 @@ Json timeline_to_json(const host::HostTimeline& timeline) {
 }
 
 void write_timeline_report(std::ostream& out, const ScanReport& report, const PrintSettings&) {
+  // Every field is a flat string or number, as Timesketch indexes them (a nested object shows as
+  // one opaque value there): paths are plain strings, bytes that are no UTF-8 written as U+FFFD by
+  // the replace handler; the JSON report keeps their exact bytes (scanner/JSON.md, "Paths").
   const auto dump = [&out](const Json& line) {
     out << line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n';
   };
@@ -97,8 +100,8 @@ void write_timeline_report(std::ostream& out, const ScanReport& report, const Pr
     for (const host::TimelineEvent& event : host.timeline.events) {
       Json line = timesketch_line(event.at, std::string(host::describe(event.kind)) + ": " + event.path, event.source);
       line["flscan_kind"] = host::to_code(event.kind);
-      line["flscan_path"] = path_to_json(event.path);
-      line["flscan_windows_dir"] = path_to_json(host.install.windows_dir);
+      line["flscan_path"] = event.path;
+      line["flscan_windows_dir"] = host.install.windows_dir;
       dump(line);
     }
     for (const host::FileInfection& infection : host.timeline.infections) {
@@ -106,8 +109,8 @@ void write_timeline_report(std::ostream& out, const ScanReport& report, const Pr
       Json line = timesketch_line(infection.time.at, "file infected by W32.FunLove.4099: " + infection.path,
                                   "NTFS MFT change time (infected at about)");
       line["flscan_kind"] = "file-infected";
-      line["flscan_path"] = path_to_json(infection.path);
-      line["flscan_windows_dir"] = path_to_json(host.install.windows_dir);
+      line["flscan_path"] = infection.path;
+      line["flscan_windows_dir"] = host.install.windows_dir;
       line["flscan_reasoning"] = infection.time.reasoning;
       dump(line);
     }
@@ -121,7 +124,7 @@ void write_timeline_report(std::ostream& out, const ScanReport& report, const Pr
     Json line = timesketch_line(when->at, "file infected by W32.FunLove.4099: " + result.path,
                                 "NTFS MFT change time (infected at about)");
     line["flscan_kind"] = "file-infected";
-    line["flscan_path"] = path_to_json(result.path);
+    line["flscan_path"] = result.path;
     line["flscan_reasoning"] = when->reasoning;
     dump(line);
   }

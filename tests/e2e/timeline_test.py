@@ -154,6 +154,9 @@ def check_timesketch(lines: list[str], report: dict) -> None:
         check(isinstance(event, dict), f"line {number}: not an object")
         for field in TIMESKETCH_REQUIRED:
             check(isinstance(event.get(field), str) and event[field] != "", f"line {number}: {field} missing or empty")
+        # Timesketch indexes each attribute as one value: flat strings and numbers only.
+        nested = [k for k, v in event.items() if isinstance(v, (dict, list))]
+        check(not nested, f"line {number}: nested attributes {nested}")
         try:
             when = datetime.datetime.fromisoformat(event["datetime"].replace("Z", "+00:00"))
             check(when.tzinfo is not None, f"line {number}: datetime without a time zone")
