@@ -199,8 +199,13 @@ def boot(name: str, command: list, serial_log: Path) -> tuple:
     return text, seconds, code
 
 
-def qemu_base(memory: int) -> list:
-    return ["qemu-system-x86_64", "-accel", "tcg", "-m", str(memory), "-smp", "2", "-display", "none",
+# The machine each image is booted on: the i686 image on a 32-bit emulator with a Pentium III (no
+# x86-64, no PAE needed: Debian's 686 kernel), as the NT4/2000-era PCs it is for.
+EMULATORS = {"amd64": ["qemu-system-x86_64"], "i686": ["qemu-system-i386", "-cpu", "pentium3"]}
+
+
+def qemu_base(arch: str, memory: int) -> list:
+    return EMULATORS[arch] + ["-accel", "tcg", "-m", str(memory), "-smp", "2", "-display", "none",
             "-monitor", "none", "-serial", "stdio", "-no-reboot", "-nodefaults", "-vga", "std"]
 
 
@@ -333,8 +338,15 @@ def main() -> int:
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--memory", type=int, default=384, help="MiB of RAM for each boot (README: 176 is the least for BIOS, 288 for UEFI)")
     parser.add_argument("--only", choices=["bios", "uefi"], help="one boot only")
+    parser.add_argument("--arch", choices=["amd64", "i686"], default="amd64",
+                        help="the image's architecture; i686 boots through BIOS only (Debian 12 has no 32-bit OVMF)")
     args = parser.parse_args()
-    for tool, package in (("qemu-system-x86_64", "qemu-system-x86"), ("mdir", "mtools"), ("mkntfs", "ntfs-3g"),
+    if args.arch == "i686" and args.only is None:
+        args.only = "bios"
+    if args.arch == "i686" and args.only != "bios":
+        print("FAIL: the i686 image is booted through BIOS only (no 32-bit UEFI firmware here)")
+        return 1
+    for tool, package in ((EMULATORS[args.arch][0], "qemu-system-x86"), ("mdir", "mtools"), ("mkntfs", "ntfs-3g"),
                           ("sfdisk", "fdisk")):
         if not shutil.which(tool):
             print(f"FAIL: {tool} not found (.ci/install-deps.sh installs {package})")
@@ -352,9 +364,9 @@ def main() -> int:
         if args.prefer_flscan is not None and args.prefer_flscan.is_file():
             args.flscan = args.prefer_flscan
         log(f"the image holds {args.flscan}")
-        iso = args.work / "flscan-rescue-amd64.iso"
+        iso = args.work / f"flscan-rescue-{args.arch}.iso"
         started = time.monotonic()
-        command = [sys.executable, HERE / "build_rescue.py", "--flscan", args.flscan, "--output", iso]
+        command = [sys.executable, HERE / "build_rescue.py", "--arch", args.arch, "--flscan", args.flscan, "--output", iso]
         if args.cmake_cache:
             command += ["--cmake-cache", args.cmake_cache]
         result = subprocess.run([str(c) for c in command])
@@ -374,7 +386,7 @@ def main() -> int:
 
     if args.only in (None, "bios"):
         make_stick(stick)
-        command = qemu_base(args.memory) + [
+        command = qemu_base(args.arch, args.memory) + [
             "-M", "pc", "-boot", "d",
             *drive(infected.path, "infected"), "-device", "ide-hd,drive=infected,bus=ide.0,unit=0",
             "-drive", f"if=none,id=cd,file={iso},format=raw,media=cdrom,readonly=on",
@@ -387,7 +399,7 @@ def main() -> int:
         make_stick(stick)
         variables = args.work / "OVMF_VARS.fd"
         shutil.copy(OVMF_VARS, variables)
-        command = qemu_base(args.memory) + [
+        command = qemu_base(args.arch, args.memory) + [
             "-M", "q35",
             "-drive", f"if=pflash,format=raw,unit=0,file={OVMF_CODE},readonly=on",
             "-drive", f"if=pflash,format=raw,unit=1,file={variables}",
@@ -398,7 +410,7 @@ def main() -> int:
             *drive(stick, "stick"), "-device", "usb-storage,drive=stick,bus=xhci.0"]
         times["uefi"] = run_boot("uefi", command, args.work, stick, disks, expected, ["is this rescue image"])
 
-    log("boot times: " + ", ".join(f"{k} {v:.0f} s" for k, v in times.items()) + f" with -m {args.memory}")
+    log(f"boot times ({args.arch}): " + ", ".join(f"{k} {v:.0f} s" for k, v in times.items()) + f" with -m {args.memory}")
     print(f"rescue boot test: {len(failures)} failures")
     return 1 if failures else 0
 
