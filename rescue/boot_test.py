@@ -342,7 +342,7 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--ntfs-populate", type=Path, required=True)
     parser.add_argument("--work", type=Path, required=True)
-    parser.add_argument("--memory", type=int, default=384, help="MiB of RAM for each boot (README: 176 is the least for BIOS, 288 for UEFI)")
+    parser.add_argument("--memory", type=int, default=384, help="MiB of RAM for each boot (README \"Rescue media\": the least each image needs)")
     parser.add_argument("--only", choices=["bios", "uefi"], help="one boot only")
     parser.add_argument("--arch", choices=["amd64", "i686"], default="amd64",
                         help="the image's architecture (i686: qemu-system-i386, a Pentium III, 32-bit OVMF)")
