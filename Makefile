@@ -64,9 +64,14 @@ portable: deps
 # FLSCAN_BINARY=build/release/scanner/flscan) comes with its shared libraries (those flscan loads
 # at run time named by the build's CMakeCache.txt). The kernel and busybox are
 # fetched with apt-get download and kept in ~/.cache/flscan/rescue ($FLSCAN_ROOT_CACHE/rescue).
+# RESCUE_ARCH=i686: build/rescue/flscan-rescue-i686.iso for 32-bit PCs (Debian's 686 kernel,
+# busybox-static:i386, GRUB for BIOS and 32-bit UEFI) holding build/portable-i686/flscan (make
+# portable ARCH=i686); the i386 packages need `dpkg --add-architecture i386` (README).
 RESCUE_ARCH   ?= amd64
-FLSCAN_BINARY ?= build/portable/flscan
-rescue: build portable
+FLSCAN_BINARY ?= $(if $(filter i686,$(RESCUE_ARCH)),build/portable-i686/flscan,build/portable/flscan)
+rescue: build
+	@$(if $(filter i686,$(RESCUE_ARCH)),FLSCAN_EXTRA_PACKAGES="grub-efi-ia32-bin" ./.ci/install-deps.sh)
+	@$(if $(filter build/portable%/flscan,$(FLSCAN_BINARY)),$(MAKE) portable ARCH=$(if $(filter i686,$(RESCUE_ARCH)),i686,x86_64))
 	@python3 rescue/build_rescue.py --arch $(RESCUE_ARCH) --flscan $(FLSCAN_BINARY) \
 	  --cmake-cache $(BUILD)/CMakeCache.txt --output build/rescue/flscan-rescue-$(RESCUE_ARCH).iso
 

@@ -39,6 +39,7 @@ packages=(
   debootstrap                                  # test: package_clean_root installs the .deb in a fresh Debian 12 root
   grub-common grub-pc-bin grub-efi-amd64-bin xorriso  # make rescue: grub-mkrescue makes the hybrid ISO (BIOS i386-pc + UEFI x86_64-efi; mtools above)
   qemu-system-x86 ovmf                         # test: rescue_boot boots the rescue ISO in QEMU (TCG) under SeaBIOS and OVMF (UEFI)
+  ovmf-ia32                                    # test: rescue_boot_i686 boots the i686 rescue ISO under 32-bit OVMF (UEFI)
 )
 if [[ -n "${FLSCAN_EXTRA_PACKAGES:-}" ]]; then
   read -r -a extra <<<"$FLSCAN_EXTRA_PACKAGES"

@@ -26,7 +26,8 @@ and from the serial log and the stick (read with mtools, never mounted) the test
   - every disk's SHA-256 is the same after the boot as before (the disks are attached writable:
     only the image keeps them unchanged).
 
-Each boot's wall time is printed. Needs qemu-system-x86, ovmf, mtools and what build_rescue.py
+--arch i686 boots the i686 image the same way on qemu-system-i386 with a Pentium III (no x86-64;
+--cpu another model) and 32-bit OVMF. Each boot's wall time is printed. Needs qemu-system-x86, ovmf, mtools and what build_rescue.py
 needs; the kernel is cached (build_rescue.py --cache).
 """
 
@@ -54,9 +55,14 @@ SECTOR = 512
 STICK_OFFSET = MIB      # the report stick's FAT32 partition starts at 1 MiB, as fdisk places it
 STICK_SECTORS = 40 * MIB // SECTOR
 REPORT_LABEL = "FLSCAN-RPT"
-OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")
-OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
+# UEFI firmware per image: (code, variables, machine options, package). Debian 12's 32-bit OVMF
+# (ovmf-ia32) comes only as the Secure Boot build, which needs SMM; its variables enrol no keys, so
+# Secure Boot stays off and the unsigned image boots.
+OVMF = {"amd64": (Path("/usr/share/OVMF/OVMF_CODE_4M.fd"), Path("/usr/share/OVMF/OVMF_VARS_4M.fd"), ["-M", "q35"], "ovmf"),
+        "i686": (Path("/usr/share/OVMF/OVMF32_CODE_4M.secboot.fd"), Path("/usr/share/OVMF/OVMF32_VARS_4M.fd"),
+                 ["-M", "q35,smm=on", "-global", "driver=cfi.pflash01,property=secure,value=on"], "ovmf-ia32")}
 BOOT_TIMEOUT = 900      # seconds a boot may take, scan included (TCG on a busy 2-core machine)
+boot_timeout = BOOT_TIMEOUT  # --boot-timeout: shorter when searching the least memory (a deadlock waits it out)
 MENU_TEXT = b"then power off"  # the GRUB entry whose hotkey is p (rescue/grub.cfg)
 
 failures: list = []
@@ -155,7 +161,7 @@ def boot(name: str, command: list, serial_log: Path) -> tuple:
     thread.start()
     presses, last_press, done_at = 0, 0.0, None
     code = None
-    while time.monotonic() - started < BOOT_TIMEOUT:
+    while time.monotonic() - started < boot_timeout:
         code = process.poll()
         if code is not None:
             break
@@ -199,8 +205,13 @@ def boot(name: str, command: list, serial_log: Path) -> tuple:
     return text, seconds, code
 
 
-def qemu_base(memory: int) -> list:
-    return ["qemu-system-x86_64", "-accel", "tcg", "-m", str(memory), "-smp", "2", "-display", "none",
+# The machine each image is booted on: the i686 image on a 32-bit emulator with a Pentium III (no
+# x86-64, no PAE needed: Debian's 686 kernel), as the NT4/2000-era PCs it is for.
+EMULATORS = {"amd64": ["qemu-system-x86_64"], "i686": ["qemu-system-i386", "-cpu", "pentium3"]}
+
+
+def qemu_base(arch: str, memory: int) -> list:
+    return EMULATORS[arch] + ["-accel", "tcg", "-m", str(memory), "-smp", "2", "-display", "none",
             "-monitor", "none", "-serial", "stdio", "-no-reboot", "-nodefaults", "-vga", "std"]
 
 
@@ -299,7 +310,7 @@ def expectations(corpus: Path, tree: str) -> dict:
 def run_boot(name: str, command: list, work: Path, stick: Path, disks: list, expected: dict,
              also_seen: list) -> float:
     text, seconds, code = boot(name, command, work / f"{name}-serial.log")
-    check(code == 0, f"{name}: QEMU did not power off by itself (exit {code}, timeout {BOOT_TIMEOUT} s)")
+    check(code == 0, f"{name}: QEMU did not power off by itself (exit {code}, timeout {boot_timeout} s)")
     verdicts = verdict_lines(name, text)
     files = stick_files(stick)
     names = disk_names(name, files, disks)
@@ -331,17 +342,31 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--ntfs-populate", type=Path, required=True)
     parser.add_argument("--work", type=Path, required=True)
-    parser.add_argument("--memory", type=int, default=384, help="MiB of RAM for each boot (README: 176 is the least for BIOS, 288 for UEFI)")
+    parser.add_argument("--memory", type=int, default=384, help="MiB of RAM for each boot (README \"Rescue media\": the least each image needs)")
     parser.add_argument("--only", choices=["bios", "uefi"], help="one boot only")
+    parser.add_argument("--arch", choices=["amd64", "i686"], default="amd64",
+                        help="the image's architecture (i686: qemu-system-i386, a Pentium III, 32-bit OVMF)")
+    parser.add_argument("--cpu", help="QEMU's -cpu model (default: pentium3 for i686, QEMU's own for amd64)")
+    parser.add_argument("--skip-without-flscan", action="store_true",
+                        help="exit 77 (ctest: skipped) when --flscan does not exist (make portable ARCH=i686 not run)")
+    parser.add_argument("--boot-timeout", type=int, default=BOOT_TIMEOUT, help="seconds a boot may take")
     args = parser.parse_args()
-    for tool, package in (("qemu-system-x86_64", "qemu-system-x86"), ("mdir", "mtools"), ("mkntfs", "ntfs-3g"),
+    global boot_timeout
+    boot_timeout = args.boot_timeout
+    if args.cpu:
+        EMULATORS[args.arch] = [EMULATORS[args.arch][0], "-cpu", args.cpu]
+    for tool, package in ((EMULATORS[args.arch][0], "qemu-system-x86"), ("mdir", "mtools"), ("mkntfs", "ntfs-3g"),
                           ("sfdisk", "fdisk")):
         if not shutil.which(tool):
             print(f"FAIL: {tool} not found (.ci/install-deps.sh installs {package})")
             return 1
-    if not OVMF_CODE.exists():
-        print(f"FAIL: {OVMF_CODE} not found (.ci/install-deps.sh installs ovmf)")
+    ovmf_code, ovmf_vars, ovmf_machine, ovmf_package = OVMF[args.arch]
+    if args.only != "bios" and not ovmf_code.exists():
+        print(f"FAIL: {ovmf_code} not found (.ci/install-deps.sh installs {ovmf_package})")
         return 1
+    if args.skip_without_flscan and args.iso is None and args.flscan is not None and not args.flscan.is_file():
+        print(f"SKIP: {args.flscan} not built (make portable ARCH=i686)")
+        return 77
     shutil.rmtree(args.work, ignore_errors=True)
     args.work.mkdir(parents=True)
     iso = args.iso
@@ -352,9 +377,9 @@ def main() -> int:
         if args.prefer_flscan is not None and args.prefer_flscan.is_file():
             args.flscan = args.prefer_flscan
         log(f"the image holds {args.flscan}")
-        iso = args.work / "flscan-rescue-amd64.iso"
+        iso = args.work / f"flscan-rescue-{args.arch}.iso"
         started = time.monotonic()
-        command = [sys.executable, HERE / "build_rescue.py", "--flscan", args.flscan, "--output", iso]
+        command = [sys.executable, HERE / "build_rescue.py", "--arch", args.arch, "--flscan", args.flscan, "--output", iso]
         if args.cmake_cache:
             command += ["--cmake-cache", args.cmake_cache]
         result = subprocess.run([str(c) for c in command])
@@ -374,7 +399,7 @@ def main() -> int:
 
     if args.only in (None, "bios"):
         make_stick(stick)
-        command = qemu_base(args.memory) + [
+        command = qemu_base(args.arch, args.memory) + [
             "-M", "pc", "-boot", "d",
             *drive(infected.path, "infected"), "-device", "ide-hd,drive=infected,bus=ide.0,unit=0",
             "-drive", f"if=none,id=cd,file={iso},format=raw,media=cdrom,readonly=on",
@@ -386,10 +411,10 @@ def main() -> int:
     if args.only in (None, "uefi"):
         make_stick(stick)
         variables = args.work / "OVMF_VARS.fd"
-        shutil.copy(OVMF_VARS, variables)
-        command = qemu_base(args.memory) + [
-            "-M", "q35",
-            "-drive", f"if=pflash,format=raw,unit=0,file={OVMF_CODE},readonly=on",
+        shutil.copy(ovmf_vars, variables)
+        command = qemu_base(args.arch, args.memory) + [
+            *ovmf_machine,
+            "-drive", f"if=pflash,format=raw,unit=0,file={ovmf_code},readonly=on",
             "-drive", f"if=pflash,format=raw,unit=1,file={variables}",
             *drive(infected.path, "infected"), "-device", "ide-hd,drive=infected,bus=ide.0",
             *drive(clean.path, "clean"), "-device", "nvme,drive=clean,serial=FLSCANCLEAN",
@@ -398,7 +423,7 @@ def main() -> int:
             *drive(stick, "stick"), "-device", "usb-storage,drive=stick,bus=xhci.0"]
         times["uefi"] = run_boot("uefi", command, args.work, stick, disks, expected, ["is this rescue image"])
 
-    log("boot times: " + ", ".join(f"{k} {v:.0f} s" for k, v in times.items()) + f" with -m {args.memory}")
+    log(f"boot times ({args.arch}): " + ", ".join(f"{k} {v:.0f} s" for k, v in times.items()) + f" with -m {args.memory}")
     print(f"rescue boot test: {len(failures)} failures")
     return 1 if failures else 0
 

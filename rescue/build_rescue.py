@@ -182,8 +182,13 @@ def select_modules(modules_dir: Path, wanted: Path) -> list:
         line = line.strip()
         if not line or line.startswith("#"):
             continue
+        # "?" marks a module some kernel flavours lack (the 686 kernel has no Xen or Hyper-V).
+        optional = line.startswith("?")
+        line = line.removeprefix("?").strip()
         matches = sorted(kernel.glob(line))
-        if not matches:
+        if not matches and optional:
+            log(f"{wanted.name}: {modules_dir.name} has no {line} (optional)")
+        elif not matches:
             fail(f"{wanted.name}: {line} matches no module of {modules_dir.name}")
         roots += matches
     order, state = [], {}
@@ -281,40 +286,37 @@ def flscan_files(flscan: Path, arch: Arch, cmake_cache: Path | None, work: Path)
     stripped = work / "flscan"
     run(["strip", "-o", stripped, flscan])
     files = {"usr/bin/flscan": stripped}
-    # glibc's iconv loads its converters (gconv modules) at run time, in a static binary too, which
-    # then needs the shared glibc they link. hivex converts every key name from UTF-16LE: without
-    # them no SYSTEM hive can be read (a hive error on every Windows installation). A dynamic
-    # flscan has iconv in libc.so; a static one has it when glibc's iconv was linked in.
-    uses_iconv = interp is not None or b"gconv-modules" in flscan.read_bytes()
-    host = run(["dpkg", "--print-architecture"]).stdout.strip()
-    if interp is None and not uses_iconv:
+    if interp is None:
+        # The static flscan is the portable build: hivex's UTF-16LE conversions are built into
+        # glibc's iconv, and the one it would load at run time (Latin-1, gconv/ISO8859-1.so) is
+        # done by flscan itself (scanner/host/latin1_iconv.cpp). Nothing else goes in: no shared
+        # glibc, which is also what lets an i686 image be built on an amd64 machine.
         log(f"{flscan}: static, copied alone")
         return files
+    # A dynamic flscan: its libraries, those it loads at run time and glibc's iconv modules (hivex
+    # decodes key names from UTF-16LE and Latin-1: without them no SYSTEM hive can be read).
+    host = run(["dpkg", "--print-architecture"]).stdout.strip()
     if host != arch.deb_arch:
-        fail(f"{flscan} needs shared libraries{' (glibc iconv modules)' if uses_iconv else ''}: they can be gathered "
-             f"only on a {arch.deb_arch} machine (this is {host})")
-    wanted = []
-    if interp is not None:
-        if cmake_cache is None:
-            fail(f"{flscan} is dynamic: --cmake-cache is needed to find the libraries it loads at run time")
-        wanted.append(flscan)
-        for soname, directory in cmake_sonames(cmake_cache):
-            library = directory / soname
-            if not library.exists():
-                fail(f"{library} (loaded at run time by flscan) is missing")
-            wanted.append(library)
-    if uses_iconv:
-        libc = next((p for p in ldd(Path("/bin/sh")) if p.name.startswith("libc.so")), None)
-        gconv = libc.resolve().parent / "gconv" if libc else None
-        if gconv is None or not (gconv / "gconv-modules").exists():
-            fail("flscan uses glibc's iconv, and its modules (gconv/gconv-modules beside libc) are not found here")
-        files[str(gconv / "gconv-modules").lstrip("/")] = gconv / "gconv-modules"
-        wanted += [gconv / name for name in GCONV_MODULES]
+        fail(f"{flscan} is dynamic: its shared libraries can be gathered only on a {arch.deb_arch} machine "
+             f"(this is {host}); a static flscan (make portable) has none")
+    if cmake_cache is None:
+        fail(f"{flscan} is dynamic: --cmake-cache is needed to find the libraries it loads at run time")
+    wanted = [flscan]
+    for soname, directory in cmake_sonames(cmake_cache):
+        library = directory / soname
+        if not library.exists():
+            fail(f"{library} (loaded at run time by flscan) is missing")
+        wanted.append(library)
+    libc = next((p for p in ldd(Path("/bin/sh")) if p.name.startswith("libc.so")), None)
+    gconv = libc.resolve().parent / "gconv" if libc else None
+    if gconv is None or not (gconv / "gconv-modules").exists():
+        fail("flscan uses glibc's iconv, and its modules (gconv/gconv-modules beside libc) are not found here")
+    files[str(gconv / "gconv-modules").lstrip("/")] = gconv / "gconv-modules"
+    wanted += [gconv / name for name in GCONV_MODULES]
     with_dependencies(files, wanted)
     files.pop(str(flscan).lstrip("/"), None)
-    if interp is not None:
-        files[interp.lstrip("/")] = Path(interp)
-    log(f"{flscan}: {'dynamic' if interp else 'static'}, with {len(files) - 1} libraries and glibc files")
+    files[interp.lstrip("/")] = Path(interp)
+    log(f"{flscan}: dynamic, with {len(files) - 1} libraries and glibc files")
     return files
 
 
@@ -390,9 +392,13 @@ def make_initramfs(out: Path, busybox: Path, kernel_root: Path, version: str, mo
 # 5. The ISO
 # ---------------------------------------------------------------------------------------------
 def make_iso(output: Path, arch: Arch, vmlinuz: Path, initrd: Path, version: str, work: Path) -> None:
+    # The BIOS platform is needed; a UEFI one is wanted (grub-mkrescue puts in every platform
+    # installed here), and an i686 image without 32-bit UEFI still boots every BIOS PC.
     for platform, package in zip(arch.grub_platforms, arch.grub_packages):
         if not Path("/usr/lib/grub", platform).is_dir():
-            fail(f"no GRUB for {platform} here (/usr/lib/grub/{platform}): install {package}")
+            if platform == "i386-pc" or arch.deb_arch == "amd64":
+                fail(f"no GRUB for {platform} here (/usr/lib/grub/{platform}): install {package}")
+            log(f"no GRUB for {platform} here (install {package}): the image boots through BIOS only")
     tree = work / "iso"
     shutil.rmtree(tree, ignore_errors=True)
     (tree / "boot/grub").mkdir(parents=True)
