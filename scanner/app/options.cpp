@@ -146,7 +146,7 @@ SARIF log (--sarif FILE, '-' for stdout):
   the verdict and each symptom found; NOT SCANNED entries as results of kind "open".
   invocations[0].exitCode is the exit code. Documented in scanner/SARIF.md.
 
-Timeline (issue 20; --timeline FILE, '-' for stdout):
+Timeline (--timeline FILE, '-' for stdout):
   When it happened, from the times FunLove cannot hide: on NTFS (disk images; a kernel NTFS
   mount) an infected file's MFT-record change time later than its restored write time is
   its infected_at; per installation the dropper's creation, the FLC key's last write, the
