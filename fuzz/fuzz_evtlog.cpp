@@ -60,7 +60,7 @@ void check_evidence(const host::EventLogEvidence& evidence) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const flscan::fuzz::MemoryFileInput input(data, size);
+  const flscan::fuzz::RegularFileInput input(data, size);
   const auto result = host::read_event_log(input.path());
   if (!result) {
     flscan::fuzz::check_error(result.error(), input.path());

@@ -80,7 +80,7 @@ void check_evidence(const host::SystemHiveEvidence& evidence) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const flscan::fuzz::MemoryFileInput input(data, size);
+  const flscan::fuzz::RegularFileInput input(data, size);
   const auto result = host::read_system_hive(input.path());
   if (!result) {
     flscan::fuzz::check_error(result.error(), input.path());

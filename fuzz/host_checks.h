@@ -32,6 +32,10 @@ inline void check_notes(const std::vector<std::string>& notes) {
 inline void check_error(const host::HostError& error, const std::string& path) {
   FUZZ_CHECK(error.path == path, "an error names the file read");
   FUZZ_CHECK(!error.reason.empty(), "an error gives its cause");
+  // The harness hands a regular file (RegularFileInput): a refusal as a symbolic link, or a
+  // failure to open it, would mean the reader was never reached, and the target fuzzed nothing.
+  FUZZ_CHECK(error.reason != host::kSymlinkNotFollowed, "the harness's input is a regular file, not a link");
+  FUZZ_CHECK(!error.reason.starts_with("cannot open"), "the harness's input file opens");
 }
 
 }  // namespace flscan::fuzz
