@@ -70,6 +70,9 @@ enum class Kind { protected_storage_7024, spooler_7000, other_scm_7024, other_sc
 // points are kept (`cut` set when more were there).
 [[nodiscard]] std::string utf16le_to_utf8(ByteView units, std::size_t max_chars, bool* cut = nullptr);
 
+// Appends the code point `cp` (at most U+10FFFF, no surrogate) to `out` as UTF-8.
+void append_utf8(std::string& out, std::uint32_t cp);
+
 // ASCII case-insensitive equality.
 [[nodiscard]] bool iequals_ascii(std::string_view a, std::string_view b);
 

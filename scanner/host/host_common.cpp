@@ -10,6 +10,7 @@
 #include <cstring>
 #include <utility>
 
+#include "engine/event_record.h"
 #include "scanner/host/limits.h"
 #include "scanner/platform/errno_text.h"
 #include "scanner/platform/open_path.h"
@@ -165,24 +166,6 @@ bool FileSnapshot::make_private_copy() {
 
 namespace {
 
-void append_utf8(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
 constexpr std::uint32_t kReplacement = 0xFFFD;
 
 }  // namespace
@@ -222,7 +205,7 @@ DecodedString decode_utf16le(std::span<const std::uint8_t> data, std::size_t max
       cp = kReplacement;
       result.replaced = true;
     }
-    append_utf8(result.text, cp);
+    evt::append_utf8(result.text, cp);
     ++chars;
   }
   return result;
@@ -277,7 +260,7 @@ std::string sanitize_utf8(std::string_view text, std::size_t max_chars) {
       out.append(text.substr(i, len));
       i += len;
     } else {
-      append_utf8(out, kReplacement);
+      evt::append_utf8(out, kReplacement);
       i += 1;
     }
     ++chars;
