@@ -62,5 +62,17 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
+# A mirror in mid-sync makes `apt-get update` fail on one index ("File has unexpected size"): try
+# again, and if it still fails, install from the lists apt has (the install names what is missing).
+for attempt in 1 2 3; do
+  if $sudo apt-get update -qq; then
+    break
+  fi
+  echo "install-deps: apt-get update failed (attempt $attempt of 3)" >&2
+  if ((attempt < 3)); then
+    sleep 20
+  else
+    echo "install-deps: going on with the package lists apt already has" >&2
+  fi
+done
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -77,6 +77,8 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--data", type=Path, help="where the shard files go (default: a temporary directory)")
     args = ap.parse_args()
+    if args.data is not None:
+        args.data.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="flscan-merge-bench-", dir=args.data) as tmp:
         work = Path(tmp)
         print(f"load average at start: {os.getloadavg()[0]:.2f}")

@@ -521,9 +521,18 @@ def main_table(rows: list[Row], totals: dict, expected: set) -> tuple[list[str],
     return lines, details, med
 
 
-def targets_lines(rows: list[Row], med: dict) -> list[str]:
+def targets_lines(rows: list[Row], med: dict, cold: bool = False) -> list[str]:
     by = {r.id: r for r in rows}
     out = []
+    if cold:
+        # Issue 19's cold-cache target: flscan within 1.3x of the cold limit. The warm targets
+        # (below) were set for a warm page cache, where the limits are CPU-bound; cold, every
+        # row waits for the same disk, so they are printed for information only.
+        for rid, label in (("flscan", "flscan"), ("flscan-db", "flscan -d")):
+            if rid in med and "limit-scan" in med:
+                out.append(f"- cold: {label} ({med[rid]:.3f} s) / cold limit head+PE SHA-256 in one pass "
+                           f"({med['limit-scan']:.3f} s) = **{med[rid] / med['limit-scan']:.2f}x** (target ≤ 1.3x)")
+        out.append("- the warm-cache targets, for information only (they apply to a warm page cache):")
     if "flscan-db" in med and "limit-scan" in med:
         out.append(f"- flscan -d ({med['flscan-db']:.3f} s) / limit head+PE SHA-256 in one pass ({med['limit-scan']:.3f} s) "
                    f"= **{med['flscan-db'] / med['limit-scan']:.2f}x** (target ≤ 1.2x)")
@@ -645,13 +654,14 @@ def main() -> int:
             rows = bench.main_rows(tree_dir, manifest, wanted)
             lines, details, med = main_table(rows, t, expected)
             p = manifest["params"]
-            report += [f"- tree: `{os.path.relpath(tree_dir, REPO)}` ({p['profile']} profile, "
+            shown = os.path.relpath(tree_dir, REPO) if tree_dir.is_relative_to(REPO) else str(tree_dir)
+            report += [f"- tree: `{shown}` ({p['profile']} profile, "
                        + (f"scale {p['scale']}" if 'scale' in p else f"{p['files']} files") + f", seed {p['seed']}): "
                        f"{t['files']:,} files, {t['bytes'] / MB:,.0f} MB, {t['dirs']:,} directories (depth ≤ {t['max_depth']}, "
                        f"up to {t['max_files_in_dir']:,} files in one); {t['pe_files']:,} PE files ({t['pe_bytes'] / MB:,.0f} MB); "
                        f"{len(expected)} infected files planted, {len(manifest['planted']) - len(expected)} harmless leftovers",
                        "", "## Scan of the tree", ""] + lines + [""]
-            tl = targets_lines(rows, med)
+            tl = targets_lines(rows, med, cold=a.cold)
             if tl:
                 report += ["Targets:", ""] + tl + [""]
             if details:
