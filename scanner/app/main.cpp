@@ -22,6 +22,7 @@
 #include "scanner/report/report_file.h"
 #include "scanner/report/scan_report_facts.h"
 #include "scanner/app/scan_job.h"
+#include "scanner/platform/private_link.h"
 #include "scanner/report/text_encoding.h"
 #include "signatures/loader.h"
 
@@ -129,6 +130,9 @@ int run(int argc, char** argv) {
   const ParseOutcome parsed = parse_options(argc, argv, std::cout, std::cerr);
   if (!parsed.options) return parsed.exit_code;
   const Options& options = *parsed.options;
+  // Before any thread starts: Ctrl-C, SIGTERM or SIGHUP mid-scan still removes the private links
+  // the disk images found in directories are opened through (private_link.h).
+  remove_private_links_on_termination();
 
   g_signatures = new tl::expected<sig::SignatureSet, std::string>(load_signatures(options));
   auto& signatures = *g_signatures;
@@ -205,6 +209,9 @@ int run(int argc, char** argv) {
   ScanReport report = job.run(images);
   progress.set_phase("host evidence");
   add_host_reports(options, images, live_report, report);
+  // Nothing reads an image any more: their handles and private links go before the reports are
+  // written (a reader of stdout that went away ends flscan with SIGPIPE, which leaves them).
+  images.clear();
   if (quarantine) {
     progress.set_phase("quarantine");
     Remediator(*quarantine, *signatures, options.repair ? RepairMode::on : RepairMode::off).run(report);

@@ -9,14 +9,26 @@
 // container image with tsk_img_read: a BitLocker volume inside any container or partition opens.
 // A startup key is handed over the same way, from memory (SecretBytes), never as a file name.
 //
+// Unlocked once per volume and scan (issue 19): opening a libbde handle with a password or a
+// recovery password derives the volume key again (BitLocker's key stretching, about 0.9 s of CPU),
+// and libbde has no way to hand the derived key over (libbde_volume_set_keys takes the FVEK, which
+// no function returns). So the handle unlock_bitlocker opens is the only one: the volume's layer
+// keeps it, and every thread that reads the volume (the detection, the listing, each worker, the
+// host evidence) reads through it under its mutex, each through its own container handle (set for
+// the read: TSK handles are not shared between threads, tsk_handle.h).
+//
 // libbde 20190102 (Debian 12) decrypts AES-CBC (with or without the Elephant diffuser) and AES-XTS
 // volumes: checked on two real volumes made by Windows (cryptsetup's test images, AES-XTS-128 and
 // To Go AES-CBC-128), whose decrypted bytes have the SHA-256 that cryptsetup's test suite records
 // for them (tests/image/bitlocker_test.cpp).
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstring>
+#include <memory>
+#include <mutex>
 #include <string_view>
+#include <utility>
 
 #define LIBBDE_HAVE_BFIO
 #include <libbde.h>
@@ -63,9 +75,11 @@ void free_bfio_error(libbfio_error_t* error) {
   if (error != nullptr) fn<decltype(&libbfio_error_free)>("libbfio_error_free")(&error);
 }
 
-// What flscan's libbfio handle reads: a byte range of a TSK image, or bytes in memory.
+// What flscan's libbfio handle reads: a byte range of a TSK image, or bytes in memory. The image is
+// the one `*img` points at when the read is made (BdeVolume::read), null when none is: libbde may
+// clone the handle, and a clone must read through the same one.
 struct BfioSource {
-  TSK_IMG_INFO* img = nullptr;
+  TSK_IMG_INFO* const* img = nullptr;
   std::uint64_t base = 0;
   const std::uint8_t* memory = nullptr;
   std::uint64_t size = 0;
@@ -108,9 +122,11 @@ ssize_t bfio_read(intptr_t* io, uint8_t* buffer, size_t size, libbfio_error_t**)
     source.position += n;
     return static_cast<ssize_t>(n);
   }
+  TSK_IMG_INFO* img = source.img != nullptr ? *source.img : nullptr;
+  if (img == nullptr) return -1;
   tsk_error_reset();
-  const ssize_t got = tsk_img_read(source.img, static_cast<TSK_OFF_T>(source.base + source.position),
-                                   reinterpret_cast<char*>(buffer), n);
+  const ssize_t got =
+      tsk_img_read(img, static_cast<TSK_OFF_T>(source.base + source.position), reinterpret_cast<char*>(buffer), n);
   tsk_error_reset();
   if (got < 0) return -1;
   source.position += static_cast<std::uint64_t>(got);
@@ -158,7 +174,10 @@ BfioPtr bfio_handle(const BfioSource& source) {
   return BfioPtr(handle);
 }
 
-// One thread's open libbde volume; closed (then its libbfio handle freed) when destroyed.
+std::atomic<std::uint64_t> g_unlock_attempts{0};
+
+// An open libbde volume, shared by every thread that reads it; closed (then its libbfio handle
+// freed) when the last one is done with it.
 class BdeVolume {
  public:
   BdeVolume() = default;
@@ -175,8 +194,11 @@ class BdeVolume {
 
   enum class Outcome { opened, key_rejected, failed };
 
-  // Opens the volume at `base`/`size` of `img` with `key`; `error` says why when it failed.
+  // Opens the volume at `base`/`size` of `img` (the calling thread's) with `key`; `error` says why
+  // when it failed. Once only.
   Outcome open(TSK_IMG_INFO* img, std::uint64_t base, std::uint64_t size, const VolumeKey& key, std::string& error) {
+    const std::lock_guard lock(mutex_);
+    const Reading reading(container_, img);
     libbde_error_t* failure = nullptr;
     if (fn<decltype(&libbde_volume_initialize)>("libbde_volume_initialize")(&volume_, &failure) != 1) {
       error = "libbde_volume_initialize: " + bde_error_text(failure);
@@ -211,11 +233,13 @@ class BdeVolume {
       (void)bde_error_text(failure);
       return Outcome::key_rejected;
     }
-    io_ = bfio_handle(BfioSource{img, base, nullptr, size, 0, false});
+    io_ = bfio_handle(BfioSource{&container_, base, nullptr, size, 0, false});
     if (!io_) {
       error = "libbfio_handle_initialize failed";
       return Outcome::failed;
     }
+    // Where libbde derives the volume key from the key given (key stretching for a password).
+    g_unlock_attempts.fetch_add(1, std::memory_order_relaxed);
     const int opened = fn<decltype(&libbde_volume_open_file_io_handle)>("libbde_volume_open_file_io_handle")(
         volume_, io_.get(), LIBBDE_OPEN_READ, &failure);
     if (opened != 1) {
@@ -232,58 +256,89 @@ class BdeVolume {
     return Outcome::opened;
   }
 
-  [[nodiscard]] libbde_volume_t* get() const { return volume_; }
+  // The encryption method and the plaintext's size of the opened volume, or libbde's error.
+  tl::expected<std::pair<std::uint16_t, std::uint64_t>, std::string> method_and_size() {
+    const std::lock_guard lock(mutex_);
+    libbde_error_t* failure = nullptr;
+    std::uint16_t method = 0;
+    size64_t plain_size = 0;
+    if (fn<decltype(&libbde_volume_get_encryption_method)>("libbde_volume_get_encryption_method")(volume_, &method,
+                                                                                                  &failure) != 1 ||
+        fn<decltype(&libbde_volume_get_size)>("libbde_volume_get_size")(volume_, &plain_size, &failure) != 1) {
+      return tl::make_unexpected(bde_error_text(failure));
+    }
+    return std::pair<std::uint16_t, std::uint64_t>{method, plain_size};
+  }
+
+  // The plaintext at `offset`, read through `img` (the calling thread's handle of the container),
+  // one thread at a time; -1 with `error` set when libbde fails.
+  ssize_t read(TSK_IMG_INFO* img, std::uint64_t offset, char* out, std::size_t length, std::string& error) {
+    const std::lock_guard lock(mutex_);
+    const Reading reading(container_, img);
+    libbde_error_t* failure = nullptr;
+    const ssize_t got = fn<decltype(&libbde_volume_read_buffer_at_offset)>("libbde_volume_read_buffer_at_offset")(
+        volume_, out, length, static_cast<off64_t>(offset), &failure);
+    if (got < 0) error = bde_error_text(failure);
+    return got;
+  }
 
  private:
-  // Declared first: freed after the volume (whose destructor closes it) is gone.
+  // `slot` names `img` while a call reads through it (mutex_ held), and nothing afterwards.
+  class Reading {
+   public:
+    Reading(TSK_IMG_INFO*& slot, TSK_IMG_INFO* img) : slot_(slot) { slot_ = img; }
+    ~Reading() { slot_ = nullptr; }
+    Reading(const Reading&) = delete;
+    Reading& operator=(const Reading&) = delete;
+
+   private:
+    TSK_IMG_INFO*& slot_;
+  };
+
+  std::mutex mutex_;                   // libbde's handle, and container_, are used by one thread at a time
+  TSK_IMG_INFO* container_ = nullptr;  // the container of the call in progress (BfioSource::img)
+  // Declared before the volume: freed after it (whose destructor closes it) is gone.
   BfioPtr io_;
   libbde_volume_t* volume_ = nullptr;
   bool open_ = false;
 };
 
-// The decrypted volume, read on one thread through its own libbde handle.
+// The decrypted volume, read on one thread through the shared libbde handle and this thread's own
+// handle of the container.
 class BdeReader final : public ImageReader {
  public:
-  explicit BdeReader(std::unique_ptr<BdeVolume> volume) : volume_(std::move(volume)) {}
+  BdeReader(std::shared_ptr<BdeVolume> volume, TSK_IMG_INFO* container)
+      : volume_(std::move(volume)), container_(container) {}
   ssize_t read(std::uint64_t offset, char* out, std::size_t length) override {
-    libbde_error_t* error = nullptr;
-    const ssize_t got = fn<decltype(&libbde_volume_read_buffer_at_offset)>("libbde_volume_read_buffer_at_offset")(
-        volume_->get(), out, length, static_cast<off64_t>(offset), &error);
+    std::string error;
+    const ssize_t got = volume_->read(container_, offset, out, length, error);
     if (got < 0) {
-      const std::string text = bde_error_text(error);
       tsk_error_reset();
       tsk_error_set_errno(TSK_ERR_IMG_READ);
-      tsk_error_set_errstr("libbde: %s", text.c_str());
+      tsk_error_set_errstr("libbde: %s", error.c_str());
     }
     return got;
   }
 
  private:
-  std::unique_ptr<BdeVolume> volume_;
+  std::shared_ptr<BdeVolume> volume_;
+  TSK_IMG_INFO* container_;
 };
 
 class BdeLayer final : public VolumeLayer {
  public:
-  BdeLayer(std::uint64_t offset, std::uint64_t length, std::uint64_t size, VolumeKey key)
-      : offset_(offset), length_(length), size_(size), key_(std::move(key)) {}
+  BdeLayer(std::shared_ptr<BdeVolume> volume, std::uint64_t size) : volume_(std::move(volume)), size_(size) {}
 
+  // No key derivation here: every image opened reads through the volume unlocked once.
   tl::expected<ImgPtr, std::string> open(TSK_IMG_INFO* container) const override {
-    auto volume = std::make_unique<BdeVolume>();
-    std::string error;
-    if (volume->open(container, offset_, length_, key_, error) != BdeVolume::Outcome::opened) {
-      return tl::make_unexpected("libbde could not open the BitLocker volume again" +
-                                 (error.empty() ? std::string() : ": " + error));
-    }
-    ImgPtr img = open_callback_image(std::make_unique<BdeReader>(std::move(volume)), size_);
+    ImgPtr img = open_callback_image(std::make_unique<BdeReader>(volume_, container), size_);
     if (!img) return tl::make_unexpected(tsk_error_text("open the decrypted BitLocker volume"));
     return img;
   }
 
  private:
-  std::uint64_t offset_;
-  std::uint64_t length_;
+  std::shared_ptr<BdeVolume> volume_;
   std::uint64_t size_;
-  VolumeKey key_;
 };
 
 std::string method_name(std::uint16_t method) {
@@ -312,6 +367,8 @@ std::string method_name(std::uint16_t method) {
 
 }  // namespace
 
+std::uint64_t bitlocker_unlock_attempts() { return g_unlock_attempts.load(std::memory_order_relaxed); }
+
 UnlockResult unlock_bitlocker(TSK_IMG_INFO* img, std::uint64_t offset, std::uint64_t length,
                               const std::string& signature) {
   if (const char* why = bde().unavailable()) {
@@ -323,9 +380,9 @@ UnlockResult unlock_bitlocker(TSK_IMG_INFO* img, std::uint64_t offset, std::uint
   for (const VolumeKey& key : volume_keys().keys) {
     if (key.kind == KeyKind::luks_passphrase) continue;
     ++tried;
-    BdeVolume volume;
+    auto volume = std::make_shared<BdeVolume>();
     std::string error;
-    switch (volume.open(img, offset, size, key, error)) {
+    switch (volume->open(img, offset, size, key, error)) {
       case BdeVolume::Outcome::key_rejected:
         continue;
       case BdeVolume::Outcome::failed:
@@ -334,17 +391,13 @@ UnlockResult unlock_bitlocker(TSK_IMG_INFO* img, std::uint64_t offset, std::uint
       case BdeVolume::Outcome::opened:
         break;
     }
-    libbde_error_t* failure = nullptr;
-    std::uint16_t method = 0;
-    size64_t plain_size = 0;
-    if (fn<decltype(&libbde_volume_get_encryption_method)>("libbde_volume_get_encryption_method")(volume.get(), &method,
-                                                                                                  &failure) != 1 ||
-        fn<decltype(&libbde_volume_get_size)>("libbde_volume_get_size")(volume.get(), &plain_size, &failure) != 1) {
+    const auto method_size = volume->method_and_size();
+    if (!method_size) {
       return tl::make_unexpected(
-          LockedVolume{NotScannedReason::encrypted_volume, signature + ": libbde: " + bde_error_text(failure)});
+          LockedVolume{NotScannedReason::encrypted_volume, signature + ": libbde: " + method_size.error()});
     }
-    const std::string description = "BitLocker " + method_name(method);
-    auto layer = std::make_shared<BdeLayer>(offset, size, plain_size, key);
+    const std::string description = "BitLocker " + method_name(method_size->first);
+    auto layer = std::make_shared<BdeLayer>(std::move(volume), method_size->second);
     return UnlockedVolume{std::move(layer), key.kind, description};
   }
   return tl::make_unexpected(LockedVolume{

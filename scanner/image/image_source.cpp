@@ -39,11 +39,9 @@ ImgPtr open_split_raw(const std::vector<std::string>& segments) {
 
 }  // namespace
 
+// The link and its directory go with `link`, after this.
 HeldImage::~HeldImage() {
-  if (alias.empty()) return;
-  if (sibling_directory.valid()) clear_sibling_directory(alias.substr(0, alias.rfind('/') + 1));
-  ::unlink(alias.c_str());
-  ::rmdir(alias.substr(0, alias.rfind('/')).c_str());
+  if (link && sibling_directory.valid()) clear_sibling_directory(link->directory());
 }
 
 ImgPtr open_source(const ImageSource& source) {

@@ -18,6 +18,7 @@
 
 #include "scanner/image/tsk_handle.h"
 #include "scanner/platform/fd.h"
+#include "scanner/platform/private_link.h"
 #include "scanner/walk/dir_handle.h"
 
 namespace flscan::scanner::image {
@@ -26,15 +27,18 @@ namespace flscan::scanner::image {
 // listed, opened by descriptor and held open for the whole scan. Nothing opens it by its path in the
 // tree again: the libraries get `alias`, a symbolic link in a private directory (mode 0700, made by
 // this process) to /proc/self/fd/N, named as the image is (libewf and libvmdk find the file's format,
-// and libvmdk its extent, by that name; no other file is in that directory). Removed when released.
+// and libvmdk its extent, by that name; no other file is in that directory). Removed when released,
+// or when SIGINT, SIGTERM or SIGHUP ends flscan (PrivateLink, scanner/platform/private_link.h).
 struct HeldImage {
   HeldImage() = default;
   HeldImage(const HeldImage&) = delete;
   HeldImage& operator=(const HeldImage&) = delete;
   ~HeldImage();
 
-  Fd file;                // the image, opened O_NOFOLLOW relative to `directory`, checked against the listing
-  std::string alias;      // "<private dir>/<name>" -> /proc/self/fd/<file>; what the libraries open
+  Fd file;  // the image, opened O_NOFOLLOW relative to `directory`, checked against the listing
+  // What the libraries open: link->path(), "<private dir>/<name>" -> /proc/self/fd/<file>.
+  std::unique_ptr<PrivateLink> link;
+  std::string alias;
   std::string walk_path;  // how the report names it (the PATH joined with the names below it)
   std::string shard_key;  // its walk key (shard.h); its files' keys are `shard_key:pN/path`
   // The directory the walk found it in, as the walk holds it (dir_handle.h: leased, re-opened only

@@ -1,7 +1,6 @@
 #include "scanner/image/nested_image.h"
 
 #include <fcntl.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,7 +8,6 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <string>
 #include <string_view>
 
@@ -138,28 +136,20 @@ tl::expected<std::shared_ptr<const HeldImage>, ReadError> hold_walk_file(int dir
         ReadError{NotScannedReason::replaced,
                   "open as a disk image: not the file that was listed (another file at this name now)"});
   }
-  // The alias: a private directory of this process, holding one link named as the image.
-  std::error_code ec;
-  std::string directory = std::filesystem::temp_directory_path(ec).string();
-  if (ec || directory.empty()) directory = "/tmp";
-  directory += "/flscan-image.XXXXXX";
-  if (::mkdtemp(directory.data()) == nullptr) {
-    return tl::make_unexpected(ReadError{NotScannedReason::io_error,
-                                         "cannot make the private directory to open the image: " + errno_text(errno)});
+  // The alias: a private directory of this process, holding one link named as the image, removed
+  // with the HeldImage or when a signal ends flscan (private_link.h).
+  auto link = PrivateLink::create("flscan-image", entry.name, "/proc/self/fd/" + std::to_string(held->file.get()));
+  if (!link) {
+    return tl::make_unexpected(ReadError{
+        NotScannedReason::io_error, "cannot name the open image in a private directory: " + errno_text(link.error())});
   }
-  const std::string alias = directory + "/" + entry.name;
-  const std::string target = "/proc/self/fd/" + std::to_string(held->file.get());
-  if (::symlink(target.c_str(), alias.c_str()) != 0) {
-    const int error = errno;
-    ::rmdir(directory.c_str());
-    return tl::make_unexpected(
-        ReadError{NotScannedReason::io_error, "cannot name the open image: " + errno_text(error)});
-  }
-  held->alias = alias;
+  held->link = std::move(*link);
+  held->alias = held->link->path();
   if (may_name_other_files(held->file.get(), entry.name)) {
     held->sibling_directory = Fd(::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0));
     if (held->sibling_directory.valid()) {
-      set_sibling_directory(directory + "/", "/proc/self/fd/" + std::to_string(held->sibling_directory.get()) + "/");
+      set_sibling_directory(held->link->directory(),
+                            "/proc/self/fd/" + std::to_string(held->sibling_directory.get()) + "/");
     }
   }
   return held;

@@ -19,7 +19,9 @@ class VolumeLayer {
   virtual ~VolumeLayer() = default;
   // The volume's bytes as an image, reading through `container` (opened on the calling thread,
   // and kept open by the caller for as long as the returned image), or why it cannot be opened.
-  // Called once per thread that reads the volume: it must not share handles between calls.
+  // Called once per thread that reads the volume: the images it returns share no TSK handle; a
+  // library handle they share (a BitLocker volume's libbde handle, unlocked once: issue 19) is
+  // used under the layer's own lock.
   [[nodiscard]] virtual tl::expected<ImgPtr, std::string> open(TSK_IMG_INFO* container) const = 0;
 };
 

@@ -1,6 +1,7 @@
 // scanner/platform: the owned descriptor (closed exactly once, moved without a close), errno text
 // (one text for every errno, whichever way it used to be spelled), and O_NOATIME with its fallback
-// for a file the process does not own (issue 14: these helpers exist once, here).
+// for a file the process does not own (issue 14: these helpers exist once, here), and the private
+// link a disk image found in a walk is opened through (made in TMPDIR, gone with its owner).
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
@@ -21,6 +22,7 @@
 #include "scanner/platform/errno_text.h"
 #include "scanner/platform/fd.h"
 #include "scanner/platform/open_path.h"
+#include "scanner/platform/private_link.h"
 
 using flscan::scanner::errno_text;
 using flscan::scanner::Fd;
@@ -259,4 +261,38 @@ TEST_CASE("platform open_noatime_at: without O_NOATIME for a file of another use
     return read_it ? 0 : 4;
   });
   CHECK(status == 0);
+}
+
+TEST_CASE("platform PrivateLink: one link in a 0700 directory of TMPDIR, both removed with it",
+          "[platform][private_link]") {
+  char scratch[] = "/tmp/flscan-platform-test.XXXXXX";
+  REQUIRE(::mkdtemp(scratch) != nullptr);
+  const char* saved = std::getenv("TMPDIR");
+  const std::string saved_tmpdir = saved != nullptr ? saved : "";
+  REQUIRE(::setenv("TMPDIR", scratch, 1) == 0);
+  std::string directory;
+  std::string path;
+  {
+    auto link = flscan::scanner::PrivateLink::create("flscan-image", "disk.E01", "/proc/self/fd/0");
+    REQUIRE(link);
+    path = (*link)->path();
+    directory = (*link)->directory();
+    CHECK(directory.starts_with(std::string(scratch) + "/flscan-image."));
+    CHECK(path == directory + "disk.E01");
+    struct stat st {};
+    REQUIRE(::lstat(directory.c_str(), &st) == 0);
+    CHECK(S_ISDIR(st.st_mode));
+    CHECK((st.st_mode & 07777) == 0700);
+    REQUIRE(::lstat(path.c_str(), &st) == 0);
+    CHECK(S_ISLNK(st.st_mode));
+    CHECK(std::filesystem::read_symlink(path) == "/proc/self/fd/0");
+  }
+  CHECK_FALSE(std::filesystem::exists(std::filesystem::symlink_status(path)));
+  CHECK_FALSE(std::filesystem::exists(directory));
+  if (saved != nullptr) {
+    ::setenv("TMPDIR", saved_tmpdir.c_str(), 1);
+  } else {
+    ::unsetenv("TMPDIR");
+  }
+  CHECK(::rmdir(scratch) == 0);
 }

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""A scan ended by SIGINT, SIGTERM or SIGHUP leaves no private link behind in the temporary directory.
+
+A disk image met during a directory walk is opened by the libraries through a symbolic link to
+/proc/self/fd/N alone in a private directory `$TMPDIR/flscan-image.XXXXXX` (scanner/image/nested_image.h,
+scanner/platform/private_link.h), which exists while the scan runs. A Ctrl-C or a CI timeout used
+to leave that directory behind, naming the image.
+
+The tree scanned: copies of the corpus's dynamic VHD (corpus/build_images.py, mbr.vhd) in
+`tree/vm/`, beside the corpus tree (a second operand, so the scan lasts). TMPDIR is a directory of
+this test's own. Required:
+- while flscan runs, each `flscan-image.*` directory in TMPDIR holds one entry, a symbolic link to
+  /proc/self/fd/N (no byte of the image is written there);
+- for each of SIGTERM, SIGINT and SIGHUP sent as soon as such a directory exists: flscan ends by
+  that signal (it was mid-scan) and TMPDIR holds nothing named flscan-image.* afterwards;
+- with SIGINT ignored when flscan starts (as under a shell's background job), a SIGINT mid-scan
+  is still ignored: the scan ends normally (exit 0, 1 or 2), and leaves nothing either.
+
+Usage: interrupted_scan_test.py FLSCAN IMAGES_DIR CORPUS_DIR"""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.dont_write_bytecode = True  # nothing written next to the sources
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from e2e_support import check, finish  # noqa: E402
+
+COPIES = 4
+WAIT_SECONDS = 120
+
+
+def leftovers(tmpdir: Path) -> list:
+    return sorted(p.name for p in tmpdir.iterdir() if p.name.startswith("flscan-image."))
+
+
+def check_contents(tmpdir: Path, what: str) -> None:
+    """Each private directory seen holds one symbolic link to /proc/self/fd/N (it may vanish meanwhile)."""
+    for name in leftovers(tmpdir):
+        try:
+            entries = list((tmpdir / name).iterdir())
+            targets = [os.readlink(e) if e.is_symlink() else None for e in entries]
+        except FileNotFoundError:
+            continue
+        check(len(entries) <= 1 and all(t is not None and t.startswith("/proc/self/fd/") for t in targets),
+              f"{what}: {name} holds {[e.name for e in entries]} -> {targets}, not one link to /proc/self/fd/N")
+
+
+def run(flscan: str, operands: list, tmpdir: Path, work: Path, sig: int, ignore_sigint: bool) -> None:
+    what = f"{signal.Signals(sig).name}{' (SIGINT ignored)' if ignore_sigint else ''}"
+    env = dict(os.environ, TMPDIR=str(tmpdir))
+
+    def child_signals() -> None:
+        # A test runner may start this script with SIGINT ignored; flscan must see it as a shell would.
+        signal.signal(signal.SIGINT, signal.SIG_IGN if ignore_sigint else signal.SIG_DFL)
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+    proc = subprocess.Popen([flscan, "-q", "--json", str(work / "report.json"), *operands], cwd=work, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=child_signals)
+    deadline = time.monotonic() + WAIT_SECONDS
+    seen = False
+    while proc.poll() is None and time.monotonic() < deadline:
+        if leftovers(tmpdir):
+            seen = True
+            check_contents(tmpdir, what)
+            proc.send_signal(sig)
+            break
+        time.sleep(0.001)
+    try:
+        _, stderr = proc.communicate(timeout=WAIT_SECONDS)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, stderr = proc.communicate()
+        check(False, f"{what}: flscan did not end within {WAIT_SECONDS} s")
+    check(seen, f"{what}: no flscan-image.* directory seen while the scan ran (exit {proc.returncode})")
+    if seen and ignore_sigint:
+        check(proc.returncode in (0, 1, 2), f"{what}: exit {proc.returncode}, not the scan's own; "
+              f"stderr {stderr.decode('utf-8', 'replace')[-1500:]}")
+    elif seen:
+        check(proc.returncode == -sig, f"{what}: exit {proc.returncode}, not ended by the signal; "
+              f"stderr {stderr.decode('utf-8', 'replace')[-1500:]}")
+    left = leftovers(tmpdir)
+    check(not left, f"{what}: left behind in TMPDIR: {left}")
+    for name in left:
+        shutil.rmtree(tmpdir / name, ignore_errors=True)
+
+
+def main() -> int:
+    flscan, images, corpus = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+    with tempfile.TemporaryDirectory(prefix="flscan-interrupted-") as scratch:
+        work = Path(scratch)
+        tmpdir = work / "tmp"
+        tmpdir.mkdir()
+        tree = work / "tree" / "vm"
+        tree.mkdir(parents=True)
+        for i in range(COPIES):
+            shutil.copyfile(images / "mbr.vhd", tree / f"disk{i}.vhd")
+        operands = [str(work / "tree"), str(corpus)]
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            run(flscan, operands, tmpdir, work, sig, False)
+        run(flscan, operands, tmpdir, work, signal.SIGINT, True)
+    return finish("interrupted_scan_test: no private link left by an interrupted scan")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
