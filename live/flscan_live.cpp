@@ -28,6 +28,7 @@
 #include "engine/q317218.h"
 #include "engine/scan.h"
 #include "engine/sig/signature_set.h"
+#include "engine/unicode.h"
 #include "live/image_path.h"
 #include "live/json_writer.h"
 #include "live/limits.h"
@@ -49,8 +50,9 @@ constexpr const char* kArchitecture = "i686";
 
 // UTF-16 (wchar_t is 16 bits on Windows) -> UTF-8, unpaired surrogates as U+FFFD (LIVE_JSON.md).
 std::string utf8(std::wstring_view wide) {
-  return evt::utf16le_to_utf8(ByteView(reinterpret_cast<const std::uint8_t*>(wide.data()), wide.size() * 2),
-                              limits::kMaxPathChars);
+  return unicode::decode_utf16le(ByteView(reinterpret_cast<const std::uint8_t*>(wide.data()), wide.size() * 2),
+                                 limits::kMaxPathChars, unicode::AtNul::keep)
+      .text;
 }
 
 // "error 5 (Access is denied.)" for a Windows error code.

@@ -10,7 +10,7 @@
 #include <cstring>
 #include <utility>
 
-#include "engine/event_record.h"
+#include "engine/unicode.h"
 #include "scanner/host/limits.h"
 #include "scanner/platform/errno_text.h"
 #include "scanner/platform/open_path.h"
@@ -164,53 +164,6 @@ bool FileSnapshot::make_private_copy() {
   return true;
 }
 
-namespace {
-
-constexpr std::uint32_t kReplacement = 0xFFFD;
-
-}  // namespace
-
-DecodedString decode_utf16le(std::span<const std::uint8_t> data, std::size_t max_chars) {
-  DecodedString result;
-  result.odd_length = (data.size() % 2) != 0;
-  const std::size_t units = data.size() / 2;
-  std::size_t chars = 0;
-  for (std::size_t i = 0; i < units; ++i) {
-    const auto unit = static_cast<std::uint32_t>(data[2 * i] | (data[2 * i + 1] << 8));
-    if (unit == 0) {
-      result.terminated = true;
-      break;
-    }
-    if (chars == max_chars) {
-      result.truncated = true;
-      break;
-    }
-    std::uint32_t cp = unit;
-    if (unit >= 0xD800 && unit <= 0xDBFF) {
-      // A high surrogate needs a low one next.
-      if (i + 1 < units) {
-        const auto low = static_cast<std::uint32_t>(data[2 * i + 2] | (data[2 * i + 3] << 8));
-        if (low >= 0xDC00 && low <= 0xDFFF) {
-          cp = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
-          ++i;
-        } else {
-          cp = kReplacement;
-          result.replaced = true;
-        }
-      } else {
-        cp = kReplacement;
-        result.replaced = true;
-      }
-    } else if (unit >= 0xDC00 && unit <= 0xDFFF) {
-      cp = kReplacement;
-      result.replaced = true;
-    }
-    evt::append_utf8(result.text, cp);
-    ++chars;
-  }
-  return result;
-}
-
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
@@ -260,7 +213,7 @@ std::string sanitize_utf8(std::string_view text, std::size_t max_chars) {
       out.append(text.substr(i, len));
       i += len;
     } else {
-      evt::append_utf8(out, kReplacement);
+      unicode::append_utf8(out, unicode::kReplacement);
       i += 1;
     }
     ++chars;
