@@ -1,9 +1,5 @@
 #include "engine/event_record.h"
 
-#include <array>
-#include <chrono>
-#include <cstdio>
-
 #include "engine/limits.h"
 #include "engine/unicode.h"
 
@@ -121,19 +117,5 @@ bool is_pst_disk_image_mismatch(std::string_view error_text) {
 }
 
 bool is_file_not_found_insertion(std::string_view error_text) { return trim(error_text) == "%%2"; }
-
-std::string format_utc_iso8601(std::uint32_t posix_seconds) {
-  using namespace std::chrono;
-  const sys_seconds t{seconds{posix_seconds}};
-  const auto day = floor<days>(t);
-  const year_month_day ymd{day};
-  const hh_mm_ss hms{t - day};
-  std::array<char, 32> buf{};
-  std::snprintf(buf.data(), buf.size(), "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                static_cast<int>(hms.seconds().count()));
-  return buf.data();
-}
 
 }  // namespace flscan::evt

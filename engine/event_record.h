@@ -63,9 +63,6 @@ enum class Kind { protected_storage_7024, spooler_7000, other_scm_7024, other_sc
 // "%%2" (the insertion code for Win32 error 2), blanks around.
 [[nodiscard]] bool is_file_not_found_insertion(std::string_view error_text);
 
-// POSIX seconds -> "YYYY-MM-DDTHH:MM:SSZ".
-[[nodiscard]] std::string format_utc_iso8601(std::uint32_t posix_seconds);
-
 // ASCII case-insensitive equality.
 [[nodiscard]] bool iequals_ascii(std::string_view a, std::string_view b);
 

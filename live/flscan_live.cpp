@@ -29,6 +29,7 @@
 #include "engine/scan.h"
 #include "engine/sig/signature_set.h"
 #include "engine/unicode.h"
+#include "engine/utc_time.h"
 #include "live/image_path.h"
 #include "live/json_writer.h"
 #include "live/limits.h"
@@ -667,8 +668,8 @@ void write_record(JsonWriter& json, const evt::Record& r) {
   json.begin_object();
   json.key("record_number").number(r.record_number);
   json.key("event_identifier").number(r.event_identifier);
-  json.key("time_generated_utc").string(evt::format_utc_iso8601(r.time_generated));
-  json.key("time_written_utc").string(evt::format_utc_iso8601(r.time_written));
+  json.key("time_generated_utc").string(format_utc_iso8601(r.time_generated));
+  json.key("time_written_utc").string(format_utc_iso8601(r.time_written));
   json.key("source_name").string(r.source_name);
   json.key("computer_name").string(r.computer_name);
   json.key("strings").begin_array();
@@ -681,9 +682,9 @@ void write_evidence(JsonWriter& json, const Evidence& e) {
   json.begin_object();
   json.key("count").number(e.count);
   json.key("first_written_utc");
-  json.string_or_null(e.first_written ? std::optional(evt::format_utc_iso8601(*e.first_written)) : std::nullopt);
+  json.string_or_null(e.first_written ? std::optional(format_utc_iso8601(*e.first_written)) : std::nullopt);
   json.key("last_written_utc");
-  json.string_or_null(e.last_written ? std::optional(evt::format_utc_iso8601(*e.last_written)) : std::nullopt);
+  json.string_or_null(e.last_written ? std::optional(format_utc_iso8601(*e.last_written)) : std::nullopt);
   json.key("records").begin_array();
   for (const auto& r : e.records) write_record(json, r);
   json.end_array();
