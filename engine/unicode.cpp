@@ -26,6 +26,34 @@ void append_utf8(std::string& out, std::uint32_t cp) {
   }
 }
 
+std::size_t utf8_sequence_length(std::string_view bytes, std::size_t pos) {
+  const auto byte = [&](std::size_t i) { return static_cast<std::uint8_t>(bytes[pos + i]); };
+  const std::uint8_t lead = byte(0);
+  if (lead < 0x80) return 1;
+  std::size_t length = 0;
+  std::uint8_t second_min = 0x80;
+  std::uint8_t second_max = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) second_min = 0xA0;  // below: an overlong form of U+0000..U+07FF
+    if (lead == 0xED) second_max = 0x9F;  // above: a surrogate, U+D800..U+DFFF
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) second_min = 0x90;  // below: an overlong form of U+0000..U+FFFF
+    if (lead == 0xF4) second_max = 0x8F;  // above: past U+10FFFF
+  } else {
+    return 0;  // a continuation byte, an overlong lead (C0, C1) or one past U+10FFFF (F5..FF)
+  }
+  if (bytes.size() - pos < length) return 0;
+  if (byte(1) < second_min || byte(1) > second_max) return 0;
+  for (std::size_t i = 2; i < length; ++i) {
+    if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
+  }
+  return length;
+}
+
 Utf16Text decode_utf16le(ByteView bytes, std::size_t max_chars, AtNul at_nul) {
   Utf16Text result;
   result.odd_length = bytes.size() % 2 != 0;

@@ -1,8 +1,9 @@
 // Unicode text from hostile bytes, written once for every reader: UTF-16LE strings of event
 // records (event_record.h), registry values (scanner/host/system_hive.cpp) and Windows API
-// results (live/), and the UTF-8 they become. Whatever the input, the output is valid UTF-8:
-// what is no valid UTF-16 becomes U+FFFD, and every loop is bounded by the input and a
-// character cap the caller names.
+// results (live/), the UTF-8 they become, and what counts as valid UTF-8 for the reports
+// (scanner/report/text_encoding.cpp, scanner/host's sanitize_utf8, live/json_writer.cpp). Whatever the input, the
+// output is valid UTF-8: what is no valid UTF-16 becomes U+FFFD, and every loop is bounded by the input and a character
+// cap the caller names.
 #pragma once
 
 #include <cstddef>
@@ -19,6 +20,12 @@ inline constexpr std::uint32_t kReplacement = 0xFFFD;
 
 // Appends the code point `cp` (at most U+10FFFF, no surrogate) to `out` as UTF-8.
 void append_utf8(std::string& out, std::uint32_t cp);
+
+// Length of the valid UTF-8 sequence at bytes[pos] (pos < bytes.size()), or 0 when the bytes
+// there are none: strict UTF-8 (RFC 3629 section 4, whose second-byte ranges exclude overlong
+// forms, surrogates and code points above U+10FFFF), and a sequence cut by the end of `bytes` is
+// none either.
+[[nodiscard]] std::size_t utf8_sequence_length(std::string_view bytes, std::size_t pos);
 
 // What a NUL code unit means to decode_utf16le.
 enum class AtNul {

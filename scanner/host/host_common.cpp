@@ -177,46 +177,15 @@ std::string sanitize_utf8(std::string_view text, std::size_t max_chars) {
   std::string out;
   out.reserve(std::min(text.size(), max_chars * 4));
   std::size_t chars = 0;
-  std::size_t i = 0;
-  while (i < text.size() && chars < max_chars) {
-    const auto b0 = static_cast<std::uint8_t>(text[i]);
-    std::size_t len = 0;
-    std::uint32_t cp = 0;
-    std::uint32_t min_cp = 0;
-    if (b0 < 0x80) {
-      len = 1;
-      cp = b0;
-    } else if ((b0 & 0xE0) == 0xC0) {
-      len = 2;
-      cp = b0 & 0x1Fu;
-      min_cp = 0x80;
-    } else if ((b0 & 0xF0) == 0xE0) {
-      len = 3;
-      cp = b0 & 0x0Fu;
-      min_cp = 0x800;
-    } else if ((b0 & 0xF8) == 0xF0) {
-      len = 4;
-      cp = b0 & 0x07u;
-      min_cp = 0x10000;
-    }
-    bool valid = len > 0 && len <= text.size() - i;
-    for (std::size_t k = 1; valid && k < len; ++k) {
-      const auto bk = static_cast<std::uint8_t>(text[i + k]);
-      if ((bk & 0xC0) != 0x80) {
-        valid = false;
-      } else {
-        cp = (cp << 6) | (bk & 0x3Fu);
-      }
-    }
-    if (valid && (cp < min_cp || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))) valid = false;
-    if (valid) {
-      out.append(text.substr(i, len));
-      i += len;
-    } else {
-      unicode::append_utf8(out, unicode::kReplacement);
+  for (std::size_t i = 0; i < text.size() && chars < max_chars; ++chars) {
+    const std::size_t length = unicode::utf8_sequence_length(text, i);
+    if (length == 0) {
+      unicode::append_utf8(out, unicode::kReplacement);  // one per byte that starts no valid sequence
       i += 1;
+    } else {
+      out.append(text.substr(i, length));
+      i += length;
     }
-    ++chars;
   }
   return out;
 }

@@ -1,6 +1,8 @@
 // Unit tests of the UTF-16LE decoder every reader shares (engine/unicode.h): registry strings
-// (AtNul::stop), event record strings and Windows API results (AtNul::keep). Expected bytes are
-// the UTF-8 of the code points built into each input (RFC 3629), U+FFFD being EF BF BD.
+// (AtNul::stop), event record strings and Windows API results (AtNul::keep); and of the strict
+// UTF-8 test the report escaper, the host's sanitize_utf8 and flscan-live's JSON writer share.
+// Expected bytes are the UTF-8 of the code points built into each input (RFC 3629), U+FFFD being
+// EF BF BD.
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <string>
@@ -116,4 +118,38 @@ TEST_CASE("decode_utf16le caps the number of code points, a pair counting as one
   CHECK(at_cap.text == "abc");
   CHECK(at_cap.terminated);
   CHECK_FALSE(at_cap.truncated);
+}
+
+// The boundaries of RFC 3629 section 4's table, each valid sequence beside the nearest invalid
+// one: what the report escaper, the host's sanitize_utf8 and flscan-live's JSON writer all accept.
+TEST_CASE("utf8_sequence_length accepts strict UTF-8 only", "[unicode][utf8]") {
+  using flscan::unicode::utf8_sequence_length;
+  const auto length = [](std::string_view bytes) { return utf8_sequence_length(bytes, 0); };
+  CHECK(length("A") == 1);
+  CHECK(length(std::string_view("\0", 1)) == 1);
+  CHECK(length("\x7F") == 1);
+  CHECK(length("\x80") == 0);              // a continuation byte leads nothing
+  CHECK(length("\xC0\x80") == 0);          // overlong U+0000
+  CHECK(length("\xC1\xBF") == 0);          // overlong U+007F
+  CHECK(length("\xC2\x80") == 2);          // U+0080
+  CHECK(length("\xDF\xBF") == 2);          // U+07FF
+  CHECK(length("\xE0\x9F\xBF") == 0);      // overlong U+07FF
+  CHECK(length("\xE0\xA0\x80") == 3);      // U+0800
+  CHECK(length("\xED\x9F\xBF") == 3);      // U+D7FF
+  CHECK(length("\xED\xA0\x80") == 0);      // U+D800, a surrogate
+  CHECK(length("\xED\xBF\xBF") == 0);      // U+DFFF
+  CHECK(length("\xEE\x80\x80") == 3);      // U+E000
+  CHECK(length("\xEF\xBF\xBD") == 3);      // U+FFFD
+  CHECK(length("\xF0\x8F\xBF\xBF") == 0);  // overlong U+FFFF
+  CHECK(length("\xF0\x90\x80\x80") == 4);  // U+10000
+  CHECK(length("\xF4\x8F\xBF\xBF") == 4);  // U+10FFFF
+  CHECK(length("\xF4\x90\x80\x80") == 0);  // U+110000
+  CHECK(length("\xF5\x80\x80\x80") == 0);
+  CHECK(length("\xFF") == 0);
+  CHECK(length("\xE4\xB8") == 0);          // cut by the end of the bytes
+  CHECK(length("\xE4\x41\xAD") == 0);      // a continuation byte missing
+  CHECK(length("\xF0\x90\x80\x41") == 0);  // the last one missing
+  // pos counts from the start of the bytes given, and the end is theirs.
+  CHECK(utf8_sequence_length("a\xC3\xA9", 1) == 2);
+  CHECK(utf8_sequence_length(std::string_view("a\xC3\xA9", 2), 1) == 0);
 }
