@@ -13,6 +13,7 @@
 
 #include <tl/expected.hpp>
 
+#include "engine/event_record.h"
 #include "scanner/platform/fd.h"
 
 namespace flscan::host {
@@ -97,8 +98,9 @@ class FileSnapshot {
 };
 
 // ASCII-only case-insensitive comparison (Windows service, key and value names are compared
-// case-insensitively; anything outside ASCII must match exactly).
-bool iequals(std::string_view a, std::string_view b);
+// case-insensitively; anything outside ASCII must match exactly): the one the event rules use
+// (engine/event_record.h).
+[[nodiscard]] inline bool iequals(std::string_view a, std::string_view b) { return evt::iequals_ascii(a, b); }
 
 // Replaces bytes that are not valid UTF-8 by U+FFFD and cuts at `max_chars` code points, so that
 // every string handed to a report is valid UTF-8 whatever the library returned.
