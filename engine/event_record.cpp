@@ -1,10 +1,7 @@
 #include "engine/event_record.h"
 
-#include <array>
-#include <chrono>
-#include <cstdio>
-
 #include "engine/limits.h"
+#include "engine/unicode.h"
 
 namespace flscan::evt {
 namespace {
@@ -26,33 +23,14 @@ struct WideString {
 std::optional<WideString> read_wide(ByteView area, std::uint64_t at) {
   for (std::uint64_t end = at; end + 2 <= area.size(); end += 2) {
     if (*area.u16le(end) != 0) continue;
-    WideString out;
-    out.text = utf16le_to_utf8(*area.sub(at, end - at), limits::kMaxEventRecordStringChars, &out.cut);
-    out.next = end + 2;
-    return out;
+    unicode::Utf16Text decoded =
+        unicode::decode_utf16le(*area.sub(at, end - at), limits::kMaxEventRecordStringChars, unicode::AtNul::keep);
+    return WideString{std::move(decoded.text), end + 2, decoded.truncated};
   }
   return std::nullopt;
 }
 
 }  // namespace
-
-void append_utf8(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
 
 bool iequals_ascii(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -61,31 +39,6 @@ bool iequals_ascii(std::string_view a, std::string_view b) {
     if (lower(a[i]) != lower(b[i])) return false;
   }
   return true;
-}
-
-std::string utf16le_to_utf8(ByteView units, std::size_t max_chars, bool* cut) {
-  std::string out;
-  std::size_t chars = 0;
-  if (cut != nullptr) *cut = false;
-  const std::uint64_t n = units.size() / 2;
-  for (std::uint64_t i = 0; i < n; ++i) {
-    if (chars == max_chars) {
-      if (cut != nullptr) *cut = true;
-      break;
-    }
-    std::uint32_t cp = *units.u16le(2 * i);
-    if (cp >= 0xD800 && cp <= 0xDBFF && i + 1 < n) {
-      const std::uint32_t low = *units.u16le(2 * (i + 1));
-      if (low >= 0xDC00 && low <= 0xDFFF) {
-        cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-        ++i;
-      }
-    }
-    if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xFFFD;  // unpaired surrogate
-    append_utf8(out, cp);
-    ++chars;
-  }
-  return out;
 }
 
 tl::expected<Record, std::string> parse_record(ByteView bytes) {
@@ -164,19 +117,5 @@ bool is_pst_disk_image_mismatch(std::string_view error_text) {
 }
 
 bool is_file_not_found_insertion(std::string_view error_text) { return trim(error_text) == "%%2"; }
-
-std::string format_utc_iso8601(std::uint32_t posix_seconds) {
-  using namespace std::chrono;
-  const sys_seconds t{seconds{posix_seconds}};
-  const auto day = floor<days>(t);
-  const year_month_day ymd{day};
-  const hh_mm_ss hms{t - day};
-  std::array<char, 32> buf{};
-  std::snprintf(buf.data(), buf.size(), "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                static_cast<int>(hms.seconds().count()));
-  return buf.data();
-}
 
 }  // namespace flscan::evt

@@ -11,7 +11,7 @@
 //
 // The parser is bounded: every offset and length of the record is checked against the record's
 // own length and the bytes given; strings are cut at limits.h's caps and converted from UTF-16LE
-// to UTF-8 with U+FFFD for what is no valid UTF-16.
+// to UTF-8 with U+FFFD for what is no valid UTF-16 (engine/unicode.h).
 #pragma once
 
 #include <cstdint>
@@ -62,16 +62,6 @@ enum class Kind { protected_storage_7024, spooler_7000, other_scm_7024, other_sc
 [[nodiscard]] bool is_pst_disk_image_mismatch(std::string_view error_text);
 // "%%2" (the insertion code for Win32 error 2), blanks around.
 [[nodiscard]] bool is_file_not_found_insertion(std::string_view error_text);
-
-// POSIX seconds -> "YYYY-MM-DDTHH:MM:SSZ".
-[[nodiscard]] std::string format_utc_iso8601(std::uint32_t posix_seconds);
-
-// UTF-16LE code units -> UTF-8: an unpaired surrogate becomes U+FFFD; at most `max_chars` code
-// points are kept (`cut` set when more were there).
-[[nodiscard]] std::string utf16le_to_utf8(ByteView units, std::size_t max_chars, bool* cut = nullptr);
-
-// Appends the code point `cp` (at most U+10FFFF, no surrogate) to `out` as UTF-8.
-void append_utf8(std::string& out, std::uint32_t cp);
 
 // ASCII case-insensitive equality.
 [[nodiscard]] bool iequals_ascii(std::string_view a, std::string_view b);

@@ -28,6 +28,8 @@
 #include "engine/q317218.h"
 #include "engine/scan.h"
 #include "engine/sig/signature_set.h"
+#include "engine/unicode.h"
+#include "engine/utc_time.h"
 #include "live/image_path.h"
 #include "live/json_writer.h"
 #include "live/limits.h"
@@ -49,8 +51,9 @@ constexpr const char* kArchitecture = "i686";
 
 // UTF-16 (wchar_t is 16 bits on Windows) -> UTF-8, unpaired surrogates as U+FFFD (LIVE_JSON.md).
 std::string utf8(std::wstring_view wide) {
-  return evt::utf16le_to_utf8(ByteView(reinterpret_cast<const std::uint8_t*>(wide.data()), wide.size() * 2),
-                              limits::kMaxPathChars);
+  return unicode::decode_utf16le(ByteView(reinterpret_cast<const std::uint8_t*>(wide.data()), wide.size() * 2),
+                                 limits::kMaxPathChars, unicode::AtNul::keep)
+      .text;
 }
 
 // "error 5 (Access is denied.)" for a Windows error code.
@@ -665,8 +668,8 @@ void write_record(JsonWriter& json, const evt::Record& r) {
   json.begin_object();
   json.key("record_number").number(r.record_number);
   json.key("event_identifier").number(r.event_identifier);
-  json.key("time_generated_utc").string(evt::format_utc_iso8601(r.time_generated));
-  json.key("time_written_utc").string(evt::format_utc_iso8601(r.time_written));
+  json.key("time_generated_utc").string(format_utc_iso8601(r.time_generated));
+  json.key("time_written_utc").string(format_utc_iso8601(r.time_written));
   json.key("source_name").string(r.source_name);
   json.key("computer_name").string(r.computer_name);
   json.key("strings").begin_array();
@@ -679,9 +682,9 @@ void write_evidence(JsonWriter& json, const Evidence& e) {
   json.begin_object();
   json.key("count").number(e.count);
   json.key("first_written_utc");
-  json.string_or_null(e.first_written ? std::optional(evt::format_utc_iso8601(*e.first_written)) : std::nullopt);
+  json.string_or_null(e.first_written ? std::optional(format_utc_iso8601(*e.first_written)) : std::nullopt);
   json.key("last_written_utc");
-  json.string_or_null(e.last_written ? std::optional(evt::format_utc_iso8601(*e.last_written)) : std::nullopt);
+  json.string_or_null(e.last_written ? std::optional(format_utc_iso8601(*e.last_written)) : std::nullopt);
   json.key("records").begin_array();
   for (const auto& r : e.records) write_record(json, r);
   json.end_array();

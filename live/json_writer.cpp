@@ -2,39 +2,9 @@
 
 #include <cstdio>
 
+#include "engine/unicode.h"
+
 namespace flscan::live {
-namespace {
-
-// Length of the valid UTF-8 sequence at text[i], or 0 when the bytes there are none (overlong
-// forms, surrogates and code points above U+10FFFF are invalid, RFC 3629).
-std::size_t utf8_sequence(std::string_view text, std::size_t i) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char c = byte(i);
-  std::size_t n = 0;
-  std::uint32_t cp = 0;
-  if (c < 0x80) return 1;
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-    cp = c & 0x1Fu;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    cp = c & 0x0Fu;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    cp = c & 0x07u;
-  } else {
-    return 0;
-  }
-  if (i + n > text.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k) {
-    if ((byte(i + k) & 0xC0u) != 0x80u) return 0;
-    cp = (cp << 6) | (byte(i + k) & 0x3Fu);
-  }
-  if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
-}
-
-}  // namespace
 
 std::string json_escape(std::string_view text) {
   std::string out = "\"";
@@ -54,7 +24,7 @@ std::string json_escape(std::string_view text) {
       std::snprintf(buf, sizeof buf, "\\u%04x", c);
       out += buf;
     } else {
-      const std::size_t n = utf8_sequence(text, i);
+      const std::size_t n = unicode::utf8_sequence_length(text, i);
       if (n == 0) {
         out += "\xEF\xBF\xBD";  // U+FFFD for a byte that starts no valid sequence
         ++i;

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "engine/event_record.h"
+#include "engine/utc_time.h"
 #include "scanner/host/limits.h"
 #include "scanner/host/volume_fs.h"
 

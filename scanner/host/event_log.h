@@ -83,7 +83,7 @@ struct EventLogEvidence {
   std::size_t other_records = 0;         // everything else
   // The latest time written of any record read (issue 17: live records after it are what the
   // file lacks); nullopt when no record was read.
-  std::string newest_written_utc;  // ISO 8601 (format_utc_iso8601), empty when none
+  std::string newest_written_utc;  // ISO 8601 (engine/utc_time.h), empty when none
 
   bool partial = false;
   std::vector<std::string> notes;
@@ -95,8 +95,7 @@ tl::expected<EventLogEvidence, HostError> read_event_log(const std::filesystem::
 // works on volume.snapshot(path, cap), so a failure to take it is the HostError.
 tl::expected<EventLogEvidence, HostError> read_event_log(const VolumeFs& volume, const std::string& path);
 
-// The two insertion-string tests and the time format, from the shared rule set.
-using evt::format_utc_iso8601;
+// The two insertion-string tests, from the shared rule set.
 using evt::is_file_not_found_insertion;
 using evt::is_pst_disk_image_mismatch;
 

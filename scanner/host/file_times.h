@@ -80,10 +80,11 @@ struct InfectionTime {
 // times that agree say nothing.
 [[nodiscard]] std::optional<InfectionTime> infection_time(const FileTimes& times);
 
-// "2002-03-01T00:00:00Z", with ".nnnnnnnnn" before the Z when the nanoseconds are not zero
-// (ISO 8601, UTC). Times outside years 0001-9999 are written as their seconds, "@-62135596801".
+// engine/utc_time.h's format_utc_iso8601 of `time`: "2002-03-01T00:00:00Z", with ".nnnnnnnnn"
+// before the Z when the nanoseconds are not zero (ISO 8601, UTC). Times outside years 0001-9999
+// are written as their seconds, "@-62135596801".
 [[nodiscard]] std::string format_iso8601(TimePoint time);
-// The UTC day of `time`, "2002-03-01".
+// The UTC day of `time`, "2002-03-01" (engine/utc_time.h's format_utc_day).
 [[nodiscard]] std::string format_day(TimePoint time);
 
 // JSON reader (flscan merge): the inverse of format_iso8601 for its own output; nullopt otherwise.

@@ -10,7 +10,7 @@
 #include <cstring>
 #include <utility>
 
-#include "engine/event_record.h"
+#include "engine/unicode.h"
 #include "scanner/host/limits.h"
 #include "scanner/platform/errno_text.h"
 #include "scanner/platform/open_path.h"
@@ -164,106 +164,19 @@ bool FileSnapshot::make_private_copy() {
   return true;
 }
 
-namespace {
-
-constexpr std::uint32_t kReplacement = 0xFFFD;
-
-}  // namespace
-
-DecodedString decode_utf16le(std::span<const std::uint8_t> data, std::size_t max_chars) {
-  DecodedString result;
-  result.odd_length = (data.size() % 2) != 0;
-  const std::size_t units = data.size() / 2;
-  std::size_t chars = 0;
-  for (std::size_t i = 0; i < units; ++i) {
-    const auto unit = static_cast<std::uint32_t>(data[2 * i] | (data[2 * i + 1] << 8));
-    if (unit == 0) {
-      result.terminated = true;
-      break;
-    }
-    if (chars == max_chars) {
-      result.truncated = true;
-      break;
-    }
-    std::uint32_t cp = unit;
-    if (unit >= 0xD800 && unit <= 0xDBFF) {
-      // A high surrogate needs a low one next.
-      if (i + 1 < units) {
-        const auto low = static_cast<std::uint32_t>(data[2 * i + 2] | (data[2 * i + 3] << 8));
-        if (low >= 0xDC00 && low <= 0xDFFF) {
-          cp = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
-          ++i;
-        } else {
-          cp = kReplacement;
-          result.replaced = true;
-        }
-      } else {
-        cp = kReplacement;
-        result.replaced = true;
-      }
-    } else if (unit >= 0xDC00 && unit <= 0xDFFF) {
-      cp = kReplacement;
-      result.replaced = true;
-    }
-    evt::append_utf8(result.text, cp);
-    ++chars;
-  }
-  return result;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
 std::string sanitize_utf8(std::string_view text, std::size_t max_chars) {
   std::string out;
   out.reserve(std::min(text.size(), max_chars * 4));
   std::size_t chars = 0;
-  std::size_t i = 0;
-  while (i < text.size() && chars < max_chars) {
-    const auto b0 = static_cast<std::uint8_t>(text[i]);
-    std::size_t len = 0;
-    std::uint32_t cp = 0;
-    std::uint32_t min_cp = 0;
-    if (b0 < 0x80) {
-      len = 1;
-      cp = b0;
-    } else if ((b0 & 0xE0) == 0xC0) {
-      len = 2;
-      cp = b0 & 0x1Fu;
-      min_cp = 0x80;
-    } else if ((b0 & 0xF0) == 0xE0) {
-      len = 3;
-      cp = b0 & 0x0Fu;
-      min_cp = 0x800;
-    } else if ((b0 & 0xF8) == 0xF0) {
-      len = 4;
-      cp = b0 & 0x07u;
-      min_cp = 0x10000;
-    }
-    bool valid = len > 0 && len <= text.size() - i;
-    for (std::size_t k = 1; valid && k < len; ++k) {
-      const auto bk = static_cast<std::uint8_t>(text[i + k]);
-      if ((bk & 0xC0) != 0x80) {
-        valid = false;
-      } else {
-        cp = (cp << 6) | (bk & 0x3Fu);
-      }
-    }
-    if (valid && (cp < min_cp || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))) valid = false;
-    if (valid) {
-      out.append(text.substr(i, len));
-      i += len;
-    } else {
-      evt::append_utf8(out, kReplacement);
+  for (std::size_t i = 0; i < text.size() && chars < max_chars; ++chars) {
+    const std::size_t length = unicode::utf8_sequence_length(text, i);
+    if (length == 0) {
+      unicode::append_utf8(out, unicode::kReplacement);  // one per byte that starts no valid sequence
       i += 1;
+    } else {
+      out.append(text.substr(i, length));
+      i += length;
     }
-    ++chars;
   }
   return out;
 }

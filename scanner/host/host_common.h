@@ -13,6 +13,7 @@
 
 #include <tl/expected.hpp>
 
+#include "engine/event_record.h"
 #include "scanner/platform/fd.h"
 
 namespace flscan::host {
@@ -96,21 +97,10 @@ class FileSnapshot {
   scanner::Fd memfd_;
 };
 
-// UTF-16LE bytes -> UTF-8, for registry strings (REGF: "Unicode strings are stored in UTF-16
-// little-endian"). Stops at the first NUL code unit; an odd trailing byte is dropped; unpaired
-// surrogates become U+FFFD; at most `max_chars` code points are kept.
-struct DecodedString {
-  std::string text;
-  bool terminated = false;  // a NUL code unit ended the string
-  bool odd_length = false;  // the data had an odd number of bytes
-  bool replaced = false;    // some code unit was not valid UTF-16 (now U+FFFD)
-  bool truncated = false;   // more than max_chars code points
-};
-DecodedString decode_utf16le(std::span<const std::uint8_t> data, std::size_t max_chars);
-
 // ASCII-only case-insensitive comparison (Windows service, key and value names are compared
-// case-insensitively; anything outside ASCII must match exactly).
-bool iequals(std::string_view a, std::string_view b);
+// case-insensitively; anything outside ASCII must match exactly): the one the event rules use
+// (engine/event_record.h).
+[[nodiscard]] inline bool iequals(std::string_view a, std::string_view b) { return evt::iequals_ascii(a, b); }
 
 // Replaces bytes that are not valid UTF-8 by U+FFFD and cuts at `max_chars` code points, so that
 // every string handed to a report is valid UTF-8 whatever the library returned.

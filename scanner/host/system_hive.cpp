@@ -12,6 +12,8 @@
 #include <span>
 #include <utility>
 
+#include "engine/byte_view.h"
+#include "engine/unicode.h"
 #include "scanner/host/limits.h"
 #include "scanner/host/volume_fs.h"
 #include "scanner/platform/errno_text.h"
@@ -401,7 +403,9 @@ std::optional<std::string> HiveWalker::read_string(hive_value_h value, NoteList&
               "; ignored");
     return std::nullopt;
   }
-  DecodedString decoded = decode_utf16le(*data, limits::kMaxStringChars);
+  // REGF: "Unicode strings are stored in UTF-16 little-endian"; a REG_SZ ends at its terminator,
+  // whatever the value's data holds after it.
+  unicode::Utf16Text decoded = unicode::decode_utf16le(ByteView(*data), limits::kMaxStringChars, unicode::AtNul::stop);
   if (decoded.odd_length) notes.add(std::string(where) + ": odd number of bytes; the last byte was dropped");
   if (decoded.replaced) notes.add(std::string(where) + ": invalid UTF-16 replaced by U+FFFD");
   if (decoded.truncated) {

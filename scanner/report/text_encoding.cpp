@@ -2,40 +2,12 @@
 
 #include <cstdint>
 
+#include "engine/unicode.h"
+
 namespace flscan::scanner {
 namespace {
 
-// Length of the valid UTF-8 sequence starting at `pos`, or 0 when the bytes there are not one.
-// Second-byte ranges follow RFC 3629 section 4, which excludes overlongs and surrogates.
-std::size_t utf8_sequence_length(std::string_view bytes, std::size_t pos) {
-  const auto byte = [&](std::size_t i) { return static_cast<std::uint8_t>(bytes[pos + i]); };
-  const std::uint8_t lead = byte(0);
-  if (lead < 0x80) return 1;
-  std::size_t length = 0;
-  std::uint8_t second_min = 0x80;
-  std::uint8_t second_max = 0xBF;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0) second_min = 0xA0;
-    if (lead == 0xED) second_max = 0x9F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0) second_min = 0x90;
-    if (lead == 0xF4) second_max = 0x8F;
-  } else {
-    return 0;
-  }
-  if (bytes.size() - pos < length) return 0;
-  if (byte(1) < second_min || byte(1) > second_max) return 0;
-  for (std::size_t i = 2; i < length; ++i) {
-    if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
-  }
-  return length;
-}
-
-// Decodes the valid UTF-8 sequence of `length` bytes at `pos` (utf8_sequence_length said so).
+// Decodes the valid UTF-8 sequence of `length` bytes at `pos` (unicode::utf8_sequence_length said so).
 char32_t code_point(std::string_view bytes, std::size_t pos, std::size_t length) {
   const auto byte = [&](std::size_t i) { return static_cast<char32_t>(static_cast<std::uint8_t>(bytes[pos + i])); };
   if (length == 1) return byte(0);
@@ -55,7 +27,7 @@ void append_hex_escape(std::string& out, std::uint8_t value) {
 
 bool is_valid_utf8(std::string_view bytes) {
   for (std::size_t pos = 0; pos < bytes.size();) {
-    const std::size_t length = utf8_sequence_length(bytes, pos);
+    const std::size_t length = unicode::utf8_sequence_length(bytes, pos);
     if (length == 0) return false;
     pos += length;
   }
@@ -144,7 +116,7 @@ std::string escape(std::string_view bytes, bool escape_backslash) {
   out.reserve(bytes.size());
   for (std::size_t pos = 0; pos < bytes.size();) {
     const auto lead = static_cast<std::uint8_t>(bytes[pos]);
-    const std::size_t length = utf8_sequence_length(bytes, pos);
+    const std::size_t length = unicode::utf8_sequence_length(bytes, pos);
     if (length == 0 || lead < 0x20 || lead == 0x7F || (escape_backslash && lead == '\\')) {
       append_hex_escape(out, lead);
       ++pos;

@@ -14,6 +14,7 @@
 
 #include "engine/event_record.h"
 #include "engine/limits.h"
+#include "engine/utc_time.h"
 
 using namespace flscan;
 
@@ -97,7 +98,7 @@ TEST_CASE("a 7024 Protected Storage record parses field by field", "[evt]") {
   CHECK(r->strings[1] == "2148270091");
   CHECK_FALSE(r->strings_cut);
   CHECK(evt::classify(r->event_code(), r->source_name, r->strings) == evt::Kind::protected_storage_7024);
-  CHECK(evt::format_utc_iso8601(r->time_written) == "2002-03-01T00:00:01Z");
+  CHECK(format_utc_iso8601(r->time_written) == "2002-03-01T00:00:01Z");
 }
 
 TEST_CASE("the evidence rules: 7024 Protected Storage 2148270091, 7000 Spooler %%2, low 16 bits", "[evt]") {

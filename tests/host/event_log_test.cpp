@@ -5,11 +5,12 @@
 #include <string>
 
 #include "engine/event_record.h"
+#include "engine/utc_time.h"
 #include "fixtures.h"
 #include "scanner/host/event_log.h"
 
+using flscan::format_utc_iso8601;
 using flscan::host::EventLogEvidence;
-using flscan::host::format_utc_iso8601;
 using flscan::host::is_file_not_found_insertion;
 using flscan::host::is_pst_disk_image_mismatch;
 using flscan::host::read_event_log;
