@@ -625,7 +625,8 @@ tl::expected<VhdChain::Layer, std::string> read_vhd_layer(Fd fd, const std::stri
   if (layer.block_size < kVhdSector || layer.block_size > limits::kMaxVhdBlockBytes ||
       (layer.block_size & (layer.block_size - 1)) != 0) {
     return tl::make_unexpected(path + ": block size " + to_string(layer.block_size) +
-                               " is not a power of two from 512 to " + to_string(limits::kMaxVhdBlockBytes));
+                               " out of range (a power of two from 512 to " + to_string(limits::kMaxVhdBlockBytes) +
+                               ")");
   }
   // One bit per sector of the block, in whole sectors.
   layer.bitmap_bytes =
