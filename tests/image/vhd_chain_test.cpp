@@ -355,9 +355,9 @@ TEST_CASE("vhd: hostile tables are refused or fail the read, naming the file and
       spec.disk_size = 4096;
       spec.block_size = size;
       write_vhd(dir / "size.vhd", spec);
-      CHECK(
-          unreadable_detail(dir / "size.vhd").find(": block size " + std::to_string(size) + " out of range (a power of two from 512 to ") !=
-          std::string::npos);
+      CHECK(unreadable_detail(dir / "size.vhd")
+                .find(": block size " + std::to_string(size) + " out of range (a power of two from 512 to ") !=
+            std::string::npos);
     }
   }
   SECTION("more blocks than the table's entries, or than the cap") {
