@@ -8,7 +8,7 @@
 #   SECONDS          per target, default 60; 0 skips fuzzing (useful with --update-seeds)
 #   --runs N         stop each target after N executions (or SECONDS, whichever comes first):
 #                    a campaign, e.g. --runs 10000000 86400 fuzz_pe fuzz_signatures
-#   TARGET           fuzz_pe fuzz_signatures fuzz_hive fuzz_evtlog fuzz_event_record fuzz_image fuzz_qcow (default: all)
+#   TARGET           fuzz_pe fuzz_signatures fuzz_hive fuzz_evtlog fuzz_event_record fuzz_image fuzz_qcow fuzz_vhd (default: all)
 #   --update-seeds   afterwards, minimise the committed seeds plus everything the run found
 #                    (libFuzzer -merge=1) and write the result to fuzz/corpus/TARGET/; crash-*
 #                    reproducers there are always kept. Without it the committed seeds are only read.
@@ -20,10 +20,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-all_targets=(fuzz_pe fuzz_signatures fuzz_hive fuzz_evtlog fuzz_event_record fuzz_image fuzz_qcow)
+all_targets=(fuzz_pe fuzz_signatures fuzz_hive fuzz_evtlog fuzz_event_record fuzz_image fuzz_qcow fuzz_vhd)
 # Largest input per target (keep in step with seeds.py): a PE seed with its role byte, a
 # signature file, a hive or an event log. Larger inputs only slow mutation down.
-declare -A max_len=([fuzz_pe]=131072 [fuzz_signatures]=4096 [fuzz_hive]=65536 [fuzz_evtlog]=65536 [fuzz_event_record]=65536 [fuzz_image]=65536 [fuzz_qcow]=65536)
+declare -A max_len=([fuzz_pe]=131072 [fuzz_signatures]=4096 [fuzz_hive]=65536 [fuzz_evtlog]=65536 [fuzz_event_record]=65536 [fuzz_image]=65536 [fuzz_qcow]=65536 [fuzz_vhd]=65536)
 
 usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 

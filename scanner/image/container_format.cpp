@@ -53,7 +53,7 @@ std::string vhd_parent_name(ByteView header) {
   return name;
 }
 
-// A differencing VHD: its blocks live partly in its parent (read through libvhdi, issue 15).
+// A differencing VHD: its blocks live partly in its parent (issue 15; read by flscan, libyal_chain.h).
 std::optional<ContainerFormat> differencing_vhd(ByteView head) {
   if (head.u32be(kVhdDiskType) != kVhdDifferencing) return std::nullopt;
   std::string evidence = "\"conectix\" footer copy at offset 0, disk type 4 (differencing)";

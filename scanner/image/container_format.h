@@ -5,10 +5,11 @@
 //
 // Recognition is by the signatures the formats' own specifications put at fixed places, all in the
 // first 4 KiB or the last 512 bytes, so one read of each end decides:
-//   opened by flscan: E01 ("EVF\t\r\n\xff\0" at 0), VHD ("conectix" at 0 for dynamic disks, in
-//     the last 512 bytes for fixed ones) and VMDK ("KDMV" sparse extent, "COWD" ESX extent,
-//     "# Disk DescriptorFile" descriptor) through TSK; VHDX ("vhdxfile" at 0) and a differencing
-//     VHD (disk type 4 in the footer; the parent named from its dynamic header) through libvhdi;
+//   opened by flscan: E01 ("EVF\t\r\n\xff\0" at 0), a fixed VHD ("conectix" in the last 512
+//     bytes) and VMDK ("KDMV" sparse extent, "COWD" ESX extent, "# Disk DescriptorFile"
+//     descriptor) through TSK; VHDX ("vhdxfile" at 0) through libvhdi; a dynamic VHD ("conectix" at
+//     0) and a differencing one (disk type 4 in the footer; the parent named from its dynamic
+//     header) checked by libvhdi, their blocks read by flscan (libyal_chain.h, issue 19);
 //     qcow2 ("QFI\xfb" and a big-endian version 2 or 3 at 4) through libqcow (issue 15); an LVM2
 //     physical volume ("LABELONE" at the start of one of the first four 512-byte sectors with
 //     "LVM2 001" at +0x18 of that label; TSK opens it raw, lvm_volumes.h lists its volumes), and a

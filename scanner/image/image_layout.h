@@ -6,7 +6,7 @@
 //  - a container signature (E01 "EVF\x09\x0d\x0a\xff\x00", VHD "conectix" footer or header, VHDX
 //    "vhdxfile", VMDK "KDMV"/"COWD" or a "# Disk DescriptorFile" text, qcow2 "QFI\xfb" version 2
 //    or 3) makes it an image: if it then cannot be opened, it is reported NOT SCANNED
-//    (unreadable-image) rather than passed off as a clean file. qcow2 (libqcow), VHDX and a
+//    (unreadable-image) rather than passed off as a clean file. qcow2 (libqcow), VHDX, dynamic and
 //    differencing VHD (libvhdi) are opened with their chain of parent files (libyal_chain.h,
 //    image_files.h: beside the image, by name); the others by TSK;
 //  - a split raw set (split_raw.h) named by its first segment is opened as one disk when that

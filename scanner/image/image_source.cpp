@@ -56,6 +56,8 @@ ImgPtr open_source(const ImageSource& source) {
       return open_qcow_chain(qcow_api(), source.files, true);
     case ImageOpener::vhdi:
       return open_libyal_chain(vhdi_api(), source.files);
+    case ImageOpener::vhd:
+      return open_vhd_chain(vhdi_api(), source.files, source.vhd);
   }
   return open_image(source.path, source.tsk_type);
 }

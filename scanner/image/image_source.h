@@ -3,11 +3,12 @@
 // image was first opened.
 //
 // Every container ends up as one TSK_IMG_INFO, so partition tables, filesystems and file reads
-// work the same on all of them: the formats The Sleuth Kit opens itself (raw, E01, fixed and
-// dynamic VHD, VMDK; split raw sets from their list of segments) through tsk_img_open, and the
+// work the same on all of them: the formats The Sleuth Kit opens itself (raw, E01, fixed VHD,
+// VMDK; split raw sets from their list of segments) through tsk_img_open, and the
 // others through a callback image (tsk_handle.h, open_callback_image) whose reader is the
-// container's library (libyal_chain.h: qcow2 with libqcow, VHDX and differencing VHD/VHDX with
-// libvhdi), with the chain of parent files found when the image was first opened.
+// container's library (libyal_chain.h: qcow2 with libqcow, VHDX with libvhdi; a dynamic or
+// differencing VHD checked by libvhdi and its blocks read by flscan), with the chain of parent
+// files found when the image was first opened.
 #pragma once
 
 #include <memory>
@@ -16,6 +17,7 @@
 
 #include <tsk/libtsk.h>
 
+#include "scanner/image/libyal_chain.h"
 #include "scanner/image/tsk_handle.h"
 #include "scanner/platform/fd.h"
 #include "scanner/platform/private_link.h"
@@ -56,7 +58,8 @@ enum class ImageOpener {
   split_raw,      // tsk_img_open of `files`, the segments in order
   qcow,           // libqcow: `files` is the chain, the image named as PATH first, then its backing files
   qcow_over_raw,  // the same, the last backing file a raw disk (libyal_chain.h, open_qcow_chain)
-  vhdi,           // libvhdi: `files` is the chain, the image named as PATH first, then its parents
+  vhdi,           // libvhdi (VHDX): `files` is the chain, the image named as PATH first, then its parents
+  vhd,            // a dynamic or differencing VHD: `files` as for vhdi, read by flscan (open_vhd_chain)
 };
 
 struct ImageSource {
@@ -69,6 +72,9 @@ struct ImageSource {
   std::vector<std::string> files;
   // The container's name in the report ("qcow2", "vhdx", "vhd", "raw-split"); empty: TSK's name.
   std::string format;
+  // vhd: the chain's tables, read once when the image was first opened and shared by every
+  // thread's reader (libyal_chain.h, load_vhd_chain); null: read when opened.
+  std::shared_ptr<const VhdChain> vhd = nullptr;
 };
 
 // The image `source` describes, opened on the calling thread; null with TSK's error set

@@ -7,6 +7,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -532,6 +533,300 @@ ImgPtr open_qcow_chain(const LibyalApi& api, const std::vector<std::string>& fil
   }
   return open_callback_image(std::make_unique<QcowChainReader>(std::move(layers), std::move(raw), raw_size, size),
                              size);
+}
+
+}  // namespace flscan::scanner::image
+
+namespace flscan::scanner::image {
+
+// A VHD chain's tables, read once (load_vhd_chain) and then only read by every thread's reader.
+struct VhdChain {
+  struct Layer {
+    Fd fd;  // the file libvhdi checked; read with pread only, so one descriptor serves every thread
+    std::string path;
+    std::uint64_t file_size = 0;
+    std::uint64_t disk_size = 0;     // the footer's current size
+    std::uint32_t type = 0;          // the footer's disk type: kVhdFixed, kVhdDynamic or kVhdDifferencing
+    std::uint32_t block_size = 0;    // dynamic and differencing: bytes of disk per block
+    std::uint32_t bitmap_bytes = 0;  // the sector bitmap before each block's data
+    std::vector<std::uint32_t> bat;  // the block's first sector in the file, or kVhdUnallocated
+  };
+  std::vector<Layer> layers;  // the image named as PATH, then its parents
+  std::uint64_t size = 0;     // the disk's size: libvhdi's media size of the first file
+};
+
+namespace {
+
+// Microsoft's Virtual Hard Disk Image Format Specification (all fields big-endian): the footer,
+// the last 512 bytes ("conectix"; data offset at 16, current size at 48, disk type at 60), and for
+// a dynamic or differencing disk the dynamic disk header at the data offset ("cxsparse"; table
+// offset at 16, max table entries at 28, block size at 32). Each BAT entry is the sector where its
+// block's sector bitmap starts, the block's data right after the bitmap.
+constexpr std::uint64_t kVhdSector = 512;
+constexpr std::size_t kVhdFooterBytes = 512;
+constexpr std::size_t kVhdHeaderBytes = 1024;
+constexpr std::uint32_t kVhdFixed = 2;
+constexpr std::uint32_t kVhdDynamic = 3;
+constexpr std::uint32_t kVhdDifferencing = 4;
+constexpr std::uint32_t kVhdUnallocated = 0xFFFFFFFF;
+// Sector bitmaps each reader keeps per file (direct-mapped by block number): a scan reads a few
+// files' blocks in turn, and a bitmap is one more pread of 512 bytes (2 MiB blocks) when lost.
+constexpr std::size_t kVhdBitmapSlots = 16;
+
+// The footer, dynamic header and BAT of the VHD behind `fd` (named `path`), checked against the
+// file's size.
+tl::expected<VhdChain::Layer, std::string> read_vhd_layer(Fd fd, const std::string& path) {
+  using std::to_string;
+  VhdChain::Layer layer;
+  layer.path = path;
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return tl::make_unexpected(path + ": fstat: " + errno_text(errno));
+  layer.file_size = static_cast<std::uint64_t>(st.st_size);
+  std::uint8_t footer[kVhdFooterBytes];
+  if (layer.file_size < kVhdFooterBytes ||
+      !pread_exact(fd.get(), footer, sizeof footer, layer.file_size - kVhdFooterBytes)) {
+    return tl::make_unexpected(path + ": the VHD footer (the last 512 bytes) cannot be read");
+  }
+  const ByteView f(footer, sizeof footer);
+  if (!f.equals_at(0, std::string_view("conectix"))) {
+    return tl::make_unexpected(path +
+                               ": not a VHD (no \"conectix\" footer in its last 512 bytes; a VHD's parent must "
+                               "be a VHD)");
+  }
+  layer.disk_size = f.u64be(48).value_or(0);
+  layer.type = f.u32be(60).value_or(0);
+  if (layer.type == kVhdFixed) {
+    // The disk is the file's bytes before the footer.
+    if (layer.disk_size > layer.file_size - kVhdFooterBytes) {
+      return tl::make_unexpected(path + ": a fixed VHD of " + to_string(layer.disk_size) + " bytes in a file of " +
+                                 to_string(layer.file_size));
+    }
+    layer.fd = std::move(fd);
+    return layer;
+  }
+  if (layer.type != kVhdDynamic && layer.type != kVhdDifferencing) {
+    return tl::make_unexpected(path + ": disk type " + to_string(layer.type) +
+                               " (a VHD is 2 fixed, 3 dynamic or 4 differencing)");
+  }
+  const std::uint64_t header_at = f.u64be(16).value_or(0);
+  std::uint8_t header[kVhdHeaderBytes];
+  if (header_at > layer.file_size || kVhdHeaderBytes > layer.file_size - header_at ||
+      !pread_exact(fd.get(), header, sizeof header, header_at)) {
+    return tl::make_unexpected(path + ": the dynamic disk header at byte " + to_string(header_at) +
+                               " lies past the end of the file");
+  }
+  const ByteView h(header, sizeof header);
+  if (!h.equals_at(0, std::string_view("cxsparse"))) {
+    return tl::make_unexpected(path + ": no dynamic disk header (\"cxsparse\") at byte " + to_string(header_at));
+  }
+  const std::uint64_t table_at = h.u64be(16).value_or(0);
+  const std::uint32_t entries = h.u32be(28).value_or(0);
+  layer.block_size = h.u32be(32).value_or(0);
+  if (layer.block_size < kVhdSector || layer.block_size > limits::kMaxVhdBlockBytes ||
+      (layer.block_size & (layer.block_size - 1)) != 0) {
+    return tl::make_unexpected(path + ": block size " + to_string(layer.block_size) +
+                               " out of range (a power of two from 512 to " + to_string(limits::kMaxVhdBlockBytes) +
+                               ")");
+  }
+  // One bit per sector of the block, in whole sectors.
+  layer.bitmap_bytes =
+      static_cast<std::uint32_t>((layer.block_size / kVhdSector / 8 + kVhdSector - 1) / kVhdSector * kVhdSector);
+  const std::uint64_t blocks = layer.disk_size / layer.block_size + (layer.disk_size % layer.block_size != 0 ? 1u : 0u);
+  if (blocks > limits::kMaxVhdBatEntries) {
+    return tl::make_unexpected(path + ": " + to_string(blocks) + " blocks of " + to_string(layer.block_size) +
+                               " bytes, more than " + to_string(limits::kMaxVhdBatEntries));
+  }
+  if (entries < blocks) {
+    return tl::make_unexpected(path + ": its block allocation table has " + to_string(entries) +
+                               " entries, fewer than the " + to_string(blocks) + " blocks of its " +
+                               to_string(layer.disk_size) + "-byte disk");
+  }
+  // Only the entries of the disk's blocks are read (blocks <= kMaxVhdBatEntries: no overflow).
+  const std::uint64_t table_bytes = 4 * blocks;
+  if (table_at > layer.file_size || table_bytes > layer.file_size - table_at) {
+    return tl::make_unexpected(path + ": the block allocation table (" + to_string(blocks) + " entries at byte " +
+                               to_string(table_at) + ") lies past the end of the file");
+  }
+  std::vector<std::uint8_t> table(static_cast<std::size_t>(table_bytes));
+  if (!pread_exact(fd.get(), table.data(), table.size(), table_at)) {
+    return tl::make_unexpected(path + ": the block allocation table cannot be read");
+  }
+  const ByteView entries_view(table.data(), table.size());
+  layer.bat.resize(static_cast<std::size_t>(blocks));
+  for (std::size_t i = 0; i < layer.bat.size(); ++i) layer.bat[i] = entries_view.u32be(4 * i).value_or(kVhdUnallocated);
+  layer.fd = std::move(fd);
+  return layer;
+}
+
+// The disk of a VHD chain, read by this thread (open_vhd_chain).
+class VhdChainReader final : public ImageReader {
+ public:
+  explicit VhdChainReader(std::shared_ptr<const VhdChain> chain)
+      : chain_(std::move(chain)), bitmaps_(chain_->layers.size()) {}
+
+  ssize_t read(std::uint64_t offset, char* out, std::size_t length) override {
+    if (offset >= chain_->size) return 0;
+    length = static_cast<std::size_t>(std::min<std::uint64_t>(length, chain_->size - offset));
+    std::string error;
+    if (!read_layer(0, offset, out, length, error)) {
+      set_tsk_error(TSK_ERR_IMG_READ, error);
+      return -1;
+    }
+    return static_cast<ssize_t>(length);
+  }
+
+ private:
+  struct Bitmap {
+    std::uint64_t block = std::numeric_limits<std::uint64_t>::max();  // none yet
+    std::vector<std::uint8_t> bits;
+  };
+
+  // The disk's bytes [at, at + length) as layer `index` and its parents hold them.
+  bool read_layer(std::size_t index, std::uint64_t at, char* out, std::size_t length, std::string& error) {
+    const VhdChain::Layer& layer = chain_->layers[index];
+    // Past this file's disk (a parent smaller than its child): zeros.
+    const std::size_t inside =
+        at >= layer.disk_size ? 0 : static_cast<std::size_t>(std::min<std::uint64_t>(length, layer.disk_size - at));
+    std::memset(out + inside, 0, length - inside);
+    if (layer.type == kVhdFixed) return read_file(layer, at, out, inside, "disk byte ", at, error);
+    std::size_t done = 0;
+    while (done < inside) {
+      const std::uint64_t pos = at + done;
+      const std::uint64_t block = pos / layer.block_size;  // < bat.size(): pos < disk_size
+      const auto within = static_cast<std::uint32_t>(pos % layer.block_size);
+      const auto piece = static_cast<std::size_t>(std::min<std::uint64_t>(inside - done, layer.block_size - within));
+      const std::uint32_t entry = layer.bat[static_cast<std::size_t>(block)];
+      if (entry == kVhdUnallocated) {
+        if (!not_held(index, pos, out + done, piece, error)) return false;
+      } else if (!read_block(index, block, entry, within, out + done, piece, error)) {
+        return false;
+      }
+      done += piece;
+    }
+    return true;
+  }
+
+  // Bytes [within, within + piece) of allocated block `block` of layer `index`, whose bitmap is at
+  // sector `entry`: each run of sectors with the same bitmap bit from the file (1) or as not held (0).
+  bool read_block(std::size_t index, std::uint64_t block, std::uint32_t entry, std::uint32_t within, char* out,
+                  std::size_t piece, std::string& error) {
+    const VhdChain::Layer& layer = chain_->layers[index];
+    const std::uint64_t bitmap_at = std::uint64_t{entry} * kVhdSector;
+    const std::uint8_t* bits = bitmap(index, block, bitmap_at, error);
+    if (bits == nullptr) return false;
+    const auto bit = [bits](std::uint64_t sector) { return ((bits[sector / 8] >> (7 - sector % 8)) & 1) != 0; };
+    const std::uint64_t last = (within + piece - 1) / kVhdSector;
+    std::size_t done = 0;
+    while (done < piece) {
+      const std::uint64_t from = within + done;
+      const bool own = bit(from / kVhdSector);
+      std::uint64_t end = from / kVhdSector + 1;
+      while (end <= last && bit(end) == own) ++end;
+      const auto run = static_cast<std::size_t>(std::min<std::uint64_t>(piece - done, end * kVhdSector - from));
+      if (own) {
+        const std::uint64_t host = bitmap_at + layer.bitmap_bytes + from;
+        if (!read_file(layer, host, out + done, run, "block ", block, error)) return false;
+      } else if (!not_held(index, block * layer.block_size + from, out + done, run, error)) {
+        return false;
+      }
+      done += run;
+    }
+    return true;
+  }
+
+  // Disk bytes layer `index` does not hold: its parent's in a differencing disk, else zeros.
+  bool not_held(std::size_t index, std::uint64_t at, char* out, std::size_t length, std::string& error) {
+    if (chain_->layers[index].type == kVhdDifferencing && index + 1 < chain_->layers.size()) {
+      return read_layer(index + 1, at, out, length, error);
+    }
+    std::memset(out, 0, length);
+    return true;
+  }
+
+  // `length` bytes of the layer's file at `host`, for `what` `number` (named in the error).
+  static bool read_file(const VhdChain::Layer& layer, std::uint64_t host, char* out, std::size_t length,
+                        const char* what, std::uint64_t number, std::string& error) {
+    if (length == 0) return true;
+    if (host > layer.file_size || length > layer.file_size - host) {
+      error = layer.path + ": " + what + std::to_string(number) + " lies past the end of the file (bytes " +
+              std::to_string(host) + " to " + std::to_string(host + length) + " of " + std::to_string(layer.file_size) +
+              ")";
+      return false;
+    }
+    errno = 0;  // a file cut short since it was opened ends the read without an errno
+    if (!pread_exact(layer.fd.get(), out, length, host)) {
+      error = layer.path + ": " + what + std::to_string(number) + " cannot be read at byte " + std::to_string(host) +
+              ": " + (errno != 0 ? errno_text(errno) : std::string("end of file"));
+      return false;
+    }
+    return true;
+  }
+
+  // The sector bitmap of block `block` of layer `index`, at `bitmap_at` in its file; null with
+  // `error` set when it cannot be read.
+  const std::uint8_t* bitmap(std::size_t index, std::uint64_t block, std::uint64_t bitmap_at, std::string& error) {
+    const VhdChain::Layer& layer = chain_->layers[index];
+    Bitmap& slot = bitmaps_[index][static_cast<std::size_t>(block % kVhdBitmapSlots)];
+    if (slot.block == block) return slot.bits.data();
+    slot.block = std::numeric_limits<std::uint64_t>::max();
+    slot.bits.resize(layer.bitmap_bytes);
+    if (!read_file(layer, bitmap_at, reinterpret_cast<char*>(slot.bits.data()), slot.bits.size(),
+                   "the sector bitmap of block ", block, error)) {
+      return nullptr;
+    }
+    slot.block = block;
+    return slot.bits.data();
+  }
+
+  std::shared_ptr<const VhdChain> chain_;
+  std::vector<std::array<Bitmap, kVhdBitmapSlots>> bitmaps_;  // per layer
+};
+
+}  // namespace
+
+tl::expected<std::shared_ptr<const VhdChain>, std::string> load_vhd_chain(const LibyalApi& api,
+                                                                          const std::vector<std::string>& files) {
+  if (api.unavailable != nullptr) return tl::make_unexpected(std::string(api.unavailable));
+  if (files.empty()) return tl::make_unexpected(std::string("no file to open"));
+  auto chain = std::make_shared<VhdChain>();
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    tl::expected<Fd, std::string> fd = open_chain_file(files, i);
+    if (!fd) return tl::make_unexpected(fd.error());
+    // libvhdi opens and checks the file (footer and header checksums, ...) and gives the disk's
+    // size; the handle is not kept.
+    LibyalFile checked(api);
+    if (auto opened = checked.open(fd->get(), files[i]); !opened) return tl::make_unexpected(opened.error());
+    if (i == 0) {
+      Error* error = nullptr;
+      if (api.get_media_size(checked.get(), &chain->size, &error) != 1) {
+        return tl::make_unexpected(error_text(api, files[i] + ": the disk size", error));
+      }
+    }
+    auto layer = read_vhd_layer(std::move(*fd), files[i]);
+    if (!layer) return tl::make_unexpected(std::move(layer.error()));
+    chain->layers.push_back(std::move(*layer));
+  }
+  if (chain->layers.back().type == kVhdDifferencing) {
+    return tl::make_unexpected(files.back() + ": a differencing VHD that names no parent");
+  }
+  if (chain->size > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    return tl::make_unexpected(files.front() + ": the disk size does not fit in 63 bits");
+  }
+  return std::shared_ptr<const VhdChain>(std::move(chain));
+}
+
+ImgPtr open_vhd_chain(const LibyalApi& api, const std::vector<std::string>& files,
+                      std::shared_ptr<const VhdChain> loaded) {
+  if (!loaded) {
+    auto chain = load_vhd_chain(api, files);
+    if (!chain) {
+      set_tsk_error(TSK_ERR_IMG_OPEN, chain.error());
+      return nullptr;
+    }
+    loaded = std::move(*chain);
+  }
+  const std::uint64_t size = loaded->size;
+  return open_callback_image(std::make_unique<VhdChainReader>(std::move(loaded)), size);
 }
 
 }  // namespace flscan::scanner::image

@@ -1,5 +1,6 @@
-// A disk image read through a libyal container library (libqcow for qcow2, libvhdi for VHDX and
-// differencing VHD/VHDX), with the chain of parent files it names (issue 15).
+// A disk image read through a libyal container library (libqcow for qcow2, libvhdi for VHD and
+// VHDX), with the chain of parent files it names (issue 15); qcow2 clusters and VHD blocks are
+// read by flscan itself (open_qcow_chain, open_vhd_chain).
 //
 // The libraries are loaded at run time (dynamic_library.h; qcow_runtime.cpp, vhdi_runtime.cpp),
 // never linked. Their handles are not thread-safe: open_libyal_chain is called once per thread
@@ -17,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -83,7 +85,7 @@ struct ResolvedChain {
 
 // The chain `files` (from resolve_libyal_chain) opened on the calling thread as one TSK image;
 // null with TSK's error set when it cannot be opened.
-// Used for VHDX and differencing VHD/VHDX (qcow2 chains: open_qcow_chain).
+// Used for VHDX (qcow2 chains: open_qcow_chain; VHD chains: open_vhd_chain).
 [[nodiscard]] ImgPtr open_libyal_chain(const LibyalApi& api, const std::vector<std::string>& files);
 
 // A qcow2 chain (`files` and `raw_end` from resolve_libyal_chain), opened on the calling thread.
@@ -97,5 +99,30 @@ struct ResolvedChain {
 // resolved the chain (resolve_libyal_chain); `api` must be available. Null with TSK's error set
 // when it cannot be opened (extended L2 entries or an external data file are refused).
 [[nodiscard]] ImgPtr open_qcow_chain(const LibyalApi& api, const std::vector<std::string>& files, bool raw_end);
+
+// A VHD chain (a dynamic, fixed or differencing VHD and its parents, from resolve_libyal_chain)
+// as flscan reads it (issue 19): libvhdi 20210425 turns each sector of a block's bitmap into a
+// range of its own (it shifts a bitmap byte without masking the bit: every bit after the first
+// starts a new range, and a 0 bit that follows a 1 bit in the same byte reads as allocated),
+// keeps 8 blocks' ranges, and searches them one by one on every read: a 2 MiB block is 4096
+// ranges, and a dynamic VHD was read 29 times slower than the raw disk. So libvhdi only opens
+// and checks each file (and gives the disk's size); flscan reads each file's footer, dynamic
+// header and block allocation table (BAT) once, here, and the blocks itself (Microsoft's Virtual
+// Hard Disk Image Format Specification): a block's sector whose bitmap bit is 1 is the file's
+// own, a 0 bit or an unallocated block (0xFFFFFFFF) reads from the parent in a differencing
+// disk and as zeros in a dynamic one; past a parent's size, zeros. Every field is checked: the
+// block size a power of two from 512 bytes to limits::kMaxVhdBlockBytes, the BAT inside the file
+// and of at most limits::kMaxVhdBatEntries entries covering the disk; a block that lies past the
+// end of its file is a read error naming the block and the file. Every file of the chain must
+// be a VHD (not a VHDX). The result is read-only, shared by every thread's reader.
+struct VhdChain;
+[[nodiscard]] tl::expected<std::shared_ptr<const VhdChain>, std::string> load_vhd_chain(
+    const LibyalApi& api, const std::vector<std::string>& files);
+
+// The VHD chain `files` as one TSK image, for the calling thread: `loaded` is its tables
+// (load_vhd_chain, when the image was first opened), null to read them now. The reader keeps a
+// few blocks' sector bitmaps of its own. Null with TSK's error set when it cannot be opened.
+[[nodiscard]] ImgPtr open_vhd_chain(const LibyalApi& api, const std::vector<std::string>& files,
+                                    std::shared_ptr<const VhdChain> loaded);
 
 }  // namespace flscan::scanner::image

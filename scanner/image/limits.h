@@ -68,6 +68,14 @@ inline constexpr std::size_t kMaxImageChainDepth = 64;
 // Bytes of a parent (backing) file name read from an image: qemu keeps at most 1023, a VHDX
 // parent locator value is a Windows path (32767 UTF-16 units at most).
 inline constexpr std::size_t kMaxParentNameBytes = 64 * 1024;
+// Dynamic and differencing VHDs, whose blocks flscan finds itself (libyal_chain.h,
+// load_vhd_chain). A block is a power of two from one sector (qemu's smallest) to this; Virtual PC
+// and Hyper-V write 512 KiB or 2 MiB blocks, and a block's sector bitmap (one bit per sector) is
+// held per reading thread, 8 KiB at this size.
+inline constexpr std::uint32_t kMaxVhdBlockBytes = 256u * 1024 * 1024;
+// Entries of a block allocation table read (4 bytes each, once per image, shared by the reading
+// threads): a VHD holds at most 2040 GiB, 4,177,920 blocks of 512 KiB.
+inline constexpr std::uint64_t kMaxVhdBatEntries = 1ull << 22;
 // Segments of a split raw set (NAME.000/.001 ... three digits, NAME.aa/.ab ... two letters):
 // all the names the three-digit scheme can give.
 inline constexpr std::size_t kMaxSplitSegments = 1000;

@@ -1,7 +1,8 @@
 // libvhdi (Debian libvhdi1), loaded at run time (dynamic_library.h), never linked. Version
 // 20210425 reads VHD (fixed, dynamic, differencing) and VHDX (fixed, dynamic, differencing):
 // libvhdi_file_get_file_type tells them apart; the parent's name comes from a differencing VHD's
-// dynamic header or a VHDX's parent locator.
+// dynamic header or a VHDX's parent locator. A VHD's blocks are read by flscan, not through
+// libvhdi (libyal_chain.h, open_vhd_chain: issue 19).
 #include <libvhdi.h>
 
 #include <type_traits>
@@ -37,7 +38,7 @@ FLSCAN_SAME_TYPE(error_free, libvhdi_error_free);
 
 const LibyalApi& vhdi_api() {
   static const DynamicLibrary library(
-      FLSCAN_VHDI_SONAME, "VHDX and differencing VHD images",
+      FLSCAN_VHDI_SONAME, "VHD (dynamic, differencing) and VHDX images",
       {"libvhdi_file_initialize", "libvhdi_file_free", "libvhdi_file_open", "libvhdi_file_close",
        "libvhdi_file_read_buffer_at_offset", "libvhdi_file_set_parent_file", "libvhdi_file_get_media_size",
        "libvhdi_file_get_utf8_parent_filename_size", "libvhdi_file_get_utf8_parent_filename",

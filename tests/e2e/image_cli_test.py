@@ -4,7 +4,8 @@ crash, a hang or a silent "clean".
 
 Each case is a file made here from nothing or from the first bytes of a good fixture image
 (corpus-images/): an E01 and a VMDK cut after their headers, a VHD whose dynamic-disk header is
-garbage, a raw disk whose MBR partition holds only zeros, and, named with --image (they carry no
+garbage, VHDs whose block allocation table or first block lies past the end of the file or
+whose block size is 2 GiB, a raw disk whose MBR partition holds only zeros, and, named with --image (they carry no
 container signature, so by content they are plain files), random bytes and an empty file. flscan
 (`--json -`) must exit 2 within the timeout, print no sanitizer report, report no result, and
 name the file: a `not_scanned` entry for the image (the path as given, or one of its volumes),
@@ -34,6 +35,25 @@ def noise(seed: int, size: int) -> bytes:
     return bytes(out[:size])
 
 
+def bat_offset(vhd: bytes) -> int:
+    """Where a dynamic VHD's block allocation table starts: the dynamic disk header's table offset
+    (big-endian at +16; the header at the footer's data offset, big-endian at 16)."""
+    header = int.from_bytes(vhd[16:24], "big")
+    return int.from_bytes(vhd[header + 16:header + 24], "big")
+
+
+def vhd_field(vhd: bytes, at: int, width: int, value: int) -> bytes:
+    """`vhd` with the big-endian field of `width` bytes at `at` set to `value`; the dynamic disk
+    header's checksum (at 512 + 36: ones' complement of its byte sum) is made right again, so only
+    the field is wrong."""
+    data = bytearray(vhd)
+    data[at:at + width] = value.to_bytes(width, "big")
+    header = data[512:1536]
+    header[36:40] = bytes(4)
+    data[512 + 36:512 + 40] = (~sum(header) & 0xFFFFFFFF).to_bytes(4, "big")
+    return bytes(data)
+
+
 def cases(images: Path) -> dict[str, tuple[bytes, list, set]]:
     """name -> (bytes, extra options, the not_scanned reasons it may give). Files without a container signature or partition table
     are not images by content (scanner/image/image_layout.h: such a file is scanned as a file),
@@ -55,6 +75,11 @@ def cases(images: Path) -> dict[str, tuple[bytes, list, set]]:
         "cut.E01": (e01[:1024], [], unreadable),                 # EVF signature, no volume section
         # the footer copy at 0 kept, the dynamic disk header ("cxsparse") at 512 garbage
         "garbage-header.vhd": (vhd[:512] + noise(2, 1024) + vhd[1536:], [], unreadable),
+        # mbr.vhd with one field of its dynamic disk header (at 512, qemu-img's layout) or of its
+        # block allocation table made hostile (issue 19: flscan reads the table itself)
+        "bat-past-eof.vhd": (vhd_field(vhd, 512 + 16, 8, len(vhd)), [], unreadable),      # table offset
+        "huge-block.vhd": (vhd_field(vhd, 512 + 32, 4, 1 << 31), [], unreadable),          # block size
+        "block-past-eof.vhd": (vhd_field(vhd, bat_offset(vhd), 4, 0x7FFFFFF0), [], unreadable),  # block 0
         "cut.vmdk": (vmdk[:4096], [], unreadable),               # sparse header (KDMV), no descriptor
         # a valid MBR whose only partition is all zeros
         "zeros-partition.raw": (bytes(raw), [], {"unknown-filesystem"}),
