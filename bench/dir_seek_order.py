@@ -36,10 +36,13 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from seek_order import joined_lines  # noqa: E402  (a call another thread interrupted, joined back)
+
 FS_IOC_FIEMAP = 0xC020660B
 FIEMAP_FLAG_SYNC = 0x1
 EXTENTS_PER_CALL = 64
-PREAD = re.compile(r"^\d+\s+pread64\(\d+<([^>]*)>, [^,]*, (\d+), (\d+)\)\s+= (\d+)")
+PREAD = re.compile(r"^\d+\s+pread64\(\d+<([^>]*)>,\s*[^,]*, (\d+), (\d+)\)\s+= (\d+)")
 
 
 def extents(path: Path) -> list:
@@ -95,7 +98,7 @@ def seek_distance(flscan: str, tree: Path, order: str, threads: int, maps: dict)
                         str(Path(tmp) / "r.json"), str(tree)], capture_output=True, check=False)
         reads = total = distance = 0
         previous_end = None
-        for line in trace.read_text(errors="replace").splitlines():
+        for line in joined_lines(trace):
             m = PREAD.match(line)
             if not m or m.group(1) not in maps or int(m.group(4)) <= 0:
                 continue
