@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/limits.h"
 #include "engine/sig/signature_set.h"
 #include "scanner/app/scan_job.h"
 #include "scanner/walk/read_order.h"
@@ -215,4 +216,29 @@ TEST_CASE("read order: the report records each PATH's order and why, and nothing
   CHECK(listing_report.counters.files_seen + listing_report.counters.files_in_other_shards == 43);
   CHECK(listing_report.counters.files_seen > 0);
   CHECK(listing_report.counters.files_in_other_shards > 0);
+}
+
+TEST_CASE("read order: a directory larger than one batch is read whole, each file once", "[read_order]") {
+  // limits::kMaxReadOrderBatch + 5 files: one full batch, then the rest, none lost or read twice.
+  const TempDir dir;
+  const std::size_t count = limits::kMaxReadOrderBatch + 5;
+  std::filesystem::create_directories(dir.path() / "big");
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::string path = dir / ("big/" + std::to_string(i));
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    REQUIRE(fd >= 0);
+    REQUIRE(::write(fd, "x", 1) == 1);
+    ::close(fd);
+  }
+  static const sig::SignatureSet no_signatures;
+  ScanSettings settings;
+  settings.roots = {dir / "big"};
+  settings.walk.read_order = ReadOrderMode::disk;
+  const ScanReport report = ScanJob(no_signatures, settings).run();
+  CHECK(report.complete());
+  CHECK(report.counters.files_seen == count);
+  CHECK(report.counters.files_examined == count);
+  CHECK(report.counters.bytes_read == count);
+  REQUIRE(report.root_facts.size() == 1);
+  CHECK(report.root_facts[0].read_order == ReadOrder::disk);
 }
