@@ -31,7 +31,8 @@ packages=(
   cryptsetup-bin                               # tests: e2e_image_keys makes LUKS1/LUKS2 volumes in plain files (offline reencrypt, no root)
   sleuthkit                                    # tests: fls/icat read the image fixtures independently of flscan
   lvm2                                         # tests: pvck checks the LVM2 fixtures' label, metadata area and text (no root needed)
-  strace                                       # test: e2e_io_per_file counts each file's opens and reads
+  strace                                       # tests: e2e_io_per_file counts each file's opens and reads; e2e_read_order the order of the reads
+  e2fsprogs                                    # test: e2e_read_order makes an ext4 file system in a file (mkfs.ext4) and reads extents (FIEMAP)
   libwine                                      # test: e2e_wine_kernel scans Wine's real ntoskrnl.exe (not an NT kernel: no finding)
   xz-utils mount                               # tests: e2e_image_bitlocker unpacks the shared .tar.xz; e2e_operand_device attaches loop devices (losetup)
   dpkg-dev                                     # make package: dpkg-shlibdeps computes the .deb's Depends on linked libraries

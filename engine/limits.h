@@ -84,6 +84,15 @@ inline constexpr std::size_t kMaxOpenDirectories = 256;
 inline constexpr std::size_t kMinOpenDirectories = 8;
 // Bytes of directory records read per getdents64 call while listing a directory.
 inline constexpr std::size_t kDirectoryReadBytes = 32 * 1024;
+// --read-order disk (scanner/walk/read_order.h, issue 19): regular files of one directory held at
+// once to be sorted by their first physical byte; a larger directory is read in consecutive
+// batches of this many (each in disk order), so a directory of millions of names costs bounded memory.
+inline constexpr std::size_t kMaxReadOrderBatch = 65536;
+// File systems (st_dev) remembered as answering FIEMAP with EOPNOTSUPP/ENOTTY, so their files are
+// not asked again; past this many, such a file system's files are asked (one failed ioctl each).
+inline constexpr std::size_t kMaxNoFiemapDevices = 64;
+// Bytes read of one sysfs attribute (queue/rotational, uevent) by --read-order auto.
+inline constexpr std::size_t kSysfsReadBytes = 256;
 
 // Event log records (engine/event_record.h: one EVENTLOGRECORD, as ReadEventLogW returns it and as
 // SysEvent.Evt stores it) ---------------------------------------------------------------------

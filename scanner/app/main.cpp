@@ -61,6 +61,7 @@ ScanSettings scan_settings(const Options& options) {
   settings.stream_above = options.stream_above;
   settings.inventory = options.inventory;
   settings.walk.shard = options.shard;
+  settings.walk.read_order = options.read_order;
   // Always kept: the Q317218 host report needs to know an excluded program was not scanned.
   // The printers list them only with --verbose.
   settings.list_excluded = true;

@@ -17,6 +17,7 @@
 #include "scanner/report/output_spec.h"
 #include "scanner/report/print_settings.h"
 #include "scanner/report/shard.h"
+#include "scanner/walk/read_order.h"
 
 namespace flscan::scanner {
 
@@ -30,7 +31,8 @@ struct Options {
   std::uint64_t max_filesize = limits::kDefaultMaxFileSize;
   std::uint64_t stream_above = limits::kDefaultStreamAbove;  // --stream-above
   Progress progress = Progress::automatic;
-  unsigned threads = 0;  // 0: one per core (TBB's default)
+  unsigned threads = 0;                                 // 0: one per core (TBB's default)
+  ReadOrderMode read_order = ReadOrderMode::automatic;  // --read-order (scanner/walk/read_order.h)
   bool follow_symlinks = false;
   bool one_file_system = false;
   bool force_image = false;       // --image: open every regular-file PATH as a disk image

@@ -108,6 +108,19 @@ class JobVisitor final : public WalkVisitor, public image::ListingSink {
 
   void directory_listed(const fs::path&) override { ++local().counters.directories; }
 
+  // The read order of each directory operand (read_order.h), for the report's root facts.
+  void read_order_chosen(const fs::path& root, const ReadOrderChoice& choice) override {
+    std::lock_guard lock(read_orders_mutex_);
+    read_orders_.emplace_back(root.string(), choice);
+  }
+  [[nodiscard]] std::optional<ReadOrderChoice> read_order_of(const std::string& root) {
+    std::lock_guard lock(read_orders_mutex_);
+    for (const auto& [path, choice] : read_orders_) {
+      if (path == root) return choice;
+    }
+    return std::nullopt;
+  }
+
   // --shard: another shard's file, not scanned here; done as far as this shard's progress line
   // goes. Every shard lists a disk image's volumes and scans its own share of its files, so one
   // large enough to be an image is sniffed (its first bytes only) to find out (nested_image.h).
@@ -450,6 +463,8 @@ class JobVisitor final : public WalkVisitor, public image::ListingSink {
   tbb::enumerable_thread_specific<std::unique_ptr<Worker>> workers_;
   std::mutex nested_mutex_;
   std::vector<NestedImage> nested_;  // disk images the walk opened (nested_image.h)
+  std::mutex read_orders_mutex_;
+  std::vector<std::pair<std::string, ReadOrderChoice>> read_orders_;  // one per directory operand walked
 };
 
 }  // namespace
@@ -549,6 +564,18 @@ ScanReport ScanJob::run(std::vector<image::ImageLayout>& images) const {
     workers.wait();
   }
 
+  // How each operand's files were read: a directory as its walk chose, a disk image always by
+  // its files' first data block (image_listing.h).
+  for (std::size_t i = 0; i < roots.facts.size(); ++i) {
+    RootFacts& facts = roots.facts[i];
+    if (facts.kind == RootKind::image) {
+      facts.read_order = ReadOrder::disk;
+      facts.read_order_reason = "disk image: files in the order of their first data block";
+    } else if (const auto choice = visitor.read_order_of(settings_.roots[i])) {
+      facts.read_order = choice->order;
+      facts.read_order_reason = choice->reason;
+    }
+  }
   ScanReport report;
   report.volumes = std::move(volumes);
   report.roots = settings_.roots;

@@ -287,11 +287,24 @@ constexpr const auto& enum_rows(RootKind) { return kRootKinds; }
 static_assert(is_complete_table(kRootKinds), "kRootKinds: one row per RootKind, in order");
 [[nodiscard]] constexpr std::string_view to_code(RootKind kind) { return code_of(kind); }
 
+// The order a PATH operand's files were read in (issue 19, --read-order; scanner/walk/read_order.h):
+// as each directory lists them, or by their first physical byte on the disk.
+enum class ReadOrder { listing, disk };
+inline constexpr std::array kReadOrders = {EnumRow{ReadOrder::listing, "listing", ""},
+                                           EnumRow{ReadOrder::disk, "disk", ""}};
+constexpr const auto& enum_rows(ReadOrder) { return kReadOrders; }
+static_assert(is_complete_table(kReadOrders), "kReadOrders: one row per ReadOrder, in order");
+[[nodiscard]] constexpr std::string_view to_code(ReadOrder order) { return code_of(order); }
+
 struct RootFacts {
   // The operand made absolute against the scan's working directory and lexically normalised (no
   // symlink resolved), as the SARIF base URIs need it; empty when unknown (no working directory).
   std::string absolute;
   RootKind kind = RootKind::unknown;
+  // How its files were read (a directory walked, or a disk image) and why ("auto: rotational device
+  // sda", "--read-order disk", ...); nullopt for any other operand and in reports of older versions.
+  std::optional<ReadOrder> read_order{};
+  std::string read_order_reason{};
   bool operator==(const RootFacts&) const = default;
 };
 

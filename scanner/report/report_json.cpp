@@ -86,7 +86,12 @@ Json root_facts_to_json(const ScanReport& report) {
   Json roots = Json::array();
   for (std::size_t i = 0; i < report.roots.size(); ++i) {
     const RootFacts facts = root_facts_of(report, i);
-    roots.push_back(Json{{"absolute", path_or_null(facts.absolute)}, {"kind", to_code(facts.kind)}});
+    // How its files were read (issue 19, --read-order), and why; null when not a directory or image.
+    const bool ordered = facts.read_order.has_value();
+    roots.push_back(Json{{"absolute", path_or_null(facts.absolute)},
+                         {"kind", to_code(facts.kind)},
+                         {"read_order", ordered ? Json(std::string(to_code(*facts.read_order))) : Json(nullptr)},
+                         {"read_order_reason", ordered ? Json(facts.read_order_reason) : Json(nullptr)}});
   }
   return Json{{"working_directory", path_or_null(report.working_directory)}, {"roots", std::move(roots)}};
 }

@@ -550,6 +550,11 @@ void root_facts_from_json(const Json& document, ScanReport& report) {
     RootFacts facts;
     facts.absolute = get_optional_absolute_path(roots[i], here, "absolute");
     facts.kind = get_code<RootKind>(roots[i], here, "kind");
+    // Absent in reports of versions before --read-order (issue 19); null for other operands.
+    if (roots[i].contains("read_order") && !member(roots[i], here, "read_order").is_null()) {
+      facts.read_order = get_code<ReadOrder>(roots[i], here, "read_order");
+      facts.read_order_reason = get_label(roots[i], here, "read_order_reason");
+    }
     report.root_facts.push_back(std::move(facts));
   }
 }

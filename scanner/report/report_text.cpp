@@ -200,6 +200,22 @@ std::string images_line(const ScanReport& report) {
          " of them found inside scanned directories";
 }
 
+// How the PATHs' files were read (issue 19, --read-order), each with why: "disk (auto: rotational
+// device sda)", the operand named first when several recorded one; empty when none did.
+std::string read_order_line(const ScanReport& report) {
+  const auto ordered = std::count_if(report.root_facts.begin(), report.root_facts.end(),
+                                     [](const RootFacts& facts) { return facts.read_order.has_value(); });
+  std::string line;
+  for (std::size_t i = 0; i < report.root_facts.size() && i < report.roots.size(); ++i) {
+    const RootFacts& facts = report.root_facts[i];
+    if (!facts.read_order) continue;
+    if (!line.empty()) line += "; ";
+    if (ordered > 1) line += escape_path_for_terminal(report.roots[i]) + ": ";
+    line += std::string(to_code(*facts.read_order)) + " (" + escape_for_terminal(facts.read_order_reason) + ")";
+  }
+  return line;
+}
+
 void write_summary(std::ostream& out, const ScanReport& report, const PrintSettings& settings) {
   const ReportMeta& meta = settings.meta;
   const bool verbose = settings.verbose;
@@ -234,6 +250,7 @@ void write_summary(std::ostream& out, const ScanReport& report, const PrintSetti
     out << '\n';
   }
   if (const std::string images = images_line(report); !images.empty()) out << "Images:       " << images << '\n';
+  if (const std::string order = read_order_line(report); !order.empty()) out << "Read order:   " << order << '\n';
   out << "Content:      " << c.pe_files << " PE, " << c.mz_files << " MZ but not valid PE, " << other_files
       << " other (recognised by content; other files are read only as far as needed)\n";
   out << "Bytes read:   " << human_bytes(c.bytes_read) << '\n';

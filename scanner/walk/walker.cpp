@@ -5,16 +5,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <memory>
+#include <new>
 #include <utility>
 
 #include <tbb/parallel_for_each.h>
+#include <tbb/task_arena.h>
+#include <tbb/task_group.h>
 
+#include "engine/limits.h"
 #include "scanner/platform/errno_text.h"
 #include "scanner/platform/open_path.h"
 #include "scanner/walk/dir_handle.h"
+#include "scanner/walk/read_order.h"
 
 namespace flscan::scanner {
 namespace fs = boost::filesystem;
@@ -35,6 +41,18 @@ struct Item {
   // shared (immutable) by every item below, so the check needs no lock and no global set.
   std::shared_ptr<DirHandle> parent;
   std::string name;
+  bool disk_order = false;  // its PATH operand's files are read in disk order (read_order.h)
+};
+
+// A regular file of the directory being listed, held for its turn in disk order: what the listing
+// found of it, no more (its path and key are made again when it is read, so a batch of
+// limits::kMaxReadOrderBatch files costs about their names).
+struct HeldFile {
+  std::string name;
+  bool via_symlink = false;
+  dev_t dev = 0;
+  ino_t ino = 0;
+  off_t size = 0;
 };
 
 // How a failed lstat/stat/opendir maps onto the report: gone means it vanished after its parent
@@ -141,8 +159,13 @@ class WalkRun {
   tl::expected<DirLease, DirError> open_directory(const Item& item);
   void list_directory(const Item& item, tbb::feeder<Item>& feeder);
 
-  // Entries of a directory being listed.
-  void visit_child(const Item& parent, const DirLease& dir, const char* name, tbb::feeder<Item>& feeder);
+  // Entries of a directory being listed; in disk order its regular files to read go to `held`
+  // (null in listing order) instead of the feeder.
+  void visit_child(const Item& parent, const DirLease& dir, const char* name, tbb::feeder<Item>& feeder,
+                   std::vector<HeldFile>* held);
+  // Disk order: the held files of `directory` to the visitor by first physical byte; empties `held`.
+  void read_in_disk_order(const Item& directory, const DirLease& dir, std::vector<HeldFile>& held);
+  void read_held_file(const Item& directory, const DirLease& dir, const HeldFile& file) noexcept;
   [[nodiscard]] bool stat_child(const DirLease& dir, const char* name, Item& child);
   [[nodiscard]] bool follow_child_symlink(const DirLease& dir, const char* name, Item& child);
 
@@ -152,6 +175,7 @@ class WalkRun {
   SafeReporter reporter_;
   std::shared_ptr<DirCache> cache_;
   const std::function<void(const fs::path&)>& before_open_directory_;
+  ExtentProbe extents_;
 };
 
 void WalkRun::operator()(const Item& item, tbb::feeder<Item>& feeder) {
@@ -188,6 +212,12 @@ void WalkRun::start_root(const Item& root, tbb::feeder<Item>& feeder) {
   if (!S_ISREG(item.st.st_mode) && !S_ISDIR(item.st.st_mode)) {
     visitor_.not_scanned(item.path, NotScannedReason::special_file, special_operand_detail(item.st.st_mode));
     return;
+  }
+  // Once per operand (read_order.h): every directory below it reads its files in this order.
+  if (S_ISDIR(item.st.st_mode)) {
+    const ReadOrderChoice choice = choose_read_order(settings_.read_order, item.st.st_dev, settings_.sysfs_root);
+    item.disk_order = choice.order == ReadOrder::disk;
+    visitor_.read_order_chosen(item.path, choice);
   }
   dispatch(item, feeder);
 }
@@ -279,19 +309,94 @@ void WalkRun::list_directory(const Item& item, tbb::feeder<Item>& feeder) {
   if (owns(key_of(item))) visitor_.directory_listed(item.path);
   DirectoryListing listing(lease->fd());
   std::uint64_t listed = 0;
+  std::vector<HeldFile> held;
+  std::vector<HeldFile>* const hold = item.disk_order ? &held : nullptr;
   while (const char* name = listing.next()) {
-    visit_child(item, *lease, name, feeder);
+    visit_child(item, *lease, name, feeder, hold);
     ++listed;
+    if (held.size() >= limits::kMaxReadOrderBatch) read_in_disk_order(item, *lease, held);
   }
   if (listing.error() != 0) {
     visitor_.not_scanned(
         item.path, NotScannedReason::unlistable_directory,
         "getdents64 failed after " + std::to_string(listed) + " entries: " + errno_text(listing.error()));
   }
+  read_in_disk_order(item, *lease, held);
+}
+
+// The batch's files by first physical byte (sort_by_disk_position), then read like the disk
+// images' files (scan_job.cpp): this thread and up to max_concurrency - 1 tasks each take the next
+// file through one atomic index, so the reads leave in disk order while the hashing of several
+// files overlaps. Isolated, so that while this thread waits for the batch's last files it runs
+// none of the walk's other items (a wait that picked up another directory, whose batch waited in
+// turn, would nest without bound); idle threads outside still join the batch's tasks.
+void WalkRun::read_in_disk_order(const Item& directory, const DirLease& dir, std::vector<HeldFile>& held) {
+  if (held.empty()) return;
+  std::vector<PlacedFile> order;
+  try {
+    order.resize(held.size());
+  } catch (const std::bad_alloc&) {
+    // No room to sort: the batch is read as listed rather than lost.
+    for (const HeldFile& file : held) read_held_file(directory, dir, file);
+    held.clear();
+    return;
+  }
+  for (std::size_t i = 0; i < held.size(); ++i) {
+    const HeldFile& file = held[i];
+    // A followed symlink is not opened without O_NOFOLLOW here: it goes last, as listed.
+    order[i].physical =
+        file.via_symlink ? kNoExtent : extents_.first_physical_byte(dir.fd(), file.name.c_str(), file.dev, file.ino);
+    order[i].listing_index = i;
+  }
+  sort_by_disk_position(order);
+  std::atomic<std::size_t> next{0};
+  const auto take_files = [&] {
+    for (std::size_t i = next++; i < order.size(); i = next++)
+      read_held_file(directory, dir, held[order[i].listing_index]);
+  };
+  const auto concurrency = static_cast<std::size_t>(std::max(1, tbb::this_task_arena::max_concurrency()));
+  const std::size_t helpers = std::min(concurrency, order.size()) - 1;
+  tbb::this_task_arena::isolate([&] {
+    tbb::task_group group;
+    try {
+      for (std::size_t h = 0; h < helpers; ++h) group.run(take_files);
+    } catch (...) {
+      // Fewer helpers (out of memory): this thread reads what they would have.
+    }
+    take_files();
+    group.wait();
+  });
+  held.clear();
+}
+
+// One held file to the visitor, as dispatch hands a queued one (every exception caught: this runs
+// in a task of the batch, where a throw would cancel the batch's other files).
+void WalkRun::read_held_file(const Item& directory, const DirLease& dir, const HeldFile& file) noexcept {
+  fs::path path;
+  try {
+    Item child;
+    child.path = directory.path / file.name;
+    path = child.path;
+    child.name = file.name;
+    child.relative = directory.relative.empty() ? child.name : directory.relative + "/" + child.name;
+    child.via_symlink = file.via_symlink;
+    child.st.st_mode = S_IFREG;
+    child.st.st_dev = file.dev;
+    child.st.st_ino = file.ino;
+    child.st.st_size = file.size;
+    child.parent = dir.handle();
+    std::string key = key_of(child);
+    visitor_.file(file_entry(child, std::move(key)));
+  } catch (const std::exception& e) {
+    reporter_.not_scanned(path, NotScannedReason::internal_error, e.what());
+  } catch (...) {
+    reporter_.not_scanned(path, NotScannedReason::internal_error, "unknown exception");
+  }
 }
 
 // One entry of a directory being listed, examined relative to the directory's descriptor.
-void WalkRun::visit_child(const Item& parent, const DirLease& dir, const char* name, tbb::feeder<Item>& feeder) {
+void WalkRun::visit_child(const Item& parent, const DirLease& dir, const char* name, tbb::feeder<Item>& feeder,
+                          std::vector<HeldFile>* held) {
   Item child;
   child.path = parent.path / name;
   child.name = name;
@@ -309,9 +414,16 @@ void WalkRun::visit_child(const Item& parent, const DirLease& dir, const char* n
     dispatch(child, feeder);  // special files are only reported: nothing to queue
     return;
   }
+  // Disk order: a file this walk reads waits for its turn in the directory's batch; one another
+  // shard owns is handed on at once (dispatch), as in listing order.
+  if (held != nullptr && S_ISREG(child.st.st_mode) && owns(key_of(child))) {
+    held->push_back(HeldFile{child.name, child.via_symlink, child.st.st_dev, child.st.st_ino, child.st.st_size});
+    return;
+  }
   child.depth = parent.depth + 1;
   child.root_dev = parent.root_dev;
   child.parent = dir.handle();
+  child.disk_order = parent.disk_order;
   feeder.add(std::move(child));
 }
 

@@ -11,6 +11,16 @@
 // relative to the same descriptor. A directory swapped for a symlink (or another directory) once
 // listed is reported as replaced, never followed. How descriptors stay bounded: dir_handle.h.
 //
+// Read order (issue 19, read_order.h): with WalkSettings::read_order listing, each regular file is
+// a work item of its own, read whenever a thread takes it. In disk order (chosen per PATH operand)
+// a directory's regular files that this walk reads (after --exclude and --shard) are held, in
+// batches of at most limits::kMaxReadOrderBatch, instead of queued; each one's first physical byte
+// is asked of the file system (ExtentProbe: an open relative to the directory, fstat, FIEMAP,
+// close; no byte read, nothing the visitor checks changed), and the thread that listed the
+// directory then hands them to WalkVisitor::file in that order, the arena's other threads taking
+// the next file of the batch in turn (one atomic index) so the hashing stays parallel. Nothing else
+// is opened: FIFOs, devices, excluded entries and other shards' files are handled as in listing order.
+//
 // What the walk does with each kind of entry (entries are examined with fstatat, no follow):
 //   regular file            -> WalkVisitor::file
 //   directory               -> opened and checked as above, listed, its entries new work items
@@ -49,6 +59,7 @@
 #include "engine/limits.h"
 #include "scanner/walk/dir_handle.h"
 #include "scanner/walk/file_reader.h"
+#include "scanner/walk/read_order.h"
 #include "scanner/report/report.h"
 #include "scanner/report/shard.h"
 
@@ -66,6 +77,10 @@ struct WalkSettings {
   // loop, too deep) is reported by every shard, since it hides files of every shard; `flscan
   // merge` keeps such entries once.
   std::optional<Shard> shard;
+  // --read-order (read_order.h). Listing unless asked: the program passes the option (auto by default).
+  ReadOrderMode read_order = ReadOrderMode::listing;
+  // Where --read-order auto reads the block devices' queues; tests give a tree of their own.
+  std::string sysfs_root = kSysfsRoot;
 };
 
 // A regular file found by the walk (by fstatat, or by stat through a followed symlink).
@@ -94,6 +109,9 @@ class WalkVisitor {
   // --shard: a regular file another shard owns; not scanned here (a disk image among them is
   // still examined, nested_image.h, since every shard lists its volumes and scans its own files).
   virtual void file_in_other_shard(const FileEntry& /*entry*/) {}
+  // The read order chosen for a PATH operand that is a directory (read_order.h), before its
+  // listing; `root` as given to walk().
+  virtual void read_order_chosen(const boost::filesystem::path& /*root*/, const ReadOrderChoice& /*choice*/) {}
 };
 
 // --exclude matching (fnmatch(3) with FNM_PATHNAME, so '*', '?' and [...] never match '/'):

@@ -96,6 +96,25 @@ TEST_CASE("cli: a hash database makes only files of its sizes read whole (issue 
   }
 }
 
+TEST_CASE("cli: the summary and the JSON report say which read order was used and why (issue 19)", "[cli]") {
+  const TempDir dir;
+  write_file(dir / "tree/readme.txt", "hello");
+  write_file(dir / "tree/tool.exe", flscan::test::mz_bytes(4000));
+  const RunResult disk = run_flscan({"--read-order", "disk", dir / "tree"});
+  INFO(disk.out << disk.err);
+  CHECK(disk.exit_code == 0);
+  CHECK(contains(disk.out, "Read order:   disk (--read-order disk)\n"));
+  const RunResult listing =
+      run_flscan({"--read-order", "listing", "--json", "-", dir / "tree", dir / "tree/readme.txt"});
+  const json report = parse_json(listing);
+  const json& roots = report["root_facts"]["roots"];
+  REQUIRE(roots.size() == 2);
+  CHECK(roots[0]["read_order"] == "listing");
+  CHECK(roots[0]["read_order_reason"] == "--read-order listing");
+  CHECK(roots[1]["read_order"].is_null());  // a file operand: no directory to order
+  CHECK(roots[1]["read_order_reason"].is_null());
+}
+
 TEST_CASE("cli: --quiet drops the summary", "[cli]") {
   const TempDir dir;
   write_file(dir / "a.txt", "a");

@@ -95,6 +95,7 @@ TEST_CASE("enum tables: every value has one row whose code reads back as it, cod
   check_table("ContentType", ContentType::pe, Documented::yes);
   check_table("NotScannedReason", scanner::NotScannedReason::key_rejected, Documented::yes);
   check_table("RootKind", scanner::RootKind::unknown, Documented::yes);
+  check_table("ReadOrder", scanner::ReadOrder::disk, Documented::yes);
   check_table("SkipReason", scanner::SkipReason::other_type, Documented::yes);
   check_table("ActionResult", scanner::ActionResult::left_in_place, Documented::yes);
   check_table("RepairStatus", scanner::RepairStatus::failed, Documented::yes);

@@ -164,3 +164,27 @@ TEST_CASE("options: the report outputs are one list, the text report on stdout u
   CHECK(parse({"--html", "", "dir"}, nullptr, &err).exit_code == 2);
   CHECK(err == "flscan: --html needs a file name\n");
 }
+
+TEST_CASE("options: --read-order is auto unless disk or listing is asked, and anything else is refused", "[options]") {
+  const auto defaults = parse({"dir"});
+  REQUIRE(defaults.options);
+  CHECK(defaults.options->read_order == ReadOrderMode::automatic);
+  const auto disk = parse({"--read-order", "disk", "dir"});
+  REQUIRE(disk.options);
+  CHECK(disk.options->read_order == ReadOrderMode::disk);
+  const auto listing = parse({"--read-order", "listing", "dir"});
+  REQUIRE(listing.options);
+  CHECK(listing.options->read_order == ReadOrderMode::listing);
+  const auto automatic = parse({"--read-order", "auto", "dir"});
+  REQUIRE(automatic.options);
+  CHECK(automatic.options->read_order == ReadOrderMode::automatic);
+  std::string err;
+  CHECK(parse({"--read-order", "fast", "dir"}, nullptr, &err).exit_code == 2);
+  CHECK(err.find("--read-order") != std::string::npos);
+  std::string help;
+  (void)parse({"--help"}, &help);
+  for (const char* text : {"--read-order", "rotational", "FIEMAP"}) {
+    INFO(text);
+    CHECK(help.find(text) != std::string::npos);
+  }
+}

@@ -294,7 +294,8 @@ TEST_CASE("root facts survive the JSON report and a malformed one is refused", "
   // a report without it is read with none (root_facts_of infers them).
   ScanReport report = one_result_report();
   report.roots = {"t", "/t/a.exe"};
-  report.root_facts = {RootFacts{"/scan/dir/t", RootKind::directory}, RootFacts{"/t/a.exe", RootKind::file}};
+  report.root_facts = {RootFacts{"/scan/dir/t", RootKind::directory, ReadOrder::disk, "auto: rotational device sda"},
+                       RootFacts{"/t/a.exe", RootKind::file}};
   report.working_directory = "/scan/dir";
   const Json good = shard_document(report);
   auto read = report_from_json(good);
@@ -324,6 +325,19 @@ TEST_CASE("root facts survive the JSON report and a malformed one is refused", "
   doc = good;
   doc["root_facts"]["working_directory"] = Json{{"text", "here"}};
   CHECK(read_error(doc).find("root_facts.working_directory: not an absolute path") != std::string::npos);
+  // The read order (issue 19): a known code, a printable reason; absent in older reports.
+  doc = good;
+  doc["root_facts"]["roots"][0]["read_order"] = "random";
+  CHECK(read_error(doc).find("root_facts.roots[0].read_order: unknown code") != std::string::npos);
+  doc = good;
+  doc["root_facts"]["roots"][0]["read_order_reason"] = "auto: \x1b[2J";
+  CHECK(read_error(doc).find("root_facts.roots[0].read_order_reason") != std::string::npos);
+  doc = good;
+  doc["root_facts"]["roots"][0].erase("read_order");
+  doc["root_facts"]["roots"][0].erase("read_order_reason");
+  read = report_from_json(doc);
+  REQUIRE(read);
+  CHECK_FALSE(read->report.root_facts[0].read_order.has_value());
 }
 
 TEST_CASE("a report file naming a top-level key twice is refused", "[report][json]") {

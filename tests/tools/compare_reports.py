@@ -15,8 +15,9 @@ the throughput derived from it (text `Time:` line, JSON `elapsed_seconds`, `byte
 message names it. One difference is deliberate and ignored: the JSON report's top-level
 `root_facts` key (issue 14: each PATH's absolute path and kind and the working directory, recorded
 at scan time so the SARIF printer makes no filesystem call and `flscan merge` writes the scan's
-SARIF bases from any directory), which the baseline does not write; the rest of the document is
-compared byte for byte. Each run writes its report files to the same paths (one scratch directory,
+SARIF bases from any directory, and since issue 19 each PATH's `read_order`), which the baseline
+does not write; the rest of the document is compared byte for byte. Likewise the text summary's
+`Read order:` line (issue 19, --read-order) is dropped from both. Each run writes its report files to the same paths (one scratch directory,
 reused), so a report that names its own file names the same one in both runs.
 
 Usage: compare_reports.py BASELINE_FLSCAN NEW_FLSCAN CORPUS_DIR [IMAGES_DIR]
@@ -45,12 +46,15 @@ TIMING_PATTERNS = [
 # The JSON report's "root_facts" (a top-level key, so indented by 2 and closed by the first line
 # "  }," after it), which the code before issue 14 did not write: see the docstring.
 ROOT_FACTS = re.compile(rb'\n  "root_facts": \{.*?\n  \},', re.DOTALL)
+# The text summary's read order line (issue 19), which the baseline may not print.
+READ_ORDER_LINE = re.compile(rb"\nRead order:   [^\n]*")
 
 
 def normalise(data: bytes, binary: str) -> bytes:
     for pattern, replacement in TIMING_PATTERNS:
         data = pattern.sub(replacement, data)
     data = ROOT_FACTS.sub(b"", data)
+    data = READ_ORDER_LINE.sub(b"", data)
     return data.replace(binary.encode(), b"<flscan>")
 
 
