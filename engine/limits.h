@@ -27,6 +27,23 @@ inline constexpr std::uint64_t kMaxMatchStartsPerPattern = 1u << 26;
 // stream carries this many bytes from one chunk to the next. Longer pieces make the set
 // non-streamable, and files above the streaming threshold are then read whole.
 inline constexpr std::uint64_t kMaxStreamSegment = 64 * 1024;
+// The multi-literal prefilter (engine/sig/literal_index.h, issue 19). A window's unanchored
+// searches find their anchor literals in one pass of the index when at least this many of them
+// have one of 4 bytes or more; fewer search alone with memmem, whose vectorised skip loop beats a
+// position-by-position pass for a handful of literals: measured on 875 MB of PE files, 6 literals
+// took 1.56 s of CPU with memmem and 1.67 s with the index, 8 took 1.67 s either way
+// (bench/results/ndb_rules.md).
+inline constexpr std::size_t kLiteralIndexMinSearches = 8;
+// Its two bitmaps (one bit per value of a literal's bytes 0-1, and of bytes 2-3): 8 KiB each.
+inline constexpr std::size_t kLiteralIndexBitmapBytes = 65536 / 8;
+// Its hash table on a literal's first 4 bytes starts at 2^kLiteralIndexMinBucketBits buckets and
+// doubles to keep at most one key per two buckets; a bucket holds at most kLiteralIndexBucketKeys
+// keys (a chain of 16 is 1e-17 likely for natural literals; crafted colliding ones are refused
+// by the index and their patterns search alone, so no lookup walks more than 16 keys).
+inline constexpr unsigned kLiteralIndexMinBucketBits = 6;
+inline constexpr std::size_t kLiteralIndexBucketKeys = 16;
+// Most literals one index takes (more search alone); its 32-bit indices stay far from overflow.
+inline constexpr std::size_t kLiteralIndexMaxLiterals = std::size_t{1} << 24;
 // Signature text: longest line and most lines accepted from one database file.
 inline constexpr std::size_t kMaxSignatureLineLength = 64 * 1024;
 inline constexpr std::size_t kMaxSignaturesPerFile = 4'000'000;

@@ -311,14 +311,6 @@ tl::expected<void, PatternError> check_parts(std::span<const Token> tokens) {
 
 }  // namespace
 
-struct Pattern::Frame {
-  std::uint32_t pc = 0;        // the jump or alternation instruction
-  std::uint32_t next_alt = 0;  // alternation: next member to try
-  std::uint64_t pos = 0;       // alternation: where members start; jump: next candidate position
-  std::uint64_t last = 0;      // jump: last candidate position
-  std::uint64_t entry = 0;     // jump: first candidate position (for the unbounded-jump memo)
-};
-
 class Pattern::Compiler {
  public:
   Compiler(Pattern& p, const Parsed& parsed) : p_(p), parsed_(parsed) {}
@@ -682,69 +674,104 @@ MatchOutcome Pattern::run(ByteView data, std::uint64_t start, std::vector<Frame>
   }
 }
 
-SearchResult Pattern::search(ByteView data, std::uint64_t first, std::uint64_t last) const {
-  SearchResult result;
+std::span<const std::uint8_t> Pattern::anchor_literal() const {
+  if (!anchor_) return {};
+  const Instr& lit = program_[anchor_->pc];
+  return std::span<const std::uint8_t>(bytes_.data() + lit.a, lit.b);
+}
+
+Pattern::Search::Search(const Pattern& pattern, ByteView data, std::uint64_t first, std::uint64_t last,
+                        Scratch& scratch)
+    : pattern_(&pattern), data_(data), first_(first) {
   const std::uint64_t size = data.size();
-  if (empty() || size < min_length_) return result;
-  last = std::min(last, size - min_length_);
-  if (first > last) return result;
+  if (pattern.empty() || size < pattern.min_length_) return;
+  last_ = std::min(last, size - pattern.min_length_);
+  if (first_ > last_) return;
+  fail_from_.assign(pattern.memo_slots_, std::numeric_limits<std::uint64_t>::max());
+  done_ = false;
 
-  std::vector<Frame> stack;
-  std::vector<std::uint64_t> fail_from(memo_slots_, std::numeric_limits<std::uint64_t>::max());
-  std::uint64_t starts = 0;
-  // Tries one start; true when the search is decided (match, cap hit, or no start left).
-  auto try_start = [&](std::uint64_t s) {
-    if (first_unbounded_slot_ != 0) {
-      // Every position the rest after the first unbounded jump could start from failed already.
-      const std::uint64_t failed_from = fail_from[first_unbounded_slot_ - 1];
-      if (failed_from != std::numeric_limits<std::uint64_t>::max() &&
-          saturating_add(s, first_unbounded_entry_) >= failed_from) {
-        return true;
-      }
+  if (!pattern.anchor_ || last_ - first_ < kDirectStartWindow) {
+    for (std::uint64_t s = first_;; ++s) {
+      if (try_start(s, scratch) || s == last_) break;
     }
-    if (++starts > limits::kMaxMatchStartsPerPattern) {
-      result.outcome = MatchOutcome::cap_hit;
-      return true;
-    }
-    std::uint64_t end = 0;
-    const MatchOutcome outcome = run(data, s, stack, fail_from, end);
-    if (outcome == MatchOutcome::no_match) return false;
-    result.outcome = outcome;
-    result.start = s;
-    result.end = end;
-    return true;
-  };
-
-  if (!anchor_ || last - first < kDirectStartWindow) {
-    for (std::uint64_t s = first;; ++s) {
-      if (try_start(s)) return result;
-      if (s == last) return result;
-    }
+    done_ = true;
+    return;
   }
 
   // Prefilter: find the anchor literal, then try only the starts that put the anchor where this
-  // occurrence is. Starts are tried in increasing order and each at most once (`next_start`), so
-  // the first match found is the leftmost.
-  const Anchor& anchor = *anchor_;
-  const Instr& lit = program_[anchor.pc];
-  const std::span<const std::uint8_t> literal(bytes_.data() + lit.a, lit.b);
-  if (size < lit.b) return result;
-  std::uint64_t hit_from = saturating_add(first, anchor.min_distance);
-  const std::uint64_t hit_to = std::min(saturating_add(last, anchor.max_distance), size - lit.b);
-  std::uint64_t next_start = first;
-  while (hit_from <= hit_to) {
-    const auto hit = find_literal(data, hit_from, hit_to, literal);
-    if (!hit) break;
-    hit_from = *hit + 1;
-    if (*hit < anchor.min_distance) continue;
-    const std::uint64_t lowest = *hit >= anchor.max_distance ? *hit - anchor.max_distance : 0;
-    const std::uint64_t highest = std::min(last, *hit - anchor.min_distance);
-    for (std::uint64_t s = std::max(next_start, lowest); s <= highest; ++s) {
-      if (try_start(s)) return result;
-      next_start = s + 1;
+  // occurrence is (offer()).
+  const Anchor& anchor = *pattern.anchor_;
+  const std::uint64_t literal_size = pattern.program_[anchor.pc].b;
+  if (size < literal_size) {
+    done_ = true;
+    return;
+  }
+  hit_from_ = saturating_add(first_, anchor.min_distance);
+  hit_to_ = std::min(saturating_add(last_, anchor.max_distance), size - literal_size);
+  next_start_ = first_;
+  done_ = hit_from_ > hit_to_;
+}
+
+// Tries one start; true when the search is decided (match, cap hit, or no start left).
+bool Pattern::Search::try_start(std::uint64_t s, Scratch& scratch) {
+  const Pattern& p = *pattern_;
+  if (p.first_unbounded_slot_ != 0) {
+    // Every position the rest after the first unbounded jump could start from failed already.
+    const std::uint64_t failed_from = fail_from_[p.first_unbounded_slot_ - 1];
+    if (failed_from != std::numeric_limits<std::uint64_t>::max() &&
+        saturating_add(s, p.first_unbounded_entry_) >= failed_from) {
+      return true;
     }
   }
-  return result;
+  if (++starts_ > limits::kMaxMatchStartsPerPattern) {
+    result_.outcome = MatchOutcome::cap_hit;
+    return true;
+  }
+  std::uint64_t end = 0;
+  const MatchOutcome outcome = p.run(data_, s, scratch.stack_, fail_from_, end);
+  if (outcome == MatchOutcome::no_match) return false;
+  result_.outcome = outcome;
+  result_.start = s;
+  result_.end = end;
+  return true;
+}
+
+// Starts are tried in increasing order and each at most once (next_start_), so the first match
+// found is the leftmost.
+bool Pattern::Search::offer(std::uint64_t hit, Scratch& scratch) {
+  if (done_) return true;
+  const Anchor& anchor = *pattern_->anchor_;
+  hit_from_ = hit + 1;
+  if (hit >= anchor.min_distance) {
+    const std::uint64_t lowest = hit >= anchor.max_distance ? hit - anchor.max_distance : 0;
+    const std::uint64_t highest = std::min(last_, hit - anchor.min_distance);
+    for (std::uint64_t s = std::max(next_start_, lowest); s <= highest; ++s) {
+      if (try_start(s, scratch)) {
+        done_ = true;
+        return true;
+      }
+      next_start_ = s + 1;
+    }
+  }
+  done_ = hit_from_ > hit_to_;
+  return done_;
+}
+
+SearchResult Pattern::Search::finish_alone(Scratch& scratch) {
+  const std::span<const std::uint8_t> literal = pattern_->anchor_literal();
+  while (!done_) {
+    const auto hit = find_literal(data_, hit_from_, hit_to_, literal);
+    if (!hit) break;
+    offer(*hit, scratch);
+  }
+  done_ = true;
+  return result_;
+}
+
+SearchResult Pattern::search(ByteView data, std::uint64_t first, std::uint64_t last) const {
+  Scratch scratch;
+  Search search(*this, data, first, last, scratch);
+  return search.finish_alone(scratch);
 }
 
 }  // namespace flscan::sig

@@ -5,13 +5,16 @@
 // Matching is a small backtracking machine over compiled instructions, with an explicit stack
 // (no recursion, so a long pattern cannot overflow a worker's stack) and a step budget per start
 // position (limits::kMaxMatchStepsPerStart). Unanchored searches use a literal prefilter: the
-// matcher looks for the pattern's best fixed byte run with a linear substring search (memmem) and
-// only verifies around its occurrences; after a jump, only where the next fixed run occurs.
+// matcher looks for the pattern's best fixed byte run (its anchor literal) with a linear substring
+// search (memmem) and only verifies around its occurrences; after a jump, only where the next fixed
+// run occurs. Pattern::Search is that search driven from outside: a caller that finds the anchors
+// of many patterns in one pass (LiteralIndex, issue 19) offers it the occurrences instead.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +47,14 @@ struct SearchResult {
 };
 
 class Pattern {
+  struct Frame {
+    std::uint32_t pc = 0;        // the jump or alternation instruction
+    std::uint32_t next_alt = 0;  // alternation: next member to try
+    std::uint64_t pos = 0;       // alternation: where members start; jump: next candidate position
+    std::uint64_t last = 0;      // jump: last candidate position
+    std::uint64_t entry = 0;     // jump: first candidate position (for the unbounded-jump memo)
+  };
+
  public:
   // Sentinel for an unbounded jump (`*`, `{n-}`).
   static constexpr std::uint32_t kUnbounded = 0xFFFFFFFFu;
@@ -63,6 +74,51 @@ class Pattern {
   [[nodiscard]] SearchResult search(ByteView data, std::uint64_t first, std::uint64_t last) const;
   // A match starting exactly at `start`.
   [[nodiscard]] SearchResult match_at(ByteView data, std::uint64_t start) const { return search(data, start, start); }
+
+  // The literal a wide search looks for first (empty when the pattern has none).
+  [[nodiscard]] std::span<const std::uint8_t> anchor_literal() const;
+
+  class Search;
+  // Memory searches reuse: one per thread, for any number of searches one after another.
+  class Scratch {
+    friend class Pattern;
+    friend class Search;
+    std::vector<Frame> stack_;
+  };
+
+  // search(data, first, last), step by step. The constructor decides what needs no anchor (a
+  // narrow start window is tried position by position); otherwise offer() takes the occurrences of
+  // anchor_literal() that start in [hit_from(), hit_to()] (and end inside `data`), in increasing
+  // order, each once, until done(). When no occurrence is left, result() is the search's result:
+  // the same match, cap hit or no match, after the same steps, as search() (which is this with
+  // memmem finding the occurrences: finish_alone()).
+  class Search {
+   public:
+    Search(const Pattern& pattern, ByteView data, std::uint64_t first, std::uint64_t last, Scratch& scratch);
+    [[nodiscard]] bool done() const { return done_; }
+    [[nodiscard]] std::uint64_t hit_from() const { return hit_from_; }
+    [[nodiscard]] std::uint64_t hit_to() const { return hit_to_; }
+    // The anchor literal starts at `hit`; true when the search is decided (done()).
+    bool offer(std::uint64_t hit, Scratch& scratch);
+    // Finds the remaining occurrences itself (memmem) and returns the result.
+    SearchResult finish_alone(Scratch& scratch);
+    [[nodiscard]] const SearchResult& result() const { return result_; }
+
+   private:
+    bool try_start(std::uint64_t start, Scratch& scratch);
+
+    const Pattern* pattern_;
+    ByteView data_;
+    std::uint64_t first_ = 0;
+    std::uint64_t last_ = 0;
+    std::uint64_t hit_from_ = 0;
+    std::uint64_t hit_to_ = 0;
+    std::uint64_t next_start_ = 0;  // starts below it were tried (each start at most once)
+    std::uint64_t starts_ = 0;
+    std::vector<std::uint64_t> fail_from_;
+    SearchResult result_;
+    bool done_ = true;
+  };
 
   [[nodiscard]] bool empty() const { return program_.empty(); }
   [[nodiscard]] const std::string& text() const { return text_; }
@@ -99,7 +155,6 @@ class Pattern {
     std::uint64_t min_distance = 0;
     std::uint64_t max_distance = 0;
   };
-  struct Frame;
   class Compiler;
 
   [[nodiscard]] MatchOutcome run(ByteView data, std::uint64_t start, std::vector<Frame>& stack,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <limits>
+#include <span>
 
 #include "engine/limits.h"
 
@@ -247,6 +248,10 @@ std::size_t BodySignature::memory_bytes() const {
   std::size_t total = sizeof(BodySignature) + string_heap_bytes(name) + string_heap_bytes(origin) +
                       pattern.heap_bytes() + heap_allocation_bytes(segments.capacity() * sizeof(Segment));
   for (const Segment& segment : segments) total += segment.pattern.heap_bytes();
+  // Its anchors in the set's literal indexes (SignatureSet::index_anchors), at most.
+  total += LiteralIndex::charge_for_literal(pattern.anchor_literal().size());
+  for (const Segment& segment : segments)
+    total += LiteralIndex::charge_for_literal(segment.pattern.anchor_literal().size());
   return total;
 }
 
@@ -262,6 +267,21 @@ void SignatureSet::add_body(BodySignature signature) {
   }
   if (signature.target == Target::any_file) body_for_any_file_ = true;
   body_.push_back(std::move(signature));
+  index_anchors();
+}
+
+void SignatureSet::index_anchors() {
+  const BodySignature& sig = body_.back();
+  const auto index = static_cast<std::uint32_t>(body_.size() - 1);
+  const bool anywhere = sig.offset.kind == Offset::Kind::anywhere;
+  whole_indexed_.push_back(anywhere && whole_index_.add(sig.pattern.anchor_literal(), index));
+  // A first piece searches the signature's start window (narrow unless `*`); a later one searches
+  // from where the previous piece ended to the end of the file.
+  piece_base_.push_back(static_cast<std::uint32_t>(piece_indexed_.size()));
+  for (std::size_t i = 0; i < sig.piece_count(); ++i) {
+    const auto id = static_cast<std::uint32_t>(piece_indexed_.size());
+    piece_indexed_.push_back((i > 0 || anywhere) && piece_index_.add(sig.piece(i).anchor_literal(), id));
+  }
 }
 
 void SignatureSet::SizeSet::add(const std::optional<std::uint64_t>& size) {
@@ -309,6 +329,70 @@ bool SignatureSet::needs_content_of_size(std::uint64_t size) const {
   return body_for_any_file_ || md5_sizes_.covers(size) || sha256_sizes_.covers(size);
 }
 
+namespace {
+
+// One search of a window: pattern->search(data, first, last), under `id` in a literal index.
+struct SearchJob {
+  std::uint32_t id = 0;
+  const Pattern* pattern = nullptr;
+  std::uint64_t first = 0;
+  std::uint64_t last = 0;
+  SearchResult result;
+};
+
+// Sets each job's result to pattern->search(data, first, last) (one job per id). The jobs whose
+// anchor `index` holds (indexed[id]) and that need an anchor search share one pass of the index
+// when there are at least limits::kLiteralIndexMinSearches of them (issue 19): each gets the same
+// occurrences, in the same order, as its own memmem would find, so the same result. The others,
+// or all when `use_index` is false, search alone.
+void search_jobs(ByteView data, std::span<SearchJob> jobs, const LiteralIndex& index, const std::vector<bool>& indexed,
+                 bool use_index) {
+  Pattern::Scratch scratch;
+  std::vector<Pattern::Search> searches;
+  std::vector<std::size_t> owner;  // the job of each search
+  for (std::size_t j = 0; j < jobs.size(); ++j) {
+    SearchJob& job = jobs[j];
+    if (!use_index || !indexed[job.id]) {
+      job.result = job.pattern->search(data, job.first, job.last);
+      continue;
+    }
+    Pattern::Search search(*job.pattern, data, job.first, job.last, scratch);
+    if (search.done()) {
+      job.result = search.result();
+      continue;
+    }
+    searches.push_back(std::move(search));
+    owner.push_back(j);
+  }
+  if (searches.size() < limits::kLiteralIndexMinSearches) {
+    for (std::size_t k = 0; k < searches.size(); ++k) jobs[owner[k]].result = searches[k].finish_alone(scratch);
+    return;
+  }
+
+  constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
+  std::vector<std::uint32_t> search_of(indexed.size(), kNone);
+  std::uint64_t from = std::numeric_limits<std::uint64_t>::max();
+  std::uint64_t to = 0;
+  for (std::size_t k = 0; k < searches.size(); ++k) {
+    search_of[jobs[owner[k]].id] = static_cast<std::uint32_t>(k);
+    from = std::min(from, searches[k].hit_from());
+    to = std::max(to, searches[k].hit_to());
+  }
+  std::size_t undecided = searches.size();
+  index.scan(data, from, to, [&](std::uint32_t id, std::uint64_t at) {
+    const std::uint32_t k = id < search_of.size() ? search_of[id] : kNone;
+    if (k == kNone) return true;
+    Pattern::Search& search = searches[k];
+    if (search.done() || at < search.hit_from() || at > search.hit_to()) return true;
+    if (search.offer(at, scratch)) --undecided;
+    return undecided > 0;
+  });
+  // A search the pass left undecided saw every occurrence of its anchor: its result stands.
+  for (std::size_t k = 0; k < searches.size(); ++k) jobs[owner[k]].result = searches[k].result();
+}
+
+}  // namespace
+
 std::vector<Match> SignatureSet::match(ByteView file, const pe::Image* image, const Digests& digests,
                                        MatchStats* stats) const {
   std::vector<Match> out;
@@ -318,16 +402,23 @@ std::vector<Match> SignatureSet::match(ByteView file, const pe::Image* image, co
   const bool executable = image != nullptr || pe::looks_like_mz(file);
   const std::optional<ExeLayout> layout = image ? clamav_layout(*image, file.size()) : std::nullopt;
   const bool headers_failed = executable && !layout;
-  for (const BodySignature& sig : body_) {
+  std::vector<SearchJob> jobs;
+  jobs.reserve(body_.size());
+  for (std::size_t i = 0; i < body_.size(); ++i) {
+    const BodySignature& sig = body_[i];
     if (sig.target == Target::pe && image == nullptr) continue;
     const auto window = start_window(sig.offset, file.size(), headers_failed, layout);
     if (!window) continue;
-    const SearchResult found = sig.pattern.search(file, window->first, window->last);
-    if (found.outcome == MatchOutcome::cap_hit) {
+    jobs.push_back(SearchJob{static_cast<std::uint32_t>(i), &sig.pattern, window->first, window->last, {}});
+  }
+  search_jobs(file, jobs, whole_index_, whole_indexed_, literal_index_enabled_);
+  for (const SearchJob& job : jobs) {  // in load order
+    const BodySignature& sig = body_[job.id];
+    if (job.result.outcome == MatchOutcome::cap_hit) {
       if (stats != nullptr) ++stats->cap_hits;
       continue;
     }
-    if (found.outcome == MatchOutcome::match) out.push_back(Match{sig.name, sig.origin, "ndb", found.start});
+    if (job.result.outcome == MatchOutcome::match) out.push_back(Match{sig.name, sig.origin, "ndb", job.result.start});
   }
 
   add_hash_matches_to(file.size(), digests, out);
@@ -365,43 +456,68 @@ StreamMatcher::StreamMatcher(const SignatureSet& set, std::uint64_t file_size, c
 
 void StreamMatcher::feed(ByteView window, std::uint64_t window_offset) {
   const std::uint64_t window_end = window_offset + window.size();
+  // Each round searches every live signature's current piece in this window; a signature whose
+  // piece matched goes on to its next piece in the next round.
+  std::vector<std::size_t> live;
   for (std::size_t i = 0; i < states_.size(); ++i) {
-    State& st = states_[i];
-    const BodySignature& sig = set_.body_signatures()[i];
-    while (!st.done) {
+    if (!states_[i].done) live.push_back(i);
+  }
+  std::vector<SearchJob> jobs;
+  std::vector<std::size_t> owner;  // the state of each job
+  while (!live.empty()) {
+    jobs.clear();
+    owner.clear();
+    for (const std::size_t i : live) {
+      State& st = states_[i];
+      const BodySignature& sig = set_.body_signatures()[i];
       const std::uint64_t length = sig.piece_length(st.piece);
       // Starts whose whole piece lies in this window; later starts wait for the next one, which
       // repeats the last stream_overlap() >= length - 1 bytes of this one.
       if (length > window.size() || st.first > window_end - length) {
         if (st.first > file_size_ || file_size_ - st.first < length) st.done = true;  // cannot fit any more
-        break;
+        continue;
       }
       const std::uint64_t first = std::max(st.first, window_offset);
       const std::uint64_t last = std::min(st.last, window_end - length);
       if (first > last) {
         if (st.last < first) st.done = true;
-        break;
+        continue;
       }
-      const SearchResult found = sig.piece(st.piece).search(window, first - window_offset, last - window_offset);
+      jobs.push_back(SearchJob{set_.piece_base_[i] + static_cast<std::uint32_t>(st.piece),
+                               &sig.piece(st.piece),
+                               first - window_offset,
+                               last - window_offset,
+                               {}});
+      owner.push_back(i);
+    }
+    search_jobs(window, jobs, set_.piece_index_, set_.piece_indexed_, set_.literal_index_enabled_);
+    live.clear();
+    for (std::size_t j = 0; j < jobs.size(); ++j) {
+      State& st = states_[owner[j]];
+      const BodySignature& sig = set_.body_signatures()[owner[j]];
+      const SearchResult& found = jobs[j].result;
+      const std::uint64_t last = window_offset + jobs[j].last;
       if (found.outcome == MatchOutcome::cap_hit) {
         ++cap_hits_;
         st.done = true;
-        break;
+        continue;
       }
       if (found.outcome == MatchOutcome::no_match) {
         if (last >= st.last) st.done = true;
         st.first = last + 1;
-        break;
+        continue;
       }
       const std::uint64_t at = window_offset + found.start;
+      const std::uint64_t length = sig.piece_length(st.piece);
       if (st.piece == 0) st.start = at;
       if (++st.piece == sig.piece_count()) {
         st.matched = true;
         st.done = true;
-        break;
+        continue;
       }
       st.first = at + length + sig.piece_gap(st.piece);
       st.last = std::numeric_limits<std::uint64_t>::max();
+      live.push_back(owner[j]);
     }
   }
 }

@@ -16,6 +16,7 @@
 
 #include "engine/byte_view.h"
 #include "engine/hashing.h"
+#include "engine/sig/literal_index.h"
 #include "engine/sig/pattern.h"
 #include "engine/pe.h"
 
@@ -156,7 +157,19 @@ class SignatureSet {
   // The hash signatures that match a file of `size` bytes with these digests, sorted by name.
   void add_hash_matches_to(std::uint64_t size, const Digests& digests, std::vector<Match>& out) const;
 
+  // Whether wide searches may share one pass of the literal indexes (the default; issue 19). Off,
+  // every pattern searches alone with memmem. The results are the same either way: an internal
+  // setting, for tests and measurements, never a user option.
+  void use_literal_index(bool enabled) { literal_index_enabled_ = enabled; }
+  // How many `*` signatures' whole patterns, and streamed pieces, the literal indexes hold.
+  [[nodiscard]] std::size_t indexed_patterns() const { return whole_index_.size(); }
+  [[nodiscard]] std::size_t indexed_pieces() const { return piece_index_.size(); }
+
  private:
+  friend class StreamMatcher;
+
+  // Adds the anchors of body_.back() (the whole pattern of a `*` signature, and its pieces).
+  void index_anchors();
   // Hashes every byte of the digest, as std::hash of a string did (a database's digests are text
   // anyone can write: a hash of a few of their bytes would let one file put every line in one
   // bucket and make loading quadratic), without allocating a string per key.
@@ -186,6 +199,15 @@ class SignatureSet {
   std::vector<std::string> sources_;
   bool streamable_ = true;
   std::size_t stream_overlap_ = 0;
+  // The anchors of the `*` signatures' whole patterns (match(): id = signature index), and of the
+  // streamed pieces that search beyond a narrow window (StreamMatcher: id = piece_base_[i] + piece).
+  // A pattern whose anchor an index did not take searches alone.
+  LiteralIndex whole_index_;
+  LiteralIndex piece_index_;
+  std::vector<bool> whole_indexed_;
+  std::vector<bool> piece_indexed_;
+  std::vector<std::uint32_t> piece_base_;
+  bool literal_index_enabled_ = true;
 };
 
 // Matches a set's body signatures on a file that streams by in chunks, with the same results as

@@ -433,6 +433,75 @@ def random_patterns(seed, count):
     return patterns, files
 
 
+def many_rules(seed, count):
+    """A database like bench/run.py's make_ndb (issue 19: 1,000 rules search their anchors in one
+    pass of the literal index): unanchored literals, wildcards, `*` jumps, alternatives, EOF
+    offsets, and patterns whose fixed runs are 2 or 3 bytes (they search alone). Target 0, so
+    every file is a candidate. Returns the lines and, per rule, a function making bytes that match
+    it (and its EOF distance, 0 for `*`)."""
+    rng = random.Random(seed)
+
+    def raw(lo, hi):
+        return bytes(rng.randrange(256) for _ in range(rng.randrange(lo, hi + 1)))
+
+    lines, makers = [], []
+    for i in range(count):
+        r = rng.random()
+        eof = 0
+        if r < 0.45:
+            lit = raw(16, 48)
+            sig, make = lit.hex(), (lambda lit=lit: lit)
+            kind = "Any"
+        elif r < 0.6:
+            p0, p1, p2, n = raw(4, 11), raw(4, 11), raw(4, 11), rng.randrange(1, 100)
+            sig = f"{p0.hex()}??{p1.hex()}{{{n}}}{p2.hex()}"
+            make = lambda p0=p0, p1=p1, p2=p2, n=n: p0 + raw(1, 1) + p1 + raw(n, n) + p2
+            kind = "Wild"
+        elif r < 0.7:
+            a, b = raw(6, 15), raw(6, 15)
+            sig, make = f"{a.hex()}*{b.hex()}", (lambda a=a, b=b: a + raw(0, 40) + b)
+            kind = "Star"
+        elif r < 0.8:
+            x, y, z, w = raw(6, 6), raw(2, 2), raw(2, 2), raw(6, 6)
+            sig = f"{x.hex()}({y.hex()}|{z.hex()}){w.hex()}"
+            make = lambda x=x, y=y, z=z, w=w: x + rng.choice([y, z]) + w
+            kind = "Alt"
+        elif r < 0.9:
+            a, b, c = raw(2, 3), raw(2, 3), raw(2, 3)
+            sig = f"{a.hex()}??{b.hex()}??{c.hex()}"
+            make = lambda a=a, b=b, c=c: a + raw(1, 1) + b + raw(1, 1) + c
+            kind = "Short"
+        else:
+            lit, eof = raw(8, 24), rng.randrange(64, 4096)
+            sig, make = lit.hex(), (lambda lit=lit: lit)
+            kind = "Eof"
+        offset = f"EOF-{eof}" if eof else "*"
+        lines.append(f"Flscan.Many.{kind}.{i}:0:{offset}:{sig}\n")
+        makers.append((f"Flscan.Many.{kind}.{i}", make, eof))
+    return lines, makers
+
+
+def plant_many(rng, base, picks):
+    """`base` with the picked rules' bytes appended (each after random filler; an EOF rule at its
+    distance from the end): the names that must match."""
+    data = bytearray(base)
+    names = set()
+    eof_rule = None
+    for name, make, eof in picks:
+        if eof:
+            eof_rule = (name, make, eof)
+            continue
+        data += bytes(rng.randrange(256) for _ in range(rng.randrange(1, 64))) + make()
+        names.add(name)
+    if eof_rule is not None:
+        name, make, eof = eof_rule
+        instance = make()
+        data += bytes(rng.randrange(256) for _ in range(eof))
+        data[len(data) - eof:len(data) - eof + len(instance)] = instance
+        names.add(name)
+    return bytes(data), names
+
+
 def pattern_regex(pattern):
     """The documented meaning of a hex pattern as a Python bytes regex (the third opinion)."""
     out, i = b"", 0
@@ -502,6 +571,16 @@ def compare(label, theirs, ours, their_name="clamscan"):
     return not only_theirs and not only_ours
 
 
+def compare_three(label, what, clamscan, tool, database, root, reference, reference_name):
+    """clamscan and flscan with one database over `root`, against each other and a reference."""
+    clam = run_clamscan(clamscan, [database], root)
+    ours = run_tool(tool, [database], root)
+    print(f"{label}: {what}, clamscan {len(clam)} verdicts, flscan {len(ours)} verdicts, "
+          f"{reference_name} {len(reference)}")
+    agree = compare(label, clam, ours)
+    return compare(label, reference, ours, their_name=reference_name) and agree
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tool", required=True, help="sigmatch_tool binary")
@@ -565,15 +644,39 @@ def main():
         with open(os.path.join(random_dir, name), "wb") as out:
             out.write(data)
         reference |= {(name, f"Flscan.Random.{i}") for i, p in enumerate(patterns) if pattern_regex(p).search(data)}
-    clam = run_clamscan(clamscan, [random_db], random_dir)
-    ours = run_tool(args.tool, [random_db], random_dir)
-    print(f"random: {len(patterns)} patterns x {len(random_files)} files, clamscan {len(clam)} verdicts, "
-          f"flscan {len(ours)} verdicts, re module {len(reference)}")
-    ok &= compare("random", clam, ours)
-    ok &= compare("random", reference, ours, their_name="re module")
+    ok &= compare_three("random", f"{len(patterns)} patterns x {len(random_files)} files", clamscan, args.tool,
+                        random_db, random_dir, reference, "re module")
 
+    # 1,000 rules (the literal index's one-pass search), planted into random files and into copies
+    # of corpus samples (their bytes followed by the planted ones).
     corpus = args.corpus_dir
-    if corpus and os.path.isfile(os.path.join(corpus, "manifest.json")):
+    have_corpus = corpus and os.path.isfile(os.path.join(corpus, "manifest.json"))
+    lines, makers = many_rules(20261205, 1000)
+    many_db = os.path.join(databases_dir, "many.ndb")
+    with open(many_db, "w") as out:
+        out.write("".join(lines))
+    rng = random.Random(1205)
+    bases = [bytes(rng.randrange(256) for _ in range(rng.randrange(100, 20000))) for _ in range(20)]
+    if have_corpus:
+        with open(os.path.join(corpus, "manifest.json")) as f:
+            # Not the malformed MZ files: neither ClamAV nor flscan has EOF offsets for them.
+            samples = sorted(e["path"] for e in json.load(f)["files"] if e["size"] <= 512 * 1024 and not e["malformed"])
+        for path in samples[:: max(1, len(samples) // 20)][:20]:
+            with open(os.path.join(corpus, path), "rb") as f:
+                bases.append(f.read())
+    many_dir = os.path.join(work, "many")
+    os.makedirs(many_dir)
+    planted = set()
+    for k, base in enumerate(bases):
+        picks = [makers[rng.randrange(len(makers))] for _ in range(rng.randrange(0, 8))]
+        data, names = plant_many(rng, base, picks)
+        name = f"m{k:03d}.bin"
+        with open(os.path.join(many_dir, name), "wb") as out:
+            out.write(data)
+        planted |= {(name, n) for n in names}
+    ok &= compare_three("1,000 rules", f"{len(bases)} files", clamscan, args.tool, many_db, many_dir, planted, "planted")
+
+    if have_corpus:
         corpus_dbs = databases[:2] + [os.path.join(args.source_dir, "tests", "signatures", "data", "marker.ndb")]
         clam = run_clamscan(clamscan, corpus_dbs, corpus)
         ours = run_tool(args.tool, corpus_dbs, corpus)
