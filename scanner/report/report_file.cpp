@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <streambuf>
+#include <string>
+#include <utility>
 
 #include "scanner/platform/errno_text.h"
 #include "scanner/platform/fd.h"
@@ -77,13 +79,59 @@ tl::expected<void, std::string> check_target(int dir, const std::string& name) {
   return {};
 }
 
+// "." + name + ".<64 random bits>.tmp": a leading dot and the name keep a temporary file next to
+// the report in a listing; NAME_MAX still holds. The error is the reason only.
+tl::expected<std::string, std::string> temporary_name(const std::string& name) {
+  std::uint64_t random = 0;
+  if (::getrandom(&random, sizeof random, 0) != static_cast<ssize_t>(sizeof random)) {
+    return tl::make_unexpected("getrandom: " + errno_text(errno));
+  }
+  char suffix[32];
+  std::snprintf(suffix, sizeof suffix, ".%016llx.tmp", static_cast<unsigned long long>(random));
+  return "." + name.substr(0, 200) + suffix;
+}
+
+// A new file with such a name in `dir` (O_EXCL|O_NOFOLLOW: one this process made), and its name;
+// the error is the reason only.
+tl::expected<std::pair<Fd, std::string>, std::string> create_named_temporary(int dir, const std::string& name) {
+  for (int attempt = 0; attempt < kMaxTemporaryNameTries; ++attempt) {
+    auto temporary = temporary_name(name);
+    if (!temporary) return tl::make_unexpected(temporary.error());
+    Fd fd(::openat(dir, temporary->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666));
+    if (fd.valid()) return std::make_pair(std::move(fd), std::move(*temporary));
+    if (errno != EEXIST) return tl::make_unexpected("cannot create a temporary file beside it: " + errno_text(errno));
+  }
+  return tl::make_unexpected(std::string("cannot create a temporary file beside it: every name tried exists"));
+}
+
+// Gives the unnamed (O_TMPFILE) file `fd` a new temporary name in `dir`, for the rename over the
+// report: linkat with AT_EMPTY_PATH (needs CAP_DAC_READ_SEARCH, which root has), else through
+// /proc/self/fd. The error is the reason only.
+tl::expected<std::string, std::string> link_temporary(int fd, int dir, const std::string& name) {
+  int error = 0;
+  for (int attempt = 0; attempt < kMaxTemporaryNameTries; ++attempt) {
+    auto temporary = temporary_name(name);
+    if (!temporary) return tl::make_unexpected(temporary.error());
+    if (::linkat(fd, "", dir, temporary->c_str(), AT_EMPTY_PATH) == 0) return *temporary;
+    error = errno;
+    if (error != EEXIST) {
+      const std::string proc = "/proc/self/fd/" + std::to_string(fd);
+      if (::linkat(AT_FDCWD, proc.c_str(), dir, temporary->c_str(), AT_SYMLINK_FOLLOW) == 0) return *temporary;
+      error = errno;
+      if (error != EEXIST) break;
+    }
+  }
+  return tl::make_unexpected("cannot give the written report a name beside it: " + errno_text(error));
+}
+
 }  // namespace
 
 struct ReportFile::State {
   Fd dir;
   Fd fd;
-  std::string name;       // the report's name in `dir`
-  std::string temporary;  // the temporary file's name in `dir`, empty once renamed
+  std::string name;        // the report's name in `dir`
+  std::string temporary;   // the temporary file's name in `dir`, empty once renamed
+  bool anonymous = false;  // made with O_TMPFILE: no name until commit() links it
   std::unique_ptr<FdBuffer> buffer;
   std::unique_ptr<std::ostream> stream;
 
@@ -106,25 +154,19 @@ tl::expected<std::unique_ptr<ReportFile>, std::string> ReportFile::create(const 
   state->dir = Fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!state->dir.valid()) return tl::make_unexpected("cannot open its directory: " + errno_text(errno));
   if (auto ok = check_target(state->dir.get(), state->name); !ok) return tl::make_unexpected(ok.error());
-  for (int attempt = 0; attempt < kMaxTemporaryNameTries && !state->fd.valid(); ++attempt) {
-    std::uint64_t random = 0;
-    if (::getrandom(&random, sizeof random, 0) != static_cast<ssize_t>(sizeof random)) {
-      return tl::make_unexpected("getrandom: " + errno_text(errno));
-    }
-    char suffix[32];
-    std::snprintf(suffix, sizeof suffix, ".%016llx.tmp", static_cast<unsigned long long>(random));
-    // A leading dot and the name keep it next to the report in a listing; NAME_MAX still holds.
-    std::string temporary = "." + state->name.substr(0, 200) + suffix;
-    state->fd =
-        Fd(::openat(state->dir.get(), temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666));
-    if (state->fd.valid()) {
-      state->temporary = std::move(temporary);
-    } else if (errno != EEXIST) {
-      return tl::make_unexpected("cannot create a temporary file beside it: " + errno_text(errno));
-    }
+  // An unnamed file in that directory (O_TMPFILE) when the file system has them: a scan killed
+  // before the report is written leaves nothing beside it. It gets its name in commit().
+  state->fd = Fd(::openat(state->dir.get(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666));
+  if (state->fd.valid()) {
+    state->anonymous = true;
+  } else if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
+    return tl::make_unexpected("cannot create a temporary file beside it: " + errno_text(errno));
+  } else if (auto named = create_named_temporary(state->dir.get(), state->name); named) {
+    state->fd = std::move(named->first);
+    state->temporary = std::move(named->second);
+  } else {
+    return tl::make_unexpected(named.error());
   }
-  if (!state->fd.valid())
-    return tl::make_unexpected(std::string("cannot create a temporary file beside it: every name tried exists"));
   state->buffer = std::make_unique<FdBuffer>(state->fd.get());
   state->stream = std::make_unique<std::ostream>(state->buffer.get());
   return std::unique_ptr<ReportFile>(new ReportFile(std::move(state)));
@@ -138,6 +180,12 @@ tl::expected<void, std::string> ReportFile::commit() {
   if (!*s.stream)
     return tl::make_unexpected("write error: " + errno_text(s.buffer->error() != 0 ? s.buffer->error() : EIO));
   if (::fsync(s.fd.get()) != 0) return tl::make_unexpected("fsync: " + errno_text(errno));
+  if (s.anonymous) {
+    auto linked = link_temporary(s.fd.get(), s.dir.get(), s.name);
+    if (!linked) return tl::make_unexpected(linked.error());
+    s.temporary = std::move(*linked);
+    s.anonymous = false;
+  }
   if (const int error = s.fd.close_checked(); error != 0) return tl::make_unexpected("close: " + errno_text(error));
   if (auto ok = check_target(s.dir.get(), s.name); !ok) return tl::make_unexpected(ok.error());
   if (::renameat(s.dir.get(), s.temporary.c_str(), s.dir.get(), s.name.c_str()) != 0) {

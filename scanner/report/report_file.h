@@ -9,12 +9,15 @@
 //      and every later step is relative to that descriptor.
 //   2. A name that exists as a symbolic link, or as anything but a regular file (a FIFO, a device,
 //      a directory), is refused with an error naming it: exit code 2 before the scan starts.
-//   3. The report is written to a new temporary file in that directory, created with
-//      O_CREAT|O_EXCL|O_NOFOLLOW (so it is a file this process created, never one that was there),
-//      then flushed, fsync()ed and renamed over the name. rename replaces a directory entry and
-//      never follows a symlink at the target, so a symlink swapped in after step 2 is replaced, not
-//      written through. Readers see the old report or the whole new one, never half of one.
-//   4. A report that fails to write leaves the name as it was and removes the temporary file.
+//   3. The report is written to a new file in that directory that this process created, never one
+//      that was there: an unnamed one (O_TMPFILE), or, on a file system without them, a temporary
+//      name created with O_CREAT|O_EXCL|O_NOFOLLOW. It is flushed, fsync()ed, given a temporary
+//      name (linkat) if it had none, and renamed over the name. rename replaces a directory entry
+//      and never follows a symlink at the target, so a symlink swapped in after step 2 is replaced,
+//      not written through. Readers see the old report or the whole new one, never half of one.
+//   4. A report that fails to write leaves the name as it was and removes the temporary file. A
+//      scan killed before its reports are written leaves nothing beside them (the unnamed file
+//      goes with the process; a named temporary file, on a file system without O_TMPFILE, stays).
 // What this does not promise: in a directory others can write, they can still rename, replace or
 // delete the finished report afterwards; and a symlinked directory component of the name is
 // followed (name reports in a directory the scanned tree's authors cannot write, or in the

@@ -12,7 +12,9 @@ this test's own. Required:
 - while flscan runs, each `flscan-image.*` directory in TMPDIR holds one entry, a symbolic link to
   /proc/self/fd/N (no byte of the image is written there);
 - for each of SIGTERM, SIGINT and SIGHUP sent as soon as such a directory exists: flscan ends by
-  that signal (it was mid-scan) and TMPDIR holds nothing named flscan-image.* afterwards;
+  that signal (it was mid-scan) and TMPDIR holds nothing named flscan-image.* afterwards, and
+  nothing is left beside the `--json` report's name (its file, made before the scan, is unnamed:
+  scanner/report/report_file.h);
 - with SIGINT ignored when flscan starts (as under a shell's background job), a SIGINT mid-scan
   is still ignored: the scan ends normally (exit 0, 1 or 2), and leaves nothing either.
 
@@ -86,6 +88,11 @@ def run(flscan: str, operands: list, tmpdir: Path, work: Path, sig: int, ignore_
               f"stderr {stderr.decode('utf-8', 'replace')[-1500:]}")
     left = leftovers(tmpdir)
     check(not left, f"{what}: left behind in TMPDIR: {left}")
+    # The report file is created before the scan (report_file.h): a scan killed before writing it
+    # leaves no temporary file beside the report's name, and no report.
+    if not ignore_sigint:
+        beside = sorted(p.name for p in work.iterdir() if p.name.startswith(".report.json") or p.name == "report.json")
+        check(not beside, f"{what}: left beside the report's name: {beside}")
     for name in left:
         shutil.rmtree(tmpdir / name, ignore_errors=True)
 
