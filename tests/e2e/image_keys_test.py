@@ -50,6 +50,7 @@ from image_scan_test import INFECTION_STATES, against_manifest, compare_volume, 
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "corpus"))
 import lvm_pv  # noqa: E402  (the LVM2 on-disk format, as the image fixtures write it)
+import qemu_luks  # noqa: E402  (qemu-img with an exact clock for its PBKDF benchmark)
 
 TREE = "windows/nt4-infected"
 SECTOR = 512
@@ -103,16 +104,11 @@ def make_fixtures(corpus: Path, work: Path) -> dict:
     make_fat16(fat512, 16 * MIB, 512, tree)
     make_fat16(fat4k, 20 * MIB, 4096, tree)
     keys = {name: secret_file(work, name + ".key", text) for name, text in PASS.items()}
-    # qemu-img reads the secret from a file (never argv); its PBKDF is timed for 10 ms. It gives
-    # up now and then on a busy machine ("Unable to get accurate CPU usage"): retried.
-    qemu = ["qemu-img", "convert", "-q", "-f", "raw", "-O", "luks", "--object",
-            f"secret,id=s0,file={keys['luks1-qemu.img']}", "-o", "key-secret=s0,iter-time=10",
-            str(fat512), str(work / "luks1-qemu.img")]
-    for _ in range(5):
-        if subprocess.run(qemu, capture_output=True).returncode == 0:
-            break
-    else:
-        raise SystemExit("qemu-img could not make a LUKS volume: " + " ".join(qemu))
+    # qemu-img reads the secret from a file (never argv); its PBKDF is timed for 10 ms, on an exact
+    # thread clock (qemu_luks: Debian 12's qemu-img otherwise fails now and then on its benchmark).
+    qemu_luks.run(["convert", "-q", "-f", "raw", "-O", "luks", "--object",
+                   f"secret,id=s0,file={keys['luks1-qemu.img']}", "-o", "key-secret=s0,iter-time=10",
+                   fat512, work / "luks1-qemu.img"])
     header = (work / "luks1-qemu.img").read_bytes()[:592]
     assert header[:8] == b"LUKS\xba\xbe\x00\x01", "qemu-img did not write LUKS1"
     assert header[8:11] == b"aes" and header[40:51] == b"xts-plain64", f"qemu-img's cipher: {header[8:72]!r}"
