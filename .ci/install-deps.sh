@@ -33,6 +33,7 @@ packages=(
   lvm2                                         # tests: pvck checks the LVM2 fixtures' label, metadata area and text (no root needed)
   strace                                       # tests: e2e_io_per_file counts each file's opens and reads; e2e_read_order the order of the reads
   e2fsprogs                                    # test: e2e_read_order makes an ext4 file system in a file (mkfs.ext4) and reads extents (FIEMAP)
+  bindfs                                       # test: e2e_interrupted_scan_fuse writes reports to a FUSE file system (no O_TMPFILE)
   libwine                                      # test: e2e_wine_kernel scans Wine's real ntoskrnl.exe (not an NT kernel: no finding)
   xz-utils mount                               # tests: e2e_image_bitlocker unpacks the shared .tar.xz; e2e_operand_device attaches loop devices (losetup)
   dpkg-dev                                     # make package: dpkg-shlibdeps computes the .deb's Depends on linked libraries

@@ -22,7 +22,7 @@
 #include "scanner/report/report_file.h"
 #include "scanner/report/scan_report_facts.h"
 #include "scanner/app/scan_job.h"
-#include "scanner/platform/private_link.h"
+#include "scanner/platform/termination_cleanup.h"
 #include "scanner/report/text_encoding.h"
 #include "signatures/loader.h"
 
@@ -122,6 +122,10 @@ void add_host_reports(const Options& options, const std::vector<image::ImageLayo
 }
 
 int run(int argc, char** argv) {
+  // Before any thread starts: Ctrl-C, SIGTERM or SIGHUP mid-scan or mid-merge still removes the
+  // private links the disk images found in directories are opened through (private_link.h) and a
+  // report's named temporary file (report_file.h).
+  clean_up_on_termination();
   // `flscan restore DIR`: a plain argv check, so a PATH named "restore" is written ./restore.
   if (argc >= 2 && std::string_view(argv[1]) == "restore")
     return run_restore_command(argc - 1, argv + 1, std::cout, std::cerr);
@@ -131,9 +135,6 @@ int run(int argc, char** argv) {
   const ParseOutcome parsed = parse_options(argc, argv, std::cout, std::cerr);
   if (!parsed.options) return parsed.exit_code;
   const Options& options = *parsed.options;
-  // Before any thread starts: Ctrl-C, SIGTERM or SIGHUP mid-scan still removes the private links
-  // the disk images found in directories are opened through (private_link.h).
-  remove_private_links_on_termination();
 
   g_signatures = new tl::expected<sig::SignatureSet, std::string>(load_signatures(options));
   auto& signatures = *g_signatures;

@@ -5,8 +5,9 @@
 // name in the tree must not be resolved again.
 //
 // Removed, link then directory, when the PrivateLink is destroyed, and also when SIGINT, SIGTERM
-// or SIGHUP ends the process once remove_private_links_on_termination() was called: a scan
-// interrupted with Ctrl-C or by a CI timeout left `flscan-image.XXXXXX` behind, naming the image.
+// or SIGHUP ends the process once clean_up_on_termination() was called
+// (scanner/platform/termination_cleanup.h): a scan interrupted with Ctrl-C or by a CI timeout left
+// `flscan-image.XXXXXX` behind, naming the image.
 // A process ended by SIGKILL, or by a crash, still leaves it: a directory holding only that link,
 // which points at no file once the process is gone (no byte of the image is ever written there).
 #pragma once
@@ -16,6 +17,8 @@
 #include <utility>
 
 #include <tl/expected.hpp>
+
+#include "scanner/platform/termination_cleanup.h"
 
 namespace flscan::scanner {
 
@@ -35,7 +38,7 @@ class PrivateLink {
   [[nodiscard]] std::string directory() const { return directory_ + "/"; }  // "<directory>/"
 
   // Unlinks the link and removes the directory: what the destructor does, and the termination
-  // cleanup before it (under the lock of the registry of links).
+  // cleanup before it.
   void remove() const;
 
  private:
@@ -43,14 +46,7 @@ class PrivateLink {
 
   std::string directory_;  // without the trailing '/'
   std::string path_;
+  std::unique_ptr<TerminationCleanup> cleanup_;  // remove(), registered while the link exists
 };
-
-// From now on SIGINT, SIGTERM and SIGHUP (those whose disposition is the default: one ignored, as
-// under nohup, stays ignored) remove every PrivateLink first, then end the process as they would
-// have (the same signal, with its default action). Call it before any other thread is started:
-// the signals are blocked in the calling thread, so in every thread started later, and a thread of
-// its own waits for them (sigwait), so no async-signal-safety limits what the cleanup may do. Once
-// it has begun, no PrivateLink is made or removed any more (the process is ending).
-void remove_private_links_on_termination();
 
 }  // namespace flscan::scanner

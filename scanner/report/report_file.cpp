@@ -14,6 +14,7 @@
 
 #include "scanner/platform/errno_text.h"
 #include "scanner/platform/fd.h"
+#include "scanner/platform/termination_cleanup.h"
 #include "scanner/report/text_encoding.h"
 
 namespace flscan::scanner {
@@ -134,10 +135,21 @@ struct ReportFile::State {
   bool anonymous = false;  // made with O_TMPFILE: no name until commit() links it
   std::unique_ptr<FdBuffer> buffer;
   std::unique_ptr<std::ostream> stream;
+  // Unlinks `temporary` if SIGINT, SIGTERM or SIGHUP ends the process while it has that name.
+  std::unique_ptr<TerminationCleanup> cleanup;
+
+  // Call inside TerminationCleanup::locked, right after `temporary` was made.
+  void clean_up_on_termination() {
+    cleanup =
+        std::make_unique<TerminationCleanup>([dir = dir.get(), name = temporary] { ::unlinkat(dir, name.c_str(), 0); });
+  }
 
   ~State() {
     fd.reset();
-    if (!temporary.empty()) ::unlinkat(dir.get(), temporary.c_str(), 0);
+    TerminationCleanup::locked([this] {
+      if (!temporary.empty()) ::unlinkat(dir.get(), temporary.c_str(), 0);
+      cleanup.reset();
+    });
   }
 };
 
@@ -161,11 +173,20 @@ tl::expected<std::unique_ptr<ReportFile>, std::string> ReportFile::create(const 
     state->anonymous = true;
   } else if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
     return tl::make_unexpected("cannot create a temporary file beside it: " + errno_text(errno));
-  } else if (auto named = create_named_temporary(state->dir.get(), state->name); named) {
-    state->fd = std::move(named->first);
-    state->temporary = std::move(named->second);
   } else {
-    return tl::make_unexpected(named.error());
+    // A named one, made and registered for the termination cleanup in one locked step.
+    std::string failure;
+    TerminationCleanup::locked([&] {
+      auto named = create_named_temporary(state->dir.get(), state->name);
+      if (!named) {
+        failure = named.error();
+        return;
+      }
+      state->fd = std::move(named->first);
+      state->temporary = std::move(named->second);
+      state->clean_up_on_termination();
+    });
+    if (!failure.empty()) return tl::make_unexpected(failure);
   }
   state->buffer = std::make_unique<FdBuffer>(state->fd.get());
   state->stream = std::make_unique<std::ostream>(state->buffer.get());
@@ -181,17 +202,32 @@ tl::expected<void, std::string> ReportFile::commit() {
     return tl::make_unexpected("write error: " + errno_text(s.buffer->error() != 0 ? s.buffer->error() : EIO));
   if (::fsync(s.fd.get()) != 0) return tl::make_unexpected("fsync: " + errno_text(errno));
   if (s.anonymous) {
-    auto linked = link_temporary(s.fd.get(), s.dir.get(), s.name);
-    if (!linked) return tl::make_unexpected(linked.error());
-    s.temporary = std::move(*linked);
-    s.anonymous = false;
+    std::string failure;
+    TerminationCleanup::locked([&] {
+      auto linked = link_temporary(s.fd.get(), s.dir.get(), s.name);
+      if (!linked) {
+        failure = linked.error();
+        return;
+      }
+      s.temporary = std::move(*linked);
+      s.anonymous = false;
+      s.clean_up_on_termination();
+    });
+    if (!failure.empty()) return tl::make_unexpected(failure);
   }
   if (const int error = s.fd.close_checked(); error != 0) return tl::make_unexpected("close: " + errno_text(error));
   if (auto ok = check_target(s.dir.get(), s.name); !ok) return tl::make_unexpected(ok.error());
-  if (::renameat(s.dir.get(), s.temporary.c_str(), s.dir.get(), s.name.c_str()) != 0) {
-    return tl::make_unexpected("cannot rename the temporary file over it: " + errno_text(errno));
-  }
-  s.temporary.clear();
+  int rename_error = 0;
+  TerminationCleanup::locked([&] {
+    if (::renameat(s.dir.get(), s.temporary.c_str(), s.dir.get(), s.name.c_str()) != 0) {
+      rename_error = errno;
+      return;
+    }
+    s.temporary.clear();
+    s.cleanup.reset();  // the name is the report's now
+  });
+  if (rename_error != 0)
+    return tl::make_unexpected("cannot rename the temporary file over it: " + errno_text(rename_error));
   return {};
 }
 

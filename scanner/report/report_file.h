@@ -16,8 +16,11 @@
 //      and never follows a symlink at the target, so a symlink swapped in after step 2 is replaced,
 //      not written through. Readers see the old report or the whole new one, never half of one.
 //   4. A report that fails to write leaves the name as it was and removes the temporary file. A
-//      scan killed before its reports are written leaves nothing beside them (the unnamed file
-//      goes with the process; a named temporary file, on a file system without O_TMPFILE, stays).
+//      scan killed before its reports are written leaves nothing beside them: the unnamed file
+//      goes with the process; a named temporary file (a file system without O_TMPFILE, or the
+//      moment between linkat and rename) is unlinked by the termination cleanup when SIGINT,
+//      SIGTERM or SIGHUP ends the process (scanner/platform/termination_cleanup.h). SIGKILL
+//      leaves a named one.
 // What this does not promise: in a directory others can write, they can still rename, replace or
 // delete the finished report afterwards; and a symlinked directory component of the name is
 // followed (name reports in a directory the scanned tree's authors cannot write, or in the

@@ -18,7 +18,17 @@ this test's own. Required:
 - with SIGINT ignored when flscan starts (as under a shell's background job), a SIGINT mid-scan
   is still ignored: the scan ends normally (exit 0, 1 or 2), and leaves nothing either.
 
-Usage: interrupted_scan_test.py FLSCAN IMAGES_DIR CORPUS_DIR"""
+With `--reports-on-fuse`, the same with the `--json` report named in a FUSE file system (bindfs
+of a directory of this test's), which has no unnamed files (open with O_TMPFILE fails there with
+EOPNOTSUPP, as on FAT, NFS or 9p; checked first): the report is written under a temporary name `.report.json.<random>.tmp` beside its
+name, which must exist while the scan runs (so that path was taken) and be gone after each signal
+(the termination cleanup unlinks it, scanner/platform/termination_cleanup.h); and a scan left to
+finish leaves report.json, whole JSON, and nothing else. Exit 77 (skipped, with the reason) where
+a FUSE file system cannot be mounted (not root, no /dev/fuse).
+
+Usage: interrupted_scan_test.py FLSCAN IMAGES_DIR CORPUS_DIR [--reports-on-fuse]"""
+import errno
+import json
 import os
 import shutil
 import signal
@@ -31,7 +41,7 @@ from pathlib import Path
 sys.dont_write_bytecode = True  # nothing written next to the sources
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from e2e_support import check, finish  # noqa: E402
+from e2e_support import check, failures, finish  # noqa: E402
 
 COPIES = 4
 WAIT_SECONDS = 120
@@ -53,8 +63,15 @@ def check_contents(tmpdir: Path, what: str) -> None:
               f"{what}: {name} holds {[e.name for e in entries]} -> {targets}, not one link to /proc/self/fd/N")
 
 
-def run(flscan: str, operands: list, tmpdir: Path, work: Path, sig: int, ignore_sigint: bool) -> None:
+def beside_report(reports: Path) -> list:
+    return sorted(p.name for p in reports.iterdir() if p.name.startswith(".report.json") or p.name == "report.json")
+
+
+def run(flscan: str, operands: list, tmpdir: Path, work: Path, sig: int, ignore_sigint: bool,
+        reports: Path, named_temporary: bool) -> None:
     what = f"{signal.Signals(sig).name}{' (SIGINT ignored)' if ignore_sigint else ''}"
+    if named_temporary:
+        what += ", report on FUSE"
     env = dict(os.environ, TMPDIR=str(tmpdir))
 
     def child_signals() -> None:
@@ -62,7 +79,7 @@ def run(flscan: str, operands: list, tmpdir: Path, work: Path, sig: int, ignore_
         signal.signal(signal.SIGINT, signal.SIG_IGN if ignore_sigint else signal.SIG_DFL)
         signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
-    proc = subprocess.Popen([flscan, "-q", "--json", str(work / "report.json"), *operands], cwd=work, env=env,
+    proc = subprocess.Popen([flscan, "-q", "--json", str(reports / "report.json"), *operands], cwd=work, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=child_signals)
     deadline = time.monotonic() + WAIT_SECONDS
     seen = False
@@ -70,6 +87,11 @@ def run(flscan: str, operands: list, tmpdir: Path, work: Path, sig: int, ignore_
         if leftovers(tmpdir):
             seen = True
             check_contents(tmpdir, what)
+            if named_temporary:
+                # The report file is made before the scan: here, under a temporary name.
+                temporaries = [n for n in beside_report(reports) if n.startswith(".report.json.") and n.endswith(".tmp")]
+                check(len(temporaries) == 1, f"{what}: beside the report's name mid-scan: {beside_report(reports)}, "
+                      "expected one .report.json.<random>.tmp")
             proc.send_signal(sig)
             break
         time.sleep(0.001)
@@ -91,26 +113,83 @@ def run(flscan: str, operands: list, tmpdir: Path, work: Path, sig: int, ignore_
     # The report file is created before the scan (report_file.h): a scan killed before writing it
     # leaves no temporary file beside the report's name, and no report.
     if not ignore_sigint:
-        beside = sorted(p.name for p in work.iterdir() if p.name.startswith(".report.json") or p.name == "report.json")
+        beside = beside_report(reports)
         check(not beside, f"{what}: left beside the report's name: {beside}")
+    else:
+        beside = beside_report(reports)
+        check(beside == ["report.json"], f"{what}: beside the report's name after the scan: {beside}, expected report.json")
+        if "report.json" in beside:
+            try:
+                json.loads((reports / "report.json").read_bytes())
+            except ValueError as e:
+                check(False, f"{what}: report.json is not whole JSON: {e}")
+            (reports / "report.json").unlink()
     for name in left:
         shutil.rmtree(tmpdir / name, ignore_errors=True)
 
 
+def mount_fuse(work: Path) -> tuple[Path | None, str]:
+    """work/fuse-backing mounted on work/fuse by bindfs (FUSE), or None and why not."""
+    if shutil.which("bindfs") is None:
+        check(False, "bindfs is not installed (.ci/install-deps.sh installs it)")
+        return None, "no bindfs"
+    if os.geteuid() != 0:
+        return None, "not root"
+    if not os.path.exists("/dev/fuse"):
+        return None, "no /dev/fuse"
+    backing, mnt = work / "fuse-backing", work / "fuse"
+    backing.mkdir()
+    mnt.mkdir()
+    r = subprocess.run(["bindfs", str(backing), str(mnt)], capture_output=True, text=True)
+    if r.returncode != 0:
+        return None, f"bindfs failed: {r.stderr.strip()[:300]}"
+    return mnt, ""
+
+
+def has_unnamed_files(directory: Path) -> bool:
+    try:
+        os.close(os.open(directory, os.O_TMPFILE | os.O_WRONLY, 0o600))
+        return True
+    except OSError as e:
+        if e.errno in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+            return False
+        raise
+
+
 def main() -> int:
     flscan, images, corpus = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+    on_fuse = sys.argv[4:] == ["--reports-on-fuse"]
     with tempfile.TemporaryDirectory(prefix="flscan-interrupted-") as scratch:
         work = Path(scratch)
         tmpdir = work / "tmp"
         tmpdir.mkdir()
-        tree = work / "tree" / "vm"
-        tree.mkdir(parents=True)
-        for i in range(COPIES):
-            shutil.copyfile(images / "mbr.vhd", tree / f"disk{i}.vhd")
-        operands = [str(work / "tree"), str(corpus)]
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            run(flscan, operands, tmpdir, work, sig, False)
-        run(flscan, operands, tmpdir, work, signal.SIGINT, True)
+        reports = work
+        if on_fuse:
+            mnt, why = mount_fuse(work)
+            if mnt is None and failures:
+                return finish("interrupted_scan_test --reports-on-fuse")
+            if mnt is None:
+                print(f"SKIPPED: no FUSE file system can be mounted here: {why}")
+                return 77
+            reports = mnt
+        try:
+            if on_fuse and has_unnamed_files(reports):
+                check(False, f"{reports}: O_TMPFILE works on this FUSE mount, so the named path is not tested")
+                return finish("interrupted_scan_test --reports-on-fuse")
+            tree = work / "tree" / "vm"
+            tree.mkdir(parents=True)
+            for i in range(COPIES):
+                shutil.copyfile(images / "mbr.vhd", tree / f"disk{i}.vhd")
+            operands = [str(work / "tree"), str(corpus)]
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                run(flscan, operands, tmpdir, work, sig, False, reports, on_fuse)
+            run(flscan, operands, tmpdir, work, signal.SIGINT, True, reports, on_fuse)
+        finally:
+            if on_fuse:
+                subprocess.run(["umount", str(reports)], capture_output=True)
+    if on_fuse:
+        return finish("interrupted_scan_test --reports-on-fuse: no private link nor named report file left "
+                      "by an interrupted scan")
     return finish("interrupted_scan_test: no private link left by an interrupted scan")
 
 
