@@ -186,7 +186,11 @@ def main() -> int:
             run(flscan, operands, tmpdir, work, signal.SIGINT, True, reports, on_fuse)
         finally:
             if on_fuse:
-                subprocess.run(["umount", str(reports)], capture_output=True)
+                # bindfs's own unmount, then the kernel's; lazily if still busy, so the
+                # temporary directory can go.
+                for command in (["fusermount", "-u"], ["umount"], ["umount", "-l"]):
+                    if os.path.ismount(reports) and shutil.which(command[0]):
+                        subprocess.run([*command, str(reports)], capture_output=True)
     if on_fuse:
         return finish("interrupted_scan_test --reports-on-fuse: no private link nor named report file left "
                       "by an interrupted scan")
