@@ -11,12 +11,16 @@ happens depends on the machine and its load: 9 runs in 30 on an idle 2-core VM.
 (CLOCK_THREAD_CPUTIME_ID), through a small LD_PRELOAD library compiled once per process. qemu-img
 itself, its LUKS header and its encryption are unchanged; only the benchmark's clock is exact, so
 the result no longer depends on where the ticks fell.
+
+As a command, `python3 corpus/qemu_luks.py ARGS...` runs `qemu-img ARGS...` that way (for tests
+written in C++); its exit status is qemu-img's.
 """
 
 import atexit
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -73,3 +77,12 @@ def run(args: list) -> None:
     if done.returncode != 0:
         raise SystemExit(f"qemu-img failed (exit {done.returncode}): {' '.join(command)}\n"
                          f"{done.stderr.strip()}")
+
+
+if __name__ == "__main__":
+    sys.dont_write_bytecode = True
+    try:
+        run(sys.argv[1:])
+    except SystemExit as failure:
+        print(failure, file=sys.stderr)
+        sys.exit(1)
