@@ -54,7 +54,15 @@ mkdir -p "$build"
 if ! cmake --preset fuzz >"$build/configure.log" 2>&1; then
   cat "$build/configure.log" >&2; echo "run.sh: configure failed" >&2; exit 2
 fi
-cmake --build --preset fuzz -j "${FLSCAN_FUZZ_JOBS:-2}" || { echo "run.sh: build failed" >&2; exit 2; }
+# Exactly the targets asked for, with their replay programs (what the preset's list names is not
+# relied on: a target missing from it was not built, and then could not run).
+build_targets=()
+for t in "${targets[@]}"; do build_targets+=("$t" "${t}_replay"); done
+cmake --build --preset fuzz -j "${FLSCAN_FUZZ_JOBS:-2}" --target "${build_targets[@]}" ||
+  { echo "run.sh: build failed" >&2; exit 2; }
+for t in "${targets[@]}"; do
+  [[ -x "$build/fuzz/$t" ]] || { echo "run.sh: $build/fuzz/$t was not built" >&2; exit 2; }
+done
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out="$root/$build/runs/$stamp"   # logs and reproducers are kept here after the run
