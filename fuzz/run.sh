@@ -54,8 +54,7 @@ mkdir -p "$build"
 if ! cmake --preset fuzz >"$build/configure.log" 2>&1; then
   cat "$build/configure.log" >&2; echo "run.sh: configure failed" >&2; exit 2
 fi
-# Exactly the targets asked for, with their replay programs (what the preset's list names is not
-# relied on: a target missing from it was not built, and then could not run).
+# Exactly the targets asked for, with their replay programs (the preset alone builds everything).
 build_targets=()
 for t in "${targets[@]}"; do build_targets+=("$t" "${t}_replay"); done
 cmake --build --preset fuzz -j "${FLSCAN_FUZZ_JOBS:-2}" --target "${build_targets[@]}" ||

@@ -17,23 +17,18 @@ tl::expected<std::unique_ptr<PrivateLink>, int> PrivateLink::create(const std::s
   if (directory.size() > 1 && directory.back() == '/') directory.pop_back();
   directory += "/" + prefix + ".XXXXXX";
   // Made and registered in one locked step, so the termination cleanup sees either nothing or both.
-  tl::expected<std::unique_ptr<PrivateLink>, int> made = tl::make_unexpected(0);
-  TerminationCleanup::locked([&] {
-    if (::mkdtemp(directory.data()) == nullptr) {
-      made = tl::make_unexpected(errno);
-      return;
-    }
+  return TerminationCleanup::locked([&]() -> tl::expected<std::unique_ptr<PrivateLink>, int> {
+    if (::mkdtemp(directory.data()) == nullptr) return tl::make_unexpected(errno);
     std::string path = directory + "/" + name;
     if (::symlink(target.c_str(), path.c_str()) != 0) {
-      made = tl::make_unexpected(errno);
+      const int error = errno;
       ::rmdir(directory.c_str());
-      return;
+      return tl::make_unexpected(error);
     }
     std::unique_ptr<PrivateLink> link(new PrivateLink(std::move(directory), std::move(path)));
     link->cleanup_ = std::make_unique<TerminationCleanup>([raw = link.get()] { raw->remove(); });
-    made = std::move(link);
+    return link;
   });
-  return made;
 }
 
 PrivateLink::~PrivateLink() {

@@ -67,11 +67,7 @@ TerminationCleanup::~TerminationCleanup() {
   r.actions.erase(&action_);
 }
 
-void TerminationCleanup::locked(const std::function<void()>& step) {
-  Registry& r = registry();
-  const std::lock_guard lock(r.mutex);
-  step();
-}
+std::recursive_mutex& TerminationCleanup::registry_mutex() { return registry().mutex; }
 
 void clean_up_on_termination() {
   sigset_t signals{};

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <functional>
+#include <mutex>
 
 namespace flscan::scanner {
 
@@ -23,11 +24,17 @@ class TerminationCleanup {
   TerminationCleanup& operator=(const TerminationCleanup&) = delete;
 
   // Runs `step` with the registry locked (re-entrant: it may construct or destroy
-  // TerminationCleanups): no termination cleanup runs meanwhile. Once one has begun, this blocks
-  // until the process ends.
-  static void locked(const std::function<void()>& step);
+  // TerminationCleanups) and returns what it returns: no termination cleanup runs meanwhile. Once
+  // one has begun, this blocks until the process ends.
+  template <typename Step>
+  static auto locked(Step&& step) {
+    const std::lock_guard lock(registry_mutex());
+    return step();
+  }
 
  private:
+  static std::recursive_mutex& registry_mutex();
+
   std::function<void()> action_;
 };
 

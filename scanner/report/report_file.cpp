@@ -138,10 +138,12 @@ struct ReportFile::State {
   // Unlinks `temporary` if SIGINT, SIGTERM or SIGHUP ends the process while it has that name.
   std::unique_ptr<TerminationCleanup> cleanup;
 
-  // Call inside TerminationCleanup::locked, right after `temporary` was made.
-  void clean_up_on_termination() {
+  // Takes `made` as the temporary file's name and registers its unlinking: call inside
+  // TerminationCleanup::locked, in the step that made the name.
+  void adopt_temporary(std::string made) {
+    temporary = std::move(made);
     cleanup =
-        std::make_unique<TerminationCleanup>([dir = dir.get(), name = temporary] { ::unlinkat(dir, name.c_str(), 0); });
+        std::make_unique<TerminationCleanup>([dir = dir.get(), made = temporary] { ::unlinkat(dir, made.c_str(), 0); });
   }
 
   ~State() {
@@ -175,18 +177,14 @@ tl::expected<std::unique_ptr<ReportFile>, std::string> ReportFile::create(const 
     return tl::make_unexpected("cannot create a temporary file beside it: " + errno_text(errno));
   } else {
     // A named one, made and registered for the termination cleanup in one locked step.
-    std::string failure;
-    TerminationCleanup::locked([&] {
+    auto made = TerminationCleanup::locked([&]() -> tl::expected<void, std::string> {
       auto named = create_named_temporary(state->dir.get(), state->name);
-      if (!named) {
-        failure = named.error();
-        return;
-      }
+      if (!named) return tl::make_unexpected(named.error());
       state->fd = std::move(named->first);
-      state->temporary = std::move(named->second);
-      state->clean_up_on_termination();
+      state->adopt_temporary(std::move(named->second));
+      return {};
     });
-    if (!failure.empty()) return tl::make_unexpected(failure);
+    if (!made) return tl::make_unexpected(made.error());
   }
   state->buffer = std::make_unique<FdBuffer>(state->fd.get());
   state->stream = std::make_unique<std::ostream>(state->buffer.get());
@@ -202,29 +200,22 @@ tl::expected<void, std::string> ReportFile::commit() {
     return tl::make_unexpected("write error: " + errno_text(s.buffer->error() != 0 ? s.buffer->error() : EIO));
   if (::fsync(s.fd.get()) != 0) return tl::make_unexpected("fsync: " + errno_text(errno));
   if (s.anonymous) {
-    std::string failure;
-    TerminationCleanup::locked([&] {
-      auto linked = link_temporary(s.fd.get(), s.dir.get(), s.name);
-      if (!linked) {
-        failure = linked.error();
-        return;
-      }
-      s.temporary = std::move(*linked);
+    auto linked = TerminationCleanup::locked([&]() -> tl::expected<void, std::string> {
+      auto temporary = link_temporary(s.fd.get(), s.dir.get(), s.name);
+      if (!temporary) return tl::make_unexpected(temporary.error());
+      s.adopt_temporary(std::move(*temporary));
       s.anonymous = false;
-      s.clean_up_on_termination();
+      return {};
     });
-    if (!failure.empty()) return tl::make_unexpected(failure);
+    if (!linked) return tl::make_unexpected(linked.error());
   }
   if (const int error = s.fd.close_checked(); error != 0) return tl::make_unexpected("close: " + errno_text(error));
   if (auto ok = check_target(s.dir.get(), s.name); !ok) return tl::make_unexpected(ok.error());
-  int rename_error = 0;
-  TerminationCleanup::locked([&] {
-    if (::renameat(s.dir.get(), s.temporary.c_str(), s.dir.get(), s.name.c_str()) != 0) {
-      rename_error = errno;
-      return;
-    }
+  const int rename_error = TerminationCleanup::locked([&] {
+    if (::renameat(s.dir.get(), s.temporary.c_str(), s.dir.get(), s.name.c_str()) != 0) return errno;
     s.temporary.clear();
     s.cleanup.reset();  // the name is the report's now
+    return 0;
   });
   if (rename_error != 0)
     return tl::make_unexpected("cannot rename the temporary file over it: " + errno_text(rename_error));
